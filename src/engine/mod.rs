@@ -1,0 +1,12 @@
+//! The discrete-event core: simulated time, the event queue and seeded random streams.
+//!
+//! This module imports nothing else from the crate; every model above it sees time
+//! only as [`SimTime`] and randomness only through [`RngStreams`].
+
+mod queue;
+mod rng;
+mod time;
+
+pub use queue::{EventQueue, Scheduled};
+pub use rng::RngStreams;
+pub use time::SimTime;

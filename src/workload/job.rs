@@ -1,0 +1,287 @@
+//! The one job schema every trace adapter and generator produces.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::engine::SimTime;
+
+/// Dense index of a job in its [`Workload`], assigned after sorting by submit time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize)]
+pub struct JobId(pub u32);
+
+/// Index of a tenant (virtual cluster, team, trace file) in [`Workload::tenants`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize)]
+pub struct TenantId(pub u32);
+
+/// Index of a user in [`Workload::users`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct UserId(pub u32);
+
+/// What a job does; power and priority models key on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JobKind {
+    /// Model training (batch, preemptible in principle).
+    #[default]
+    Training,
+    /// Model serving (latency-sensitive).
+    Inference,
+    /// Evaluation or debugging runs.
+    Eval,
+}
+
+impl JobKind {
+    /// Parses `training`, `inference` or `eval` (case-insensitive).
+    pub fn parse(s: &str) -> Option<JobKind> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "training" | "train" => Some(JobKind::Training),
+            "inference" | "serving" => Some(JobKind::Inference),
+            "eval" | "evaluation" => Some(JobKind::Eval),
+            _ => None,
+        }
+    }
+
+    /// The lowercase name used in outputs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobKind::Training => "training",
+            JobKind::Inference => "inference",
+            JobKind::Eval => "eval",
+        }
+    }
+}
+
+/// Thousandths of one GPU: the unit of fractional GPU sharing (1000 = a whole GPU).
+pub const MILLI_PER_GPU: u32 = 1000;
+
+/// The GPUs a job asks for: `gpus` GPUs, each at `milli_per_gpu` thousandths.
+///
+/// A whole-GPU gang has `milli_per_gpu == 1000`; a sharing job (openb's `gpu_milli`)
+/// asks for one GPU at less than 1000.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct GpuDemand {
+    /// GPUs in the gang (at least 1).
+    pub gpus: u32,
+    /// Share of each GPU, in 1..=1000.
+    pub milli_per_gpu: u32,
+}
+
+impl GpuDemand {
+    /// `n` whole GPUs.
+    pub const fn whole(n: u32) -> Self {
+        GpuDemand {
+            gpus: n,
+            milli_per_gpu: MILLI_PER_GPU,
+        }
+    }
+
+    /// A share of one GPU, in thousandths (1000 is one whole GPU).
+    pub const fn share(milli: u32) -> Self {
+        GpuDemand {
+            gpus: 1,
+            milli_per_gpu: milli,
+        }
+    }
+
+    /// Whether the job takes whole GPUs.
+    pub const fn is_whole(self) -> bool {
+        self.milli_per_gpu == MILLI_PER_GPU
+    }
+
+    /// Total demand in thousandths of a GPU.
+    pub const fn total_milli(self) -> u64 {
+        self.gpus as u64 * self.milli_per_gpu as u64
+    }
+
+    /// Total demand in GPUs (fractional for sharing jobs).
+    pub fn gpus_f64(self) -> f64 {
+        self.total_milli() as f64 / f64::from(MILLI_PER_GPU)
+    }
+}
+
+impl fmt::Display for GpuDemand {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_whole() {
+            write!(f, "{}", self.gpus)
+        } else {
+            write!(f, "{}.{:03}", self.total_milli() / 1000, self.total_milli() % 1000)
+        }
+    }
+}
+
+/// A set of allowed GPU types, as bits over [`Workload::gpu_types`] (at most 64 names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
+pub struct GpuTypeSet(pub u64);
+
+impl GpuTypeSet {
+    /// No constraint: any GPU model will do.
+    pub const ANY: GpuTypeSet = GpuTypeSet(0);
+
+    /// Whether the job runs on any GPU model.
+    pub const fn is_any(self) -> bool {
+        self.0 == 0
+    }
+
+    /// Whether type index `i` is allowed (always true for [`GpuTypeSet::ANY`]).
+    pub const fn allows(self, i: usize) -> bool {
+        self.0 == 0 || (self.0 >> i) & 1 == 1
+    }
+
+    /// Indices of the named types in the set.
+    pub fn indices(self) -> impl Iterator<Item = usize> {
+        (0..64).filter(move |i| (self.0 >> i) & 1 == 1)
+    }
+}
+
+/// One job (or pod, or instance) as the simulator sees it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct JobSpec {
+    /// Dense id, in submit order.
+    pub id: JobId,
+    /// The job's id or name in its source trace.
+    pub name: String,
+    /// When the job is submitted.
+    pub submit: SimTime,
+    /// Work at nominal speed: the run time on GPUs of rate 1.0.
+    pub duration: SimTime,
+    /// GPUs requested.
+    pub demand: GpuDemand,
+    /// GPU models the job may run on.
+    pub gpu_types: GpuTypeSet,
+    /// Tenant (virtual cluster, team, cluster file).
+    pub tenant: TenantId,
+    /// Submitting user, where the trace has one.
+    pub user: Option<UserId>,
+    /// Higher runs first under priority-aware policies.
+    pub priority: i32,
+    /// Training, inference or eval.
+    pub kind: JobKind,
+    /// The start time the trace recorded, for as-recorded replay.
+    pub recorded_start: Option<SimTime>,
+    /// True when the trace did not record an end (the job outlived the trace); its
+    /// `duration` then runs to the end of the trace.
+    pub open_ended: bool,
+}
+
+/// Rows an adapter or transform did not turn into jobs, counted by reason.
+///
+/// Nothing is dropped silently: every skip is counted here and reported in the
+/// summary, with the first line that hit each reason.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct SkipReport {
+    /// Reason → count and the first source location (file:line) that hit it.
+    pub reasons: BTreeMap<String, SkipCount>,
+}
+
+/// How often one skip reason occurred, and where first.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct SkipCount {
+    /// Rows skipped for this reason.
+    pub count: u64,
+    /// Where it first occurred (`file:line`, or a transform's name).
+    pub first: String,
+}
+
+impl SkipReport {
+    /// Counts one skipped row.
+    pub fn skip(&mut self, reason: &str, at: impl FnOnce() -> String) {
+        match self.reasons.get_mut(reason) {
+            Some(c) => c.count += 1,
+            None => {
+                self.reasons.insert(
+                    reason.to_string(),
+                    SkipCount {
+                        count: 1,
+                        first: at(),
+                    },
+                );
+            }
+        }
+    }
+
+    /// Adds another report's counts to this one.
+    pub fn merge(&mut self, other: SkipReport) {
+        for (reason, c) in other.reasons {
+            let e = self.reasons.entry(reason).or_insert_with(|| SkipCount {
+                count: 0,
+                first: c.first.clone(),
+            });
+            e.count += c.count;
+        }
+    }
+
+    /// Total rows skipped.
+    pub fn total(&self) -> u64 {
+        self.reasons.values().map(|c| c.count).sum()
+    }
+}
+
+/// A workload ready to simulate: jobs sorted by `(submit, source order)` with dense ids,
+/// plus the name tables their ids index.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Workload {
+    /// Jobs in submit order; `jobs[i].id == JobId(i)`.
+    pub jobs: Vec<JobSpec>,
+    /// Tenant names, indexed by [`TenantId`].
+    pub tenants: Vec<String>,
+    /// User names, indexed by [`UserId`].
+    pub users: Vec<String>,
+    /// GPU type names that [`GpuTypeSet`] bits refer to.
+    pub gpu_types: Vec<String>,
+    /// Rows read from the sources (jobs + skipped).
+    pub rows_read: u64,
+    /// Rows not turned into jobs, by reason.
+    pub skipped: SkipReport,
+}
+
+impl Workload {
+    /// Sorts jobs by `(submit, current order)` and renumbers ids densely.
+    pub fn finish(&mut self) {
+        self.jobs.sort_by_key(|j| j.submit); // stable: equal submits keep source order
+        for (i, j) in self.jobs.iter_mut().enumerate() {
+            j.id = JobId(i as u32);
+        }
+    }
+
+    /// The name of a tenant.
+    pub fn tenant_name(&self, t: TenantId) -> &str {
+        &self.tenants[t.0 as usize]
+    }
+}
+
+/// Interns names to dense indices (tenants, users, GPU types).
+#[derive(Debug, Clone, Default)]
+pub struct Interner {
+    names: Vec<String>,
+    index: std::collections::HashMap<String, u32>,
+}
+
+impl Interner {
+    /// Index of `name`, adding it if new.
+    pub fn intern(&mut self, name: &str) -> u32 {
+        if let Some(&i) = self.index.get(name) {
+            return i;
+        }
+        let i = self.names.len() as u32;
+        self.names.push(name.to_string());
+        self.index.insert(name.to_string(), i);
+        i
+    }
+
+    /// Index of `name`, if interned.
+    pub fn get(&self, name: &str) -> Option<u32> {
+        self.index.get(name).copied()
+    }
+
+    /// Names in index order.
+    pub fn into_names(self) -> Vec<String> {
+        self.names
+    }
+
+    /// Names in index order.
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+}
