@@ -1,5 +1,9 @@
 //! Clusters: typed-id arenas built from `topologies/*.toml` or real node lists.
 
 mod cluster;
+pub mod config;
+mod error;
+pub mod node_list;
 
 pub use cluster::{Cluster, GpuModelId, Hall, HallId, Node, NodeId, Rack, RackId, Row, RowId};
+pub use error::TopologyError;

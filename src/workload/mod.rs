@@ -1,7 +1,11 @@
 //! Workloads: the [`JobSpec`] schema, trace adapters, generators and transforms.
 
+pub mod adapters;
 mod error;
 mod job;
+pub mod stats;
+pub mod synthetic;
+pub mod transform;
 
 pub use error::WorkloadError;
 pub use job::{
