@@ -2,5 +2,9 @@
 
 pub mod engine;
 pub mod hardware;
+pub mod metrics;
+pub mod report;
+pub mod scheduler;
+pub mod sim;
 pub mod topology;
 pub mod workload;

@@ -1,0 +1,89 @@
+use crate::engine::SimTime;
+
+/// Cluster state over time, one row per change point: each row holds from its time
+/// until the next row's time (piecewise constant). Stored column-wise.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TimeSeries {
+    /// Number of GPU models (width of `busy_milli_by_model` rows).
+    pub models: usize,
+    /// Row times.
+    pub time: Vec<SimTime>,
+    /// Allocated thousandths of a GPU, all models.
+    pub busy_milli: Vec<u64>,
+    /// Allocated thousandths per model, `models` values per row.
+    pub busy_milli_by_model: Vec<u64>,
+    /// Jobs waiting.
+    pub queued: Vec<u32>,
+    /// Jobs running.
+    pub running: Vec<u32>,
+}
+
+impl TimeSeries {
+    /// An empty series for `models` GPU models.
+    pub fn new(models: usize) -> Self {
+        TimeSeries {
+            models,
+            ..Default::default()
+        }
+    }
+
+    /// Rows recorded.
+    pub fn len(&self) -> usize {
+        self.time.len()
+    }
+
+    /// Whether no row was recorded.
+    pub fn is_empty(&self) -> bool {
+        self.time.is_empty()
+    }
+
+    /// Appends a row if any value differs from the last row (a change point); a row at
+    /// the same time as the last replaces it.
+    pub fn record(&mut self, t: SimTime, busy_milli: u64, by_model: &[u64], queued: u32, running: u32) {
+        if let Some(i) = self.len().checked_sub(1) {
+            let m = self.models;
+            let same = self.busy_milli[i] == busy_milli
+                && self.queued[i] == queued
+                && self.running[i] == running
+                && self.busy_milli_by_model[i * m..(i + 1) * m] == *by_model;
+            if same {
+                return;
+            }
+            if self.time[i] == t {
+                self.busy_milli[i] = busy_milli;
+                self.queued[i] = queued;
+                self.running[i] = running;
+                self.busy_milli_by_model[i * m..(i + 1) * m].copy_from_slice(by_model);
+                return;
+            }
+        }
+        self.time.push(t);
+        self.busy_milli.push(busy_milli);
+        self.busy_milli_by_model.extend_from_slice(by_model);
+        self.queued.push(queued);
+        self.running.push(running);
+    }
+
+    /// ∫ busy dt over the series, in milli-GPU·milliseconds (exact integer).
+    pub fn busy_integral(&self) -> u128 {
+        self.integral(|i| u128::from(self.busy_milli[i]))
+    }
+
+    /// ∫ queued dt over the series, in job·milliseconds (exact integer).
+    pub fn queued_integral(&self) -> u128 {
+        self.integral(|i| u128::from(self.queued[i]))
+    }
+
+    /// The largest allocation seen, in thousandths of a GPU.
+    pub fn peak_busy_milli(&self) -> u64 {
+        self.busy_milli.iter().copied().max().unwrap_or(0)
+    }
+
+    fn integral(&self, value: impl Fn(usize) -> u128) -> u128 {
+        self.time
+            .windows(2)
+            .enumerate()
+            .map(|(i, w)| value(i) * u128::from((w[1] - w[0]).as_ms()))
+            .sum()
+    }
+}

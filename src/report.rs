@@ -1,0 +1,218 @@
+//! Writes a run's outputs: `jobs.csv`, `timeseries.csv` and `summary.json`.
+//!
+//! A run directory is written whole into a temporary sibling and renamed into place, so
+//! a reader never sees half a run, and an existing run is only replaced with `force`.
+//! Column meanings and units are documented in `docs/outputs.md`.
+
+use std::fmt::Write as _;
+use std::fs;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::engine::SimTime;
+use crate::metrics::{JobRecord, Summary, TimeSeries};
+use crate::sim::RunOutput;
+use crate::workload::{Workload, MILLI_PER_GPU};
+
+/// Why outputs could not be written.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReportError {
+    /// The run directory holds an earlier run.
+    #[error("{0} already exists; pass --force to replace it, or choose another --output")]
+    Exists(PathBuf),
+    /// A file could not be written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: io::Error,
+    },
+}
+
+/// What the run was, written at the top of `summary.json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunInfo {
+    /// Scenario name.
+    pub scenario: String,
+    /// Scenario seed.
+    pub seed: u64,
+    /// `queue` or `as-recorded`.
+    pub mode: String,
+    /// Queue policy name.
+    pub queue_policy: String,
+    /// Placement policy name.
+    pub placement: String,
+    /// Topology name.
+    pub topology: String,
+    /// GPU model names, indexed like the per-model columns.
+    pub gpu_models: Vec<String>,
+    /// dcsim version that produced the run.
+    pub dcsim_version: String,
+}
+
+#[derive(Serialize)]
+struct SummaryFile<'a> {
+    run: &'a RunInfo,
+    events: u64,
+    #[serde(flatten)]
+    summary: &'a Summary,
+}
+
+/// Writes a run into `dir` atomically; refuses to replace an existing `dir` unless `force`.
+pub fn write_run(
+    dir: &Path,
+    force: bool,
+    info: &RunInfo,
+    workload: &Workload,
+    out: &RunOutput,
+) -> Result<(), ReportError> {
+    if dir.exists() && !force {
+        return Err(ReportError::Exists(dir.to_path_buf()));
+    }
+    let io_err = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| ReportError::Io { path, source }
+    };
+    let parent = match dir.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    fs::create_dir_all(&parent).map_err(io_err(&parent))?;
+    let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "run".into());
+    let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
+    if tmp.exists() {
+        fs::remove_dir_all(&tmp).map_err(io_err(&tmp))?;
+    }
+    fs::create_dir(&tmp).map_err(io_err(&tmp))?;
+
+    let write = |file: &str, f: &dyn Fn(&mut dyn Write) -> io::Result<()>| -> Result<(), ReportError> {
+        let path = tmp.join(file);
+        let mut w = BufWriter::new(fs::File::create(&path).map_err(io_err(&path))?);
+        f(&mut w).and_then(|_| w.flush()).map_err(io_err(&path))
+    };
+    write("jobs.csv", &|w| write_jobs(w, info, workload, &out.jobs))?;
+    write("timeseries.csv", &|w| write_series(w, info, &out.series))?;
+    write("summary.json", &|w| {
+        let file = SummaryFile {
+            run: info,
+            events: out.events,
+            summary: &out.summary,
+        };
+        serde_json::to_writer_pretty(&mut *w, &file)?;
+        writeln!(w)
+    })?;
+
+    if dir.exists() {
+        let old = parent.join(format!(".{name}.old-{}", std::process::id()));
+        fs::rename(dir, &old).map_err(io_err(dir))?;
+        fs::rename(&tmp, dir).map_err(io_err(dir))?;
+        fs::remove_dir_all(&old).map_err(io_err(&old))?;
+    } else {
+        fs::rename(&tmp, dir).map_err(io_err(dir))?;
+    }
+    Ok(())
+}
+
+/// Appends `t` as seconds with millisecond digits.
+fn push_secs(buf: &mut String, t: SimTime) {
+    let ms = t.as_ms();
+    let _ = write!(buf, "{}.{:03}", ms / 1000, ms % 1000);
+}
+
+/// Appends thousandths of a GPU as GPUs with three decimals.
+fn push_gpus(buf: &mut String, milli: u64) {
+    let m = u64::from(MILLI_PER_GPU);
+    let _ = write!(buf, "{}.{:03}", milli / m, milli % m);
+}
+
+/// Writes `jobs.csv`: one row per job, in job-id (submit) order.
+pub fn write_jobs(w: &mut dyn Write, info: &RunInfo, workload: &Workload, jobs: &[JobRecord]) -> io::Result<()> {
+    let mut csv = csv::Writer::from_writer(w);
+    csv.write_record([
+        "id",
+        "name",
+        "tenant",
+        "kind",
+        "submit_s",
+        "start_s",
+        "end_s",
+        "wait_s",
+        "jct_s",
+        "run_s",
+        "gpus",
+        "gpu_milli",
+        "nodes",
+        "gpu_model",
+        "outcome",
+        "skip_reason",
+    ])?;
+    let mut buf = String::new();
+    let mut field = |csv: &mut csv::Writer<&mut dyn Write>, f: &dyn Fn(&mut String)| -> io::Result<()> {
+        buf.clear();
+        f(&mut buf);
+        csv.write_field(&buf).map_err(io::Error::from)
+    };
+    for r in jobs {
+        let spec = &workload.jobs[r.id.0 as usize];
+        let opt = |t: Option<SimTime>| move |b: &mut String| {
+            if let Some(t) = t {
+                push_secs(b, t)
+            }
+        };
+        field(&mut csv, &|b| {
+            let _ = write!(b, "{}", r.id.0);
+        })?;
+        csv.write_field(&spec.name)?;
+        csv.write_field(workload.tenant_name(r.tenant))?;
+        csv.write_field(spec.kind.as_str())?;
+        field(&mut csv, &|b| push_secs(b, r.submit))?;
+        field(&mut csv, &opt(r.start))?;
+        field(&mut csv, &opt(r.end))?;
+        field(&mut csv, &opt(r.wait()))?;
+        field(&mut csv, &opt(r.jct()))?;
+        field(&mut csv, &opt(r.run_time()))?;
+        field(&mut csv, &|b| {
+            let _ = write!(b, "{}", r.demand.gpus);
+        })?;
+        field(&mut csv, &|b| {
+            let _ = write!(b, "{}", r.demand.milli_per_gpu);
+        })?;
+        field(&mut csv, &|b| {
+            let _ = write!(b, "{}", r.nodes);
+        })?;
+        csv.write_field(r.gpu_model.map(|m| info.gpu_models[m as usize].as_str()).unwrap_or(""))?;
+        csv.write_field(r.outcome.as_str())?;
+        csv.write_field(r.skip_reason.unwrap_or(""))?;
+        csv.write_record(None::<&[u8]>)?;
+    }
+    csv.flush()
+}
+
+/// Writes `timeseries.csv`: one row per change point, holding until the next row.
+pub fn write_series(w: &mut dyn Write, info: &RunInfo, s: &TimeSeries) -> io::Result<()> {
+    write!(w, "time_s,busy_gpus,queued_jobs,running_jobs")?;
+    for m in &info.gpu_models {
+        write!(w, ",busy_gpus_{m}")?;
+    }
+    writeln!(w)?;
+    let mut line = String::with_capacity(128);
+    for i in 0..s.len() {
+        line.clear();
+        push_secs(&mut line, s.time[i]);
+        line.push(',');
+        push_gpus(&mut line, s.busy_milli[i]);
+        let _ = write!(line, ",{},{}", s.queued[i], s.running[i]);
+        for &b in &s.busy_milli_by_model[i * s.models..(i + 1) * s.models] {
+            line.push(',');
+            push_gpus(&mut line, b);
+        }
+        line.push('\n');
+        w.write_all(line.as_bytes())?;
+    }
+    Ok(())
+}

@@ -1,0 +1,317 @@
+//! The free-capacity index placement queries: per GPU model, nodes bucketed by their
+//! number of fully free GPUs, a max-tree for first-fit, and partially shared GPUs
+//! ordered by free share for best-fit sharing.
+//!
+//! Every query is O(log nodes) or O(GPUs per node), never a scan of the cluster.
+
+use std::collections::BTreeSet;
+
+use crate::topology::{Cluster, GpuModelId, NodeId};
+use crate::workload::MILLI_PER_GPU;
+
+/// GPUs granted to a job on one node: a bit per GPU index on that node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GpuGrant {
+    /// The node.
+    pub node: NodeId,
+    /// Bit `i` set = the node's GPU `i`.
+    pub gpus: u64,
+}
+
+/// A max segment tree over a pool's nodes, answering "leftmost node with value ≥ k".
+#[derive(Debug, Clone)]
+struct MaxTree {
+    size: usize,
+    tree: Vec<u16>,
+}
+
+impl MaxTree {
+    fn new(values: &[u16]) -> Self {
+        let size = values.len().next_power_of_two().max(1);
+        let mut tree = vec![0u16; 2 * size];
+        tree[size..size + values.len()].copy_from_slice(values);
+        for i in (1..size).rev() {
+            tree[i] = tree[2 * i].max(tree[2 * i + 1]);
+        }
+        MaxTree { size, tree }
+    }
+
+    fn set(&mut self, pos: usize, value: u16) {
+        let mut i = pos + self.size;
+        self.tree[i] = value;
+        while i > 1 {
+            i /= 2;
+            let v = self.tree[2 * i].max(self.tree[2 * i + 1]);
+            if self.tree[i] == v {
+                break;
+            }
+            self.tree[i] = v;
+        }
+    }
+
+    fn leftmost_at_least(&self, k: u16) -> Option<usize> {
+        if self.tree[1] < k {
+            return None;
+        }
+        let mut i = 1;
+        while i < self.size {
+            i = if self.tree[2 * i] >= k { 2 * i } else { 2 * i + 1 };
+        }
+        Some(i - self.size)
+    }
+}
+
+/// The free capacity of one GPU model's nodes.
+#[derive(Debug, Clone)]
+struct Pool {
+    /// Nodes of this model, in node-id order; a node's position here indexes the trees.
+    nodes: Vec<NodeId>,
+    /// `buckets[k]` = nodes with exactly `k` fully free GPUs.
+    buckets: Vec<BTreeSet<NodeId>>,
+    /// Fully free GPUs per node position (first-fit on whole GPUs).
+    whole_tree: MaxTree,
+    /// Largest free share on any one GPU per node position (first-fit on shares).
+    share_tree: MaxTree,
+    /// Partially used GPUs as (free milli, node, GPU index): best-fit on shares.
+    partial: BTreeSet<(u16, NodeId, u8)>,
+    /// Fully free GPUs in the pool.
+    free_whole: u64,
+    /// Free thousandths of a GPU in the pool.
+    free_milli: u64,
+    /// GPUs in the pool.
+    capacity: u64,
+    /// The most GPUs on one node of the pool.
+    max_node_gpus: u32,
+}
+
+/// Free capacity of the whole cluster, indexed per GPU model.
+#[derive(Debug, Clone)]
+pub struct FreeCapacity {
+    pools: Vec<Pool>,
+    node_model: Vec<GpuModelId>,
+    node_pos: Vec<u32>,
+    node_gpus: Vec<u8>,
+    gpu_base: Vec<u32>,
+    /// Free thousandths per GPU, flattened; node `n`'s GPUs start at `gpu_base[n]`.
+    gpu_free: Vec<u16>,
+}
+
+impl FreeCapacity {
+    /// An all-free index for `cluster`.
+    ///
+    /// Panics if a node has more than 64 GPUs (topology validation rejects that).
+    pub fn new(cluster: &Cluster) -> Self {
+        let mut pools: Vec<Pool> = Vec::with_capacity(cluster.models.len());
+        let mut per_pool_nodes: Vec<Vec<NodeId>> = vec![Vec::new(); cluster.models.len()];
+        let mut node_pos = Vec::with_capacity(cluster.nodes.len());
+        let mut gpu_base = Vec::with_capacity(cluster.nodes.len());
+        let mut node_gpus = Vec::with_capacity(cluster.nodes.len());
+        let mut total = 0u32;
+        for (i, n) in cluster.nodes.iter().enumerate() {
+            assert!(n.gpus <= 64, "node {} has {} GPUs; at most 64 supported", n.name, n.gpus);
+            let list = &mut per_pool_nodes[n.model.0 as usize];
+            node_pos.push(list.len() as u32);
+            list.push(NodeId(i as u32));
+            gpu_base.push(total);
+            node_gpus.push(n.gpus as u8);
+            total += n.gpus;
+        }
+        for nodes in per_pool_nodes {
+            let max_node_gpus = nodes.iter().map(|n| cluster.nodes[n.0 as usize].gpus).max().unwrap_or(0);
+            let mut buckets = vec![BTreeSet::new(); max_node_gpus as usize + 1];
+            let mut whole = Vec::with_capacity(nodes.len());
+            let mut share = Vec::with_capacity(nodes.len());
+            let mut capacity = 0u64;
+            for &id in &nodes {
+                let g = cluster.nodes[id.0 as usize].gpus;
+                buckets[g as usize].insert(id);
+                whole.push(g as u16);
+                share.push(if g > 0 { MILLI_PER_GPU as u16 } else { 0 });
+                capacity += u64::from(g);
+            }
+            pools.push(Pool {
+                whole_tree: MaxTree::new(&whole),
+                share_tree: MaxTree::new(&share),
+                nodes,
+                buckets,
+                partial: BTreeSet::new(),
+                free_whole: capacity,
+                free_milli: capacity * u64::from(MILLI_PER_GPU),
+                capacity,
+                max_node_gpus,
+            });
+        }
+        FreeCapacity {
+            pools,
+            node_model: cluster.nodes.iter().map(|n| n.model).collect(),
+            node_pos,
+            node_gpus,
+            gpu_base,
+            gpu_free: vec![MILLI_PER_GPU as u16; total as usize],
+        }
+    }
+
+    /// GPU models with at least one GPU, as ids.
+    pub fn models(&self) -> impl Iterator<Item = GpuModelId> + '_ {
+        (0..self.pools.len()).filter(|&i| self.pools[i].capacity > 0).map(|i| GpuModelId(i as u16))
+    }
+
+    /// GPUs of a model.
+    pub fn capacity(&self, model: GpuModelId) -> u64 {
+        self.pools[model.0 as usize].capacity
+    }
+
+    /// Fully free GPUs of a model.
+    pub fn free_whole(&self, model: GpuModelId) -> u64 {
+        self.pools[model.0 as usize].free_whole
+    }
+
+    /// Free thousandths of a GPU of a model, partial shares included.
+    pub fn free_milli(&self, model: GpuModelId) -> u64 {
+        self.pools[model.0 as usize].free_milli
+    }
+
+    /// The most GPUs on one node of a model.
+    pub fn max_node_gpus(&self, model: GpuModelId) -> u32 {
+        self.pools[model.0 as usize].max_node_gpus
+    }
+
+    /// The GPU model of a node.
+    pub fn node_model(&self, node: NodeId) -> GpuModelId {
+        self.node_model[node.0 as usize]
+    }
+
+    /// Free share of each GPU of a node, in thousandths.
+    pub fn node_gpu_free(&self, node: NodeId) -> &[u16] {
+        let b = self.gpu_base[node.0 as usize] as usize;
+        &self.gpu_free[b..b + self.node_gpus[node.0 as usize] as usize]
+    }
+
+    /// Fully free GPUs on a node.
+    pub fn node_free_whole(&self, node: NodeId) -> u32 {
+        self.node_gpu_free(node).iter().filter(|&&f| f == MILLI_PER_GPU as u16).count() as u32
+    }
+
+    /// Lowest-id node of `model` with at least `k` fully free GPUs.
+    pub fn first_node_with_whole(&self, model: GpuModelId, k: u32) -> Option<NodeId> {
+        let p = &self.pools[model.0 as usize];
+        p.whole_tree.leftmost_at_least(k as u16).map(|pos| p.nodes[pos])
+    }
+
+    /// The node of `model` with the fewest fully free GPUs that still has `k` (lowest id on ties).
+    pub fn best_node_with_whole(&self, model: GpuModelId, k: u32) -> Option<NodeId> {
+        let p = &self.pools[model.0 as usize];
+        p.buckets.iter().skip(k as usize).find_map(|b| b.iter().next().copied())
+    }
+
+    /// Nodes of `model` with at least one fully free GPU, most free first (lowest id on ties).
+    pub fn nodes_by_free_desc(&self, model: GpuModelId) -> impl Iterator<Item = NodeId> + '_ {
+        self.pools[model.0 as usize].buckets.iter().skip(1).rev().flat_map(|b| b.iter().copied())
+    }
+
+    /// Nodes of `model` with exactly `k` fully free GPUs, lowest id first.
+    pub fn nodes_with_free(&self, model: GpuModelId, k: u32) -> impl Iterator<Item = NodeId> + '_ {
+        self.pools[model.0 as usize].buckets.get(k as usize).into_iter().flat_map(|b| b.iter().copied())
+    }
+
+    /// Lowest-id node of `model` with a GPU whose free share is at least `milli`, and that GPU.
+    pub fn first_gpu_with_share(&self, model: GpuModelId, milli: u32) -> Option<(NodeId, u8)> {
+        let p = &self.pools[model.0 as usize];
+        let node = p.nodes[p.share_tree.leftmost_at_least(milli as u16)?];
+        let gpu = self.node_gpu_free(node).iter().position(|&f| u32::from(f) >= milli)?;
+        Some((node, gpu as u8))
+    }
+
+    /// The partially used GPU of `model` with the least free share that still fits `milli`.
+    pub fn best_partial_gpu(&self, model: GpuModelId, milli: u32) -> Option<(NodeId, u8, u16)> {
+        let p = &self.pools[model.0 as usize];
+        p.partial
+            .range((milli as u16, NodeId(0), 0)..)
+            .next()
+            .map(|&(free, node, gpu)| (node, gpu, free))
+    }
+
+    /// The first `k` fully free GPUs of a node, as a bit mask.
+    pub fn free_mask(&self, node: NodeId, k: u32) -> u64 {
+        let mut mask = 0u64;
+        let mut left = k;
+        for (i, &f) in self.node_gpu_free(node).iter().enumerate() {
+            if left == 0 {
+                break;
+            }
+            if f == MILLI_PER_GPU as u16 {
+                mask |= 1 << i;
+                left -= 1;
+            }
+        }
+        mask
+    }
+
+    /// Takes `milli` thousandths from each GPU in `grant`.
+    ///
+    /// Panics if a GPU lacks that share: placement must only grant what is free.
+    pub fn allocate(&mut self, grant: GpuGrant, milli: u32) {
+        self.apply(grant, milli as i32);
+    }
+
+    /// Returns `milli` thousandths to each GPU in `grant`.
+    pub fn release(&mut self, grant: GpuGrant, milli: u32) {
+        self.apply(grant, -(milli as i32));
+    }
+
+    fn apply(&mut self, grant: GpuGrant, delta: i32) {
+        let n = grant.node.0 as usize;
+        let model = self.node_model[n].0 as usize;
+        let base = self.gpu_base[n] as usize;
+        let count = self.node_gpus[n] as usize;
+        let old_whole = self.node_free_whole(grant.node);
+        let pool = &mut self.pools[model];
+        let full = MILLI_PER_GPU as u16;
+        for i in 0..count {
+            if grant.gpus >> i & 1 == 0 {
+                continue;
+            }
+            let old = self.gpu_free[base + i];
+            let new = i32::from(old) - delta;
+            assert!(
+                (0..=i32::from(full)).contains(&new),
+                "GPU {i} of node {n} over-allocated: free {old}, change {delta}"
+            );
+            let new = new as u16;
+            if old > 0 && old < full {
+                pool.partial.remove(&(old, grant.node, i as u8));
+            }
+            if new > 0 && new < full {
+                pool.partial.insert((new, grant.node, i as u8));
+            }
+            self.gpu_free[base + i] = new;
+            pool.free_milli = (pool.free_milli as i64 - i64::from(delta)) as u64;
+        }
+        let gpus = &self.gpu_free[base..base + count];
+        let new_whole = gpus.iter().filter(|&&f| f == full).count() as u32;
+        let max_share = gpus.iter().copied().max().unwrap_or(0);
+        let pos = self.node_pos[n] as usize;
+        if new_whole != old_whole {
+            pool.buckets[old_whole as usize].remove(&grant.node);
+            pool.buckets[new_whole as usize].insert(grant.node);
+            pool.whole_tree.set(pos, new_whole as u16);
+            pool.free_whole = pool.free_whole + u64::from(new_whole) - u64::from(old_whole);
+        }
+        pool.share_tree.set(pos, max_share);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn max_tree_finds_leftmost() {
+        let mut t = MaxTree::new(&[1, 0, 4, 2, 4]);
+        assert_eq!(t.leftmost_at_least(3), Some(2));
+        assert_eq!(t.leftmost_at_least(5), None);
+        t.set(2, 0);
+        assert_eq!(t.leftmost_at_least(3), Some(4));
+        assert_eq!(t.leftmost_at_least(1), Some(0));
+    }
+}

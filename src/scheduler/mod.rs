@@ -1,0 +1,11 @@
+//! Scheduling: the [`QueuePolicy`] and [`Placement`] seams, the built-in policies, and
+//! the free-capacity index placement queries.
+
+mod free;
+pub mod placement;
+pub mod queue;
+pub mod registry;
+mod traits;
+
+pub use free::{FreeCapacity, GpuGrant};
+pub use traits::{ModelMask, Placement, PlacementRequest, QueuePolicy, QueuedJob, Starter};

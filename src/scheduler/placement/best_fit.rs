@@ -1,0 +1,60 @@
+use crate::scheduler::free::{FreeCapacity, GpuGrant};
+use crate::scheduler::traits::{Placement, PlacementRequest};
+use crate::workload::MILLI_PER_GPU;
+
+use super::{candidate_models, spread};
+
+/// Best fit: the node left with the fewest free GPUs after placing the job (lowest id on
+/// ties), over all allowed GPU models. A sharing job takes the partially used GPU with
+/// the least free share that fits, else a whole free GPU on the fullest node. Gangs
+/// larger than any node spread over the fewest nodes.
+#[derive(Debug, Default)]
+pub struct BestFit;
+
+impl Placement for BestFit {
+    fn name(&self) -> &'static str {
+        "best-fit"
+    }
+
+    fn place(&mut self, req: &PlacementRequest, free: &FreeCapacity, out: &mut Vec<GpuGrant>) -> bool {
+        let d = req.demand;
+        // (leftover, grant): smallest leftover wins, earlier model on ties.
+        let mut best: Option<(u32, GpuGrant)> = None;
+        for model in candidate_models(req, free) {
+            let candidate = if !d.is_whole() {
+                if let Some((node, gpu, f)) = free.best_partial_gpu(model, d.milli_per_gpu) {
+                    Some((u32::from(f) - d.milli_per_gpu, GpuGrant { node, gpus: 1 << gpu }))
+                } else {
+                    free.best_node_with_whole(model, 1).map(|node| {
+                        let left = free.node_free_whole(node) * MILLI_PER_GPU - d.milli_per_gpu;
+                        (left, GpuGrant { node, gpus: free.free_mask(node, 1) })
+                    })
+                }
+            } else if d.gpus > free.max_node_gpus(model) {
+                None
+            } else {
+                free.best_node_with_whole(model, d.gpus).map(|node| {
+                    let left = free.node_free_whole(node) - d.gpus;
+                    (left, GpuGrant { node, gpus: free.free_mask(node, d.gpus) })
+                })
+            };
+            if let Some((left, grant)) = candidate {
+                if best.is_none_or(|(l, _)| left < l) {
+                    best = Some((left, grant));
+                }
+            }
+        }
+        if best.is_none() && d.is_whole() {
+            return candidate_models(req, free)
+                .filter(|&m| d.gpus > free.max_node_gpus(m))
+                .any(|m| spread(free, m, d.gpus, out));
+        }
+        match best {
+            Some((_, grant)) => {
+                out.push(grant);
+                true
+            }
+            None => false,
+        }
+    }
+}
