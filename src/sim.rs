@@ -77,6 +77,9 @@ pub struct RunOutput {
     pub series: TimeSeries,
     /// Headline statistics.
     pub summary: Summary,
+    /// Every GPU grant made, in start order; job `r` holds
+    /// `grants[r.first_grant..r.first_grant + r.nodes]`.
+    pub grants: Vec<GpuGrant>,
     /// Events processed (arrivals, finishes, rate changes), stale ones excluded.
     pub events: u64,
 }
@@ -197,6 +200,17 @@ impl<'a> Simulation<'a> {
         }
     }
 
+    /// Jobs that cannot run on this cluster, counted by reason.
+    pub fn unrunnable(&self) -> std::collections::BTreeMap<&'static str, u64> {
+        let mut out = std::collections::BTreeMap::new();
+        for s in &self.core.jobs {
+            if let Status::Skipped(r) = s.status {
+                *out.entry(r).or_insert(0) += 1;
+            }
+        }
+        out
+    }
+
     /// Schedules a change of a job's rate (work done per unit of time) at `at`.
     ///
     /// The elapsed time is charged at the old rate and the finish is rescheduled; a job
@@ -261,6 +275,7 @@ impl<'a> Simulation<'a> {
             jobs,
             series,
             summary,
+            grants: self.core.grants,
             events,
         }
     }
@@ -389,6 +404,7 @@ impl Core<'_> {
                     end: ran.then_some(s.end),
                     demand: spec.demand,
                     nodes: s.grant_len,
+                    first_grant: s.grant_offset,
                     gpu_model: s.model.map(|m| m.0),
                     tenant: spec.tenant,
                     outcome: match s.status {
@@ -412,7 +428,13 @@ impl Starter for Core<'_> {
         if !self.placement.place(&job.request, &self.free, &mut self.scratch) {
             return false;
         }
-        debug_assert!(grants_valid(&self.scratch, &self.free, job), "placement broke its contract");
+        assert!(
+            grants_valid(&self.scratch, &self.free, job),
+            "placement `{}` broke its contract for job {}: {:?}",
+            self.placement.name(),
+            job.id.0,
+            self.scratch
+        );
         self.begin(job.id.0);
         true
     }

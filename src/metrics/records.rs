@@ -41,6 +41,8 @@ pub struct JobRecord {
     pub demand: GpuDemand,
     /// Nodes the job ran on (0 if it never ran, or ran unplaced in as-recorded mode).
     pub nodes: u32,
+    /// Index of its first GPU grant in the run's grant list (one grant per node).
+    pub first_grant: u32,
     /// Name of the GPU model it ran on, if placed.
     pub gpu_model: Option<u16>,
     /// Tenant.
