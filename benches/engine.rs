@@ -1,1 +1,131 @@
-fn main(){}
+//! Engine throughput benchmarks.
+//!
+//! - `replay`: FIFO + best-fit on a synthetic workload at offered load 0.9 on a
+//!   10,000-GPU cluster; throughput in simulator events per second (the issue's target
+//!   is at least 5 million events/s on one core).
+//! - `scaling`: the same number of jobs at the same offered load on 1k, 10k and 100k GPUs;
+//!   the time should stay flat, since cost grows with events, not with cluster size.
+//! - `real_traces`: each real trace under `../shared/traces/` replayed end to end (skipped
+//!   when that folder is absent).
+
+use std::path::Path;
+
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+
+use dcsim::engine::RngStreams;
+use dcsim::scheduler::registry;
+use dcsim::sim::{Mode, Simulation};
+use dcsim::topology::{Cluster, GpuModelId, Hall, HallId, Node, Rack, RackId, Row, RowId};
+use dcsim::workload::adapters::{self, TraceFormat};
+use dcsim::workload::synthetic::{self, SyntheticConfig};
+use dcsim::workload::Workload;
+
+/// `gpus / 8` nodes of 8 H100s, 4 nodes per rack.
+fn h100_cluster(gpus: u32) -> Cluster {
+    let nodes = gpus / 8;
+    let model = dcsim::hardware::lookup("H100-SXM5").expect("catalog has H100-SXM5");
+    Cluster {
+        name: format!("h100-{gpus}"),
+        models: vec![model],
+        nodes: (0..nodes)
+            .map(|n| Node {
+                name: format!("n{n}"),
+                model: GpuModelId(0),
+                gpus: 8,
+                cpu_milli: 224_000,
+                memory_mib: 2 << 20,
+                rack: RackId(n / 4),
+            })
+            .collect(),
+        racks: (0..nodes.div_ceil(4))
+            .map(|r| Rack {
+                name: format!("r{r}"),
+                row: RowId(0),
+            })
+            .collect(),
+        rows: vec![Row {
+            name: "row0".into(),
+            hall: HallId(0),
+        }],
+        halls: vec![Hall { name: "hall0".into() }],
+    }
+}
+
+/// Poisson arrivals at offered load 0.9; gangs of 1–8 GPUs; exponential durations.
+fn synthetic_jobs(jobs: u64, capacity: u64) -> Workload {
+    let cfg: SyntheticConfig = toml::from_str(&format!(
+        r#"
+        jobs = {jobs}
+        arrival = {{ process = "poisson", offered_load = 0.9 }}
+        gpus = {{ dist = "choice", values = [1, 2, 4, 8], weights = [70, 10, 10, 10] }}
+        duration = {{ dist = "exponential", mean_s = 3600.0 }}
+        "#
+    ))
+    .expect("bench config parses");
+    synthetic::generate(&cfg, &RngStreams::new(7), 0, None, capacity).expect("bench workload generates")
+}
+
+fn run_once(cluster: &Cluster, w: &Workload, queue: &str) -> u64 {
+    let sim = Simulation::new(
+        cluster,
+        w,
+        registry::queue_policy(queue).expect("known policy"),
+        registry::placement("best-fit").expect("known policy"),
+        Mode::Queue,
+    );
+    sim.run(&mut |_| {}).events
+}
+
+fn replay(c: &mut Criterion) {
+    let cluster = h100_cluster(10_000);
+    let w = synthetic_jobs(200_000, cluster.total_gpus());
+    let events = run_once(&cluster, &w, "fifo");
+    let mut g = c.benchmark_group("replay");
+    g.sample_size(10).throughput(Throughput::Elements(events));
+    for queue in ["fifo", "fifo-skip"] {
+        g.bench_function(format!("{queue}+best-fit/200k-jobs/10k-gpus"), |b| {
+            b.iter_batched(|| (), |_| run_once(&cluster, &w, queue), BatchSize::PerIteration)
+        });
+    }
+    g.finish();
+}
+
+fn scaling(c: &mut Criterion) {
+    let mut g = c.benchmark_group("scaling");
+    g.sample_size(10);
+    for gpus in [1_000, 10_000, 100_000] {
+        let cluster = h100_cluster(gpus);
+        let w = synthetic_jobs(200_000, cluster.total_gpus());
+        g.throughput(Throughput::Elements(run_once(&cluster, &w, "fifo")));
+        g.bench_function(format!("fifo+best-fit/200k-jobs/{gpus}-gpus"), |b| {
+            b.iter(|| run_once(&cluster, &w, "fifo"))
+        });
+    }
+    g.finish();
+}
+
+fn real_traces(c: &mut Criterion) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/traces");
+    if !root.exists() {
+        eprintln!("real_traces: {} absent, skipped", root.display());
+        return;
+    }
+    let mut g = c.benchmark_group("real_traces");
+    g.sample_size(10);
+    let traces = [
+        ("philly", TraceFormat::Philly, "philly-2017-pollux/philly.csv", 2_490),
+        ("openb", TraceFormat::Openb, "alibaba-openb-2023/openb_pod_list_default.csv", 6_212),
+    ];
+    for (name, format, file, gpus) in traces {
+        let w = adapters::read_trace(format, &root.join(file)).expect("trace loads");
+        let cluster = h100_cluster(gpus);
+        g.bench_function(format!("load/{name}"), |b| {
+            b.iter(|| adapters::read_trace(format, &root.join(file)).expect("trace loads"))
+        });
+        g.bench_function(format!("replay/{name}/fifo+best-fit"), |b| b.iter(|| run_once(&cluster, &w, "fifo")));
+    }
+    g.finish();
+}
+
+criterion_group!(benches, replay, scaling, real_traces);
+criterion_main!(benches);
