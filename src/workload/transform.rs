@@ -1,1 +1,462 @@
-//! (to be written)
+//! Transforms that reshape a loaded workload before it is simulated: filters, a time
+//! window, load scaling, tiling and truncation.
+//!
+//! They run in this fixed order, whatever the order of the keys in the config:
+//!
+//! 1. **Filters** on each job: tenant include list (`include_tenants`), tenant exclude
+//!    list (`exclude_tenants`), then total GPU demand (`min_gpus`, `max_gpus`, in GPUs,
+//!    fractional shares counted as fractions, bounds inclusive).
+//! 2. **Window** `[start_s, end_s)` on submit time. Kept jobs are then shifted by
+//!    `start_s` (not by the first kept job), so the window's start becomes time 0 and
+//!    the gaps from the window start are preserved; `recorded_start` is shifted by the
+//!    same amount.
+//! 3. **Load scaling** by `load_scale = f`: `submit' = round(submit / f)` (in ms), which
+//!    divides every inter-arrival gap by `f` and so multiplies the arrival rate, and the
+//!    offered load, by `f`. Durations are unchanged. Recorded start times no longer
+//!    match the new submit times, so they are cleared (the job can then no longer be
+//!    replayed as recorded).
+//! 4. **Tiling** `tile = n`: the trace is repeated `n` times end to end. Copy `k`
+//!    (0-based) is shifted by `k · span`, where `span = (last − first) · m / (m − 1)` for
+//!    `m` jobs with submit times from `first` to `last` (rounded up to whole ms): the
+//!    trace's extent plus one mean inter-arrival gap `(last − first) / (m − 1)`, so the
+//!    seam between copies looks like an ordinary gap and the tiled trace keeps the
+//!    original mean arrival rate. A span of 0 (one job, or all submitted at once) is
+//!    taken as 1 ms.
+//!    Copy `k ≥ 1` of job `x` is named `x#k`; recorded starts move with their copy.
+//! 5. **Truncation** `max_jobs`: keep the first `max_jobs` jobs in submit order.
+//!
+//! Every job a filter, the window or truncation removes is counted in
+//! [`Workload::skipped`] under a reason naming the transform (`filter.include_tenants`,
+//! `filter.exclude_tenants`, `filter.min_gpus`, `filter.max_gpus`, `window`, `max_jobs`),
+//! so `jobs + skipped` is unchanged by filters, window and truncation. Tiling adds
+//! `(n − 1) · m` jobs that were never rows of the source, so after tiling
+//! `jobs + skipped = rows_read + (n − 1) · m`; `rows_read` keeps counting source rows.
+
+use serde::Deserialize;
+
+use crate::engine::SimTime;
+use crate::workload::{JobSpec, SkipReport, Workload, WorkloadError};
+
+/// Which transforms to apply (the `[workload.transform]` table of a scenario). Every
+/// key is optional; the default changes nothing. See the module docs for the order.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TransformConfig {
+    /// Keep only jobs of these tenants (names as in the trace). Absent: all tenants.
+    pub include_tenants: Option<Vec<String>>,
+    /// Drop jobs of these tenants.
+    pub exclude_tenants: Vec<String>,
+    /// Drop jobs asking for fewer GPUs than this (total demand in GPUs).
+    pub min_gpus: Option<f64>,
+    /// Drop jobs asking for more GPUs than this (total demand in GPUs).
+    pub max_gpus: Option<f64>,
+    /// Window start, in seconds of trace time: drop jobs submitted earlier; shift the
+    /// rest so this instant becomes time 0.
+    pub start_s: Option<f64>,
+    /// Window end, in seconds of trace time (exclusive): drop jobs submitted at or after it.
+    pub end_s: Option<f64>,
+    /// Arrival-rate factor (> 0): submit times are divided by it.
+    pub load_scale: Option<f64>,
+    /// Repeat the trace this many times end to end (≥ 1).
+    pub tile: Option<u32>,
+    /// Keep at most this many jobs (the earliest submitted).
+    pub max_jobs: Option<u64>,
+}
+
+/// Builds the `Invalid` error for key `transform.<key>`.
+fn invalid(key: &str, message: impl Into<String>) -> WorkloadError {
+    WorkloadError::Invalid {
+        key: format!("transform.{key}"),
+        message: message.into(),
+    }
+}
+
+/// Checks that an optional bound is finite and ≥ 0.
+fn non_negative(key: &str, x: Option<f64>) -> Result<(), WorkloadError> {
+    match x {
+        Some(v) if !(v.is_finite() && v >= 0.0) => {
+            Err(invalid(key, format!("must be a finite number ≥ 0, got {v}")))
+        }
+        _ => Ok(()),
+    }
+}
+
+impl TransformConfig {
+    /// Checks every key's range and the cross-key invariants (`min_gpus ≤ max_gpus`,
+    /// `start_s < end_s`); the error names the first offending key.
+    pub fn validate(&self) -> Result<(), WorkloadError> {
+        if let Some(list) = &self.include_tenants {
+            if list.is_empty() {
+                return Err(invalid("include_tenants", "must name at least one tenant"));
+            }
+        }
+        non_negative("min_gpus", self.min_gpus)?;
+        non_negative("max_gpus", self.max_gpus)?;
+        if let (Some(lo), Some(hi)) = (self.min_gpus, self.max_gpus) {
+            if lo > hi {
+                return Err(invalid(
+                    "max_gpus",
+                    format!("({hi}) must be ≥ transform.min_gpus ({lo})"),
+                ));
+            }
+        }
+        non_negative("start_s", self.start_s)?;
+        non_negative("end_s", self.end_s)?;
+        if let (Some(start), Some(end)) = (self.start_s, self.end_s) {
+            if end <= start {
+                return Err(invalid(
+                    "end_s",
+                    format!("({end}) must be > transform.start_s ({start})"),
+                ));
+            }
+        }
+        if let Some(f) = self.load_scale {
+            if !(f.is_finite() && f > 0.0) {
+                return Err(invalid("load_scale", format!("must be > 0, got {f}")));
+            }
+        }
+        if self.tile == Some(0) {
+            return Err(invalid("tile", "must be ≥ 1"));
+        }
+        if self.max_jobs == Some(0) {
+            return Err(invalid("max_jobs", "must be ≥ 1"));
+        }
+        Ok(())
+    }
+}
+
+/// Per-tenant flags: `true` where a tenant named in `names` (key `key`) sits. Unknown
+/// names are an error listing the known ones, since they are almost always typos.
+fn tenant_mask(workload: &Workload, names: &[String], key: &str) -> Result<Vec<bool>, WorkloadError> {
+    let mut mask = vec![false; workload.tenants.len()];
+    for name in names {
+        match workload.tenants.iter().position(|t| t == name) {
+            Some(i) => mask[i] = true,
+            None => {
+                return Err(invalid(
+                    key,
+                    format!(
+                        "tenant `{name}` is not in the trace (tenants: {})",
+                        workload.tenants.join(", ")
+                    ),
+                ))
+            }
+        }
+    }
+    Ok(mask)
+}
+
+/// Counts `job` as skipped for `reason`.
+fn skip(skipped: &mut SkipReport, reason: &str, job: &JobSpec) {
+    skipped.skip(reason, || format!("transform {reason}: job {}", job.name));
+}
+
+/// Applies the transforms of `cfg` to `workload` in the documented order and returns it
+/// sorted by submit time with dense ids ([`Workload::finish`]).
+///
+/// Errors ([`WorkloadError::Invalid`], naming the `transform.*` key) on out-of-range
+/// values, tenant names not in the trace, a tiled workload over 2³²−1 jobs, or when the
+/// transforms leave no job at all.
+pub fn apply(mut workload: Workload, cfg: &TransformConfig) -> Result<Workload, WorkloadError> {
+    cfg.validate()?;
+    let include = match &cfg.include_tenants {
+        Some(names) => Some(tenant_mask(&workload, names, "include_tenants")?),
+        None => None,
+    };
+    let exclude = tenant_mask(&workload, &cfg.exclude_tenants, "exclude_tenants")?;
+    let start = SimTime::from_secs_f64(cfg.start_s.unwrap_or(0.0));
+    let end = cfg.end_s.map_or(SimTime::MAX, SimTime::from_secs_f64);
+    let min_milli = cfg.min_gpus.map(|g| (g * 1000.0).round() as u64);
+    let max_milli = cfg.max_gpus.map(|g| (g * 1000.0).round() as u64);
+
+    // Filters and window, in one pass over the jobs in submit order.
+    workload.finish();
+    let input = std::mem::take(&mut workload.jobs);
+    let had_jobs = !input.is_empty();
+    let mut jobs = Vec::with_capacity(input.len());
+    for mut job in input {
+        let t = job.tenant.0 as usize;
+        let milli = job.demand.total_milli();
+        let reason = if include
+            .as_ref()
+            .is_some_and(|m| !m.get(t).copied().unwrap_or(false))
+        {
+            Some("filter.include_tenants")
+        } else if exclude.get(t).copied().unwrap_or(false) {
+            Some("filter.exclude_tenants")
+        } else if min_milli.is_some_and(|lo| milli < lo) {
+            Some("filter.min_gpus")
+        } else if max_milli.is_some_and(|hi| milli > hi) {
+            Some("filter.max_gpus")
+        } else if job.submit < start || job.submit >= end {
+            Some("window")
+        } else {
+            None
+        };
+        if let Some(reason) = reason {
+            skip(&mut workload.skipped, reason, &job);
+            continue;
+        }
+        job.submit = job.submit - start;
+        job.recorded_start = job.recorded_start.map(|r| r - start);
+        jobs.push(job);
+    }
+
+    if let Some(f) = cfg.load_scale {
+        for job in &mut jobs {
+            job.submit = SimTime::from_secs_f64(job.submit.as_secs_f64() / f);
+            job.recorded_start = None;
+        }
+    }
+
+    if let (Some(n), Some(first), Some(last)) = (cfg.tile, jobs.first(), jobs.last()) {
+        let m = jobs.len();
+        let total = m as u64 * u64::from(n);
+        if total > u64::from(u32::MAX) {
+            return Err(invalid(
+                "tile",
+                format!(
+                    "{n} copies of {m} jobs is {total} jobs, over the limit of {}",
+                    u32::MAX
+                ),
+            ));
+        }
+        let extent = (last.submit - first.submit).as_ms();
+        let span = if m >= 2 {
+            (extent as u128 * m as u128).div_ceil(m as u128 - 1) as u64
+        } else {
+            0
+        };
+        let span = span.max(1);
+        jobs.reserve(total as usize - m);
+        for k in 1..u64::from(n) {
+            let shift = SimTime(span.saturating_mul(k));
+            for i in 0..m {
+                let src = &jobs[i];
+                let copy = JobSpec {
+                    name: format!("{}#{k}", src.name),
+                    submit: src.submit + shift,
+                    recorded_start: src.recorded_start.map(|r| r + shift),
+                    ..src.clone()
+                };
+                jobs.push(copy);
+            }
+        }
+    }
+
+    if let Some(max) = cfg.max_jobs {
+        if (jobs.len() as u64) > max {
+            for job in &jobs[max as usize..] {
+                skip(&mut workload.skipped, "max_jobs", job);
+            }
+            jobs.truncate(max as usize);
+        }
+    }
+
+    if had_jobs && jobs.is_empty() {
+        let reasons: Vec<String> = workload
+            .skipped
+            .reasons
+            .iter()
+            .map(|(r, c)| format!("{r}: {}", c.count))
+            .collect();
+        return Err(WorkloadError::Invalid {
+            key: "transform".to_string(),
+            message: format!("the transforms left no jobs (skipped {})", reasons.join(", ")),
+        });
+    }
+    workload.jobs = jobs;
+    workload.finish();
+    Ok(workload)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workload::{GpuDemand, GpuTypeSet, JobId, JobKind, TenantId};
+    use proptest::prelude::*;
+
+    /// A workload with one job per `(tenant, gpu milli, submit s)`; recorded start = submit + 5 s.
+    fn workload(jobs: &[(u32, u32, u64)]) -> Workload {
+        let mut w = Workload {
+            tenants: vec!["a".into(), "b".into(), "c".into()],
+            rows_read: jobs.len() as u64,
+            ..Default::default()
+        };
+        for (i, &(tenant, milli, submit)) in jobs.iter().enumerate() {
+            let demand = if milli >= 1000 {
+                GpuDemand::whole(milli / 1000)
+            } else {
+                GpuDemand::share(milli)
+            };
+            w.jobs.push(JobSpec {
+                id: JobId(i as u32),
+                name: format!("j{i}"),
+                submit: SimTime::from_secs(submit),
+                duration: SimTime::from_secs(60),
+                demand,
+                gpu_types: GpuTypeSet::ANY,
+                tenant: TenantId(tenant),
+                user: None,
+                priority: 0,
+                kind: JobKind::Training,
+                recorded_start: Some(SimTime::from_secs(submit + 5)),
+                open_ended: false,
+            });
+        }
+        w.finish();
+        w
+    }
+
+    fn parse(s: &str) -> TransformConfig {
+        toml::from_str(s).expect("config parses")
+    }
+
+    fn count(w: &Workload, reason: &str) -> u64 {
+        w.skipped.reasons.get(reason).map_or(0, |c| c.count)
+    }
+
+    #[test]
+    fn empty_config_changes_nothing() {
+        let w = workload(&[(0, 1000, 3), (1, 2000, 1)]);
+        let out = apply(w.clone(), &parse("")).unwrap();
+        assert_eq!(out.jobs, w.jobs);
+        assert_eq!(out.skipped.total(), 0);
+    }
+
+    #[test]
+    fn filters_count_each_removed_job_under_its_reason() {
+        let w = workload(&[
+            (0, 1000, 0),
+            (1, 1000, 1),
+            (2, 1000, 2),
+            (0, 500, 3),
+            (0, 8000, 4),
+            (0, 4000, 5),
+        ]);
+        let cfg = parse(
+            r#"include_tenants = ["a", "b"]
+               exclude_tenants = ["b"]
+               min_gpus = 1
+               max_gpus = 4"#,
+        );
+        let out = apply(w, &cfg).unwrap();
+        assert_eq!(count(&out, "filter.include_tenants"), 1);
+        assert_eq!(count(&out, "filter.exclude_tenants"), 1);
+        assert_eq!(count(&out, "filter.min_gpus"), 1);
+        assert_eq!(count(&out, "filter.max_gpus"), 1);
+        let names: Vec<&str> = out.jobs.iter().map(|j| j.name.as_str()).collect();
+        assert_eq!(names, ["j0", "j5"]);
+        assert_eq!(out.jobs.len() as u64 + out.skipped.total(), out.rows_read);
+        assert_eq!(
+            out.skipped.reasons["filter.min_gpus"].first,
+            "transform filter.min_gpus: job j3"
+        );
+    }
+
+    #[test]
+    fn window_keeps_half_open_interval_and_shifts_to_zero() {
+        let w = workload(&[(0, 1000, 5), (0, 1000, 10), (0, 1000, 15), (0, 1000, 20)]);
+        let out = apply(w, &parse("start_s = 10.0\nend_s = 20.0")).unwrap();
+        assert_eq!(count(&out, "window"), 2);
+        let submits: Vec<SimTime> = out.jobs.iter().map(|j| j.submit).collect();
+        assert_eq!(submits, [SimTime::ZERO, SimTime::from_secs(5)]);
+        // Recorded starts move by the same 10 s.
+        assert_eq!(out.jobs[0].recorded_start, Some(SimTime::from_secs(5)));
+        assert_eq!(out.jobs[1].recorded_start, Some(SimTime::from_secs(10)));
+    }
+
+    #[test]
+    fn load_scale_divides_submit_times_and_clears_recorded_starts() {
+        let w = workload(&[(0, 1000, 0), (0, 1000, 10), (0, 1000, 30)]);
+        let out = apply(w, &parse("load_scale = 2.0")).unwrap();
+        let submits: Vec<u64> = out.jobs.iter().map(|j| j.submit.as_ms()).collect();
+        assert_eq!(submits, [0, 5_000, 15_000]);
+        assert!(out.jobs.iter().all(|j| j.recorded_start.is_none()));
+        assert!(out.jobs.iter().all(|j| j.duration == SimTime::from_secs(60)));
+    }
+
+    #[test]
+    fn tile_repeats_the_trace_one_span_apart() {
+        // Submits 10, 20, 40: extent 30 s, mean gap 15 s, span 45 s.
+        let w = workload(&[(0, 1000, 10), (1, 1000, 20), (2, 1000, 40)]);
+        let out = apply(w, &parse("tile = 3")).unwrap();
+        let submits: Vec<u64> = out.jobs.iter().map(|j| j.submit.as_ms() / 1000).collect();
+        assert_eq!(submits, [10, 20, 40, 55, 65, 85, 100, 110, 130]);
+        assert_eq!(out.jobs[3].name, "j0#1");
+        assert_eq!(out.jobs[8].name, "j2#2");
+        assert_eq!(out.jobs[8].tenant, TenantId(2));
+        assert_eq!(out.jobs[8].recorded_start, Some(SimTime::from_secs(135)));
+        assert!(out.jobs.iter().enumerate().all(|(i, j)| j.id == JobId(i as u32)));
+    }
+
+    #[test]
+    fn tile_of_a_single_job_does_not_stack_copies() {
+        let out = apply(workload(&[(0, 1000, 7)]), &parse("tile = 3")).unwrap();
+        let submits: Vec<u64> = out.jobs.iter().map(|j| j.submit.as_ms()).collect();
+        assert_eq!(submits, [7000, 7001, 7002]);
+    }
+
+    #[test]
+    fn max_jobs_keeps_the_earliest() {
+        let w = workload(&[(0, 1000, 3), (0, 1000, 1), (0, 1000, 2)]);
+        let out = apply(w, &parse("max_jobs = 2")).unwrap();
+        let names: Vec<&str> = out.jobs.iter().map(|j| j.name.as_str()).collect();
+        assert_eq!(names, ["j1", "j2"]);
+        assert_eq!(count(&out, "max_jobs"), 1);
+    }
+
+    #[test]
+    fn bad_values_name_their_key() {
+        let w = workload(&[(0, 1000, 3)]);
+        for (text, key) in [
+            ("load_scale = 0.0", "transform.load_scale"),
+            ("load_scale = -2.0", "transform.load_scale"),
+            ("tile = 0", "transform.tile"),
+            ("max_jobs = 0", "transform.max_jobs"),
+            ("min_gpus = -1", "transform.min_gpus"),
+            ("min_gpus = 4\nmax_gpus = 2", "transform.max_gpus"),
+            ("start_s = 10.0\nend_s = 5.0", "transform.end_s"),
+            ("start_s = -1.0", "transform.start_s"),
+            ("include_tenants = []", "transform.include_tenants"),
+            ("include_tenants = [\"zz\"]", "transform.include_tenants"),
+            ("exclude_tenants = [\"zz\"]", "transform.exclude_tenants"),
+            ("start_s = 100.0", "transform"),
+        ] {
+            match apply(w.clone(), &parse(text)) {
+                Err(WorkloadError::Invalid { key: k, .. }) => assert_eq!(k, key, "{text}"),
+                other => panic!("{text}: expected Invalid, got {other:?}"),
+            }
+        }
+        assert!(toml::from_str::<TransformConfig>("load_scael = 2.0").is_err());
+    }
+
+    proptest! {
+        /// No job is lost: without tiling, jobs out + skipped = jobs in, and the output
+        /// is sorted with dense ids.
+        #[test]
+        fn jobs_in_equal_jobs_out_plus_skipped(
+            jobs in prop::collection::vec((0u32..3, 1u32..9000, 0u64..1000), 1..60),
+            min in prop::option::of(0.0f64..5.0),
+            start in prop::option::of(0.0f64..500.0),
+            scale in prop::option::of(0.1f64..10.0),
+            max_jobs in prop::option::of(1u64..80),
+            exclude_b in any::<bool>(),
+        ) {
+            let w = workload(&jobs);
+            let cfg = TransformConfig {
+                exclude_tenants: if exclude_b { vec!["b".into()] } else { vec![] },
+                min_gpus: min,
+                start_s: start,
+                load_scale: scale,
+                max_jobs,
+                ..Default::default()
+            };
+            if let Ok(out) = apply(w, &cfg) {
+                prop_assert_eq!(out.jobs.len() as u64 + out.skipped.total(), jobs.len() as u64);
+                prop_assert!(out.jobs.windows(2).all(|p| p[0].submit <= p[1].submit));
+                prop_assert!(out.jobs.iter().enumerate().all(|(i, j)| j.id == JobId(i as u32)));
+            }
+        }
+    }
+}
