@@ -1,0 +1,211 @@
+//! dcsim's generic job CSV: the format `dcsim trace convert` writes and any tool can
+//! produce. The full spec is in `docs/trace-formats.md`; in short:
+//!
+//! `id,submit_s,duration_s,gpus,gpu_milli,gpu_types,tenant,user,priority,kind,recorded_start_s,open_ended`
+//!
+//! - Required: `id`, `submit_s`, `duration_s`, `gpus` (at least 1). The other columns
+//!   may be missing, and an empty cell means the default: `gpu_milli` 1000, any GPU
+//!   type, tenant `default`, no user, priority 0, kind training, no recorded start,
+//!   `open_ended` false.
+//! - Times are seconds, decimals allowed; they are rounded to the millisecond (the
+//!   writer emits at most 3 decimals, so writing and reading back is exact).
+//! - `gpu_types` lists allowed GPU type names separated by `|` (empty = any).
+//! - A column not in the list above is an error naming it (catches typos such as
+//!   `submit` for `submit_s`).
+
+use std::io::Write;
+
+use csv::StringRecord;
+
+use super::reader::{demand, field, Col, Source};
+use super::Builder;
+use crate::engine::SimTime;
+use crate::workload::{JobId, JobKind, JobSpec, Workload, WorkloadError, MILLI_PER_GPU};
+
+/// Every column of the format, in the order the writer emits them.
+const COLUMNS: &[&str] = &[
+    "id",
+    "submit_s",
+    "duration_s",
+    "gpus",
+    "gpu_milli",
+    "gpu_types",
+    "tenant",
+    "user",
+    "priority",
+    "kind",
+    "recorded_start_s",
+    "open_ended",
+];
+
+/// The tenant of rows with no `tenant` column or an empty cell.
+const DEFAULT_TENANT: &str = "default";
+
+/// Reads one generic CSV into `b`.
+pub(crate) fn read(src: &mut Source, b: &mut Builder) -> Result<(), WorkloadError> {
+    let unknown: Vec<&str> = src.headers().iter().filter(|h| !COLUMNS.contains(h)).collect();
+    if !unknown.is_empty() {
+        return Err(WorkloadError::Row {
+            path: src.path().to_path_buf(),
+            line: 1,
+            message: format!(
+                "unknown column(s) `{}` (expected columns: {}; required: id,submit_s,duration_s,gpus)",
+                unknown.join("`, `"),
+                COLUMNS.join(",")
+            ),
+        });
+    }
+    let required: &[&str] = &COLUMNS[..4];
+    let id = src.column("id", required)?;
+    let submit_s = src.column("submit_s", required)?;
+    let duration_s = src.column("duration_s", required)?;
+    let gpus = src.column("gpus", required)?;
+    let gpu_milli = src.optional_column("gpu_milli");
+    let gpu_types = src.optional_column("gpu_types");
+    let tenant = src.optional_column("tenant");
+    let user = src.optional_column("user");
+    let priority = src.optional_column("priority");
+    let kind = src.optional_column("kind");
+    let recorded_start = src.optional_column("recorded_start_s");
+    let open_ended = src.optional_column("open_ended");
+
+    let mut rec = StringRecord::new();
+    while src.next_row(&mut rec)? {
+        let submit = src.secs(&rec, submit_s)?;
+        let duration = src.secs(&rec, duration_s)?;
+        let n = src.count(&rec, gpus)?;
+        let milli = match gpu_milli {
+            Some(c) if !field(&rec, c).is_empty() => src.count(&rec, c)?,
+            _ => MILLI_PER_GPU,
+        };
+        let demand =
+            demand(n, milli).map_err(|m| src.error(&rec, format!("columns `gpus`/`gpu_milli`: {m}")))?;
+        let types = b
+            .gpu_types(opt(&rec, gpu_types))
+            .map_err(|m| src.error(&rec, format!("column `gpu_types`: {m}")))?;
+        let tenant = match opt(&rec, tenant) {
+            "" => b.tenant(DEFAULT_TENANT),
+            t => b.tenant(t),
+        };
+        let user = match opt(&rec, user) {
+            "" => None,
+            u => Some(b.user(u)),
+        };
+        let priority = match priority {
+            Some(c) if !field(&rec, c).is_empty() => field(&rec, c)
+                .parse::<i32>()
+                .map_err(|_| src.bad(&rec, c, "an integer priority"))?,
+            _ => 0,
+        };
+        let kind = match kind {
+            Some(c) if !field(&rec, c).is_empty() => JobKind::parse(field(&rec, c))
+                .ok_or_else(|| src.bad(&rec, c, "training, inference or eval"))?,
+            _ => JobKind::Training,
+        };
+        let recorded_start = match recorded_start {
+            Some(c) => src.opt_secs(&rec, c)?,
+            None => None,
+        };
+        let open_ended = match open_ended {
+            Some(c) => match field(&rec, c).to_ascii_lowercase().as_str() {
+                "" | "false" | "0" => false,
+                "true" | "1" => true,
+                _ => return Err(src.bad(&rec, c, "true or false")),
+            },
+            None => false,
+        };
+        b.jobs.push(JobSpec {
+            id: JobId::default(),
+            name: field(&rec, id).to_string(),
+            submit,
+            duration,
+            demand,
+            gpu_types: types,
+            tenant,
+            user,
+            priority,
+            kind,
+            recorded_start,
+            open_ended,
+        });
+    }
+    Ok(())
+}
+
+/// An optional column's cell, or "" when the column is absent.
+fn opt(rec: &StringRecord, c: Option<Col>) -> &str {
+    c.map_or("", |c| field(rec, c))
+}
+
+/// Writes `workload` as generic CSV (header plus one row per job, in id order), the
+/// output of `dcsim trace convert`. Reading the result back with the generic adapter
+/// gives the same jobs (names, times to the millisecond, demand, GPU type names,
+/// tenant and user names, priority, kind, recorded start, open-endedness); the skip
+/// report and the source's row count are not carried.
+pub fn write_generic(workload: &Workload, out: impl Write) -> Result<(), std::io::Error> {
+    let mut w = csv::Writer::from_writer(out);
+    w.write_record(COLUMNS)?;
+    let mut types = String::new();
+    for j in &workload.jobs {
+        types.clear();
+        for i in j.gpu_types.indices() {
+            if !types.is_empty() {
+                types.push('|');
+            }
+            types.push_str(workload.gpu_types.get(i).map_or("", String::as_str));
+        }
+        let user = j
+            .user
+            .and_then(|u| workload.users.get(u.0 as usize))
+            .map_or("", String::as_str);
+        let tenant = workload
+            .tenants
+            .get(j.tenant.0 as usize)
+            .map_or("", String::as_str);
+        w.write_record([
+            j.name.as_str(),
+            &secs(j.submit),
+            &secs(j.duration),
+            &j.demand.gpus.to_string(),
+            &j.demand.milli_per_gpu.to_string(),
+            &types,
+            tenant,
+            user,
+            &j.priority.to_string(),
+            j.kind.as_str(),
+            &j.recorded_start.map_or(String::new(), secs),
+            if j.open_ended { "true" } else { "false" },
+        ])?;
+    }
+    w.flush()
+}
+
+/// Seconds with the fewest decimals that keep every millisecond (`12`, `12.5`, `0.001`).
+fn secs(t: SimTime) -> String {
+    let (s, ms) = (t.as_ms() / 1000, t.as_ms() % 1000);
+    if ms == 0 {
+        s.to_string()
+    } else {
+        let frac = format!("{ms:03}");
+        format!("{s}.{}", frac.trim_end_matches('0'))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seconds_are_written_minimally_and_exactly() {
+        assert_eq!(secs(SimTime(12_000)), "12");
+        assert_eq!(secs(SimTime(12_500)), "12.5");
+        assert_eq!(secs(SimTime(1)), "0.001");
+        assert_eq!(secs(SimTime(1_230)), "1.23");
+        for ms in [0, 1, 10, 999, 1_000, 123_456_789] {
+            assert_eq!(
+                super::super::reader::parse_secs(&secs(SimTime(ms))),
+                Some(SimTime(ms))
+            );
+        }
+    }
+}
