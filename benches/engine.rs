@@ -113,8 +113,18 @@ fn real_traces(c: &mut Criterion) {
     let mut g = c.benchmark_group("real_traces");
     g.sample_size(10);
     let traces = [
-        ("philly", TraceFormat::Philly, "philly-2017-pollux/philly.csv", 2_490),
-        ("openb", TraceFormat::Openb, "alibaba-openb-2023/openb_pod_list_default.csv", 6_212),
+        (
+            "philly",
+            TraceFormat::Philly,
+            "philly-2017-pollux/philly.csv",
+            2_490,
+        ),
+        (
+            "openb",
+            TraceFormat::Openb,
+            "alibaba-openb-2023/openb_pod_list_default.csv",
+            6_212,
+        ),
     ];
     for (name, format, file, gpus) in traces {
         let w = adapters::read_trace(format, &root.join(file)).expect("trace loads");
@@ -122,7 +132,9 @@ fn real_traces(c: &mut Criterion) {
         g.bench_function(format!("load/{name}"), |b| {
             b.iter(|| adapters::read_trace(format, &root.join(file)).expect("trace loads"))
         });
-        g.bench_function(format!("replay/{name}/fifo+best-fit"), |b| b.iter(|| run_once(&cluster, &w, "fifo")));
+        g.bench_function(format!("replay/{name}/fifo+best-fit"), |b| {
+            b.iter(|| run_once(&cluster, &w, "fifo"))
+        });
     }
     g.finish();
 }

@@ -2,6 +2,21 @@
 //!
 //! Topologies refer to GPUs by catalog name or alias; a topology may also define
 //! models the catalog lacks (for example openb's undisclosed `G1`–`G3` types).
+//!
+//! Conventions for the built-in entries:
+//! - `tdp_w` is the vendor's maximum board power (TDP / TGP).
+//! - `idle_w` is an **estimate**: 15% of TDP, the midpoint of the 10–20%-of-TDP rule
+//!   for data-center GPUs in `shared/reference/README.md`; no measured idle figure
+//!   was confirmed against a source for these models, so each entry says so.
+//! - `memory_gib` is the datasheet capacity. Vendors quote HBM/GDDR capacities in
+//!   binary units (an 80 GB A100 is five 16 GiB stacks), so the datasheet "GB"
+//!   figure is taken as GiB; drivers report slightly less as usable.
+//! - `fp16_tflops` is the dense (no 2:4 sparsity) FP16/BF16 peak.
+//! - `relative_speed` is 1.0 for every model: trace durations are taken as measured
+//!   on the GPUs the jobs ran on, so no built-in model speeds a trace up or down.
+//!   Scenarios that move a trace to other hardware set speeds explicitly.
+
+use std::sync::LazyLock;
 
 use serde::Serialize;
 
@@ -18,7 +33,9 @@ pub struct GpuSpec {
     pub idle_w: f64,
     /// Device memory, in GiB.
     pub memory_gib: f64,
-    /// Dense FP16/BF16 tensor throughput, in TFLOP/s (0 where the vendor gives none).
+    /// Peak dense FP16/BF16 throughput, in TFLOP/s: the tensor-core rate where the GPU
+    /// has tensor cores, else its half-precision vector rate (P100); 0 where the
+    /// vendor gives none.
     pub fp16_tflops: f64,
     /// Speed relative to the nominal speed trace durations were measured at (1.0).
     pub relative_speed: f64,
@@ -33,12 +50,258 @@ impl GpuSpec {
     }
 }
 
-/// The built-in catalog.
-pub fn catalog() -> Vec<GpuSpec> {
-    Vec::new()
+/// Share of TDP used as the idle-power estimate: the midpoint of the 10–20% rule
+/// quoted in `shared/reference/README.md` (marked "check" there; an estimate here).
+pub const IDLE_SHARE_OF_TDP: f64 = 0.15;
+
+/// Builds one built-in entry; `idle_w` follows [`IDLE_SHARE_OF_TDP`] and the source
+/// text says it is an estimate.
+fn spec(
+    name: &str,
+    aliases: &[&str],
+    tdp_w: f64,
+    memory_gib: f64,
+    fp16_tflops: f64,
+    source: &str,
+) -> GpuSpec {
+    GpuSpec {
+        name: name.to_owned(),
+        aliases: aliases.iter().map(|a| (*a).to_owned()).collect(),
+        tdp_w,
+        idle_w: (tdp_w * IDLE_SHARE_OF_TDP).round(),
+        memory_gib,
+        fp16_tflops,
+        relative_speed: 1.0,
+        source: format!("{source}; idle_w is an estimate (15% of TDP, 10-20% rule), not a measurement"),
+    }
+}
+
+/// The built-in entries, built once.
+static CATALOG: LazyLock<Vec<GpuSpec>> = LazyLock::new(|| {
+    vec![
+        spec(
+            "P100-SXM2",
+            &["P100-SXM2-16GB", "Tesla P100-SXM2"],
+            300.0,
+            16.0,
+            21.2,
+            "NVIDIA Tesla P100 datasheet (2016), https://images.nvidia.com/content/tesla/pdf/nvidia-tesla-p100-datasheet.pdf: \
+             SXM2 300 W, 16 GB HBM2, 21.2 TFLOPS half precision (no tensor cores)",
+        ),
+        spec(
+            "P100-PCIe-16GB",
+            // openb's `P100` nodes hold 1-2 GPUs; SXM2 boards come in 4/8-GPU NVLink
+            // systems, so the openb code is mapped to the PCIe card (an inference).
+            &["P100", "P100-PCIe", "Tesla P100-PCIE-16GB"],
+            250.0,
+            16.0,
+            18.7,
+            "NVIDIA Tesla P100 datasheet (2016), https://images.nvidia.com/content/tesla/pdf/nvidia-tesla-p100-PCIe-datasheet.pdf: \
+             PCIe 250 W, 16 GB HBM2, 18.7 TFLOPS half precision (no tensor cores); \
+             alias P100 (openb) assumes PCIe cards because openb P100 nodes hold 1-2 GPUs",
+        ),
+        spec(
+            "V100-SXM2-16GB",
+            &["V100M16", "V100", "Tesla V100-SXM2-16GB"],
+            300.0,
+            16.0,
+            125.0,
+            "NVIDIA Tesla V100 datasheet (2017/2018), https://images.nvidia.com/content/technologies/volta/pdf/tesla-volta-v100-datasheet-letter-fnl-web.pdf: \
+             SXM2 300 W, 16 GB HBM2, 125 TFLOPS tensor; alias V100 maps to the 16 GB launch configuration",
+        ),
+        spec(
+            "V100-SXM2-32GB",
+            &["V100M32", "Tesla V100-SXM2-32GB"],
+            300.0,
+            32.0,
+            125.0,
+            "NVIDIA Tesla V100 datasheet (2018), https://images.nvidia.com/content/technologies/volta/pdf/tesla-volta-v100-datasheet-letter-fnl-web.pdf: \
+             SXM2 300 W, 32 GB HBM2, 125 TFLOPS tensor",
+        ),
+        spec(
+            "T4",
+            &["Tesla T4"],
+            70.0,
+            16.0,
+            65.0,
+            "NVIDIA T4 datasheet (2019), https://www.nvidia.com/content/dam/en-zz/Solutions/Data-Center/tesla-t4/t4-tensor-core-datasheet-951643.pdf: \
+             70 W, 16 GB GDDR6, 65 TFLOPS FP16 mixed precision",
+        ),
+        spec(
+            "A10",
+            &["NVIDIA A10", "A10-24GB"],
+            150.0,
+            24.0,
+            125.0,
+            "NVIDIA A10 datasheet (2021), https://www.nvidia.com/content/dam/en-zz/Solutions/Data-Center/a10/pdf/a10-datasheet.pdf: \
+             150 W, 24 GB GDDR6, 125 TFLOPS FP16/BF16 tensor dense (250 with sparsity)",
+        ),
+        spec(
+            "A100-SXM4-80GB",
+            &["A100", "A100-SXM4", "A100-SXM-80GB"],
+            400.0,
+            80.0,
+            312.0,
+            "NVIDIA A100 Tensor Core GPU datasheet (2021), https://www.nvidia.com/content/dam/en-zz/Solutions/Data-Center/a100/pdf/nvidia-a100-datasheet-us-nvidia-1758950-r4-web.pdf: \
+             SXM4 80 GB 400 W, 80 GB HBM2e, 312 TFLOPS FP16/BF16 tensor dense (624 with sparsity)",
+        ),
+        spec(
+            "A100-PCIe-80GB",
+            &["A100-PCIe", "A100 80GB PCIe"],
+            300.0,
+            80.0,
+            312.0,
+            "NVIDIA A100 Tensor Core GPU datasheet (2021), https://www.nvidia.com/content/dam/en-zz/Solutions/Data-Center/a100/pdf/nvidia-a100-datasheet-us-nvidia-1758950-r4-web.pdf: \
+             PCIe 80 GB 300 W, 80 GB HBM2e, 312 TFLOPS FP16/BF16 tensor dense",
+        ),
+        spec(
+            "A800-SXM4-80GB",
+            &["A800", "A800-SXM4"],
+            400.0,
+            80.0,
+            312.0,
+            "NVIDIA A800 (2022; the A100 SXM4 80 GB with NVLink cut to 400 GB/s for export), same board power, memory \
+             and tensor rate as the A100 SXM4 80 GB datasheet: 400 W, 80 GB HBM2e, 312 TFLOPS FP16/BF16 dense",
+        ),
+        spec(
+            "H100-SXM5",
+            &["H100", "H100-SXM", "H100-SXM5-80GB", "H100 80GB HBM3"],
+            700.0,
+            80.0,
+            989.0,
+            "NVIDIA H100 Tensor Core GPU datasheet (2023), https://resources.nvidia.com/en-us-tensor-core/nvidia-tensor-core-gpu-datasheet: \
+             SXM up to 700 W, 80 GB HBM3, 1,979 TFLOPS FP16/BF16 tensor with sparsity (989 dense)",
+        ),
+        spec(
+            "H100-PCIe",
+            &["H100-PCIe-80GB", "H100 PCIe"],
+            350.0,
+            80.0,
+            756.0,
+            "NVIDIA H100 Tensor Core GPU datasheet (2023), https://resources.nvidia.com/en-us-tensor-core/nvidia-tensor-core-gpu-datasheet: \
+             PCIe 300-350 W (350 W used), 80 GB HBM2e, 1,513 TFLOPS FP16/BF16 tensor with sparsity (756 dense)",
+        ),
+        spec(
+            "H800-SXM5",
+            &["H800", "H800-SXM"],
+            700.0,
+            80.0,
+            989.0,
+            "NVIDIA H800 (2023; the H100 SXM5 with NVLink cut to 400 GB/s for export), same board power, memory \
+             and tensor rate as the H100 SXM datasheet: 700 W, 80 GB HBM3, 989 TFLOPS FP16/BF16 dense",
+        ),
+        spec(
+            "H200-SXM",
+            &["H200", "H200-SXM-141GB"],
+            700.0,
+            141.0,
+            989.0,
+            "NVIDIA H200 Tensor Core GPU datasheet (2024), https://www.nvidia.com/en-us/data-center/h200/: \
+             SXM up to 700 W, 141 GB HBM3e, 1,979 TFLOPS FP16/BF16 tensor with sparsity (989 dense)",
+        ),
+        spec(
+            "B200",
+            &["B200-SXM", "B200-SXM-180GB", "HGX B200"],
+            1000.0,
+            180.0,
+            2250.0,
+            "NVIDIA HGX B200 datasheet (2024), https://www.nvidia.com/en-us/data-center/hgx/: up to 1,000 W per GPU, \
+             36 PFLOPS FP16/BF16 with sparsity per 8 GPUs (2,250 TFLOPS dense per GPU); memory 180 GB HBM3e per GPU \
+             as in DGX B200 (1,440 GB over 8 GPUs, NVIDIA DGX B200 User Guide, docs.nvidia.com/dgx/dgxb200-user-guide); \
+             some sources quote 192 GB (the 2024 announcement); the shipping DGX B200 figure is used",
+        ),
+        spec(
+            "MI300X",
+            &["Instinct MI300X", "AMD Instinct MI300X"],
+            750.0,
+            192.0,
+            1307.4,
+            "AMD Instinct MI300X data sheet (2023), https://www.amd.com/content/dam/amd/en/documents/instinct-tech-docs/data-sheets/amd-instinct-mi300x-data-sheet.pdf: \
+             750 W, 192 GB HBM3, 1,307.4 TFLOPS FP16/BF16 dense (2,614.9 with sparsity)",
+        ),
+    ]
+});
+
+/// The built-in catalog (built once, on first use).
+pub fn catalog() -> &'static [GpuSpec] {
+    &CATALOG
 }
 
 /// Looks a model up in the built-in catalog by name or alias.
 pub fn lookup(name: &str) -> Option<GpuSpec> {
-    catalog().into_iter().find(|g| g.matches(name))
+    catalog().iter().find(|g| g.matches(name)).cloned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Models the brief requires, by the names traces use.
+    const REQUIRED: &[&str] = &[
+        "A100-SXM4-80GB",
+        "A100-PCIe",
+        "H100-SXM5",
+        "H100-PCIe",
+        "H200-SXM",
+        "B200",
+        "MI300X",
+        "V100-SXM2-16GB",
+        "V100-SXM2-32GB",
+        "T4",
+        "P100-SXM2",
+        "P100-PCIe-16GB",
+        "A10",
+        // openb codes
+        "V100M16",
+        "V100M32",
+        "P100",
+        // spot-gpu names
+        "A800-SXM4-80GB",
+        "H800",
+        // short names
+        "H100",
+        "H200",
+        "V100",
+        "A100",
+    ];
+
+    #[test]
+    fn has_every_required_model() {
+        for name in REQUIRED {
+            assert!(lookup(name).is_some(), "{name} missing from the catalog");
+        }
+        assert_eq!(lookup("V100M16").map(|g| g.name), Some("V100-SXM2-16GB".into()));
+        assert_eq!(lookup("v100m32").map(|g| g.name), Some("V100-SXM2-32GB".into()));
+        assert_eq!(lookup("A100").map(|g| g.name), Some("A100-SXM4-80GB".into()));
+        assert_eq!(lookup("H100").map(|g| g.name), Some("H100-SXM5".into()));
+    }
+
+    #[test]
+    fn names_and_aliases_are_unique() {
+        let mut seen = std::collections::HashSet::new();
+        for g in catalog() {
+            for n in std::iter::once(&g.name).chain(&g.aliases) {
+                assert!(seen.insert(n.to_ascii_lowercase()), "duplicate name or alias {n}");
+            }
+        }
+    }
+
+    #[test]
+    fn figures_are_sane() {
+        for g in catalog() {
+            assert!(
+                g.idle_w > 0.0 && g.idle_w < g.tdp_w,
+                "{}: idle must be below TDP",
+                g.name
+            );
+            assert!(g.memory_gib > 0.0, "{}", g.name);
+            assert!(g.fp16_tflops > 0.0, "{}", g.name);
+            assert_eq!(g.relative_speed, 1.0, "{}", g.name);
+            assert!(
+                g.source.contains("20") && g.source.contains("estimate"),
+                "{}",
+                g.name
+            );
+        }
+    }
 }

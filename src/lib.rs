@@ -4,6 +4,7 @@ pub mod engine;
 pub mod hardware;
 pub mod metrics;
 pub mod report;
+pub mod scenario;
 pub mod scheduler;
 pub mod sim;
 pub mod topology;

@@ -1,1 +1,324 @@
-fn main() {}
+//! The `dcsim` command line: turns arguments into library calls and prints results.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use dcsim::metrics::Summary;
+use dcsim::report::{self, RunInfo};
+use dcsim::scenario::Scenario;
+use dcsim::scheduler::registry;
+use dcsim::sim::{Mode, Simulation};
+use dcsim::topology::GpuModelId;
+use dcsim::workload::adapters::{self, TraceFormat};
+use dcsim::workload::stats::TraceStats;
+
+/// dcsim: a discrete-event simulator of GPU data centers.
+///
+/// Replays real cluster traces (or synthetic workloads) on a modelled cluster under a
+/// queue policy and a placement policy, and writes per-job records, time series and a
+/// summary. Start with `dcsim run scenarios/default.toml`.
+#[derive(Parser)]
+#[command(name = "dcsim", version, about, long_about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a scenario and write jobs.csv, timeseries.csv and summary.json.
+    Run {
+        /// The scenario file (e.g. scenarios/default.toml).
+        scenario: PathBuf,
+        /// Output directory [default: output/<scenario name>].
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+        /// Seed for every random stream, overriding the scenario's.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Replace an existing output directory.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Check a scenario, its topology and its trace without running it.
+    Validate {
+        /// The scenario file.
+        scenario: PathBuf,
+    },
+    /// Inspect or convert trace files.
+    #[command(subcommand)]
+    Trace(TraceCommand),
+    /// List the queue and placement policies.
+    Policies,
+}
+
+#[derive(Subcommand)]
+enum TraceCommand {
+    /// Jobs, time span, GPU-hours, and size and duration distributions of a trace.
+    Stats {
+        /// The trace file (plain or .gz).
+        file: PathBuf,
+        /// Its format.
+        #[arg(long, short)]
+        format: TraceFormat,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Convert a trace to dcsim's generic CSV format.
+    Convert {
+        /// The trace file (plain or .gz).
+        file: PathBuf,
+        /// Its format.
+        #[arg(long, short)]
+        format: TraceFormat,
+        /// Where to write the generic CSV.
+        #[arg(long, short)]
+        output: PathBuf,
+        /// Replace an existing output file.
+        #[arg(long)]
+        force: bool,
+    },
+    /// List the trace formats.
+    Formats,
+}
+
+fn main() -> Result<()> {
+    match Cli::parse().command {
+        Command::Run {
+            scenario,
+            output,
+            seed,
+            force,
+        } => run(&scenario, output, seed, force),
+        Command::Validate { scenario } => validate(&scenario),
+        Command::Trace(TraceCommand::Stats { file, format, json }) => {
+            let w = adapters::read_trace(format, &file)?;
+            let stats = TraceStats::compute(&w);
+            if json {
+                println!("{}", serde_json::to_string_pretty(&stats)?);
+            } else {
+                print!("{stats}");
+            }
+            Ok(())
+        }
+        Command::Trace(TraceCommand::Convert {
+            file,
+            format,
+            output,
+            force,
+        }) => convert(&file, format, &output, force),
+        Command::Trace(TraceCommand::Formats) => {
+            for f in TraceFormat::ALL {
+                println!("{}", f.name());
+            }
+            println!("synthetic (scenario only: [workload.synthetic])");
+            Ok(())
+        }
+        Command::Policies => {
+            println!("Queue policies ([scheduler] queue = ...):");
+            for e in registry::QUEUE_POLICIES {
+                println!("  {:<12} {}", e.name, e.about);
+            }
+            println!("\nPlacement policies ([scheduler] placement = ...):");
+            for e in registry::PLACEMENTS {
+                println!("  {:<12} {}", e.name, e.about);
+            }
+            Ok(())
+        }
+    }
+}
+
+fn run(path: &Path, output: Option<PathBuf>, seed: Option<u64>, force: bool) -> Result<()> {
+    let t0 = Instant::now();
+    let scenario = Scenario::load(path)?;
+    let cfg = &scenario.config;
+    let dir = output.unwrap_or_else(|| Path::new("output").join(&cfg.name));
+    if dir.exists() && !force {
+        bail!(
+            "{} already exists; pass --force to replace it, or choose another --output",
+            dir.display()
+        );
+    }
+    let seed = seed.unwrap_or(cfg.seed);
+    let prepared = scenario.prepare(seed)?;
+    let loaded = t0.elapsed();
+    let info = RunInfo {
+        scenario: cfg.name.clone(),
+        seed,
+        mode: match cfg.mode {
+            Mode::Queue => "queue".into(),
+            Mode::AsRecorded => "as-recorded".into(),
+        },
+        queue_policy: prepared.queue.name().into(),
+        placement: prepared.placement.name().into(),
+        topology: prepared.cluster.name.clone(),
+        gpu_models: prepared.cluster.models.iter().map(|m| m.name.clone()).collect(),
+        dcsim_version: env!("CARGO_PKG_VERSION").into(),
+    };
+    let bar = progress_bar(prepared.workload.jobs.len() as u64);
+    let sim = Simulation::new(
+        &prepared.cluster,
+        &prepared.workload,
+        prepared.queue,
+        prepared.placement,
+        cfg.mode,
+    );
+    let out = sim.run(&mut |n| bar.set_position(n));
+    bar.finish_and_clear();
+    let simulated = t0.elapsed() - loaded;
+    report::write_run(&dir, force, &info, &prepared.workload, &out)?;
+    print_summary(&info, &out.summary, out.events);
+    println!(
+        "\n{} jobs, {} events in {:.2} s (load {:.2} s, simulate {:.2} s); outputs in {}",
+        out.summary.jobs,
+        out.events,
+        t0.elapsed().as_secs_f64(),
+        loaded.as_secs_f64(),
+        simulated.as_secs_f64(),
+        dir.display()
+    );
+    Ok(())
+}
+
+fn progress_bar(len: u64) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(len);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} simulating [{bar:40}] {pos}/{len} jobs arrived ({eta})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar
+}
+
+fn print_summary(info: &RunInfo, s: &Summary, events: u64) {
+    println!(
+        "scenario   {} (seed {}, mode {})",
+        info.scenario, info.seed, info.mode
+    );
+    println!(
+        "cluster    {} — {} GPUs ({})",
+        info.topology,
+        s.cluster_gpus,
+        info.gpu_models.join(", ")
+    );
+    println!(
+        "policies   queue {}, placement {}",
+        info.queue_policy, info.placement
+    );
+    println!(
+        "jobs       {} in: {} completed, {} censored, {} skipped; {} trace rows skipped; {} events",
+        s.jobs,
+        s.completed,
+        s.censored,
+        s.jobs_skipped.values().sum::<u64>(),
+        s.rows_skipped.total(),
+        events
+    );
+    for (reason, n) in &s.jobs_skipped {
+        println!("           skipped {n} jobs: {reason}");
+    }
+    for (reason, c) in &s.rows_skipped.reasons {
+        println!(
+            "           skipped {} rows: {reason} (first at {})",
+            c.count, c.first
+        );
+    }
+    if s.unplaced > 0 {
+        println!(
+            "           {} jobs ran unplaced (no fit at their recorded start)",
+            s.unplaced
+        );
+    }
+    println!(
+        "\n{:<18}{:>12}{:>12}{:>12}{:>12}",
+        "", "mean", "p50", "p95", "p99"
+    );
+    for (name, d) in [("wait (h)", &s.wait_s), ("JCT (h)", &s.jct_s)] {
+        println!(
+            "{:<18}{:>12.3}{:>12.3}{:>12.3}{:>12.3}",
+            name,
+            d.mean / 3600.0,
+            d.p50 / 3600.0,
+            d.p95 / 3600.0,
+            d.p99 / 3600.0
+        );
+    }
+    let b = &s.bounded_slowdown;
+    println!(
+        "{:<18}{:>12.3}{:>12.3}{:>12.3}{:>12.3}",
+        "bounded slowdown", b.mean, b.p50, b.p95, b.p99
+    );
+    println!(
+        "\nGPU utilization {:.1}%  allocated {:.0} GPU-h  peak {:.1} GPUs  makespan {:.1} h  throughput {:.1} jobs/h",
+        s.gpu_utilization * 100.0,
+        s.allocated_gpu_hours,
+        s.peak_busy_gpus,
+        s.makespan_s / 3600.0,
+        s.throughput_jobs_per_hour
+    );
+}
+
+fn validate(path: &Path) -> Result<()> {
+    let scenario = Scenario::load(path)?;
+    let prepared = scenario.prepare(scenario.config.seed)?;
+    let c = &prepared.cluster;
+    let w = &prepared.workload;
+    println!("scenario  {}: ok", path.display());
+    println!(
+        "topology  {}: {} nodes, {} racks, {} GPUs ({})",
+        c.name,
+        c.nodes.len(),
+        c.racks.len(),
+        c.total_gpus(),
+        c.models
+            .iter()
+            .enumerate()
+            .map(|(i, m)| format!("{} {}", c.gpus_of(GpuModelId(i as u16)), m.name))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    println!(
+        "workload  {} rows read, {} jobs, {} rows skipped",
+        w.rows_read,
+        w.jobs.len(),
+        w.skipped.total()
+    );
+    for (reason, n) in &w.skipped.reasons {
+        println!(
+            "          skipped {} rows: {reason} (first at {})",
+            n.count, n.first
+        );
+    }
+    let sim = Simulation::new(c, w, prepared.queue, prepared.placement, scenario.config.mode);
+    for (reason, n) in sim.unrunnable() {
+        println!("          {n} jobs cannot run on this cluster: {reason}");
+    }
+    Ok(())
+}
+
+fn convert(file: &Path, format: TraceFormat, output: &Path, force: bool) -> Result<()> {
+    if output.exists() && !force {
+        bail!("{} already exists; pass --force to replace it", output.display());
+    }
+    let w = adapters::read_trace(format, file)?;
+    let tmp = output.with_extension("csv.tmp");
+    let f = std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
+    adapters::write_generic(&w, std::io::BufWriter::new(f))
+        .with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, output).with_context(|| format!("renaming to {}", output.display()))?;
+    println!(
+        "{} jobs written to {} ({} rows skipped)",
+        w.jobs.len(),
+        output.display(),
+        w.skipped.total()
+    );
+    Ok(())
+}

@@ -83,7 +83,10 @@ pub fn write_run(
         _ => PathBuf::from("."),
     };
     fs::create_dir_all(&parent).map_err(io_err(&parent))?;
-    let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "run".into());
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "run".into());
     let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
     if tmp.exists() {
         fs::remove_dir_all(&tmp).map_err(io_err(&tmp))?;
@@ -131,7 +134,12 @@ fn push_gpus(buf: &mut String, milli: u64) {
 }
 
 /// Writes `jobs.csv`: one row per job, in job-id (submit) order.
-pub fn write_jobs(w: &mut dyn Write, info: &RunInfo, workload: &Workload, jobs: &[JobRecord]) -> io::Result<()> {
+pub fn write_jobs(
+    w: &mut dyn Write,
+    info: &RunInfo,
+    workload: &Workload,
+    jobs: &[JobRecord],
+) -> io::Result<()> {
     let mut csv = csv::Writer::from_writer(w);
     csv.write_record([
         "id",
@@ -159,9 +167,11 @@ pub fn write_jobs(w: &mut dyn Write, info: &RunInfo, workload: &Workload, jobs: 
     };
     for r in jobs {
         let spec = &workload.jobs[r.id.0 as usize];
-        let opt = |t: Option<SimTime>| move |b: &mut String| {
-            if let Some(t) = t {
-                push_secs(b, t)
+        let opt = |t: Option<SimTime>| {
+            move |b: &mut String| {
+                if let Some(t) = t {
+                    push_secs(b, t)
+                }
             }
         };
         field(&mut csv, &|b| {
@@ -185,7 +195,11 @@ pub fn write_jobs(w: &mut dyn Write, info: &RunInfo, workload: &Workload, jobs: 
         field(&mut csv, &|b| {
             let _ = write!(b, "{}", r.nodes);
         })?;
-        csv.write_field(r.gpu_model.map(|m| info.gpu_models[m as usize].as_str()).unwrap_or(""))?;
+        csv.write_field(
+            r.gpu_model
+                .map(|m| info.gpu_models[m as usize].as_str())
+                .unwrap_or(""),
+        )?;
         csv.write_field(r.outcome.as_str())?;
         csv.write_field(r.skip_reason.unwrap_or(""))?;
         csv.write_record(None::<&[u8]>)?;

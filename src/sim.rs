@@ -121,8 +121,11 @@ impl<'a> Simulation<'a> {
         mode: Mode,
     ) -> Self {
         let free = FreeCapacity::new(cluster);
-        let model_of_type: Vec<Option<GpuModelId>> =
-            workload.gpu_types.iter().map(|t| cluster.model_by_name(t)).collect();
+        let model_of_type: Vec<Option<GpuModelId>> = workload
+            .gpu_types
+            .iter()
+            .map(|t| cluster.model_by_name(t))
+            .collect();
         let all_models = ModelMask(free.models().fold(0, |m, id| m | 1 << id.0));
         let jobs: Vec<JobState> = workload
             .jobs
@@ -217,7 +220,13 @@ impl<'a> Simulation<'a> {
     /// not running at `at` is unaffected. Power capping, contention and failures all act
     /// through this one mechanism.
     pub fn schedule_rate_change(&mut self, at: SimTime, job: JobId, rate: f64) {
-        self.core.events.push(at, Event::RateChange { job: job.0, rate_bits: rate.to_bits() });
+        self.core.events.push(
+            at,
+            Event::RateChange {
+                job: job.0,
+                rate_bits: rate.to_bits(),
+            },
+        );
     }
 
     /// Runs to the end: until every job has finished. `progress` is called now and then
@@ -262,7 +271,13 @@ impl<'a> Simulation<'a> {
                 self.queue.schedule(now, &mut self.core);
             }
             let c = &self.core;
-            series.record(now, c.busy_milli, &c.busy_by_model, self.queue.len() as u32, c.running);
+            series.record(
+                now,
+                c.busy_milli,
+                &c.busy_by_model,
+                self.queue.len() as u32,
+                c.running,
+            );
             if events.wrapping_sub(started) >= 1 << 16 {
                 started = events;
                 progress(next_arrival as u64);
@@ -333,7 +348,13 @@ impl Core<'_> {
         s.generation += 1;
         if s.rate > 0.0 {
             let left = SimTime((s.remaining_ms / s.rate).ceil() as u64);
-            self.events.push(now + left, Event::Finish { job, generation: s.generation });
+            self.events.push(
+                now + left,
+                Event::Finish {
+                    job,
+                    generation: s.generation,
+                },
+            );
         }
     }
 
@@ -445,7 +466,10 @@ fn grants_valid(grants: &[GpuGrant], free: &FreeCapacity, job: &QueuedJob) -> bo
     let d = job.request.demand;
     let count: u32 = grants.iter().map(|g| g.gpus.count_ones()).sum();
     let model = grants.first().map(|g| free.node_model(g.node));
-    let distinct = grants.iter().enumerate().all(|(i, g)| grants[..i].iter().all(|h| h.node != g.node));
+    let distinct = grants
+        .iter()
+        .enumerate()
+        .all(|(i, g)| grants[..i].iter().all(|h| h.node != g.node));
     count == d.gpus
         && distinct
         && grants.iter().all(|g| {

@@ -70,7 +70,7 @@ fn check_invariants(w: &Workload, rows: usize) {
     for (i, j) in w.jobs.iter().enumerate() {
         assert_eq!(j.id.0 as usize, i, "dense ids");
         assert!((j.tenant.0 as usize) < w.tenants.len());
-        assert!(j.user.map_or(true, |u| (u.0 as usize) < w.users.len()));
+        assert!(j.user.is_none_or(|u| (u.0 as usize) < w.users.len()));
         assert!(j.gpu_types.indices().all(|t| t < w.gpu_types.len()));
         assert!(j.demand.gpus >= 1 && (1..=1000).contains(&j.demand.milli_per_gpu));
     }

@@ -9,7 +9,10 @@ use dcsim::workload::JobId;
 
 fn run_with_rates(changes: &[(f64, f64)]) -> Vec<Option<SimTime>> {
     let cluster = common::cluster(&[("A100", 1, 8)]);
-    let w = common::workload(vec![common::job(0.0, 100.0, 1, 1000), common::job(0.0, 100.0, 1, 1000)]);
+    let w = common::workload(vec![
+        common::job(0.0, 100.0, 1, 1000),
+        common::job(0.0, 100.0, 1, 1000),
+    ]);
     let mut sim = Simulation::new(
         &cluster,
         &w,
@@ -28,7 +31,10 @@ fn halving_the_rate_mid_run_stretches_the_rest() {
     // 100 s of work; at t = 40 s, 60 s of work remain; at rate 0.5 they take 120 s,
     // so the job ends at 40 + 120 = 160 s. Job 1 is untouched and ends at 100 s.
     let ends = run_with_rates(&[(40.0, 0.5)]);
-    assert_eq!(ends, vec![Some(SimTime::from_secs(160)), Some(SimTime::from_secs(100))]);
+    assert_eq!(
+        ends,
+        vec![Some(SimTime::from_secs(160)), Some(SimTime::from_secs(100))]
+    );
 }
 
 #[test]

@@ -7,21 +7,36 @@ use proptest::prelude::*;
 use dcsim::engine::SimTime;
 use dcsim::metrics::Outcome;
 use dcsim::scheduler::registry;
-use dcsim::sim::{Mode, Simulation, RunOutput};
+use dcsim::sim::{Mode, RunOutput, Simulation};
 use dcsim::workload::{JobSpec, Workload};
 
 /// A random heterogeneous cluster: 1–3 groups of (model, nodes, GPUs per node).
 fn arb_cluster() -> impl Strategy<Value = Vec<(&'static str, u32, u32)>> {
-    prop::collection::vec((prop::sample::select(vec!["A", "B", "C"]), 1u32..6, prop::sample::select(vec![1u32, 2, 4, 8])), 1..4)
+    prop::collection::vec(
+        (
+            prop::sample::select(vec!["A", "B", "C"]),
+            1u32..6,
+            prop::sample::select(vec![1u32, 2, 4, 8]),
+        ),
+        1..4,
+    )
 }
 
 /// Random jobs: whole gangs of 1–16 GPUs and fractional shares.
 fn arb_jobs() -> impl Strategy<Value = Vec<JobSpec>> {
     prop::collection::vec(
-        (0u32..500, 1u32..300, prop_oneof![3 => (1u32..17).prop_map(|g| (g, 1000)), 1 => (1u32..1000).prop_map(|m| (1, m))]),
+        (
+            0u32..500,
+            1u32..300,
+            prop_oneof![3 => (1u32..17).prop_map(|g| (g, 1000)), 1 => (1u32..1000).prop_map(|m| (1, m))],
+        ),
         1..120,
     )
-    .prop_map(|v| v.into_iter().map(|(s, d, (g, m))| common::job(f64::from(s), f64::from(d), g, m)).collect())
+    .prop_map(|v| {
+        v.into_iter()
+            .map(|(s, d, (g, m))| common::job(f64::from(s), f64::from(d), g, m))
+            .collect()
+    })
 }
 
 fn run(cluster: &[(&str, u32, u32)], w: &Workload, queue: &str, placement: &str) -> RunOutput {

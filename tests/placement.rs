@@ -10,14 +10,29 @@ use dcsim::workload::GpuDemand;
 fn two_nodes_5_and_3_free() -> FreeCapacity {
     let c = common::cluster(&[("A", 2, 8)]);
     let mut f = FreeCapacity::new(&c);
-    f.allocate(GpuGrant { node: NodeId(0), gpus: 0b0000_0111 }, 1000);
-    f.allocate(GpuGrant { node: NodeId(1), gpus: 0b0001_1111 }, 1000);
+    f.allocate(
+        GpuGrant {
+            node: NodeId(0),
+            gpus: 0b0000_0111,
+        },
+        1000,
+    );
+    f.allocate(
+        GpuGrant {
+            node: NodeId(1),
+            gpus: 0b0001_1111,
+        },
+        1000,
+    );
     f
 }
 
 fn place(policy: &str, free: &FreeCapacity, demand: GpuDemand) -> Vec<GpuGrant> {
     let mut out = Vec::new();
-    let req = PlacementRequest { demand, models: ModelMask(u64::MAX) };
+    let req = PlacementRequest {
+        demand,
+        models: ModelMask(u64::MAX),
+    };
     registry::placement(policy).unwrap().place(&req, free, &mut out);
     out
 }
@@ -26,16 +41,37 @@ fn place(policy: &str, free: &FreeCapacity, demand: GpuDemand) -> Vec<GpuGrant> 
 fn first_fit_takes_the_lowest_node_best_fit_the_tightest() {
     let f = two_nodes_5_and_3_free();
     // 2 GPUs: first fit → node 0 (lowest id with ≥ 2 free), its first free GPUs 3 and 4.
-    assert_eq!(place("first-fit", &f, GpuDemand::whole(2)), vec![GpuGrant { node: NodeId(0), gpus: 0b0001_1000 }]);
+    assert_eq!(
+        place("first-fit", &f, GpuDemand::whole(2)),
+        vec![GpuGrant {
+            node: NodeId(0),
+            gpus: 0b0001_1000
+        }]
+    );
     // Best fit → node 1 (3 free leaves 1, node 0 would leave 3): GPUs 5 and 6.
-    assert_eq!(place("best-fit", &f, GpuDemand::whole(2)), vec![GpuGrant { node: NodeId(1), gpus: 0b0110_0000 }]);
+    assert_eq!(
+        place("best-fit", &f, GpuDemand::whole(2)),
+        vec![GpuGrant {
+            node: NodeId(1),
+            gpus: 0b0110_0000
+        }]
+    );
     // 6 GPUs fit on no node: node-local policies refuse, pooled spreads 5 + 1
     // (most-free node first, then the tightest node for the remainder).
     assert!(place("first-fit", &f, GpuDemand::whole(6)).is_empty());
     assert!(place("best-fit", &f, GpuDemand::whole(6)).is_empty());
     assert_eq!(
         place("pooled", &f, GpuDemand::whole(6)),
-        vec![GpuGrant { node: NodeId(0), gpus: 0b1111_1000 }, GpuGrant { node: NodeId(1), gpus: 0b0010_0000 }]
+        vec![
+            GpuGrant {
+                node: NodeId(0),
+                gpus: 0b1111_1000
+            },
+            GpuGrant {
+                node: NodeId(1),
+                gpus: 0b0010_0000
+            }
+        ]
     );
     // 9 GPUs: more than the 8 free in total.
     assert!(place("pooled", &f, GpuDemand::whole(9)).is_empty());
@@ -47,11 +83,26 @@ fn gangs_larger_than_a_node_take_whole_nodes_first() {
     // lowest id) and the remaining 4 on node 1 (the tightest node that holds 4).
     let c = common::cluster(&[("A", 3, 8)]);
     let mut f = FreeCapacity::new(&c);
-    f.allocate(GpuGrant { node: NodeId(1), gpus: 0b0000_1111 }, 1000);
+    f.allocate(
+        GpuGrant {
+            node: NodeId(1),
+            gpus: 0b0000_1111,
+        },
+        1000,
+    );
     for policy in ["first-fit", "best-fit"] {
         assert_eq!(
             place(policy, &f, GpuDemand::whole(12)),
-            vec![GpuGrant { node: NodeId(0), gpus: 0xff }, GpuGrant { node: NodeId(1), gpus: 0xf0 }],
+            vec![
+                GpuGrant {
+                    node: NodeId(0),
+                    gpus: 0xff
+                },
+                GpuGrant {
+                    node: NodeId(1),
+                    gpus: 0xf0
+                }
+            ],
             "{policy}"
         );
     }
@@ -62,15 +113,45 @@ fn sharing_jobs_pack_onto_the_tightest_gpu_under_best_fit() {
     // One 4-GPU node: GPU 0 has 600 free, GPU 1 has 300 free, GPUs 2-3 whole.
     let c = common::cluster(&[("A", 1, 4)]);
     let mut f = FreeCapacity::new(&c);
-    f.allocate(GpuGrant { node: NodeId(0), gpus: 0b01 }, 400);
-    f.allocate(GpuGrant { node: NodeId(0), gpus: 0b10 }, 700);
+    f.allocate(
+        GpuGrant {
+            node: NodeId(0),
+            gpus: 0b01,
+        },
+        400,
+    );
+    f.allocate(
+        GpuGrant {
+            node: NodeId(0),
+            gpus: 0b10,
+        },
+        700,
+    );
     let share = GpuDemand::share(250);
     // First fit: the first GPU with ≥ 250 free is GPU 0.
-    assert_eq!(place("first-fit", &f, share), vec![GpuGrant { node: NodeId(0), gpus: 0b01 }]);
+    assert_eq!(
+        place("first-fit", &f, share),
+        vec![GpuGrant {
+            node: NodeId(0),
+            gpus: 0b01
+        }]
+    );
     // Best fit: GPU 1 leaves 50, GPU 0 would leave 350.
-    assert_eq!(place("best-fit", &f, share), vec![GpuGrant { node: NodeId(0), gpus: 0b10 }]);
+    assert_eq!(
+        place("best-fit", &f, share),
+        vec![GpuGrant {
+            node: NodeId(0),
+            gpus: 0b10
+        }]
+    );
     // 700 fits only on a whole GPU: GPU 2.
-    assert_eq!(place("best-fit", &f, GpuDemand::share(700)), vec![GpuGrant { node: NodeId(0), gpus: 0b100 }]);
+    assert_eq!(
+        place("best-fit", &f, GpuDemand::share(700)),
+        vec![GpuGrant {
+            node: NodeId(0),
+            gpus: 0b100
+        }]
+    );
     assert_eq!(f.free_milli(dcsim::topology::GpuModelId(0)), 600 + 300 + 2000);
 }
 
@@ -79,20 +160,41 @@ fn gpu_model_constraints_are_respected() {
     // Model A (id 0) is full; model B (id 1) has room. A job allowed only on A waits.
     let c = common::cluster(&[("A", 1, 2), ("B", 1, 2)]);
     let mut f = FreeCapacity::new(&c);
-    f.allocate(GpuGrant { node: NodeId(0), gpus: 0b11 }, 1000);
+    f.allocate(
+        GpuGrant {
+            node: NodeId(0),
+            gpus: 0b11,
+        },
+        1000,
+    );
     let mut out = Vec::new();
-    let only_a = PlacementRequest { demand: GpuDemand::whole(1), models: ModelMask(0b01) };
-    let only_b = PlacementRequest { demand: GpuDemand::whole(1), models: ModelMask(0b10) };
+    let only_a = PlacementRequest {
+        demand: GpuDemand::whole(1),
+        models: ModelMask(0b01),
+    };
+    let only_b = PlacementRequest {
+        demand: GpuDemand::whole(1),
+        models: ModelMask(0b10),
+    };
     let mut p = registry::placement("best-fit").unwrap();
     assert!(!p.place(&only_a, &f, &mut out));
     assert!(p.place(&only_b, &f, &mut out));
-    assert_eq!(out, vec![GpuGrant { node: NodeId(1), gpus: 0b01 }]);
+    assert_eq!(
+        out,
+        vec![GpuGrant {
+            node: NodeId(1),
+            gpus: 0b01
+        }]
+    );
 }
 
 #[test]
 fn unknown_policy_names_list_the_valid_ones() {
     let err = registry::placement("worst-fit-typo").err().unwrap().to_string();
-    assert!(err.contains("worst-fit-typo") && err.contains("best-fit") && err.contains("first-fit"), "{err}");
+    assert!(
+        err.contains("worst-fit-typo") && err.contains("best-fit") && err.contains("first-fit"),
+        "{err}"
+    );
     let err = registry::queue_policy("lifo").err().unwrap().to_string();
     assert!(err.contains("fifo-skip"), "{err}");
 }

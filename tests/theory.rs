@@ -53,7 +53,10 @@ fn simulated_wait(c: u32, load: f64, jobs: u64, reps: u64) -> f64 {
         )
         .run(&mut |_| {});
         let warm = (jobs / 20) as usize;
-        let waits: Vec<f64> = out.jobs[warm..].iter().map(|r| r.wait().unwrap().as_secs_f64()).collect();
+        let waits: Vec<f64> = out.jobs[warm..]
+            .iter()
+            .map(|r| r.wait().unwrap().as_secs_f64())
+            .collect();
         total += waits.iter().sum::<f64>() / waits.len() as f64;
     }
     total / reps as f64
@@ -80,8 +83,15 @@ fn mean_wait_matches_erlang_c() {
         let expected = erlang_c_wait(c, lambda, mu);
         let got = simulated_wait(c, load, jobs, reps);
         let err = (got - expected).abs() / expected;
-        eprintln!("rho {load}: Erlang C W_q {expected:.2} s, simulated {got:.2} s, error {:.2}%", err * 100.0);
-        assert!(err < 0.03, "rho {load}: Erlang C {expected:.2} s vs simulated {got:.2} s ({:.1}%)", err * 100.0);
+        eprintln!(
+            "rho {load}: Erlang C W_q {expected:.2} s, simulated {got:.2} s, error {:.2}%",
+            err * 100.0
+        );
+        assert!(
+            err < 0.03,
+            "rho {load}: Erlang C {expected:.2} s vs simulated {got:.2} s ({:.1}%)",
+            err * 100.0
+        );
     }
 }
 

@@ -75,7 +75,12 @@ pub struct Summary {
 
 impl Summary {
     /// Computes the summary of a finished run.
-    pub fn compute(workload: &Workload, records: &[JobRecord], series: &TimeSeries, cluster_gpus: u64) -> Summary {
+    pub fn compute(
+        workload: &Workload,
+        records: &[JobRecord],
+        series: &TimeSeries,
+        cluster_gpus: u64,
+    ) -> Summary {
         let ran: Vec<&JobRecord> = records.iter().filter(|r| r.outcome != Outcome::Skipped).collect();
         let secs = |t: SimTime| t.as_secs_f64();
         let mut waits: Vec<f64> = ran.iter().filter_map(|r| r.wait()).map(secs).collect();
@@ -92,7 +97,9 @@ impl Summary {
 
         let mut jobs_skipped = BTreeMap::new();
         for r in records.iter().filter(|r| r.outcome == Outcome::Skipped) {
-            *jobs_skipped.entry(r.skip_reason.unwrap_or("unknown").to_string()).or_insert(0) += 1;
+            *jobs_skipped
+                .entry(r.skip_reason.unwrap_or("unknown").to_string())
+                .or_insert(0) += 1;
         }
         let count = |o: Outcome| ran.iter().filter(|r| r.outcome == o).count() as u64;
 
@@ -141,7 +148,9 @@ fn tenant_summaries(workload: &Workload, records: &[JobRecord]) -> Vec<TenantSum
     }
     let mut acc: Vec<Acc> = (0..workload.tenants.len()).map(|_| Acc::default()).collect();
     for r in records {
-        let Some(a) = acc.get_mut(r.tenant.0 as usize) else { continue };
+        let Some(a) = acc.get_mut(r.tenant.0 as usize) else {
+            continue;
+        };
         a.jobs += 1;
         if let (Some(w), Some(run), Some(sd)) = (r.wait(), r.run_time(), bounded_slowdown(r)) {
             a.ran += 1;

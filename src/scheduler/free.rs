@@ -108,7 +108,12 @@ impl FreeCapacity {
         let mut node_gpus = Vec::with_capacity(cluster.nodes.len());
         let mut total = 0u32;
         for (i, n) in cluster.nodes.iter().enumerate() {
-            assert!(n.gpus <= 64, "node {} has {} GPUs; at most 64 supported", n.name, n.gpus);
+            assert!(
+                n.gpus <= 64,
+                "node {} has {} GPUs; at most 64 supported",
+                n.name,
+                n.gpus
+            );
             let list = &mut per_pool_nodes[n.model.0 as usize];
             node_pos.push(list.len() as u32);
             list.push(NodeId(i as u32));
@@ -117,7 +122,11 @@ impl FreeCapacity {
             total += n.gpus;
         }
         for nodes in per_pool_nodes {
-            let max_node_gpus = nodes.iter().map(|n| cluster.nodes[n.0 as usize].gpus).max().unwrap_or(0);
+            let max_node_gpus = nodes
+                .iter()
+                .map(|n| cluster.nodes[n.0 as usize].gpus)
+                .max()
+                .unwrap_or(0);
             let mut buckets = vec![BTreeSet::new(); max_node_gpus as usize + 1];
             let mut whole = Vec::with_capacity(nodes.len());
             let mut share = Vec::with_capacity(nodes.len());
@@ -153,7 +162,9 @@ impl FreeCapacity {
 
     /// GPU models with at least one GPU, as ids.
     pub fn models(&self) -> impl Iterator<Item = GpuModelId> + '_ {
-        (0..self.pools.len()).filter(|&i| self.pools[i].capacity > 0).map(|i| GpuModelId(i as u16))
+        (0..self.pools.len())
+            .filter(|&i| self.pools[i].capacity > 0)
+            .map(|i| GpuModelId(i as u16))
     }
 
     /// GPUs of a model.
@@ -189,7 +200,10 @@ impl FreeCapacity {
 
     /// Fully free GPUs on a node.
     pub fn node_free_whole(&self, node: NodeId) -> u32 {
-        self.node_gpu_free(node).iter().filter(|&&f| f == MILLI_PER_GPU as u16).count() as u32
+        self.node_gpu_free(node)
+            .iter()
+            .filter(|&&f| f == MILLI_PER_GPU as u16)
+            .count() as u32
     }
 
     /// Lowest-id node of `model` with at least `k` fully free GPUs.
@@ -201,24 +215,39 @@ impl FreeCapacity {
     /// The node of `model` with the fewest fully free GPUs that still has `k` (lowest id on ties).
     pub fn best_node_with_whole(&self, model: GpuModelId, k: u32) -> Option<NodeId> {
         let p = &self.pools[model.0 as usize];
-        p.buckets.iter().skip(k as usize).find_map(|b| b.iter().next().copied())
+        p.buckets
+            .iter()
+            .skip(k as usize)
+            .find_map(|b| b.iter().next().copied())
     }
 
     /// Nodes of `model` with at least one fully free GPU, most free first (lowest id on ties).
     pub fn nodes_by_free_desc(&self, model: GpuModelId) -> impl Iterator<Item = NodeId> + '_ {
-        self.pools[model.0 as usize].buckets.iter().skip(1).rev().flat_map(|b| b.iter().copied())
+        self.pools[model.0 as usize]
+            .buckets
+            .iter()
+            .skip(1)
+            .rev()
+            .flat_map(|b| b.iter().copied())
     }
 
     /// Nodes of `model` with exactly `k` fully free GPUs, lowest id first.
     pub fn nodes_with_free(&self, model: GpuModelId, k: u32) -> impl Iterator<Item = NodeId> + '_ {
-        self.pools[model.0 as usize].buckets.get(k as usize).into_iter().flat_map(|b| b.iter().copied())
+        self.pools[model.0 as usize]
+            .buckets
+            .get(k as usize)
+            .into_iter()
+            .flat_map(|b| b.iter().copied())
     }
 
     /// Lowest-id node of `model` with a GPU whose free share is at least `milli`, and that GPU.
     pub fn first_gpu_with_share(&self, model: GpuModelId, milli: u32) -> Option<(NodeId, u8)> {
         let p = &self.pools[model.0 as usize];
         let node = p.nodes[p.share_tree.leftmost_at_least(milli as u16)?];
-        let gpu = self.node_gpu_free(node).iter().position(|&f| u32::from(f) >= milli)?;
+        let gpu = self
+            .node_gpu_free(node)
+            .iter()
+            .position(|&f| u32::from(f) >= milli)?;
         Some((node, gpu as u8))
     }
 

@@ -44,7 +44,8 @@ pub const QUEUE_POLICIES: &[Entry<dyn QueuePolicy>] = &[
 pub const PLACEMENTS: &[Entry<dyn Placement>] = &[
     Entry {
         name: "first-fit",
-        about: "lowest-numbered node that holds the job; gangs larger than a node spread over the fewest nodes",
+        about:
+            "lowest-numbered node that holds the job; gangs larger than a node spread over the fewest nodes",
         make: || Box::new(FirstFit),
     },
     Entry {
@@ -60,11 +61,15 @@ pub const PLACEMENTS: &[Entry<dyn Placement>] = &[
 ];
 
 fn find<T: ?Sized>(table: &[Entry<T>], kind: &'static str, name: &str) -> Result<Box<T>, UnknownPolicy> {
-    table.iter().find(|e| e.name == name).map(|e| (e.make)()).ok_or_else(|| UnknownPolicy {
-        kind,
-        name: name.to_string(),
-        valid: table.iter().map(|e| e.name).collect::<Vec<_>>().join(", "),
-    })
+    table
+        .iter()
+        .find(|e| e.name == name)
+        .map(|e| (e.make)())
+        .ok_or_else(|| UnknownPolicy {
+            kind,
+            name: name.to_string(),
+            valid: table.iter().map(|e| e.name).collect::<Vec<_>>().join(", "),
+        })
 }
 
 /// The queue policy called `name`.

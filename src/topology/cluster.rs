@@ -91,12 +91,19 @@ impl Cluster {
 
     /// GPUs of one model.
     pub fn gpus_of(&self, model: GpuModelId) -> u64 {
-        self.nodes.iter().filter(|n| n.model == model).map(|n| u64::from(n.gpus)).sum()
+        self.nodes
+            .iter()
+            .filter(|n| n.model == model)
+            .map(|n| u64::from(n.gpus))
+            .sum()
     }
 
     /// The model with this name or alias.
     pub fn model_by_name(&self, name: &str) -> Option<GpuModelId> {
-        self.models.iter().position(|m| m.matches(name)).map(|i| GpuModelId(i as u16))
+        self.models
+            .iter()
+            .position(|m| m.matches(name))
+            .map(|i| GpuModelId(i as u16))
     }
 
     /// The most GPUs on any single node.

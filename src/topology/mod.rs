@@ -6,4 +6,5 @@ mod error;
 pub mod node_list;
 
 pub use cluster::{Cluster, GpuModelId, Hall, HallId, Node, NodeId, Rack, RackId, Row, RowId};
-pub use error::TopologyError;
+pub use config::{load, load_report, parse, parse_report, LoadReport};
+pub use error::{Issue, TopologyError};

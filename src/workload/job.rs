@@ -106,7 +106,12 @@ impl fmt::Display for GpuDemand {
         if self.is_whole() {
             write!(f, "{}", self.gpus)
         } else {
-            write!(f, "{}.{:03}", self.total_milli() / 1000, self.total_milli() % 1000)
+            write!(
+                f,
+                "{}.{:03}",
+                self.total_milli() / 1000,
+                self.total_milli() % 1000
+            )
         }
     }
 }

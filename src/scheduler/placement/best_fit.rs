@@ -27,7 +27,13 @@ impl Placement for BestFit {
                 } else {
                     free.best_node_with_whole(model, 1).map(|node| {
                         let left = free.node_free_whole(node) * MILLI_PER_GPU - d.milli_per_gpu;
-                        (left, GpuGrant { node, gpus: free.free_mask(node, 1) })
+                        (
+                            left,
+                            GpuGrant {
+                                node,
+                                gpus: free.free_mask(node, 1),
+                            },
+                        )
                     })
                 }
             } else if d.gpus > free.max_node_gpus(model) {
@@ -35,7 +41,13 @@ impl Placement for BestFit {
             } else {
                 free.best_node_with_whole(model, d.gpus).map(|node| {
                     let left = free.node_free_whole(node) - d.gpus;
-                    (left, GpuGrant { node, gpus: free.free_mask(node, d.gpus) })
+                    (
+                        left,
+                        GpuGrant {
+                            node,
+                            gpus: free.free_mask(node, d.gpus),
+                        },
+                    )
                 })
             };
             if let Some((left, grant)) = candidate {

@@ -51,6 +51,9 @@ fn spread(free: &FreeCapacity, model: GpuModelId, gpus: u32, out: &mut Vec<GpuGr
 }
 
 /// Models allowed by `req` that have GPUs, in model-id order.
-fn candidate_models<'a>(req: &'a PlacementRequest, free: &'a FreeCapacity) -> impl Iterator<Item = GpuModelId> + 'a {
+fn candidate_models<'a>(
+    req: &'a PlacementRequest,
+    free: &'a FreeCapacity,
+) -> impl Iterator<Item = GpuModelId> + 'a {
     free.models().filter(move |m| req.models.allows(m.0 as usize))
 }

@@ -1,8 +1,8 @@
 use crate::scheduler::free::{FreeCapacity, GpuGrant};
 use crate::scheduler::traits::{Placement, PlacementRequest};
 
-use super::{candidate_models, spread};
 use super::BestFit;
+use super::{candidate_models, spread};
 
 /// Pooled counting: a job fits whenever its GPU model has enough free GPUs anywhere,
 /// node boundaries aside (best fit on one node when possible, else spread over the

@@ -1,0 +1,323 @@
+//! Scenario files: one what-if each (`scenarios/*.toml`), parsed strictly and validated,
+//! then built into the cluster, workload and policies a run needs.
+//!
+//! Relative paths in a scenario are relative to the scenario file. Unknown keys are
+//! errors that name the key and its line, so a typo never silently changes a study.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::engine::RngStreams;
+use crate::scheduler::registry::{self, UnknownPolicy};
+use crate::scheduler::{Placement, QueuePolicy};
+use crate::sim::Mode;
+use crate::topology::{self, Cluster, TopologyError};
+use crate::workload::adapters::{self, TraceFormat};
+use crate::workload::synthetic::{self, SyntheticConfig};
+use crate::workload::transform::{self, TransformConfig};
+use crate::workload::{Workload, WorkloadError};
+
+/// Why a scenario could not be loaded or built.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ScenarioError {
+    /// The scenario file could not be read.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML for a scenario (unknown key, wrong type, ...).
+    #[error("{path}:{line}: `{key}`: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line of the offending value (0 if unknown).
+        line: usize,
+        /// Dotted key path.
+        key: String,
+        /// What was wrong.
+        message: String,
+    },
+    /// A value is out of range or inconsistent with another.
+    #[error("{path}: `{key}`: {message}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// Dotted key path.
+        key: String,
+        /// What was wrong and what was expected.
+        message: String,
+    },
+    /// The topology failed to load.
+    #[error(transparent)]
+    Topology(#[from] TopologyError),
+    /// The workload failed to load.
+    #[error(transparent)]
+    Workload(#[from] WorkloadError),
+    /// A policy name is unknown.
+    #[error("{path}: {source}")]
+    Policy {
+        /// The scenario file.
+        path: PathBuf,
+        /// Which name, and the valid ones.
+        #[source]
+        source: UnknownPolicy,
+    },
+}
+
+/// A scenario file, as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioConfig {
+    /// Name; the default output directory is `output/<name>`.
+    pub name: String,
+    /// What the scenario asks, for the reader.
+    #[serde(default)]
+    pub description: String,
+    /// Seed of every random stream in the run.
+    #[serde(default)]
+    pub seed: u64,
+    /// `queue` (policies decide) or `as-recorded` (jobs start when the trace says).
+    #[serde(default)]
+    pub mode: Mode,
+    /// The cluster.
+    pub topology: TopologySection,
+    /// The jobs.
+    pub workload: WorkloadSection,
+    /// The policies.
+    #[serde(default)]
+    pub scheduler: SchedulerSection,
+}
+
+/// `[topology]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TopologySection {
+    /// A `topologies/*.toml` file.
+    pub path: PathBuf,
+}
+
+/// `[workload]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkloadSection {
+    /// A trace format name (`dcsim trace formats`), or `synthetic`.
+    pub format: String,
+    /// The trace file.
+    pub path: Option<PathBuf>,
+    /// Several trace files of one format, merged (e.g. one per ITP cluster).
+    #[serde(default)]
+    pub paths: Vec<PathBuf>,
+    /// Generator settings, with `format = "synthetic"`.
+    pub synthetic: Option<SyntheticConfig>,
+    /// A real trace to resample from, for `empirical` generator distributions.
+    pub empirical: Option<TraceSource>,
+    /// Window, scaling, tiling and filters applied after loading.
+    #[serde(default)]
+    pub transform: TransformConfig,
+}
+
+/// A trace file and its format.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TraceSource {
+    /// Format name.
+    pub format: String,
+    /// The file.
+    pub path: PathBuf,
+}
+
+/// `[scheduler]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SchedulerSection {
+    /// Queue policy name (`dcsim policies`).
+    #[serde(default = "default_queue")]
+    pub queue: String,
+    /// Placement policy name (`dcsim policies`).
+    #[serde(default = "default_placement")]
+    pub placement: String,
+}
+
+fn default_queue() -> String {
+    "fifo".into()
+}
+
+fn default_placement() -> String {
+    "best-fit".into()
+}
+
+impl Default for SchedulerSection {
+    fn default() -> Self {
+        SchedulerSection {
+            queue: default_queue(),
+            placement: default_placement(),
+        }
+    }
+}
+
+/// A loaded scenario: the parsed config and where it came from.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    /// The scenario file.
+    pub path: PathBuf,
+    /// Its contents.
+    pub config: ScenarioConfig,
+}
+
+/// Everything a run needs, built from a scenario.
+pub struct Prepared {
+    /// The cluster.
+    pub cluster: Cluster,
+    /// The jobs, transforms applied.
+    pub workload: Workload,
+    /// A fresh queue policy.
+    pub queue: Box<dyn QueuePolicy>,
+    /// A fresh placement policy.
+    pub placement: Box<dyn Placement>,
+}
+
+impl Scenario {
+    /// Reads and parses a scenario file.
+    pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::parse(&text, path)
+    }
+
+    /// Parses scenario text; `path` names it in errors and anchors relative paths.
+    pub fn parse(text: &str, path: &Path) -> Result<Scenario, ScenarioError> {
+        let de = toml::Deserializer::new(text);
+        let config: ScenarioConfig = serde_path_to_error::deserialize(de).map_err(|e| {
+            let key = e.path().to_string();
+            let inner = e.into_inner();
+            let line = inner
+                .span()
+                .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1)
+                .unwrap_or(0);
+            ScenarioError::Parse {
+                path: path.to_path_buf(),
+                line,
+                key,
+                message: inner.message().to_string(),
+            }
+        })?;
+        let scenario = Scenario {
+            path: path.to_path_buf(),
+            config,
+        };
+        scenario.validate()?;
+        Ok(scenario)
+    }
+
+    fn invalid(&self, key: &str, message: impl Into<String>) -> ScenarioError {
+        ScenarioError::Invalid {
+            path: self.path.clone(),
+            key: key.to_string(),
+            message: message.into(),
+        }
+    }
+
+    fn policy_err(&self, source: UnknownPolicy) -> ScenarioError {
+        ScenarioError::Policy {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    /// Checks cross-field rules and names, without reading any other file.
+    pub fn validate(&self) -> Result<(), ScenarioError> {
+        let w = &self.config.workload;
+        registry::queue_policy(&self.config.scheduler.queue).map_err(|e| self.policy_err(e))?;
+        registry::placement(&self.config.scheduler.placement).map_err(|e| self.policy_err(e))?;
+        if w.format == "synthetic" {
+            if w.synthetic.is_none() {
+                return Err(self.invalid(
+                    "workload.synthetic",
+                    "format = \"synthetic\" needs a [workload.synthetic] table",
+                ));
+            }
+            if w.path.is_some() || !w.paths.is_empty() {
+                return Err(self.invalid("workload.path", "a synthetic workload reads no trace file"));
+            }
+        } else {
+            self.format(&w.format, "workload.format")?;
+            if w.synthetic.is_some() {
+                return Err(self.invalid("workload.synthetic", "only allowed with format = \"synthetic\""));
+            }
+            if w.path.is_some() != w.paths.is_empty() {
+                return Err(self.invalid("workload.path", "give exactly one of `path` or `paths`"));
+            }
+        }
+        if let Some(e) = &w.empirical {
+            self.format(&e.format, "workload.empirical.format")?;
+        }
+        Ok(())
+    }
+
+    fn format(&self, name: &str, key: &str) -> Result<TraceFormat, ScenarioError> {
+        TraceFormat::parse(name).ok_or_else(|| {
+            let valid: Vec<&str> = TraceFormat::ALL.iter().map(|f| f.name()).collect();
+            self.invalid(
+                key,
+                format!(
+                    "unknown format `{name}`; expected one of: {}, synthetic",
+                    valid.join(", ")
+                ),
+            )
+        })
+    }
+
+    /// Resolves a path written in the scenario against the scenario's directory.
+    pub fn resolve(&self, p: &Path) -> PathBuf {
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            self.path.parent().unwrap_or(Path::new(".")).join(p)
+        }
+    }
+
+    /// Loads the topology and workload and makes the policies; `seed` overrides the
+    /// scenario's seed.
+    pub fn prepare(&self, seed: u64) -> Result<Prepared, ScenarioError> {
+        let cluster = topology::load(&self.resolve(&self.config.topology.path))?;
+        let workload = self.load_workload(seed, cluster.total_gpus())?;
+        Ok(Prepared {
+            cluster,
+            workload,
+            queue: registry::queue_policy(&self.config.scheduler.queue).map_err(|e| self.policy_err(e))?,
+            placement: registry::placement(&self.config.scheduler.placement)
+                .map_err(|e| self.policy_err(e))?,
+        })
+    }
+
+    /// Loads (or generates) the workload and applies its transforms.
+    pub fn load_workload(&self, seed: u64, capacity_gpus: u64) -> Result<Workload, ScenarioError> {
+        let w = &self.config.workload;
+        let raw = match &w.synthetic {
+            Some(cfg) => {
+                let empirical = match &w.empirical {
+                    Some(src) => {
+                        let f = self.format(&src.format, "workload.empirical.format")?;
+                        Some(adapters::read_trace(f, &self.resolve(&src.path))?)
+                    }
+                    None => None,
+                };
+                synthetic::generate(cfg, &RngStreams::new(seed), 0, empirical.as_ref(), capacity_gpus)?
+            }
+            None => {
+                let f = self.format(&w.format, "workload.format")?;
+                let paths: Vec<PathBuf> = w.path.iter().chain(&w.paths).map(|p| self.resolve(p)).collect();
+                adapters::read_traces(f, &paths)?
+            }
+        };
+        Ok(transform::apply(raw, &w.transform)?)
+    }
+}

@@ -1,0 +1,157 @@
+//! End-to-end: the `dcsim` binary on the bundled scenarios, and its answers to bad input.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn dcsim(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_dcsim"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("dcsim runs")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn repo(p: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(p)
+}
+
+/// Writes a scenario next to the bundled ones (so its relative paths resolve the same way).
+fn scenario_file(dir: &tempfile::TempDir, body: &str) -> PathBuf {
+    let p = dir.path().join("s.toml");
+    fs::write(&p, body.replace("@REPO@", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    p
+}
+
+const GOOD: &str = r#"
+name = "t"
+seed = 1
+[topology]
+path = "@REPO@/topologies/tiny.toml"
+[workload]
+format = "generic"
+path = "@REPO@/tests/data/generic_small.csv"
+"#;
+
+#[test]
+fn same_scenario_and_seed_give_byte_identical_outputs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = tmp.path().join("a");
+    let b = tmp.path().join("b");
+    for dir in [&a, &b] {
+        let o = dcsim(&["run", "scenarios/default.toml", "--output", dir.to_str().unwrap()]);
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    for f in ["jobs.csv", "timeseries.csv", "summary.json"] {
+        let (x, y) = (fs::read(a.join(f)).unwrap(), fs::read(b.join(f)).unwrap());
+        assert!(!x.is_empty(), "{f} is empty");
+        assert!(
+            x == y,
+            "{f} differs between two runs of the same scenario and seed"
+        );
+    }
+}
+
+#[test]
+fn an_existing_run_is_kept_unless_forced() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = scenario_file(&tmp, GOOD);
+    let out = tmp.path().join("out");
+    let args = ["run", s.to_str().unwrap(), "--output", out.to_str().unwrap()];
+    assert!(dcsim(&args).status.success());
+    fs::write(out.join("marker"), "earlier run").unwrap();
+    let o = dcsim(&args);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("--force"), "{}", stderr(&o));
+    assert!(out.join("marker").exists(), "the earlier run was touched");
+    let mut forced = args.to_vec();
+    forced.push("--force");
+    assert!(dcsim(&forced).status.success());
+    assert!(!out.join("marker").exists() && out.join("summary.json").exists());
+}
+
+#[test]
+fn an_unknown_config_key_is_named_with_its_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = scenario_file(&tmp, &GOOD.replace("[workload]", "[workload]\nfromat = \"x\""));
+    let o = dcsim(&["validate", s.to_str().unwrap()]);
+    let e = stderr(&o);
+    assert!(!o.status.success());
+    assert!(e.contains("fromat") && e.contains(":7:"), "{e}");
+}
+
+#[test]
+fn an_unknown_policy_lists_the_valid_names() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = scenario_file(&tmp, &format!("{GOOD}\n[scheduler]\nqueue = \"lifo\"\n"));
+    let e = stderr(&dcsim(&["validate", s.to_str().unwrap()]));
+    assert!(e.contains("lifo") && e.contains("fifo-skip"), "{e}");
+}
+
+#[test]
+fn a_missing_trace_file_is_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = scenario_file(&tmp, &GOOD.replace("generic_small.csv", "nope.csv"));
+    let o = dcsim(&[
+        "run",
+        s.to_str().unwrap(),
+        "--output",
+        tmp.path().join("o").to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("nope.csv"), "{}", stderr(&o));
+    assert!(
+        !tmp.path().join("o").exists(),
+        "a failed run left an output directory"
+    );
+}
+
+#[test]
+fn an_unknown_format_lists_the_valid_ones() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = scenario_file(&tmp, &GOOD.replace("\"generic\"", "\"slurm\""));
+    let e = stderr(&dcsim(&["validate", s.to_str().unwrap()]));
+    assert!(
+        e.contains("workload.format") && e.contains("slurm") && e.contains("philly"),
+        "{e}"
+    );
+}
+
+#[test]
+fn validate_and_trace_stats_work_on_the_bundled_data() {
+    let o = dcsim(&["validate", "scenarios/default.toml"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("topology") && text.contains("workload"), "{text}");
+    let o = dcsim(&[
+        "trace",
+        "stats",
+        "scenarios/data/openb_pod_list_default.csv",
+        "--format",
+        "openb",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(repo("scenarios/data/openb_pod_list_default.csv").exists());
+}
+
+#[test]
+fn every_bundled_scenario_validates() {
+    let shared = repo("../shared/traces").exists();
+    for entry in fs::read_dir(repo("scenarios")).unwrap() {
+        let p = entry.unwrap().path();
+        if p.extension().is_none_or(|e| e != "toml") {
+            continue;
+        }
+        let text = fs::read_to_string(&p).unwrap();
+        if text.contains("../shared/") && !shared {
+            eprintln!("{}: needs ../shared, skipped", p.display());
+            continue;
+        }
+        let o = dcsim(&["validate", p.to_str().unwrap()]);
+        assert!(o.status.success(), "{}: {}", p.display(), stderr(&o));
+    }
+}
