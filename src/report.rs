@@ -4,7 +4,6 @@
 //! a reader never sees half a run, and an existing run is only replaced with `force`.
 //! Column meanings and units are documented in `docs/outputs.md`.
 
-use std::fmt::Write as _;
 use std::fs;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -14,7 +13,7 @@ use serde::Serialize;
 use crate::engine::SimTime;
 use crate::metrics::{JobRecord, Summary, TimeSeries};
 use crate::sim::RunOutput;
-use crate::workload::{Workload, MILLI_PER_GPU};
+use crate::workload::Workload;
 
 /// Why outputs could not be written.
 #[derive(Debug, thiserror::Error)]
@@ -121,16 +120,29 @@ pub fn write_run(
     Ok(())
 }
 
-/// Appends `t` as seconds with millisecond digits.
-fn push_secs(buf: &mut String, t: SimTime) {
-    let ms = t.as_ms();
-    let _ = write!(buf, "{}.{:03}", ms / 1000, ms % 1000);
+/// Appends `value / 1000` with exactly three decimals (seconds from ms, GPUs from milli).
+fn push_thousandths(buf: &mut String, value: u64) {
+    let mut int = itoa::Buffer::new();
+    buf.push_str(int.format(value / 1000));
+    let frac = value % 1000;
+    buf.push('.');
+    if frac < 100 {
+        buf.push('0');
+    }
+    if frac < 10 {
+        buf.push('0');
+    }
+    buf.push_str(int.format(frac));
 }
 
-/// Appends thousandths of a GPU as GPUs with three decimals.
-fn push_gpus(buf: &mut String, milli: u64) {
-    let m = u64::from(MILLI_PER_GPU);
-    let _ = write!(buf, "{}.{:03}", milli / m, milli % m);
+/// Appends `t` as seconds with millisecond digits.
+fn push_secs(buf: &mut String, t: SimTime) {
+    push_thousandths(buf, t.as_ms());
+}
+
+/// Appends an integer.
+fn push_int(buf: &mut String, v: impl itoa::Integer) {
+    buf.push_str(itoa::Buffer::new().format(v));
 }
 
 /// Writes `jobs.csv`: one row per job, in job-id (submit) order.
@@ -141,32 +153,15 @@ pub fn write_jobs(
     jobs: &[JobRecord],
 ) -> io::Result<()> {
     let mut csv = csv::Writer::from_writer(w);
-    csv.write_record([
-        "id",
-        "name",
-        "tenant",
-        "kind",
-        "submit_s",
-        "start_s",
-        "end_s",
-        "wait_s",
-        "jct_s",
-        "run_s",
-        "gpus",
-        "gpu_milli",
-        "nodes",
-        "gpu_model",
-        "outcome",
-        "skip_reason",
-    ])?;
-    let mut buf = String::new();
-    let mut field = |csv: &mut csv::Writer<&mut dyn Write>, f: &dyn Fn(&mut String)| -> io::Result<()> {
-        buf.clear();
-        f(&mut buf);
-        csv.write_field(&buf).map_err(io::Error::from)
-    };
+    csv.write_record(JOB_COLUMNS)?;
+    let mut buf = String::with_capacity(32);
     for r in jobs {
         let spec = &workload.jobs[r.id.0 as usize];
+        let mut num = |csv: &mut csv::Writer<&mut dyn Write>, f: &dyn Fn(&mut String)| {
+            buf.clear();
+            f(&mut buf);
+            csv.write_field(&buf)
+        };
         let opt = |t: Option<SimTime>| {
             move |b: &mut String| {
                 if let Some(t) = t {
@@ -174,27 +169,19 @@ pub fn write_jobs(
                 }
             }
         };
-        field(&mut csv, &|b| {
-            let _ = write!(b, "{}", r.id.0);
-        })?;
+        num(&mut csv, &|b| push_int(b, r.id.0))?;
         csv.write_field(&spec.name)?;
         csv.write_field(workload.tenant_name(r.tenant))?;
         csv.write_field(spec.kind.as_str())?;
-        field(&mut csv, &|b| push_secs(b, r.submit))?;
-        field(&mut csv, &opt(r.start))?;
-        field(&mut csv, &opt(r.end))?;
-        field(&mut csv, &opt(r.wait()))?;
-        field(&mut csv, &opt(r.jct()))?;
-        field(&mut csv, &opt(r.run_time()))?;
-        field(&mut csv, &|b| {
-            let _ = write!(b, "{}", r.demand.gpus);
-        })?;
-        field(&mut csv, &|b| {
-            let _ = write!(b, "{}", r.demand.milli_per_gpu);
-        })?;
-        field(&mut csv, &|b| {
-            let _ = write!(b, "{}", r.nodes);
-        })?;
+        num(&mut csv, &|b| push_secs(b, r.submit))?;
+        num(&mut csv, &opt(r.start))?;
+        num(&mut csv, &opt(r.end))?;
+        num(&mut csv, &opt(r.wait()))?;
+        num(&mut csv, &opt(r.jct()))?;
+        num(&mut csv, &opt(r.run_time()))?;
+        num(&mut csv, &|b| push_int(b, r.demand.gpus))?;
+        num(&mut csv, &|b| push_int(b, r.demand.milli_per_gpu))?;
+        num(&mut csv, &|b| push_int(b, r.nodes))?;
         csv.write_field(
             r.gpu_model
                 .map(|m| info.gpu_models[m as usize].as_str())
@@ -206,6 +193,26 @@ pub fn write_jobs(
     }
     csv.flush()
 }
+
+/// Column names of `jobs.csv` (documented in `docs/outputs.md`).
+const JOB_COLUMNS: [&str; 16] = [
+    "id",
+    "name",
+    "tenant",
+    "kind",
+    "submit_s",
+    "start_s",
+    "end_s",
+    "wait_s",
+    "jct_s",
+    "run_s",
+    "gpus",
+    "gpu_milli",
+    "nodes",
+    "gpu_model",
+    "outcome",
+    "skip_reason",
+];
 
 /// Writes `timeseries.csv`: one row per change point, holding until the next row.
 pub fn write_series(w: &mut dyn Write, info: &RunInfo, s: &TimeSeries) -> io::Result<()> {
@@ -219,11 +226,14 @@ pub fn write_series(w: &mut dyn Write, info: &RunInfo, s: &TimeSeries) -> io::Re
         line.clear();
         push_secs(&mut line, s.time[i]);
         line.push(',');
-        push_gpus(&mut line, s.busy_milli[i]);
-        let _ = write!(line, ",{},{}", s.queued[i], s.running[i]);
+        push_thousandths(&mut line, s.busy_milli[i]);
+        line.push(',');
+        push_int(&mut line, s.queued[i]);
+        line.push(',');
+        push_int(&mut line, s.running[i]);
         for &b in &s.busy_milli_by_model[i * s.models..(i + 1) * s.models] {
             line.push(',');
-            push_gpus(&mut line, b);
+            push_thousandths(&mut line, b);
         }
         line.push('\n');
         w.write_all(line.as_bytes())?;

@@ -28,13 +28,25 @@ pub enum Mode {
 }
 
 /// Why a job in the workload cannot run on this cluster.
-pub mod skip_reason {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SkipReason {
     /// The job names only GPU types the cluster lacks.
-    pub const NO_MATCHING_GPU_MODEL: &str = "no_matching_gpu_model";
+    NoMatchingGpuModel,
     /// The gang needs more GPUs than any allowed GPU model has in the whole cluster.
-    pub const LARGER_THAN_CLUSTER: &str = "larger_than_cluster";
+    LargerThanCluster,
     /// As-recorded mode: the trace recorded no start time for the job.
-    pub const NO_RECORDED_START: &str = "no_recorded_start";
+    NoRecordedStart,
+}
+
+impl SkipReason {
+    /// The name written in outputs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SkipReason::NoMatchingGpuModel => "no_matching_gpu_model",
+            SkipReason::LargerThanCluster => "larger_than_cluster",
+            SkipReason::NoRecordedStart => "no_recorded_start",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,7 +61,7 @@ enum Status {
     Waiting,
     Running,
     Done,
-    Skipped(&'static str),
+    Skipped(SkipReason),
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -120,7 +132,7 @@ impl<'a> Simulation<'a> {
         placement: Box<dyn Placement>,
         mode: Mode,
     ) -> Self {
-        let free = FreeCapacity::new(cluster);
+        let free = FreeCapacity::new(cluster, workload.jobs.iter().any(|j| !j.demand.is_whole()));
         let model_of_type: Vec<Option<GpuModelId>> = workload
             .gpu_types
             .iter()
@@ -147,11 +159,11 @@ impl<'a> Simulation<'a> {
                     .filter(|m| models.allows(m.0 as usize))
                     .any(|m| free.capacity(m) >= u64::from(spec.demand.gpus));
                 let status = if models.0 == 0 {
-                    Status::Skipped(skip_reason::NO_MATCHING_GPU_MODEL)
+                    Status::Skipped(SkipReason::NoMatchingGpuModel)
                 } else if !fits_somewhere {
-                    Status::Skipped(skip_reason::LARGER_THAN_CLUSTER)
+                    Status::Skipped(SkipReason::LargerThanCluster)
                 } else if mode == Mode::AsRecorded && spec.recorded_start.is_none() {
-                    Status::Skipped(skip_reason::NO_RECORDED_START)
+                    Status::Skipped(SkipReason::NoRecordedStart)
                 } else {
                     Status::Pending
                 };
@@ -208,7 +220,7 @@ impl<'a> Simulation<'a> {
         let mut out = std::collections::BTreeMap::new();
         for s in &self.core.jobs {
             if let Status::Skipped(r) = s.status {
-                *out.entry(r).or_insert(0) += 1;
+                *out.entry(r.as_str()).or_insert(0) += 1;
             }
         }
         out
@@ -385,17 +397,16 @@ impl Core<'_> {
     }
 
     fn finish(&mut self, job: u32) {
-        let spec = &self.workload.jobs[job as usize];
-        let s = self.jobs[job as usize];
-        let range = s.grant_offset as usize..(s.grant_offset + s.grant_len) as usize;
-        for i in range {
-            let g = self.grants[i];
-            self.free.release(g, spec.demand.milli_per_gpu);
+        let demand = self.workload.jobs[job as usize].demand;
+        let s = &self.jobs[job as usize];
+        let (offset, len, model) = (s.grant_offset as usize, s.grant_len as usize, s.model);
+        for &g in &self.grants[offset..offset + len] {
+            self.free.release(g, demand.milli_per_gpu);
         }
-        if let Some(m) = s.model {
-            self.busy_by_model[m.0 as usize] -= spec.demand.total_milli();
+        if let Some(m) = model {
+            self.busy_by_model[m.0 as usize] -= demand.total_milli();
         }
-        self.busy_milli -= spec.demand.total_milli();
+        self.busy_milli -= demand.total_milli();
         self.running -= 1;
         let s = &mut self.jobs[job as usize];
         s.status = Status::Done;
@@ -434,7 +445,7 @@ impl Core<'_> {
                         _ => Outcome::Completed,
                     },
                     skip_reason: match s.status {
-                        Status::Skipped(r) => Some(r),
+                        Status::Skipped(r) => Some(r.as_str()),
                         _ => None,
                     },
                 }

@@ -9,7 +9,7 @@ use dcsim::workload::GpuDemand;
 /// Two 8-GPU nodes of model A; node 0 has 5 GPUs free, node 1 has 3 free.
 fn two_nodes_5_and_3_free() -> FreeCapacity {
     let c = common::cluster(&[("A", 2, 8)]);
-    let mut f = FreeCapacity::new(&c);
+    let mut f = FreeCapacity::new(&c, true);
     f.allocate(
         GpuGrant {
             node: NodeId(0),
@@ -82,7 +82,7 @@ fn gangs_larger_than_a_node_take_whole_nodes_first() {
     // Three 8-GPU nodes, node 1 has 4 busy. A 12-GPU gang takes node 0 whole (most free,
     // lowest id) and the remaining 4 on node 1 (the tightest node that holds 4).
     let c = common::cluster(&[("A", 3, 8)]);
-    let mut f = FreeCapacity::new(&c);
+    let mut f = FreeCapacity::new(&c, true);
     f.allocate(
         GpuGrant {
             node: NodeId(1),
@@ -112,7 +112,7 @@ fn gangs_larger_than_a_node_take_whole_nodes_first() {
 fn sharing_jobs_pack_onto_the_tightest_gpu_under_best_fit() {
     // One 4-GPU node: GPU 0 has 600 free, GPU 1 has 300 free, GPUs 2-3 whole.
     let c = common::cluster(&[("A", 1, 4)]);
-    let mut f = FreeCapacity::new(&c);
+    let mut f = FreeCapacity::new(&c, true);
     f.allocate(
         GpuGrant {
             node: NodeId(0),
@@ -159,7 +159,7 @@ fn sharing_jobs_pack_onto_the_tightest_gpu_under_best_fit() {
 fn gpu_model_constraints_are_respected() {
     // Model A (id 0) is full; model B (id 1) has room. A job allowed only on A waits.
     let c = common::cluster(&[("A", 1, 2), ("B", 1, 2)]);
-    let mut f = FreeCapacity::new(&c);
+    let mut f = FreeCapacity::new(&c, true);
     f.allocate(
         GpuGrant {
             node: NodeId(0),

@@ -1,11 +1,13 @@
 //! The free-capacity index placement queries: per GPU model, nodes bucketed by their
-//! number of fully free GPUs, a max-tree for first-fit, and partially shared GPUs
-//! ordered by free share for best-fit sharing.
+//! number of fully free GPUs (bitsets, lowest id first), a max-tree of the largest free
+//! share per node for first-fit sharing, and partially shared GPUs ordered by free share
+//! for best-fit sharing.
 //!
 //! Every query is O(log nodes) or O(GPUs per node), never a scan of the cluster.
 
 use std::collections::BTreeSet;
 
+use super::idset::IdSet;
 use crate::topology::{Cluster, GpuModelId, NodeId};
 use crate::workload::MILLI_PER_GPU;
 
@@ -38,6 +40,9 @@ impl MaxTree {
 
     fn set(&mut self, pos: usize, value: u16) {
         let mut i = pos + self.size;
+        if self.tree[i] == value {
+            return;
+        }
         self.tree[i] = value;
         while i > 1 {
             i /= 2;
@@ -66,12 +71,12 @@ impl MaxTree {
 struct Pool {
     /// Nodes of this model, in node-id order; a node's position here indexes the trees.
     nodes: Vec<NodeId>,
-    /// `buckets[k]` = nodes with exactly `k` fully free GPUs.
-    buckets: Vec<BTreeSet<NodeId>>,
-    /// Fully free GPUs per node position (first-fit on whole GPUs).
-    whole_tree: MaxTree,
+    /// `buckets[k]` = positions of nodes with exactly `k` fully free GPUs.
+    buckets: Vec<IdSet>,
     /// Largest free share on any one GPU per node position (first-fit on shares).
-    share_tree: MaxTree,
+    /// Absent when the workload has no sharing job: then nothing asks, and whole-GPU
+    /// runs skip its upkeep (a tree update per allocation).
+    share_tree: Option<MaxTree>,
     /// Partially used GPUs as (free milli, node, GPU index): best-fit on shares.
     partial: BTreeSet<(u16, NodeId, u8)>,
     /// Fully free GPUs in the pool.
@@ -97,10 +102,11 @@ pub struct FreeCapacity {
 }
 
 impl FreeCapacity {
-    /// An all-free index for `cluster`.
+    /// An all-free index for `cluster`; `track_shares` keeps the first-fit index for
+    /// GPU-sharing jobs (without it, share queries scan the pool).
     ///
     /// Panics if a node has more than 64 GPUs (topology validation rejects that).
-    pub fn new(cluster: &Cluster) -> Self {
+    pub fn new(cluster: &Cluster, track_shares: bool) -> Self {
         let mut pools: Vec<Pool> = Vec::with_capacity(cluster.models.len());
         let mut per_pool_nodes: Vec<Vec<NodeId>> = vec![Vec::new(); cluster.models.len()];
         let mut node_pos = Vec::with_capacity(cluster.nodes.len());
@@ -127,20 +133,17 @@ impl FreeCapacity {
                 .map(|n| cluster.nodes[n.0 as usize].gpus)
                 .max()
                 .unwrap_or(0);
-            let mut buckets = vec![BTreeSet::new(); max_node_gpus as usize + 1];
-            let mut whole = Vec::with_capacity(nodes.len());
+            let mut buckets = vec![IdSet::with_capacity(nodes.len()); max_node_gpus as usize + 1];
             let mut share = Vec::with_capacity(nodes.len());
             let mut capacity = 0u64;
-            for &id in &nodes {
+            for (pos, &id) in nodes.iter().enumerate() {
                 let g = cluster.nodes[id.0 as usize].gpus;
-                buckets[g as usize].insert(id);
-                whole.push(g as u16);
+                buckets[g as usize].insert(pos);
                 share.push(if g > 0 { MILLI_PER_GPU as u16 } else { 0 });
                 capacity += u64::from(g);
             }
             pools.push(Pool {
-                whole_tree: MaxTree::new(&whole),
-                share_tree: MaxTree::new(&share),
+                share_tree: track_shares.then(|| MaxTree::new(&share)),
                 nodes,
                 buckets,
                 partial: BTreeSet::new(),
@@ -209,7 +212,12 @@ impl FreeCapacity {
     /// Lowest-id node of `model` with at least `k` fully free GPUs.
     pub fn first_node_with_whole(&self, model: GpuModelId, k: u32) -> Option<NodeId> {
         let p = &self.pools[model.0 as usize];
-        p.whole_tree.leftmost_at_least(k as u16).map(|pos| p.nodes[pos])
+        p.buckets
+            .iter()
+            .skip(k as usize)
+            .filter_map(IdSet::first)
+            .min()
+            .map(|pos| p.nodes[pos])
     }
 
     /// The node of `model` with the fewest fully free GPUs that still has `k` (lowest id on ties).
@@ -218,32 +226,41 @@ impl FreeCapacity {
         p.buckets
             .iter()
             .skip(k as usize)
-            .find_map(|b| b.iter().next().copied())
+            .find_map(IdSet::first)
+            .map(|pos| p.nodes[pos])
     }
 
     /// Nodes of `model` with at least one fully free GPU, most free first (lowest id on ties).
     pub fn nodes_by_free_desc(&self, model: GpuModelId) -> impl Iterator<Item = NodeId> + '_ {
-        self.pools[model.0 as usize]
-            .buckets
+        let p = &self.pools[model.0 as usize];
+        p.buckets
             .iter()
             .skip(1)
             .rev()
-            .flat_map(|b| b.iter().copied())
+            .flat_map(|b| b.iter())
+            .map(|pos| p.nodes[pos])
     }
 
     /// Nodes of `model` with exactly `k` fully free GPUs, lowest id first.
     pub fn nodes_with_free(&self, model: GpuModelId, k: u32) -> impl Iterator<Item = NodeId> + '_ {
-        self.pools[model.0 as usize]
-            .buckets
+        let p = &self.pools[model.0 as usize];
+        p.buckets
             .get(k as usize)
             .into_iter()
-            .flat_map(|b| b.iter().copied())
+            .flat_map(|b| b.iter())
+            .map(|pos| p.nodes[pos])
     }
 
     /// Lowest-id node of `model` with a GPU whose free share is at least `milli`, and that GPU.
     pub fn first_gpu_with_share(&self, model: GpuModelId, milli: u32) -> Option<(NodeId, u8)> {
         let p = &self.pools[model.0 as usize];
-        let node = p.nodes[p.share_tree.leftmost_at_least(milli as u16)?];
+        let node = match &p.share_tree {
+            Some(tree) => p.nodes[tree.leftmost_at_least(milli as u16)?],
+            None => *p
+                .nodes
+                .iter()
+                .find(|&&n| self.node_gpu_free(n).iter().any(|&f| u32::from(f) >= milli))?,
+        };
         let gpu = self
             .node_gpu_free(node)
             .iter()
@@ -321,12 +338,13 @@ impl FreeCapacity {
         let max_share = gpus.iter().copied().max().unwrap_or(0);
         let pos = self.node_pos[n] as usize;
         if new_whole != old_whole {
-            pool.buckets[old_whole as usize].remove(&grant.node);
-            pool.buckets[new_whole as usize].insert(grant.node);
-            pool.whole_tree.set(pos, new_whole as u16);
+            pool.buckets[old_whole as usize].remove(pos);
+            pool.buckets[new_whole as usize].insert(pos);
             pool.free_whole = pool.free_whole + u64::from(new_whole) - u64::from(old_whole);
         }
-        pool.share_tree.set(pos, max_share);
+        if let Some(tree) = &mut pool.share_tree {
+            tree.set(pos, max_share);
+        }
     }
 }
 

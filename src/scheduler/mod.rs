@@ -2,6 +2,7 @@
 //! the free-capacity index placement queries.
 
 mod free;
+mod idset;
 pub mod placement;
 pub mod queue;
 pub mod registry;

@@ -31,9 +31,9 @@ use crate::hardware::{self, GpuSpec};
 /// ~100,000-GPU sites built as of 2025).
 pub const MAX_NODES: u64 = 1 << 24;
 
-/// Most GPUs one node of a `[[nodes]]` group may hold (a sanity bound on input; real
-/// single-node systems hold 1–16 GPUs).
-pub const MAX_GPUS_PER_NODE: u32 = 1024;
+/// Most GPUs one node may hold: the free-capacity index keeps a node's GPUs in one
+/// 64-bit mask. Real single-node systems hold 1–16 GPUs.
+pub const MAX_GPUS_PER_NODE: u32 = 64;
 
 /// A topology file as written.
 #[derive(Debug, Clone, PartialEq, Deserialize)]

@@ -137,9 +137,8 @@ pub fn read_from<R: std::io::Read>(
     Ok(nodes)
 }
 
-/// Most GPUs one node may hold: a sanity bound on input (the largest single-node
-/// systems in the catalog's era hold 8–16 GPUs; 1,024 leaves room for any real one).
-const MAX_GPUS_PER_NODE: u64 = 1024;
+/// Most GPUs one node may hold (see [`crate::topology::config::MAX_GPUS_PER_NODE`]).
+const MAX_GPUS_PER_NODE: u64 = super::config::MAX_GPUS_PER_NODE as u64;
 
 /// Checks a GPU count against [`MAX_GPUS_PER_NODE`].
 fn gpu_count(
