@@ -5,18 +5,18 @@
 //!   is at least 5 million events/s on one core).
 //! - `scaling`: the same number of jobs at the same offered load on 1k, 10k and 100k GPUs;
 //!   the time should stay flat, since cost grows with events, not with cluster size.
-//! - `real_traces`: each real trace under `../shared/traces/` replayed end to end (skipped
-//!   when that folder is absent).
+//! - `real_traces`: loading and replaying the bundled scenario of each real trace in
+//!   `../shared/traces/` on its own topology (skipped when that folder is absent).
 
 use std::path::Path;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 
 use dcsim::engine::RngStreams;
+use dcsim::scenario::Scenario;
 use dcsim::scheduler::registry;
 use dcsim::sim::{Mode, Simulation};
 use dcsim::topology::{Cluster, GpuModelId, Hall, HallId, Node, Rack, RackId, Row, RowId};
-use dcsim::workload::adapters::{self, TraceFormat};
 use dcsim::workload::synthetic::{self, SyntheticConfig};
 use dcsim::workload::Workload;
 
@@ -105,35 +105,43 @@ fn scaling(c: &mut Criterion) {
 }
 
 fn real_traces(c: &mut Criterion) {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/traces");
-    if !root.exists() {
-        eprintln!("real_traces: {} absent, skipped", root.display());
+    if !Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/traces")
+        .exists()
+    {
+        eprintln!("real_traces: ../shared/traces absent, skipped");
         return;
     }
     let mut g = c.benchmark_group("real_traces");
     g.sample_size(10);
-    let traces = [
-        (
-            "philly",
-            TraceFormat::Philly,
-            "philly-2017-pollux/philly.csv",
-            2_490,
-        ),
-        (
-            "openb",
-            TraceFormat::Openb,
-            "alibaba-openb-2023/openb_pod_list_default.csv",
-            6_212,
-        ),
-    ];
-    for (name, format, file, gpus) in traces {
-        let w = adapters::read_trace(format, &root.join(file)).expect("trace loads");
-        let cluster = h100_cluster(gpus);
+    for name in ["philly", "itp", "dlrm", "default"] {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("scenarios/{name}.toml"));
+        let scenario = Scenario::load(&path).expect("bundled scenario loads");
+        let p = scenario
+            .prepare(scenario.config.seed)
+            .expect("bundled scenario prepares");
+        let (queue, placement) = (
+            &scenario.config.scheduler.queue,
+            &scenario.config.scheduler.placement,
+        );
         g.bench_function(format!("load/{name}"), |b| {
-            b.iter(|| adapters::read_trace(format, &root.join(file)).expect("trace loads"))
+            b.iter(|| {
+                scenario
+                    .load_workload(scenario.config.seed, p.cluster.total_gpus())
+                    .expect("loads")
+            })
         });
-        g.bench_function(format!("replay/{name}/fifo+best-fit"), |b| {
-            b.iter(|| run_once(&cluster, &w, "fifo"))
+        g.bench_function(format!("replay/{name}/{queue}+{placement}"), |b| {
+            b.iter(|| {
+                let sim = Simulation::new(
+                    &p.cluster,
+                    &p.workload,
+                    registry::queue_policy(queue).expect("known policy"),
+                    registry::placement(placement).expect("known policy"),
+                    scenario.config.mode,
+                );
+                sim.run(&mut |_| {}).events
+            })
         });
     }
     g.finish();
