@@ -15,7 +15,7 @@ use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughpu
 use dcsim::engine::RngStreams;
 use dcsim::scenario::Scenario;
 use dcsim::scheduler::registry;
-use dcsim::sim::{Mode, Simulation};
+use dcsim::sim::{SimConfig, Simulation};
 use dcsim::topology::{Cluster, GpuModelId, Hall, HallId, Node, Rack, RackId, Row, RowId};
 use dcsim::workload::synthetic::{self, SyntheticConfig};
 use dcsim::workload::Workload;
@@ -71,7 +71,7 @@ fn run_once(cluster: &Cluster, w: &Workload, queue: &str) -> u64 {
         w,
         registry::queue_policy(queue).expect("known policy"),
         registry::placement("best-fit").expect("known policy"),
-        Mode::Queue,
+        SimConfig::default(),
     );
     sim.run(&mut |_| {}).events
 }
@@ -138,7 +138,7 @@ fn real_traces(c: &mut Criterion) {
                     &p.workload,
                     registry::queue_policy(queue).expect("known policy"),
                     registry::placement(placement).expect("known policy"),
-                    scenario.config.mode,
+                    scenario.sim_config(),
                 );
                 sim.run(&mut |_| {}).events
             })

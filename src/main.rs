@@ -167,7 +167,7 @@ fn run(path: &Path, output: Option<PathBuf>, seed: Option<u64>, force: bool) -> 
         &prepared.workload,
         prepared.queue,
         prepared.placement,
-        cfg.mode,
+        scenario.sim_config(),
     );
     let out = sim.run(&mut |n| bar.set_position(n));
     bar.finish_and_clear();
@@ -297,7 +297,7 @@ fn validate(path: &Path) -> Result<()> {
             n.count, n.first
         );
     }
-    let sim = Simulation::new(c, w, prepared.queue, prepared.placement, scenario.config.mode);
+    let sim = Simulation::new(c, w, prepared.queue, prepared.placement, scenario.sim_config());
     for (reason, n) in sim.unrunnable() {
         println!("          {n} jobs cannot run on this cluster: {reason}");
     }

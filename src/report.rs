@@ -182,6 +182,8 @@ pub fn write_jobs(
         num(&mut csv, &|b| push_int(b, r.demand.gpus))?;
         num(&mut csv, &|b| push_int(b, r.demand.milli_per_gpu))?;
         num(&mut csv, &|b| push_int(b, r.nodes))?;
+        num(&mut csv, &|b| push_int(b, r.preemptions))?;
+        num(&mut csv, &|b| push_secs(b, r.lost_work))?;
         csv.write_field(
             r.gpu_model
                 .map(|m| info.gpu_models[m as usize].as_str())
@@ -195,7 +197,7 @@ pub fn write_jobs(
 }
 
 /// Column names of `jobs.csv` (documented in `docs/outputs.md`).
-const JOB_COLUMNS: [&str; 16] = [
+const JOB_COLUMNS: [&str; 18] = [
     "id",
     "name",
     "tenant",
@@ -209,6 +211,8 @@ const JOB_COLUMNS: [&str; 16] = [
     "gpus",
     "gpu_milli",
     "nodes",
+    "preemptions",
+    "lost_work_s",
     "gpu_model",
     "outcome",
     "skip_reason",

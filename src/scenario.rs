@@ -11,7 +11,7 @@ use serde::Deserialize;
 use crate::engine::RngStreams;
 use crate::scheduler::registry::{self, UnknownPolicy};
 use crate::scheduler::{Placement, QueuePolicy};
-use crate::sim::Mode;
+use crate::sim::{Mode, PreemptionCost, SimConfig};
 use crate::topology::{self, Cluster, TopologyError};
 use crate::workload::adapters::{self, TraceFormat};
 use crate::workload::synthetic::{self, SyntheticConfig};
@@ -142,6 +142,9 @@ pub struct SchedulerSection {
     /// Placement policy name (`dcsim policies`).
     #[serde(default = "default_placement")]
     pub placement: String,
+    /// What preempting a job costs.
+    #[serde(default)]
+    pub preemption: PreemptionCost,
 }
 
 fn default_queue() -> String {
@@ -157,6 +160,7 @@ impl Default for SchedulerSection {
         SchedulerSection {
             queue: default_queue(),
             placement: default_placement(),
+            preemption: PreemptionCost::default(),
         }
     }
 }
@@ -256,6 +260,15 @@ impl Scenario {
                 return Err(self.invalid("workload.path", "give exactly one of `path` or `paths`"));
             }
         }
+        let pre = &self.config.scheduler.preemption;
+        for (key, v) in [
+            ("checkpoint_interval_s", pre.checkpoint_interval_s),
+            ("restore_s", pre.restore_s),
+        ] {
+            if !(v.is_finite() && v >= 0.0) {
+                return Err(self.invalid(&format!("scheduler.preemption.{key}"), "must be a number ≥ 0"));
+            }
+        }
         if let Some(e) = &w.empirical {
             self.format(&e.format, "workload.empirical.format")?;
         }
@@ -273,6 +286,14 @@ impl Scenario {
                 ),
             )
         })
+    }
+
+    /// The run settings that are not policies.
+    pub fn sim_config(&self) -> SimConfig {
+        SimConfig {
+            mode: self.config.mode,
+            preemption: self.config.scheduler.preemption,
+        }
     }
 
     /// Resolves a path written in the scenario against the scenario's directory.

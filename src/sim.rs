@@ -1,15 +1,16 @@
 //! The simulation: owns the state and the event loop, and dispatches to the models.
 //!
 //! Arrivals stay in the time-sorted workload and are merged with the event heap, which
-//! holds only finishes and rate changes. All events at one instant are applied, then the
+//! holds only finishes, rate changes and policy wake-ups. All events at one instant are applied, then the
 //! queue policy makes one scheduling pass, then the recorder notes the change point.
 
 use serde::Serialize;
 
 use crate::engine::{EventQueue, SimTime};
-use crate::metrics::{JobRecord, Outcome, Summary, TimeSeries};
+use crate::metrics::{JobRecord, Outcome, Segment, Summary, TimeSeries};
 use crate::scheduler::{
-    FreeCapacity, GpuGrant, ModelMask, Placement, PlacementRequest, QueuePolicy, QueuedJob, Starter,
+    FinishedJob, FreeCapacity, GpuGrant, ModelMask, Placement, PlacementRequest, QueuePolicy, QueuedJob,
+    RunningJob, SchedContext,
 };
 use crate::topology::{Cluster, GpuModelId};
 use crate::workload::{JobId, Workload};
@@ -49,10 +50,34 @@ impl SkipReason {
     }
 }
 
+/// What preemption costs (Tiresias, NSDI 2019, and Gandiva, OSDI 2018, model it as a
+/// checkpoint-and-restore; the defaults make it free, so set both for realism).
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PreemptionCost {
+    /// Jobs checkpoint every this many seconds of work; a preempted job loses the work
+    /// done since its last checkpoint. 0: it checkpoints when preempted and loses nothing.
+    #[serde(default)]
+    pub checkpoint_interval_s: f64,
+    /// Seconds a restarted job spends restoring its checkpoint, holding its GPUs.
+    #[serde(default)]
+    pub restore_s: f64,
+}
+
+/// Settings of one run that are not policies.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct SimConfig {
+    /// How jobs get their start times.
+    pub mode: Mode,
+    /// What preemption costs.
+    pub preemption: PreemptionCost,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Event {
     Finish { job: u32, generation: u32 },
     RateChange { job: u32, rate_bits: u64 },
+    Wake,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,20 +89,30 @@ enum Status {
     Skipped(SkipReason),
 }
 
+/// Not running: the sentinel in [`Core::running_pos`].
+const NOT_RUNNING: u32 = u32::MAX;
+
 #[derive(Debug, Clone, Copy)]
 struct JobState {
     status: Status,
     models: ModelMask,
-    start: SimTime,
+    first_start: SimTime,
+    run_start: SimTime,
     end: SimTime,
-    /// Work left at the last rate change, in milliseconds at rate 1.0.
+    /// Work left at `last_update`, in milliseconds at rate 1.0.
     remaining_ms: f64,
+    /// Work left when the current run started (to measure progress since then).
+    remaining_at_run_start: f64,
     rate: f64,
     last_update: SimTime,
     generation: u32,
     grant_offset: u32,
     grant_len: u32,
     model: Option<GpuModelId>,
+    busy_ms: u64,
+    attained_gpu_ms: u64,
+    preemptions: u32,
+    lost_work_ms: f64,
 }
 
 /// What a finished run produced.
@@ -85,31 +120,36 @@ struct JobState {
 pub struct RunOutput {
     /// One record per job, in job-id order.
     pub jobs: Vec<JobRecord>,
+    /// Every stretch of time a job held GPUs, in the order they ended.
+    pub segments: Vec<Segment>,
+    /// The GPU grants the segments index (one per node).
+    pub grants: Vec<GpuGrant>,
     /// The cluster state at every change point.
     pub series: TimeSeries,
     /// Headline statistics.
     pub summary: Summary,
-    /// Every GPU grant made, in start order; job `r` holds
-    /// `grants[r.first_grant..r.first_grant + r.nodes]`.
-    pub grants: Vec<GpuGrant>,
-    /// Events processed (arrivals, finishes, rate changes), stale ones excluded.
+    /// Events processed (arrivals, finishes, rate changes, wake-ups), stale ones excluded.
     pub events: u64,
 }
 
 /// Everything the scheduling pass touches, apart from the queue policy itself.
 struct Core<'a> {
     workload: &'a Workload,
+    config: SimConfig,
     free: FreeCapacity,
     placement: Box<dyn Placement>,
     jobs: Vec<JobState>,
     grants: Vec<GpuGrant>,
+    segments: Vec<Segment>,
     scratch: Vec<GpuGrant>,
     events: EventQueue<Event>,
     now: SimTime,
     busy_milli: u64,
     busy_by_model: Vec<u64>,
-    running: u32,
-    mode: Mode,
+    running: Vec<RunningJob>,
+    running_pos: Vec<u32>,
+    finished: Vec<u32>,
+    wake: bool,
 }
 
 /// One simulation run of a workload on a cluster under a queue and a placement policy.
@@ -130,7 +170,7 @@ impl<'a> Simulation<'a> {
         workload: &'a Workload,
         queue: Box<dyn QueuePolicy>,
         placement: Box<dyn Placement>,
-        mode: Mode,
+        config: SimConfig,
     ) -> Self {
         let free = FreeCapacity::new(cluster, workload.jobs.iter().any(|j| !j.demand.is_whole()));
         let model_of_type: Vec<Option<GpuModelId>> = workload
@@ -162,23 +202,30 @@ impl<'a> Simulation<'a> {
                     Status::Skipped(SkipReason::NoMatchingGpuModel)
                 } else if !fits_somewhere {
                     Status::Skipped(SkipReason::LargerThanCluster)
-                } else if mode == Mode::AsRecorded && spec.recorded_start.is_none() {
+                } else if config.mode == Mode::AsRecorded && spec.recorded_start.is_none() {
                     Status::Skipped(SkipReason::NoRecordedStart)
                 } else {
                     Status::Pending
                 };
+                let work = spec.duration.as_ms() as f64;
                 JobState {
                     status,
                     models,
-                    start: SimTime::ZERO,
+                    first_start: SimTime::MAX,
+                    run_start: SimTime::ZERO,
                     end: SimTime::ZERO,
-                    remaining_ms: spec.duration.as_ms() as f64,
+                    remaining_ms: work,
+                    remaining_at_run_start: work,
                     rate: 1.0,
                     last_update: SimTime::ZERO,
                     generation: 0,
                     grant_offset: 0,
                     grant_len: 0,
                     model: None,
+                    busy_ms: 0,
+                    attained_gpu_ms: 0,
+                    preemptions: 0,
+                    lost_work_ms: 0.0,
                 }
             })
             .collect();
@@ -187,7 +234,7 @@ impl<'a> Simulation<'a> {
             .iter()
             .zip(&jobs)
             .filter(|(_, s)| s.status == Status::Pending)
-            .map(|(spec, _)| match mode {
+            .map(|(spec, _)| match config.mode {
                 Mode::Queue => (spec.submit, spec.id.0),
                 Mode::AsRecorded => (spec.recorded_start.unwrap_or(spec.submit), spec.id.0),
             })
@@ -197,17 +244,21 @@ impl<'a> Simulation<'a> {
         Simulation {
             core: Core {
                 workload,
+                config,
                 free,
                 placement,
+                running_pos: vec![NOT_RUNNING; jobs.len()],
                 jobs,
                 grants: Vec::with_capacity(workload.jobs.len()),
+                segments: Vec::with_capacity(workload.jobs.len()),
                 scratch: Vec::new(),
                 events: EventQueue::new(),
                 now: SimTime::ZERO,
                 busy_milli: 0,
                 busy_by_model: vec![0; models],
-                running: 0,
-                mode,
+                running: Vec::new(),
+                finished: Vec::new(),
+                wake: false,
             },
             queue,
             arrivals,
@@ -232,22 +283,23 @@ impl<'a> Simulation<'a> {
     /// not running at `at` is unaffected. Power capping, contention and failures all act
     /// through this one mechanism.
     pub fn schedule_rate_change(&mut self, at: SimTime, job: JobId, rate: f64) {
+        let rate_bits = rate.to_bits();
         self.core.events.push(
             at,
             Event::RateChange {
                 job: job.0,
-                rate_bits: rate.to_bits(),
+                rate_bits,
             },
         );
     }
 
     /// Runs to the end: until every job has finished. `progress` is called now and then
-    /// with the number of jobs started so far.
+    /// with the number of jobs that have arrived.
     pub fn run(mut self, progress: &mut dyn FnMut(u64)) -> RunOutput {
         let mut series = TimeSeries::new(self.core.busy_by_model.len());
         let mut next_arrival = 0usize;
         let mut events = 0u64;
-        let mut started = 0u64;
+        let mut last_progress = 0u64;
         let workload = self.core.workload;
         loop {
             let t_arrival = self.arrivals.get(next_arrival).map(|a| a.0);
@@ -265,13 +317,18 @@ impl<'a> Simulation<'a> {
                     events += 1;
                 }
             }
+            for i in 0..self.core.finished.len() {
+                let job = self.core.queued(self.core.finished[i]);
+                self.queue.on_finish(&FinishedJob { job, end: now });
+            }
+            self.core.finished.clear();
             while let Some(&(t, job)) = self.arrivals.get(next_arrival) {
                 if t != now {
                     break;
                 }
                 next_arrival += 1;
                 events += 1;
-                match self.core.mode {
+                match self.core.config.mode {
                     Mode::Queue => {
                         self.core.jobs[job as usize].status = Status::Waiting;
                         self.queue.enqueue(self.core.queued(job));
@@ -279,19 +336,20 @@ impl<'a> Simulation<'a> {
                     Mode::AsRecorded => self.core.start_as_recorded(job),
                 }
             }
-            if !self.queue.is_empty() {
-                self.queue.schedule(now, &mut self.core);
+            if !self.queue.is_empty() || std::mem::take(&mut self.core.wake) {
+                self.queue.schedule(&mut self.core);
             }
             let c = &self.core;
+            let running = c.running.len() as u32;
             series.record(
                 now,
                 c.busy_milli,
                 &c.busy_by_model,
                 self.queue.len() as u32,
-                c.running,
+                running,
             );
-            if events.wrapping_sub(started) >= 1 << 16 {
-                started = events;
+            if events - last_progress >= 1 << 16 {
+                last_progress = events;
                 progress(next_arrival as u64);
             }
         }
@@ -300,9 +358,10 @@ impl<'a> Simulation<'a> {
         let summary = Summary::compute(workload, &jobs, &series, self.cluster_gpus);
         RunOutput {
             jobs,
+            segments: self.core.segments,
+            grants: self.core.grants,
             series,
             summary,
-            grants: self.core.grants,
             events,
         }
     }
@@ -311,15 +370,21 @@ impl<'a> Simulation<'a> {
 impl Core<'_> {
     fn queued(&self, job: u32) -> QueuedJob {
         let spec = &self.workload.jobs[job as usize];
+        let s = &self.jobs[job as usize];
         QueuedJob {
             id: spec.id,
             submit: spec.submit,
             request: PlacementRequest {
                 demand: spec.demand,
-                models: self.jobs[job as usize].models,
+                models: s.models,
             },
+            tenant: spec.tenant,
+            user: spec.user,
             priority: spec.priority,
             duration: spec.duration,
+            remaining: SimTime(s.remaining_ms.ceil() as u64),
+            attained_gpu_ms: s.attained_gpu_ms,
+            preemptions: s.preemptions,
         }
     }
 
@@ -331,7 +396,11 @@ impl Core<'_> {
                 if s.status != Status::Running || s.generation != generation {
                     return false;
                 }
-                self.finish(job);
+                self.stop(job);
+                let s = &mut self.jobs[job as usize];
+                s.status = Status::Done;
+                s.end = self.now;
+                self.finished.push(job);
                 true
             }
             Event::RateChange { job, rate_bits } => {
@@ -341,16 +410,25 @@ impl Core<'_> {
                 self.set_rate(job, f64::from_bits(rate_bits));
                 true
             }
+            Event::Wake => {
+                self.wake = true;
+                true
+            }
         }
     }
 
-    fn set_rate(&mut self, job: u32, rate: f64) {
+    /// Charges the work done since the last update at the current rate.
+    fn charge(&mut self, job: u32) {
         let now = self.now;
         let s = &mut self.jobs[job as usize];
         let elapsed = (now - s.last_update).as_ms() as f64;
         s.remaining_ms = (s.remaining_ms - elapsed * s.rate).max(0.0);
         s.last_update = now;
-        s.rate = rate;
+    }
+
+    fn set_rate(&mut self, job: u32, rate: f64) {
+        self.charge(job);
+        self.jobs[job as usize].rate = rate;
         self.schedule_finish(job);
     }
 
@@ -358,48 +436,81 @@ impl Core<'_> {
         let now = self.now;
         let s = &mut self.jobs[job as usize];
         s.generation += 1;
-        if s.rate > 0.0 {
-            let left = SimTime((s.remaining_ms / s.rate).ceil() as u64);
+        let end = if s.rate > 0.0 {
+            let end = now + SimTime((s.remaining_ms / s.rate).ceil() as u64);
             self.events.push(
-                now + left,
+                end,
                 Event::Finish {
                     job,
                     generation: s.generation,
                 },
             );
+            end
+        } else {
+            SimTime::MAX
+        };
+        let pos = self.running_pos[job as usize];
+        if pos != NOT_RUNNING {
+            self.running[pos as usize].expected_end = end;
         }
     }
 
     /// Marks `job` running with the grants in `scratch` (may be empty: unplaced).
     fn begin(&mut self, job: u32) {
-        let milli = self.workload.jobs[job as usize].demand.milli_per_gpu;
-        let total = self.workload.jobs[job as usize].demand.total_milli();
+        let demand = self.workload.jobs[job as usize].demand;
         let offset = self.grants.len() as u32;
         let model = self.scratch.first().map(|g| self.free.node_model(g.node));
         for &g in &self.scratch {
-            self.free.allocate(g, milli);
+            self.free.allocate(g, demand.milli_per_gpu);
         }
         self.grants.extend_from_slice(&self.scratch);
         if let Some(m) = model {
-            self.busy_by_model[m.0 as usize] += total;
+            self.busy_by_model[m.0 as usize] += demand.total_milli();
         }
-        self.busy_milli += total;
-        self.running += 1;
+        self.busy_milli += demand.total_milli();
         let now = self.now;
+        let restore_ms = self.config.preemption.restore_s * 1000.0;
         let s = &mut self.jobs[job as usize];
+        if s.preemptions > 0 {
+            s.remaining_ms += restore_ms;
+        }
         s.status = Status::Running;
-        s.start = now;
+        s.first_start = s.first_start.min(now);
+        s.run_start = now;
+        s.remaining_at_run_start = s.remaining_ms;
         s.last_update = now;
         s.grant_offset = offset;
         s.grant_len = self.scratch.len() as u32;
         s.model = model;
+        self.running_pos[job as usize] = self.running.len() as u32;
+        let snapshot = self.queued(job);
+        self.running.push(RunningJob {
+            job: snapshot,
+            started: now,
+            expected_end: SimTime::MAX,
+        });
         self.schedule_finish(job);
     }
 
-    fn finish(&mut self, job: u32) {
+    /// Ends the current run of `job`: releases its GPUs and records the segment.
+    fn stop(&mut self, job: u32) {
+        self.charge(job);
         let demand = self.workload.jobs[job as usize].demand;
-        let s = &self.jobs[job as usize];
+        let now = self.now;
+        let s = &mut self.jobs[job as usize];
         let (offset, len, model) = (s.grant_offset as usize, s.grant_len as usize, s.model);
+        let held = (now - s.run_start).as_ms();
+        s.busy_ms += held;
+        s.attained_gpu_ms += held * u64::from(demand.gpus);
+        s.generation += 1;
+        self.segments.push(Segment {
+            job: JobId(job),
+            start: s.run_start,
+            end: now,
+            first_grant: offset as u32,
+            grants: len as u32,
+            milli_per_gpu: demand.milli_per_gpu,
+        });
         for &g in &self.grants[offset..offset + len] {
             self.free.release(g, demand.milli_per_gpu);
         }
@@ -407,10 +518,11 @@ impl Core<'_> {
             self.busy_by_model[m.0 as usize] -= demand.total_milli();
         }
         self.busy_milli -= demand.total_milli();
-        self.running -= 1;
-        let s = &mut self.jobs[job as usize];
-        s.status = Status::Done;
-        s.end = self.now;
+        let pos = std::mem::replace(&mut self.running_pos[job as usize], NOT_RUNNING) as usize;
+        self.running.swap_remove(pos);
+        if let Some(moved) = self.running.get(pos) {
+            self.running_pos[moved.job.id.0 as usize] = pos as u32;
+        }
     }
 
     fn start_as_recorded(&mut self, job: u32) {
@@ -432,13 +544,15 @@ impl Core<'_> {
                 JobRecord {
                     id: spec.id,
                     submit: spec.submit,
-                    start: ran.then_some(s.start),
+                    start: ran.then_some(s.first_start),
                     end: ran.then_some(s.end),
+                    busy: SimTime(s.busy_ms),
                     demand: spec.demand,
                     nodes: s.grant_len,
-                    first_grant: s.grant_offset,
                     gpu_model: s.model.map(|m| m.0),
                     tenant: spec.tenant,
+                    preemptions: s.preemptions,
+                    lost_work: SimTime(s.lost_work_ms.round() as u64),
                     outcome: match s.status {
                         Status::Skipped(_) => Outcome::Skipped,
                         _ if spec.open_ended => Outcome::Censored,
@@ -454,7 +568,11 @@ impl Core<'_> {
     }
 }
 
-impl Starter for Core<'_> {
+impl SchedContext for Core<'_> {
+    fn now(&self) -> SimTime {
+        self.now
+    }
+
     fn try_start(&mut self, job: &QueuedJob) -> bool {
         self.scratch.clear();
         if !self.placement.place(&job.request, &self.free, &mut self.scratch) {
@@ -469,6 +587,38 @@ impl Starter for Core<'_> {
         );
         self.begin(job.id.0);
         true
+    }
+
+    fn preempt(&mut self, job: JobId) -> Option<QueuedJob> {
+        if self.jobs.get(job.0 as usize)?.status != Status::Running {
+            return None;
+        }
+        self.stop(job.0);
+        let interval_ms = self.config.preemption.checkpoint_interval_s * 1000.0;
+        let s = &mut self.jobs[job.0 as usize];
+        let progress = s.remaining_at_run_start - s.remaining_ms;
+        let lost = if interval_ms > 0.0 {
+            progress % interval_ms
+        } else {
+            0.0
+        };
+        s.remaining_ms += lost;
+        s.lost_work_ms += lost;
+        s.preemptions += 1;
+        s.status = Status::Waiting;
+        Some(self.queued(job.0))
+    }
+
+    fn running(&self) -> &[RunningJob] {
+        &self.running
+    }
+
+    fn free(&self) -> &FreeCapacity {
+        &self.free
+    }
+
+    fn wake_at(&mut self, at: SimTime) {
+        self.events.push(at.max(self.now + SimTime(1)), Event::Wake);
     }
 }
 

@@ -4,7 +4,7 @@ mod common;
 
 use dcsim::engine::SimTime;
 use dcsim::scheduler::registry;
-use dcsim::sim::{Mode, Simulation};
+use dcsim::sim::{SimConfig, Simulation};
 use dcsim::workload::JobId;
 
 fn run_with_rates(changes: &[(f64, f64)]) -> Vec<Option<SimTime>> {
@@ -18,7 +18,7 @@ fn run_with_rates(changes: &[(f64, f64)]) -> Vec<Option<SimTime>> {
         &w,
         registry::queue_policy("fifo").unwrap(),
         registry::placement("best-fit").unwrap(),
-        Mode::Queue,
+        SimConfig::default(),
     );
     for &(at, rate) in changes {
         sim.schedule_rate_change(SimTime::from_secs_f64(at), JobId(0), rate);

@@ -7,7 +7,7 @@ use proptest::prelude::*;
 use dcsim::engine::SimTime;
 use dcsim::metrics::Outcome;
 use dcsim::scheduler::registry;
-use dcsim::sim::{Mode, RunOutput, Simulation};
+use dcsim::sim::{RunOutput, SimConfig, Simulation};
 use dcsim::workload::{JobSpec, Workload};
 
 /// A random heterogeneous cluster: 1–3 groups of (model, nodes, GPUs per node).
@@ -46,7 +46,7 @@ fn run(cluster: &[(&str, u32, u32)], w: &Workload, queue: &str, placement: &str)
         w,
         registry::queue_policy(queue).unwrap(),
         registry::placement(placement).unwrap(),
-        Mode::Queue,
+        SimConfig::default(),
     )
     .run(&mut |_| {})
 }
@@ -66,17 +66,17 @@ proptest! {
         let capacity: u64 = cluster.iter().map(|&(_, n, g)| u64::from(n * g) * 1000).sum();
         // Sweep every GPU's allocations over time: ends before starts at equal times.
         let mut deltas: Vec<(SimTime, u8, u32, u32, i64)> = Vec::new();
-        for r in out.jobs.iter().filter(|r| r.start.is_some()) {
-            for g in &out.grants[r.first_grant as usize..(r.first_grant + r.nodes) as usize] {
+        for seg in &out.segments {
+            let grants = &out.grants[seg.first_grant as usize..(seg.first_grant + seg.grants) as usize];
+            for g in grants {
                 for gpu in (0..64).filter(|i| g.gpus >> i & 1 == 1) {
-                    let m = i64::from(r.demand.milli_per_gpu);
-                    deltas.push((r.start.unwrap(), 1, g.node.0, gpu, m));
-                    deltas.push((r.end.unwrap(), 0, g.node.0, gpu, -m));
+                    let m = i64::from(seg.milli_per_gpu);
+                    deltas.push((seg.start, 1, g.node.0, gpu, m));
+                    deltas.push((seg.end, 0, g.node.0, gpu, -m));
                 }
             }
-            let placed: u32 = out.grants[r.first_grant as usize..(r.first_grant + r.nodes) as usize]
-                .iter().map(|g| g.gpus.count_ones()).sum();
-            prop_assert_eq!(placed, r.demand.gpus);
+            let placed: u32 = grants.iter().map(|g| g.gpus.count_ones()).sum();
+            prop_assert_eq!(placed, w.jobs[seg.job.0 as usize].demand.gpus);
         }
         deltas.sort();
         let mut used = std::collections::HashMap::new();
@@ -102,6 +102,7 @@ proptest! {
                     let (s, e) = (r.start.unwrap(), r.end.unwrap());
                     prop_assert!(s >= r.submit);
                     prop_assert_eq!(e - s, w.jobs[r.id.0 as usize].duration);
+                    prop_assert_eq!(r.busy, e - s);
                 }
             }
         }
@@ -117,6 +118,10 @@ proptest! {
         let from_jobs: u128 = out.jobs.iter().filter_map(|r| {
             Some(u128::from(r.demand.total_milli()) * u128::from(r.run_time()?.as_ms()))
         }).sum();
+        let from_segments: u128 = out.segments.iter().map(|g| {
+            u128::from(w.jobs[g.job.0 as usize].demand.total_milli()) * u128::from((g.end - g.start).as_ms())
+        }).sum();
+        prop_assert_eq!(from_segments, from_jobs);
         prop_assert_eq!(out.series.busy_integral(), from_jobs);
     }
 

@@ -4,7 +4,7 @@ mod common;
 
 use dcsim::engine::SimTime;
 use dcsim::scheduler::registry;
-use dcsim::sim::{Mode, Simulation};
+use dcsim::sim::{SimConfig, Simulation};
 
 /// One 4-GPU node. Jobs (submit s, duration s, GPUs): a (0, 10, 3), b (1, 10, 4), c (2, 5, 1).
 fn starts(queue: &str) -> Vec<SimTime> {
@@ -19,7 +19,7 @@ fn starts(queue: &str) -> Vec<SimTime> {
         &w,
         registry::queue_policy(queue).unwrap(),
         registry::placement("first-fit").unwrap(),
-        Mode::Queue,
+        SimConfig::default(),
     );
     sim.run(&mut |_| {})
         .jobs
@@ -67,7 +67,7 @@ fn jobs_too_large_for_the_cluster_are_skipped_not_lost() {
         &w,
         registry::queue_policy("fifo").unwrap(),
         registry::placement("best-fit").unwrap(),
-        Mode::Queue,
+        SimConfig::default(),
     );
     let out = sim.run(&mut |_| {});
     assert_eq!(out.jobs[0].skip_reason, Some("larger_than_cluster"));

@@ -30,7 +30,7 @@ fn run_scenario(name: &str) -> Option<(Workload, RunOutput)> {
         &p.workload,
         p.queue,
         p.placement,
-        scenario.config.mode,
+        scenario.sim_config(),
     )
     .run(&mut |_| {});
     Some((p.workload, out))

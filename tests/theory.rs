@@ -7,7 +7,7 @@ mod common;
 
 use dcsim::engine::RngStreams;
 use dcsim::scheduler::registry;
-use dcsim::sim::{Mode, Simulation};
+use dcsim::sim::{SimConfig, Simulation};
 use dcsim::workload::synthetic::{self, SyntheticConfig};
 
 /// Erlang C mean waiting time of M/M/c with arrival rate `lambda` and service rate `mu`
@@ -49,7 +49,7 @@ fn simulated_wait(c: u32, load: f64, jobs: u64, reps: u64) -> f64 {
             &w,
             registry::queue_policy("fifo").unwrap(),
             registry::placement("pooled").unwrap(),
-            Mode::Queue,
+            SimConfig::default(),
         )
         .run(&mut |_| {});
         let warm = (jobs / 20) as usize;
@@ -116,7 +116,7 @@ fn littles_law_on_the_summary() {
         &w,
         registry::queue_policy("fifo").unwrap(),
         registry::placement("pooled").unwrap(),
-        Mode::Queue,
+        SimConfig::default(),
     )
     .run(&mut |_| {})
     .summary;

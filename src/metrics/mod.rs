@@ -6,7 +6,7 @@ mod series;
 mod stats;
 mod summary;
 
-pub use records::{JobRecord, Outcome};
+pub use records::{JobRecord, Outcome, Segment};
 pub use series::TimeSeries;
 pub use stats::{percentile, Distribution};
 pub use summary::{Summary, TenantSummary};

@@ -39,10 +39,14 @@ pub struct JobRecord {
     pub end: Option<SimTime>,
     /// GPUs asked for.
     pub demand: GpuDemand,
-    /// Nodes the job ran on (0 if it never ran, or ran unplaced in as-recorded mode).
+    /// Time it held GPUs (its run time; less than `end − start` if it was preempted).
+    pub busy: SimTime,
+    /// Nodes of its last run (0 if it never ran, or ran unplaced in as-recorded mode).
     pub nodes: u32,
-    /// Index of its first GPU grant in the run's grant list (one grant per node).
-    pub first_grant: u32,
+    /// Times it was preempted.
+    pub preemptions: u32,
+    /// Work lost to preemptions (done since the last checkpoint), at nominal speed.
+    pub lost_work: SimTime,
     /// Name of the GPU model it ran on, if placed.
     pub gpu_model: Option<u16>,
     /// Tenant.
@@ -64,8 +68,25 @@ impl JobRecord {
         self.end.map(|e| e - self.submit)
     }
 
-    /// Time spent running.
+    /// Time spent holding GPUs, for jobs that ran.
     pub fn run_time(&self) -> Option<SimTime> {
-        Some(self.end? - self.start?)
+        self.end.map(|_| self.busy)
     }
+}
+
+/// One stretch of time a job held GPUs: from a start to its finish or preemption.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Segment {
+    /// The job.
+    pub job: JobId,
+    /// When the stretch began.
+    pub start: SimTime,
+    /// When it ended.
+    pub end: SimTime,
+    /// Index of its first grant in the run's grant list.
+    pub first_grant: u32,
+    /// Grants (one per node; 0 if unplaced).
+    pub grants: u32,
+    /// Share of each granted GPU, in thousandths.
+    pub milli_per_gpu: u32,
 }

@@ -63,6 +63,10 @@ pub struct Summary {
     pub allocated_gpu_hours: f64,
     /// The most GPUs allocated at once.
     pub peak_busy_gpus: f64,
+    /// Preemptions, all jobs.
+    pub preemptions: u64,
+    /// GPU-hours of work lost to preemptions (redone after restarts).
+    pub lost_gpu_hours: f64,
     /// Jobs that ran, per hour of makespan.
     pub throughput_jobs_per_hour: f64,
     /// Time-average number of waiting jobs over the makespan.
@@ -119,6 +123,12 @@ impl Summary {
             gpu_utilization: per_span(gpu_seconds) / cluster_gpus.max(1) as f64,
             allocated_gpu_hours: gpu_seconds / 3600.0,
             peak_busy_gpus: series.peak_busy_milli() as f64 / f64::from(MILLI_PER_GPU),
+            preemptions: records.iter().map(|r| u64::from(r.preemptions)).sum(),
+            lost_gpu_hours: records
+                .iter()
+                .map(|r| r.lost_work.as_secs_f64() * r.demand.gpus_f64())
+                .sum::<f64>()
+                / 3600.0,
             throughput_jobs_per_hour: per_span(ran.len() as f64) * 3600.0,
             mean_queue_length: per_span(series.queued_integral() as f64 / 1000.0),
             arrival_rate_per_s: per_span(records.len() as f64 - jobs_skipped_total(records) as f64),

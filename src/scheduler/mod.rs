@@ -9,4 +9,6 @@ pub mod registry;
 mod traits;
 
 pub use free::{FreeCapacity, GpuGrant};
-pub use traits::{ModelMask, Placement, PlacementRequest, QueuePolicy, QueuedJob, Starter};
+pub use traits::{
+    FinishedJob, ModelMask, Placement, PlacementRequest, QueuePolicy, QueuedJob, RunningJob, SchedContext,
+};

@@ -1,7 +1,7 @@
 //! The two seams users plug their own policies into.
 
 use crate::engine::SimTime;
-use crate::workload::{GpuDemand, JobId};
+use crate::workload::{GpuDemand, JobId, TenantId, UserId};
 
 use super::free::{FreeCapacity, GpuGrant};
 
@@ -40,7 +40,7 @@ pub trait Placement: Send {
 }
 
 /// What a queue policy may know about a waiting job.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct QueuedJob {
     /// The job.
     pub id: JobId,
@@ -48,32 +48,85 @@ pub struct QueuedJob {
     pub submit: SimTime,
     /// What placement will be asked for.
     pub request: PlacementRequest,
+    /// Tenant (virtual cluster), for quotas and fair share.
+    pub tenant: TenantId,
+    /// Submitting user, where the trace has one (history-based policies).
+    pub user: Option<UserId>,
     /// Priority from the trace (higher first under priority-aware policies).
     pub priority: i32,
     /// Nominal duration (an oracle: only policies that document this may use it).
     pub duration: SimTime,
+    /// Work still to do, at nominal speed (equals `duration` until the job has run).
+    pub remaining: SimTime,
+    /// Service received so far: GPUs × time run, in GPU-milliseconds (2D-LAS).
+    pub attained_gpu_ms: u64,
+    /// Times the job has been preempted.
+    pub preemptions: u32,
 }
 
-/// Starts jobs on behalf of a queue policy during a scheduling pass.
-pub trait Starter {
+/// What a queue policy may know about a running job.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RunningJob {
+    /// The job as it was queued, with `remaining` and `attained_gpu_ms` as of its start.
+    pub job: QueuedJob,
+    /// When its current run started.
+    pub started: SimTime,
+    /// When it will end at its current rate, if nothing changes.
+    pub expected_end: SimTime,
+}
+
+/// A job that ended, reported to the policy (history-based policies learn from these).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FinishedJob {
+    /// The job as last queued.
+    pub job: QueuedJob,
+    /// When it ended.
+    pub end: SimTime,
+}
+
+/// The simulator as a queue policy sees it during a scheduling pass.
+pub trait SchedContext {
+    /// The current time.
+    fn now(&self) -> SimTime;
+
     /// Tries to place and start `job` now; true if it started.
     fn try_start(&mut self, job: &QueuedJob) -> bool;
+
+    /// Stops a running job, releasing its GPUs; returns it (progress charged, lost work
+    /// since its last checkpoint added back) for the policy to queue again. None if the
+    /// job is not running.
+    fn preempt(&mut self, job: JobId) -> Option<QueuedJob>;
+
+    /// Running jobs, in a deterministic order.
+    fn running(&self) -> &[RunningJob];
+
+    /// Free capacity now (what placement sees).
+    fn free(&self) -> &FreeCapacity;
+
+    /// Asks for a scheduling pass at `at` (at least 1 ms from now) even if nothing else
+    /// happens then, e.g. when a running job will cross a priority threshold.
+    fn wake_at(&mut self, at: SimTime);
 }
 
-/// Decides which waiting job is offered to placement next.
+/// Decides which waiting job is offered to placement next, and which running job to
+/// preempt.
 ///
 /// The policy owns the waiting jobs in its own ordered structure; the simulator calls
-/// `schedule` once per batch of simultaneous events.
+/// `schedule` once per batch of simultaneous events while jobs wait, or when a wake-up
+/// the policy asked for fires.
 pub trait QueuePolicy: Send {
     /// The policy's registry name.
     fn name(&self) -> &'static str;
 
-    /// A job arrives and waits.
+    /// A job arrives, or comes back after a preemption, and waits.
     fn enqueue(&mut self, job: QueuedJob);
 
-    /// One scheduling pass: offer waiting jobs to `starter` in policy order, dropping
-    /// those that start.
-    fn schedule(&mut self, now: SimTime, starter: &mut dyn Starter);
+    /// One scheduling pass: offer waiting jobs to `ctx` in policy order, dropping those
+    /// that start; preempt running jobs if the policy does that.
+    fn schedule(&mut self, ctx: &mut dyn SchedContext);
+
+    /// A job ended (called before the next pass).
+    fn on_finish(&mut self, _job: &FinishedJob) {}
 
     /// Jobs waiting.
     fn len(&self) -> usize;

@@ -1,7 +1,6 @@
 use std::collections::VecDeque;
 
-use crate::engine::SimTime;
-use crate::scheduler::traits::{QueuePolicy, QueuedJob, Starter};
+use crate::scheduler::traits::{QueuePolicy, QueuedJob, SchedContext};
 
 /// Strict first-in first-out: the head of the queue blocks everyone behind it.
 ///
@@ -20,9 +19,9 @@ impl QueuePolicy for Fifo {
         self.queue.push_back(job);
     }
 
-    fn schedule(&mut self, _now: SimTime, starter: &mut dyn Starter) {
+    fn schedule(&mut self, ctx: &mut dyn SchedContext) {
         while let Some(head) = self.queue.front() {
-            if !starter.try_start(head) {
+            if !ctx.try_start(head) {
                 break;
             }
             self.queue.pop_front();

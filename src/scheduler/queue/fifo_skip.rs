@@ -1,8 +1,7 @@
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 
-use crate::engine::SimTime;
-use crate::scheduler::traits::{PlacementRequest, QueuePolicy, QueuedJob, Starter};
+use crate::scheduler::traits::{PlacementRequest, QueuePolicy, QueuedJob, SchedContext};
 
 /// FIFO with first-fit skipping: jobs are offered in arrival order and a job that does
 /// not fit is skipped, so smaller jobs behind it may start (no reservation, so a large
@@ -37,7 +36,7 @@ impl QueuePolicy for FifoSkip {
         self.waiting += 1;
     }
 
-    fn schedule(&mut self, _now: SimTime, starter: &mut dyn Starter) {
+    fn schedule(&mut self, ctx: &mut dyn SchedContext) {
         self.heads.clear();
         for (c, q) in self.classes.iter().enumerate() {
             if let Some((seq, _)) = q.front() {
@@ -47,7 +46,7 @@ impl QueuePolicy for FifoSkip {
         while let Some(Reverse((_, c))) = self.heads.pop() {
             let q = &mut self.classes[c];
             let Some((_, job)) = q.front() else { continue };
-            if starter.try_start(job) {
+            if ctx.try_start(job) {
                 q.pop_front();
                 self.waiting -= 1;
                 if let Some((seq, _)) = q.front() {
