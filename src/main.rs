@@ -11,6 +11,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use dcsim::metrics::Summary;
 use dcsim::report::{self, RunInfo};
 use dcsim::scenario::Scenario;
+use dcsim::scheduler::params::ParamDoc;
 use dcsim::scheduler::registry;
 use dcsim::sim::{Mode, Simulation};
 use dcsim::topology::GpuModelId;
@@ -123,14 +124,22 @@ fn main() -> Result<()> {
         Command::Policies => {
             println!("Queue policies ([scheduler] queue = ...):");
             for e in registry::QUEUE_POLICIES {
-                println!("  {:<12} {}", e.name, e.about);
+                print_entry(e.name, e.about, e.params);
             }
             println!("\nPlacement policies ([scheduler] placement = ...):");
             for e in registry::PLACEMENTS {
-                println!("  {:<12} {}", e.name, e.about);
+                print_entry(e.name, e.about, e.params);
             }
+            println!("\nParameters go in [scheduler.params.<policy>] of a scenario.");
             Ok(())
         }
+    }
+}
+
+fn print_entry(name: &str, about: &str, params: &[ParamDoc]) {
+    println!("  {name:<14} {about}");
+    for p in params {
+        println!("  {:<14}   {} = {} — {}", "", p.key, p.default, p.about);
     }
 }
 

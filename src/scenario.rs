@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::engine::RngStreams;
-use crate::scheduler::registry::{self, UnknownPolicy};
+use crate::scheduler::params::PolicyError;
+use crate::scheduler::registry;
 use crate::scheduler::{Placement, QueuePolicy};
 use crate::sim::{Mode, PreemptionCost, SimConfig};
 use crate::topology::{self, Cluster, TopologyError};
@@ -66,7 +67,7 @@ pub enum ScenarioError {
         path: PathBuf,
         /// Which name, and the valid ones.
         #[source]
-        source: UnknownPolicy,
+        source: PolicyError,
     },
 }
 
@@ -145,6 +146,9 @@ pub struct SchedulerSection {
     /// What preempting a job costs.
     #[serde(default)]
     pub preemption: PreemptionCost,
+    /// Parameters per policy name: `[scheduler.params.<policy>]` (`dcsim policies`).
+    #[serde(default)]
+    pub params: std::collections::BTreeMap<String, toml::Table>,
 }
 
 fn default_queue() -> String {
@@ -161,6 +165,7 @@ impl Default for SchedulerSection {
             queue: default_queue(),
             placement: default_placement(),
             preemption: PreemptionCost::default(),
+            params: Default::default(),
         }
     }
 }
@@ -229,7 +234,7 @@ impl Scenario {
         }
     }
 
-    fn policy_err(&self, source: UnknownPolicy) -> ScenarioError {
+    fn policy_err(&self, source: PolicyError) -> ScenarioError {
         ScenarioError::Policy {
             path: self.path.clone(),
             source,
@@ -239,8 +244,8 @@ impl Scenario {
     /// Checks cross-field rules and names, without reading any other file.
     pub fn validate(&self) -> Result<(), ScenarioError> {
         let w = &self.config.workload;
-        registry::queue_policy(&self.config.scheduler.queue).map_err(|e| self.policy_err(e))?;
-        registry::placement(&self.config.scheduler.placement).map_err(|e| self.policy_err(e))?;
+        self.queue_policy(&self.config.scheduler.queue, self.config.seed)?;
+        self.placement_policy(&self.config.scheduler.placement, self.config.seed)?;
         if w.format == "synthetic" {
             if w.synthetic.is_none() {
                 return Err(self.invalid(
@@ -313,10 +318,23 @@ impl Scenario {
         Ok(Prepared {
             cluster,
             workload,
-            queue: registry::queue_policy(&self.config.scheduler.queue).map_err(|e| self.policy_err(e))?,
-            placement: registry::placement(&self.config.scheduler.placement)
-                .map_err(|e| self.policy_err(e))?,
+            queue: self.queue_policy(&self.config.scheduler.queue, seed)?,
+            placement: self.placement_policy(&self.config.scheduler.placement, seed)?,
         })
+    }
+
+    /// The queue policy `name` with its `[scheduler.params.<name>]` table.
+    pub fn queue_policy(&self, name: &str, seed: u64) -> Result<Box<dyn QueuePolicy>, ScenarioError> {
+        let empty = toml::Table::new();
+        let params = self.config.scheduler.params.get(name).unwrap_or(&empty);
+        registry::build_queue(name, params, seed).map_err(|e| self.policy_err(e))
+    }
+
+    /// The placement policy `name` with its `[scheduler.params.<name>]` table.
+    pub fn placement_policy(&self, name: &str, seed: u64) -> Result<Box<dyn Placement>, ScenarioError> {
+        let empty = toml::Table::new();
+        let params = self.config.scheduler.params.get(name).unwrap_or(&empty);
+        registry::build_placement(name, params, seed).map_err(|e| self.policy_err(e))
     }
 
     /// Loads (or generates) the workload and applies its transforms.

@@ -155,3 +155,19 @@ fn every_bundled_scenario_validates() {
         assert!(o.status.success(), "{}: {}", p.display(), stderr(&o));
     }
 }
+
+#[test]
+fn an_unknown_policy_parameter_is_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = scenario_file(
+        &tmp,
+        &format!("{GOOD}\n[scheduler]\nqueue = \"fifo\"\n[scheduler.params.fifo]\ndepth = 3\n"),
+    );
+    let o = dcsim(&["validate", s.to_str().unwrap()]);
+    let e = stderr(&o);
+    assert!(!o.status.success());
+    assert!(
+        e.contains("scheduler.params.fifo.depth") && e.contains("unknown parameter"),
+        "{e}"
+    );
+}

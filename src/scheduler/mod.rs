@@ -3,6 +3,7 @@
 
 mod free;
 mod idset;
+pub mod params;
 pub mod placement;
 pub mod queue;
 pub mod registry;

@@ -1,29 +1,21 @@
-//! Name → policy. Adding a policy is one file plus one line here.
+//! Name → policy. Adding a policy is one file plus one entry here.
 
+use super::params::{ParamDoc, PolicyError, PolicyParams};
 use super::placement::{BestFit, FirstFit, Pooled};
 use super::queue::{Fifo, FifoSkip};
 use super::traits::{Placement, QueuePolicy};
 
-/// A policy name no registry entry matches.
-#[derive(Debug, thiserror::Error)]
-#[error("unknown {kind} policy `{name}`; expected one of: {valid}")]
-pub struct UnknownPolicy {
-    /// `queue` or `placement`.
-    pub kind: &'static str,
-    /// The name asked for.
-    pub name: String,
-    /// The valid names, comma-separated.
-    pub valid: String,
-}
-
-/// One registry entry: name, one-line description with its source, constructor.
+/// One registry entry: name, one-line description with its source, parameters,
+/// constructor.
 pub struct Entry<T: ?Sized> {
     /// Registry name.
     pub name: &'static str,
     /// What it does and where it comes from.
     pub about: &'static str,
-    /// Makes a fresh instance.
-    pub make: fn() -> Box<T>,
+    /// Its parameters.
+    pub params: &'static [ParamDoc],
+    /// Makes a fresh instance from its parameters.
+    pub make: fn(&mut PolicyParams) -> Result<Box<T>, PolicyError>,
 }
 
 /// Queue policies.
@@ -31,12 +23,14 @@ pub const QUEUE_POLICIES: &[Entry<dyn QueuePolicy>] = &[
     Entry {
         name: "fifo",
         about: "strict first-in first-out; the head blocks the queue",
-        make: || Box::new(Fifo::default()),
+        params: &[],
+        make: |_| Ok(Box::new(Fifo::default())),
     },
     Entry {
         name: "fifo-skip",
         about: "FIFO order, skipping jobs that do not fit (greedy, no reservation)",
-        make: || Box::new(FifoSkip::default()),
+        params: &[],
+        make: |_| Ok(Box::new(FifoSkip::default())),
     },
 ];
 
@@ -46,38 +40,64 @@ pub const PLACEMENTS: &[Entry<dyn Placement>] = &[
         name: "first-fit",
         about:
             "lowest-numbered node that holds the job; gangs larger than a node spread over the fewest nodes",
-        make: || Box::new(FirstFit),
+        params: &[],
+        make: |_| Ok(Box::new(FirstFit)),
     },
     Entry {
         name: "best-fit",
         about: "node (or shared GPU) left with the least free capacity; gangs larger than a node spread",
-        make: || Box::new(BestFit),
+        params: &[],
+        make: |_| Ok(Box::new(BestFit)),
     },
     Entry {
         name: "pooled",
         about: "any free GPUs of the model count, across node boundaries (peer simulators' rule; M/M/c)",
-        make: || Box::new(Pooled),
+        params: &[],
+        make: |_| Ok(Box::new(Pooled)),
     },
 ];
 
-fn find<T: ?Sized>(table: &[Entry<T>], kind: &'static str, name: &str) -> Result<Box<T>, UnknownPolicy> {
-    table
+fn build<T: ?Sized>(
+    table: &[Entry<T>],
+    kind: &'static str,
+    name: &str,
+    params: &toml::Table,
+    seed: u64,
+) -> Result<Box<T>, PolicyError> {
+    let entry = table
         .iter()
         .find(|e| e.name == name)
-        .map(|e| (e.make)())
-        .ok_or_else(|| UnknownPolicy {
+        .ok_or_else(|| PolicyError::Unknown {
             kind,
             name: name.to_string(),
             valid: table.iter().map(|e| e.name).collect::<Vec<_>>().join(", "),
-        })
+        })?;
+    let mut p = PolicyParams::new(entry.name, params, seed);
+    let policy = (entry.make)(&mut p)?;
+    p.finish(entry.params)?;
+    Ok(policy)
 }
 
-/// The queue policy called `name`.
-pub fn queue_policy(name: &str) -> Result<Box<dyn QueuePolicy>, UnknownPolicy> {
-    find(QUEUE_POLICIES, "queue", name)
+/// The queue policy called `name`, with `params` from its scenario table.
+pub fn build_queue(name: &str, params: &toml::Table, seed: u64) -> Result<Box<dyn QueuePolicy>, PolicyError> {
+    build(QUEUE_POLICIES, "queue", name, params, seed)
 }
 
-/// The placement policy called `name`.
-pub fn placement(name: &str) -> Result<Box<dyn Placement>, UnknownPolicy> {
-    find(PLACEMENTS, "placement", name)
+/// The placement policy called `name`, with `params` from its scenario table.
+pub fn build_placement(
+    name: &str,
+    params: &toml::Table,
+    seed: u64,
+) -> Result<Box<dyn Placement>, PolicyError> {
+    build(PLACEMENTS, "placement", name, params, seed)
+}
+
+/// The queue policy called `name`, with default parameters.
+pub fn queue_policy(name: &str) -> Result<Box<dyn QueuePolicy>, PolicyError> {
+    build_queue(name, &toml::Table::new(), 0)
+}
+
+/// The placement policy called `name`, with default parameters.
+pub fn placement(name: &str) -> Result<Box<dyn Placement>, PolicyError> {
+    build_placement(name, &toml::Table::new(), 0)
 }
