@@ -170,6 +170,33 @@ pub struct JobSpec {
     pub open_ended: bool,
 }
 
+impl JobSpec {
+    /// A training job on any GPU model, priority 0, with no user, recorded start or
+    /// open end: the common case, to which adapters add what their trace records.
+    pub fn new(
+        name: String,
+        submit: SimTime,
+        duration: SimTime,
+        demand: GpuDemand,
+        tenant: TenantId,
+    ) -> JobSpec {
+        JobSpec {
+            id: JobId::default(),
+            name,
+            submit,
+            duration,
+            demand,
+            gpu_types: GpuTypeSet::ANY,
+            tenant,
+            user: None,
+            priority: 0,
+            kind: JobKind::Training,
+            recorded_start: None,
+            open_ended: false,
+        }
+    }
+}
+
 /// Rows an adapter or transform did not turn into jobs, counted by reason.
 ///
 /// Nothing is dropped silently: every skip is counted here and reported in the

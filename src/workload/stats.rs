@@ -249,23 +249,11 @@ impl fmt::Display for TraceStats {
 mod tests {
     use super::*;
     use crate::engine::SimTime;
-    use crate::workload::{GpuDemand, JobId, JobKind, JobSpec, TenantId};
+    use crate::workload::{GpuDemand, JobSpec, TenantId};
 
     fn job(submit: u64, dur_s: u64, demand: GpuDemand, tenant: u32) -> JobSpec {
-        JobSpec {
-            id: JobId(0),
-            name: String::new(),
-            submit: SimTime::from_secs(submit),
-            duration: SimTime::from_secs(dur_s),
-            demand,
-            gpu_types: Default::default(),
-            tenant: TenantId(tenant),
-            user: None,
-            priority: 0,
-            kind: JobKind::Training,
-            recorded_start: None,
-            open_ended: false,
-        }
+        let (at, duration) = (SimTime::from_secs(submit), SimTime::from_secs(dur_s));
+        JobSpec::new(String::new(), at, duration, demand, TenantId(tenant))
     }
 
     #[test]

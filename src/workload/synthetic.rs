@@ -46,7 +46,7 @@ use rand_distr::{Distribution, Exp1, LogNormal, WeightedIndex};
 use serde::Deserialize;
 
 use crate::engine::{RngStreams, SimTime};
-use crate::workload::{GpuDemand, GpuTypeSet, JobId, JobKind, JobSpec, TenantId, Workload, WorkloadError};
+use crate::workload::{GpuDemand, JobId, JobSpec, TenantId, Workload, WorkloadError};
 
 /// Seconds in one hour.
 const S_PER_HOUR: f64 = 3600.0;
@@ -580,19 +580,10 @@ pub fn generate(
             TenantAssignment::RoundRobin => (i % cfg.tenants as usize) as u32,
             TenantAssignment::Uniform => tenant_rng.gen_range(0..cfg.tenants),
         };
+        let submit = SimTime::from_secs_f64(t);
         jobs.push(JobSpec {
             id: JobId(i as u32),
-            name: job_name(i),
-            submit: SimTime::from_secs_f64(t),
-            duration,
-            demand,
-            gpu_types: GpuTypeSet::ANY,
-            tenant: TenantId(tenant),
-            user: None,
-            priority: 0,
-            kind: JobKind::Training,
-            recorded_start: None,
-            open_ended: false,
+            ..JobSpec::new(job_name(i), submit, duration, demand, TenantId(tenant))
         });
     }
 
@@ -630,19 +621,10 @@ mod tests {
             ..Default::default()
         };
         for (i, &(demand, secs)) in pairs.iter().enumerate() {
+            let (submit, duration) = (SimTime::from_secs(i as u64), SimTime::from_secs(secs));
             w.jobs.push(JobSpec {
                 id: JobId(i as u32),
-                name: format!("j{i}"),
-                submit: SimTime::from_secs(i as u64),
-                duration: SimTime::from_secs(secs),
-                demand,
-                gpu_types: GpuTypeSet::ANY,
-                tenant: TenantId(0),
-                user: None,
-                priority: 0,
-                kind: JobKind::Training,
-                recorded_start: None,
-                open_ended: false,
+                ..JobSpec::new(format!("j{i}"), submit, duration, demand, TenantId(0))
             });
         }
         w.rows_read = pairs.len() as u64;

@@ -273,7 +273,7 @@ pub fn apply(mut workload: Workload, cfg: &TransformConfig) -> Result<Workload, 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::workload::{GpuDemand, GpuTypeSet, JobId, JobKind, TenantId};
+    use crate::workload::{GpuDemand, JobId, TenantId};
     use proptest::prelude::*;
 
     /// A workload with one job per `(tenant, gpu milli, submit s)`; recorded start = submit + 5 s.
@@ -289,19 +289,11 @@ mod tests {
             } else {
                 GpuDemand::share(milli)
             };
+            let (at, duration) = (SimTime::from_secs(submit), SimTime::from_secs(60));
             w.jobs.push(JobSpec {
                 id: JobId(i as u32),
-                name: format!("j{i}"),
-                submit: SimTime::from_secs(submit),
-                duration: SimTime::from_secs(60),
-                demand,
-                gpu_types: GpuTypeSet::ANY,
-                tenant: TenantId(tenant),
-                user: None,
-                priority: 0,
-                kind: JobKind::Training,
                 recorded_start: Some(SimTime::from_secs(submit + 5)),
-                open_ended: false,
+                ..JobSpec::new(format!("j{i}"), at, duration, demand, TenantId(tenant))
             });
         }
         w.finish();

@@ -4,7 +4,7 @@
 use dcsim::engine::SimTime;
 use dcsim::hardware::GpuSpec;
 use dcsim::topology::{Cluster, GpuModelId, Hall, HallId, Node, Rack, RackId, Row, RowId};
-use dcsim::workload::{GpuDemand, GpuTypeSet, JobId, JobKind, JobSpec, TenantId, Workload};
+use dcsim::workload::{GpuDemand, JobSpec, TenantId, Workload};
 
 /// A GPU model with placeholder power figures (tests of scheduling ignore them).
 pub fn gpu(name: &str) -> GpuSpec {
@@ -63,23 +63,15 @@ pub fn cluster(groups: &[(&str, u32, u32)]) -> Cluster {
 
 /// One job: submit and duration in seconds, `gpus` at `milli` each.
 pub fn job(submit_s: f64, duration_s: f64, gpus: u32, milli: u32) -> JobSpec {
-    JobSpec {
-        id: JobId(0),
-        name: String::new(),
-        submit: SimTime::from_secs_f64(submit_s),
-        duration: SimTime::from_secs_f64(duration_s),
-        demand: GpuDemand {
-            gpus,
-            milli_per_gpu: milli,
-        },
-        gpu_types: GpuTypeSet::ANY,
-        tenant: TenantId(0),
-        user: None,
-        priority: 0,
-        kind: JobKind::Training,
-        recorded_start: None,
-        open_ended: false,
-    }
+    let demand = GpuDemand {
+        gpus,
+        milli_per_gpu: milli,
+    };
+    let (submit, duration) = (
+        SimTime::from_secs_f64(submit_s),
+        SimTime::from_secs_f64(duration_s),
+    );
+    JobSpec::new(String::new(), submit, duration, demand, TenantId(0))
 }
 
 /// A workload of `jobs` (sorted and numbered here), one tenant.

@@ -15,7 +15,7 @@ use csv::StringRecord;
 
 use super::reader::{field, Source};
 use super::Builder;
-use crate::workload::{GpuDemand, JobId, JobKind, JobSpec, WorkloadError};
+use crate::workload::{GpuDemand, JobSpec, WorkloadError};
 
 /// The columns this adapter reads.
 const COLUMNS: &[&str] = &["job_id", "submission_time", "duration", "num_gpu"];
@@ -43,20 +43,9 @@ pub(crate) fn read(src: &mut Source, b: &mut Builder) -> Result<(), WorkloadErro
             src.skip("cpu_only", &rec);
             continue;
         }
-        b.jobs.push(JobSpec {
-            id: JobId::default(),
-            name: field(&rec, job_id).to_string(),
-            submit,
-            duration: dur,
-            demand: GpuDemand::whole(gpus),
-            gpu_types: Default::default(),
-            tenant,
-            user: None,
-            priority: 0,
-            kind: JobKind::Training,
-            recorded_start: None,
-            open_ended: false,
-        });
+        let name = field(&rec, job_id).to_string();
+        b.jobs
+            .push(JobSpec::new(name, submit, dur, GpuDemand::whole(gpus), tenant));
     }
     Ok(())
 }

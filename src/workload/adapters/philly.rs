@@ -15,7 +15,7 @@ use csv::StringRecord;
 
 use super::reader::{field, line, Source};
 use super::{line_name, wall_clock, Builder};
-use crate::workload::{GpuDemand, JobId, JobKind, JobSpec, WorkloadError};
+use crate::workload::{GpuDemand, JobSpec, WorkloadError};
 
 /// The columns this adapter reads (`gpu_time` is optional and only checked).
 const COLUMNS: &[&str] = &["timestamp", "duration", "num_gpus", "cluster"];
@@ -55,20 +55,9 @@ pub(crate) fn read(src: &mut Source, b: &mut Builder) -> Result<(), WorkloadErro
             return Err(src.bad(&rec, cluster, "a virtual-cluster name"));
         }
         let tenant = b.tenant(vc);
-        b.jobs.push(JobSpec {
-            id: JobId::default(),
-            name: line_name("philly", line(&rec)),
-            submit,
-            duration: dur,
-            demand: GpuDemand::whole(gpus),
-            gpu_types: Default::default(),
-            tenant,
-            user: None,
-            priority: 0,
-            kind: JobKind::Training,
-            recorded_start: None,
-            open_ended: false,
-        });
+        let name = line_name("philly", line(&rec));
+        b.jobs
+            .push(JobSpec::new(name, submit, dur, GpuDemand::whole(gpus), tenant));
     }
     Ok(())
 }
