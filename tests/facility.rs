@@ -66,6 +66,13 @@ fn fixed_pue_overhead_is_exact() {
         assert_eq!(f.pue(500.0, SimTime::ZERO), pue);
         assert_eq!(f.next_change_after(SimTime::ZERO), SimTime::MAX);
     }
+    // The simulator may fill design_it_kw from the cluster whatever the mode.
+    let cfg = FacilityConfig {
+        fixed_pue: Some(1.3),
+        design_it_kw: Some(DESIGN_KW),
+        ..Default::default()
+    };
+    assert!(Facility::new(&cfg, Path::new("."), 7).is_ok());
     // A fixed PUE may carry a climate, which is then only reported.
     let cfg = FacilityConfig {
         fixed_pue: Some(1.2),
@@ -285,7 +292,7 @@ fn weather_csv_errors_name_file_and_line() {
         ("bad_temp.csv", "hour,temp_c\n0,1.0\n1,warm\n", 3, "temp_c `warm`"),
         ("gap.csv", "hour,temp_c\n0,1.0\n2,1.0\n", 3, "out of sequence"),
         ("header.csv", "h,t\n0,1.0\n", 1, "expected header"),
-        ("fields.csv", "hour,temp_c\n0,1.0,7\n", 2, ""),
+        ("fields.csv", "hour,temp_c\n0,1.0,7\n", 2, "3 fields"),
         ("unit.csv", "hour,temp_c\n0,1.0\n1,290.0\n", 3, "wrong unit"),
     ];
     for (name, text, line, needle) in cases {

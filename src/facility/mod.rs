@@ -121,7 +121,8 @@ pub const DEFAULT_WEATHER_NOISE_SD_C: f64 = 2.0;
 #[serde(deny_unknown_fields)]
 pub struct FacilityConfig {
     /// Quick studies: overhead = (PUE − 1) × IT, independent of load and weather.
-    /// Must be ≥ 1. The plant keys below must then be absent.
+    /// Must be ≥ 1. The plant keys below (all but `design_it_kw`, which is then
+    /// unused) must then be absent.
     pub fixed_pue: Option<f64>,
     /// A built-in climate (see [`climate_names`]): "temperate" (Dublin), "hot-dry"
     /// (Phoenix), "cold" (Stockholm).
@@ -347,7 +348,6 @@ impl Facility {
     /// The plant keys present in `cfg`, by name.
     fn plant_keys_set(cfg: &FacilityConfig) -> Vec<&'static str> {
         [
-            ("design_it_kw", cfg.design_it_kw),
             ("free_cooling_below_c", cfg.free_cooling_below_c),
             ("mechanical_above_c", cfg.mechanical_above_c),
             ("evaporator_c", cfg.evaporator_c),
@@ -404,6 +404,16 @@ impl Facility {
                 format!("{mech} °C is below free_cooling_below_c ({free} °C)"),
             ));
         }
+        let carnot_fraction = param(
+            cfg.carnot_fraction,
+            DEFAULT_CARNOT_FRACTION,
+            "carnot_fraction",
+            0.0,
+            1.0,
+        )?;
+        if carnot_fraction <= 0.0 {
+            return Err(invalid("carnot_fraction", "must be greater than 0"));
+        }
         let evaporator_c = param(
             cfg.evaporator_c,
             DEFAULT_EVAPORATOR_C,
@@ -423,16 +433,7 @@ impl Facility {
                 0.0,
                 50.0,
             )?,
-            carnot_fraction: match param(
-                cfg.carnot_fraction,
-                DEFAULT_CARNOT_FRACTION,
-                "carnot_fraction",
-                0.0,
-                1.0,
-            )? {
-                0.0 => return Err(invalid("carnot_fraction", "must be greater than 0")),
-                f => f,
-            },
+            carnot_fraction,
             max_cop: param(cfg.max_cop, DEFAULT_MAX_COP, "max_cop", 0.1, 100.0)?,
             loss_fixed_fraction: param(
                 cfg.loss_fixed_fraction,
