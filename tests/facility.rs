@@ -253,6 +253,29 @@ fn start_day_shifts_the_year_and_weather_steps_hourly() {
     assert_eq!(plant_at(20.0).next_change_after(SimTime::ZERO), SimTime::MAX);
 }
 
+proptest::proptest! {
+    /// Universal truths of the plant model: overheads are finite and non-negative, PUE ≥ 1,
+    /// total overhead never falls as IT rises, and it never falls as the outdoor air warms.
+    #[test]
+    fn plant_overheads_are_sane(
+        t_c in -60.0f64..55.0,
+        dt in 0.0f64..20.0,
+        it in 0.0f64..2.0 * DESIGN_KW,
+        dit in 0.0f64..DESIGN_KW,
+    ) {
+        let f = plant_at(t_c);
+        let p = f.overhead_kw(it, SimTime::ZERO);
+        proptest::prop_assert!(p.cooling_kw.is_finite() && p.cooling_kw >= 0.0);
+        proptest::prop_assert!(p.losses_kw.is_finite() && p.losses_kw >= 0.0);
+        if it > 0.0 {
+            proptest::prop_assert!(f.pue(it, SimTime::ZERO) >= 1.0);
+        }
+        proptest::prop_assert!(f.overhead_kw(it + dit, SimTime::ZERO).total_kw() >= p.total_kw());
+        let warmer = plant_at((t_c + dt).min(60.0));
+        proptest::prop_assert!(warmer.overhead_kw(it, SimTime::ZERO).total_kw() >= p.total_kw() - 1e-9);
+    }
+}
+
 fn write(dir: &Path, name: &str, text: &str) {
     let mut f = std::fs::File::create(dir.join(name)).expect("create");
     f.write_all(text.as_bytes()).expect("write");

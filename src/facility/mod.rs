@@ -32,6 +32,25 @@
 //!   at `COP_max`. COP falls as outdoor air warms, so PUE rises with temperature above
 //!   the changeover.
 //!
+//! # Example
+//!
+//! ```
+//! use std::path::Path;
+//! use dcsim::engine::SimTime;
+//! use dcsim::facility::{Facility, FacilityConfig};
+//!
+//! let cfg: FacilityConfig = toml::from_str(
+//!     "climate = \"temperate\"\nstart_day_of_year = 182\ndesign_it_kw = 10000.0",
+//! )
+//! .unwrap();
+//! let facility = Facility::new(&cfg, Path::new("."), 42).unwrap();
+//! let p = facility.overhead_kw(6000.0, SimTime::ZERO);
+//! assert!(p.cooling_kw > 0.0 && p.losses_kw > 0.0);
+//! assert!(facility.pue(6000.0, SimTime::ZERO) > 1.0);
+//! // Weather is piecewise constant per hour.
+//! assert_eq!(facility.next_change_after(SimTime::ZERO), SimTime::from_secs(3600));
+//! ```
+//!
 //! Every default, its unit and its source is listed on [`FacilityConfig`] and in
 //! `docs/facility.md`; the comparison with published PUE figures is in
 //! `docs/validation-facility.md`.
