@@ -552,6 +552,9 @@ pub fn write_tenants_csv(w: &mut dyn Write, c: &Comparison) -> io::Result<()> {
     Ok(())
 }
 
+/// A writer of one of the comparison's CSV files.
+type CsvWriter = fn(&mut dyn Write, &Comparison) -> io::Result<()>;
+
 /// Writes `compare.csv` and `compare_tenants.csv` into `dir` atomically: both are written
 /// into a temporary sibling directory that is then renamed into place. Refuses to replace
 /// an existing `dir` unless `force`.
@@ -577,7 +580,7 @@ pub fn write_compare(dir: &Path, force: bool, c: &Comparison) -> Result<(), Comp
         fs::remove_dir_all(&tmp).map_err(io_err(&tmp))?;
     }
     fs::create_dir(&tmp).map_err(io_err(&tmp))?;
-    let files: [(&str, fn(&mut dyn Write, &Comparison) -> io::Result<()>); 2] = [
+    let files: [(&str, CsvWriter); 2] = [
         ("compare.csv", write_compare_csv),
         ("compare_tenants.csv", write_tenants_csv),
     ];
