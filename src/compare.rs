@@ -118,9 +118,10 @@ pub struct Figure {
 
 /// The figures reported per policy pair, in column order.
 ///
-/// Fragmentation hook: when `Summary` gains its `mean_frag_gpus` field, add
+/// HOOK(mean_frag_gpus): `Summary` has no fragmentation field on this branch yet (branch
+/// `h-place` adds `mean_frag_gpus: f64`). When it lands, append
 /// `Figure { name: "mean_frag_gpus", about: "time-average fragmented free GPUs", get: |s| Some(s.mean_frag_gpus) }`
-/// here; the CSV, the table and the tests pick it up from this list.
+/// to this list; `compare.csv` and the tests pick every figure up from here.
 pub const FIGURES: &[Figure] = &[
     Figure {
         name: "jct_mean_s",
@@ -226,7 +227,8 @@ const T_975: [f64; 30] = [
 
 /// The 0.975 quantile of Student's t with `df` degrees of freedom (`df ≥ 1`).
 ///
-/// Up to 30 d.o.f. from a table ([`T_975`]); beyond, from the Cornish–Fisher expansion in
+/// Up to 30 d.o.f. from a six-decimal table that agrees with NIST/SEMATECH e-Handbook Table
+/// 1.3.6.7.2; beyond, from the Cornish–Fisher expansion in
 /// 1/df (Abramowitz & Stegun, Handbook of Mathematical Functions, 26.7.5), which is within
 /// 1e-6 of the exact value there (t(40) = 2.021075, t(120) = 1.979930). `df = 0` has no
 /// quantile and returns infinity.

@@ -96,6 +96,31 @@ fn one_and_two_threads_give_byte_identical_csvs() {
     );
     // 4 pairs × 3 tenants.
     assert_eq!(one.tenants.len(), 12);
+
+    // The same through the command line, with --jobs 1 and --jobs 2.
+    let scenario = synthetic_scenario(&tmp);
+    let mut files = Vec::new();
+    for jobs in ["1", "2"] {
+        let out = tmp.path().join(format!("cli-{jobs}"));
+        let o = dcsim(&[
+            "compare",
+            scenario.to_str().unwrap(),
+            "--policies",
+            "fifo,fifo-skip",
+            "--placements",
+            "best-fit,first-fit",
+            "--replications",
+            "3",
+            "--jobs",
+            jobs,
+            "--output",
+            out.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        files.push(fs::read(out.join("compare.csv")).unwrap());
+    }
+    assert!(files[0] == files[1], "dcsim compare --jobs 1 and --jobs 2 differ");
+    assert!(files[0] == c1, "the command line and the library differ");
 }
 
 #[test]
