@@ -340,6 +340,9 @@ fn compare_cmd(args: CompareArgs) -> Result<()> {
     let result = pool.install(|| compare::compare(&scenario, &config))?;
     compare::write_compare(&dir, args.force, &result)?;
     print!("{}", compare::table(&result));
+    if cfg.mode == Mode::AsRecorded {
+        println!("\nnote: mode = as-recorded: jobs start at their recorded times, so the queue policy has no effect");
+    }
     if cfg.workload.synthetic.is_none() && config.replications > 1 {
         println!("\nnote: a trace workload is the same in every replication; replications differ only where a policy draws random numbers");
     }
