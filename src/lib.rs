@@ -1,5 +1,6 @@
 //! dcsim: a discrete-event simulator of GPU data centers.
 
+pub mod compare;
 pub mod engine;
 pub mod facility;
 pub mod hardware;

@@ -1,0 +1,650 @@
+//! Policy comparison: one workload run under every (queue policy × placement) pair, with
+//! replications, reported as mean and 95% confidence interval per figure.
+//!
+//! # What runs
+//!
+//! [`compare`] loads the scenario's cluster once and its workload once per distinct seed,
+//! then runs every (queue, placement, replication) triple as its own single-threaded,
+//! deterministic [`Simulation`]. The runs are spread over the current rayon thread pool
+//! (parallelism across runs, never inside one) and collected in a fixed order, so the
+//! results are identical whatever the number of threads.
+//!
+//! # Replications and seeds
+//!
+//! Replication `r` (0-based) of every policy pair runs with seed `seed + r` (wrapping),
+//! where `seed` is the scenario's seed or the one given on the command line. That seed
+//! drives everything random in the run: a synthetic workload's generator and every
+//! policy's own random streams (`[scheduler.params.<policy>]` tables apply as in
+//! `dcsim run`). All policy pairs of one replication therefore see the same jobs (common
+//! random numbers). A trace workload is the same in every replication; its replications
+//! differ only where a policy draws random numbers, and with deterministic policies they
+//! are identical (a confidence interval of 0).
+//!
+//! # Statistics
+//!
+//! Every figure is the mean over the `n` replications with a two-sided 95% confidence
+//! interval from Student's t distribution with `n − 1` degrees of freedom:
+//! `x̄ ± t(0.975, n−1) · s / √n`, with `s` the sample standard deviation (divisor `n − 1`)
+//! (NIST/SEMATECH e-Handbook of Statistical Methods, §7.2.2.1 "Confidence limits for the
+//! mean", <https://www.itl.nist.gov/div898/handbook/prc/section2/prc221.htm>). The
+//! half-width is reported as the `_ci95` column; with one replication it is empty.
+//!
+//! Fairness is Jain's index over the tenants' mean bounded slowdowns,
+//! `J = (Σx)² / (n · Σx²)`, which is 1 when every tenant sees the same slowdown and `1/n`
+//! when one tenant takes all of it (R. Jain, D.-M. Chiu, W. Hawe, "A Quantitative Measure
+//! of Fairness and Discrimination for Resource Allocation in Shared Computer Systems",
+//! DEC-TR-301, 1984).
+//!
+//! # Outputs
+//!
+//! [`write_compare`] writes, atomically (a temporary sibling directory renamed into
+//! place) and never over an existing directory without `force`:
+//!
+//! - `compare.csv`: one row per policy pair. Columns `name` (`queue/placement`), `queue`,
+//!   `placement`, `replications`, then for each figure of [`FIGURES`] two columns:
+//!   `<figure>` (mean over replications) and `<figure>_ci95` (half-width of its 95%
+//!   interval; empty with one replication).
+//! - `compare_tenants.csv`: one row per policy pair and tenant. Columns `name`, `queue`,
+//!   `placement`, `tenant`, `replications` (replications in which the tenant had jobs),
+//!   then mean and `_ci95` of `jobs`, `mean_wait_s` and `mean_bounded_slowdown`.
+//!
+//! Numbers are written in Rust's shortest round-trip form, so a value read back equals
+//! the value computed.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::fs;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+
+use crate::metrics::Summary;
+use crate::report::ReportError;
+use crate::scenario::{Scenario, ScenarioError};
+use crate::sim::Simulation;
+use crate::topology::{self, TopologyError};
+use crate::workload::Workload;
+
+/// Why a comparison could not be run or written.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CompareError {
+    /// The scenario, its workload or a policy name is invalid (the policy error lists the
+    /// valid names).
+    #[error(transparent)]
+    Scenario(#[from] ScenarioError),
+    /// The topology failed to load.
+    #[error(transparent)]
+    Topology(#[from] TopologyError),
+    /// The comparison request itself is invalid (no policies, a name twice, zero
+    /// replications).
+    #[error("{0}")]
+    Invalid(String),
+    /// The outputs could not be written, or the output directory already exists.
+    #[error(transparent)]
+    Report(#[from] ReportError),
+}
+
+/// What to compare.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompareConfig {
+    /// Queue policy names (`dcsim policies`), in output order.
+    pub queues: Vec<String>,
+    /// Placement policy names, in output order.
+    pub placements: Vec<String>,
+    /// Replications per policy pair (at least 1).
+    pub replications: u32,
+    /// Base seed; replication `r` uses `seed + r`.
+    pub seed: u64,
+}
+
+impl CompareConfig {
+    /// The seed of replication `rep`.
+    pub fn seed_of(&self, rep: u32) -> u64 {
+        self.seed.wrapping_add(u64::from(rep))
+    }
+}
+
+/// One figure of a run: its column name and how it is read from the run's summary.
+pub struct Figure {
+    /// Column name in `compare.csv` (unit in the suffix).
+    pub name: &'static str,
+    /// Meaning.
+    pub about: &'static str,
+    /// Its value for one run, or `None` where undefined (e.g. fairness without tenants).
+    pub get: fn(&Summary) -> Option<f64>,
+}
+
+/// The figures reported per policy pair, in column order.
+///
+/// HOOK(mean_frag_gpus): `Summary` has no fragmentation field on this branch yet (branch
+/// `h-place` adds `mean_frag_gpus: f64`). When it lands, append
+/// `Figure { name: "mean_frag_gpus", about: "time-average fragmented free GPUs", get: |s| Some(s.mean_frag_gpus) }`
+/// to this list; `compare.csv` and the tests pick every figure up from here.
+pub const FIGURES: &[Figure] = &[
+    Figure {
+        name: "jct_mean_s",
+        about: "mean job completion time (submit to end), s",
+        get: |s| Some(s.jct_s.mean),
+    },
+    Figure {
+        name: "jct_p50_s",
+        about: "median job completion time, s",
+        get: |s| Some(s.jct_s.p50),
+    },
+    Figure {
+        name: "jct_p95_s",
+        about: "95th percentile job completion time, s",
+        get: |s| Some(s.jct_s.p95),
+    },
+    Figure {
+        name: "jct_p99_s",
+        about: "99th percentile job completion time, s",
+        get: |s| Some(s.jct_s.p99),
+    },
+    Figure {
+        name: "wait_mean_s",
+        about: "mean wait (submit to first start), s",
+        get: |s| Some(s.wait_s.mean),
+    },
+    Figure {
+        name: "wait_p50_s",
+        about: "median wait, s",
+        get: |s| Some(s.wait_s.p50),
+    },
+    Figure {
+        name: "wait_p95_s",
+        about: "95th percentile wait, s",
+        get: |s| Some(s.wait_s.p95),
+    },
+    Figure {
+        name: "wait_p99_s",
+        about: "99th percentile wait, s",
+        get: |s| Some(s.wait_s.p99),
+    },
+    Figure {
+        name: "bounded_slowdown_mean",
+        about: "mean bounded slowdown (τ = 10 s)",
+        get: |s| Some(s.bounded_slowdown.mean),
+    },
+    Figure {
+        name: "gpu_utilization",
+        about: "allocated GPU-time / (cluster GPUs × makespan), 0..1",
+        get: |s| Some(s.gpu_utilization),
+    },
+    Figure {
+        name: "makespan_s",
+        about: "first submission to last end, s",
+        get: |s| Some(s.makespan_s),
+    },
+    Figure {
+        name: "preemptions",
+        about: "preemptions, all jobs",
+        get: |s| Some(s.preemptions as f64),
+    },
+    Figure {
+        name: "lost_gpu_hours",
+        about: "GPU-hours of work lost to preemptions",
+        get: |s| Some(s.lost_gpu_hours),
+    },
+    Figure {
+        name: "fairness_jain",
+        about: "Jain's index over tenants' mean bounded slowdowns, 1/n..1",
+        get: fairness,
+    },
+];
+
+/// Jain's fairness index of the tenants' mean bounded slowdowns (tenants whose jobs ran).
+pub fn fairness(s: &Summary) -> Option<f64> {
+    let xs: Vec<f64> = s
+        .tenants
+        .iter()
+        .filter(|t| t.ran > 0)
+        .map(|t| t.mean_bounded_slowdown)
+        .collect();
+    jain_index(&xs)
+}
+
+/// Jain's fairness index `J = (Σx)² / (n · Σx²)` (Jain, Chiu, Hawe, DEC-TR-301, 1984):
+/// 1 when all values are equal, `1/n` when one value holds everything. `None` for an
+/// empty list or all zeros, where it is undefined.
+pub fn jain_index(xs: &[f64]) -> Option<f64> {
+    let sum: f64 = xs.iter().sum();
+    let sum_sq: f64 = xs.iter().map(|x| x * x).sum();
+    (!xs.is_empty() && sum_sq > 0.0).then(|| sum * sum / (xs.len() as f64 * sum_sq))
+}
+
+/// Two-sided 97.5% quantiles of Student's t for 1..=30 degrees of freedom, to six
+/// decimals. They agree with NIST/SEMATECH e-Handbook Table 1.3.6.7.2 (Critical values of
+/// the Student's t distribution, column 0.975, three decimals) and were checked to six
+/// decimals by integrating the t density numerically.
+const T_975: [f64; 30] = [
+    12.706205, 4.302653, 3.182446, 2.776445, 2.570582, 2.446912, 2.364624, 2.306004, 2.262157, 2.228139,
+    2.200985, 2.178813, 2.160369, 2.144787, 2.131450, 2.119905, 2.109816, 2.100922, 2.093024, 2.085963,
+    2.079614, 2.073873, 2.068658, 2.063899, 2.059539, 2.055529, 2.051831, 2.048407, 2.045230, 2.042272,
+];
+
+/// The 0.975 quantile of Student's t with `df` degrees of freedom (`df ≥ 1`).
+///
+/// Up to 30 d.o.f. from a six-decimal table that agrees with NIST/SEMATECH e-Handbook Table
+/// 1.3.6.7.2; beyond, from the Cornish–Fisher expansion in
+/// 1/df (Abramowitz & Stegun, Handbook of Mathematical Functions, 26.7.5), which is within
+/// 1e-6 of the exact value there (t(40) = 2.021075, t(120) = 1.979930). `df = 0` has no
+/// quantile and returns infinity.
+pub fn t_975(df: u64) -> f64 {
+    match df {
+        0 => f64::INFINITY,
+        1..=30 => T_975[df as usize - 1],
+        _ => {
+            let z = 1.959_963_984_540_054_f64; // Φ⁻¹(0.975)
+            let n = df as f64;
+            let g1 = (z.powi(3) + z) / 4.0;
+            let g2 = (5.0 * z.powi(5) + 16.0 * z.powi(3) + 3.0 * z) / 96.0;
+            let g3 = (3.0 * z.powi(7) + 19.0 * z.powi(5) + 17.0 * z.powi(3) - 15.0 * z) / 384.0;
+            let g4 =
+                (79.0 * z.powi(9) + 776.0 * z.powi(7) + 1482.0 * z.powi(5) - 1920.0 * z.powi(3) - 945.0 * z)
+                    / 92160.0;
+            z + g1 / n + g2 / n.powi(2) + g3 / n.powi(3) + g4 / n.powi(4)
+        }
+    }
+}
+
+/// A figure over replications: mean and half-width of its 95% confidence interval.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Estimate {
+    /// Replications the mean is over.
+    pub n: u32,
+    /// Mean, or `None` with no values.
+    pub mean: Option<f64>,
+    /// Half-width `t(0.975, n−1) · s / √n`, or `None` with fewer than two values.
+    pub ci95: Option<f64>,
+}
+
+impl Estimate {
+    /// Mean and 95% Student-t confidence half-width of `values` (see the module docs).
+    pub fn of(values: &[f64]) -> Estimate {
+        let n = values.len();
+        if n == 0 {
+            return Estimate {
+                n: 0,
+                mean: None,
+                ci95: None,
+            };
+        }
+        let mean = values.iter().sum::<f64>() / n as f64;
+        let ci95 = (n >= 2).then(|| {
+            let var = values.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
+            t_975(n as u64 - 1) * var.sqrt() / (n as f64).sqrt()
+        });
+        Estimate {
+            n: n as u32,
+            mean: Some(mean),
+            ci95,
+        }
+    }
+}
+
+/// One simulation run of a comparison.
+#[derive(Debug, Clone)]
+pub struct RunResult {
+    /// Queue policy name.
+    pub queue: String,
+    /// Placement policy name.
+    pub placement: String,
+    /// Replication index, from 0.
+    pub replication: u32,
+    /// The seed it ran with.
+    pub seed: u64,
+    /// Its summary.
+    pub summary: Summary,
+}
+
+/// One policy pair's figures over replications.
+#[derive(Debug, Clone)]
+pub struct CompareRow {
+    /// Queue policy name.
+    pub queue: String,
+    /// Placement policy name.
+    pub placement: String,
+    /// Replications run.
+    pub replications: u32,
+    /// One estimate per entry of [`FIGURES`], in that order.
+    pub figures: Vec<Estimate>,
+}
+
+impl CompareRow {
+    /// `queue/placement`.
+    pub fn name(&self) -> String {
+        format!("{}/{}", self.queue, self.placement)
+    }
+
+    /// The estimate of the figure called `name`, if there is one.
+    pub fn figure(&self, name: &str) -> Option<&Estimate> {
+        FIGURES
+            .iter()
+            .position(|f| f.name == name)
+            .and_then(|i| self.figures.get(i))
+    }
+}
+
+/// One tenant's results under one policy pair, over replications.
+#[derive(Debug, Clone)]
+pub struct TenantRow {
+    /// Queue policy name.
+    pub queue: String,
+    /// Placement policy name.
+    pub placement: String,
+    /// Tenant name.
+    pub tenant: String,
+    /// Jobs submitted by the tenant.
+    pub jobs: Estimate,
+    /// Mean wait of its jobs that ran, seconds.
+    pub mean_wait_s: Estimate,
+    /// Mean bounded slowdown of its jobs that ran.
+    pub mean_bounded_slowdown: Estimate,
+}
+
+/// The result of a comparison.
+#[derive(Debug, Clone)]
+pub struct Comparison {
+    /// Scenario name.
+    pub scenario: String,
+    /// What was compared.
+    pub config: CompareConfig,
+    /// Every run, ordered by queue, placement, replication.
+    pub runs: Vec<RunResult>,
+    /// One row per policy pair, queues outer, placements inner, in the requested order.
+    pub rows: Vec<CompareRow>,
+    /// Per-tenant rows, by policy pair (same order as `rows`) then tenant name.
+    pub tenants: Vec<TenantRow>,
+}
+
+fn check_names(kind: &str, names: &[String]) -> Result<(), CompareError> {
+    if names.is_empty() {
+        return Err(CompareError::Invalid(format!("no {kind} policies to compare")));
+    }
+    for (i, n) in names.iter().enumerate() {
+        if names[..i].contains(n) {
+            return Err(CompareError::Invalid(format!(
+                "{kind} policy `{n}` is listed twice"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Runs the comparison on the current rayon thread pool (wrap the call in
+/// `ThreadPool::install` to choose the number of threads). The results do not depend on
+/// the number of threads.
+pub fn compare(scenario: &Scenario, config: &CompareConfig) -> Result<Comparison, CompareError> {
+    check_names("queue", &config.queues)?;
+    check_names("placement", &config.placements)?;
+    if config.replications == 0 {
+        return Err(CompareError::Invalid("replications must be at least 1".into()));
+    }
+    // Fail on an unknown name before loading anything (the error lists the valid names).
+    for q in &config.queues {
+        scenario.queue_policy(q, config.seed)?;
+    }
+    for p in &config.placements {
+        scenario.placement_policy(p, config.seed)?;
+    }
+
+    let cluster = topology::load(&scenario.resolve(&scenario.config.topology.path))?;
+    // A trace workload does not depend on the seed: load it once for every replication.
+    let seeded = scenario.config.workload.synthetic.is_some();
+    let seeds: Vec<u64> = if seeded {
+        (0..config.replications).map(|r| config.seed_of(r)).collect()
+    } else {
+        vec![config.seed]
+    };
+    let workloads: Vec<Workload> = seeds
+        .par_iter()
+        .map(|&seed| scenario.load_workload(seed, cluster.total_gpus()))
+        .collect::<Result<_, _>>()?;
+
+    let mut plan = Vec::new();
+    for q in &config.queues {
+        for p in &config.placements {
+            for r in 0..config.replications {
+                plan.push((q, p, r));
+            }
+        }
+    }
+    let runs: Vec<RunResult> = plan
+        .par_iter()
+        .map(|&(q, p, r)| -> Result<RunResult, CompareError> {
+            let seed = config.seed_of(r);
+            let workload = &workloads[if seeded { r as usize } else { 0 }];
+            let sim = Simulation::new(
+                &cluster,
+                workload,
+                scenario.queue_policy(q, seed)?,
+                scenario.placement_policy(p, seed)?,
+                scenario.sim_config(),
+            );
+            let out = sim.run(&mut |_| {});
+            Ok(RunResult {
+                queue: q.clone(),
+                placement: p.clone(),
+                replication: r,
+                seed,
+                summary: out.summary,
+            })
+        })
+        .collect::<Result<_, _>>()?;
+
+    let mut rows = Vec::new();
+    let mut tenants = Vec::new();
+    for group in runs.chunks(config.replications as usize) {
+        let first = &group[0];
+        let figures = FIGURES
+            .iter()
+            .map(|f| {
+                let values: Vec<f64> = group.iter().filter_map(|run| (f.get)(&run.summary)).collect();
+                Estimate::of(&values)
+            })
+            .collect();
+        rows.push(CompareRow {
+            queue: first.queue.clone(),
+            placement: first.placement.clone(),
+            replications: group.len() as u32,
+            figures,
+        });
+        let mut by_tenant: BTreeMap<&str, [Vec<f64>; 3]> = BTreeMap::new();
+        for run in group {
+            for t in &run.summary.tenants {
+                let v = by_tenant.entry(t.tenant.as_str()).or_default();
+                v[0].push(t.jobs as f64);
+                if t.ran > 0 {
+                    v[1].push(t.mean_wait_s);
+                    v[2].push(t.mean_bounded_slowdown);
+                }
+            }
+        }
+        for (tenant, [jobs, wait, sd]) in by_tenant {
+            tenants.push(TenantRow {
+                queue: first.queue.clone(),
+                placement: first.placement.clone(),
+                tenant: tenant.to_string(),
+                jobs: Estimate::of(&jobs),
+                mean_wait_s: Estimate::of(&wait),
+                mean_bounded_slowdown: Estimate::of(&sd),
+            });
+        }
+    }
+    Ok(Comparison {
+        scenario: scenario.config.name.clone(),
+        config: config.clone(),
+        runs,
+        rows,
+        tenants,
+    })
+}
+
+/// Appends `x` to a CSV line: shortest round-trip form, empty for `None`.
+fn push_num(line: &mut String, x: Option<f64>) {
+    line.push(',');
+    if let Some(x) = x {
+        let _ = write!(line, "{x}");
+    }
+}
+
+/// Quotes a CSV field when it holds a comma, quote or line break (RFC 4180).
+fn field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+/// Writes `compare.csv` (columns in the module docs).
+pub fn write_compare_csv(w: &mut dyn Write, c: &Comparison) -> io::Result<()> {
+    let mut line = String::from("name,queue,placement,replications");
+    for f in FIGURES {
+        let _ = write!(line, ",{0},{0}_ci95", f.name);
+    }
+    writeln!(w, "{line}")?;
+    for row in &c.rows {
+        line.clear();
+        let _ = write!(
+            line,
+            "{},{},{},{}",
+            field(&row.name()),
+            field(&row.queue),
+            field(&row.placement),
+            row.replications
+        );
+        for e in &row.figures {
+            push_num(&mut line, e.mean);
+            push_num(&mut line, e.ci95);
+        }
+        writeln!(w, "{line}")?;
+    }
+    Ok(())
+}
+
+/// Writes `compare_tenants.csv` (columns in the module docs).
+pub fn write_tenants_csv(w: &mut dyn Write, c: &Comparison) -> io::Result<()> {
+    writeln!(
+        w,
+        "name,queue,placement,tenant,replications,jobs,jobs_ci95,mean_wait_s,mean_wait_s_ci95,\
+         mean_bounded_slowdown,mean_bounded_slowdown_ci95"
+    )?;
+    let mut line = String::new();
+    for t in &c.tenants {
+        line.clear();
+        let _ = write!(
+            line,
+            "{},{},{},{},{}",
+            field(&format!("{}/{}", t.queue, t.placement)),
+            field(&t.queue),
+            field(&t.placement),
+            field(&t.tenant),
+            t.jobs.n
+        );
+        for e in [&t.jobs, &t.mean_wait_s, &t.mean_bounded_slowdown] {
+            push_num(&mut line, e.mean);
+            push_num(&mut line, e.ci95);
+        }
+        writeln!(w, "{line}")?;
+    }
+    Ok(())
+}
+
+/// A writer of one of the comparison's CSV files.
+type CsvWriter = fn(&mut dyn Write, &Comparison) -> io::Result<()>;
+
+/// Writes `compare.csv` and `compare_tenants.csv` into `dir` atomically: both are written
+/// into a temporary sibling directory that is then renamed into place. Refuses to replace
+/// an existing `dir` unless `force`.
+pub fn write_compare(dir: &Path, force: bool, c: &Comparison) -> Result<(), CompareError> {
+    if dir.exists() && !force {
+        return Err(ReportError::Exists(dir.to_path_buf()).into());
+    }
+    let io_err = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| CompareError::Report(ReportError::Io { path, source })
+    };
+    let parent = match dir.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    fs::create_dir_all(&parent).map_err(io_err(&parent))?;
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "compare".into());
+    let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
+    if tmp.exists() {
+        fs::remove_dir_all(&tmp).map_err(io_err(&tmp))?;
+    }
+    fs::create_dir(&tmp).map_err(io_err(&tmp))?;
+    let files: [(&str, CsvWriter); 2] = [
+        ("compare.csv", write_compare_csv),
+        ("compare_tenants.csv", write_tenants_csv),
+    ];
+    for (file, f) in files {
+        let path = tmp.join(file);
+        let mut w = BufWriter::new(fs::File::create(&path).map_err(io_err(&path))?);
+        f(&mut w, c).and_then(|_| w.flush()).map_err(io_err(&path))?;
+    }
+    if dir.exists() {
+        let old = parent.join(format!(".{name}.old-{}", std::process::id()));
+        fs::rename(dir, &old).map_err(io_err(dir))?;
+        fs::rename(&tmp, dir).map_err(io_err(dir))?;
+        fs::remove_dir_all(&old).map_err(io_err(&old))?;
+    } else {
+        fs::rename(&tmp, dir).map_err(io_err(dir))?;
+    }
+    Ok(())
+}
+
+/// A readable table of the headline figures, one line per policy pair: means, with
+/// `±` the 95% half-width when there are replications. Times in hours.
+pub fn table(c: &Comparison) -> String {
+    let cols: [(&str, &str, f64); 8] = [
+        ("JCT mean h", "jct_mean_s", 3600.0),
+        ("JCT p95 h", "jct_p95_s", 3600.0),
+        ("wait mean h", "wait_mean_s", 3600.0),
+        ("wait p95 h", "wait_p95_s", 3600.0),
+        ("slowdown", "bounded_slowdown_mean", 1.0),
+        ("util %", "gpu_utilization", 0.01),
+        ("makespan h", "makespan_s", 3600.0),
+        ("Jain", "fairness_jain", 1.0),
+    ];
+    let cell = |e: Option<&Estimate>, scale: f64| match e.and_then(|e| e.mean.map(|m| (m, e.ci95))) {
+        None => "-".to_string(),
+        Some((m, None)) => format!("{:.3}", m / scale),
+        Some((m, Some(ci))) => format!("{:.3} ±{:.3}", m / scale, ci / scale),
+    };
+    let mut grid: Vec<Vec<String>> = Vec::new();
+    let mut header = vec!["policy".to_string(), "reps".to_string()];
+    header.extend(cols.iter().map(|c| c.0.to_string()));
+    header.push("preempt".into());
+    grid.push(header);
+    for row in &c.rows {
+        let mut line = vec![row.name(), row.replications.to_string()];
+        line.extend(cols.iter().map(|&(_, fig, scale)| cell(row.figure(fig), scale)));
+        line.push(cell(row.figure("preemptions"), 1.0));
+        grid.push(line);
+    }
+    let widths: Vec<usize> = (0..grid[0].len())
+        .map(|i| grid.iter().map(|l| l[i].chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut out = String::new();
+    for line in &grid {
+        for (i, (cell, w)) in line.iter().zip(&widths).enumerate() {
+            let pad = w - cell.chars().count();
+            if i == 0 {
+                let _ = write!(out, "{cell}{}", " ".repeat(pad));
+            } else {
+                let _ = write!(out, "  {}{cell}", " ".repeat(pad));
+            }
+        }
+        out.push('\n');
+    }
+    out
+}
