@@ -2,6 +2,7 @@
 
 pub mod engine;
 pub mod hardware;
+pub mod inflation;
 pub mod metrics;
 pub mod report;
 pub mod scenario;
