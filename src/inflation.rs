@@ -72,7 +72,8 @@ pub fn requests(cluster: &Cluster, workload: &Workload) -> Vec<PlacementRequest>
                         & all.0,
                 )
             };
-            let fits = (0..capacity.len()).any(|m| models.allows(m) && capacity[m] >= u64::from(spec.demand.gpus));
+            let fits =
+                (0..capacity.len()).any(|m| models.allows(m) && capacity[m] >= u64::from(spec.demand.gpus));
             fits.then_some(PlacementRequest {
                 demand: spec.demand,
                 models,
@@ -96,7 +97,10 @@ pub fn run(
         return rows;
     }
     let mut free = FreeCapacity::new(cluster, tasks.iter().any(|t| !t.demand.is_whole()));
-    free.track_fragmentation(TaskMix::from_requests(cluster.models.len(), tasks.iter().copied()));
+    free.track_fragmentation(TaskMix::from_requests(
+        cluster.models.len(),
+        tasks.iter().copied(),
+    ));
     let mut rng = RngStreams::new(seed).stream("inflation", 0);
     let mut grants: Vec<GpuGrant> = Vec::new();
     let (mut arrived, mut allocated) = (0u64, 0u64);

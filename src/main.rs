@@ -64,7 +64,10 @@ enum Command {
         /// The scenario file (its topology and workload are used).
         scenario: PathBuf,
         /// Placement policies, comma-separated (dcsim policies).
-        #[arg(long, default_value = "fgd,best-fit,dot-product,gpu-packing,gpu-clustering,random")]
+        #[arg(
+            long,
+            default_value = "fgd,best-fit,dot-product,gpu-packing,gpu-clustering,random"
+        )]
         policies: String,
         /// Runs per policy; seeds are the scenario seed + 0..N.
         #[arg(long, default_value_t = 10)]
@@ -370,7 +373,11 @@ fn inflate(path: &Path, policies: &str, seeds: u64, output: Option<PathBuf>, for
             dir.join("inflation.csv").display()
         );
     }
-    let names: Vec<&str> = policies.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
+    let names: Vec<&str> = policies
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
     if names.is_empty() || seeds == 0 {
         bail!("--policies needs at least one policy and --seeds at least 1");
     }
@@ -388,7 +395,8 @@ fn inflate(path: &Path, policies: &str, seeds: u64, output: Option<PathBuf>, for
             rows.extend(inflation::run(&cluster, &tasks, policy.as_mut(), seed));
         }
     }
-    let file = inflation::write_file(&dir, force, &rows).with_context(|| format!("writing {}", dir.display()))?;
+    let file =
+        inflation::write_file(&dir, force, &rows).with_context(|| format!("writing {}", dir.display()))?;
     println!(
         "{} tasks to draw from; {} GPUs; {} seeds per policy\n",
         tasks.len(),
@@ -408,6 +416,11 @@ fn inflate(path: &Path, policies: &str, seeds: u64, output: Option<PathBuf>, for
             c.get(i).map_or(f64::NAN, |x| x.1)
         );
     }
-    println!("\n{} rows in {} ({:.2} s)", rows.len(), file.display(), t0.elapsed().as_secs_f64());
+    println!(
+        "\n{} rows in {} ({:.2} s)",
+        rows.len(),
+        file.display(),
+        t0.elapsed().as_secs_f64()
+    );
     Ok(())
 }

@@ -233,12 +233,15 @@ impl<'a> Simulation<'a> {
         // Fragmentation is measured against the whole workload's task mix.
         free.track_fragmentation(TaskMix::from_requests(
             cluster.models.len(),
-            workload.jobs.iter().zip(&jobs).filter(|(_, s)| s.status == Status::Pending).map(|(spec, s)| {
-                PlacementRequest {
+            workload
+                .jobs
+                .iter()
+                .zip(&jobs)
+                .filter(|(_, s)| s.status == Status::Pending)
+                .map(|(spec, s)| PlacementRequest {
                     demand: spec.demand,
                     models: s.models,
-                }
-            }),
+                }),
         ));
         let mut arrivals: Vec<(SimTime, u32)> = workload
             .jobs

@@ -200,9 +200,8 @@ impl FreeCapacity {
                 racks_by_free,
             });
         }
-        let mut models_by_cost: Vec<GpuModelId> = (0..cluster.models.len())
-            .map(|i| GpuModelId(i as u16))
-            .collect();
+        let mut models_by_cost: Vec<GpuModelId> =
+            (0..cluster.models.len()).map(|i| GpuModelId(i as u16)).collect();
         models_by_cost.sort_by(|a, b| {
             let (x, y) = (&cluster.models[a.0 as usize], &cluster.models[b.0 as usize]);
             x.relative_speed

@@ -2,8 +2,8 @@
 
 use super::params::{ParamDoc, PolicyError, PolicyParams};
 use super::placement::{
-    BestFit, Consolidate, DotProduct, Fgd, FirstFit, GpuClustering, GpuPacking, ModelAffinity, Pooled, RandomFit,
-    WorstFit,
+    BestFit, Consolidate, DotProduct, Fgd, FirstFit, GpuClustering, GpuPacking, ModelAffinity, Pooled,
+    RandomFit, WorstFit,
 };
 use super::queue::{Fifo, FifoSkip};
 use super::traits::{Placement, QueuePolicy};

@@ -1,5 +1,5 @@
 use crate::scheduler::free::{FreeCapacity, GpuGrant};
-use crate::scheduler::traits::{Placement, PlacementRequest};
+use crate::scheduler::traits::{ModelMask, Placement, PlacementRequest};
 use crate::topology::NodeId;
 
 use super::{candidate_models, spread, BestFit};
@@ -23,12 +23,20 @@ impl Placement for Consolidate {
     }
 
     fn place(&mut self, req: &PlacementRequest, free: &FreeCapacity, out: &mut Vec<GpuGrant>) -> bool {
-        if BestFit.place(req, free, out) {
-            return true;
-        }
         let d = req.demand;
         if !d.is_whole() {
-            return false;
+            return BestFit.place(req, free, out);
+        }
+        // One node, by best fit, on the models whose nodes can hold the gang.
+        let single = candidate_models(req, free)
+            .filter(|&m| d.gpus <= free.max_node_gpus(m))
+            .fold(0u64, |mask, m| mask | 1 << m.0);
+        let one_node = PlacementRequest {
+            demand: d,
+            models: ModelMask(single),
+        };
+        if single != 0 && BestFit.place(&one_node, free, out) {
+            return true;
         }
         for model in candidate_models(req, free).filter(|&m| d.gpus > free.max_node_gpus(m)) {
             let mut global = Vec::new();
@@ -51,7 +59,13 @@ impl Placement for Consolidate {
 /// Fills `gpus` from one rack's nodes, most free first (lowest id on ties), the last
 /// node chosen as the tightest that holds the remainder; true if it takes at most
 /// `max_nodes` nodes.
-fn fill_rack(free: &FreeCapacity, nodes: &[NodeId], gpus: u32, max_nodes: usize, out: &mut Vec<GpuGrant>) -> bool {
+fn fill_rack(
+    free: &FreeCapacity,
+    nodes: &[NodeId],
+    gpus: u32,
+    max_nodes: usize,
+    out: &mut Vec<GpuGrant>,
+) -> bool {
     let mut order: Vec<(u32, NodeId)> = nodes
         .iter()
         .map(|&n| (free.node_free_whole(n), n))

@@ -39,7 +39,8 @@ impl Placement for Fgd {
         };
         place_by_scan(req, free, out, &mut |free, c, after| {
             let model = free.node_model(c.node);
-            let delta = mix.node_frag_milli(model, after) - mix.node_frag_milli(model, free.node_gpu_free(c.node));
+            let delta =
+                mix.node_frag_milli(model, after) - mix.node_frag_milli(model, free.node_gpu_free(c.node));
             let left: u32 = after.iter().map(|&f| u32::from(f)).sum();
             // Fragmentation first; the free share left breaks ties (below 1e-3 milli).
             delta + f64::from(left) * 1e-9

@@ -101,7 +101,9 @@ impl TaskMix {
                 let s = (d.milli_per_gpu as usize).min(FULL);
                 t.share_cdf[s..].iter_mut().for_each(|c| *c += weight);
             } else if d.is_whole() && d.gpus as usize <= MAX_GANG {
-                t.gang_cdf[d.gpus as usize..].iter_mut().for_each(|c| *c += weight);
+                t.gang_cdf[d.gpus as usize..]
+                    .iter_mut()
+                    .for_each(|c| *c += weight);
             } else {
                 t.general.push((d, weight));
             }

@@ -36,7 +36,9 @@ fn fits(free: &FreeCapacity, node: NodeId, d: GpuDemand) -> bool {
     if d.is_whole() {
         free.node_free_whole(node) >= d.gpus
     } else {
-        free.node_gpu_free(node).iter().any(|&f| u32::from(f) >= d.milli_per_gpu)
+        free.node_gpu_free(node)
+            .iter()
+            .any(|&f| u32::from(f) >= d.milli_per_gpu)
     }
 }
 

@@ -46,7 +46,9 @@ impl Placement for WorstFit {
                 _ if !d.is_whole() => free
                     .largest_partial_gpu(model)
                     .filter(|&(_, _, f)| u32::from(f) >= d.milli_per_gpu)
-                    .map(|(node, gpu, f)| (u32::from(f) - d.milli_per_gpu, GpuGrant { node, gpus: 1 << gpu })),
+                    .map(|(node, gpu, f)| {
+                        (u32::from(f) - d.milli_per_gpu, GpuGrant { node, gpus: 1 << gpu })
+                    }),
                 _ => None,
             };
             if let Some((left, grant)) = candidate {
