@@ -59,6 +59,23 @@ impl MaxTree {
         }
     }
 
+    /// The leftmost position at or after `from` with value ≥ k: O(log n).
+    fn first_at_least_from(&self, k: u16, from: usize) -> Option<usize> {
+        self.search(1, 0, self.size, k, from)
+    }
+
+    fn search(&self, i: usize, lo: usize, hi: usize, k: u16, from: usize) -> Option<usize> {
+        if hi <= from || self.tree[i] < k {
+            return None;
+        }
+        if i >= self.size {
+            return Some(lo);
+        }
+        let mid = (lo + hi) / 2;
+        self.search(2 * i, lo, mid, k, from)
+            .or_else(|| self.search(2 * i + 1, mid, hi, k, from))
+    }
+
     fn leftmost_at_least(&self, k: u16) -> Option<usize> {
         if self.tree[1] < k {
             return None;
@@ -98,8 +115,8 @@ struct Pool {
     rack_span: Vec<(u32, u32)>,
     /// Fully free GPUs per local rack.
     rack_free: Vec<u32>,
-    /// (fully free GPUs, local rack): racks ordered by free GPUs.
-    racks_by_free: BTreeSet<(u32, u32)>,
+    /// The same, saturated to u16, as a max-tree: racks with ≥ k free, in order.
+    rack_tree: MaxTree,
 }
 
 /// The fragmentation index: per-node contributions in millionths of a GPU.
@@ -108,6 +125,11 @@ struct FragIndex {
     mix: TaskMix,
     node: Vec<u64>,
     total: u64,
+}
+
+/// `v` capped at `u16::MAX` (for the max-trees).
+fn saturate(v: u32) -> u16 {
+    v.min(u32::from(u16::MAX)) as u16
 }
 
 /// Free capacity of the whole cluster, indexed per GPU model.
@@ -180,11 +202,7 @@ impl FreeCapacity {
                 rack_free[r] += g;
                 rack_of_pos.push(r as u32);
             }
-            let racks_by_free = rack_free
-                .iter()
-                .enumerate()
-                .map(|(r, &f)| (f, r as u32))
-                .collect();
+            let rack_tree = MaxTree::new(&rack_free.iter().map(|&f| saturate(f)).collect::<Vec<u16>>());
             pools.push(Pool {
                 share_tree: track_shares.then(|| MaxTree::new(&share)),
                 nodes,
@@ -197,7 +215,7 @@ impl FreeCapacity {
                 rack_of_pos,
                 rack_span,
                 rack_free,
-                racks_by_free,
+                rack_tree,
             });
         }
         let mut models_by_cost: Vec<GpuModelId> =
@@ -354,13 +372,21 @@ impl FreeCapacity {
             .map(|&(free, node, gpu)| (node, gpu, free))
     }
 
-    /// Racks of `model` with at least `k` fully free GPUs, fewest free first: each as
-    /// (free GPUs, its nodes of `model` in id order). O(log racks) to the first.
+    /// Racks of `model` with at least `k` fully free GPUs, lowest-numbered first: each as
+    /// (free GPUs, its nodes of `model` in id order). O(log racks) per rack yielded.
     pub fn racks_with_whole(&self, model: GpuModelId, k: u32) -> impl Iterator<Item = (u32, &[NodeId])> + '_ {
         let p = &self.pools[model.0 as usize];
-        p.racks_by_free.range((k, 0)..).map(move |&(f, r)| {
-            let (a, b) = p.rack_span[r as usize];
-            (f, &p.nodes[a as usize..b as usize])
+        let mut from = 0;
+        std::iter::from_fn(move || loop {
+            let r = p
+                .rack_tree
+                .first_at_least_from(saturate(k), from)
+                .filter(|&r| r < p.rack_span.len())?;
+            from = r + 1;
+            if p.rack_free[r] >= k {
+                let (a, b) = p.rack_span[r];
+                return Some((p.rack_free[r], &p.nodes[a as usize..b as usize]));
+            }
         })
     }
 
@@ -462,11 +488,8 @@ impl FreeCapacity {
             pool.buckets[new_whole as usize].insert(pos);
             pool.free_whole = pool.free_whole + u64::from(new_whole) - u64::from(old_whole);
             let r = pool.rack_of_pos[pos] as usize;
-            let old_rack = pool.rack_free[r];
-            let new_rack = old_rack + new_whole - old_whole;
-            pool.racks_by_free.remove(&(old_rack, r as u32));
-            pool.racks_by_free.insert((new_rack, r as u32));
-            pool.rack_free[r] = new_rack;
+            pool.rack_free[r] = pool.rack_free[r] + new_whole - old_whole;
+            pool.rack_tree.set(r, saturate(pool.rack_free[r]));
         }
         if let Some(tree) = &mut pool.share_tree {
             tree.set(pos, max_share);
@@ -491,5 +514,9 @@ mod tests {
         t.set(2, 0);
         assert_eq!(t.leftmost_at_least(3), Some(4));
         assert_eq!(t.leftmost_at_least(1), Some(0));
+        // Values now [1, 0, 0, 2, 4]: those ≥ 2 from position 0, 4 and 5.
+        assert_eq!(t.first_at_least_from(2, 0), Some(3));
+        assert_eq!(t.first_at_least_from(2, 4), Some(4));
+        assert_eq!(t.first_at_least_from(2, 5), None);
     }
 }

@@ -11,9 +11,9 @@ const RACKS_TRIED: usize = 16;
 /// Consolidate: fewest nodes, then fewest racks. A job that fits on one node goes there
 /// by best fit (one node, one rack). A gang larger than any node takes the fewest nodes
 /// the model allows (as `spread` counts them) inside one rack when a rack can do that:
-/// racks with enough free GPUs are tried tightest first (up to 16, from the per-rack
-/// free-GPU index), each filled most-free node first; otherwise it spreads over the
-/// model's nodes. O(log racks + 16 × nodes per rack) per decision.
+/// racks with enough free GPUs are tried lowest-numbered first (up to 16, from the
+/// per-rack free-GPU index), each filled most-free node first; otherwise it spreads over
+/// the model's nodes. O(16 × (log racks + nodes per rack)) per decision.
 #[derive(Debug, Default)]
 pub struct Consolidate;
 
