@@ -381,6 +381,9 @@ fn inflate(path: &Path, policies: &str, seeds: u64, output: Option<PathBuf>, for
     if names.is_empty() || seeds == 0 {
         bail!("--policies needs at least one policy and --seeds at least 1");
     }
+    for name in &names {
+        scenario.placement_policy(name, cfg.seed)?; // every name checked before any run
+    }
     let cluster = dcsim::topology::load(&scenario.resolve(&cfg.topology.path))?;
     let workload = scenario.load_workload(cfg.seed, cluster.total_gpus())?;
     let tasks = inflation::requests(&cluster, &workload);
