@@ -4,6 +4,7 @@ pub mod compare;
 pub mod engine;
 pub mod facility;
 pub mod hardware;
+pub mod inflation;
 pub mod metrics;
 pub mod report;
 pub mod scenario;

@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use dcsim::compare;
+use dcsim::inflation;
 use dcsim::metrics::Summary;
 use dcsim::report::{self, RunInfo};
 use dcsim::scenario::Scenario;
@@ -59,6 +60,28 @@ enum Command {
     Policies,
     /// Run one scenario under several policies and compare them (mean and 95% CI).
     Compare(CompareArgs),
+    /// Workload inflation (FGD paper, ATC 2023): place tasks drawn from the scenario's
+    /// workload, without departures, until the GPUs asked for reach the cluster's
+    /// capacity; write inflation.csv.
+    Inflate {
+        /// The scenario file (its topology and workload are used).
+        scenario: PathBuf,
+        /// Placement policies, comma-separated (dcsim policies).
+        #[arg(
+            long,
+            default_value = "fgd,best-fit,dot-product,gpu-packing,gpu-clustering,random"
+        )]
+        policies: String,
+        /// Runs per policy; seeds are the scenario seed + 0..N.
+        #[arg(long, default_value_t = 10)]
+        seeds: u64,
+        /// Output directory [default: output/<scenario name>-inflation].
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+        /// Replace an existing inflation.csv.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 /// `dcsim compare`: every (queue policy × placement) pair on the same workload, in
@@ -131,6 +154,13 @@ fn main() -> Result<()> {
         } => run(&scenario, output, seed, force),
         Command::Validate { scenario } => validate(&scenario),
         Command::Compare(args) => compare_cmd(args),
+        Command::Inflate {
+            scenario,
+            policies,
+            seeds,
+            output,
+            force,
+        } => inflate(&scenario, &policies, seeds, output, force),
         Command::Trace(TraceCommand::Stats { file, format, json }) => {
             let w = adapters::read_trace(format, &file)?;
             let stats = TraceStats::compute(&w);
@@ -408,6 +438,72 @@ fn convert(file: &Path, format: TraceFormat, output: &Path, force: bool) -> Resu
         w.jobs.len(),
         output.display(),
         w.skipped.total()
+    );
+    Ok(())
+}
+
+fn inflate(path: &Path, policies: &str, seeds: u64, output: Option<PathBuf>, force: bool) -> Result<()> {
+    let t0 = Instant::now();
+    let scenario = Scenario::load(path)?;
+    let cfg = &scenario.config;
+    let dir = output.unwrap_or_else(|| Path::new("output").join(format!("{}-inflation", cfg.name)));
+    if dir.join("inflation.csv").exists() && !force {
+        bail!(
+            "{} already exists; pass --force to replace it, or choose another --output",
+            dir.join("inflation.csv").display()
+        );
+    }
+    let names: Vec<&str> = policies
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
+    if names.is_empty() || seeds == 0 {
+        bail!("--policies needs at least one policy and --seeds at least 1");
+    }
+    for name in &names {
+        scenario.placement_policy(name, cfg.seed)?; // every name checked before any run
+    }
+    let cluster = dcsim::topology::load(&scenario.resolve(&cfg.topology.path))?;
+    let workload = scenario.load_workload(cfg.seed, cluster.total_gpus())?;
+    let tasks = inflation::requests(&cluster, &workload);
+    if tasks.is_empty() {
+        bail!("the workload has no task this cluster can run");
+    }
+    let mut rows = Vec::new();
+    for name in &names {
+        for i in 0..seeds {
+            let seed = cfg.seed.wrapping_add(i);
+            let mut policy = scenario.placement_policy(name, seed)?;
+            rows.extend(inflation::run(&cluster, &tasks, policy.as_mut(), seed));
+        }
+    }
+    let file =
+        inflation::write_file(&dir, force, &rows).with_context(|| format!("writing {}", dir.display()))?;
+    println!(
+        "{} tasks to draw from; {} GPUs; {} seeds per policy\n",
+        tasks.len(),
+        cluster.total_gpus(),
+        seeds
+    );
+    println!("mean unallocated GPUs at arrived workload (% of capacity):");
+    println!("{:<16}{:>10}{:>10}{:>10}", "policy", "90%", "95%", "100%");
+    let at = |f: f64| inflation::mean_unallocated_at(&rows, f);
+    let (a, b, c) = (at(0.90), at(0.95), at(1.0));
+    for (i, (name, u90)) in a.iter().enumerate() {
+        println!(
+            "{:<16}{:>10.1}{:>10.1}{:>10.1}",
+            name,
+            u90,
+            b.get(i).map_or(f64::NAN, |x| x.1),
+            c.get(i).map_or(f64::NAN, |x| x.1)
+        );
+    }
+    println!(
+        "\n{} rows in {} ({:.2} s)",
+        rows.len(),
+        file.display(),
+        t0.elapsed().as_secs_f64()
     );
     Ok(())
 }

@@ -224,6 +224,7 @@ pub fn write_series(w: &mut dyn Write, info: &RunInfo, s: &TimeSeries) -> io::Re
     for m in &info.gpu_models {
         write!(w, ",busy_gpus_{m}")?;
     }
+    write!(w, ",frag_gpus")?;
     writeln!(w)?;
     let mut line = String::with_capacity(128);
     for i in 0..s.len() {
@@ -239,6 +240,8 @@ pub fn write_series(w: &mut dyn Write, info: &RunInfo, s: &TimeSeries) -> io::Re
             line.push(',');
             push_thousandths(&mut line, b);
         }
+        line.push(',');
+        push_thousandths(&mut line, s.frag_milli[i]);
         line.push('\n');
         w.write_all(line.as_bytes())?;
     }

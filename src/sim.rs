@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use crate::engine::{EventQueue, SimTime};
 use crate::metrics::{JobRecord, Outcome, Segment, Summary, TimeSeries};
+use crate::scheduler::placement::TaskMix;
 use crate::scheduler::{
     FinishedJob, FreeCapacity, GpuGrant, ModelMask, Placement, PlacementRequest, QueuePolicy, QueuedJob,
     RunningJob, SchedContext,
@@ -172,7 +173,7 @@ impl<'a> Simulation<'a> {
         placement: Box<dyn Placement>,
         config: SimConfig,
     ) -> Self {
-        let free = FreeCapacity::new(cluster, workload.jobs.iter().any(|j| !j.demand.is_whole()));
+        let mut free = FreeCapacity::new(cluster, workload.jobs.iter().any(|j| !j.demand.is_whole()));
         let model_of_type: Vec<Option<GpuModelId>> = workload
             .gpu_types
             .iter()
@@ -229,6 +230,19 @@ impl<'a> Simulation<'a> {
                 }
             })
             .collect();
+        // Fragmentation is measured against the whole workload's task mix.
+        free.track_fragmentation(TaskMix::from_requests(
+            cluster.models.len(),
+            workload
+                .jobs
+                .iter()
+                .zip(&jobs)
+                .filter(|(_, s)| s.status == Status::Pending)
+                .map(|(spec, s)| PlacementRequest {
+                    demand: spec.demand,
+                    models: s.models,
+                }),
+        ));
         let mut arrivals: Vec<(SimTime, u32)> = workload
             .jobs
             .iter()
@@ -347,6 +361,7 @@ impl<'a> Simulation<'a> {
                 &c.busy_by_model,
                 self.queue.len() as u32,
                 running,
+                c.free.frag_micro() / 1000,
             );
             if events - last_progress >= 1 << 16 {
                 last_progress = events;

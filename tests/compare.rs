@@ -298,13 +298,13 @@ fn unknown_policy_lists_the_valid_ones() {
         "--policies",
         "fifo",
         "--placements",
-        "worst-fit",
+        "worst-fitt",
         "--output",
         out.to_str().unwrap(),
     ]);
     assert!(!o.status.success());
     assert!(
-        stderr(&o).contains("unknown placement policy `worst-fit`"),
+        stderr(&o).contains("unknown placement policy `worst-fitt`"),
         "{}",
         stderr(&o)
     );

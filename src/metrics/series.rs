@@ -16,6 +16,9 @@ pub struct TimeSeries {
     pub queued: Vec<u32>,
     /// Jobs running.
     pub running: Vec<u32>,
+    /// Expected fragmented GPUs (Weng et al., ATC 2023: free GPU capacity the workload's
+    /// task mix is not expected to be able to use), in thousandths of a GPU.
+    pub frag_milli: Vec<u64>,
 }
 
 impl TimeSeries {
@@ -39,12 +42,21 @@ impl TimeSeries {
 
     /// Appends a row if any value differs from the last row (a change point); a row at
     /// the same time as the last replaces it.
-    pub fn record(&mut self, t: SimTime, busy_milli: u64, by_model: &[u64], queued: u32, running: u32) {
+    pub fn record(
+        &mut self,
+        t: SimTime,
+        busy_milli: u64,
+        by_model: &[u64],
+        queued: u32,
+        running: u32,
+        frag_milli: u64,
+    ) {
         if let Some(i) = self.len().checked_sub(1) {
             let m = self.models;
             let same = self.busy_milli[i] == busy_milli
                 && self.queued[i] == queued
                 && self.running[i] == running
+                && self.frag_milli[i] == frag_milli
                 && self.busy_milli_by_model[i * m..(i + 1) * m] == *by_model;
             if same {
                 return;
@@ -53,6 +65,7 @@ impl TimeSeries {
                 self.busy_milli[i] = busy_milli;
                 self.queued[i] = queued;
                 self.running[i] = running;
+                self.frag_milli[i] = frag_milli;
                 self.busy_milli_by_model[i * m..(i + 1) * m].copy_from_slice(by_model);
                 return;
             }
@@ -62,6 +75,7 @@ impl TimeSeries {
         self.busy_milli_by_model.extend_from_slice(by_model);
         self.queued.push(queued);
         self.running.push(running);
+        self.frag_milli.push(frag_milli);
     }
 
     /// ∫ busy dt over the series, in milli-GPU·milliseconds (exact integer).
@@ -72,6 +86,11 @@ impl TimeSeries {
     /// ∫ queued dt over the series, in job·milliseconds (exact integer).
     pub fn queued_integral(&self) -> u128 {
         self.integral(|i| u128::from(self.queued[i]))
+    }
+
+    /// ∫ fragmented GPUs dt over the series, in milli-GPU·milliseconds (exact integer).
+    pub fn frag_integral(&self) -> u128 {
+        self.integral(|i| u128::from(self.frag_milli[i]))
     }
 
     /// The largest allocation seen, in thousandths of a GPU.

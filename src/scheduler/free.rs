@@ -4,10 +4,15 @@
 //! for best-fit sharing.
 //!
 //! Every query is O(log nodes) or O(GPUs per node), never a scan of the cluster.
+//!
+//! Optionally it also keeps the cluster's GPU fragmentation with respect to a target
+//! workload ([`TaskMix`], Weng et al., ATC 2023): one contribution per node, updated when
+//! that node's allocation changes, so the total is exact and never recomputed.
 
 use std::collections::BTreeSet;
 
 use super::idset::IdSet;
+use super::placement::TaskMix;
 use crate::topology::{Cluster, GpuModelId, NodeId};
 use crate::workload::MILLI_PER_GPU;
 
@@ -54,6 +59,23 @@ impl MaxTree {
         }
     }
 
+    /// The leftmost position at or after `from` with value ≥ k: O(log n).
+    fn first_at_least_from(&self, k: u16, from: usize) -> Option<usize> {
+        self.search(1, 0, self.size, k, from)
+    }
+
+    fn search(&self, i: usize, lo: usize, hi: usize, k: u16, from: usize) -> Option<usize> {
+        if hi <= from || self.tree[i] < k {
+            return None;
+        }
+        if i >= self.size {
+            return Some(lo);
+        }
+        let mid = (lo + hi) / 2;
+        self.search(2 * i, lo, mid, k, from)
+            .or_else(|| self.search(2 * i + 1, mid, hi, k, from))
+    }
+
     fn leftmost_at_least(&self, k: u16) -> Option<usize> {
         if self.tree[1] < k {
             return None;
@@ -87,6 +109,27 @@ struct Pool {
     capacity: u64,
     /// The most GPUs on one node of the pool.
     max_node_gpus: u32,
+    /// Local rack index of each node position (racks of this pool, in node order).
+    rack_of_pos: Vec<u32>,
+    /// Positions `start..end` of each local rack's nodes (a rack's nodes are contiguous).
+    rack_span: Vec<(u32, u32)>,
+    /// Fully free GPUs per local rack.
+    rack_free: Vec<u32>,
+    /// The same, saturated to u16, as a max-tree: racks with ≥ k free, in order.
+    rack_tree: MaxTree,
+}
+
+/// The fragmentation index: per-node contributions in millionths of a GPU.
+#[derive(Debug, Clone)]
+struct FragIndex {
+    mix: TaskMix,
+    node: Vec<u64>,
+    total: u64,
+}
+
+/// `v` capped at `u16::MAX` (for the max-trees).
+fn saturate(v: u32) -> u16 {
+    v.min(u32::from(u16::MAX)) as u16
 }
 
 /// Free capacity of the whole cluster, indexed per GPU model.
@@ -99,6 +142,9 @@ pub struct FreeCapacity {
     gpu_base: Vec<u32>,
     /// Free thousandths per GPU, flattened; node `n`'s GPUs start at `gpu_base[n]`.
     gpu_free: Vec<u16>,
+    /// Models ordered cheapest first: (relative speed, TDP, id) ascending.
+    models_by_cost: Vec<GpuModelId>,
+    frag: Option<FragIndex>,
 }
 
 impl FreeCapacity {
@@ -136,12 +182,27 @@ impl FreeCapacity {
             let mut buckets = vec![IdSet::with_capacity(nodes.len()); max_node_gpus as usize + 1];
             let mut share = Vec::with_capacity(nodes.len());
             let mut capacity = 0u64;
+            let mut rack_of_pos = Vec::with_capacity(nodes.len());
+            let mut rack_span: Vec<(u32, u32)> = Vec::new();
+            let mut rack_free: Vec<u32> = Vec::new();
+            let mut last_rack = None;
             for (pos, &id) in nodes.iter().enumerate() {
-                let g = cluster.nodes[id.0 as usize].gpus;
+                let node = &cluster.nodes[id.0 as usize];
+                let g = node.gpus;
                 buckets[g as usize].insert(pos);
                 share.push(if g > 0 { MILLI_PER_GPU as u16 } else { 0 });
                 capacity += u64::from(g);
+                if last_rack != Some(node.rack) {
+                    last_rack = Some(node.rack);
+                    rack_span.push((pos as u32, pos as u32));
+                    rack_free.push(0);
+                }
+                let r = rack_span.len() - 1;
+                rack_span[r].1 = pos as u32 + 1;
+                rack_free[r] += g;
+                rack_of_pos.push(r as u32);
             }
+            let rack_tree = MaxTree::new(&rack_free.iter().map(|&f| saturate(f)).collect::<Vec<u16>>());
             pools.push(Pool {
                 share_tree: track_shares.then(|| MaxTree::new(&share)),
                 nodes,
@@ -151,9 +212,24 @@ impl FreeCapacity {
                 free_milli: capacity * u64::from(MILLI_PER_GPU),
                 capacity,
                 max_node_gpus,
+                rack_of_pos,
+                rack_span,
+                rack_free,
+                rack_tree,
             });
         }
+        let mut models_by_cost: Vec<GpuModelId> =
+            (0..cluster.models.len()).map(|i| GpuModelId(i as u16)).collect();
+        models_by_cost.sort_by(|a, b| {
+            let (x, y) = (&cluster.models[a.0 as usize], &cluster.models[b.0 as usize]);
+            x.relative_speed
+                .total_cmp(&y.relative_speed)
+                .then(x.tdp_w.total_cmp(&y.tdp_w))
+                .then(a.cmp(b))
+        });
         FreeCapacity {
+            models_by_cost,
+            frag: None,
             pools,
             node_model: cluster.nodes.iter().map(|n| n.model).collect(),
             node_pos,
@@ -277,6 +353,76 @@ impl FreeCapacity {
             .map(|&(free, node, gpu)| (node, gpu, free))
     }
 
+    /// Nodes of `model`, in node-id order.
+    pub fn pool_nodes(&self, model: GpuModelId) -> &[NodeId] {
+        &self.pools[model.0 as usize].nodes
+    }
+
+    /// GPUs on a node.
+    pub fn node_gpus(&self, node: NodeId) -> u32 {
+        u32::from(self.node_gpus[node.0 as usize])
+    }
+
+    /// The partially used GPU of `model` with the most free share.
+    pub fn largest_partial_gpu(&self, model: GpuModelId) -> Option<(NodeId, u8, u16)> {
+        let p = &self.pools[model.0 as usize];
+        p.partial
+            .iter()
+            .next_back()
+            .map(|&(free, node, gpu)| (node, gpu, free))
+    }
+
+    /// Racks of `model` with at least `k` fully free GPUs, lowest-numbered first: each as
+    /// (free GPUs, its nodes of `model` in id order). O(log racks) per rack yielded.
+    pub fn racks_with_whole(&self, model: GpuModelId, k: u32) -> impl Iterator<Item = (u32, &[NodeId])> + '_ {
+        let p = &self.pools[model.0 as usize];
+        let mut from = 0;
+        std::iter::from_fn(move || loop {
+            let r = p
+                .rack_tree
+                .first_at_least_from(saturate(k), from)
+                .filter(|&r| r < p.rack_span.len())?;
+            from = r + 1;
+            if p.rack_free[r] >= k {
+                let (a, b) = p.rack_span[r];
+                return Some((p.rack_free[r], &p.nodes[a as usize..b as usize]));
+            }
+        })
+    }
+
+    /// GPU models ordered cheapest first: by relative speed, then TDP, then id (the
+    /// order `model-affinity` tries them in).
+    pub fn models_by_cost(&self) -> &[GpuModelId] {
+        &self.models_by_cost
+    }
+
+    /// Starts keeping the cluster's fragmentation with respect to `mix` (replacing any
+    /// earlier mix): every node's contribution is computed once here, then updated on
+    /// each allocation and release of that node.
+    pub fn track_fragmentation(&mut self, mix: TaskMix) {
+        let node: Vec<u64> = (0..self.node_model.len())
+            .map(|n| mix.node_frag_micro(self.node_model[n], self.node_gpu_free(NodeId(n as u32))))
+            .collect();
+        let total = node.iter().sum();
+        self.frag = Some(FragIndex { mix, node, total });
+    }
+
+    /// The target workload fragmentation is measured against, if one is tracked.
+    pub fn task_mix(&self) -> Option<&TaskMix> {
+        self.frag.as_ref().map(|f| &f.mix)
+    }
+
+    /// Expected fragmented GPUs of the cluster, Σ_n F_n(M), in millionths of a GPU
+    /// (0 when no mix is tracked).
+    pub fn frag_micro(&self) -> u64 {
+        self.frag.as_ref().map_or(0, |f| f.total)
+    }
+
+    /// One node's fragmentation contribution F_n(M), in millionths of a GPU.
+    pub fn node_frag_micro(&self, node: NodeId) -> u64 {
+        self.frag.as_ref().map_or(0, |f| f.node[node.0 as usize])
+    }
+
     /// The first `k` fully free GPUs of a node, as a bit mask.
     pub fn free_mask(&self, node: NodeId, k: u32) -> u64 {
         let mut mask = 0u64;
@@ -341,9 +487,17 @@ impl FreeCapacity {
             pool.buckets[old_whole as usize].remove(pos);
             pool.buckets[new_whole as usize].insert(pos);
             pool.free_whole = pool.free_whole + u64::from(new_whole) - u64::from(old_whole);
+            let r = pool.rack_of_pos[pos] as usize;
+            pool.rack_free[r] = pool.rack_free[r] + new_whole - old_whole;
+            pool.rack_tree.set(r, saturate(pool.rack_free[r]));
         }
         if let Some(tree) = &mut pool.share_tree {
             tree.set(pos, max_share);
+        }
+        if let Some(f) = &mut self.frag {
+            let v = f.mix.node_frag_micro(GpuModelId(model as u16), gpus);
+            f.total = f.total - f.node[n] + v;
+            f.node[n] = v;
         }
     }
 }
@@ -360,5 +514,9 @@ mod tests {
         t.set(2, 0);
         assert_eq!(t.leftmost_at_least(3), Some(4));
         assert_eq!(t.leftmost_at_least(1), Some(0));
+        // Values now [1, 0, 0, 2, 4]: those ≥ 2 from position 0, 4 and 5.
+        assert_eq!(t.first_at_least_from(2, 0), Some(3));
+        assert_eq!(t.first_at_least_from(2, 4), Some(4));
+        assert_eq!(t.first_at_least_from(2, 5), None);
     }
 }

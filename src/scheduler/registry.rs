@@ -1,7 +1,10 @@
 //! Name → policy. Adding a policy is one file plus one entry here.
 
 use super::params::{ParamDoc, PolicyError, PolicyParams};
-use super::placement::{BestFit, FirstFit, Pooled};
+use super::placement::{
+    BestFit, Consolidate, DotProduct, Fgd, FirstFit, GpuClustering, GpuPacking, ModelAffinity, Pooled,
+    RandomFit, WorstFit,
+};
 use super::queue::{Fifo, FifoSkip};
 use super::traits::{Placement, QueuePolicy};
 
@@ -54,6 +57,54 @@ pub const PLACEMENTS: &[Entry<dyn Placement>] = &[
         about: "any free GPUs of the model count, across node boundaries (peer simulators' rule; M/M/c)",
         params: &[],
         make: |_| Ok(Box::new(Pooled)),
+    },
+    Entry {
+        name: "worst-fit",
+        about: "node (or shared GPU) left with the most free capacity (spreads load); gangs larger than a node spread",
+        params: &[],
+        make: |_| Ok(Box::new(WorstFit)),
+    },
+    Entry {
+        name: "random",
+        about: "a node drawn uniformly among those that hold the job (seeded stream policy.random.place)",
+        params: &[],
+        make: |p| Ok(Box::new(RandomFit::new(p.rng("place")))),
+    },
+    Entry {
+        name: "consolidate",
+        about: "fewest nodes, then fewest racks: best fit on one node, else a gang inside one rack when it can",
+        params: &[],
+        make: |_| Ok(Box::new(Consolidate)),
+    },
+    Entry {
+        name: "model-affinity",
+        about: "cheapest allowed GPU model first (relative speed, then TDP), best fit within it",
+        params: &[],
+        make: |_| Ok(Box::new(ModelAffinity)),
+    },
+    Entry {
+        name: "fgd",
+        about: "fragmentation gradient descent: least growth of expected GPU fragmentation (Weng et al., ATC 2023)",
+        params: &[],
+        make: |_| Ok(Box::new(Fgd::default())),
+    },
+    Entry {
+        name: "dot-product",
+        about: "smallest dot product of request and free vectors, per node and GPU (Tetris; FGD paper baseline)",
+        params: &[],
+        make: |_| Ok(Box::new(DotProduct)),
+    },
+    Entry {
+        name: "gpu-packing",
+        about: "shared GPUs first, then free GPUs on used nodes, then idle nodes (FGD paper baseline)",
+        params: &[],
+        make: |_| Ok(Box::new(GpuPacking)),
+    },
+    Entry {
+        name: "gpu-clustering",
+        about: "keep tasks with the same GPU request on the same nodes (FGD paper baseline)",
+        params: &[],
+        make: |_| Ok(Box::new(GpuClustering::default())),
     },
 ];
 

@@ -1,16 +1,34 @@
 //! Placement policies, one file each, and the gang-spreading rule they share.
 
 mod best_fit;
+mod consolidate;
+mod dot_product;
+mod fgd;
 mod first_fit;
+mod frag;
+mod gpu_clustering;
+mod gpu_packing;
+mod model_affinity;
 mod pooled;
+mod random;
+mod worst_fit;
 
 pub use best_fit::BestFit;
+pub use consolidate::Consolidate;
+pub use dot_product::DotProduct;
+pub use fgd::Fgd;
 pub use first_fit::FirstFit;
+pub use frag::TaskMix;
+pub use gpu_clustering::GpuClustering;
+pub use gpu_packing::GpuPacking;
+pub use model_affinity::ModelAffinity;
 pub use pooled::Pooled;
+pub use random::RandomFit;
+pub use worst_fit::WorstFit;
 
 use crate::scheduler::free::{FreeCapacity, GpuGrant};
 use crate::scheduler::traits::PlacementRequest;
-use crate::topology::GpuModelId;
+use crate::topology::{GpuModelId, NodeId};
 
 /// Places a whole-GPU gang across nodes of `model`, fewest nodes first: nodes with the
 /// most free GPUs are taken whole until the remainder fits on one node, which is then
@@ -56,4 +74,92 @@ fn candidate_models<'a>(
     free: &'a FreeCapacity,
 ) -> impl Iterator<Item = GpuModelId> + 'a {
     free.models().filter(move |m| req.models.allows(m.0 as usize))
+}
+
+/// One way to place a single-node job: a node and the GPUs it would take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Choice {
+    node: NodeId,
+    gpus: u64,
+}
+
+/// Every single-node placement of `req` on `node` worth scoring, passed to `visit` with the
+/// GPUs' free shares after it: a whole gang takes the node's first free GPUs (which
+/// whole GPUs does not change any score), a sharing job tries each GPU with room,
+/// once per distinct free share. `after` is scratch space. O(GPUs on the node).
+fn each_choice(
+    free: &FreeCapacity,
+    node: NodeId,
+    demand: crate::workload::GpuDemand,
+    after: &mut Vec<u16>,
+    visit: &mut dyn FnMut(Choice, &[u16]),
+) {
+    let now = free.node_gpu_free(node);
+    if demand.is_whole() {
+        if free.node_free_whole(node) < demand.gpus {
+            return;
+        }
+        let gpus = free.free_mask(node, demand.gpus);
+        after.clear();
+        after.extend(
+            now.iter()
+                .enumerate()
+                .map(|(i, &f)| if gpus >> i & 1 == 1 { 0 } else { f }),
+        );
+        visit(Choice { node, gpus }, after);
+        return;
+    }
+    let m = demand.milli_per_gpu;
+    for (i, &f) in now.iter().enumerate() {
+        if u32::from(f) < m || now[..i].contains(&f) {
+            continue;
+        }
+        after.clear();
+        after.extend_from_slice(now);
+        after[i] = f - m as u16;
+        visit(Choice { node, gpus: 1 << i }, after);
+    }
+}
+
+/// Scans every node of the allowed models for single-node placements and keeps the one
+/// with the smallest `score` (ties: earlier model, then lower node id, then lower GPU).
+/// Gangs larger than every allowed model's nodes spread over the fewest nodes instead.
+/// O(nodes of the allowed models × GPUs per node × cost of `score`).
+fn place_by_scan(
+    req: &PlacementRequest,
+    free: &FreeCapacity,
+    out: &mut Vec<GpuGrant>,
+    score: &mut dyn FnMut(&FreeCapacity, Choice, &[u16]) -> f64,
+) -> bool {
+    let d = req.demand;
+    let mut best: Option<(f64, Choice)> = None;
+    let mut after = Vec::with_capacity(8);
+    for model in candidate_models(req, free) {
+        if d.is_whole() && d.gpus > free.max_node_gpus(model) {
+            continue;
+        }
+        for &node in free.pool_nodes(model) {
+            each_choice(free, node, d, &mut after, &mut |c, a| {
+                let s = score(free, c, a);
+                if best.is_none_or(|(b, _)| s < b) {
+                    best = Some((s, c));
+                }
+            });
+        }
+    }
+    match best {
+        Some((_, c)) => {
+            out.push(GpuGrant {
+                node: c.node,
+                gpus: c.gpus,
+            });
+            true
+        }
+        None => {
+            d.is_whole()
+                && candidate_models(req, free)
+                    .filter(|&m| d.gpus > free.max_node_gpus(m))
+                    .any(|m| spread(free, m, d.gpus, out))
+        }
+    }
 }

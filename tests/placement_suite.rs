@@ -1,0 +1,312 @@
+//! The placement policies added with the FGD work, each on a hand-worked state with the
+//! expected node and GPUs written out; FGD against best fit on a case where they differ,
+//! with the fragmentation worked by hand; the incremental fragmentation index against a
+//! from-scratch recomputation; and the FGD paper's direction on the real openb cluster.
+
+mod common;
+
+use proptest::prelude::*;
+
+use dcsim::inflation;
+use dcsim::scenario::Scenario;
+use dcsim::scheduler::placement::TaskMix;
+use dcsim::scheduler::{registry, FreeCapacity, GpuGrant, ModelMask, PlacementRequest};
+use dcsim::topology::{Cluster, NodeId};
+use dcsim::workload::GpuDemand;
+
+fn grant(node: u32, gpus: u64) -> GpuGrant {
+    GpuGrant {
+        node: NodeId(node),
+        gpus,
+    }
+}
+
+fn any(demand: GpuDemand) -> PlacementRequest {
+    PlacementRequest {
+        demand,
+        models: ModelMask(u64::MAX),
+    }
+}
+
+fn place(policy: &str, free: &FreeCapacity, demand: GpuDemand) -> Vec<GpuGrant> {
+    let mut out = Vec::new();
+    registry::placement(policy)
+        .unwrap()
+        .place(&any(demand), free, &mut out);
+    out
+}
+
+/// Allocates whole GPUs `mask` of `node`.
+fn take(f: &mut FreeCapacity, node: u32, mask: u64) {
+    f.allocate(grant(node, mask), 1000);
+}
+
+/// Two 8-GPU nodes of model A; node 0 has 5 GPUs free (3..8), node 1 has 3 free (5..8).
+fn two_nodes_5_and_3_free() -> FreeCapacity {
+    let c = common::cluster(&[("A", 2, 8)]);
+    let mut f = FreeCapacity::new(&c, true);
+    take(&mut f, 0, 0b0000_0111);
+    take(&mut f, 1, 0b0001_1111);
+    f
+}
+
+#[test]
+fn worst_fit_takes_the_node_left_with_most_free() {
+    let f = two_nodes_5_and_3_free();
+    // 2 GPUs: node 0 is left with 3 free, node 1 with 1 → node 0, its first free GPUs 3, 4.
+    assert_eq!(
+        place("worst-fit", &f, GpuDemand::whole(2)),
+        vec![grant(0, 0b0001_1000)]
+    );
+    // A sharing job takes a whole free GPU on the node with the most of them: node 0, GPU 3.
+    assert_eq!(
+        place("worst-fit", &f, GpuDemand::share(300)),
+        vec![grant(0, 0b0000_1000)]
+    );
+}
+
+#[test]
+fn random_fit_only_draws_nodes_that_fit_and_draws_them_all() {
+    let f = two_nodes_5_and_3_free();
+    // 4 GPUs fit only on node 0 (5 free): whatever the draw, node 0, GPUs 3..=6.
+    for seed in 0..20 {
+        let mut p = registry::build_placement("random", &toml::Table::new(), seed).unwrap();
+        let mut out = Vec::new();
+        assert!(p.place(&any(GpuDemand::whole(4)), &f, &mut out));
+        assert_eq!(out, vec![grant(0, 0b0111_1000)]);
+    }
+    // 2 GPUs fit on both: over 2,000 draws each node gets about half (binomial, σ ≈ 22).
+    let mut p = registry::build_placement("random", &toml::Table::new(), 7).unwrap();
+    let mut on_node0 = 0;
+    for _ in 0..2000 {
+        let mut out = Vec::new();
+        assert!(p.place(&any(GpuDemand::whole(2)), &f, &mut out));
+        on_node0 += usize::from(out[0].node == NodeId(0));
+    }
+    assert!((900..1100).contains(&on_node0), "{on_node0} of 2000 on node 0");
+}
+
+#[test]
+fn consolidate_keeps_a_gang_in_one_rack() {
+    // Rack 0: nodes 0, 1 (4 GPUs each); rack 1: nodes 2, 3, 4. Free: node 0 all 4,
+    // node 1 GPU 3, nodes 2 and 3 GPUs 1..=3, node 4 none. A 6-GPU gang needs 2 nodes.
+    let c = common::cluster(&[("A", 2, 4), ("A", 3, 4)]);
+    let mut f = FreeCapacity::new(&c, false);
+    take(&mut f, 1, 0b0111);
+    take(&mut f, 2, 0b0001);
+    take(&mut f, 3, 0b0001);
+    take(&mut f, 4, 0b1111);
+    // Best fit spreads most-free first: node 0 (4), then the tightest node holding the
+    // remaining 2, node 2 (3 free) → 2 nodes in 2 racks.
+    assert_eq!(
+        place("best-fit", &f, GpuDemand::whole(6)),
+        vec![grant(0, 0b1111), grant(2, 0b0110)]
+    );
+    // Consolidate: rack 1 has 6 free, on nodes 2 and 3 → 2 nodes in 1 rack.
+    assert_eq!(
+        place("consolidate", &f, GpuDemand::whole(6)),
+        vec![grant(2, 0b1110), grant(3, 0b1110)]
+    );
+    // A gang that fits on one node goes by best fit: 2 GPUs → node 2 or 3 (3 free,
+    // lowest id) rather than node 0 (4 free).
+    assert_eq!(
+        place("consolidate", &f, GpuDemand::whole(2)),
+        vec![grant(2, 0b0110)]
+    );
+}
+
+#[test]
+fn model_affinity_prefers_the_cheapest_model() {
+    // Node 0 is a fast model (relative speed 2), node 1 a slow one; both 8 GPUs, empty.
+    let mut c: Cluster = common::cluster(&[("FAST", 1, 8), ("SLOW", 1, 8)]);
+    c.models[0].relative_speed = 2.0;
+    let f = FreeCapacity::new(&c, false);
+    // Best fit ties (7 left on both) and takes the earlier model; model affinity the slow one.
+    assert_eq!(place("best-fit", &f, GpuDemand::whole(1)), vec![grant(0, 0b1)]);
+    assert_eq!(
+        place("model-affinity", &f, GpuDemand::whole(1)),
+        vec![grant(1, 0b1)]
+    );
+    // A job that allows only the fast model still gets it.
+    let mut out = Vec::new();
+    let req = PlacementRequest {
+        demand: GpuDemand::whole(1),
+        models: ModelMask(0b01),
+    };
+    assert!(registry::placement("model-affinity")
+        .unwrap()
+        .place(&req, &f, &mut out));
+    assert_eq!(out, vec![grant(0, 0b1)]);
+}
+
+#[test]
+fn gpu_packing_prefers_used_nodes_and_dot_product_aligns() {
+    // Node 0: 8 GPUs, GPU 0 used (7 free); node 1: 4 GPUs, empty.
+    let c = common::cluster(&[("A", 1, 8), ("A", 1, 4)]);
+    let mut f = FreeCapacity::new(&c, true);
+    take(&mut f, 0, 0b1);
+    // Best fit: node 1 is left with 3, node 0 with 6 → node 1.
+    assert_eq!(place("best-fit", &f, GpuDemand::whole(1)), vec![grant(1, 0b1)]);
+    // Packing: free GPUs on a used node (node 0) beat an idle node → node 0, GPU 1.
+    assert_eq!(
+        place("gpu-packing", &f, GpuDemand::whole(1)),
+        vec![grant(0, 0b10)]
+    );
+    // Dot product, request r = (1/G, 1), free f = (free/G, 1): node 0: 1/8 · 7/8 + 1 =
+    // 1.109; node 1: 1/4 · 4/4 + 1 = 1.25; the smaller wins → node 0.
+    assert_eq!(
+        place("dot-product", &f, GpuDemand::whole(1)),
+        vec![grant(0, 0b10)]
+    );
+}
+
+#[test]
+fn gpu_clustering_groups_equal_requests() {
+    let c = common::cluster(&[("A", 3, 2)]);
+    let mut f = FreeCapacity::new(&c, true);
+    let mut p = registry::placement("gpu-clustering").unwrap();
+    let mut step = |f: &mut FreeCapacity, d: GpuDemand| {
+        let mut out = Vec::new();
+        assert!(p.place(&any(d), f, &mut out));
+        f.allocate(out[0], d.milli_per_gpu);
+        out[0]
+    };
+    // All idle: the first node. Then 0.3 GPU avoids node 0 (it holds 0.5-GPU tasks) for
+    // an idle node, and a second 0.5 GPU returns to node 0, onto the same GPU.
+    assert_eq!(step(&mut f, GpuDemand::share(500)), grant(0, 0b01));
+    assert_eq!(step(&mut f, GpuDemand::share(300)), grant(1, 0b01));
+    assert_eq!(step(&mut f, GpuDemand::share(500)), grant(0, 0b01));
+}
+
+#[test]
+fn fgd_and_best_fit_differ_as_worked_by_hand() {
+    // Two 1-GPU nodes: node 0 has 600 thousandths free, node 1 has 800. The target mix
+    // is half 0.5-GPU tasks, half 0.3-GPU tasks; a 0.3-GPU task arrives.
+    let c = common::cluster(&[("A", 2, 1)]);
+    let mut f = FreeCapacity::new(&c, true);
+    f.allocate(grant(0, 1), 400);
+    f.allocate(grant(1, 1), 200);
+    f.track_fragmentation(TaskMix::from_requests(
+        1,
+        [any(GpuDemand::share(500)), any(GpuDemand::share(300))],
+    ));
+    // Before: both tasks fit on both nodes, no GPU is below either share → F = 0.
+    assert_eq!(f.frag_micro(), 0);
+    // Best fit takes the tightest GPU, node 0 → 300 left: the 0.5 task no longer fits
+    // (its F = 300), the 0.3 task does (F = 0): F_0 = ½·300 + ½·0 = 150 thousandths.
+    let bf = place("best-fit", &f, GpuDemand::share(300));
+    assert_eq!(bf, vec![grant(0, 1)]);
+    let mut after_bf = f.clone();
+    after_bf.allocate(bf[0], 300);
+    assert_eq!(after_bf.frag_micro(), 150_000);
+    // FGD: node 0 would add 150; node 1 → 500 left, both tasks still fit, ΔF = 0 → node 1.
+    let fgd = place("fgd", &f, GpuDemand::share(300));
+    assert_eq!(fgd, vec![grant(1, 1)]);
+    let mut after_fgd = f.clone();
+    after_fgd.allocate(fgd[0], 300);
+    assert_eq!(after_fgd.frag_micro(), 0);
+}
+
+/// Random (demand, release?) steps over a random cluster.
+fn arb_steps() -> impl Strategy<Value = Vec<(bool, u32, u32)>> {
+    prop::collection::vec(
+        (
+            prop::bool::weighted(0.3),
+            prop::sample::select(vec![1u32, 1, 1, 2, 4, 8]),
+            prop_oneof![1 => Just(1000u32), 1 => 1u32..1000],
+        ),
+        1..150,
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(100))]
+
+    /// The incremental index (one contribution per node, updated on every allocation and
+    /// release) equals Σ_n F_n(M) recomputed from scratch after every change.
+    #[test]
+    fn incremental_fragmentation_equals_recomputation(
+        groups in prop::collection::vec((prop::sample::select(vec!["A", "B"]), 1u32..5, prop::sample::select(vec![1u32, 2, 4, 8])), 1..4),
+        steps in arb_steps(),
+        policy in prop::sample::select(vec!["best-fit", "fgd", "random", "worst-fit"]),
+    ) {
+        let c = common::cluster(&groups);
+        let reqs: Vec<PlacementRequest> = steps.iter().map(|&(_, g, m)| {
+            any(if m == 1000 || g > 1 { GpuDemand::whole(g) } else { GpuDemand::share(m) })
+        }).collect();
+        let mut f = FreeCapacity::new(&c, true);
+        let mix = TaskMix::from_requests(c.models.len(), reqs.iter().copied());
+        f.track_fragmentation(mix.clone());
+        let mut p = registry::placement(policy).unwrap();
+        let mut held: Vec<(GpuGrant, u32)> = Vec::new();
+        let scratch = |f: &FreeCapacity| -> u64 {
+            (0..c.nodes.len() as u32).map(|n| {
+                mix.node_frag_micro(f.node_model(NodeId(n)), f.node_gpu_free(NodeId(n)))
+            }).sum()
+        };
+        for (&(release, _, _), req) in steps.iter().zip(&reqs) {
+            if release && !held.is_empty() {
+                let (g, m) = held.remove(held.len() / 2);
+                f.release(g, m);
+            } else {
+                let mut out = Vec::new();
+                if p.place(req, &f, &mut out) {
+                    for g in out {
+                        f.allocate(g, req.demand.milli_per_gpu);
+                        held.push((g, req.demand.milli_per_gpu));
+                    }
+                }
+            }
+            prop_assert_eq!(f.frag_micro(), scratch(&f));
+        }
+    }
+}
+
+/// The FGD paper's result on its own trace and cluster (Weng et al., ATC 2023, abstract
+/// and §6: "FGD reduces unallocated GPUs by up to 49%, resulting in the utilization of
+/// additional 290 GPUs" against the packing baselines): under workload inflation at high
+/// load, FGD leaves fewer GPUs unallocated than best fit, dot product and GPU packing.
+/// Ours models GPUs only (the paper's nodes also run out of CPU and memory, which
+/// fragments GPUs that packing baselines strand), so the gap is far smaller; the test
+/// asserts the direction, averaged over seeds, and prints both.
+#[test]
+fn fgd_leaves_fewer_gpus_unallocated_on_openb() {
+    let scenario = Scenario::load(std::path::Path::new("scenarios/default.toml")).unwrap();
+    let cluster = dcsim::topology::load(&scenario.resolve(&scenario.config.topology.path)).unwrap();
+    let workload = scenario.load_workload(42, cluster.total_gpus()).unwrap();
+    let tasks = inflation::requests(&cluster, &workload);
+    let policies = ["fgd", "best-fit", "dot-product", "gpu-packing"];
+    let mut rows = Vec::new();
+    for name in policies {
+        for seed in 0..6 {
+            let mut p = registry::build_placement(name, &toml::Table::new(), seed).unwrap();
+            rows.extend(inflation::run(&cluster, &tasks, p.as_mut(), seed));
+        }
+    }
+    println!("mean unallocated GPUs over 6 seeds, openb (6,212 GPUs):");
+    println!("{:<14}{:>9}{:>9}{:>9}", "policy", "90%", "95%", "100%");
+    let at: Vec<Vec<(String, f64)>> = [0.90, 0.95, 1.0]
+        .iter()
+        .map(|&x| inflation::mean_unallocated_at(&rows, x))
+        .collect();
+    for (i, name) in policies.iter().enumerate() {
+        println!(
+            "{:<14}{:>9.1}{:>9.1}{:>9.1}",
+            name, at[0][i].1, at[1][i].1, at[2][i].1
+        );
+    }
+    let fgd = at[2][0].1;
+    let best_baseline = at[2][1..].iter().map(|x| x.1).fold(f64::INFINITY, f64::min);
+    println!(
+        "FGD vs best baseline at 100%: {:.1} vs {:.1} GPUs ({:.1}% fewer; paper: up to 49% fewer, ~290 GPUs)",
+        fgd,
+        best_baseline,
+        100.0 * (1.0 - fgd / best_baseline)
+    );
+    for level in &at[1..] {
+        for b in &level[1..] {
+            assert!(level[0].1 <= b.1, "fgd {} vs {} {}", level[0].1, b.0, b.1);
+        }
+    }
+    assert!(fgd < best_baseline, "fgd {fgd} vs best baseline {best_baseline}");
+}
