@@ -1,0 +1,205 @@
+use std::collections::BTreeMap;
+
+use crate::engine::SimTime;
+use crate::scheduler::params::{PolicyError, PolicyParams};
+use crate::scheduler::traits::{PlacementRequest, QueuePolicy, QueuedJob, SchedContext};
+use crate::topology::GpuModelId;
+
+use super::classes::{fits_pooled, models_for};
+use super::estimate::Estimator;
+
+/// Slurm's default for how many waiting jobs one backfill pass examines
+/// (`bf_max_job_test`, slurm.conf(5)).
+pub const DEFAULT_BF_MAX_JOB_TEST: u64 = 100;
+
+/// EASY backfilling: FIFO order; when the head does not fit it gets a reservation (its
+/// "shadow time", the earliest instant enough running jobs will have ended), and later
+/// jobs may start now if they fit and either end by the shadow time or use only "extra"
+/// GPUs the reservation does not need.
+///
+/// Source: Lifka, "The ANL/IBM SP scheduling system", JSSPP 1995; Mu'alem & Feitelson,
+/// "Utilization, predictability, workloads, and user runtime estimates in scheduling the
+/// IBM SP2 with backfilling", IEEE TPDS 12(6), 2001.
+///
+/// Estimates: running jobs end at their `expected_end` (the trace's duration at their
+/// current rate, an oracle) and candidates run their trace duration, unless
+/// `estimate = "noisy"` scales both by each job's error factor. With noisy estimates a
+/// backfilled job may overrun the shadow time and delay the head, as under real EASY
+/// (which, unlike Slurm, does not kill jobs at their limit here).
+///
+/// Approximation: the reservation counts GPUs pooled per GPU model (free thousandths of
+/// the model plus what each running job on it releases), not node by node, and the head
+/// reserves on the allowed model with the earliest shadow time. Where placement needs
+/// more than the pooled count (a gang that fragmentation keeps from fitting), the head
+/// may start after its shadow time; backfilled jobs still never use more than the pooled
+/// extra.
+///
+/// Cost: a pass looks at most at `bf_max_job_test` jobs behind the head (Slurm's name
+/// and default, 100), skips a request class after its first placement failure, and
+/// finds the shadow time by selecting the earliest ends among the R jobs running on the
+/// model, O(R) expected.
+#[derive(Debug)]
+pub struct Easy {
+    waiting: BTreeMap<u64, QueuedJob>,
+    next_seq: u64,
+    est: Estimator,
+    max_test: usize,
+    /// Scratch: (estimated end, thousandths released) of running jobs on one model.
+    ends: Vec<(SimTime, u64)>,
+    failed: Vec<PlacementRequest>,
+    started: Vec<u64>,
+}
+
+impl Easy {
+    /// An EASY queue with its estimate and depth parameters read from `p`.
+    pub fn from_params(p: &mut PolicyParams) -> Result<Self, PolicyError> {
+        let est = Estimator::from_params(p)?;
+        let max_test = p.u64("bf_max_job_test", DEFAULT_BF_MAX_JOB_TEST)?;
+        Ok(Easy {
+            waiting: BTreeMap::new(),
+            next_seq: 0,
+            est,
+            max_test: usize::try_from(max_test).unwrap_or(usize::MAX),
+            ends: Vec::new(),
+            failed: Vec::new(),
+            started: Vec::new(),
+        })
+    }
+
+    /// The head's reservation: (model, shadow time, extra thousandths of that model
+    /// free at the shadow time beyond the head's need); None if no model ever frees
+    /// enough (jobs that never end).
+    fn reservation(
+        &mut self,
+        ctx: &dyn SchedContext,
+        head: &QueuedJob,
+    ) -> Option<(GpuModelId, SimTime, u64)> {
+        let now = ctx.now();
+        let free = ctx.free();
+        let need = head.request.demand.total_milli();
+        let mut best: Option<(GpuModelId, SimTime, u64)> = None;
+        for m in models_for(free, &head.request) {
+            let avail = free.free_milli(m);
+            let (shadow, extra) = if avail >= need {
+                (now, avail - need)
+            } else {
+                self.ends.clear();
+                for r in ctx.running() {
+                    if r.model == Some(m) {
+                        let end = SimTime(now.as_ms().saturating_add(self.est.running(r, now)));
+                        self.ends.push((end, r.job.request.demand.total_milli()));
+                    }
+                }
+                match shadow_time(&mut self.ends, need - avail) {
+                    Some((t, freed)) => (t, avail + freed - need),
+                    None => continue,
+                }
+            };
+            if best.is_none_or(|(_, s, _)| shadow < s) {
+                best = Some((m, shadow, extra));
+            }
+        }
+        best
+    }
+}
+
+/// The earliest time at which the jobs ending in `ends` (unordered) have released
+/// `deficit` thousandths, with everything released by then; None if they never do.
+/// Sorts only a growing prefix of the earliest ends (select, then sort), so a shadow
+/// reached after a few ends costs O(n), not O(n log n).
+pub(crate) fn shadow_time(ends: &mut [(SimTime, u64)], deficit: u64) -> Option<(SimTime, u64)> {
+    let mut k = 16;
+    loop {
+        let all = k >= ends.len();
+        if all {
+            ends.sort_unstable();
+        } else {
+            ends.select_nth_unstable(k);
+            ends[..k].sort_unstable();
+        }
+        let prefix = &ends[..k.min(ends.len())];
+        let mut freed = 0;
+        for (i, &(t, milli)) in prefix.iter().enumerate() {
+            freed += milli;
+            if freed >= deficit {
+                // Everything ending at the same instant is released with it.
+                freed += prefix[i + 1..]
+                    .iter()
+                    .take_while(|e| e.0 == t)
+                    .map(|e| e.1)
+                    .sum::<u64>();
+                return Some((t, freed));
+            }
+        }
+        if all {
+            return None;
+        }
+        k *= 4;
+    }
+}
+
+impl QueuePolicy for Easy {
+    fn name(&self) -> &'static str {
+        "easy"
+    }
+
+    fn enqueue(&mut self, job: QueuedJob) {
+        self.est.waiting(&job);
+        self.waiting.insert(self.next_seq, job);
+        self.next_seq += 1;
+    }
+
+    fn schedule(&mut self, ctx: &mut dyn SchedContext) {
+        while let Some(entry) = self.waiting.first_entry() {
+            if !ctx.try_start(entry.get()) {
+                break;
+            }
+            entry.remove();
+        }
+        let Some((&head_seq, &head)) = self.waiting.first_key_value() else { return };
+        let now = ctx.now();
+        let (res_model, shadow, mut extra) = match self.reservation(&*ctx, &head) {
+            Some(r) => r,
+            // No model ever frees enough by our count: nothing to protect.
+            None => (GpuModelId(u16::MAX), SimTime::MAX, u64::MAX),
+        };
+        self.failed.clear();
+        self.started.clear();
+        for (&seq, job) in self.waiting.range(head_seq + 1..).take(self.max_test) {
+            if self.failed.contains(&job.request) {
+                continue;
+            }
+            if !fits_pooled(ctx.free(), &job.request) {
+                self.failed.push(job.request);
+                continue;
+            }
+            let need = job.request.demand.total_milli();
+            let end = SimTime(now.as_ms().saturating_add(self.est.waiting(job)));
+            let by_time = end <= shadow;
+            let other_model = !job.request.models.allows(usize::from(res_model.0));
+            if !(by_time || other_model || need <= extra) {
+                continue;
+            }
+            if !ctx.try_start(job) {
+                self.failed.push(job.request);
+                continue;
+            }
+            self.started.push(seq);
+            let landed = ctx
+                .running()
+                .last()
+                .filter(|r| r.job.id == job.id)
+                .and_then(|r| r.model);
+            if !by_time && landed.is_none_or(|m| m == res_model) {
+                extra = extra.saturating_sub(need);
+            }
+        }
+        for seq in &self.started {
+            self.waiting.remove(seq);
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.waiting.len()
+    }
+}
