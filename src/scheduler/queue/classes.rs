@@ -56,6 +56,14 @@ impl<K: Ord + Copy> ClassQueue<K> {
         self.len
     }
 
+    /// The smallest key waiting, if any: O(classes).
+    pub(crate) fn best_key(&self) -> Option<K> {
+        self.classes
+            .iter()
+            .filter_map(|q| q.first_key_value().map(|(&(k, _), _)| k))
+            .min()
+    }
+
     /// Offers each class's best job to `offer` in key order; a job for which `offer`
     /// returns true has started and leaves the queue (its class's next job is offered
     /// in turn); on false its class is done for this sweep.
@@ -165,4 +173,19 @@ pub(crate) fn choose_victims(
             .map(|v| v.id),
     );
     true
+}
+
+/// How many eviction candidates a pass orders up front; the rest are sorted only if a
+/// waiting job needs more victims than that.
+pub(crate) const CANDIDATES_SORTED_FIRST: usize = 64;
+
+/// Puts the `k` smallest of `v` by `key`, in order, at its front (the rest follow
+/// unordered) and returns how many are ordered: O(n + k log k), not O(n log n).
+pub(crate) fn sort_prefix<T, K: Ord>(v: &mut [T], k: usize, key: impl Fn(&T) -> K) -> usize {
+    if k < v.len() {
+        v.select_nth_unstable_by_key(k, &key);
+    }
+    let end = k.min(v.len());
+    v[..end].sort_unstable_by_key(key);
+    end
 }

@@ -2,7 +2,7 @@ use std::collections::BTreeMap;
 
 use crate::engine::SimTime;
 use crate::scheduler::params::{PolicyError, PolicyParams};
-use crate::scheduler::traits::{QueuePolicy, QueuedJob, SchedContext};
+use crate::scheduler::traits::{FinishedJob, QueuePolicy, QueuedJob, SchedContext};
 use crate::topology::GpuModelId;
 
 use super::classes::models_for;
@@ -27,6 +27,8 @@ use super::estimate::Estimator;
 /// reserves for at most `bf_max_job_test` waiting jobs (default 100, Slurm's), each
 /// O(P) for a profile of P ≤ R + 2·depth steps: O(R log R + depth·(R + depth)). Jobs
 /// deeper in the queue get no reservation and wait until they come within the bound.
+/// A pass after which no job ended or started (only arrivals) keeps the profiles and
+/// reserves only for the new jobs.
 #[derive(Debug)]
 pub struct Conservative {
     waiting: BTreeMap<u64, QueuedJob>,
@@ -38,6 +40,11 @@ pub struct Conservative {
     /// Scratch, per model index: (estimated end, thousandths released) of running jobs.
     ends: Vec<Vec<(SimTime, u64)>>,
     started: Vec<u64>,
+    /// A job ended (or one started) since the last pass: rebuild the profiles and
+    /// reserve for the whole window again.
+    dirty: bool,
+    /// Jobs with a sequence number below this hold reservations in the profiles.
+    reserved_below: u64,
 }
 
 impl Conservative {
@@ -54,6 +61,8 @@ impl Conservative {
             profiles: Vec::new(),
             ends: Vec::new(),
             started: Vec::new(),
+            dirty: true,
+            reserved_below: 0,
         })
     }
 
@@ -69,7 +78,7 @@ impl Conservative {
         }
         for r in ctx.running() {
             if let Some(m) = r.model {
-                let end = SimTime(now.as_ms().saturating_add(self.est.running(r, now)));
+                let end = self.est.running_end(r, now);
                 self.ends[usize::from(m.0)].push((end, r.job.request.demand.total_milli()));
             }
         }
@@ -93,17 +102,17 @@ impl Conservative {
     }
 }
 
-/// The earliest step start of `profile` from which `need` is free for `dur`; None if
-/// never (capacity held forever). Amortized O(steps): a failing step restarts the
-/// search just after it.
-fn earliest(profile: &[(SimTime, i64)], need: i64, dur: u64) -> Option<SimTime> {
-    let mut i = 0;
+/// The earliest time from `now` on, a step start or `now` itself, from which `need` is
+/// free in `profile` for `dur`; None if never (capacity held forever). Amortized
+/// O(steps): a failing step restarts the search just after it.
+fn earliest(profile: &[(SimTime, i64)], now: SimTime, need: i64, dur: u64) -> Option<SimTime> {
+    let mut i = profile.partition_point(|s| s.0 <= now).saturating_sub(1);
     'start: while i < profile.len() {
         if profile[i].1 < need {
             i += 1;
             continue;
         }
-        let start = profile[i].0;
+        let start = profile[i].0.max(now);
         let end = start.as_ms().saturating_add(dur);
         let mut j = i + 1;
         while j < profile.len() && profile[j].0.as_ms() < end {
@@ -146,14 +155,25 @@ impl QueuePolicy for Conservative {
 
     fn schedule(&mut self, ctx: &mut dyn SchedContext) {
         let now = ctx.now();
-        self.build_profiles(&*ctx);
+        // Incremental pass: if no job ended or started since the last pass, the profiles
+        // and reservations are unchanged (no reservation can have come due without an
+        // end), so only the jobs that arrived since, and fall within the window, are
+        // reserved. (A rate change without an end is picked up at the next end.)
+        let (from, depth) = if self.dirty {
+            self.build_profiles(&*ctx);
+            (0, self.max_test)
+        } else {
+            let new = (self.next_seq - self.reserved_below) as usize;
+            let old = self.waiting.len() - new;
+            (self.reserved_below, self.max_test.saturating_sub(old))
+        };
         self.started.clear();
-        for (&seq, job) in self.waiting.iter().take(self.max_test) {
+        for (&seq, job) in self.waiting.range(from..).take(depth) {
             let need = job.request.demand.total_milli() as i64;
             let dur = self.est.waiting(job).max(1);
             let mut best: Option<(SimTime, GpuModelId)> = None;
             for m in models_for(ctx.free(), &job.request) {
-                if let Some(s) = earliest(&self.profiles[usize::from(m.0)], need, dur) {
+                if let Some(s) = earliest(&self.profiles[usize::from(m.0)], now, need, dur) {
                     if best.is_none_or(|(b, _)| s < b) {
                         best = Some((s, m));
                     }
@@ -177,6 +197,13 @@ impl QueuePolicy for Conservative {
         for seq in &self.started {
             self.waiting.remove(seq);
         }
+        // A start shifts the window onto jobs without a reservation: rebuild next time.
+        self.dirty = !self.started.is_empty();
+        self.reserved_below = self.next_seq;
+    }
+
+    fn on_finish(&mut self, _job: &FinishedJob) {
+        self.dirty = true;
     }
 
     fn len(&self) -> usize {

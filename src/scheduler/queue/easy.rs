@@ -2,7 +2,7 @@ use std::collections::BTreeMap;
 
 use crate::engine::SimTime;
 use crate::scheduler::params::{PolicyError, PolicyParams};
-use crate::scheduler::traits::{PlacementRequest, QueuePolicy, QueuedJob, SchedContext};
+use crate::scheduler::traits::{FinishedJob, PlacementRequest, QueuePolicy, QueuedJob, SchedContext};
 use crate::topology::GpuModelId;
 
 use super::classes::{fits_pooled, models_for};
@@ -37,7 +37,8 @@ pub const DEFAULT_BF_MAX_JOB_TEST: u64 = 100;
 /// Cost: a pass looks at most at `bf_max_job_test` jobs behind the head (Slurm's name
 /// and default, 100), skips a request class after its first placement failure, and
 /// finds the shadow time by selecting the earliest ends among the R jobs running on the
-/// model, O(R) expected.
+/// model, O(R) expected. A pass after which no job ended or started (only arrivals)
+/// reuses the reservation and tests only the new jobs.
 #[derive(Debug)]
 pub struct Easy {
     waiting: BTreeMap<u64, QueuedJob>,
@@ -48,6 +49,13 @@ pub struct Easy {
     ends: Vec<(SimTime, u64)>,
     failed: Vec<PlacementRequest>,
     started: Vec<u64>,
+    /// A job ended (or one started) since the last pass: the reservation must be
+    /// recomputed and the whole window tested again.
+    dirty: bool,
+    /// The blocked head of the last pass and its reservation (model, shadow, extra).
+    last: Option<(u64, GpuModelId, SimTime, u64)>,
+    /// Jobs with a sequence number below this were tested in an earlier pass.
+    tested_below: u64,
 }
 
 impl Easy {
@@ -63,6 +71,9 @@ impl Easy {
             ends: Vec::new(),
             failed: Vec::new(),
             started: Vec::new(),
+            dirty: true,
+            last: None,
+            tested_below: 0,
         })
     }
 
@@ -86,7 +97,7 @@ impl Easy {
                 self.ends.clear();
                 for r in ctx.running() {
                     if r.model == Some(m) {
-                        let end = SimTime(now.as_ms().saturating_add(self.est.running(r, now)));
+                        let end = self.est.running_end(r, now);
                         self.ends.push((end, r.job.request.demand.total_milli()));
                     }
                 }
@@ -155,17 +166,33 @@ impl QueuePolicy for Easy {
                 break;
             }
             entry.remove();
+            self.dirty = true;
         }
         let Some((&head_seq, &head)) = self.waiting.first_key_value() else { return };
         let now = ctx.now();
-        let (res_model, shadow, mut extra) = match self.reservation(&*ctx, &head) {
-            Some(r) => r,
-            // No model ever frees enough by our count: nothing to protect.
-            None => (GpuModelId(u16::MAX), SimTime::MAX, u64::MAX),
+        // Incremental pass: if no job ended or started since the last pass and the head
+        // is the same, capacity and the reservation are unchanged and every job tested
+        // then would fail again (its end only moves later), so only the jobs that
+        // arrived since, and fall within the window, are tested. (A rate change without
+        // an end is picked up at the next end.)
+        let (res_model, shadow, mut extra, from, depth) = match self.last {
+            Some((seq, m, s, e)) if !self.dirty && seq == head_seq => {
+                let new = (self.next_seq - self.tested_below) as usize;
+                let old_behind = self.waiting.len() - 1 - new;
+                (m, s, e, self.tested_below, self.max_test.saturating_sub(old_behind))
+            }
+            _ => {
+                let (m, s, e) = match self.reservation(&*ctx, &head) {
+                    Some(r) => r,
+                    // No model ever frees enough by our count: nothing to protect.
+                    None => (GpuModelId(u16::MAX), SimTime::MAX, u64::MAX),
+                };
+                (m, s, e, head_seq + 1, self.max_test)
+            }
         };
         self.failed.clear();
         self.started.clear();
-        for (&seq, job) in self.waiting.range(head_seq + 1..).take(self.max_test) {
+        for (&seq, job) in self.waiting.range(from..).take(depth) {
             if self.failed.contains(&job.request) {
                 continue;
             }
@@ -197,6 +224,14 @@ impl QueuePolicy for Easy {
         for seq in &self.started {
             self.waiting.remove(seq);
         }
+        // A start shifts the window onto jobs not yet tested: test them all next time.
+        self.dirty = !self.started.is_empty();
+        self.last = Some((head_seq, res_model, shadow, extra));
+        self.tested_below = self.next_seq;
+    }
+
+    fn on_finish(&mut self, _job: &FinishedJob) {
+        self.dirty = true;
     }
 
     fn len(&self) -> usize {

@@ -13,8 +13,10 @@
 //!   jobs, the order of error Tsafrir et al. (IEEE TPDS 2007) report for user runtime
 //!   estimates.
 //!
-//! A job's estimated remaining time is its factor times its true remaining work; the
-//! estimate is a view of the oracle, never fed back to the simulator.
+//! A waiting job's estimated remaining time is its factor times its true remaining work;
+//! a running job's estimated end is fixed when its run starts (see
+//! [`Estimator::running_end`]). Estimates are views of the oracle, never fed back to the
+//! simulator.
 
 use rand::Rng;
 use rand_chacha::ChaCha12Rng;
@@ -93,10 +95,22 @@ impl Estimator {
         scale(job.remaining.as_ms(), self.factor(job.id))
     }
 
-    /// Estimated remaining run time of a running job at `now`, in milliseconds (its
-    /// expected end, at its current rate, scaled by its factor).
+    /// Estimated end of a running job: its current run's start plus its factor times the
+    /// run's length at its current rate (so the estimate stays put from pass to pass, as
+    /// a user's would); an overrunning job is expected to end now. Under the oracle this
+    /// is `expected_end`.
+    pub(crate) fn running_end(&mut self, r: &RunningJob, now: SimTime) -> SimTime {
+        let f = self.factor(r.job.id);
+        if f == 1.0 {
+            return r.expected_end;
+        }
+        let run = scale(r.expected_end.saturating_sub(r.started).as_ms(), f);
+        SimTime(r.started.as_ms().saturating_add(run)).max(now)
+    }
+
+    /// Estimated remaining run time of a running job at `now`, in milliseconds.
     pub(crate) fn running(&mut self, r: &RunningJob, now: SimTime) -> u64 {
-        scale(r.expected_end.saturating_sub(now).as_ms(), self.factor(r.job.id))
+        self.running_end(r, now).saturating_sub(now).as_ms()
     }
 }
 

@@ -5,7 +5,7 @@ use crate::scheduler::params::{PolicyError, PolicyParams};
 use crate::scheduler::traits::{QueuePolicy, QueuedJob, SchedContext};
 use crate::workload::JobId;
 
-use super::classes::{choose_victims, ClassQueue, Victim};
+use super::classes::{choose_victims, sort_prefix, ClassQueue, Victim, CANDIDATES_SORTED_FIRST};
 
 /// Priority classes with preemption: waiting jobs are offered highest `priority` first
 /// (ties: earliest submitted), skipping those that do not fit; with `preempt = true` a
@@ -63,14 +63,17 @@ impl QueuePolicy for Priority {
 
     fn schedule(&mut self, ctx: &mut dyn SchedContext) {
         self.queue.sweep(|_, job| ctx.try_start(job));
-        if !self.preempt || self.queue.len() == 0 {
+        if !self.preempt {
             return;
         }
+        let Some((Reverse(top), _)) = self.queue.best_key() else { return };
         let now = ctx.now();
+        // Only jobs below the top waiting priority are candidates; usually none, and
+        // then the pass ends after this O(R) scan.
         self.candidates.clear();
         for r in ctx.running() {
             let Some(model) = r.model else { continue };
-            if r.started < now {
+            if r.started < now && r.job.priority < top {
                 let victim = Victim {
                     id: r.job.id,
                     model,
@@ -79,9 +82,12 @@ impl QueuePolicy for Priority {
                 self.candidates.push((r.job.priority, r.started, victim));
             }
         }
-        self.candidates
-            .sort_unstable_by_key(|&(prio, started, v)| (prio, Reverse(started), v.id));
-        let Some(&(lowest, _, _)) = self.candidates.first() else { return };
+        if self.candidates.is_empty() {
+            return;
+        }
+        let key = |&(prio, started, v): &(i32, SimTime, Victim)| (prio, Reverse(started), v.id);
+        let mut sorted = sort_prefix(&mut self.candidates, CANDIDATES_SORTED_FIRST, key);
+        let lowest = self.candidates[0].0;
         let (candidates, victims, chosen, evicted) = (
             &mut self.candidates,
             &mut self.victims,
@@ -93,16 +99,28 @@ impl QueuePolicy for Priority {
             if prio <= lowest {
                 return false;
             }
-            let n = candidates.partition_point(|c| c.0 < prio);
+            let mut n = candidates[..sorted].partition_point(|c| c.0 < prio);
             victims.clear();
             victims.extend(candidates[..n].iter().map(|c| c.2));
             if !choose_victims(ctx.free(), job, victims, chosen) {
-                return false;
+                if n < sorted || sorted == candidates.len() {
+                    return false;
+                }
+                // Every ordered candidate qualified but was not enough: order them all.
+                candidates.sort_unstable_by_key(key);
+                sorted = candidates.len();
+                n = candidates.partition_point(|c| c.0 < prio);
+                victims.clear();
+                victims.extend(candidates[..n].iter().map(|c| c.2));
+                if !choose_victims(ctx.free(), job, victims, chosen) {
+                    return false;
+                }
             }
             for &id in chosen.iter() {
                 evicted.extend(ctx.preempt(id));
             }
             candidates.retain(|c| !chosen.contains(&c.2.id));
+            sorted -= chosen.len();
             ctx.try_start(job)
         });
         if self.evicted.is_empty() {

@@ -5,7 +5,7 @@ use crate::scheduler::params::{PolicyError, PolicyParams};
 use crate::scheduler::traits::{QueuePolicy, QueuedJob, SchedContext};
 use crate::workload::JobId;
 
-use super::classes::{choose_victims, ClassQueue, Victim};
+use super::classes::{choose_victims, sort_prefix, ClassQueue, Victim, CANDIDATES_SORTED_FIRST};
 use super::estimate::Estimator;
 
 /// Shortest Remaining Time First, preemptive: waiting jobs are offered shortest
@@ -72,27 +72,34 @@ impl QueuePolicy for Srtf {
 
     fn schedule(&mut self, ctx: &mut dyn SchedContext) {
         self.queue.sweep(|_, job| ctx.try_start(job));
-        if self.queue.len() == 0 {
-            return;
-        }
+        let Some(shortest) = self.queue.best_key() else { return };
         let now = ctx.now();
+        let factor = self.preempt_factor;
+        // Only jobs the shortest waiter could evict are candidates; usually none, and
+        // then the pass ends after this O(R) scan.
+        let bar = shortest as f64 * factor;
         self.candidates.clear();
         for r in ctx.running() {
             let Some(model) = r.model else { continue };
-            if r.started < now {
+            if r.started == now {
+                continue;
+            }
+            let rem = self.est.running(r, now);
+            if rem as f64 > bar {
                 let victim = Victim {
                     id: r.job.id,
                     model,
                     demand: r.job.request.demand,
                 };
-                self.candidates
-                    .push((self.est.running(r, now), r.started, victim));
+                self.candidates.push((rem, r.started, victim));
             }
         }
-        self.candidates
-            .sort_unstable_by_key(|&(rem, started, v)| (Reverse(rem), Reverse(started), v.id));
-        let Some(&(longest, _, _)) = self.candidates.first() else { return };
-        let factor = self.preempt_factor;
+        if self.candidates.is_empty() {
+            return;
+        }
+        let key = |&(rem, started, v): &(u64, SimTime, Victim)| (Reverse(rem), Reverse(started), v.id);
+        let mut sorted = sort_prefix(&mut self.candidates, CANDIDATES_SORTED_FIRST, key);
+        let longest = self.candidates[0].0;
         let (candidates, victims, chosen, evicted) = (
             &mut self.candidates,
             &mut self.victims,
@@ -105,16 +112,28 @@ impl QueuePolicy for Srtf {
             if longest as f64 <= threshold {
                 return false;
             }
-            let n = candidates.partition_point(|c| c.0 as f64 > threshold);
+            let mut n = candidates[..sorted].partition_point(|c| c.0 as f64 > threshold);
             victims.clear();
             victims.extend(candidates[..n].iter().map(|c| c.2));
             if !choose_victims(ctx.free(), job, victims, chosen) {
-                return false;
+                if n < sorted || sorted == candidates.len() {
+                    return false;
+                }
+                // Every ordered candidate qualified but was not enough: order them all.
+                candidates.sort_unstable_by_key(key);
+                sorted = candidates.len();
+                n = candidates.partition_point(|c| c.0 as f64 > threshold);
+                victims.clear();
+                victims.extend(candidates[..n].iter().map(|c| c.2));
+                if !choose_victims(ctx.free(), job, victims, chosen) {
+                    return false;
+                }
             }
             for &id in chosen.iter() {
                 evicted.extend(ctx.preempt(id));
             }
             candidates.retain(|c| !chosen.contains(&c.2.id));
+            sorted -= chosen.len();
             ctx.try_start(job)
         });
         if self.evicted.is_empty() {
