@@ -154,6 +154,18 @@ impl QueuePolicy for Conservative {
     }
 
     fn schedule(&mut self, ctx: &mut dyn SchedContext) {
+        // The first waiting job has no reservation ahead of it: if it fits, it starts
+        // (its earliest start in any profile is now), with no profile needed.
+        while let Some(entry) = self.waiting.first_entry() {
+            if !ctx.try_start(entry.get()) {
+                break;
+            }
+            entry.remove();
+            self.dirty = true;
+        }
+        if self.waiting.is_empty() {
+            return;
+        }
         let now = ctx.now();
         // Incremental pass: if no job ended or started since the last pass, the profiles
         // and reservations are unchanged (no reservation can have come due without an
