@@ -1,8 +1,8 @@
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::engine::SimTime;
 use crate::scheduler::params::{PolicyError, PolicyParams};
-use crate::scheduler::traits::{FinishedJob, QueuePolicy, QueuedJob, SchedContext};
+use crate::scheduler::traits::{FinishedJob, PlacementRequest, QueuePolicy, QueuedJob, SchedContext};
 use crate::topology::GpuModelId;
 
 use super::classes::models_for;
@@ -12,39 +12,54 @@ use super::estimate::Estimator;
 /// Conservative backfilling: every waiting job, in FIFO order, gets a reservation at the
 /// earliest time the capacity profile (running jobs' estimated ends minus the
 /// reservations of the jobs ahead of it) holds it for its whole estimated run; a job
-/// starts now only if that earliest time is now, so it delays no earlier reservation.
+/// starts before its turn only if that earliest time is now, so it delays no earlier
+/// reservation.
 ///
 /// Source: Mu'alem & Feitelson, "Utilization, predictability, workloads, and user
 /// runtime estimates in scheduling the IBM SP2 with backfilling", IEEE TPDS 12(6), 2001
-/// (§2, "conservative backfilling"). Reservations are rebuilt from scratch each pass
-/// (their "compression" when jobs end early is then implicit).
+/// (§2, "conservative backfilling").
 ///
 /// Estimates and the pooled per-model approximation are as in [`super::Easy`]: the
 /// profile counts free thousandths of each GPU model, not nodes, and each job reserves
-/// on the allowed model where it can start earliest (ties: lowest model id).
+/// on the allowed model where it can start earliest (ties: lowest model id). A job whose
+/// reservation comes due but that placement cannot fit (fragmentation the pooled count
+/// does not see) keeps its reservation and is offered again every pass.
 ///
-/// Cost: a pass sorts the R running jobs' ends into per-model profiles (O(R log R)) and
-/// reserves for at most `bf_max_job_test` waiting jobs (default 100, Slurm's), each
-/// O(P) for a profile of P ≤ R + 2·depth steps: O(R log R + depth·(R + depth)). Jobs
-/// deeper in the queue get no reservation and wait until they come within the bound.
-/// A pass after which no job ended or started (only arrivals) keeps the profiles and
-/// reserves only for the new jobs.
+/// Reservations persist between passes and are rebuilt from scratch (all reservations
+/// recomputed in FIFO order, i.e. "compressed") only when the profile stops matching
+/// reality: a job ends at another time than its estimate said, or starts at another time
+/// or on another model than its reservation. With oracle estimates ends are predicted
+/// exactly, so most passes only start the reservations that came due and reserve for
+/// newly arrived jobs.
+///
+/// Cost: a rebuild sorts the R running jobs' ends into per-model profiles (O(R log R))
+/// and reserves for at most `bf_max_job_test` waiting jobs (default 100, Slurm's), each
+/// O(P) for a profile of P ≤ R + 2·depth steps: O(R log R + depth·(R + depth)). Other
+/// passes cost O(log P) per due or new job. Jobs deeper in the queue than the bound get
+/// no reservation and wait until they come within it.
 #[derive(Debug)]
 pub struct Conservative {
     waiting: BTreeMap<u64, QueuedJob>,
     next_seq: u64,
     est: Estimator,
     max_test: usize,
-    /// Scratch, per model index: the step function (from time, free thousandths).
+    /// Per model index: the step function (from time, free thousandths) of running jobs
+    /// and reservations.
     profiles: Vec<Vec<(SimTime, i64)>>,
-    /// Scratch, per model index: (estimated end, thousandths released) of running jobs.
-    ends: Vec<Vec<(SimTime, u64)>>,
-    started: Vec<u64>,
-    /// A job ended (or one started) since the last pass: rebuild the profiles and
-    /// reserve for the whole window again.
+    /// Reservations of waiting jobs (always a prefix of `waiting`): start and model.
+    reserved: BTreeMap<u64, (SimTime, GpuModelId)>,
+    /// The same reservations by start time.
+    due: BTreeSet<(SimTime, u64)>,
+    /// The end the profile assumes for each running job, by job id (MAX: none).
+    expected_end: Vec<SimTime>,
+    /// The profile no longer matches reality: rebuild before the next use.
     dirty: bool,
-    /// Jobs with a sequence number below this hold reservations in the profiles.
-    reserved_below: u64,
+    /// Scratch: (estimated end, thousandths released) of running jobs, per model.
+    ends: Vec<Vec<(SimTime, u64)>>,
+    /// Scratch: due reservations of this pass.
+    due_now: Vec<(SimTime, u64)>,
+    /// Scratch: requests placement refused in this pass.
+    failed: Vec<PlacementRequest>,
 }
 
 impl Conservative {
@@ -59,15 +74,28 @@ impl Conservative {
             est,
             max_test: usize::try_from(max_test).unwrap_or(usize::MAX),
             profiles: Vec::new(),
-            ends: Vec::new(),
-            started: Vec::new(),
+            reserved: BTreeMap::new(),
+            due: BTreeSet::new(),
+            expected_end: Vec::new(),
             dirty: true,
-            reserved_below: 0,
+            ends: Vec::new(),
+            due_now: Vec::new(),
+            failed: Vec::new(),
         })
     }
 
-    /// Rebuilds every model's profile from the free capacity and the running jobs.
-    fn build_profiles(&mut self, ctx: &dyn SchedContext) {
+    /// Records the end the profile assumes for a running job.
+    fn expect_end(&mut self, job: &QueuedJob, end: SimTime) {
+        let i = job.id.0 as usize;
+        if i >= self.expected_end.len() {
+            self.expected_end.resize(i + 1, SimTime::MAX);
+        }
+        self.expected_end[i] = end;
+    }
+
+    /// Rebuilds every model's profile from the free capacity and the running jobs, and
+    /// drops every reservation.
+    fn rebuild(&mut self, ctx: &dyn SchedContext) {
         let now = ctx.now();
         let free = ctx.free();
         let models = free.models().map(|m| usize::from(m.0) + 1).max().unwrap_or(0);
@@ -79,6 +107,7 @@ impl Conservative {
         for r in ctx.running() {
             if let Some(m) = r.model {
                 let end = self.est.running_end(r, now);
+                self.expect_end(&r.job, end);
                 self.ends[usize::from(m.0)].push((end, r.job.request.demand.total_milli()));
             }
         }
@@ -96,6 +125,81 @@ impl Conservative {
                 match p.last_mut() {
                     Some(last) if last.0 == t => last.1 = level,
                     _ => p.push((t, level)),
+                }
+            }
+        }
+        self.reserved.clear();
+        self.due.clear();
+        self.dirty = false;
+    }
+
+    /// Drops profile steps that ended before now.
+    fn prune(&mut self, now: SimTime) {
+        for p in &mut self.profiles {
+            let keep_from = p.partition_point(|s| s.0 <= now).saturating_sub(1);
+            p.drain(..keep_from);
+        }
+    }
+
+    /// Bookkeeping for waiting job `seq`, just started by `ctx`: a start at its
+    /// reservation keeps the profile true; a start without one adds it to the profile;
+    /// any other start makes the profile stale.
+    fn started(&mut self, ctx: &dyn SchedContext, seq: u64) {
+        let Some(job) = self.waiting.remove(&seq) else { return };
+        let now = ctx.now();
+        let dur = self.est.waiting(&job).max(1);
+        let end = SimTime(now.as_ms().saturating_add(dur));
+        self.expect_end(&job, end);
+        let landed = ctx
+            .running()
+            .last()
+            .filter(|r| r.job.id == job.id)
+            .and_then(|r| r.model);
+        match (self.reserved.remove(&seq), landed) {
+            (Some((start, model)), Some(m)) => {
+                self.due.remove(&(start, seq));
+                if start != now || model != m {
+                    self.dirty = true;
+                }
+            }
+            (None, Some(m)) if !self.dirty => {
+                let need = job.request.demand.total_milli() as i64;
+                reserve(&mut self.profiles[usize::from(m.0)], now, end, need);
+            }
+            _ => self.dirty = true,
+        }
+    }
+
+    /// Reserves for the waiting jobs of the window that have no reservation yet, in
+    /// FIFO order, starting those whose reservation is now.
+    fn reserve_window(&mut self, ctx: &mut dyn SchedContext) {
+        let now = ctx.now();
+        let room = self.max_test.saturating_sub(self.reserved.len());
+        let from = self.reserved.last_key_value().map_or(0, |(&s, _)| s + 1);
+        let mut seq = from;
+        for _ in 0..room {
+            let Some((&s, &job)) = self.waiting.range(seq..).next() else { break };
+            seq = s + 1;
+            let need = job.request.demand.total_milli() as i64;
+            let dur = self.est.waiting(&job).max(1);
+            let mut best: Option<(SimTime, GpuModelId)> = None;
+            for m in models_for(ctx.free(), &job.request) {
+                if let Some(t) = earliest(&self.profiles[usize::from(m.0)], now, need, dur) {
+                    if best.is_none_or(|(b, _)| t < b) {
+                        best = Some((t, m));
+                    }
+                }
+            }
+            let Some((start, model)) = best else { continue };
+            let end = SimTime(start.as_ms().saturating_add(dur));
+            reserve(&mut self.profiles[usize::from(model.0)], start, end, need);
+            self.reserved.insert(s, (start, model));
+            self.due.insert((start, s));
+            if start == now && !self.failed.contains(&job.request) {
+                if ctx.try_start(&job) {
+                    self.started(&*ctx, s);
+                } else {
+                    self.failed.push(job.request);
                 }
             }
         }
@@ -154,68 +258,52 @@ impl QueuePolicy for Conservative {
     }
 
     fn schedule(&mut self, ctx: &mut dyn SchedContext) {
+        let now = ctx.now();
+        if !self.dirty {
+            self.prune(now);
+        }
+        self.failed.clear();
         // The first waiting job has no reservation ahead of it: if it fits, it starts
-        // (its earliest start in any profile is now), with no profile needed.
-        while let Some(entry) = self.waiting.first_entry() {
-            if !ctx.try_start(entry.get()) {
+        // (its earliest start in any profile is now). At low load this is all a pass does.
+        while let Some((&seq, job)) = self.waiting.first_key_value() {
+            if !ctx.try_start(job) {
+                self.failed.push(job.request);
                 break;
             }
-            entry.remove();
-            self.dirty = true;
+            self.started(&*ctx, seq);
         }
         if self.waiting.is_empty() {
             return;
         }
-        let now = ctx.now();
-        // Incremental pass: if no job ended or started since the last pass, the profiles
-        // and reservations are unchanged (no reservation can have come due without an
-        // end), so only the jobs that arrived since, and fall within the window, are
-        // reserved. (A rate change without an end is picked up at the next end.)
-        let (from, depth) = if self.dirty {
-            self.build_profiles(&*ctx);
-            (0, self.max_test)
-        } else {
-            let new = (self.next_seq - self.reserved_below) as usize;
-            let old = self.waiting.len() - new;
-            (self.reserved_below, self.max_test.saturating_sub(old))
-        };
-        self.started.clear();
-        for (&seq, job) in self.waiting.range(from..).take(depth) {
-            let need = job.request.demand.total_milli() as i64;
-            let dur = self.est.waiting(job).max(1);
-            let mut best: Option<(SimTime, GpuModelId)> = None;
-            for m in models_for(ctx.free(), &job.request) {
-                if let Some(s) = earliest(&self.profiles[usize::from(m.0)], now, need, dur) {
-                    if best.is_none_or(|(b, _)| s < b) {
-                        best = Some((s, m));
-                    }
-                }
-            }
-            let Some((start, mut model)) = best else { continue };
-            if start == now && ctx.try_start(job) {
-                self.started.push(seq);
-                if let Some(m) = ctx
-                    .running()
-                    .last()
-                    .filter(|r| r.job.id == job.id)
-                    .and_then(|r| r.model)
-                {
-                    model = m;
-                }
-            }
-            let end = SimTime(start.as_ms().saturating_add(dur));
-            reserve(&mut self.profiles[usize::from(model.0)], start, end, need);
+        if self.dirty {
+            self.rebuild(&*ctx);
         }
-        for seq in &self.started {
-            self.waiting.remove(seq);
+        // Reservations that came due.
+        self.due_now.clear();
+        self.due_now
+            .extend(self.due.range(..=(now, u64::MAX)).copied());
+        for i in 0..self.due_now.len() {
+            let seq = self.due_now[i].1;
+            let Some(&job) = self.waiting.get(&seq) else { continue };
+            if self.failed.contains(&job.request) {
+                continue;
+            }
+            if ctx.try_start(&job) {
+                self.started(&*ctx, seq);
+            } else {
+                self.failed.push(job.request);
+            }
         }
-        // A start shifts the window onto jobs without a reservation: rebuild next time.
-        self.dirty = !self.started.is_empty();
-        self.reserved_below = self.next_seq;
+        if self.dirty {
+            self.rebuild(&*ctx);
+        }
+        self.reserve_window(ctx);
     }
 
-    fn on_finish(&mut self, _job: &FinishedJob) {
-        self.dirty = true;
+    fn on_finish(&mut self, job: &FinishedJob) {
+        if self.expected_end.get(job.job.id.0 as usize) != Some(&job.end) {
+            self.dirty = true;
+        }
     }
 
     fn len(&self) -> usize {
