@@ -24,7 +24,15 @@ use dcsim::workload::transform::{self, TransformConfig};
 use dcsim::workload::Workload;
 
 /// The queue policies compared: the FIFO baselines and this bench's subjects.
-const POLICIES: [&str; 7] = ["fifo", "fifo-skip", "sjf", "srtf", "easy", "conservative", "priority"];
+const POLICIES: [&str; 7] = [
+    "fifo",
+    "fifo-skip",
+    "sjf",
+    "srtf",
+    "easy",
+    "conservative",
+    "priority",
+];
 
 /// `gpus / 8` nodes of 8 H100s, 4 nodes per rack.
 fn h100_cluster(gpus: u32) -> Cluster {
@@ -89,7 +97,9 @@ fn compare(c: &mut Criterion, group: &str, cluster: &Cluster, w: &Workload) {
     g.sample_size(10);
     for queue in POLICIES {
         g.throughput(Throughput::Elements(run_once(cluster, w, queue)));
-        g.bench_function(format!("{queue}+best-fit"), |b| b.iter(|| run_once(cluster, w, queue)));
+        g.bench_function(format!("{queue}+best-fit"), |b| {
+            b.iter(|| run_once(cluster, w, queue))
+        });
     }
     g.finish();
 }
@@ -101,7 +111,12 @@ fn synthetic(c: &mut Criterion) {
     compare(c, "policies_q1/synthetic-200k-jobs-10k-gpus", &cluster, &w);
     let large = "values = [1, 2, 4, 8, 64, 256], weights = [60, 10, 10, 15, 4, 1]";
     let w = synthetic_jobs(200_000, cluster.total_gpus(), large);
-    compare(c, "policies_q1/synthetic-200k-jobs-10k-gpus-large-gangs", &cluster, &w);
+    compare(
+        c,
+        "policies_q1/synthetic-200k-jobs-10k-gpus-large-gangs",
+        &cluster,
+        &w,
+    );
 }
 
 fn philly(c: &mut Criterion) {

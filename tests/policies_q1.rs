@@ -253,7 +253,11 @@ fn priority_evicts_the_most_recently_started_among_equals() {
 /// jobs either end by the shadow time or use GPUs beyond the head's need, so the
 /// recomputed reservation never moves later (Mu'alem & Feitelson 2001, §2).
 fn check_easy_guarantee(gpus_total: u32, w: &Workload, out: &RunOutput) -> Result<(), TestCaseError> {
-    let jobs: Vec<_> = out.jobs.iter().filter(|r| r.outcome != Outcome::Skipped).collect();
+    let jobs: Vec<_> = out
+        .jobs
+        .iter()
+        .filter(|r| r.outcome != Outcome::Skipped)
+        .collect();
     let mut prefix_start = SimTime::ZERO;
     for (k, j) in jobs.iter().enumerate() {
         let tau = j.submit.max(prefix_start);

@@ -76,7 +76,9 @@ impl<K: Ord + Copy> ClassQueue<K> {
         }
         while let Some(Reverse((_, _, c))) = self.heads.pop() {
             let q = &mut self.classes[c];
-            let Some((&(k, _), job)) = q.first_key_value() else { continue };
+            let Some((&(k, _), job)) = q.first_key_value() else {
+                continue;
+            };
             if offer(k, job) {
                 q.pop_first();
                 self.len -= 1;

@@ -145,7 +145,9 @@ impl Conservative {
     /// reservation keeps the profile true; a start without one adds it to the profile;
     /// any other start makes the profile stale.
     fn started(&mut self, ctx: &dyn SchedContext, seq: u64) {
-        let Some(job) = self.waiting.remove(&seq) else { return };
+        let Some(job) = self.waiting.remove(&seq) else {
+            return;
+        };
         let now = ctx.now();
         let dur = self.est.waiting(&job).max(1);
         let end = SimTime(now.as_ms().saturating_add(dur));
@@ -178,7 +180,9 @@ impl Conservative {
         let from = self.reserved.last_key_value().map_or(0, |(&s, _)| s + 1);
         let mut seq = from;
         for _ in 0..room {
-            let Some((&s, &job)) = self.waiting.range(seq..).next() else { break };
+            let Some((&s, &job)) = self.waiting.range(seq..).next() else {
+                break;
+            };
             seq = s + 1;
             let need = job.request.demand.total_milli() as i64;
             let dur = self.est.waiting(&job).max(1);
@@ -280,11 +284,12 @@ impl QueuePolicy for Conservative {
         }
         // Reservations that came due.
         self.due_now.clear();
-        self.due_now
-            .extend(self.due.range(..=(now, u64::MAX)).copied());
+        self.due_now.extend(self.due.range(..=(now, u64::MAX)).copied());
         for i in 0..self.due_now.len() {
             let seq = self.due_now[i].1;
-            let Some(&job) = self.waiting.get(&seq) else { continue };
+            let Some(&job) = self.waiting.get(&seq) else {
+                continue;
+            };
             if self.failed.contains(&job.request) {
                 continue;
             }

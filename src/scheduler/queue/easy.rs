@@ -168,7 +168,9 @@ impl QueuePolicy for Easy {
             entry.remove();
             self.dirty = true;
         }
-        let Some((&head_seq, &head)) = self.waiting.first_key_value() else { return };
+        let Some((&head_seq, &head)) = self.waiting.first_key_value() else {
+            return;
+        };
         let now = ctx.now();
         // Incremental pass: if no job ended or started since the last pass and the head
         // is the same, capacity and the reservation are unchanged and every job tested
@@ -179,7 +181,13 @@ impl QueuePolicy for Easy {
             Some((seq, m, s, e)) if !self.dirty && seq == head_seq => {
                 let new = (self.next_seq - self.tested_below) as usize;
                 let old_behind = self.waiting.len() - 1 - new;
-                (m, s, e, self.tested_below, self.max_test.saturating_sub(old_behind))
+                (
+                    m,
+                    s,
+                    e,
+                    self.tested_below,
+                    self.max_test.saturating_sub(old_behind),
+                )
             }
             _ => {
                 let (m, s, e) = match self.reservation(&*ctx, &head) {

@@ -66,7 +66,9 @@ impl QueuePolicy for Priority {
         if !self.preempt {
             return;
         }
-        let Some((Reverse(top), _)) = self.queue.best_key() else { return };
+        let Some((Reverse(top), _)) = self.queue.best_key() else {
+            return;
+        };
         let now = ctx.now();
         // Only jobs below the top waiting priority are candidates; usually none, and
         // then the pass ends after this O(R) scan.

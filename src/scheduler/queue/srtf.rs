@@ -72,7 +72,9 @@ impl QueuePolicy for Srtf {
 
     fn schedule(&mut self, ctx: &mut dyn SchedContext) {
         self.queue.sweep(|_, job| ctx.try_start(job));
-        let Some(shortest) = self.queue.best_key() else { return };
+        let Some(shortest) = self.queue.best_key() else {
+            return;
+        };
         let now = ctx.now();
         let factor = self.preempt_factor;
         // Only jobs the shortest waiter could evict are candidates; usually none, and
