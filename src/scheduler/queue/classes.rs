@@ -1,12 +1,12 @@
 //! Building blocks shared by the ordered and preemptive queue policies: waiting jobs
 //! grouped by request class and ordered by a policy key, pooled capacity counts per GPU
-//! model, and victim selection for preemption.
+//! model, and the running-job index preemptive policies choose victims from.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap};
 
 use crate::scheduler::free::FreeCapacity;
-use crate::scheduler::traits::{PlacementRequest, QueuedJob};
+use crate::scheduler::traits::{PlacementRequest, QueuedJob, RunningJob, SchedContext};
 use crate::topology::GpuModelId;
 use crate::workload::{GpuDemand, JobId, MILLI_PER_GPU};
 
@@ -64,6 +64,17 @@ impl<K: Ord + Copy> ClassQueue<K> {
             .min()
     }
 
+    /// Whether some class's best job is short of pooled capacity on a model it may use
+    /// (only such a job can gain from evictions; see [`choose_victims`]): O(classes).
+    pub(crate) fn any_head_short(&self, free: &FreeCapacity) -> bool {
+        self.classes.iter().any(|q| {
+            q.first_key_value().is_some_and(|(_, job)| {
+                let need = job.request.demand.total_milli();
+                models_for(free, &job.request).any(|m| free_for(free, m, job.request.demand) < need)
+            })
+        })
+    }
+
     /// Offers each class's best job to `offer` in key order; a job for which `offer`
     /// returns true has started and leaves the queue (its class's next job is offered
     /// in turn); on false its class is done for this sweep.
@@ -117,77 +128,114 @@ pub(crate) fn fits_pooled(free: &FreeCapacity, req: &PlacementRequest) -> bool {
     models_for(free, req).any(|m| free_for(free, m, req.demand) >= req.demand.total_milli())
 }
 
-/// A running job that a preemptive policy may evict, in the policy's preference order.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Victim {
-    /// The job.
-    pub(crate) id: JobId,
-    /// Its GPU model.
-    pub(crate) model: GpuModelId,
-    /// What it holds.
-    pub(crate) demand: GpuDemand,
+/// The running jobs a preemptive policy started, ordered by its eviction preference
+/// `K` (most evictable first), kept up to date as it starts, evicts and sees jobs end,
+/// so a pass never rescans or re-sorts the running set.
+///
+/// A job's key is fixed when it starts; a later rate change (not used by these
+/// policies' scenarios so far) is not seen until the job's next start.
+#[derive(Debug)]
+pub(crate) struct RunningIndex<K> {
+    order: BTreeSet<(K, JobId)>,
+    /// Per job id: its key, model and demand while indexed.
+    info: Vec<Option<(K, GpuModelId, GpuDemand)>>,
+    /// Scratch per model index: pooled room so far, or None if not yet seen.
+    room: Vec<Option<u64>>,
+    /// Scratch per model index: victims walked so far.
+    walked: Vec<Vec<JobId>>,
 }
 
-/// Chooses the fewest victims, taken in order from `candidates` on one GPU model, whose
-/// eviction frees enough pooled capacity for `job`; writes their ids to `out` and
-/// returns true, or false (and `out` empty) if no model gets there. Models that already
-/// have room by pooled counts are not considered (the job failed placement there for
-/// fragmentation, which evicting by count does not cure). For a whole-GPU job only
-/// whole-GPU victims count, since evicting a share need not free a whole GPU. Ties
-/// between models go to the lowest model id.
-pub(crate) fn choose_victims(
-    free: &FreeCapacity,
-    job: &QueuedJob,
-    candidates: &[Victim],
-    out: &mut Vec<JobId>,
-) -> bool {
-    out.clear();
-    let need = job.request.demand.total_milli();
-    let whole = job.request.demand.is_whole();
-    let mut best: Option<(usize, GpuModelId)> = None;
-    for m in models_for(free, &job.request) {
-        let avail = free_for(free, m, job.request.demand);
-        if avail >= need {
-            continue;
+impl<K> Default for RunningIndex<K> {
+    fn default() -> Self {
+        RunningIndex {
+            order: BTreeSet::new(),
+            info: Vec::new(),
+            room: Vec::new(),
+            walked: Vec::new(),
         }
-        let mut freed = avail;
-        let mut count = 0;
-        for v in candidates {
-            if v.model != m || (whole && !v.demand.is_whole()) {
+    }
+}
+
+impl<K: Ord + Copy> RunningIndex<K> {
+    /// Indexes the job `ctx` just started (the last running job), under `key(job)`.
+    pub(crate) fn started(&mut self, ctx: &dyn SchedContext, key: impl FnOnce(&RunningJob) -> K) {
+        let Some(r) = ctx.running().last() else { return };
+        let Some(model) = r.model else { return };
+        let (id, k) = (r.job.id, key(r));
+        let i = id.0 as usize;
+        if i >= self.info.len() {
+            self.info.resize(i + 1, None);
+        }
+        self.info[i] = Some((k, model, r.job.request.demand));
+        self.order.insert((k, id));
+    }
+
+    /// Drops a job that ended or was evicted.
+    pub(crate) fn remove(&mut self, id: JobId) {
+        if let Some((k, _, _)) = self.info.get_mut(id.0 as usize).and_then(Option::take) {
+            self.order.remove(&(k, id));
+        }
+    }
+
+    /// The most evictable job's key.
+    pub(crate) fn first(&self) -> Option<K> {
+        self.order.first().map(|&(k, _)| k)
+    }
+
+    /// Walks the running jobs in eviction order while `eligible(key)` holds, skipping
+    /// those for which `skip(key)` holds, and stops at the first GPU model on which the
+    /// victims walked so far free enough pooled capacity for `job`; writes them to `out`
+    /// and returns true, or false (`out` empty) if the walk ends first. Models that
+    /// already have room by pooled count are passed over (the job failed placement there
+    /// for fragmentation, which evicting by count does not cure); for a whole-GPU job
+    /// only whole-GPU victims count, since evicting a share need not free a whole GPU.
+    pub(crate) fn choose(
+        &mut self,
+        free: &FreeCapacity,
+        job: &QueuedJob,
+        eligible: impl Fn(&K) -> bool,
+        skip: impl Fn(&K) -> bool,
+        out: &mut Vec<JobId>,
+    ) -> bool {
+        out.clear();
+        let need = job.request.demand.total_milli();
+        let whole = job.request.demand.is_whole();
+        for r in &mut self.room {
+            *r = None;
+        }
+        for w in &mut self.walked {
+            w.clear();
+        }
+        for &(k, id) in &self.order {
+            if !eligible(&k) {
+                return false;
+            }
+            let Some((_, m, d)) = self.info[id.0 as usize] else {
+                continue;
+            };
+            if skip(&k)
+                || (whole && !d.is_whole())
+                || !job.request.models.allows(usize::from(m.0))
+                || free.capacity(m) * u64::from(MILLI_PER_GPU) < need
+            {
                 continue;
             }
-            freed += v.demand.total_milli();
-            count += 1;
-            if freed >= need {
-                if best.is_none_or(|(c, _)| count < c) {
-                    best = Some((count, m));
-                }
-                break;
+            let i = usize::from(m.0);
+            if i >= self.room.len() {
+                self.room.resize(i + 1, None);
+                self.walked.resize_with(i + 1, Vec::new);
+            }
+            let avail = *self.room[i].get_or_insert_with(|| free_for(free, m, job.request.demand));
+            if avail >= need && self.walked[i].is_empty() {
+                continue;
+            }
+            self.room[i] = Some(avail + d.total_milli());
+            self.walked[i].push(id);
+            if avail + d.total_milli() >= need {
+                out.extend_from_slice(&self.walked[i]);
+                return true;
             }
         }
+        false
     }
-    let Some((count, m)) = best else { return false };
-    out.extend(
-        candidates
-            .iter()
-            .filter(|v| v.model == m && (!whole || v.demand.is_whole()))
-            .take(count)
-            .map(|v| v.id),
-    );
-    true
-}
-
-/// How many eviction candidates a pass orders up front; the rest are sorted only if a
-/// waiting job needs more victims than that.
-pub(crate) const CANDIDATES_SORTED_FIRST: usize = 64;
-
-/// Puts the `k` smallest of `v` by `key`, in order, at its front (the rest follow
-/// unordered) and returns how many are ordered: O(n + k log k), not O(n log n).
-pub(crate) fn sort_prefix<T, K: Ord>(v: &mut [T], k: usize, key: impl Fn(&T) -> K) -> usize {
-    if k < v.len() {
-        v.select_nth_unstable_by_key(k, &key);
-    }
-    let end = k.min(v.len());
-    v[..end].sort_unstable_by_key(key);
-    end
 }

@@ -107,11 +107,6 @@ impl Estimator {
         let run = scale(r.expected_end.saturating_sub(r.started).as_ms(), f);
         SimTime(r.started.as_ms().saturating_add(run)).max(now)
     }
-
-    /// Estimated remaining run time of a running job at `now`, in milliseconds.
-    pub(crate) fn running(&mut self, r: &RunningJob, now: SimTime) -> u64 {
-        self.running_end(r, now).saturating_sub(now).as_ms()
-    }
 }
 
 /// `ms × f`, rounded, saturating.

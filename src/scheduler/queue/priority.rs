@@ -2,10 +2,13 @@ use std::cmp::Reverse;
 
 use crate::engine::SimTime;
 use crate::scheduler::params::{PolicyError, PolicyParams};
-use crate::scheduler::traits::{QueuePolicy, QueuedJob, SchedContext};
+use crate::scheduler::traits::{FinishedJob, QueuePolicy, QueuedJob, SchedContext};
 use crate::workload::JobId;
 
-use super::classes::{choose_victims, sort_prefix, ClassQueue, Victim, CANDIDATES_SORTED_FIRST};
+use super::classes::{ClassQueue, RunningIndex};
+
+/// Eviction order: lowest priority first, then most recently started.
+type EvictKey = (i32, Reverse<SimTime>);
 
 /// Priority classes with preemption: waiting jobs are offered highest `priority` first
 /// (ties: earliest submitted), skipping those that do not fit; with `preempt = true` a
@@ -16,20 +19,20 @@ use super::classes::{choose_victims, sort_prefix, ClassQueue, Victim, CANDIDATES
 /// batch bands (Verma et al., EuroSys 2015, §2.5).
 ///
 /// Victims are chosen deterministically: lowest priority first, then most recently
-/// started, then job id; only the fewest of them, on one GPU model, that free enough
-/// capacity by pooled count, and never a job started in this same pass. A job can only
-/// be evicted by a strictly higher-priority one, so evictions cannot cycle. Evicted jobs
-/// pay the scenario's checkpoint/restore cost and wait again under their priority.
+/// started, then job id, taken only until one GPU model has room for the newcomer by
+/// pooled count, and never a job started in this same pass. A job can only be evicted
+/// by a strictly higher-priority one, so evictions cannot cycle. A job short of room
+/// only through fragmentation (enough free GPUs by count, none placeable) evicts
+/// nobody. Evicted jobs pay the scenario's checkpoint/restore cost and wait again under
+/// their priority.
 ///
-/// Cost: ordering as in [`super::Sjf`]; a pass with jobs still waiting also sorts the
-/// running jobs by priority, O(R log R) for R running jobs.
+/// Cost: ordering as in [`super::Sjf`]; the running jobs it started are kept in an
+/// ordered index, so a waiting job's victims cost O(log R + candidates walked).
 #[derive(Debug)]
 pub struct Priority {
     queue: ClassQueue<(Reverse<i32>, SimTime)>,
     preempt: bool,
-    /// Scratch: (priority, started, victim) in eviction order.
-    candidates: Vec<(i32, SimTime, Victim)>,
-    victims: Vec<Victim>,
+    running: RunningIndex<EvictKey>,
     chosen: Vec<JobId>,
     evicted: Vec<QueuedJob>,
 }
@@ -40,8 +43,7 @@ impl Priority {
         Ok(Priority {
             queue: ClassQueue::default(),
             preempt: p.bool("preempt", true)?,
-            candidates: Vec::new(),
-            victims: Vec::new(),
+            running: RunningIndex::default(),
             chosen: Vec::new(),
             evicted: Vec::new(),
         })
@@ -49,6 +51,18 @@ impl Priority {
 
     fn push(&mut self, job: QueuedJob) {
         self.queue.push((Reverse(job.priority), job.submit), job);
+    }
+
+    /// Starts what fits, highest priority first, and indexes the jobs started.
+    fn start_fitting(&mut self, ctx: &mut dyn SchedContext) {
+        let running = &mut self.running;
+        self.queue.sweep(|_, job| {
+            let started = ctx.try_start(job);
+            if started {
+                running.started(&*ctx, |r| (r.job.priority, Reverse(r.started)));
+            }
+            started
+        });
     }
 }
 
@@ -62,68 +76,40 @@ impl QueuePolicy for Priority {
     }
 
     fn schedule(&mut self, ctx: &mut dyn SchedContext) {
-        self.queue.sweep(|_, job| ctx.try_start(job));
+        self.start_fitting(ctx);
         if !self.preempt {
             return;
         }
-        let Some((Reverse(top), _)) = self.queue.best_key() else {
+        let (Some((Reverse(top), _)), Some((lowest, _))) = (self.queue.best_key(), self.running.first())
+        else {
             return;
         };
-        let now = ctx.now();
-        // Only jobs below the top waiting priority are candidates; usually none, and
-        // then the pass ends after this O(R) scan.
-        self.candidates.clear();
-        for r in ctx.running() {
-            let Some(model) = r.model else { continue };
-            if r.started < now && r.job.priority < top {
-                let victim = Victim {
-                    id: r.job.id,
-                    model,
-                    demand: r.job.request.demand,
-                };
-                self.candidates.push((r.job.priority, r.started, victim));
-            }
-        }
-        if self.candidates.is_empty() {
+        // Nobody runs below the top waiting priority, or no waiter lacks room by count.
+        if lowest >= top || !self.queue.any_head_short(ctx.free()) {
             return;
         }
-        let key = |&(prio, started, v): &(i32, SimTime, Victim)| (prio, Reverse(started), v.id);
-        let mut sorted = sort_prefix(&mut self.candidates, CANDIDATES_SORTED_FIRST, key);
-        let lowest = self.candidates[0].0;
-        let (candidates, victims, chosen, evicted) = (
-            &mut self.candidates,
-            &mut self.victims,
-            &mut self.chosen,
-            &mut self.evicted,
-        );
+        let now = ctx.now();
+        let (running, chosen, evicted) = (&mut self.running, &mut self.chosen, &mut self.evicted);
         evicted.clear();
         self.queue.sweep(|(Reverse(prio), _), job| {
-            if prio <= lowest {
+            if !running.choose(
+                ctx.free(),
+                job,
+                |&(p, _)| p < prio,
+                |&(_, Reverse(started))| started == now,
+                chosen,
+            ) {
                 return false;
             }
-            let mut n = candidates[..sorted].partition_point(|c| c.0 < prio);
-            victims.clear();
-            victims.extend(candidates[..n].iter().map(|c| c.2));
-            if !choose_victims(ctx.free(), job, victims, chosen) {
-                if n < sorted || sorted == candidates.len() {
-                    return false;
-                }
-                // Every ordered candidate qualified but was not enough: order them all.
-                candidates.sort_unstable_by_key(key);
-                sorted = candidates.len();
-                n = candidates.partition_point(|c| c.0 < prio);
-                victims.clear();
-                victims.extend(candidates[..n].iter().map(|c| c.2));
-                if !choose_victims(ctx.free(), job, victims, chosen) {
-                    return false;
-                }
-            }
             for &id in chosen.iter() {
+                running.remove(id);
                 evicted.extend(ctx.preempt(id));
             }
-            candidates.retain(|c| !chosen.contains(&c.2.id));
-            sorted -= chosen.len();
-            ctx.try_start(job)
+            let started = ctx.try_start(job);
+            if started {
+                running.started(&*ctx, |r| (r.job.priority, Reverse(r.started)));
+            }
+            started
         });
         if self.evicted.is_empty() {
             return;
@@ -133,7 +119,11 @@ impl QueuePolicy for Priority {
             self.push(job);
         }
         self.evicted = evicted;
-        self.queue.sweep(|_, job| ctx.try_start(job));
+        self.start_fitting(ctx);
+    }
+
+    fn on_finish(&mut self, job: &FinishedJob) {
+        self.running.remove(job.job.id);
     }
 
     fn len(&self) -> usize {

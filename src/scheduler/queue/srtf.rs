@@ -2,11 +2,15 @@ use std::cmp::Reverse;
 
 use crate::engine::SimTime;
 use crate::scheduler::params::{PolicyError, PolicyParams};
-use crate::scheduler::traits::{QueuePolicy, QueuedJob, SchedContext};
+use crate::scheduler::traits::{FinishedJob, QueuePolicy, QueuedJob, SchedContext};
 use crate::workload::JobId;
 
-use super::classes::{choose_victims, sort_prefix, ClassQueue, Victim, CANDIDATES_SORTED_FIRST};
+use super::classes::{ClassQueue, RunningIndex};
 use super::estimate::Estimator;
+
+/// Eviction order of SRTF: latest estimated end first (longest remaining), then most
+/// recently started.
+type EvictKey = (Reverse<SimTime>, Reverse<SimTime>);
 
 /// Shortest Remaining Time First, preemptive: waiting jobs are offered shortest
 /// estimated remaining time first (skipping those that do not fit), and a waiting job
@@ -16,26 +20,26 @@ use super::estimate::Estimator;
 /// System Concepts*, §5.3.2), the policy Tiresias (Gu et al., NSDI 2019, §2.2) uses as
 /// its duration-aware upper bound for DL clusters. Run times are the trace's (oracle)
 /// unless `estimate = "noisy"` (see [`super::estimate`]); a running job's estimated
-/// remaining time is its expected end at its current rate, minus now, times its error
-/// factor.
+/// remaining time is its estimated end minus now.
 ///
 /// Anti-thrash rule: a running job is a victim only if its estimated remaining time
-/// exceeds `preempt_factor` (default 2) times the newcomer's, it did not start in this
-/// same pass, and it belongs to the fewest victims, longest remaining first, that free
-/// enough GPUs of one model (pooled count) for the newcomer. A job can then only be
-/// evicted by one with less than half its remaining work, so no two jobs can evict each
-/// other back and forth. Evicted jobs pay the scenario's checkpoint/restore cost.
+/// exceeds `preempt_factor` (default 2) times the newcomer's and it did not start in
+/// this same pass. Victims are taken longest remaining first (then most recently
+/// started), and only until one GPU model has room for the newcomer by pooled count. A
+/// job can then only be evicted by one with less than half its remaining work, so no
+/// two jobs can evict each other back and forth. A job short of room only through
+/// fragmentation (enough free GPUs by count, none placeable) evicts nobody. Evicted
+/// jobs pay the scenario's checkpoint/restore cost.
 ///
-/// Cost: ordering as in [`super::Sjf`]; a pass with jobs still waiting also sorts the
-/// running jobs by remaining time, O(R log R) for R running jobs.
+/// Cost: ordering as in [`super::Sjf`]; the running jobs it started are kept in an
+/// ordered index, so a waiting job's victims cost O(log R + candidates walked), never a
+/// scan of the running set.
 #[derive(Debug)]
 pub struct Srtf {
     queue: ClassQueue<u64>,
     est: Estimator,
     preempt_factor: f64,
-    /// Scratch: (estimated remaining ms, when started, victim), longest first.
-    candidates: Vec<(u64, SimTime, Victim)>,
-    victims: Vec<Victim>,
+    running: RunningIndex<EvictKey>,
     chosen: Vec<JobId>,
     evicted: Vec<QueuedJob>,
 }
@@ -52,11 +56,23 @@ impl Srtf {
             queue: ClassQueue::default(),
             est,
             preempt_factor,
-            candidates: Vec::new(),
-            victims: Vec::new(),
+            running: RunningIndex::default(),
             chosen: Vec::new(),
             evicted: Vec::new(),
         })
+    }
+
+    /// Starts what fits, shortest remaining first, and indexes the jobs started.
+    fn start_fitting(&mut self, ctx: &mut dyn SchedContext) {
+        let (est, running) = (&mut self.est, &mut self.running);
+        self.queue.sweep(|_, job| {
+            let started = ctx.try_start(job);
+            if started {
+                let now = ctx.now();
+                running.started(&*ctx, |r| (Reverse(est.running_end(r, now)), Reverse(r.started)));
+            }
+            started
+        });
     }
 }
 
@@ -71,72 +87,46 @@ impl QueuePolicy for Srtf {
     }
 
     fn schedule(&mut self, ctx: &mut dyn SchedContext) {
-        self.queue.sweep(|_, job| ctx.try_start(job));
-        let Some(shortest) = self.queue.best_key() else {
+        self.start_fitting(ctx);
+        let (Some(shortest), Some((Reverse(latest_end), _))) = (self.queue.best_key(), self.running.first())
+        else {
             return;
         };
         let now = ctx.now();
         let factor = self.preempt_factor;
-        // Only jobs the shortest waiter could evict are candidates; usually none, and
-        // then the pass ends after this O(R) scan.
-        let bar = shortest as f64 * factor;
-        self.candidates.clear();
-        for r in ctx.running() {
-            let Some(model) = r.model else { continue };
-            if r.started == now {
-                continue;
-            }
-            let rem = self.est.running(r, now);
-            if rem as f64 > bar {
-                let victim = Victim {
-                    id: r.job.id,
-                    model,
-                    demand: r.job.request.demand,
-                };
-                self.candidates.push((rem, r.started, victim));
-            }
-        }
-        if self.candidates.is_empty() {
+        let bar = |rem: u64| SimTime(now.as_ms().saturating_add((rem as f64 * factor) as u64));
+        // Nobody runs long enough for the shortest waiter, or no waiter lacks room by
+        // count: no eviction can help.
+        if latest_end <= bar(shortest) || !self.queue.any_head_short(ctx.free()) {
             return;
         }
-        let key = |&(rem, started, v): &(u64, SimTime, Victim)| (Reverse(rem), Reverse(started), v.id);
-        let mut sorted = sort_prefix(&mut self.candidates, CANDIDATES_SORTED_FIRST, key);
-        let longest = self.candidates[0].0;
-        let (candidates, victims, chosen, evicted) = (
-            &mut self.candidates,
-            &mut self.victims,
+        let (est, running, chosen, evicted) = (
+            &mut self.est,
+            &mut self.running,
             &mut self.chosen,
             &mut self.evicted,
         );
         evicted.clear();
         self.queue.sweep(|rem, job| {
-            let threshold = rem as f64 * factor;
-            if longest as f64 <= threshold {
+            let end_bar = bar(rem);
+            if !running.choose(
+                ctx.free(),
+                job,
+                |&(Reverse(end), _)| end > end_bar,
+                |&(_, Reverse(started))| started == now,
+                chosen,
+            ) {
                 return false;
             }
-            let mut n = candidates[..sorted].partition_point(|c| c.0 as f64 > threshold);
-            victims.clear();
-            victims.extend(candidates[..n].iter().map(|c| c.2));
-            if !choose_victims(ctx.free(), job, victims, chosen) {
-                if n < sorted || sorted == candidates.len() {
-                    return false;
-                }
-                // Every ordered candidate qualified but was not enough: order them all.
-                candidates.sort_unstable_by_key(key);
-                sorted = candidates.len();
-                n = candidates.partition_point(|c| c.0 as f64 > threshold);
-                victims.clear();
-                victims.extend(candidates[..n].iter().map(|c| c.2));
-                if !choose_victims(ctx.free(), job, victims, chosen) {
-                    return false;
-                }
-            }
             for &id in chosen.iter() {
+                running.remove(id);
                 evicted.extend(ctx.preempt(id));
             }
-            candidates.retain(|c| !chosen.contains(&c.2.id));
-            sorted -= chosen.len();
-            ctx.try_start(job)
+            let started = ctx.try_start(job);
+            if started {
+                running.started(&*ctx, |r| (Reverse(est.running_end(r, now)), Reverse(r.started)));
+            }
+            started
         });
         if self.evicted.is_empty() {
             return;
@@ -147,7 +137,11 @@ impl QueuePolicy for Srtf {
             self.queue.push(key, job);
         }
         self.evicted = evicted;
-        self.queue.sweep(|_, job| ctx.try_start(job));
+        self.start_fitting(ctx);
+    }
+
+    fn on_finish(&mut self, job: &FinishedJob) {
+        self.running.remove(job.job.id);
     }
 
     fn len(&self) -> usize {
