@@ -251,7 +251,7 @@ fn priority_evicts_the_most_recently_started_among_equals() {
 /// whole-GPU jobs and pooled placement (a job fits iff enough GPUs are free, so the
 /// policy's pooled count is placement's), oracle run times, no preemption. Backfilled
 /// jobs either end by the shadow time or use GPUs beyond the head's need, so the
-/// recomputed reservation never moves later (Mu'alem & Feitelson 2001, §2).
+/// recomputed reservation never moves later (Mu'alem & Feitelson 2001).
 fn check_easy_guarantee(gpus_total: u32, w: &Workload, out: &RunOutput) -> Result<(), TestCaseError> {
     let jobs: Vec<_> = out
         .jobs
@@ -384,7 +384,7 @@ fn srtf_and_sjf_cut_mean_jct_against_fifo_on_philly() {
     eprintln!(
         "Philly ×{LOAD_SCALE} load, mean JCT (h): fifo {fifo:.2}, sjf {sjf:.2}, srtf {srtf:.2}, easy {easy:.2}"
     );
-    // Tiresias (Gu et al., NSDI 2019, §6) reports SRTF-like and LAS policies cutting
+    // Tiresias (Gu et al., NSDI 2019) reports SRTF-like and LAS policies cutting
     // average JCT several-fold against FIFO-style baselines on Philly-derived traces.
     // Conservative bound: at least halved.
     assert!(sjf < 0.5 * fifo, "sjf {sjf:.2} h vs fifo {fifo:.2} h");

@@ -17,7 +17,7 @@ use super::estimate::Estimator;
 ///
 /// Source: Mu'alem & Feitelson, "Utilization, predictability, workloads, and user
 /// runtime estimates in scheduling the IBM SP2 with backfilling", IEEE TPDS 12(6), 2001
-/// (§2, "conservative backfilling").
+/// ("conservative backfilling").
 ///
 /// Estimates and the pooled per-model approximation are as in [`super::Easy`]: the
 /// profile counts free thousandths of each GPU model, not nodes, and each job reserves

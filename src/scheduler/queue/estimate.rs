@@ -5,13 +5,13 @@
 //!
 //! - `"oracle"` (default): the trace's own duration, i.e. perfect knowledge. The usual
 //!   assumption of SJF/SRTF upper-bound studies and of backfilling papers that use
-//!   "accurate estimates" (Mu'alem & Feitelson, IEEE TPDS 2001, §5).
+//!   "accurate estimates" (e.g. Mu'alem & Feitelson, IEEE TPDS 2001).
 //! - `"noisy"`: the true duration times a multiplicative lognormal error
 //!   `exp(error_sigma · Z)`, `Z ~ N(0, 1)`, drawn once per job (at its first arrival) from
 //!   the policy's `estimate` random stream, so runs are deterministic for a seed. Median
-//!   error 1; `error_sigma = 1` gives user estimates off by more than 2.7× for a third of
-//!   jobs, the order of error Tsafrir et al. (IEEE TPDS 2007) report for user runtime
-//!   estimates.
+//!   error 1; with `error_sigma = 1` a third of the estimates are off by more than a
+//!   factor e. A symmetric stand-in for estimate error: real user estimates are mostly
+//!   overestimates (Tsafrir, Etsion & Feitelson, IEEE TPDS 18(6), 2007).
 //!
 //! A waiting job's estimated remaining time is its factor times its true remaining work;
 //! a running job's estimated end is fixed when its run starts (see

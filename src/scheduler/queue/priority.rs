@@ -16,7 +16,7 @@ type EvictKey = (i32, Reverse<SimTime>);
 ///
 /// Source: fixed-priority preemptive scheduling as in Kubernetes pod priority and
 /// preemption (kubernetes.io, "Pod Priority and Preemption") and Borg's production vs
-/// batch bands (Verma et al., EuroSys 2015, §2.5).
+/// batch bands (Verma et al., EuroSys 2015).
 ///
 /// Victims are chosen deterministically: lowest priority first, then most recently
 /// started, then job id, taken only until one GPU model has room for the newcomer by

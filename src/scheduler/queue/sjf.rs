@@ -9,7 +9,7 @@ use super::estimate::Estimator;
 /// jobs never wait behind a blocked one (and long jobs may starve, as in any SJF).
 ///
 /// Source: the classic SJF discipline (e.g. Silberschatz et al., *Operating System
-/// Concepts*, §5.3.2), used as a duration-aware baseline for DL clusters by Tiresias
+/// Concepts*), used as a duration-aware baseline for DL clusters by Tiresias
 /// (Gu et al., NSDI 2019). Run times come from the trace as an oracle unless
 /// `estimate = "noisy"` (see [`super::estimate`]).
 ///

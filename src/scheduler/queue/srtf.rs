@@ -17,7 +17,7 @@ type EvictKey = (Reverse<SimTime>, Reverse<SimTime>);
 /// that still does not fit may evict running jobs with a longer remaining time.
 ///
 /// Source: SRTF (Schrage 1968; the preemptive SJF of Silberschatz et al., *Operating
-/// System Concepts*, §5.3.2), the policy Tiresias (Gu et al., NSDI 2019, §2.2) uses as
+/// System Concepts*), the policy Tiresias (Gu et al., NSDI 2019) uses as
 /// its duration-aware upper bound for DL clusters. Run times are the trace's (oracle)
 /// unless `estimate = "noisy"` (see [`super::estimate`]); a running job's estimated
 /// remaining time is its estimated end minus now.
