@@ -1,9 +1,10 @@
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::engine::SimTime;
 use crate::scheduler::params::{PolicyError, PolicyParams};
 use crate::scheduler::traits::{FinishedJob, PlacementRequest, QueuePolicy, QueuedJob, SchedContext};
 use crate::topology::GpuModelId;
+use crate::workload::JobId;
 
 use super::classes::{fits_pooled, models_for};
 use super::estimate::Estimator;
@@ -36,8 +37,8 @@ pub const DEFAULT_BF_MAX_JOB_TEST: u64 = 100;
 ///
 /// Cost: a pass looks at most at `bf_max_job_test` jobs behind the head (Slurm's name
 /// and default, 100), skips a request class after its first placement failure, and
-/// finds the shadow time by selecting the earliest ends among the R jobs running on the
-/// model, O(R) expected. A pass after which no job ended or started (only arrivals)
+/// finds the shadow time from its own index of the jobs it started, per model by
+/// estimated end, in O(k log R) for the k earliest ends needed. A pass after which no job ended or started (only arrivals)
 /// reuses the reservation and tests only the new jobs.
 #[derive(Debug)]
 pub struct Easy {
@@ -45,8 +46,11 @@ pub struct Easy {
     next_seq: u64,
     est: Estimator,
     max_test: usize,
-    /// Scratch: (estimated end, thousandths released) of running jobs on one model.
-    ends: Vec<(SimTime, u64)>,
+    /// The running jobs it started, per GPU model index, by estimated end:
+    /// (end, job, thousandths released).
+    ends: Vec<BTreeSet<(SimTime, JobId, u64)>>,
+    /// Per job id: its model index and entry in `ends` while running.
+    entry: Vec<Option<(usize, SimTime, u64)>>,
     failed: Vec<PlacementRequest>,
     started: Vec<u64>,
     /// A job ended (or one started) since the last pass: the reservation must be
@@ -69,6 +73,7 @@ impl Easy {
             est,
             max_test: usize::try_from(max_test).unwrap_or(usize::MAX),
             ends: Vec::new(),
+            entry: Vec::new(),
             failed: Vec::new(),
             started: Vec::new(),
             dirty: true,
@@ -80,11 +85,7 @@ impl Easy {
     /// The head's reservation: (model, shadow time, extra thousandths of that model
     /// free at the shadow time beyond the head's need); None if no model ever frees
     /// enough (jobs that never end).
-    fn reservation(
-        &mut self,
-        ctx: &dyn SchedContext,
-        head: &QueuedJob,
-    ) -> Option<(GpuModelId, SimTime, u64)> {
+    fn reservation(&self, ctx: &dyn SchedContext, head: &QueuedJob) -> Option<(GpuModelId, SimTime, u64)> {
         let now = ctx.now();
         let free = ctx.free();
         let need = head.request.demand.total_milli();
@@ -94,14 +95,10 @@ impl Easy {
             let (shadow, extra) = if avail >= need {
                 (now, avail - need)
             } else {
-                self.ends.clear();
-                for r in ctx.running() {
-                    if r.model == Some(m) {
-                        let end = self.est.running_end(r, now);
-                        self.ends.push((end, r.job.request.demand.total_milli()));
-                    }
-                }
-                match shadow_time(&mut self.ends, need - avail) {
+                let Some(ends) = self.ends.get(usize::from(m.0)) else {
+                    continue;
+                };
+                match shadow_time(ends, now, need - avail) {
                     Some((t, freed)) => (t, avail + freed - need),
                     None => continue,
                 }
@@ -114,39 +111,48 @@ impl Easy {
     }
 }
 
-/// The earliest time at which the jobs ending in `ends` (unordered) have released
-/// `deficit` thousandths, with everything released by then; None if they never do.
-/// Sorts only a growing prefix of the earliest ends (select, then sort), so a shadow
-/// reached after a few ends costs O(n), not O(n log n).
-pub(crate) fn shadow_time(ends: &mut [(SimTime, u64)], deficit: u64) -> Option<(SimTime, u64)> {
-    let mut k = 16;
-    loop {
-        let all = k >= ends.len();
-        if all {
-            ends.sort_unstable();
-        } else {
-            ends.select_nth_unstable(k);
-            ends[..k].sort_unstable();
-        }
-        let prefix = &ends[..k.min(ends.len())];
-        let mut freed = 0;
-        for (i, &(t, milli)) in prefix.iter().enumerate() {
-            freed += milli;
-            if freed >= deficit {
-                // Everything ending at the same instant is released with it.
-                freed += prefix[i + 1..]
-                    .iter()
-                    .take_while(|e| e.0 == t)
-                    .map(|e| e.1)
-                    .sum::<u64>();
-                return Some((t, freed));
-            }
-        }
-        if all {
-            return None;
-        }
-        k *= 4;
+/// Indexes the job `ctx` just started (the last running job) by its estimated end in
+/// `ends`, remembering its entry by job id in `entry`.
+fn index_start(
+    ends: &mut Vec<BTreeSet<(SimTime, JobId, u64)>>,
+    entry: &mut Vec<Option<(usize, SimTime, u64)>>,
+    est: &mut Estimator,
+    ctx: &dyn SchedContext,
+) {
+    let Some(r) = ctx.running().last() else { return };
+    let Some(m) = r.model else { return };
+    let end = est.running_end(r, ctx.now());
+    let (i, milli) = (usize::from(m.0), r.job.request.demand.total_milli());
+    if i >= ends.len() {
+        ends.resize_with(i + 1, BTreeSet::new);
     }
+    ends[i].insert((end, r.job.id, milli));
+    let id = r.job.id.0 as usize;
+    if id >= entry.len() {
+        entry.resize(id + 1, None);
+    }
+    entry[id] = Some((i, end, milli));
+}
+
+/// The earliest time, from `now` on, at which the running jobs in `ends` (by end) have
+/// released `deficit` thousandths, with everything ending then; None if they never do.
+/// O(k log R) for the k earliest ends it needs.
+fn shadow_time(ends: &BTreeSet<(SimTime, JobId, u64)>, now: SimTime, deficit: u64) -> Option<(SimTime, u64)> {
+    let mut freed = 0;
+    let mut shadow = None;
+    for &(t, _, milli) in ends {
+        let t = t.max(now);
+        match shadow {
+            // Everything ending at the same instant is released with it.
+            Some(s) if t > s => break,
+            _ => {}
+        }
+        freed += milli;
+        if shadow.is_none() && freed >= deficit {
+            shadow = Some(t);
+        }
+    }
+    shadow.map(|s| (s, freed))
 }
 
 impl QueuePolicy for Easy {
@@ -166,6 +172,7 @@ impl QueuePolicy for Easy {
                 break;
             }
             entry.remove();
+            index_start(&mut self.ends, &mut self.entry, &mut self.est, &*ctx);
             self.dirty = true;
         }
         let Some((&head_seq, &head)) = self.waiting.first_key_value() else {
@@ -225,6 +232,7 @@ impl QueuePolicy for Easy {
                 .last()
                 .filter(|r| r.job.id == job.id)
                 .and_then(|r| r.model);
+            index_start(&mut self.ends, &mut self.entry, &mut self.est, &*ctx);
             if !by_time && landed.is_none_or(|m| m == res_model) {
                 extra = extra.saturating_sub(need);
             }
@@ -238,8 +246,11 @@ impl QueuePolicy for Easy {
         self.tested_below = self.next_seq;
     }
 
-    fn on_finish(&mut self, _job: &FinishedJob) {
+    fn on_finish(&mut self, job: &FinishedJob) {
         self.dirty = true;
+        if let Some((m, end, milli)) = self.entry.get_mut(job.job.id.0 as usize).and_then(Option::take) {
+            self.ends[m].remove(&(end, job.job.id, milli));
+        }
     }
 
     fn len(&self) -> usize {
