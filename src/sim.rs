@@ -503,6 +503,7 @@ impl Core<'_> {
             job: snapshot,
             started: now,
             expected_end: SimTime::MAX,
+            model,
         });
         self.schedule_finish(job);
     }

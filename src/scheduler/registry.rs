@@ -5,7 +5,7 @@ use super::placement::{
     BestFit, Consolidate, DotProduct, Fgd, FirstFit, GpuClustering, GpuPacking, ModelAffinity, Pooled,
     RandomFit, WorstFit,
 };
-use super::queue::{Fifo, FifoSkip};
+use super::queue::{Conservative, Easy, Fifo, FifoSkip, Priority, Sjf, Srtf, ESTIMATE_PARAMS};
 use super::traits::{Placement, QueuePolicy};
 
 /// One registry entry: name, one-line description with its source, parameters,
@@ -34,6 +34,62 @@ pub const QUEUE_POLICIES: &[Entry<dyn QueuePolicy>] = &[
         about: "FIFO order, skipping jobs that do not fit (greedy, no reservation)",
         params: &[],
         make: |_| Ok(Box::new(FifoSkip::default())),
+    },
+    Entry {
+        name: "sjf",
+        about: "shortest (estimated) job first, skipping jobs that do not fit; non-preemptive",
+        params: &ESTIMATE_PARAMS,
+        make: |p| Ok(Box::new(Sjf::from_params(p)?)),
+    },
+    Entry {
+        name: "srtf",
+        about: "shortest remaining time first; evicts much longer running jobs (Tiresias, NSDI 2019)",
+        params: &SRTF_PARAMS,
+        make: |p| Ok(Box::new(Srtf::from_params(p)?)),
+    },
+    Entry {
+        name: "easy",
+        about: "FIFO with EASY backfilling: the head's reservation is never delayed (Lifka 1995)",
+        params: &BACKFILL_PARAMS,
+        make: |p| Ok(Box::new(Easy::from_params(p)?)),
+    },
+    Entry {
+        name: "conservative",
+        about: "FIFO with conservative backfilling: no waiting job's reservation is delayed (Mu'alem & Feitelson 2001)",
+        params: &BACKFILL_PARAMS,
+        make: |p| Ok(Box::new(Conservative::from_params(p)?)),
+    },
+    Entry {
+        name: "priority",
+        about: "highest priority first (ties FIFO); may evict strictly lower-priority running jobs",
+        params: &[ParamDoc {
+            key: "preempt",
+            default: "true",
+            about: "whether a waiting job may evict strictly lower-priority running jobs",
+        }],
+        make: |p| Ok(Box::new(Priority::from_params(p)?)),
+    },
+];
+
+/// SRTF's parameters: the run-time estimate and its anti-thrash factor.
+const SRTF_PARAMS: [ParamDoc; 3] = [
+    ESTIMATE_PARAMS[0],
+    ESTIMATE_PARAMS[1],
+    ParamDoc {
+        key: "preempt_factor",
+        default: "2.0",
+        about: "evict a running job only if its estimated remaining time exceeds this × the newcomer's (≥ 1)",
+    },
+];
+
+/// The backfilling policies' parameters: the run-time estimate and the depth bound.
+const BACKFILL_PARAMS: [ParamDoc; 3] = [
+    ESTIMATE_PARAMS[0],
+    ESTIMATE_PARAMS[1],
+    ParamDoc {
+        key: "bf_max_job_test",
+        default: "100",
+        about: "waiting jobs one backfill pass examines (Slurm's bf_max_job_test)",
     },
 ];
 

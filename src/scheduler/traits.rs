@@ -1,6 +1,7 @@
 //! The two seams users plug their own policies into.
 
 use crate::engine::SimTime;
+use crate::topology::GpuModelId;
 use crate::workload::{GpuDemand, JobId, TenantId, UserId};
 
 use super::free::{FreeCapacity, GpuGrant};
@@ -73,6 +74,9 @@ pub struct RunningJob {
     pub started: SimTime,
     /// When it will end at its current rate, if nothing changes.
     pub expected_end: SimTime,
+    /// The GPU model its GPUs are of (None if it runs unplaced, as-recorded mode only):
+    /// reservations and preemption count freed capacity per model.
+    pub model: Option<GpuModelId>,
 }
 
 /// A job that ended, reported to the policy (history-based policies learn from these).

@@ -1,0 +1,241 @@
+//! Building blocks shared by the ordered and preemptive queue policies: waiting jobs
+//! grouped by request class and ordered by a policy key, pooled capacity counts per GPU
+//! model, and the running-job index preemptive policies choose victims from.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap};
+
+use crate::scheduler::free::FreeCapacity;
+use crate::scheduler::traits::{PlacementRequest, QueuedJob, RunningJob, SchedContext};
+use crate::topology::GpuModelId;
+use crate::workload::{GpuDemand, JobId, MILLI_PER_GPU};
+
+/// Waiting jobs grouped into classes of identical placement request, each class ordered
+/// by `(key, arrival sequence)`.
+///
+/// Within one scheduling pass free capacity only shrinks (until the policy preempts), so
+/// once a class's best job fails to place every later job of that class fails too: a
+/// sweep in key order costs O((started + classes) · log classes), as in fifo-skip, and
+/// never rescans the queue.
+#[derive(Debug)]
+pub(crate) struct ClassQueue<K> {
+    class_of: HashMap<PlacementRequest, usize>,
+    classes: Vec<BTreeMap<(K, u64), QueuedJob>>,
+    next_seq: u64,
+    len: usize,
+    heads: BinaryHeap<Reverse<(K, u64, usize)>>,
+}
+
+impl<K> Default for ClassQueue<K> {
+    fn default() -> Self {
+        ClassQueue {
+            class_of: HashMap::new(),
+            classes: Vec::new(),
+            next_seq: 0,
+            len: 0,
+            heads: BinaryHeap::new(),
+        }
+    }
+}
+
+impl<K: Ord + Copy> ClassQueue<K> {
+    /// Adds `job` under `key` (ties: arrival order).
+    pub(crate) fn push(&mut self, key: K, job: QueuedJob) {
+        let n = self.classes.len();
+        let c = *self.class_of.entry(job.request).or_insert(n);
+        if c == n {
+            self.classes.push(BTreeMap::new());
+        }
+        self.classes[c].insert((key, self.next_seq), job);
+        self.next_seq += 1;
+        self.len += 1;
+    }
+
+    /// Jobs waiting.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// The smallest key waiting, if any: O(classes).
+    pub(crate) fn best_key(&self) -> Option<K> {
+        self.classes
+            .iter()
+            .filter_map(|q| q.first_key_value().map(|(&(k, _), _)| k))
+            .min()
+    }
+
+    /// Whether some class's best job is short of pooled capacity on a model it may use
+    /// (only such a job can gain from evictions; see [`choose_victims`]): O(classes).
+    pub(crate) fn any_head_short(&self, free: &FreeCapacity) -> bool {
+        self.classes.iter().any(|q| {
+            q.first_key_value().is_some_and(|(_, job)| {
+                let need = job.request.demand.total_milli();
+                models_for(free, &job.request).any(|m| free_for(free, m, job.request.demand) < need)
+            })
+        })
+    }
+
+    /// Offers each class's best job to `offer` in key order; a job for which `offer`
+    /// returns true has started and leaves the queue (its class's next job is offered
+    /// in turn); on false its class is done for this sweep.
+    pub(crate) fn sweep(&mut self, mut offer: impl FnMut(K, &QueuedJob) -> bool) {
+        self.heads.clear();
+        for (c, q) in self.classes.iter().enumerate() {
+            if let Some((&(k, seq), _)) = q.first_key_value() {
+                self.heads.push(Reverse((k, seq, c)));
+            }
+        }
+        while let Some(Reverse((_, _, c))) = self.heads.pop() {
+            let q = &mut self.classes[c];
+            let Some((&(k, _), job)) = q.first_key_value() else {
+                continue;
+            };
+            if offer(k, job) {
+                q.pop_first();
+                self.len -= 1;
+                if let Some((&(k, seq), _)) = q.first_key_value() {
+                    self.heads.push(Reverse((k, seq, c)));
+                }
+            }
+        }
+    }
+}
+
+/// Free capacity of `model` for a job of `demand`, pooled over the model's nodes, in
+/// thousandths of a GPU: whole free GPUs for whole-GPU jobs, every free share otherwise.
+pub(crate) fn free_for(free: &FreeCapacity, model: GpuModelId, demand: GpuDemand) -> u64 {
+    if demand.is_whole() {
+        free.free_whole(model) * u64::from(MILLI_PER_GPU)
+    } else {
+        free.free_milli(model)
+    }
+}
+
+/// The models `req` may run on whose pool could ever hold it.
+pub(crate) fn models_for<'a>(
+    free: &'a FreeCapacity,
+    req: &'a PlacementRequest,
+) -> impl Iterator<Item = GpuModelId> + 'a {
+    free.models().filter(move |m| {
+        req.models.allows(m.0 as usize)
+            && free.capacity(*m) * u64::from(MILLI_PER_GPU) >= req.demand.total_milli()
+    })
+}
+
+/// Whether `req` fits on some allowed model by pooled counts (a cheap necessary check
+/// before asking placement).
+pub(crate) fn fits_pooled(free: &FreeCapacity, req: &PlacementRequest) -> bool {
+    models_for(free, req).any(|m| free_for(free, m, req.demand) >= req.demand.total_milli())
+}
+
+/// The running jobs a preemptive policy started, ordered by its eviction preference
+/// `K` (most evictable first), kept up to date as it starts, evicts and sees jobs end,
+/// so a pass never rescans or re-sorts the running set.
+///
+/// A job's key is fixed when it starts; a later rate change (not used by these
+/// policies' scenarios so far) is not seen until the job's next start.
+#[derive(Debug)]
+pub(crate) struct RunningIndex<K> {
+    order: BTreeSet<(K, JobId)>,
+    /// Per job id: its key, model and demand while indexed.
+    info: Vec<Option<(K, GpuModelId, GpuDemand)>>,
+    /// Scratch per model index: pooled room so far, or None if not yet seen.
+    room: Vec<Option<u64>>,
+    /// Scratch per model index: victims walked so far.
+    walked: Vec<Vec<JobId>>,
+}
+
+impl<K> Default for RunningIndex<K> {
+    fn default() -> Self {
+        RunningIndex {
+            order: BTreeSet::new(),
+            info: Vec::new(),
+            room: Vec::new(),
+            walked: Vec::new(),
+        }
+    }
+}
+
+impl<K: Ord + Copy> RunningIndex<K> {
+    /// Indexes the job `ctx` just started (the last running job), under `key(job)`.
+    pub(crate) fn started(&mut self, ctx: &dyn SchedContext, key: impl FnOnce(&RunningJob) -> K) {
+        let Some(r) = ctx.running().last() else { return };
+        let Some(model) = r.model else { return };
+        let (id, k) = (r.job.id, key(r));
+        let i = id.0 as usize;
+        if i >= self.info.len() {
+            self.info.resize(i + 1, None);
+        }
+        self.info[i] = Some((k, model, r.job.request.demand));
+        self.order.insert((k, id));
+    }
+
+    /// Drops a job that ended or was evicted.
+    pub(crate) fn remove(&mut self, id: JobId) {
+        if let Some((k, _, _)) = self.info.get_mut(id.0 as usize).and_then(Option::take) {
+            self.order.remove(&(k, id));
+        }
+    }
+
+    /// The most evictable job's key.
+    pub(crate) fn first(&self) -> Option<K> {
+        self.order.first().map(|&(k, _)| k)
+    }
+
+    /// Walks the running jobs in eviction order while `eligible(key)` holds, skipping
+    /// those for which `skip(key)` holds, and stops at the first GPU model on which the
+    /// victims walked so far free enough pooled capacity for `job`; writes them to `out`
+    /// and returns true, or false (`out` empty) if the walk ends first. Models that
+    /// already have room by pooled count are passed over (the job failed placement there
+    /// for fragmentation, which evicting by count does not cure); for a whole-GPU job
+    /// only whole-GPU victims count, since evicting a share need not free a whole GPU.
+    pub(crate) fn choose(
+        &mut self,
+        free: &FreeCapacity,
+        job: &QueuedJob,
+        eligible: impl Fn(&K) -> bool,
+        skip: impl Fn(&K) -> bool,
+        out: &mut Vec<JobId>,
+    ) -> bool {
+        out.clear();
+        let need = job.request.demand.total_milli();
+        let whole = job.request.demand.is_whole();
+        for r in &mut self.room {
+            *r = None;
+        }
+        for w in &mut self.walked {
+            w.clear();
+        }
+        for &(k, id) in &self.order {
+            if !eligible(&k) {
+                return false;
+            }
+            let Some((_, m, d)) = self.info[id.0 as usize] else {
+                continue;
+            };
+            if skip(&k)
+                || (whole && !d.is_whole())
+                || !job.request.models.allows(usize::from(m.0))
+                || free.capacity(m) * u64::from(MILLI_PER_GPU) < need
+            {
+                continue;
+            }
+            let i = usize::from(m.0);
+            if i >= self.room.len() {
+                self.room.resize(i + 1, None);
+                self.walked.resize_with(i + 1, Vec::new);
+            }
+            let avail = *self.room[i].get_or_insert_with(|| free_for(free, m, job.request.demand));
+            if avail >= need && self.walked[i].is_empty() {
+                continue;
+            }
+            self.room[i] = Some(avail + d.total_milli());
+            self.walked[i].push(id);
+            if avail + d.total_milli() >= need {
+                out.extend_from_slice(&self.walked[i]);
+                return true;
+            }
+        }
+        false
+    }
+}
