@@ -168,10 +168,11 @@ impl<'a> Simulation<'a> {
     pub fn new(
         cluster: &Cluster,
         workload: &'a Workload,
-        queue: Box<dyn QueuePolicy>,
+        mut queue: Box<dyn QueuePolicy>,
         placement: Box<dyn Placement>,
         config: SimConfig,
     ) -> Self {
+        queue.bind_tenants(&workload.tenants);
         let free = FreeCapacity::new(cluster, workload.jobs.iter().any(|j| !j.demand.is_whole()));
         let model_of_type: Vec<Option<GpuModelId>> = workload
             .gpu_types
