@@ -12,14 +12,14 @@
 //! GPU-time it has used, each past millisecond weighted by 2^(−age / `decay_half_life_s`)
 //! (no decay when the half-life is 0). Non-preemptive.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
 use crate::engine::SimTime;
 use crate::scheduler::params::{PolicyError, PolicyParams};
-use crate::scheduler::traits::{FinishedJob, PlacementRequest, QueuePolicy, QueuedJob, SchedContext};
+use crate::scheduler::traits::{FinishedJob, QueuePolicy, QueuedJob, SchedContext};
 use crate::workload::{JobId, TenantId};
 
-use super::classed::{ClassQueue, Offer};
+use super::classed::{ClassQueue, NoRoom, Offer};
 use super::quota::tenant_table;
 
 /// What a tenant's share counts.
@@ -33,7 +33,8 @@ enum Measure {
 #[derive(Debug, Default)]
 struct Tenant {
     weight: f64,
-    queue: ClassQueue<PlacementRequest, (SimTime, JobId)>,
+    /// Jobs by request id (see [`NoRoom`]).
+    queue: ClassQueue<u32, (SimTime, JobId)>,
     /// Thousandths of a GPU held now.
     alloc: u64,
     /// Decayed GPU-time used up to `as_of`, thousandth-GPU·ms.
@@ -50,7 +51,7 @@ pub struct FairShare {
     half_life_ms: f64,
     tenants: Vec<Tenant>,
     waiting: usize,
-    refused: HashSet<PlacementRequest>,
+    no_room: NoRoom,
 }
 
 impl FairShare {
@@ -80,7 +81,7 @@ impl FairShare {
             half_life_ms: half_life_s * 1000.0,
             tenants: Vec::new(),
             waiting: 0,
-            refused: HashSet::new(),
+            no_room: NoRoom::default(),
         })
     }
 
@@ -135,9 +136,10 @@ impl QueuePolicy for FairShare {
 
     fn enqueue(&mut self, job: QueuedJob) {
         self.ensure(job.tenant);
+        let id = self.no_room.id(job.request);
         self.tenants[job.tenant.0 as usize]
             .queue
-            .push(job.request, (job.submit, job.id), job);
+            .push(id, (job.submit, job.id), job);
         self.waiting += 1;
     }
 
@@ -145,8 +147,9 @@ impl QueuePolicy for FairShare {
         let now = ctx.now();
         for t in 0..self.tenants.len() {
             self.advance(t, now);
+            self.tenants[t].queue.new_pass();
         }
-        self.refused.clear();
+        self.no_room.clear();
         let mut blocked = vec![false; self.tenants.len()];
         loop {
             let pick = (0..self.tenants.len())
@@ -154,8 +157,9 @@ impl QueuePolicy for FairShare {
                 .min_by(|&a, &b| self.share(a).total_cmp(&self.share(b)).then(a.cmp(&b)));
             let Some(t) = pick else { break };
             let mut held = 0;
-            let n = self.tenants[t].queue.pass(&mut self.refused, 1, |job| {
-                if ctx.try_start(job) {
+            let no_room = &mut self.no_room;
+            let n = self.tenants[t].queue.pass(1, |id, job| {
+                if no_room.try_start(id, job, ctx) {
                     held = job.request.demand.total_milli();
                     Offer::STARTED
                 } else {

@@ -12,7 +12,7 @@
 //! estimator of the same kind, and is what this policy uses. The prediction is made when
 //! the job arrives and kept while it waits.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 
 use crate::engine::SimTime;
 use crate::scheduler::params::{PolicyError, PolicyParams};
@@ -53,7 +53,6 @@ pub struct Qssf {
     by_demand: HashMap<GpuDemand, History>,
     global: History,
     queue: ClassQueue<PlacementRequest, (u64, SimTime, JobId)>,
-    refused: HashSet<PlacementRequest>,
 }
 
 impl Qssf {
@@ -75,7 +74,6 @@ impl Qssf {
             by_demand: HashMap::new(),
             global: History::default(),
             queue: ClassQueue::default(),
-            refused: HashSet::new(),
         })
     }
 
@@ -104,8 +102,8 @@ impl QueuePolicy for Qssf {
     }
 
     fn schedule(&mut self, ctx: &mut dyn SchedContext) {
-        self.refused.clear();
-        self.queue.pass(&mut self.refused, usize::MAX, |job| {
+        self.queue.new_pass();
+        self.queue.pass(usize::MAX, |_, job| {
             if ctx.try_start(job) {
                 Offer::STARTED
             } else {

@@ -14,14 +14,14 @@
 //! Quotas count GPUs as thousandths (a job of `g` GPUs at `m` thousandths each uses
 //! `g·m/1000` GPUs), so fractional jobs count what they hold.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::engine::SimTime;
 use crate::scheduler::params::{PolicyError, PolicyParams};
 use crate::scheduler::traits::{FinishedJob, PlacementRequest, QueuePolicy, QueuedJob, SchedContext};
 use crate::workload::{JobId, TenantId};
 
-use super::classed::{ClassQueue, Offer};
+use super::classed::{ClassQueue, NoRoom, Offer};
 
 /// Unlimited quota.
 const UNLIMITED: u64 = u64::MAX;
@@ -70,8 +70,9 @@ pub struct Quota {
     runs: HashMap<JobId, Run>,
     /// (start, job) of running jobs: the last entry is the first reclaim victim.
     by_start: BTreeSet<(SimTime, JobId)>,
-    queue: ClassQueue<(TenantId, PlacementRequest), (SimTime, JobId)>,
-    refused: HashSet<(TenantId, PlacementRequest)>,
+    /// Jobs by (tenant, request id) (see [`NoRoom`]), FIFO.
+    queue: ClassQueue<(TenantId, u32), (SimTime, JobId)>,
+    no_room: NoRoom,
     evicted: Vec<QueuedJob>,
 }
 
@@ -101,7 +102,7 @@ impl Quota {
             runs: HashMap::new(),
             by_start: BTreeSet::new(),
             queue: ClassQueue::default(),
-            refused: HashSet::new(),
+            no_room: NoRoom::default(),
             evicted: Vec::new(),
         })
     }
@@ -145,14 +146,14 @@ impl Quota {
     }
 
     /// Offers `job` within its tenant's quota, reclaiming lent GPUs if borrowing is on.
-    fn offer_in_quota(&mut self, job: &QueuedJob, ctx: &mut dyn SchedContext) -> Offer {
+    fn offer_in_quota(&mut self, id: u32, job: &QueuedJob, ctx: &mut dyn SchedContext) -> Offer {
         let t = job.tenant.0 as usize;
         let need = job.request.demand.total_milli();
         if self.used[t].saturating_add(need) > self.quota[t] {
             return Offer::REFUSED;
         }
         let now = ctx.now();
-        if ctx.try_start(job) {
+        if self.no_room.try_start(id, job, ctx) {
             self.started(job, now);
             return Offer::STARTED;
         }
@@ -184,6 +185,7 @@ impl Quota {
             self.stopped(v);
             if let Some(back) = ctx.preempt(v) {
                 self.evicted.push(back);
+                self.no_room.clear();
                 freed = true;
             }
             if ctx.try_start(job) {
@@ -209,20 +211,20 @@ impl QueuePolicy for Quota {
 
     fn enqueue(&mut self, job: QueuedJob) {
         self.ensure(job.tenant);
-        self.queue
-            .push((job.tenant, job.request), (job.submit, job.id), job);
+        let id = self.no_room.id(job.request);
+        self.queue.push((job.tenant, id), (job.submit, job.id), job);
     }
 
     fn schedule(&mut self, ctx: &mut dyn SchedContext) {
-        self.refused.clear();
+        self.no_room.clear();
         let mut queue = std::mem::take(&mut self.queue);
-        let mut refused = std::mem::take(&mut self.refused);
-        queue.pass(&mut refused, usize::MAX, |job| self.offer_in_quota(job, ctx));
+        queue.new_pass();
+        queue.pass(usize::MAX, |(_, id), job| self.offer_in_quota(id, job, ctx));
         if self.borrow {
-            refused.clear();
+            queue.new_pass();
             let now = ctx.now();
-            queue.pass(&mut refused, usize::MAX, |job| {
-                if ctx.try_start(job) {
+            queue.pass(usize::MAX, |(_, id), job| {
+                if self.no_room.try_start(id, job, ctx) {
                     self.started(job, now);
                     Offer::STARTED
                 } else {
@@ -231,10 +233,10 @@ impl QueuePolicy for Quota {
             });
         }
         for job in std::mem::take(&mut self.evicted) {
-            queue.push((job.tenant, job.request), (job.submit, job.id), job);
+            let id = self.no_room.id(job.request);
+            queue.push((job.tenant, id), (job.submit, job.id), job);
         }
         self.queue = queue;
-        self.refused = refused;
     }
 
     fn on_finish(&mut self, job: &FinishedJob) {

@@ -12,14 +12,14 @@
 //! a job waiting longer than `starvation_factor` × its executed time (attained service ÷
 //! GPUs) is promoted to queue 0, and its service is counted afresh from then on.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::BTreeSet;
 
 use crate::engine::SimTime;
 use crate::scheduler::params::{PolicyError, PolicyParams};
 use crate::scheduler::traits::{FinishedJob, PlacementRequest, QueuePolicy, QueuedJob, SchedContext};
 use crate::workload::JobId;
 
-use super::classed::{ClassQueue, Offer};
+use super::classed::{ClassQueue, JobSlots, NoRoom, Offer};
 use super::gittins::GittinsEstimator;
 
 /// Default thresholds: one GPU-hour, so two queues (our choice; the paper leaves them
@@ -43,7 +43,7 @@ struct Run {
 /// Bookkeeping of running jobs: their queues, demotion instants and victims order.
 #[derive(Debug, Default)]
 struct Runs {
-    runs: HashMap<JobId, Run>,
+    runs: JobSlots<Run>,
     /// (level, start, job): the last entry is the first victim.
     victims: BTreeSet<(usize, SimTime, JobId)>,
     crossings: BTreeSet<(SimTime, JobId)>,
@@ -61,7 +61,7 @@ impl Runs {
     }
 
     fn remove(&mut self, id: JobId) -> Option<Run> {
-        let run = self.runs.remove(&id)?;
+        let run = self.runs.remove(id)?;
         self.victims.remove(&(run.level, run.started, id));
         self.crossings.remove(&(run.crossing, id));
         self.milli_by_level[run.level] -= run.request.demand.total_milli();
@@ -77,15 +77,16 @@ pub struct Tiresias {
     /// Ascending thresholds, GPU-ms.
     thresholds: Vec<u64>,
     starvation_factor: f64,
-    levels: Vec<ClassQueue<PlacementRequest, Key>>,
-    /// Waiting jobs: (level, class, key, starvation deadline).
-    waiting: HashMap<JobId, (usize, PlacementRequest, Key, SimTime)>,
+    /// Per queue, jobs by request id (see [`NoRoom`]).
+    levels: Vec<ClassQueue<u32, Key>>,
+    /// Waiting jobs: (level, request id, key, starvation deadline).
+    waiting: JobSlots<(usize, u32, Key, SimTime)>,
     /// Service not counted any more after a promotion, GPU-ms.
-    offsets: HashMap<JobId, u64>,
+    offsets: JobSlots<u64>,
     starving: BTreeSet<(SimTime, JobId)>,
     runs: Runs,
     gittins: Option<GittinsEstimator>,
-    refused: HashSet<PlacementRequest>,
+    no_room: NoRoom,
     evicted: Vec<QueuedJob>,
     next_wake: SimTime,
 }
@@ -120,15 +121,15 @@ impl Tiresias {
             thresholds,
             starvation_factor,
             levels: (0..k).map(|_| ClassQueue::default()).collect(),
-            waiting: HashMap::new(),
-            offsets: HashMap::new(),
+            waiting: JobSlots::default(),
+            offsets: JobSlots::default(),
             starving: BTreeSet::new(),
             runs: Runs {
                 milli_by_level: vec![0; k],
                 ..Runs::default()
             },
             gittins,
-            refused: HashSet::new(),
+            no_room: NoRoom::default(),
             evicted: Vec::new(),
             next_wake: SimTime::ZERO,
         })
@@ -140,7 +141,7 @@ impl Tiresias {
 
     fn effective(&self, job: &QueuedJob) -> u64 {
         job.attained_gpu_ms
-            .saturating_sub(self.offsets.get(&job.id).copied().unwrap_or(0))
+            .saturating_sub(self.offsets.get(job.id).copied().unwrap_or(0))
     }
 
     /// Queues `job`, which starts waiting at `now`.
@@ -160,13 +161,14 @@ impl Tiresias {
         } else {
             SimTime::MAX
         };
-        self.waiting.insert(job.id, (level, job.request, key, deadline));
-        self.levels[level].push(job.request, key, job);
+        let id = self.no_room.id(job.request);
+        self.waiting.insert(job.id, (level, id, key, deadline));
+        self.levels[level].push(id, key, job);
     }
 
     /// Takes `id` out of the waiting structures.
     fn take(&mut self, id: JobId) -> Option<QueuedJob> {
-        let (level, request, key, deadline) = self.waiting.remove(&id)?;
+        let (level, request, key, deadline) = self.waiting.remove(id)?;
         self.starving.remove(&(deadline, id));
         self.levels[level].remove(&request, &key)
     }
@@ -228,22 +230,23 @@ impl QueuePolicy for Tiresias {
                 self.insert(job, now);
             }
         }
-        self.refused.clear();
+        self.no_room.clear();
         for q in 0..self.levels.len() {
+            self.levels[q].new_pass();
             let Tiresias {
                 thresholds,
                 levels,
                 runs,
                 offsets,
                 evicted,
-                refused,
+                no_room,
                 waiting,
                 starving,
                 ..
             } = self;
-            levels[q].pass(refused, usize::MAX, |job| {
+            levels[q].pass(usize::MAX, |id, job| {
                 let mut freed = false;
-                let mut started = ctx.try_start(job);
+                let mut started = no_room.try_start(id, job, ctx);
                 if !started && runs.milli_by_level[q + 1..].iter().any(|&m| m > 0) {
                     let need = job.request.demand.total_milli();
                     let free: u64 = ctx
@@ -260,23 +263,28 @@ impl QueuePolicy for Tiresias {
                             .rev()
                             .take_while(|v| v.0 > q)
                             .map(|v| v.2)
-                            .find(|v| runs.runs[v].request.models.0 & job.request.models.0 != 0);
+                            .find(|v| {
+                                runs.runs
+                                    .get(*v)
+                                    .is_some_and(|r| r.request.models.0 & job.request.models.0 != 0)
+                            });
                         let Some(v) = victim else { break };
                         runs.remove(v);
                         if let Some(back) = ctx.preempt(v) {
                             evicted.push(back);
+                            no_room.clear();
                             freed = true;
                         }
                         started = ctx.try_start(job);
                     }
                 }
                 if started {
-                    if let Some((_, _, _, deadline)) = waiting.remove(&job.id) {
+                    if let Some((_, _, _, deadline)) = waiting.remove(job.id) {
                         starving.remove(&(deadline, job.id));
                     }
                     let attained = job
                         .attained_gpu_ms
-                        .saturating_sub(offsets.get(&job.id).copied().unwrap_or(0));
+                        .saturating_sub(offsets.get(job.id).copied().unwrap_or(0));
                     runs.insert(job.id, run_record(thresholds, job.request, attained, now, now));
                 }
                 Offer { started, freed }
@@ -286,7 +294,7 @@ impl QueuePolicy for Tiresias {
             }
         }
         // Wake-up at the next demotion or promotion, if anyone waits.
-        if !self.waiting.is_empty() {
+        if self.waiting.len() > 0 {
             let next = [
                 self.runs.crossings.first().map(|c| c.0),
                 self.starving.first().map(|s| s.0),
@@ -305,7 +313,7 @@ impl QueuePolicy for Tiresias {
 
     fn on_finish(&mut self, job: &FinishedJob) {
         self.runs.remove(job.job.id);
-        self.offsets.remove(&job.job.id);
+        self.offsets.remove(job.job.id);
         if let Some(g) = &mut self.gittins {
             g.record(job.job.attained_gpu_ms);
         }
