@@ -389,24 +389,3 @@ fn itp_qssf_cuts_mean_jct_vs_fifo() {
     );
     assert!(qssf <= 0.8 * fifo, "qssf {qssf:.0} s vs fifo {fifo:.0} s");
 }
-
-#[test]
-fn explore_tmp() {
-    let path = shared("philly-2017-pollux/philly.csv").unwrap();
-    let c = dcsim::topology::load(&repo("topologies/philly.toml")).unwrap();
-    let w = scaled(read_trace(TraceFormat::Philly, &path).unwrap(), 6.0);
-    for q in std::env::var("Q2_POLICIES")
-        .unwrap_or("fifo,fifo-skip,tiresias".into())
-        .split(',')
-    {
-        let t = std::time::Instant::now();
-        let out = run(&c, &w, q, "");
-        eprintln!(
-            "{q}: events {} preemptions {} segments {} {:.3}s",
-            out.events,
-            out.summary.preemptions,
-            out.segments.len(),
-            t.elapsed().as_secs_f64()
-        );
-    }
-}
