@@ -12,7 +12,7 @@ use proptest::prelude::*;
 use dcsim::engine::SimTime;
 use dcsim::scheduler::queue::GittinsEstimator;
 use dcsim::scheduler::registry;
-use dcsim::sim::{RunOutput, SimConfig, Simulation};
+use dcsim::sim::{PreemptionCost, RunOutput, SimConfig, Simulation};
 use dcsim::topology::Cluster;
 use dcsim::workload::adapters::{read_trace, TraceFormat};
 use dcsim::workload::transform::{self, TransformConfig};
@@ -261,6 +261,66 @@ proptest! {
         for r in &out.jobs {
             let fits = r.demand.gpus <= quotas[r.tenant.0 as usize] && r.demand.gpus <= nodes * 8;
             prop_assert_eq!(r.end.is_some(), fits);
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(100))]
+
+    /// The preemptive policies under aggressive settings (low thresholds, a starvation
+    /// guard, lending with reclaim, checkpoint loss and restore time): every job finishes
+    /// (the first threshold, 100 GPU-s, exceeds 8 GPUs × 2 s of restore, so every run
+    /// makes progress; see the `tiresias` module docs), no GPU is ever more than fully allocated (swept from the segments), and each job
+    /// held GPUs at least its duration.
+    #[test]
+    fn preemptive_policies_lose_no_job(
+        nodes in 1u32..4,
+        jobs in prop::collection::vec((0u32..300, 1u32..200, 1u32..9, 0u32..3), 1..80),
+        policy in prop::sample::select(vec![
+            ("tiresias", "thresholds_gpu_s = [100.0, 1000.0]\nstarvation_factor = 2.0"),
+            ("gittins", "thresholds_gpu_s = [100.0, 1000.0]\nstarvation_factor = 2.0"),
+            ("quota", "quotas = { a = 2, b = 4 }\ndefault_quota = 8\nborrow = true"),
+        ]),
+    ) {
+        let c = common::cluster(&[("A", nodes, 8)]);
+        let mut w = common::workload(jobs.iter().map(|&(s, d, g, t)| {
+            tenant(common::job(f64::from(s), f64::from(d), g.min(nodes * 8), 1000), t)
+        }).collect());
+        w.tenants = vec!["a".into(), "b".into(), "c".into()];
+        let table: toml::Table = toml::from_str(policy.1).unwrap();
+        let config = SimConfig {
+            preemption: PreemptionCost { checkpoint_interval_s: 7.0, restore_s: 2.0 },
+            ..SimConfig::default()
+        };
+        let out = Simulation::new(
+            &c,
+            &w,
+            registry::build_queue(policy.0, &table, 0).unwrap(),
+            registry::placement("best-fit").unwrap(),
+            config,
+        )
+        .run(&mut |_| {});
+        for r in &out.jobs {
+            prop_assert!(r.end.is_some(), "job {} of {} never finished", r.id.0, policy.0);
+            prop_assert!(r.busy >= w.jobs[r.id.0 as usize].duration);
+        }
+        let mut deltas: Vec<(SimTime, u8, u32, u32, i64)> = Vec::new();
+        for seg in &out.segments {
+            let grants = &out.grants[seg.first_grant as usize..(seg.first_grant + seg.grants) as usize];
+            for g in grants {
+                for gpu in (0..64).filter(|i| g.gpus >> i & 1 == 1) {
+                    deltas.push((seg.start, 1, g.node.0, gpu, 1));
+                    deltas.push((seg.end, 0, g.node.0, gpu, -1));
+                }
+            }
+        }
+        deltas.sort();
+        let mut used = std::collections::BTreeMap::new();
+        for (_, _, node, gpu, d) in deltas {
+            let u = used.entry((node, gpu)).or_insert(0i64);
+            *u += d;
+            prop_assert!((0..=1).contains(u), "GPU {gpu} of node {node} held {u} times");
         }
     }
 }

@@ -236,3 +236,14 @@ impl<T> JobSlots<T> {
         self.slots.get(id.0 as usize)?.as_ref()
     }
 }
+
+impl<T: Copy> JobSlots<T> {
+    /// Every entry, in job order.
+    pub fn entries(&self) -> Vec<(JobId, T)> {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, v)| v.map(|v| (JobId(i as u32), v)))
+            .collect()
+    }
+}

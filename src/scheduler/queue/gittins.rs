@@ -15,10 +15,11 @@
 //! first. **Estimator**: finished jobs' GPU-service `S` (their final `attained_gpu_ms`) is
 //! kept in a histogram of log-spaced bins, [`BINS_PER_DECADE`] per decade of GPU-ms, each
 //! with its count and sum; a bin stands for all its members at their mean. `S > a` takes
-//! the bins whose mean exceeds `a`. The index is computed when a job joins a queue (on
-//! arrival, after a preemption or a promotion) and kept while it waits. Before any job
-//! has finished, or when no finished job served more than `a`, the index is unknown and
-//! the job goes first in its queue (FIFO among such jobs).
+//! the bins whose mean exceeds `a`. Waiting jobs are ranked with a copy of the histogram
+//! refreshed after 1, 2, 4, 8, … finished jobs, when every waiting job is ranked again, so
+//! jobs of equal attained service always share one index. Before any job has finished,
+//! or when no finished job served more than `a`, the index is unknown and the job goes
+//! first in its queue (FIFO among such jobs).
 
 use crate::scheduler::params::{PolicyError, PolicyParams};
 

@@ -11,6 +11,11 @@
 //! policy asks for a wake-up at that instant. Starvation guard (the paper's PROMOTEKNOB):
 //! a job waiting longer than `starvation_factor` × its executed time (attained service ÷
 //! GPUs) is promoted to queue 0, and its service is counted afresh from then on.
+//!
+//! With a preemption cost (`[preemption]` checkpoint interval and restore time), keep the
+//! first threshold well above GPUs × (restore time + checkpoint interval): a run shorter
+//! than its restore plus one checkpoint interval makes no progress, and with the
+//! starvation guard two such jobs can then promote and preempt each other indefinitely.
 
 use std::collections::BTreeSet;
 
@@ -69,6 +74,19 @@ impl Runs {
     }
 }
 
+/// The service distribution of the `gittins` policy: `live` learns from every finished
+/// job; waiting jobs are ranked with `frozen`, a copy refreshed after 1, 2, 4, 8, …
+/// finished jobs, when every waiting job is ranked again. Jobs with equal attained service
+/// thus always share one index, at a cost of O(log n) re-rankings over a run.
+#[derive(Debug)]
+struct Learned {
+    live: GittinsEstimator,
+    frozen: GittinsEstimator,
+    recorded: u64,
+    next_refresh: u64,
+    stale: bool,
+}
+
 /// Discretized 2D-LAS (or 2D-Gittins) with preemption and a starvation guard; see the
 /// module docs.
 #[derive(Debug)]
@@ -85,7 +103,7 @@ pub struct Tiresias {
     offsets: JobSlots<u64>,
     starving: BTreeSet<(SimTime, JobId)>,
     runs: Runs,
-    gittins: Option<GittinsEstimator>,
+    gittins: Option<Learned>,
     no_room: NoRoom,
     evicted: Vec<QueuedJob>,
     next_wake: SimTime,
@@ -128,7 +146,13 @@ impl Tiresias {
                 milli_by_level: vec![0; k],
                 ..Runs::default()
             },
-            gittins,
+            gittins: gittins.map(|g| Learned {
+                live: g.clone(),
+                frozen: g,
+                recorded: 0,
+                next_refresh: 1,
+                stale: false,
+            }),
             no_room: NoRoom::default(),
             evicted: Vec::new(),
             next_wake: SimTime::ZERO,
@@ -149,7 +173,7 @@ impl Tiresias {
         let attained = self.effective(&job);
         let level = self.level_of(attained);
         let rank = match &self.gittins {
-            Some(g) => g.rank(attained, self.thresholds.get(level).copied()),
+            Some(g) => g.frozen.rank(attained, self.thresholds.get(level).copied()),
             None => 0,
         };
         let key = (rank, job.submit, job.id);
@@ -164,6 +188,27 @@ impl Tiresias {
         let id = self.no_room.id(job.request);
         self.waiting.insert(job.id, (level, id, key, deadline));
         self.levels[level].push(id, key, job);
+    }
+
+    /// Ranks every waiting job again with the refreshed distribution (Gittins only).
+    fn rerank(&mut self) {
+        if let Some(g) = &mut self.gittins {
+            g.stale = false;
+        }
+        for (id, (level, req, key, deadline)) in self.waiting.entries() {
+            let Some(job) = self.levels[level].remove(&req, &key) else {
+                continue;
+            };
+            let attained = self.effective(&job);
+            let theta = self.thresholds.get(level).copied();
+            let rank = self
+                .gittins
+                .as_ref()
+                .map_or(0, |g| g.frozen.rank(attained, theta));
+            let key = (rank, key.1, key.2);
+            self.waiting.insert(id, (level, req, key, deadline));
+            self.levels[level].push(req, key, job);
+        }
     }
 
     /// Takes `id` out of the waiting structures.
@@ -210,6 +255,9 @@ impl QueuePolicy for Tiresias {
 
     fn schedule(&mut self, ctx: &mut dyn SchedContext) {
         let now = ctx.now();
+        if self.gittins.as_ref().is_some_and(|g| g.stale) {
+            self.rerank();
+        }
         // Demotions: running jobs whose service crossed a threshold.
         while let Some(&(t, id)) = self.runs.crossings.first() {
             if t > now {
@@ -315,7 +363,13 @@ impl QueuePolicy for Tiresias {
         self.runs.remove(job.job.id);
         self.offsets.remove(job.job.id);
         if let Some(g) = &mut self.gittins {
-            g.record(job.job.attained_gpu_ms);
+            g.live.record(job.job.attained_gpu_ms);
+            g.recorded += 1;
+            if g.recorded >= g.next_refresh {
+                g.frozen = g.live.clone();
+                g.next_refresh *= 2;
+                g.stale = true;
+            }
         }
     }
 
