@@ -286,10 +286,11 @@ fn print_summary(info: &RunInfo, s: &Summary, events: u64) {
         info.queue_policy, info.placement
     );
     println!(
-        "jobs       {} in: {} completed, {} censored, {} skipped; {} trace rows skipped; {} events",
+        "jobs       {} in: {} completed, {} censored, {} unfinished, {} skipped; {} trace rows skipped; {} events",
         s.jobs,
         s.completed,
         s.censored,
+        s.unfinished,
         s.jobs_skipped.values().sum::<u64>(),
         s.rows_skipped.total(),
         events

@@ -169,10 +169,11 @@ impl<'a> Simulation<'a> {
     pub fn new(
         cluster: &Cluster,
         workload: &'a Workload,
-        queue: Box<dyn QueuePolicy>,
+        mut queue: Box<dyn QueuePolicy>,
         placement: Box<dyn Placement>,
         config: SimConfig,
     ) -> Self {
+        queue.bind_tenants(&workload.tenants);
         let mut free = FreeCapacity::new(cluster, workload.jobs.iter().any(|j| !j.demand.is_whole()));
         let model_of_type: Vec<Option<GpuModelId>> = workload
             .gpu_types
@@ -571,8 +572,9 @@ impl Core<'_> {
                     lost_work: SimTime(s.lost_work_ms.round() as u64),
                     outcome: match s.status {
                         Status::Skipped(_) => Outcome::Skipped,
-                        _ if spec.open_ended => Outcome::Censored,
-                        _ => Outcome::Completed,
+                        Status::Done if spec.open_ended => Outcome::Censored,
+                        Status::Done => Outcome::Completed,
+                        Status::Pending | Status::Waiting | Status::Running => Outcome::Unfinished,
                     },
                     skip_reason: match s.status {
                         Status::Skipped(r) => Some(r.as_str()),

@@ -112,6 +112,7 @@ fn check_accounting(name: &str) {
     let s = &out.summary;
     let skipped: u64 = s.jobs_skipped.values().sum();
     assert_eq!(s.jobs, w.jobs.len() as u64, "{name}");
+    assert_eq!(s.unfinished, 0, "{name}: a job was left waiting");
     assert_eq!(
         s.completed + s.censored + skipped,
         s.jobs,

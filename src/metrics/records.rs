@@ -13,6 +13,9 @@ pub enum Outcome {
     Censored,
     /// Never ran: the cluster cannot host it (reason in [`JobRecord::skip_reason`]).
     Skipped,
+    /// Still waiting (or preempted) when the run ended: the policy never (re)started it,
+    /// e.g. a job larger than its tenant's quota.
+    Unfinished,
 }
 
 impl Outcome {
@@ -22,6 +25,7 @@ impl Outcome {
             Outcome::Completed => "completed",
             Outcome::Censored => "censored",
             Outcome::Skipped => "skipped",
+            Outcome::Unfinished => "unfinished",
         }
     }
 }

@@ -43,6 +43,8 @@ pub struct Summary {
     pub completed: u64,
     /// Jobs that ran to the end of the trace (their real end is unknown).
     pub censored: u64,
+    /// Jobs still waiting when the run ended (the policy never started them).
+    pub unfinished: u64,
     /// Jobs the cluster cannot host, by reason.
     pub jobs_skipped: BTreeMap<String, u64>,
     /// As-recorded mode: jobs run without a placement because none fit (0 otherwise).
@@ -88,7 +90,10 @@ impl Summary {
         series: &TimeSeries,
         cluster_gpus: u64,
     ) -> Summary {
-        let ran: Vec<&JobRecord> = records.iter().filter(|r| r.outcome != Outcome::Skipped).collect();
+        let ran: Vec<&JobRecord> = records
+            .iter()
+            .filter(|r| matches!(r.outcome, Outcome::Completed | Outcome::Censored))
+            .collect();
         let secs = |t: SimTime| t.as_secs_f64();
         let mut waits: Vec<f64> = ran.iter().filter_map(|r| r.wait()).map(secs).collect();
         let mut jcts: Vec<f64> = ran.iter().filter_map(|r| r.jct()).map(secs).collect();
@@ -116,6 +121,10 @@ impl Summary {
             jobs: records.len() as u64,
             completed: count(Outcome::Completed),
             censored: count(Outcome::Censored),
+            unfinished: records
+                .iter()
+                .filter(|r| r.outcome == Outcome::Unfinished)
+                .count() as u64,
             jobs_skipped,
             unplaced: ran.iter().filter(|r| r.nodes == 0).count() as u64,
             wait_s: Distribution::of(&mut waits),

@@ -5,7 +5,10 @@ use super::placement::{
     BestFit, Consolidate, DotProduct, Fgd, FirstFit, GpuClustering, GpuPacking, ModelAffinity, Pooled,
     RandomFit, WorstFit,
 };
-use super::queue::{Conservative, Easy, Fifo, FifoSkip, Priority, Sjf, Srtf, ESTIMATE_PARAMS};
+use super::queue::{
+    gittins_from_params, Conservative, Easy, FairShare, Fifo, FifoSkip, Priority, Qssf, Quota, Sjf, Srtf,
+    Tiresias, ESTIMATE_PARAMS,
+};
 use super::traits::{Placement, QueuePolicy};
 
 /// One registry entry: name, one-line description with its source, parameters,
@@ -69,6 +72,79 @@ pub const QUEUE_POLICIES: &[Entry<dyn QueuePolicy>] = &[
         }],
         make: |p| Ok(Box::new(Priority::from_params(p)?)),
     },
+    Entry {
+        name: "tiresias",
+        about: "Tiresias discretized 2D-LAS: K queues by attained GPU-service, FIFO within, preemptive (Gu et al., NSDI 2019)",
+        params: TIRESIAS_PARAMS,
+        make: |p| Ok(Box::new(Tiresias::from_params(p, "tiresias", None)?)),
+    },
+    Entry {
+        name: "gittins",
+        about: "Tiresias discretized 2D-Gittins index, service distribution learned from finished jobs (Gu et al., NSDI 2019)",
+        params: TIRESIAS_PARAMS,
+        make: |p| Ok(Box::new(gittins_from_params(p)?)),
+    },
+    Entry {
+        name: "qssf",
+        about: "quasi-shortest-service-first: GPUs x duration predicted from the submitter's finished jobs, skip if no fit (Hu et al., SC 2021)",
+        params: &[
+            ParamDoc {
+                key: "history",
+                default: "10",
+                about: "finished jobs averaged per (user | tenant | any, GPU demand) group",
+            },
+            ParamDoc {
+                key: "default_duration_s",
+                default: "3600.0",
+                about: "predicted duration, seconds, before any job has finished",
+            },
+        ],
+        make: |p| Ok(Box::new(Qssf::from_params(p)?)),
+    },
+    Entry {
+        name: "quota",
+        about: "per-tenant GPU quotas (Philly/PAI virtual clusters), FIFO within a tenant, optional lending with reclaim by preemption",
+        params: &[
+            ParamDoc {
+                key: "quotas",
+                default: "{}",
+                about: "table tenant name = GPUs",
+            },
+            ParamDoc {
+                key: "default_quota",
+                default: "unlimited",
+                about: "GPUs for tenants not in `quotas`",
+            },
+            ParamDoc {
+                key: "borrow",
+                default: "false",
+                about: "lend idle quota; lenders reclaim it by preempting borrowers (latest started first)",
+            },
+        ],
+        make: |p| Ok(Box::new(Quota::from_params(p)?)),
+    },
+    Entry {
+        name: "fair-share",
+        about: "weighted fair share: lowest GPU share / weight starts next (DRF, Ghodsi et al., NSDI 2011; Slurm fair-share factor)",
+        params: &[
+            ParamDoc {
+                key: "weights",
+                default: "{} (each tenant 1)",
+                about: "table tenant name = weight > 0",
+            },
+            ParamDoc {
+                key: "measure",
+                default: "\"gpus\"",
+                about: "\"gpus\": GPUs held now; \"gpu_time\": GPU-time used, decayed",
+            },
+            ParamDoc {
+                key: "decay_half_life_s",
+                default: "0",
+                about: "half-life of past usage under measure = \"gpu_time\", seconds; 0: no decay",
+            },
+        ],
+        make: |p| Ok(Box::new(FairShare::from_params(p)?)),
+    },
 ];
 
 /// SRTF's parameters: the run-time estimate and its anti-thrash factor.
@@ -90,6 +166,20 @@ const BACKFILL_PARAMS: [ParamDoc; 3] = [
         key: "bf_max_job_test",
         default: "100",
         about: "waiting jobs one backfill pass examines (Slurm's bf_max_job_test)",
+    },
+];
+
+/// Parameters of `tiresias` and `gittins`.
+const TIRESIAS_PARAMS: &[ParamDoc] = &[
+    ParamDoc {
+        key: "thresholds_gpu_s",
+        default: "[3600.0]",
+        about: "attained-service thresholds between the K queues, GPU-seconds, strictly increasing (K = len + 1)",
+    },
+    ParamDoc {
+        key: "starvation_factor",
+        default: "0",
+        about: "promote a job to the top queue once it has waited this many times its executed time (PROMOTEKNOB); 0 disables",
     },
 ];
 

@@ -132,6 +132,10 @@ pub trait QueuePolicy: Send {
     /// A job ended (called before the next pass).
     fn on_finish(&mut self, _job: &FinishedJob) {}
 
+    /// The workload's tenant names, indexed by [`TenantId`], given once before the run
+    /// (policies with per-tenant tables keyed by name resolve them here).
+    fn bind_tenants(&mut self, _names: &[String]) {}
+
     /// Jobs waiting.
     fn len(&self) -> usize;
 

@@ -20,3 +20,15 @@ pub use estimate::ESTIMATE_PARAMS;
 pub use priority::Priority;
 pub use sjf::Sjf;
 pub use srtf::Srtf;
+mod classed;
+mod fair_share;
+mod gittins;
+mod qssf;
+mod quota;
+mod tiresias;
+
+pub use fair_share::FairShare;
+pub use gittins::{from_params as gittins_from_params, GittinsEstimator};
+pub use qssf::Qssf;
+pub use quota::Quota;
+pub use tiresias::{Tiresias, DEFAULT_THRESHOLDS_GPU_S};
