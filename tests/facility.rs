@@ -1,6 +1,6 @@
 //! Facility model: fixed PUE, load and weather dependence of the plant model, annual PUE
 //! of the built-in climates against published figures, the climate generator, and the
-//! weather CSV reader. Figures and sources: docs/validation-facility.md.
+//! weather CSV reader. Figures and sources: docs/validation.md (Facility section).
 
 use std::io::Write;
 use std::path::Path;
@@ -132,7 +132,7 @@ fn pue_is_flat_in_free_cooling_and_rises_above_the_changeover() {
 
 #[test]
 fn annual_pue_of_built_in_climates_lies_in_published_ranges() {
-    // Published figures (docs/validation-facility.md):
+    // Published figures (docs/validation.md (Facility section)):
     // - Google fleet trailing-twelve-month PUE ~1.10 (1.1 in Q2 2021, CNBC 2022-04-13);
     //   hyperscale facilities 1.1–1.2 (Uptime Institute as summarised by lowdown.today).
     // - Uptime Institute Global Data Center Survey average 1.57 (2021), 1.55 (2022),

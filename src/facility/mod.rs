@@ -53,7 +53,7 @@
 //!
 //! Every default, its unit and its source is listed on [`FacilityConfig`] and in
 //! `docs/facility.md`; the comparison with published PUE figures is in
-//! `docs/validation-facility.md`.
+//! `docs/validation.md (Facility section)`.
 
 mod climate;
 mod weather;
@@ -110,7 +110,7 @@ pub const DEFAULT_MAX_COP: f64 = 10.0;
 /// no-load losses dominate at low load (Rasmussen, APC White Paper 113); 1% is the
 /// order of a modern high-efficiency double-conversion UPS, whose efficiency curve is
 /// flat above ~30% load (Avelar, APC White Paper 108). Calibrated with the proportional
-/// term to a hyperscale PUE of ~1.10 in a cold climate (see docs/validation-facility.md).
+/// term to a hyperscale PUE of ~1.10 in a cold climate (see docs/validation.md (Facility section)).
 pub const DEFAULT_LOSS_FIXED_FRACTION: f64 = 0.01;
 
 /// Default proportional distribution loss as a fraction of IT power: 3%, a UPS at ~97.5%
@@ -120,7 +120,7 @@ pub const DEFAULT_LOSS_PROPORTIONAL_FRACTION: f64 = 0.03;
 
 /// Default fixed fan and pump power as a fraction of design IT power: 1% (constant-speed
 /// pumps, controls and minimum airflow). Calibrated, with the proportional term, to a
-/// free-cooling PUE of ~1.10 at 60% load (Google fleet, see docs/validation-facility.md).
+/// free-cooling PUE of ~1.10 at 60% load (Google fleet, see docs/validation.md (Facility section)).
 pub const DEFAULT_FAN_PUMP_FIXED_FRACTION: f64 = 0.01;
 
 /// Default fan and pump power proportional to IT power: 4% (variable-speed fans move air
