@@ -97,6 +97,7 @@ pub fn run(
         return rows;
     }
     let mut free = FreeCapacity::new(cluster, tasks.iter().any(|t| !t.demand.is_whole()));
+    placement.prepare(&mut free);
     free.track_fragmentation(TaskMix::from_requests(
         cluster.models.len(),
         tasks.iter().copied(),

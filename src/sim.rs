@@ -175,6 +175,7 @@ impl<'a> Simulation<'a> {
     ) -> Self {
         queue.bind_tenants(&workload.tenants);
         let mut free = FreeCapacity::new(cluster, workload.jobs.iter().any(|j| !j.demand.is_whole()));
+        placement.prepare(&mut free);
         let model_of_type: Vec<Option<GpuModelId>> = workload
             .gpu_types
             .iter()

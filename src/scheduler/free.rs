@@ -115,8 +115,10 @@ struct Pool {
     rack_span: Vec<(u32, u32)>,
     /// Fully free GPUs per local rack.
     rack_free: Vec<u32>,
-    /// The same, saturated to u16, as a max-tree: racks with ≥ k free, in order.
-    rack_tree: MaxTree,
+    /// The same, saturated to u16, as a max-tree: racks with ≥ k free, in order. Built
+    /// only for placements that ask ([`FreeCapacity::track_racks`]); without it, rack
+    /// queries scan `rack_free`.
+    rack_tree: Option<MaxTree>,
 }
 
 /// The fragmentation index: per-node contributions in millionths of a GPU.
@@ -202,7 +204,6 @@ impl FreeCapacity {
                 rack_free[r] += g;
                 rack_of_pos.push(r as u32);
             }
-            let rack_tree = MaxTree::new(&rack_free.iter().map(|&f| saturate(f)).collect::<Vec<u16>>());
             pools.push(Pool {
                 share_tree: track_shares.then(|| MaxTree::new(&share)),
                 nodes,
@@ -215,7 +216,7 @@ impl FreeCapacity {
                 rack_of_pos,
                 rack_span,
                 rack_free,
-                rack_tree,
+                rack_tree: None,
             });
         }
         let mut models_by_cost: Vec<GpuModelId> =
@@ -372,16 +373,27 @@ impl FreeCapacity {
             .map(|&(free, node, gpu)| (node, gpu, free))
     }
 
+    /// Keeps a max-tree of free GPUs per rack, so rack queries cost O(log racks) rather
+    /// than a scan; placements that query racks ask for it (its upkeep is one tree update
+    /// per allocation that changes a rack's free count).
+    pub fn track_racks(&mut self) {
+        for p in &mut self.pools {
+            let free: Vec<u16> = p.rack_free.iter().map(|&f| saturate(f)).collect();
+            p.rack_tree = Some(MaxTree::new(&free));
+        }
+    }
+
     /// Racks of `model` with at least `k` fully free GPUs, lowest-numbered first: each as
     /// (free GPUs, its nodes of `model` in id order). O(log racks) per rack yielded.
     pub fn racks_with_whole(&self, model: GpuModelId, k: u32) -> impl Iterator<Item = (u32, &[NodeId])> + '_ {
         let p = &self.pools[model.0 as usize];
         let mut from = 0;
         std::iter::from_fn(move || loop {
-            let r = p
-                .rack_tree
-                .first_at_least_from(saturate(k), from)
-                .filter(|&r| r < p.rack_span.len())?;
+            let r = match &p.rack_tree {
+                Some(tree) => tree.first_at_least_from(saturate(k), from),
+                None => (from..p.rack_free.len()).find(|&r| p.rack_free[r] >= k),
+            }
+            .filter(|&r| r < p.rack_span.len())?;
             from = r + 1;
             if p.rack_free[r] >= k {
                 let (a, b) = p.rack_span[r];
@@ -489,7 +501,9 @@ impl FreeCapacity {
             pool.free_whole = pool.free_whole + u64::from(new_whole) - u64::from(old_whole);
             let r = pool.rack_of_pos[pos] as usize;
             pool.rack_free[r] = pool.rack_free[r] + new_whole - old_whole;
-            pool.rack_tree.set(r, saturate(pool.rack_free[r]));
+            if let Some(tree) = &mut pool.rack_tree {
+                tree.set(r, saturate(pool.rack_free[r]));
+            }
         }
         if let Some(tree) = &mut pool.share_tree {
             tree.set(pos, max_share);

@@ -36,6 +36,10 @@ pub trait Placement: Send {
     /// The policy's registry name.
     fn name(&self) -> &'static str;
 
+    /// Asks the free-capacity index for the optional indexes this policy queries (e.g.
+    /// [`FreeCapacity::track_racks`]); called once before the run.
+    fn prepare(&self, _free: &mut FreeCapacity) {}
+
     /// Picks GPUs for `req`, appending grants to `out` (empty on entry); false if it does not fit.
     fn place(&mut self, req: &PlacementRequest, free: &FreeCapacity, out: &mut Vec<GpuGrant>) -> bool;
 }

@@ -22,6 +22,10 @@ impl Placement for Consolidate {
         "consolidate"
     }
 
+    fn prepare(&self, free: &mut FreeCapacity) {
+        free.track_racks();
+    }
+
     fn place(&mut self, req: &PlacementRequest, free: &FreeCapacity, out: &mut Vec<GpuGrant>) -> bool {
         let d = req.demand;
         if !d.is_whole() {
