@@ -404,6 +404,9 @@ pub fn compare(scenario: &Scenario, config: &CompareConfig) -> Result<Comparison
         .par_iter()
         .map(|&seed| scenario.load_workload(seed, cluster.total_gpus()))
         .collect::<Result<_, _>>()?;
+    for q in &config.queues {
+        scenario.check_tenants(scenario.queue_policy(q, config.seed)?.as_ref(), &workloads[0])?;
+    }
 
     let mut plan = Vec::new();
     for q in &config.queues {

@@ -315,12 +315,32 @@ impl Scenario {
     pub fn prepare(&self, seed: u64) -> Result<Prepared, ScenarioError> {
         let cluster = topology::load(&self.resolve(&self.config.topology.path))?;
         let workload = self.load_workload(seed, cluster.total_gpus())?;
+        let queue = self.queue_policy(&self.config.scheduler.queue, seed)?;
+        self.check_tenants(queue.as_ref(), &workload)?;
         Ok(Prepared {
             cluster,
             workload,
-            queue: self.queue_policy(&self.config.scheduler.queue, seed)?,
+            queue,
             placement: self.placement_policy(&self.config.scheduler.placement, seed)?,
         })
+    }
+
+    /// Fails if the queue policy's parameters name tenants the workload does not have.
+    pub fn check_tenants(&self, queue: &dyn QueuePolicy, workload: &Workload) -> Result<(), ScenarioError> {
+        let unknown = queue.unknown_tenants(&workload.tenants);
+        if unknown.is_empty() {
+            return Ok(());
+        }
+        let mut known = workload.tenants.clone();
+        known.sort();
+        Err(self.invalid(
+            &format!("scheduler.params.{}", queue.name()),
+            format!(
+                "no tenant named {} in the workload; its tenants are: {}",
+                unknown.join(", "),
+                known.join(", ")
+            ),
+        ))
     }
 
     /// The queue policy `name` with its `[scheduler.params.<name>]` table.

@@ -171,3 +171,17 @@ fn an_unknown_policy_parameter_is_named() {
         "{e}"
     );
 }
+
+#[test]
+fn a_quota_for_a_tenant_the_workload_lacks_is_an_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let body = format!("{GOOD}\n[scheduler]\nqueue = \"quota\"\n[scheduler.params.quota]\nquotas = {{ alpha = 8, gamma = 4 }}\n");
+    let s = scenario_file(&tmp, &body);
+    let o = dcsim(&["validate", s.to_str().unwrap()]);
+    let e = stderr(&o);
+    assert!(!o.status.success());
+    assert!(
+        e.contains("scheduler.params.quota") && e.contains("gamma") && e.contains("beta"),
+        "{e}"
+    );
+}

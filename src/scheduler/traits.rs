@@ -140,6 +140,12 @@ pub trait QueuePolicy: Send {
     /// (policies with per-tenant tables keyed by name resolve them here).
     fn bind_tenants(&mut self, _names: &[String]) {}
 
+    /// Tenant names the policy's parameters mention that are not among `names` (the
+    /// workload's tenants): a typo that would otherwise silently do nothing.
+    fn unknown_tenants(&self, _names: &[String]) -> Vec<String> {
+        Vec::new()
+    }
+
     /// Jobs waiting.
     fn len(&self) -> usize;
 

@@ -124,6 +124,14 @@ impl QueuePolicy for FairShare {
         "fair-share"
     }
 
+    fn unknown_tenants(&self, names: &[String]) -> Vec<String> {
+        self.weights
+            .keys()
+            .filter(|k| !names.contains(k))
+            .cloned()
+            .collect()
+    }
+
     fn bind_tenants(&mut self, names: &[String]) {
         self.tenants = names
             .iter()

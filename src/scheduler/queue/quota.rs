@@ -201,6 +201,14 @@ impl QueuePolicy for Quota {
         "quota"
     }
 
+    fn unknown_tenants(&self, names: &[String]) -> Vec<String> {
+        self.by_name
+            .keys()
+            .filter(|k| !names.contains(k))
+            .cloned()
+            .collect()
+    }
+
     fn bind_tenants(&mut self, names: &[String]) {
         self.quota = names
             .iter()
