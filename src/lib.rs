@@ -1,8 +1,10 @@
 //! dcsim: a discrete-event simulator of GPU data centers.
 
 pub mod engine;
+pub mod facility;
 pub mod hardware;
 pub mod metrics;
+pub mod power;
 pub mod report;
 pub mod scenario;
 pub mod scheduler;

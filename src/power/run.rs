@@ -1,0 +1,804 @@
+//! Power during a run: which jobs draw what, where caps bind, how much each GPU is
+//! throttled, and the energy integrals.
+//!
+//! Power is piecewise constant between change points, so every integral is a sum of
+//! power × duration over the intervals, advanced lazily before each change.
+//!
+//! Throttling (oversubscription mode). Each rack's demand is split into a fixed part
+//! (node base and GPU idle power, rack equipment, and each running GPU's power down to
+//! its lowest cap) and a throttleable part (the rest). Bottom-up, each tree node's
+//! effective demand is e = min(cap, own + Σ children's e). Top-down, a node whose
+//! budget is below its children's effective demand gives each child its fixed part plus
+//! the same fraction x of its throttleable part; a rack's budget sets the fraction of
+//! each job's throttleable power it keeps (the same for all under `proportional` and
+//! `static`, by class under `priority`). A job's speed is the slowest of its GPUs'
+//! speeds (a gang moves at its slowest member). After a change only the subtree under
+//! the highest ancestor whose cap binds (before or after the change) is recomputed.
+
+use std::mem;
+
+use crate::engine::SimTime;
+use crate::facility::Facility;
+use crate::scheduler::GpuGrant;
+use crate::workload::{JobKind, Workload, MILLI_PER_GPU};
+
+use super::output::{PowerOutput, PowerSeries, PowerSummary, TenantEnergy};
+use super::tree::{JobGpuPower, PowerTree};
+use super::{Capping, PowerConfig, PowerMode};
+
+/// Slack for comparing watts summed in different orders: 1 µW, far above the rounding
+/// of sums of up to millions of terms of ≤ 10⁸ W and far below any physical figure.
+pub const EPS_W: f64 = 1e-6;
+
+/// A job's GPUs in one rack.
+#[derive(Debug, Clone, Copy, Default)]
+struct Entry {
+    rack: u32,
+    /// GPUs, weighted by share (2 whole GPUs = 2.0; one 0.5 share = 0.5).
+    gpus: f64,
+    /// Σ (lowest cap − idle) over these GPUs, W.
+    dynmin_w: f64,
+    /// Σ (capped demand − lowest cap), W: the throttleable part.
+    flex_w: f64,
+    /// Σ (TDP − idle), W: what admission reserves.
+    reserve_w: f64,
+    /// Share of `flex_w` kept.
+    x: f64,
+}
+
+#[derive(Debug, Clone)]
+struct JobPower {
+    entries: Vec<Entry>,
+    gp: JobGpuPower,
+    alpha: f64,
+    /// Node base and GPU idle power attributed to the job, W.
+    const_w: f64,
+    power_w: f64,
+    since: SimTime,
+    energy_j: f64,
+    rate: f64,
+    /// GPUs in the gang (whole GPUs, for the throttled count).
+    gpus: u32,
+    /// GPUs weighted by share, for slowdown GPU-hours.
+    gpus_f: f64,
+    slow: f64,
+    throttled: bool,
+    /// Class for `priority` capping: (inference, priority), higher keeps power longer.
+    class: (bool, i32),
+    running: bool,
+    refused_since: Option<SimTime>,
+    delayed: bool,
+    wait: SimTime,
+    mark: u32,
+}
+
+impl Default for JobPower {
+    fn default() -> Self {
+        JobPower {
+            entries: Vec::new(),
+            gp: JobGpuPower {
+                demand_w: 0.0,
+                capped_w: 0.0,
+                min_w: 0.0,
+            },
+            alpha: 1.0,
+            const_w: 0.0,
+            power_w: 0.0,
+            since: SimTime::ZERO,
+            energy_j: 0.0,
+            rate: 1.0,
+            gpus: 0,
+            gpus_f: 0.0,
+            slow: 0.0,
+            throttled: false,
+            class: (false, 0),
+            running: false,
+            refused_since: None,
+            delayed: false,
+            wait: SimTime::ZERO,
+            mark: 0,
+        }
+    }
+}
+
+/// The power state of one run.
+pub struct PowerRun {
+    cfg: PowerConfig,
+    tree: PowerTree,
+    facility: Facility,
+    fixed_w: Vec<f64>,
+    sum_w: Vec<f64>,
+    e_w: Vec<f64>,
+    binding: Vec<bool>,
+    power_w: Vec<f64>,
+    reserved_w: Vec<f64>,
+    visit: Vec<u32>,
+    epoch: u32,
+    rack_jobs: Vec<Vec<u32>>,
+    rack_dirty: Vec<bool>,
+    dirty: Vec<u32>,
+    roots: Vec<u32>,
+    level: Vec<u32>,
+    next_level: Vec<u32>,
+    touched: Vec<u32>,
+    reserve_scratch: Vec<(u32, f64)>,
+    jobs: Vec<JobPower>,
+    it_w: f64,
+    idle_w: f64,
+    hall_w: Vec<f64>,
+    slow_gpus: f64,
+    throttled_gpus: u32,
+    peak_throttled: u32,
+    blocked: u32,
+    refusals: u64,
+    last_t: Option<SimTime>,
+    first_t: SimTime,
+    it_j: f64,
+    idle_j: f64,
+    overhead_j: f64,
+    cooling_j: f64,
+    losses_j: f64,
+    slowdown_gpu_s: f64,
+    at_cap_s: f64,
+    series: PowerSeries,
+}
+
+impl PowerRun {
+    /// A run's power state for `jobs` jobs, with nothing running.
+    pub fn new(
+        cfg: PowerConfig,
+        tree: PowerTree,
+        facility: Facility,
+        jobs: usize,
+        hall_names: Vec<String>,
+    ) -> PowerRun {
+        let n = tree.len();
+        let racks = n - tree.first_rack as usize;
+        let mut fixed_w = tree.own_w.clone();
+        let mut sum_w = tree.own_w.clone();
+        let mut e_w = vec![0.0; n];
+        let mut binding = vec![false; n];
+        let mut reserved_w = tree.own_w.clone();
+        for i in (0..n).rev() {
+            e_w[i] = sum_w[i].min(tree.cap_w[i]);
+            binding[i] = sum_w[i] > tree.cap_w[i] + EPS_W;
+            if i > 0 {
+                let p = tree.parent[i] as usize;
+                fixed_w[p] += fixed_w[i];
+                sum_w[p] += e_w[i];
+                reserved_w[p] += reserved_w[i];
+            }
+        }
+        let mut power_w = vec![0.0; n];
+        let mut hall_w = vec![0.0; tree.halls()];
+        let mut it_w = 0.0;
+        for i in tree.first_row as usize..n {
+            power_w[i] = tree.own_w[i];
+            it_w += tree.own_w[i];
+            hall_w[tree.hall_of(i as u32)] += tree.own_w[i];
+        }
+        let idle_w = tree.static_nodes_w;
+        PowerRun {
+            cfg,
+            facility,
+            fixed_w,
+            sum_w,
+            e_w,
+            binding,
+            power_w,
+            reserved_w,
+            visit: vec![0; n],
+            epoch: 0,
+            rack_jobs: vec![Vec::new(); racks],
+            rack_dirty: vec![false; racks],
+            dirty: Vec::new(),
+            roots: Vec::new(),
+            level: Vec::new(),
+            next_level: Vec::new(),
+            touched: Vec::new(),
+            reserve_scratch: Vec::new(),
+            jobs: vec![JobPower::default(); jobs],
+            it_w,
+            idle_w,
+            hall_w,
+            slow_gpus: 0.0,
+            throttled_gpus: 0,
+            peak_throttled: 0,
+            blocked: 0,
+            refusals: 0,
+            last_t: None,
+            first_t: SimTime::ZERO,
+            it_j: 0.0,
+            idle_j: 0.0,
+            overhead_j: 0.0,
+            cooling_j: 0.0,
+            losses_j: 0.0,
+            slowdown_gpu_s: 0.0,
+            at_cap_s: 0.0,
+            series: PowerSeries {
+                halls: hall_names,
+                ..Default::default()
+            },
+            tree,
+        }
+    }
+
+    /// The power mode.
+    pub fn mode(&self) -> PowerMode {
+        self.cfg.mode
+    }
+
+    /// Current IT power, W.
+    pub fn it_w(&self) -> f64 {
+        self.it_w
+    }
+
+    /// Current power of every tree node (feed 0, then halls, rows, racks), W, and its
+    /// cap: for checking that no cap is exceeded.
+    pub fn levels(&self) -> Vec<(f64, f64)> {
+        let n = self.tree.len();
+        let first_rack = self.tree.first_rack as usize;
+        let mut p: Vec<f64> = (0..n)
+            .map(|i| {
+                if i >= first_rack {
+                    self.power_w[i]
+                } else {
+                    self.tree.own_w[i]
+                }
+            })
+            .collect();
+        for i in (1..n).rev() {
+            let parent = self.tree.parent[i] as usize;
+            p[parent] += p[i];
+        }
+        p.into_iter().zip(self.tree.cap_w.iter().copied()).collect()
+    }
+
+    /// Power reserved at every tree node for admission (static power plus running
+    /// jobs' GPUs at TDP), W, with its cap.
+    pub fn reserved(&self) -> Vec<(f64, f64)> {
+        self.reserved_w
+            .iter()
+            .copied()
+            .zip(self.tree.cap_w.iter().copied())
+            .collect()
+    }
+
+    /// Integrates the current state up to `now`.
+    fn advance(&mut self, now: SimTime) {
+        let Some(last) = self.last_t else {
+            self.last_t = Some(now);
+            self.first_t = now;
+            return;
+        };
+        if now <= last {
+            return;
+        }
+        let dt = (now - last).as_secs_f64();
+        self.it_j += self.it_w * dt;
+        self.idle_j += self.idle_w * dt;
+        self.overhead_j += self.tree.overhead_w * dt;
+        self.slowdown_gpu_s += self.slow_gpus * dt;
+        if self.throttled_gpus > 0 || self.blocked > 0 {
+            self.at_cap_s += dt;
+        }
+        let mut t = last;
+        while t < now {
+            let next = self.facility.next_change_after(t).max(t + SimTime(1)).min(now);
+            let ov = self.facility.overhead_kw(self.it_w / 1000.0, t);
+            let secs = (next - t).as_secs_f64();
+            self.cooling_j += ov.cooling_kw * 1000.0 * secs;
+            self.losses_j += ov.losses_kw * 1000.0 * secs;
+            if next < now {
+                self.record(next);
+            }
+            t = next;
+        }
+        self.last_t = Some(now);
+    }
+
+    /// Admission check (admission mode only; true otherwise): would starting `job` on
+    /// `grants` at full power keep every cap on its path? Counts a refusal if not.
+    pub fn admit(&mut self, now: SimTime, job: u32, grants: &[GpuGrant], milli_per_gpu: u32) -> bool {
+        if self.cfg.mode != PowerMode::Admission || grants.is_empty() {
+            return true;
+        }
+        let mut adds = mem::take(&mut self.reserve_scratch);
+        adds.clear();
+        let share = f64::from(milli_per_gpu) / f64::from(MILLI_PER_GPU);
+        for g in grants {
+            let n = g.node.0 as usize;
+            let m = &self.tree.models[self.tree.node_model[n] as usize];
+            let add = f64::from(g.gpus.count_ones()) * share * (m.tdp_w - m.idle_w);
+            let mut i = self.tree.node_rack[n];
+            loop {
+                match adds.iter_mut().find(|(k, _)| *k == i) {
+                    Some(a) => a.1 += add,
+                    None => adds.push((i, add)),
+                }
+                if i == 0 {
+                    break;
+                }
+                i = self.tree.parent[i as usize];
+            }
+        }
+        let ok = adds
+            .iter()
+            .all(|&(i, a)| self.reserved_w[i as usize] + a <= self.tree.cap_w[i as usize] + EPS_W);
+        self.reserve_scratch = adds;
+        if !ok {
+            self.advance(now);
+            self.refusals += 1;
+            let j = &mut self.jobs[job as usize];
+            if j.refused_since.is_none() {
+                j.refused_since = Some(now);
+                j.delayed = true;
+                self.blocked += 1;
+            }
+        }
+        ok
+    }
+
+    /// `job` starts on `grants` (empty: unplaced, draws nothing).
+    pub fn start(
+        &mut self,
+        now: SimTime,
+        job: u32,
+        grants: &[GpuGrant],
+        milli_per_gpu: u32,
+        kind: JobKind,
+        priority: i32,
+    ) {
+        self.advance(now);
+        let mut j = mem::take(&mut self.jobs[job as usize]);
+        if let Some(since) = j.refused_since.take() {
+            j.wait = j.wait + (now - since);
+            self.blocked -= 1;
+        }
+        j.entries.clear();
+        if let Some(first) = grants.first() {
+            let m = self.tree.models[self.tree.node_model[first.node.0 as usize] as usize].clone();
+            j.gp = JobGpuPower::new(&self.cfg, &m, self.cfg.utilization.of(kind));
+            j.alpha = m.alpha;
+            let share = f64::from(milli_per_gpu) / f64::from(MILLI_PER_GPU);
+            let mut const_w = 0.0;
+            let mut gpus = 0;
+            for g in grants {
+                let n = g.node.0 as usize;
+                let count = g.gpus.count_ones();
+                gpus += count;
+                let gf = f64::from(count) * share;
+                let node_gpus = f64::from(self.tree.node_gpus[n].max(1));
+                const_w += self.tree.node_base_w[n] * gf / node_gpus + gf * m.idle_w;
+                let rack = self.tree.node_rack[n];
+                match j.entries.iter_mut().find(|e| e.rack == rack) {
+                    Some(e) => e.gpus += gf,
+                    None => j.entries.push(Entry {
+                        rack,
+                        gpus: gf,
+                        x: 1.0,
+                        ..Entry::default()
+                    }),
+                }
+            }
+            for e in &mut j.entries {
+                e.dynmin_w = e.gpus * (j.gp.min_w - m.idle_w);
+                e.flex_w = e.gpus * (j.gp.capped_w - j.gp.min_w);
+                e.reserve_w = e.gpus * (m.tdp_w - m.idle_w);
+                let ri = (e.rack - self.tree.first_rack) as usize;
+                self.rack_jobs[ri].push(job);
+                if !mem::replace(&mut self.rack_dirty[ri], true) {
+                    self.dirty.push(e.rack);
+                }
+                if self.cfg.mode == PowerMode::Admission {
+                    self.reserve(e.rack, e.reserve_w);
+                }
+            }
+            j.const_w = const_w;
+            j.power_w = const_w;
+            j.gpus = gpus;
+            j.gpus_f = f64::from(gpus) * share;
+            j.class = (kind == JobKind::Inference, priority);
+            j.running = true;
+            j.since = now;
+            j.rate = f64::NAN;
+            self.idle_w -= const_w;
+        }
+        self.jobs[job as usize] = j;
+    }
+
+    fn reserve(&mut self, rack: u32, w: f64) {
+        let mut i = rack;
+        loop {
+            self.reserved_w[i as usize] += w;
+            if i == 0 {
+                break;
+            }
+            i = self.tree.parent[i as usize];
+        }
+    }
+
+    /// `job` stops (finishes or is preempted).
+    pub fn stop(&mut self, now: SimTime, job: u32) {
+        self.advance(now);
+        let mut j = mem::take(&mut self.jobs[job as usize]);
+        if j.running {
+            j.energy_j += j.power_w * (now - j.since).as_secs_f64();
+            j.running = false;
+            self.slow_gpus -= j.slow;
+            j.slow = 0.0;
+            if mem::replace(&mut j.throttled, false) {
+                self.throttled_gpus -= j.gpus;
+            }
+            self.idle_w += j.const_w;
+            for e in &j.entries {
+                let ri = (e.rack - self.tree.first_rack) as usize;
+                let list = &mut self.rack_jobs[ri];
+                if let Some(p) = list.iter().position(|&k| k == job) {
+                    list.swap_remove(p);
+                }
+                if !mem::replace(&mut self.rack_dirty[ri], true) {
+                    self.dirty.push(e.rack);
+                }
+                if self.cfg.mode == PowerMode::Admission {
+                    self.reserve(e.rack, -e.reserve_w);
+                }
+            }
+        }
+        self.jobs[job as usize] = j;
+    }
+
+    /// Applies the changes of this instant: recomputes caps and throttling where
+    /// needed, and pushes (job, new rate) for every running job whose speed changed.
+    pub fn settle(&mut self, now: SimTime, out: &mut Vec<(u32, f64)>) {
+        self.advance(now);
+        if !self.dirty.is_empty() {
+            self.recompute(now, out);
+        }
+        self.record(now);
+    }
+
+    fn recompute(&mut self, now: SimTime, out: &mut Vec<(u32, f64)>) {
+        let first_rack = self.tree.first_rack;
+        let mut roots = mem::take(&mut self.roots);
+        let mut level = mem::take(&mut self.level);
+        let mut next = mem::take(&mut self.next_level);
+        roots.clear();
+        level.clear();
+        self.epoch += 1;
+        for &r in &self.dirty {
+            let ri = (r - first_rack) as usize;
+            self.rack_dirty[ri] = false;
+            let (mut fixed, mut flex) = (self.tree.own_w[r as usize], 0.0);
+            for &job in &self.rack_jobs[ri] {
+                if let Some(e) = self.jobs[job as usize].entries.iter().find(|e| e.rack == r) {
+                    fixed += e.dynmin_w;
+                    flex += e.flex_w;
+                }
+            }
+            let i = r as usize;
+            self.fixed_w[i] = fixed;
+            self.sum_w[i] = fixed + flex;
+            self.e_w[i] = self.sum_w[i].min(self.tree.cap_w[i]);
+            self.binding[i] = self.sum_w[i] > self.tree.cap_w[i] + EPS_W;
+            roots.push(r);
+            level.push(r);
+        }
+        self.dirty.clear();
+        while !level.is_empty() {
+            next.clear();
+            self.epoch += 1;
+            for &c in &level {
+                if c == 0 {
+                    continue;
+                }
+                let p = self.tree.parent[c as usize];
+                if self.visit[p as usize] != self.epoch {
+                    self.visit[p as usize] = self.epoch;
+                    next.push(p);
+                }
+            }
+            for &a in &next {
+                let i = a as usize;
+                let own = self.tree.own_w[i];
+                let (mut fixed, mut sum) = (own, own);
+                for &c in &self.tree.children[i] {
+                    fixed += self.fixed_w[c as usize];
+                    sum += self.e_w[c as usize];
+                }
+                self.fixed_w[i] = fixed;
+                self.sum_w[i] = sum;
+                self.e_w[i] = sum.min(self.tree.cap_w[i]);
+                let new = sum > self.tree.cap_w[i] + EPS_W;
+                if mem::replace(&mut self.binding[i], new) || new {
+                    roots.push(a);
+                }
+            }
+            mem::swap(&mut level, &mut next);
+        }
+        roots.sort_unstable();
+        roots.dedup();
+        self.epoch += 1;
+        self.touched.clear();
+        for &r in &roots {
+            if self.visit[r as usize] != self.epoch {
+                self.distribute(r, self.e_w[r as usize]);
+            }
+        }
+        self.roots = roots;
+        self.level = level;
+        self.next_level = next;
+        let touched = mem::take(&mut self.touched);
+        for &job in &touched {
+            self.update_job(now, job, out);
+        }
+        self.touched = touched;
+        self.peak_throttled = self.peak_throttled.max(self.throttled_gpus);
+    }
+
+    /// Gives tree node `i` a budget of `budget_w` and shares it among its children.
+    fn distribute(&mut self, i: u32, budget_w: f64) {
+        self.visit[i as usize] = self.epoch;
+        if self.tree.is_rack(i) {
+            self.set_rack_budget(i, budget_w);
+            return;
+        }
+        let (s, f) = (self.sum_w[i as usize], self.fixed_w[i as usize]);
+        let x = if budget_w >= s - EPS_W {
+            1.0
+        } else if s - f > 0.0 {
+            ((budget_w - f) / (s - f)).clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        for k in 0..self.tree.children[i as usize].len() {
+            let c = self.tree.children[i as usize][k] as usize;
+            let b = if x >= 1.0 {
+                self.e_w[c]
+            } else {
+                self.fixed_w[c] + x * (self.e_w[c] - self.fixed_w[c])
+            };
+            self.distribute(c as u32, b);
+        }
+    }
+
+    fn set_rack_budget(&mut self, r: u32, budget_w: f64) {
+        let ri = (r - self.tree.first_rack) as usize;
+        let i = r as usize;
+        let fixed = self.fixed_w[i];
+        let flex = self.sum_w[i] - fixed;
+        let mut avail = (budget_w - fixed).max(0.0);
+        let mut list = mem::take(&mut self.rack_jobs[ri]);
+        let mut power = fixed;
+        let entry = |jobs: &mut [JobPower], job: u32| -> Option<usize> {
+            jobs[job as usize].entries.iter().position(|e| e.rack == r)
+        };
+        if self.cfg.capping == Capping::Priority && avail < flex - EPS_W {
+            let jobs = &self.jobs;
+            list.sort_unstable_by(|&a, &b| {
+                jobs[b as usize]
+                    .class
+                    .cmp(&jobs[a as usize].class)
+                    .then(a.cmp(&b))
+            });
+            let mut k = 0;
+            while k < list.len() {
+                let class = self.jobs[list[k] as usize].class;
+                let end = k + list[k..]
+                    .iter()
+                    .take_while(|&&j| self.jobs[j as usize].class == class)
+                    .count();
+                let group: f64 = list[k..end]
+                    .iter()
+                    .filter_map(|&j| {
+                        entry(&mut self.jobs, j).map(|p| self.jobs[j as usize].entries[p].flex_w)
+                    })
+                    .sum();
+                let x = if group <= 0.0 || avail >= group {
+                    1.0
+                } else {
+                    avail / group
+                };
+                avail = (avail - group).max(0.0);
+                for &j in &list[k..end] {
+                    if let Some(p) = entry(&mut self.jobs, j) {
+                        let e = &mut self.jobs[j as usize].entries[p];
+                        e.x = x;
+                        power += x * e.flex_w;
+                    }
+                    self.touch(j);
+                }
+                k = end;
+            }
+        } else {
+            let x = if flex <= EPS_W || avail >= flex {
+                1.0
+            } else {
+                avail / flex
+            };
+            for &j in &list {
+                if let Some(p) = entry(&mut self.jobs, j) {
+                    let e = &mut self.jobs[j as usize].entries[p];
+                    e.x = x;
+                    power += x * e.flex_w;
+                }
+                self.touch(j);
+            }
+        }
+        self.rack_jobs[ri] = list;
+        let delta = power - self.power_w[i];
+        self.power_w[i] = power;
+        self.it_w += delta;
+        let h = self.tree.hall_of(r);
+        self.hall_w[h] += delta;
+    }
+
+    fn touch(&mut self, job: u32) {
+        let j = &mut self.jobs[job as usize];
+        if j.mark != self.epoch {
+            j.mark = self.epoch;
+            self.touched.push(job);
+        }
+    }
+
+    fn update_job(&mut self, now: SimTime, job: u32, out: &mut Vec<(u32, f64)>) {
+        let j = &mut self.jobs[job as usize];
+        if !j.running {
+            return;
+        }
+        let mut power = j.const_w;
+        let mut rate: f64 = 1.0;
+        for e in &j.entries {
+            power += e.dynmin_w + e.x * e.flex_w;
+            rate = rate.min(j.gp.rate(e.x, j.alpha));
+        }
+        if power != j.power_w {
+            j.energy_j += j.power_w * (now - j.since).as_secs_f64();
+            j.since = now;
+            j.power_w = power;
+        }
+        if rate != j.rate {
+            j.rate = rate;
+            out.push((job, rate));
+            let slow = (1.0 - rate) * j.gpus_f;
+            self.slow_gpus += slow - j.slow;
+            j.slow = slow;
+            let throttled = rate < 1.0;
+            if throttled != j.throttled {
+                j.throttled = throttled;
+                if throttled {
+                    self.throttled_gpus += j.gpus;
+                } else {
+                    self.throttled_gpus -= j.gpus;
+                }
+            }
+        }
+    }
+
+    /// Appends a `power.csv` row at `t` if anything changed since the last row.
+    fn record(&mut self, t: SimTime) {
+        let ov = self.facility.overhead_kw(self.it_w / 1000.0, t);
+        let (cool, loss) = (ov.cooling_kw * 1000.0, ov.losses_kw * 1000.0);
+        let s = &mut self.series;
+        let h = self.hall_w.len();
+        if let Some(i) = s.len().checked_sub(1) {
+            let same = s.it_w[i] == self.it_w
+                && s.cooling_w[i] == cool
+                && s.losses_w[i] == loss
+                && s.throttled_gpus[i] == self.throttled_gpus
+                && s.hall_w[i * h..(i + 1) * h] == self.hall_w[..];
+            if same {
+                return;
+            }
+            if s.time[i] == t {
+                s.it_w[i] = self.it_w;
+                s.cooling_w[i] = cool;
+                s.losses_w[i] = loss;
+                s.throttled_gpus[i] = self.throttled_gpus;
+                s.hall_w[i * h..(i + 1) * h].copy_from_slice(&self.hall_w);
+                return;
+            }
+        }
+        s.time.push(t);
+        s.it_w.push(self.it_w);
+        s.cooling_w.push(cool);
+        s.losses_w.push(loss);
+        s.throttled_gpus.push(self.throttled_gpus);
+        s.hall_w.extend_from_slice(&self.hall_w);
+    }
+
+    /// Closes the integrals at `end` (every job has stopped) and builds the outputs.
+    pub fn finish(mut self, end: SimTime, workload: &Workload) -> PowerOutput {
+        self.advance(end);
+        let jobs_j: f64 = self.jobs.iter().map(|j| j.energy_j).sum();
+        let mut tenant_j = vec![0.0; workload.tenants.len()];
+        for (spec, j) in workload.jobs.iter().zip(&self.jobs) {
+            if let Some(t) = tenant_j.get_mut(spec.tenant.0 as usize) {
+                *t += j.energy_j;
+            }
+        }
+        let mut tenants: Vec<TenantEnergy> = workload
+            .tenants
+            .iter()
+            .zip(&tenant_j)
+            .filter(|(_, &e)| e > 0.0)
+            .map(|(name, &e)| TenantEnergy {
+                tenant: name.clone(),
+                energy_mwh: e / J_PER_MWH,
+            })
+            .collect();
+        tenants.sort_by(|a, b| a.tenant.cmp(&b.tenant));
+        let s = &self.series;
+        let span_s = (end.saturating_sub(self.first_t)).as_secs_f64();
+        let peak_w = s.it_w.iter().copied().fold(0.0, f64::max);
+        let p99_w = time_weighted_quantile(&s.time, &s.it_w, end, 0.99);
+        let facility_j = self.it_j + self.cooling_j + self.losses_j;
+        let feed = self.tree.cap_w[0];
+        let summary = PowerSummary {
+            mode: self.cfg.mode.as_str(),
+            capping: self.cfg.capping.as_str(),
+            it_energy_mwh: self.it_j / J_PER_MWH,
+            facility_energy_mwh: facility_j / J_PER_MWH,
+            cooling_energy_mwh: self.cooling_j / J_PER_MWH,
+            losses_energy_mwh: self.losses_j / J_PER_MWH,
+            jobs_energy_mwh: jobs_j / J_PER_MWH,
+            idle_energy_mwh: self.idle_j / J_PER_MWH,
+            overhead_energy_mwh: self.overhead_j / J_PER_MWH,
+            nameplate_it_kw: self.tree.nameplate_w[0] / 1000.0,
+            peak_it_kw: peak_w / 1000.0,
+            p99_it_kw: p99_w / 1000.0,
+            mean_it_kw: if span_s > 0.0 {
+                self.it_j / span_s / 1000.0
+            } else {
+                0.0
+            },
+            feed_kw: feed.is_finite().then_some(feed / 1000.0),
+            mean_pue: if self.it_j > 0.0 {
+                facility_j / self.it_j
+            } else {
+                1.0
+            },
+            hours_at_cap: self.at_cap_s / 3600.0,
+            throttle_slowdown_gpu_hours: self.slowdown_gpu_s / 3600.0,
+            peak_throttled_gpus: self.peak_throttled,
+            power_refusals: self.refusals,
+            jobs_power_delayed: self.jobs.iter().filter(|j| j.delayed).count() as u64,
+            power_wait_hours: self.jobs.iter().map(|j| j.wait.as_secs_f64()).sum::<f64>() / 3600.0,
+            tenants,
+        };
+        PowerOutput {
+            summary,
+            job_energy_j: self.jobs.iter().map(|j| j.energy_j).collect(),
+            job_power_wait: self.jobs.iter().map(|j| j.wait).collect(),
+            series: self.series,
+        }
+    }
+}
+
+/// Joules in a megawatt-hour.
+pub const J_PER_MWH: f64 = 3.6e9;
+
+/// The `q` quantile of a piecewise-constant series (row i holds from `time[i]` to
+/// `time[i + 1]`, the last row to `end`), weighted by duration.
+pub fn time_weighted_quantile(time: &[SimTime], value: &[f64], end: SimTime, q: f64) -> f64 {
+    let mut pairs: Vec<(f64, u64)> = (0..time.len())
+        .map(|i| {
+            let until = time.get(i + 1).copied().unwrap_or(end).max(time[i]);
+            (value[i], (until - time[i]).as_ms())
+        })
+        .collect();
+    let total: u64 = pairs.iter().map(|p| p.1).sum();
+    if total == 0 {
+        return value.iter().copied().fold(0.0, f64::max);
+    }
+    pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let target = q * total as f64;
+    let mut acc = 0u64;
+    for (v, d) in &pairs {
+        acc += d;
+        if acc as f64 >= target {
+            return *v;
+        }
+    }
+    pairs.last().map_or(0.0, |p| p.0)
+}
