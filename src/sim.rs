@@ -327,6 +327,7 @@ impl<'a> Simulation<'a> {
                 (Some(a), Some(e)) => a.min(e),
             };
             self.core.now = now;
+            let events_before = events;
             while self.core.events.peek_time() == Some(now) {
                 let Some(ev) = self.core.events.pop() else { break };
                 if self.core.apply(ev.event) {
@@ -355,7 +356,9 @@ impl<'a> Simulation<'a> {
             if !self.queue.is_empty() || std::mem::take(&mut self.core.wake) {
                 self.queue.schedule(&mut self.core);
             }
-            self.core.settle_power();
+            if events != events_before {
+                self.core.settle_power();
+            }
             let c = &self.core;
             let running = c.running.len() as u32;
             series.record(
@@ -373,7 +376,8 @@ impl<'a> Simulation<'a> {
         progress(next_arrival as u64);
         let jobs = self.core.records();
         let mut summary = Summary::compute(workload, &jobs, &series, self.cluster_gpus);
-        let end = self.core.now;
+        // The last change point: stale finish events can pop later and change nothing.
+        let end = series.time.last().copied().unwrap_or(self.core.now);
         let power = self.core.power.take().map(|p| p.finish(end, workload));
         summary.power = power.as_ref().map(|p| p.summary.clone());
         RunOutput {
