@@ -260,7 +260,7 @@ proptest! {
                 }
             }
         }
-        events.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        events.sort_by_key(|e| (e.0, e.1));
         let mut reserved: Vec<f64> = (0..tree.len()).map(|i| static_w(&tree, i)).collect();
         for (_, _, i, d) in events {
             reserved[i] += d;
@@ -356,4 +356,38 @@ fn power_off_builds_nothing() {
     assert!(off.is_none());
     let on: Option<PowerRun> = power::setup(&hand_config(), &c, &topo, 1, Path::new("."), 0).unwrap();
     assert!(on.is_some());
+}
+
+fn run_scenario(name: &str) -> Option<RunOutput> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    if !root.join("../shared/traces/microsoft-itp-2021-elasticflow").exists() {
+        eprintln!("{name}: ../shared absent, skipped");
+        return None;
+    }
+    let scenario = dcsim::scenario::Scenario::load(&root.join(format!("scenarios/{name}.toml"))).unwrap();
+    let p = scenario.prepare(scenario.config.seed).unwrap();
+    let sim = Simulation::new(&p.cluster, &p.workload, p.queue, p.placement, scenario.sim_config());
+    Some(sim.with_power(p.power.expect("power on")).run(&mut |_| {}))
+}
+
+/// Fan, Weber, Barroso (ISCA 2007) on a real trace: the observed peak of a cluster's IT
+/// power sits below its nameplate, leaving room for more machines under the same feed
+/// (theirs: 7–16% at cluster level). On ITP cluster04, sized to its own peak GPU demand,
+/// the gap is 4.5% (nameplate 762.0 kW, peak 727.8 kW; docs/validation-power.md); filling
+/// the feed by the observed p99 (469.4 kW) instead fits 412 nodes for 254, and the
+/// throttling that costs stays under 0.1% of the GPU-hours.
+#[test]
+fn isca_2007_gap_on_itp_cluster04() {
+    let Some(base) = run_scenario("power-nameplate") else { return };
+    let s = base.summary.power.as_ref().unwrap();
+    assert_eq!(s.nameplate_it_kw, 762.0); // 254 × (8 × 300 W + 600 W base)
+    assert!(s.peak_it_kw < s.nameplate_it_kw);
+    let gap = 1.0 - s.peak_it_kw / s.nameplate_it_kw;
+    assert!((0.04..0.05).contains(&gap), "gap {gap}");
+    assert!(s.p99_it_kw < s.peak_it_kw);
+    let Some(over) = run_scenario("power-oversubscription") else { return };
+    let o = over.summary.power.as_ref().unwrap();
+    assert!(o.peak_it_kw <= 762.0 + 1e-6, "feed exceeded: {}", o.peak_it_kw);
+    assert!(o.hours_at_cap > 0.0);
+    assert!(o.throttle_slowdown_gpu_hours < 1e-3 * over.summary.allocated_gpu_hours);
 }
