@@ -600,6 +600,8 @@ impl Core<'_> {
     /// Power accounting sees `job` start on the grants in `scratch`.
     fn power_start(&mut self, job: u32) {
         if let Some(p) = self.power.as_deref_mut() {
+            // Power owns the rate: every run starts at full speed, throttling lowers it.
+            self.jobs[job as usize].rate = 1.0;
             let spec = &self.workload.jobs[job as usize];
             p.start(
                 self.now,

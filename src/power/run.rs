@@ -70,6 +70,8 @@ struct JobPower {
     delayed: bool,
     wait: SimTime,
     mark: u32,
+    /// Started since the last settle: its rate and power are not yet settled.
+    fresh: bool,
 }
 
 impl Default for JobPower {
@@ -97,6 +99,7 @@ impl Default for JobPower {
             delayed: false,
             wait: SimTime::ZERO,
             mark: 0,
+            fresh: false,
         }
     }
 }
@@ -115,11 +118,11 @@ pub struct PowerRun {
     visit: Vec<u32>,
     epoch: u32,
     rack_jobs: Vec<Vec<u32>>,
-    rack_dirty: Vec<bool>,
-    dirty: Vec<u32>,
+    /// Tree nodes whose cap binds or bound before the last change: budgets under them
+    /// are recomputed at the next settle.
     roots: Vec<u32>,
-    level: Vec<u32>,
-    next_level: Vec<u32>,
+    /// Jobs started since the last settle.
+    fresh: Vec<u32>,
     touched: Vec<u32>,
     reserve_scratch: Vec<(u32, f64)>,
     jobs: Vec<JobPower>,
@@ -190,11 +193,8 @@ impl PowerRun {
             visit: vec![0; n],
             epoch: 0,
             rack_jobs: vec![Vec::new(); racks],
-            rack_dirty: vec![false; racks],
-            dirty: Vec::new(),
             roots: Vec::new(),
-            level: Vec::new(),
-            next_level: Vec::new(),
+            fresh: Vec::new(),
             touched: Vec::new(),
             reserve_scratch: Vec::new(),
             jobs: vec![JobPower::default(); jobs],
@@ -387,21 +387,25 @@ impl PowerRun {
                 e.reserve_w = e.gpus * (m.tdp_w - m.idle_w);
                 let ri = (e.rack - self.tree.first_rack) as usize;
                 self.rack_jobs[ri].push(job);
-                if !mem::replace(&mut self.rack_dirty[ri], true) {
-                    self.dirty.push(e.rack);
-                }
                 if self.cfg.mode == PowerMode::Admission {
                     self.reserve(e.rack, e.reserve_w);
                 }
             }
+            for e in &j.entries {
+                self.apply_delta(e.rack, e.dynmin_w, e.dynmin_w + e.flex_w);
+            }
+            self.fresh.push(job);
             j.const_w = const_w;
-            j.power_w = const_w;
+            j.power_w = const_w + j.entries.iter().map(|e| e.dynmin_w + e.flex_w).sum::<f64>();
             j.gpus = gpus;
             j.gpus_f = f64::from(gpus) * share;
             j.class = (kind == JobKind::Inference, priority);
             j.running = true;
             j.since = now;
-            j.rate = f64::NAN;
+            // The engine starts a run at rate 1 (see `Core::power_start`); a static cap
+            // may lower it at the next settle.
+            j.rate = 1.0;
+            j.fresh = true;
             self.idle_w -= const_w;
         }
         self.jobs[job as usize] = j;
@@ -437,12 +441,14 @@ impl PowerRun {
                 if let Some(p) = list.iter().position(|&k| k == job) {
                     list.swap_remove(p);
                 }
-                if !mem::replace(&mut self.rack_dirty[ri], true) {
-                    self.dirty.push(e.rack);
-                }
                 if self.cfg.mode == PowerMode::Admission {
                     self.reserve(e.rack, -e.reserve_w);
                 }
+            }
+            for e in &j.entries {
+                // Its power in the rack now: fixed part plus the kept share.
+                let kept = e.dynmin_w + e.x * e.flex_w;
+                self.apply_delta_stop(e.rack, e.dynmin_w, e.dynmin_w + e.flex_w, kept);
             }
         }
         self.jobs[job as usize] = j;
@@ -452,70 +458,65 @@ impl PowerRun {
     /// needed, and pushes (job, new rate) for every running job whose speed changed.
     pub fn settle(&mut self, now: SimTime, out: &mut Vec<(u32, f64)>) {
         self.advance(now);
-        if !self.dirty.is_empty() {
+        if !self.roots.is_empty() || !self.fresh.is_empty() {
             self.recompute(now, out);
         }
         self.record(now);
     }
 
-    fn recompute(&mut self, now: SimTime, out: &mut Vec<(u32, f64)>) {
-        let first_rack = self.tree.first_rack;
-        let mut roots = mem::take(&mut self.roots);
-        let mut level = mem::take(&mut self.level);
-        let mut next = mem::take(&mut self.next_level);
-        roots.clear();
-        level.clear();
-        self.epoch += 1;
-        for &r in &self.dirty {
-            let ri = (r - first_rack) as usize;
-            self.rack_dirty[ri] = false;
-            let (mut fixed, mut flex) = (self.tree.own_w[r as usize], 0.0);
-            for &job in &self.rack_jobs[ri] {
-                if let Some(e) = self.jobs[job as usize].entries.iter().find(|e| e.rack == r) {
-                    fixed += e.dynmin_w;
-                    flex += e.flex_w;
-                }
-            }
-            let i = r as usize;
-            self.fixed_w[i] = fixed;
-            self.sum_w[i] = fixed + flex;
+    /// Adds a starting job's power in rack `r` (fixed part `d_fixed`, whole demand
+    /// `d_sum`) and propagates effective demand up the tree; a level whose cap binds
+    /// before or after becomes a root to recompute. If none does, everyone in the rack
+    /// keeps full power and the rack's power simply grows by `d_sum`.
+    fn apply_delta(&mut self, r: u32, d_fixed: f64, d_sum: f64) {
+        if !self.propagate(r, d_fixed, d_sum) {
+            self.add_rack_power(r, d_sum);
+        }
+    }
+
+    /// As [`Self::apply_delta`] for a stopping job whose power in the rack was `kept_w`.
+    fn apply_delta_stop(&mut self, r: u32, d_fixed: f64, d_sum: f64, kept_w: f64) {
+        if !self.propagate(r, -d_fixed, -d_sum) {
+            self.add_rack_power(r, -kept_w);
+        }
+    }
+
+    fn add_rack_power(&mut self, r: u32, delta: f64) {
+        self.power_w[r as usize] += delta;
+        self.it_w += delta;
+        let h = self.tree.hall_of(r);
+        self.hall_w[h] += delta;
+    }
+
+    /// Updates fixed and effective demand from rack `r` up; true if some level on the
+    /// path binds (before or after), in which case it was queued as a root.
+    fn propagate(&mut self, r: u32, d_fixed: f64, d_sum: f64) -> bool {
+        let mut i = r as usize;
+        let mut any = false;
+        self.fixed_w[i] += d_fixed;
+        self.sum_w[i] += d_sum;
+        loop {
+            let old_e = self.e_w[i];
             self.e_w[i] = self.sum_w[i].min(self.tree.cap_w[i]);
-            self.binding[i] = self.sum_w[i] > self.tree.cap_w[i] + EPS_W;
-            roots.push(r);
-            level.push(r);
-        }
-        self.dirty.clear();
-        while !level.is_empty() {
-            next.clear();
-            self.epoch += 1;
-            for &c in &level {
-                if c == 0 {
-                    continue;
-                }
-                let p = self.tree.parent[c as usize];
-                if self.visit[p as usize] != self.epoch {
-                    self.visit[p as usize] = self.epoch;
-                    next.push(p);
-                }
+            let de = self.e_w[i] - old_e;
+            let new = self.sum_w[i] > self.tree.cap_w[i] + EPS_W;
+            if mem::replace(&mut self.binding[i], new) || new {
+                self.roots.push(i as u32);
+                any = true;
             }
-            for &a in &next {
-                let i = a as usize;
-                let own = self.tree.own_w[i];
-                let (mut fixed, mut sum) = (own, own);
-                for &c in &self.tree.children[i] {
-                    fixed += self.fixed_w[c as usize];
-                    sum += self.e_w[c as usize];
-                }
-                self.fixed_w[i] = fixed;
-                self.sum_w[i] = sum;
-                self.e_w[i] = sum.min(self.tree.cap_w[i]);
-                let new = sum > self.tree.cap_w[i] + EPS_W;
-                if mem::replace(&mut self.binding[i], new) || new {
-                    roots.push(a);
-                }
+            if i == 0 {
+                break;
             }
-            mem::swap(&mut level, &mut next);
+            let p = self.tree.parent[i] as usize;
+            self.fixed_w[p] += d_fixed;
+            self.sum_w[p] += de;
+            i = p;
         }
+        any
+    }
+
+    fn recompute(&mut self, now: SimTime, out: &mut Vec<(u32, f64)>) {
+        let mut roots = mem::take(&mut self.roots);
         roots.sort_unstable();
         roots.dedup();
         self.epoch += 1;
@@ -525,9 +526,14 @@ impl PowerRun {
                 self.distribute(r, self.e_w[r as usize]);
             }
         }
+        roots.clear();
         self.roots = roots;
-        self.level = level;
-        self.next_level = next;
+        let fresh = mem::take(&mut self.fresh);
+        for &job in &fresh {
+            self.touch(job);
+        }
+        self.fresh = fresh;
+        self.fresh.clear();
         let touched = mem::take(&mut self.touched);
         for &job in &touched {
             self.update_job(now, job, out);
@@ -601,12 +607,7 @@ impl PowerRun {
                 };
                 avail = (avail - group).max(0.0);
                 for &j in &list[k..end] {
-                    if let Some(p) = entry(&mut self.jobs, j) {
-                        let e = &mut self.jobs[j as usize].entries[p];
-                        e.x = x;
-                        power += x * e.flex_w;
-                    }
-                    self.touch(j);
+                    self.set_x(r, j, x, &mut power);
                 }
                 k = end;
             }
@@ -617,12 +618,7 @@ impl PowerRun {
                 avail / flex
             };
             for &j in &list {
-                if let Some(p) = entry(&mut self.jobs, j) {
-                    let e = &mut self.jobs[j as usize].entries[p];
-                    e.x = x;
-                    power += x * e.flex_w;
-                }
-                self.touch(j);
+                self.set_x(r, j, x, &mut power);
             }
         }
         self.rack_jobs[ri] = list;
@@ -631,6 +627,21 @@ impl PowerRun {
         self.it_w += delta;
         let h = self.tree.hall_of(r);
         self.hall_w[h] += delta;
+    }
+
+    /// Sets the share `x` job `j` keeps in rack `r`, adds its power there to `power`,
+    /// and marks the job for an update if anything about it changed.
+    fn set_x(&mut self, r: u32, j: u32, x: f64, power: &mut f64) {
+        let job = &mut self.jobs[j as usize];
+        let Some(e) = job.entries.iter_mut().find(|e| e.rack == r) else {
+            return;
+        };
+        let changed = e.x != x || job.fresh;
+        e.x = x;
+        *power += x * e.flex_w;
+        if changed {
+            self.touch(j);
+        }
     }
 
     fn touch(&mut self, job: u32) {
@@ -646,6 +657,7 @@ impl PowerRun {
         if !j.running {
             return;
         }
+        j.fresh = false;
         let mut power = j.const_w;
         let mut rate: f64 = 1.0;
         for e in &j.entries {
