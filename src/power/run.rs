@@ -46,8 +46,24 @@ struct Entry {
     x: f64,
 }
 
+/// What is kept per job for the whole run.
+#[derive(Debug, Clone, Copy)]
+struct JobAcct {
+    energy_j: f64,
+    wait: SimTime,
+    refused_since: Option<SimTime>,
+    delayed: bool,
+    /// Its slot in [`PowerRun::slots`] while running, else [`NO_SLOT`].
+    slot: u32,
+}
+
+/// Not running: the sentinel in [`JobAcct::slot`].
+const NO_SLOT: u32 = u32::MAX;
+
+/// The state of one running job, in a slot reused by later jobs.
 #[derive(Debug, Clone)]
 struct JobPower {
+    job: u32,
     entries: Vec<Entry>,
     gp: JobGpuPower,
     alpha: f64,
@@ -55,7 +71,6 @@ struct JobPower {
     const_w: f64,
     power_w: f64,
     since: SimTime,
-    energy_j: f64,
     rate: f64,
     /// GPUs in the gang (whole GPUs, for the throttled count).
     gpus: u32,
@@ -66,9 +81,6 @@ struct JobPower {
     /// Class for `priority` capping: (inference, priority), higher keeps power longer.
     class: (bool, i32),
     running: bool,
-    refused_since: Option<SimTime>,
-    delayed: bool,
-    wait: SimTime,
     mark: u32,
     /// Started since the last settle: its rate and power are not yet settled.
     fresh: bool,
@@ -77,6 +89,7 @@ struct JobPower {
 impl Default for JobPower {
     fn default() -> Self {
         JobPower {
+            job: 0,
             entries: Vec::new(),
             gp: JobGpuPower {
                 demand_w: 0.0,
@@ -87,7 +100,6 @@ impl Default for JobPower {
             const_w: 0.0,
             power_w: 0.0,
             since: SimTime::ZERO,
-            energy_j: 0.0,
             rate: 1.0,
             gpus: 0,
             gpus_f: 0.0,
@@ -95,9 +107,6 @@ impl Default for JobPower {
             throttled: false,
             class: (false, 0),
             running: false,
-            refused_since: None,
-            delayed: false,
-            wait: SimTime::ZERO,
             mark: 0,
             fresh: false,
         }
@@ -125,7 +134,10 @@ pub struct PowerRun {
     fresh: Vec<u32>,
     touched: Vec<u32>,
     reserve_scratch: Vec<(u32, f64)>,
-    jobs: Vec<JobPower>,
+    /// Running jobs' state; `rack_jobs`, `fresh` and `touched` hold slot indices.
+    slots: Vec<JobPower>,
+    free_slots: Vec<u32>,
+    acct: Vec<JobAcct>,
     it_w: f64,
     idle_w: f64,
     hall_w: Vec<f64>,
@@ -197,7 +209,18 @@ impl PowerRun {
             fresh: Vec::new(),
             touched: Vec::new(),
             reserve_scratch: Vec::new(),
-            jobs: vec![JobPower::default(); jobs],
+            slots: Vec::new(),
+            free_slots: Vec::new(),
+            acct: vec![
+                JobAcct {
+                    energy_j: 0.0,
+                    wait: SimTime::ZERO,
+                    refused_since: None,
+                    delayed: false,
+                    slot: NO_SLOT,
+                };
+                jobs
+            ],
             it_w,
             idle_w,
             hall_w,
@@ -329,7 +352,7 @@ impl PowerRun {
         if !ok {
             self.advance(now);
             self.refusals += 1;
-            let j = &mut self.jobs[job as usize];
+            let j = &mut self.acct[job as usize];
             if j.refused_since.is_none() {
                 j.refused_since = Some(now);
                 j.delayed = true;
@@ -350,13 +373,20 @@ impl PowerRun {
         priority: i32,
     ) {
         self.advance(now);
-        let mut j = mem::take(&mut self.jobs[job as usize]);
-        if let Some(since) = j.refused_since.take() {
-            j.wait = j.wait + (now - since);
+        let a = &mut self.acct[job as usize];
+        if let Some(since) = a.refused_since.take() {
+            a.wait = a.wait + (now - since);
             self.blocked -= 1;
         }
-        j.entries.clear();
         if let Some(first) = grants.first() {
+            let slot = self.free_slots.pop().unwrap_or_else(|| {
+                self.slots.push(JobPower::default());
+                (self.slots.len() - 1) as u32
+            });
+            self.acct[job as usize].slot = slot;
+            let mut j = mem::take(&mut self.slots[slot as usize]);
+            j.job = job;
+            j.entries.clear();
             let m = self.tree.models[self.tree.node_model[first.node.0 as usize] as usize].clone();
             j.gp = JobGpuPower::new(&self.cfg, &m, self.cfg.utilization.of(kind));
             j.alpha = m.alpha;
@@ -386,7 +416,7 @@ impl PowerRun {
                 e.flex_w = e.gpus * (j.gp.capped_w - j.gp.min_w);
                 e.reserve_w = e.gpus * (m.tdp_w - m.idle_w);
                 let ri = (e.rack - self.tree.first_rack) as usize;
-                self.rack_jobs[ri].push(job);
+                self.rack_jobs[ri].push(slot);
                 if self.cfg.mode == PowerMode::Admission {
                     self.reserve(e.rack, e.reserve_w);
                 }
@@ -394,7 +424,7 @@ impl PowerRun {
             for e in &j.entries {
                 self.apply_delta(e.rack, e.dynmin_w, e.dynmin_w + e.flex_w);
             }
-            self.fresh.push(job);
+            self.fresh.push(slot);
             j.const_w = const_w;
             j.power_w = const_w + j.entries.iter().map(|e| e.dynmin_w + e.flex_w).sum::<f64>();
             j.gpus = gpus;
@@ -407,8 +437,8 @@ impl PowerRun {
             j.rate = 1.0;
             j.fresh = true;
             self.idle_w -= const_w;
+            self.slots[slot as usize] = j;
         }
-        self.jobs[job as usize] = j;
     }
 
     fn reserve(&mut self, rack: u32, w: f64) {
@@ -425,9 +455,10 @@ impl PowerRun {
     /// `job` stops (finishes or is preempted).
     pub fn stop(&mut self, now: SimTime, job: u32) {
         self.advance(now);
-        let mut j = mem::take(&mut self.jobs[job as usize]);
-        if j.running {
-            j.energy_j += j.power_w * (now - j.since).as_secs_f64();
+        let slot = mem::replace(&mut self.acct[job as usize].slot, NO_SLOT);
+        if slot != NO_SLOT {
+            let mut j = mem::take(&mut self.slots[slot as usize]);
+            self.acct[job as usize].energy_j += j.power_w * (now - j.since).as_secs_f64();
             j.running = false;
             self.slow_gpus -= j.slow;
             j.slow = 0.0;
@@ -438,7 +469,7 @@ impl PowerRun {
             for e in &j.entries {
                 let ri = (e.rack - self.tree.first_rack) as usize;
                 let list = &mut self.rack_jobs[ri];
-                if let Some(p) = list.iter().position(|&k| k == job) {
+                if let Some(p) = list.iter().position(|&k| k == slot) {
                     list.swap_remove(p);
                 }
                 if self.cfg.mode == PowerMode::Admission {
@@ -450,8 +481,9 @@ impl PowerRun {
                 let kept = e.dynmin_w + e.x * e.flex_w;
                 self.apply_delta_stop(e.rack, e.dynmin_w, e.dynmin_w + e.flex_w, kept);
             }
+            self.slots[slot as usize] = j;
+            self.free_slots.push(slot);
         }
-        self.jobs[job as usize] = j;
     }
 
     /// Applies the changes of this instant: recomputes caps and throttling where
@@ -580,7 +612,7 @@ impl PowerRun {
             jobs[job as usize].entries.iter().position(|e| e.rack == r)
         };
         if self.cfg.capping == Capping::Priority && avail < flex - EPS_W {
-            let jobs = &self.jobs;
+            let jobs = &self.slots;
             list.sort_unstable_by(|&a, &b| {
                 jobs[b as usize]
                     .class
@@ -589,15 +621,15 @@ impl PowerRun {
             });
             let mut k = 0;
             while k < list.len() {
-                let class = self.jobs[list[k] as usize].class;
+                let class = self.slots[list[k] as usize].class;
                 let end = k + list[k..]
                     .iter()
-                    .take_while(|&&j| self.jobs[j as usize].class == class)
+                    .take_while(|&&j| self.slots[j as usize].class == class)
                     .count();
                 let group: f64 = list[k..end]
                     .iter()
                     .filter_map(|&j| {
-                        entry(&mut self.jobs, j).map(|p| self.jobs[j as usize].entries[p].flex_w)
+                        entry(&mut self.slots, j).map(|p| self.slots[j as usize].entries[p].flex_w)
                     })
                     .sum();
                 let x = if group <= 0.0 || avail >= group {
@@ -632,7 +664,7 @@ impl PowerRun {
     /// Sets the share `x` job `j` keeps in rack `r`, adds its power there to `power`,
     /// and marks the job for an update if anything about it changed.
     fn set_x(&mut self, r: u32, j: u32, x: f64, power: &mut f64) {
-        let job = &mut self.jobs[j as usize];
+        let job = &mut self.slots[j as usize];
         let Some(e) = job.entries.iter_mut().find(|e| e.rack == r) else {
             return;
         };
@@ -645,7 +677,7 @@ impl PowerRun {
     }
 
     fn touch(&mut self, job: u32) {
-        let j = &mut self.jobs[job as usize];
+        let j = &mut self.slots[job as usize];
         if j.mark != self.epoch {
             j.mark = self.epoch;
             self.touched.push(job);
@@ -653,7 +685,7 @@ impl PowerRun {
     }
 
     fn update_job(&mut self, now: SimTime, job: u32, out: &mut Vec<(u32, f64)>) {
-        let j = &mut self.jobs[job as usize];
+        let j = &mut self.slots[job as usize];
         if !j.running {
             return;
         }
@@ -665,13 +697,13 @@ impl PowerRun {
             rate = rate.min(j.gp.rate(e.x, j.alpha));
         }
         if power != j.power_w {
-            j.energy_j += j.power_w * (now - j.since).as_secs_f64();
+            self.acct[j.job as usize].energy_j += j.power_w * (now - j.since).as_secs_f64();
             j.since = now;
             j.power_w = power;
         }
         if rate != j.rate {
             j.rate = rate;
-            out.push((job, rate));
+            out.push((j.job, rate));
             let slow = (1.0 - rate) * j.gpus_f;
             self.slow_gpus += slow - j.slow;
             j.slow = slow;
@@ -722,9 +754,9 @@ impl PowerRun {
     /// Closes the integrals at `end` (every job has stopped) and builds the outputs.
     pub fn finish(mut self, end: SimTime, workload: &Workload) -> PowerOutput {
         self.advance(end);
-        let jobs_j: f64 = self.jobs.iter().map(|j| j.energy_j).sum();
+        let jobs_j: f64 = self.acct.iter().map(|j| j.energy_j).sum();
         let mut tenant_j = vec![0.0; workload.tenants.len()];
-        for (spec, j) in workload.jobs.iter().zip(&self.jobs) {
+        for (spec, j) in workload.jobs.iter().zip(&self.acct) {
             if let Some(t) = tenant_j.get_mut(spec.tenant.0 as usize) {
                 *t += j.energy_j;
             }
@@ -774,14 +806,14 @@ impl PowerRun {
             throttle_slowdown_gpu_hours: self.slowdown_gpu_s / 3600.0,
             peak_throttled_gpus: self.peak_throttled,
             power_refusals: self.refusals,
-            jobs_power_delayed: self.jobs.iter().filter(|j| j.delayed).count() as u64,
-            power_wait_hours: self.jobs.iter().map(|j| j.wait.as_secs_f64()).sum::<f64>() / 3600.0,
+            jobs_power_delayed: self.acct.iter().filter(|j| j.delayed).count() as u64,
+            power_wait_hours: self.acct.iter().map(|j| j.wait.as_secs_f64()).sum::<f64>() / 3600.0,
             tenants,
         };
         PowerOutput {
             summary,
-            job_energy_j: self.jobs.iter().map(|j| j.energy_j).collect(),
-            job_power_wait: self.jobs.iter().map(|j| j.wait).collect(),
+            job_energy_j: self.acct.iter().map(|j| j.energy_j).collect(),
+            job_power_wait: self.acct.iter().map(|j| j.wait).collect(),
             series: self.series,
         }
     }
@@ -803,7 +835,7 @@ pub fn time_weighted_quantile(time: &[SimTime], value: &[f64], end: SimTime, q: 
     if total == 0 {
         return value.iter().copied().fold(0.0, f64::max);
     }
-    pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
+    pairs.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
     let target = q * total as f64;
     let mut acc = 0u64;
     for (v, d) in &pairs {
