@@ -360,13 +360,22 @@ fn power_off_builds_nothing() {
 
 fn run_scenario(name: &str) -> Option<RunOutput> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    if !root.join("../shared/traces/microsoft-itp-2021-elasticflow").exists() {
+    if !root
+        .join("../shared/traces/microsoft-itp-2021-elasticflow")
+        .exists()
+    {
         eprintln!("{name}: ../shared absent, skipped");
         return None;
     }
     let scenario = dcsim::scenario::Scenario::load(&root.join(format!("scenarios/{name}.toml"))).unwrap();
     let p = scenario.prepare(scenario.config.seed).unwrap();
-    let sim = Simulation::new(&p.cluster, &p.workload, p.queue, p.placement, scenario.sim_config());
+    let sim = Simulation::new(
+        &p.cluster,
+        &p.workload,
+        p.queue,
+        p.placement,
+        scenario.sim_config(),
+    );
     Some(sim.with_power(p.power.expect("power on")).run(&mut |_| {}))
 }
 
@@ -378,16 +387,59 @@ fn run_scenario(name: &str) -> Option<RunOutput> {
 /// throttling that costs stays under 0.1% of the GPU-hours.
 #[test]
 fn isca_2007_gap_on_itp_cluster04() {
-    let Some(base) = run_scenario("power-nameplate") else { return };
+    let Some(base) = run_scenario("power-nameplate") else {
+        return;
+    };
     let s = base.summary.power.as_ref().unwrap();
     assert_eq!(s.nameplate_it_kw, 762.0); // 254 × (8 × 300 W + 600 W base)
     assert!(s.peak_it_kw < s.nameplate_it_kw);
     let gap = 1.0 - s.peak_it_kw / s.nameplate_it_kw;
     assert!((0.04..0.05).contains(&gap), "gap {gap}");
     assert!(s.p99_it_kw < s.peak_it_kw);
-    let Some(over) = run_scenario("power-oversubscription") else { return };
+    let Some(over) = run_scenario("power-oversubscription") else {
+        return;
+    };
     let o = over.summary.power.as_ref().unwrap();
     assert!(o.peak_it_kw <= 762.0 + 1e-6, "feed exceeded: {}", o.peak_it_kw);
     assert!(o.hours_at_cap > 0.0);
     assert!(o.throttle_slowdown_gpu_hours < 1e-3 * over.summary.allocated_gpu_hours);
+}
+
+proptest! {
+    /// The weighted quickselect behind `p99_it_kw` equals a plain sort-and-scan.
+    #[test]
+    fn time_weighted_quantile_matches_sorting(
+        rows in prop::collection::vec((0u32..1000, 0u64..50), 1..400),
+        q in 0.0f64..1.0,
+    ) {
+        let mut t = 0u64;
+        let (mut time, mut value) = (Vec::new(), Vec::new());
+        for &(v, d) in &rows {
+            time.push(SimTime(t));
+            value.push(f64::from(v));
+            t += d;
+        }
+        let end = SimTime(t);
+        let got = power::run::time_weighted_quantile(&time, &value, end, q);
+        let mut pairs: Vec<(f64, u64)> = (0..time.len())
+            .map(|i| (value[i], time.get(i + 1).copied().unwrap_or(end).as_ms() - time[i].as_ms()))
+            .collect();
+        let total: u64 = pairs.iter().map(|p| p.1).sum();
+        let want = if total == 0 {
+            value.iter().copied().fold(0.0, f64::max)
+        } else {
+            pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
+            let mut acc = 0u64;
+            let mut out = pairs.last().unwrap().0;
+            for (v, d) in &pairs {
+                acc += d;
+                if acc as f64 >= q * total as f64 {
+                    out = *v;
+                    break;
+                }
+            }
+            out
+        };
+        prop_assert_eq!(got, want);
+    }
 }

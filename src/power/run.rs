@@ -835,14 +835,28 @@ pub fn time_weighted_quantile(time: &[SimTime], value: &[f64], end: SimTime, q: 
     if total == 0 {
         return value.iter().copied().fold(0.0, f64::max);
     }
-    pairs.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+    // Weighted quickselect: the smallest value whose weight at or below it reaches the
+    // target; expected linear time (a full sort dominated the cost of short runs).
     let target = q * total as f64;
-    let mut acc = 0u64;
-    for (v, d) in &pairs {
+    let cmp = |a: &(f64, u64), b: &(f64, u64)| a.0.total_cmp(&b.0);
+    let (mut lo, mut hi, mut acc) = (0usize, pairs.len(), 0u64);
+    while hi - lo > 32 {
+        let mid = lo + (hi - lo) / 2;
+        pairs[lo..hi].select_nth_unstable_by(mid - lo, cmp);
+        let left: u64 = pairs[lo..=mid].iter().map(|p| p.1).sum();
+        if (acc + left) as f64 >= target {
+            hi = mid + 1;
+        } else {
+            acc += left;
+            lo = mid + 1;
+        }
+    }
+    pairs[lo..hi].sort_unstable_by(cmp);
+    for (v, d) in &pairs[lo..hi] {
         acc += d;
         if acc as f64 >= target {
             return *v;
         }
     }
-    pairs.last().map_or(0.0, |p| p.0)
+    pairs[lo..hi].last().map_or(0.0, |p| p.0)
 }
