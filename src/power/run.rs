@@ -156,6 +156,8 @@ pub struct PowerRun {
     slowdown_gpu_s: f64,
     at_cap_s: f64,
     series: PowerSeries,
+    /// Per-GPU figures of a job of each kind (training, inference, eval) on each model.
+    gp_table: Vec<[JobGpuPower; 3]>,
 }
 
 impl PowerRun {
@@ -193,6 +195,14 @@ impl PowerRun {
             hall_w[tree.hall_of(i as u32)] += tree.own_w[i];
         }
         let idle_w = tree.static_nodes_w;
+        let gp_table = tree
+            .models
+            .iter()
+            .map(|m| {
+                [JobKind::Training, JobKind::Inference, JobKind::Eval]
+                    .map(|k| JobGpuPower::new(&cfg, m, cfg.utilization.of(k)))
+            })
+            .collect();
         PowerRun {
             cfg,
             facility,
@@ -242,6 +252,7 @@ impl PowerRun {
                 halls: hall_names,
                 ..Default::default()
             },
+            gp_table,
             tree,
         }
     }
@@ -387,8 +398,14 @@ impl PowerRun {
             let mut j = mem::take(&mut self.slots[slot as usize]);
             j.job = job;
             j.entries.clear();
-            let m = self.tree.models[self.tree.node_model[first.node.0 as usize] as usize].clone();
-            j.gp = JobGpuPower::new(&self.cfg, &m, self.cfg.utilization.of(kind));
+            let model = self.tree.node_model[first.node.0 as usize] as usize;
+            let m = self.tree.models[model].clone();
+            let kind_index = match kind {
+                JobKind::Training => 0,
+                JobKind::Inference => 1,
+                JobKind::Eval => 2,
+            };
+            j.gp = self.gp_table[model][kind_index];
             j.alpha = m.alpha;
             let share = f64::from(milli_per_gpu) / f64::from(MILLI_PER_GPU);
             let mut const_w = 0.0;

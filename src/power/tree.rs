@@ -253,10 +253,11 @@ impl JobGpuPower {
 
     /// Speed when its throttleable share (capped − min) is kept at fraction `x`.
     pub fn rate(&self, x: f64, alpha: f64) -> f64 {
-        perf_at_cap(
-            self.min_w + x * (self.capped_w - self.min_w),
-            self.demand_w,
-            alpha,
-        )
+        let cap = if x >= 1.0 {
+            self.capped_w
+        } else {
+            self.min_w + x * (self.capped_w - self.min_w)
+        };
+        perf_at_cap(cap, self.demand_w, alpha)
     }
 }
