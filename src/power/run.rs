@@ -248,9 +248,15 @@ impl PowerRun {
             losses_j: 0.0,
             slowdown_gpu_s: 0.0,
             at_cap_s: 0.0,
+            // About two change points per job (start, end): reserve once, not by doubling.
             series: PowerSeries {
+                time: Vec::with_capacity(2 * jobs + 2),
+                it_w: Vec::with_capacity(2 * jobs + 2),
+                hall_w: Vec::with_capacity((2 * jobs + 2) * hall_names.len()),
+                cooling_w: Vec::with_capacity(2 * jobs + 2),
+                losses_w: Vec::with_capacity(2 * jobs + 2),
+                throttled_gpus: Vec::with_capacity(2 * jobs + 2),
                 halls: hall_names,
-                ..Default::default()
             },
             gp_table,
             tree,
