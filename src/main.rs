@@ -241,6 +241,10 @@ fn run(path: &Path, output: Option<PathBuf>, seed: Option<u64>, force: bool) -> 
         prepared.placement,
         scenario.sim_config(),
     );
+    let sim = match prepared.power {
+        Some(p) => sim.with_power(p),
+        None => sim,
+    };
     let out = sim.run(&mut |n| bar.set_position(n));
     bar.finish_and_clear();
     let simulated = t0.elapsed() - loaded;

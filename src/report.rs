@@ -1,4 +1,5 @@
-//! Writes a run's outputs: `jobs.csv`, `timeseries.csv` and `summary.json`.
+//! Writes a run's outputs: `jobs.csv`, `timeseries.csv` and `summary.json`, and
+//! `power.csv` when the run had power accounting on.
 //!
 //! A run directory is written whole into a temporary sibling and renamed into place, so
 //! a reader never sees half a run, and an existing run is only replaced with `force`.
@@ -12,6 +13,7 @@ use serde::Serialize;
 
 use crate::engine::SimTime;
 use crate::metrics::{JobRecord, Summary, TimeSeries};
+use crate::power::{PowerOutput, PowerSeries};
 use crate::sim::RunOutput;
 use crate::workload::Workload;
 
@@ -97,8 +99,15 @@ pub fn write_run(
         let mut w = BufWriter::new(fs::File::create(&path).map_err(io_err(&path))?);
         f(&mut w).and_then(|_| w.flush()).map_err(io_err(&path))
     };
-    write("jobs.csv", &|w| write_jobs(w, info, workload, &out.jobs))?;
+    write("jobs.csv", &|w| {
+        write_jobs(w, info, workload, &out.jobs, out.power.as_ref())
+    })?;
     write("timeseries.csv", &|w| write_series(w, info, &out.series))?;
+    if let Some(p) = &out.power {
+        write("power.csv", &|w| {
+            write_power(w, &p.series, out.series.time.last().copied())
+        })?;
+    }
     write("summary.json", &|w| {
         let file = SummaryFile {
             run: info,
@@ -145,15 +154,21 @@ fn push_int(buf: &mut String, v: impl itoa::Integer) {
     buf.push_str(itoa::Buffer::new().format(v));
 }
 
-/// Writes `jobs.csv`: one row per job, in job-id (submit) order.
+/// Writes `jobs.csv`: one row per job, in job-id (submit) order. With `power`, two
+/// more columns: `energy_kwh` and `power_wait_s` (without it the file is unchanged).
 pub fn write_jobs(
     w: &mut dyn Write,
     info: &RunInfo,
     workload: &Workload,
     jobs: &[JobRecord],
+    power: Option<&PowerOutput>,
 ) -> io::Result<()> {
     let mut csv = csv::Writer::from_writer(w);
-    csv.write_record(JOB_COLUMNS)?;
+    if power.is_some() {
+        csv.write_record(JOB_COLUMNS.iter().chain(&POWER_JOB_COLUMNS))?;
+    } else {
+        csv.write_record(JOB_COLUMNS)?;
+    }
     let mut buf = String::with_capacity(32);
     for r in jobs {
         let spec = &workload.jobs[r.id.0 as usize];
@@ -191,6 +206,14 @@ pub fn write_jobs(
         )?;
         csv.write_field(r.outcome.as_str())?;
         csv.write_field(r.skip_reason.unwrap_or(""))?;
+        if let Some(p) = power {
+            let i = r.id.0 as usize;
+            let kwh = p.job_energy_j.get(i).copied().unwrap_or(0.0) / 3.6e6;
+            csv.write_field(format!("{kwh:.6}"))?;
+            num(&mut csv, &|b| {
+                push_secs(b, p.job_power_wait.get(i).copied().unwrap_or(SimTime::ZERO))
+            })?;
+        }
         csv.write_record(None::<&[u8]>)?;
     }
     csv.flush()
@@ -217,6 +240,52 @@ const JOB_COLUMNS: [&str; 18] = [
     "outcome",
     "skip_reason",
 ];
+
+/// Extra `jobs.csv` columns when power is on (documented in `docs/outputs.md`).
+const POWER_JOB_COLUMNS: [&str; 2] = ["energy_kwh", "power_wait_s"];
+
+/// Writes `power.csv`: one row per change point of power, holding until the next row;
+/// `end` (the run's last change point) closes the last row and is written as a final
+/// row so the series spans the run.
+pub fn write_power(w: &mut dyn Write, s: &PowerSeries, end: Option<SimTime>) -> io::Result<()> {
+    write!(w, "time_s,it_kw")?;
+    for h in &s.halls {
+        write!(w, ",{h}_kw")?;
+    }
+    writeln!(w, ",cooling_kw,losses_kw,facility_kw,pue,throttled_gpus")?;
+    let h = s.halls.len();
+    let mut line = String::with_capacity(128);
+    let mut row = |line: &mut String, i: usize, t: SimTime| -> io::Result<()> {
+        line.clear();
+        push_secs(line, t);
+        let it = s.it_w[i] / 1000.0;
+        let facility = it + (s.cooling_w[i] + s.losses_w[i]) / 1000.0;
+        use std::fmt::Write as _;
+        let _ = write!(line, ",{it:.3}");
+        for v in &s.hall_w[i * h..(i + 1) * h] {
+            let _ = write!(line, ",{:.3}", v / 1000.0);
+        }
+        let pue = if it > 0.0 { facility / it } else { 1.0 };
+        let _ = write!(
+            line,
+            ",{:.3},{:.3},{facility:.3},{pue:.4},",
+            s.cooling_w[i] / 1000.0,
+            s.losses_w[i] / 1000.0
+        );
+        push_int(line, s.throttled_gpus[i]);
+        line.push('\n');
+        w.write_all(line.as_bytes())
+    };
+    for i in 0..s.len() {
+        row(&mut line, i, s.time[i])?;
+    }
+    if let (Some(end), Some(&last)) = (end, s.time.last()) {
+        if end > last {
+            row(&mut line, s.len() - 1, end)?;
+        }
+    }
+    Ok(())
+}
 
 /// Writes `timeseries.csv`: one row per change point, holding until the next row.
 pub fn write_series(w: &mut dyn Write, info: &RunInfo, s: &TimeSeries) -> io::Result<()> {

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::engine::RngStreams;
+use crate::power::{self, PowerConfig, PowerRun};
 use crate::scheduler::params::PolicyError;
 use crate::scheduler::registry;
 use crate::scheduler::{Placement, QueuePolicy};
@@ -93,6 +94,9 @@ pub struct ScenarioConfig {
     /// The policies.
     #[serde(default)]
     pub scheduler: SchedulerSection,
+    /// Power model, caps and energy accounting (absent or `mode = "off"`: none).
+    #[serde(default)]
+    pub power: Option<PowerConfig>,
 }
 
 /// `[topology]`.
@@ -189,6 +193,8 @@ pub struct Prepared {
     pub queue: Box<dyn QueuePolicy>,
     /// A fresh placement policy.
     pub placement: Box<dyn Placement>,
+    /// Power accounting for the run, when `[power]` turns it on.
+    pub power: Option<PowerRun>,
 }
 
 impl Scenario {
@@ -277,6 +283,11 @@ impl Scenario {
         if let Some(e) = &w.empirical {
             self.format(&e.format, "workload.empirical.format")?;
         }
+        if let Some(p) = &self.config.power {
+            if let Some((key, message)) = p.validate().into_iter().next() {
+                return Err(self.invalid(&key, message));
+            }
+        }
         Ok(())
     }
 
@@ -313,11 +324,21 @@ impl Scenario {
     /// Loads the topology and workload and makes the policies; `seed` overrides the
     /// scenario's seed.
     pub fn prepare(&self, seed: u64) -> Result<Prepared, ScenarioError> {
-        let cluster = topology::load(&self.resolve(&self.config.topology.path))?;
+        let report = topology::load_report(&self.resolve(&self.config.topology.path))?;
+        let cluster = report.cluster;
         let workload = self.load_workload(seed, cluster.total_gpus())?;
         let queue = self.queue_policy(&self.config.scheduler.queue, seed)?;
         self.check_tenants(queue.as_ref(), &workload)?;
+        let power = match &self.config.power {
+            Some(cfg) => {
+                let dir = self.path.parent().unwrap_or(Path::new("."));
+                power::setup(cfg, &cluster, &report.power, workload.jobs.len(), dir, seed)
+                    .map_err(|e| self.invalid(&format!("power ({})", e.key), e.message))?
+            }
+            None => None,
+        };
         Ok(Prepared {
+            power,
             cluster,
             workload,
             queue,

@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use crate::engine::{EventQueue, SimTime};
 use crate::metrics::{JobRecord, Outcome, Segment, Summary, TimeSeries};
+use crate::power::{PowerOutput, PowerRun};
 use crate::scheduler::placement::TaskMix;
 use crate::scheduler::{
     FinishedJob, FreeCapacity, GpuGrant, ModelMask, Placement, PlacementRequest, QueuePolicy, QueuedJob,
@@ -131,6 +132,8 @@ pub struct RunOutput {
     pub summary: Summary,
     /// Events processed (arrivals, finishes, rate changes, wake-ups), stale ones excluded.
     pub events: u64,
+    /// Power accounting, when the run had it on.
+    pub power: Option<PowerOutput>,
 }
 
 /// Everything the scheduling pass touches, apart from the queue policy itself.
@@ -151,6 +154,10 @@ struct Core<'a> {
     running_pos: Vec<u32>,
     finished: Vec<u32>,
     wake: bool,
+    /// Power accounting, when on (see [`Simulation::with_power`]).
+    power: Option<Box<PowerRun>>,
+    /// Scratch for the rate changes power capping asks for.
+    rate_changes: Vec<(u32, f64)>,
 }
 
 /// One simulation run of a workload on a cluster under a queue and a placement policy.
@@ -275,6 +282,8 @@ impl<'a> Simulation<'a> {
                 running: Vec::new(),
                 finished: Vec::new(),
                 wake: false,
+                power: None,
+                rate_changes: Vec::new(),
             },
             queue,
             arrivals,
@@ -291,6 +300,13 @@ impl<'a> Simulation<'a> {
             }
         }
         out
+    }
+
+    /// Turns power accounting on for this run: job power, caps, admission or
+    /// throttling, and energy (see [`crate::power`]).
+    pub fn with_power(mut self, power: PowerRun) -> Self {
+        self.core.power = Some(Box::new(power));
+        self
     }
 
     /// Schedules a change of a job's rate (work done per unit of time) at `at`.
@@ -327,6 +343,7 @@ impl<'a> Simulation<'a> {
                 (Some(a), Some(e)) => a.min(e),
             };
             self.core.now = now;
+            let events_before = events;
             while self.core.events.peek_time() == Some(now) {
                 let Some(ev) = self.core.events.pop() else { break };
                 if self.core.apply(ev.event) {
@@ -355,6 +372,9 @@ impl<'a> Simulation<'a> {
             if !self.queue.is_empty() || std::mem::take(&mut self.core.wake) {
                 self.queue.schedule(&mut self.core);
             }
+            if events != events_before {
+                self.core.settle_power();
+            }
             let c = &self.core;
             let running = c.running.len() as u32;
             series.record(
@@ -372,7 +392,11 @@ impl<'a> Simulation<'a> {
         }
         progress(next_arrival as u64);
         let jobs = self.core.records();
-        let summary = Summary::compute(workload, &jobs, &series, self.cluster_gpus);
+        let mut summary = Summary::compute(workload, &jobs, &series, self.cluster_gpus);
+        // The last change point: stale finish events can pop later and change nothing.
+        let end = series.time.last().copied().unwrap_or(self.core.now);
+        let power = self.core.power.take().map(|p| p.finish(end, workload));
+        summary.power = power.as_ref().map(|p| p.summary.clone());
         RunOutput {
             jobs,
             segments: self.core.segments,
@@ -380,6 +404,7 @@ impl<'a> Simulation<'a> {
             series,
             summary,
             events,
+            power,
         }
     }
 }
@@ -499,6 +524,7 @@ impl Core<'_> {
         s.grant_offset = offset;
         s.grant_len = self.scratch.len() as u32;
         s.model = model;
+        self.power_start(job);
         self.running_pos[job as usize] = self.running.len() as u32;
         let snapshot = self.queued(job);
         self.running.push(RunningJob {
@@ -513,6 +539,7 @@ impl Core<'_> {
     /// Ends the current run of `job`: releases its GPUs and records the segment.
     fn stop(&mut self, job: u32) {
         self.charge(job);
+        self.power_stop(job);
         let demand = self.workload.jobs[job as usize].demand;
         let now = self.now;
         let s = &mut self.jobs[job as usize];
@@ -587,6 +614,60 @@ impl Core<'_> {
     }
 }
 
+/// Power hooks: kept apart from the engine so power-off runs take one branch each.
+impl Core<'_> {
+    /// Power accounting sees `job` start on the grants in `scratch`.
+    fn power_start(&mut self, job: u32) {
+        if let Some(p) = self.power.as_deref_mut() {
+            // Power owns the rate: every run starts at full speed, throttling lowers it.
+            self.jobs[job as usize].rate = 1.0;
+            let spec = &self.workload.jobs[job as usize];
+            p.start(
+                self.now,
+                job,
+                &self.scratch,
+                spec.demand.milli_per_gpu,
+                spec.kind,
+                spec.priority,
+            );
+        }
+    }
+
+    /// Power accounting sees `job` stop.
+    fn power_stop(&mut self, job: u32) {
+        if let Some(p) = self.power.as_deref_mut() {
+            p.stop(self.now, job);
+        }
+    }
+
+    /// Admission mode: whether `job` may start on the grants in `scratch`.
+    fn power_admits(&mut self, job: u32) -> bool {
+        match self.power.as_deref_mut() {
+            Some(p) => {
+                let milli = self.workload.jobs[job as usize].demand.milli_per_gpu;
+                p.admit(self.now, job, &self.scratch, milli)
+            }
+            None => true,
+        }
+    }
+
+    /// After a batch: recomputes throttling where it changed and applies the new rates.
+    fn settle_power(&mut self) {
+        let Some(p) = self.power.as_deref_mut() else {
+            return;
+        };
+        let mut changes = std::mem::take(&mut self.rate_changes);
+        p.settle(self.now, &mut changes);
+        for &(job, rate) in &changes {
+            if self.jobs[job as usize].status == Status::Running {
+                self.set_rate(job, rate);
+            }
+        }
+        changes.clear();
+        self.rate_changes = changes;
+    }
+}
+
 impl SchedContext for Core<'_> {
     fn now(&self) -> SimTime {
         self.now
@@ -604,6 +685,9 @@ impl SchedContext for Core<'_> {
             job.id.0,
             self.scratch
         );
+        if !self.power_admits(job.id.0) {
+            return false;
+        }
         self.begin(job.id.0);
         true
     }

@@ -80,6 +80,9 @@ pub struct Summary {
     pub arrival_rate_per_s: f64,
     /// Per-tenant results, by tenant name.
     pub tenants: Vec<TenantSummary>,
+    /// Power and energy, when the run had power accounting on (absent otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub power: Option<crate::power::PowerSummary>,
 }
 
 impl Summary {
@@ -146,6 +149,7 @@ impl Summary {
             mean_queue_length: per_span(series.queued_integral() as f64 / 1000.0),
             arrival_rate_per_s: per_span(records.len() as f64 - jobs_skipped_total(records) as f64),
             tenants: tenant_summaries(workload, records),
+            power: None,
         }
     }
 }

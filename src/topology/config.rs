@@ -57,6 +57,90 @@ pub struct TopologyFile {
     /// Real node lists.
     #[serde(default)]
     pub node_list: Vec<NodeListDef>,
+    /// `[power]`: power caps and overheads of the power tree (all optional).
+    #[serde(default)]
+    pub power: PowerKeys,
+}
+
+/// `[power]` of a topology: caps along feed ▸ hall ▸ row ▸ rack, and the power of
+/// equipment that is not a node (documented in `docs/topologies.md`).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PowerKeys {
+    /// Power the site feed delivers to IT equipment, kW (none: no feed cap).
+    pub feed_kw: Option<f64>,
+    /// Cap of every hall, kW (none: no hall cap).
+    pub hall_cap_kw: Option<f64>,
+    /// Cap of every row (PDU lineup), kW (none: no row cap).
+    pub row_cap_kw: Option<f64>,
+    /// Cap of every rack, kW, unless its group sets `rack_cap_kw` (none: no rack cap).
+    pub rack_cap_kw: Option<f64>,
+    /// Constant power of each rack's own equipment (top-of-rack switches, PDUs), W.
+    #[serde(default)]
+    pub rack_overhead_w: f64,
+    /// Constant power of each row's shared equipment (spine switches, storage), W.
+    #[serde(default)]
+    pub row_overhead_w: f64,
+}
+
+/// Default non-GPU power of a GPU node (CPUs, memory, fans, NICs), as a share of the
+/// total TDP of its GPUs: an **assumption**, used when a group sets no `node_base_w`.
+/// For scale: NVIDIA quotes about 10.2 kW maximum for a DGX H100 with 8 × 700 W GPUs,
+/// leaving up to about 4.6 kW (82% of GPU TDP) for the rest of the system at full load
+/// (figure marked "check" in `shared/reference/README.md`, not confirmed); a constant
+/// base well below that maximum is assumed because CPUs and fans rarely all peak with
+/// the GPUs.
+pub const DEFAULT_NODE_BASE_SHARE_OF_GPU_TDP: f64 = 0.25;
+
+/// The power layout of a built cluster: per-node base power and the caps and
+/// overheads of the power tree, in watts (`f64::INFINITY` where there is no cap).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TopologyPower {
+    /// Base (non-GPU) power of each node, W, indexed like `Cluster::nodes`.
+    pub node_base_w: Vec<f64>,
+    /// Cap of each rack, W, indexed like `Cluster::racks`.
+    pub rack_cap_w: Vec<f64>,
+    /// Cap of every row, W.
+    pub row_cap_w: f64,
+    /// Cap of every hall, W.
+    pub hall_cap_w: f64,
+    /// The feed's cap, W.
+    pub feed_w: f64,
+    /// Constant power of each rack's own equipment, W.
+    pub rack_overhead_w: f64,
+    /// Constant power of each row's shared equipment, W.
+    pub row_overhead_w: f64,
+}
+
+impl TopologyPower {
+    /// No caps, no overheads, and the default base power for each node of `cluster`.
+    pub fn uncapped(cluster: &Cluster) -> TopologyPower {
+        TopologyPower {
+            node_base_w: cluster
+                .nodes
+                .iter()
+                .map(|n| default_node_base_w(cluster, n))
+                .collect(),
+            rack_cap_w: vec![f64::INFINITY; cluster.racks.len()],
+            row_cap_w: f64::INFINITY,
+            hall_cap_w: f64::INFINITY,
+            feed_w: f64::INFINITY,
+            rack_overhead_w: 0.0,
+            row_overhead_w: 0.0,
+        }
+    }
+}
+
+/// The default base power of a node: [`DEFAULT_NODE_BASE_SHARE_OF_GPU_TDP`] of its
+/// GPUs' total TDP.
+fn default_node_base_w(cluster: &Cluster, node: &Node) -> f64 {
+    let tdp = cluster.models.get(node.model.0 as usize).map_or(0.0, |m| m.tdp_w);
+    DEFAULT_NODE_BASE_SHARE_OF_GPU_TDP * tdp * f64::from(node.gpus)
+}
+
+/// Kilowatts (optional) to watts, `f64::INFINITY` when absent.
+fn cap_w(kw: Option<f64>) -> f64 {
+    kw.map_or(f64::INFINITY, |k| k * 1000.0)
 }
 
 /// `[layout]`: the grouping rule.
@@ -126,6 +210,13 @@ pub struct NodeGroup {
     /// Start this group in a new row (default: only a new rack).
     #[serde(default)]
     pub new_row: bool,
+    /// Base (non-GPU) power per node, W (default: [`DEFAULT_NODE_BASE_SHARE_OF_GPU_TDP`]
+    /// of the node's GPU TDP).
+    #[serde(default)]
+    pub node_base_w: Option<f64>,
+    /// Cap of the racks this group fills, kW (default: `[power] rack_cap_kw`).
+    #[serde(default)]
+    pub rack_cap_kw: Option<f64>,
 }
 
 /// `[[node_list]]`: nodes read from a real node list.
@@ -142,6 +233,12 @@ pub struct NodeListDef {
     /// Start each GPU model of this list in a new row (default: only a new rack).
     #[serde(default)]
     pub new_row: bool,
+    /// Base (non-GPU) power per node, W (default as for `[[nodes]]`).
+    #[serde(default)]
+    pub node_base_w: Option<f64>,
+    /// Cap of the racks this list fills, kW (default: `[power] rack_cap_kw`).
+    #[serde(default)]
+    pub rack_cap_kw: Option<f64>,
 }
 
 /// A built cluster and what was left out of it.
@@ -151,6 +248,8 @@ pub struct LoadReport {
     pub cluster: Cluster,
     /// CPU-only nodes (0 GPUs) named by the file or its node lists and left out.
     pub cpu_only_nodes: u64,
+    /// Base power of each node and the caps of the power tree.
+    pub power: TopologyPower,
 }
 
 /// Loads and builds a topology file.
@@ -284,6 +383,7 @@ impl TopologyFile {
                 format!("{total} nodes in all; at most {MAX_NODES}"),
             );
         }
+        self.validate_power(&mut out);
         for (i, l) in self.node_list.iter().enumerate() {
             if l.path.trim().is_empty() {
                 issue(&mut out, format!("node_list[{i}].path"), "must not be empty");
@@ -297,6 +397,43 @@ impl TopologyFile {
             }
         }
         out
+    }
+
+    /// Checks the power keys: caps positive, overheads and base powers non-negative.
+    fn validate_power(&self, out: &mut Vec<Issue>) {
+        let p = &self.power;
+        let mut caps: Vec<(String, Option<f64>)> = vec![
+            ("power.feed_kw".into(), p.feed_kw),
+            ("power.hall_cap_kw".into(), p.hall_cap_kw),
+            ("power.row_cap_kw".into(), p.row_cap_kw),
+            ("power.rack_cap_kw".into(), p.rack_cap_kw),
+        ];
+        let mut watts: Vec<(String, Option<f64>)> = vec![
+            ("power.rack_overhead_w".into(), Some(p.rack_overhead_w)),
+            ("power.row_overhead_w".into(), Some(p.row_overhead_w)),
+        ];
+        for (i, g) in self.nodes.iter().enumerate() {
+            caps.push((format!("nodes[{i}].rack_cap_kw"), g.rack_cap_kw));
+            watts.push((format!("nodes[{i}].node_base_w"), g.node_base_w));
+        }
+        for (i, l) in self.node_list.iter().enumerate() {
+            caps.push((format!("node_list[{i}].rack_cap_kw"), l.rack_cap_kw));
+            watts.push((format!("node_list[{i}].node_base_w"), l.node_base_w));
+        }
+        for (key, v) in caps {
+            if let Some(v) = v {
+                if !(v.is_finite() && v > 0.0) {
+                    issue(out, key, "must be a positive number of kW");
+                }
+            }
+        }
+        for (key, v) in watts {
+            if let Some(v) = v {
+                if !(v.is_finite() && v >= 0.0) {
+                    issue(out, key, "must be a non-negative number of watts");
+                }
+            }
+        }
     }
 
     /// Checks `[[gpu_model]]` entries.
@@ -354,6 +491,7 @@ impl TopologyFile {
             let model = b.model(name, &key)?;
             let per_rack = g.nodes_per_rack.unwrap_or(self.layout.nodes_per_rack);
             b.start_segment(per_rack, g.new_row);
+            b.segment_power(g.node_base_w, g.rack_cap_kw);
             for n in 0..g.count {
                 b.push(
                     Node {
@@ -393,6 +531,13 @@ struct Builder<'a> {
     racks_in_row: u32,
     rows_in_hall: u32,
     nodes_in_rack: u32,
+    /// Base power of each node placed so far (None: the default).
+    node_base_w: Vec<Option<f64>>,
+    /// Cap of each rack opened so far, kW (None: the topology-wide default).
+    rack_cap_kw: Vec<Option<f64>>,
+    /// The current segment's base power and rack cap.
+    seg_base_w: Option<f64>,
+    seg_rack_cap_kw: Option<f64>,
 }
 
 impl<'a> Builder<'a> {
@@ -417,7 +562,17 @@ impl<'a> Builder<'a> {
             racks_in_row: 0,
             rows_in_hall: 0,
             nodes_in_rack: 0,
+            node_base_w: Vec::new(),
+            rack_cap_kw: Vec::new(),
+            seg_base_w: None,
+            seg_rack_cap_kw: None,
         }
+    }
+
+    /// Sets the base power and rack cap of the nodes and racks of the current segment.
+    fn segment_power(&mut self, node_base_w: Option<f64>, rack_cap_kw: Option<f64>) {
+        self.seg_base_w = node_base_w;
+        self.seg_rack_cap_kw = rack_cap_kw;
     }
 
     /// Resolves a model name (custom models first, then the catalog) to an id,
@@ -506,6 +661,7 @@ impl<'a> Builder<'a> {
         node.rack = RackId((self.cluster.racks.len() - 1) as u32);
         self.nodes_in_rack += 1;
         self.cluster.nodes.push(node);
+        self.node_base_w.push(self.seg_base_w);
         Ok(())
     }
 
@@ -536,6 +692,7 @@ impl<'a> Builder<'a> {
             name: format!("{row_name}-rack{:02}", self.racks_in_row),
             row,
         });
+        self.rack_cap_kw.push(self.seg_rack_cap_kw);
         self.racks_in_row += 1;
         self.nodes_in_rack = 0;
         self.open_rack = false;
@@ -573,6 +730,7 @@ impl<'a> Builder<'a> {
             let at = format!("{key} ({}, line {first_line})", path.display());
             let model = self.model(&m, &at)?;
             self.start_segment(per_rack, def.new_row);
+            self.segment_power(def.node_base_w, def.rack_cap_kw);
             for n in nodes {
                 let at = format!("{key} ({}, line {})", path.display(), n.line);
                 self.push(
@@ -595,9 +753,30 @@ impl<'a> Builder<'a> {
         if self.cluster.nodes.is_empty() {
             return Err(self.invalid("nodes", "the topology has no GPU nodes"));
         }
+        let keys = &self.file.power;
+        let power = TopologyPower {
+            node_base_w: self
+                .cluster
+                .nodes
+                .iter()
+                .zip(&self.node_base_w)
+                .map(|(n, b)| b.unwrap_or_else(|| default_node_base_w(&self.cluster, n)))
+                .collect(),
+            rack_cap_w: self
+                .rack_cap_kw
+                .iter()
+                .map(|c| cap_w(c.or(keys.rack_cap_kw)))
+                .collect(),
+            row_cap_w: cap_w(keys.row_cap_kw),
+            hall_cap_w: cap_w(keys.hall_cap_kw),
+            feed_w: cap_w(keys.feed_kw),
+            rack_overhead_w: keys.rack_overhead_w,
+            row_overhead_w: keys.row_overhead_w,
+        };
         Ok(LoadReport {
             cluster: self.cluster,
             cpu_only_nodes: self.cpu_only,
+            power,
         })
     }
 }

@@ -1,0 +1,109 @@
+//! What a run with power on produces: the `power` section of `summary.json`, the
+//! `power.csv` series and per-job energy.
+
+use serde::Serialize;
+
+use crate::engine::SimTime;
+
+/// Energy of one tenant's jobs.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TenantEnergy {
+    /// Tenant name.
+    pub tenant: String,
+    /// Energy attributed to its jobs, MWh.
+    pub energy_mwh: f64,
+}
+
+/// The `power` section of `summary.json`. Energies in MWh, power in kW.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PowerSummary {
+    /// `admission` or `oversubscription`.
+    pub mode: &'static str,
+    /// Capping policy name.
+    pub capping: &'static str,
+    /// IT energy (nodes, GPUs, rack and row equipment), MWh.
+    pub it_energy_mwh: f64,
+    /// IT + cooling + distribution losses, MWh.
+    pub facility_energy_mwh: f64,
+    /// Cooling energy, MWh.
+    pub cooling_energy_mwh: f64,
+    /// Distribution-loss energy, MWh.
+    pub losses_energy_mwh: f64,
+    /// Energy attributed to jobs, MWh.
+    pub jobs_energy_mwh: f64,
+    /// Energy of GPUs and node bases no job held, MWh.
+    pub idle_energy_mwh: f64,
+    /// Energy of rack and row equipment, MWh.
+    pub overhead_energy_mwh: f64,
+    /// IT power with every GPU at TDP (nameplate), kW.
+    pub nameplate_it_kw: f64,
+    /// Highest IT power, kW.
+    pub peak_it_kw: f64,
+    /// 99th percentile of IT power over time (time-weighted), kW.
+    pub p99_it_kw: f64,
+    /// Mean IT power over the run, kW.
+    pub mean_it_kw: f64,
+    /// The feed's cap, kW (null: none).
+    pub feed_kw: Option<f64>,
+    /// Facility energy / IT energy (energy-weighted mean PUE).
+    pub mean_pue: f64,
+    /// Hours during which a cap bound: GPUs were throttled (oversubscription) or a job
+    /// waited refused for power (admission).
+    pub hours_at_cap: f64,
+    /// GPU-hours of progress lost to throttling: ∫ Σ_jobs GPUs · (1 − rate) dt.
+    pub throttle_slowdown_gpu_hours: f64,
+    /// The most GPUs throttled at once.
+    pub peak_throttled_gpus: u32,
+    /// Start attempts refused for power (admission).
+    pub power_refusals: u64,
+    /// Jobs refused for power at least once (admission).
+    pub jobs_power_delayed: u64,
+    /// Total time jobs waited while refused for power, hours.
+    pub power_wait_hours: f64,
+    /// Energy per tenant, by tenant name.
+    pub tenants: Vec<TenantEnergy>,
+}
+
+/// Power over time, one row per change point (piecewise constant until the next row).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PowerSeries {
+    /// Hall names (width of `hall_w` rows).
+    pub halls: Vec<String>,
+    /// Row times.
+    pub time: Vec<SimTime>,
+    /// IT power, W.
+    pub it_w: Vec<f64>,
+    /// IT power per hall, W, `halls.len()` values per row.
+    pub hall_w: Vec<f64>,
+    /// Cooling power, W.
+    pub cooling_w: Vec<f64>,
+    /// Distribution losses, W.
+    pub losses_w: Vec<f64>,
+    /// GPUs throttled.
+    pub throttled_gpus: Vec<u32>,
+}
+
+impl PowerSeries {
+    /// Rows recorded.
+    pub fn len(&self) -> usize {
+        self.time.len()
+    }
+
+    /// Whether no row was recorded.
+    pub fn is_empty(&self) -> bool {
+        self.time.is_empty()
+    }
+}
+
+/// Everything power accounting produced in one run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PowerOutput {
+    /// Headline figures.
+    pub summary: PowerSummary,
+    /// The `power.csv` series.
+    pub series: PowerSeries,
+    /// Energy attributed to each job, J, in job-id order.
+    pub job_energy_j: Vec<f64>,
+    /// Time each job waited while refused for power, in job-id order.
+    pub job_power_wait: Vec<SimTime>,
+}

@@ -1,0 +1,885 @@
+//! Power during a run: which jobs draw what, where caps bind, how much each GPU is
+//! throttled, and the energy integrals.
+//!
+//! Power is piecewise constant between change points, so every integral is a sum of
+//! power × duration over the intervals, advanced lazily before each change.
+//!
+//! Throttling (oversubscription mode). Each rack's demand is split into a fixed part
+//! (node base and GPU idle power, rack equipment, and each running GPU's power down to
+//! its lowest cap) and a throttleable part (the rest). Bottom-up, each tree node's
+//! effective demand is e = min(cap, own + Σ children's e). Top-down, a node whose
+//! budget is below its children's effective demand gives each child its fixed part plus
+//! the same fraction x of its throttleable part; a rack's budget sets the fraction of
+//! each job's throttleable power it keeps (the same for all under `proportional` and
+//! `static`, by class under `priority`). A job's speed is the slowest of its GPUs'
+//! speeds (a gang moves at its slowest member). After a change only the subtree under
+//! the highest ancestor whose cap binds (before or after the change) is recomputed.
+
+use std::mem;
+
+use crate::engine::SimTime;
+use crate::facility::Facility;
+use crate::scheduler::GpuGrant;
+use crate::workload::{JobKind, Workload, MILLI_PER_GPU};
+
+use super::output::{PowerOutput, PowerSeries, PowerSummary, TenantEnergy};
+use super::tree::{JobGpuPower, PowerTree};
+use super::{Capping, PowerConfig, PowerMode};
+
+/// Slack for comparing watts summed in different orders: 1 µW, far above the rounding
+/// of sums of up to millions of terms of ≤ 10⁸ W and far below any physical figure.
+pub const EPS_W: f64 = 1e-6;
+
+/// A job's GPUs in one rack.
+#[derive(Debug, Clone, Copy, Default)]
+struct Entry {
+    rack: u32,
+    /// GPUs, weighted by share (2 whole GPUs = 2.0; one 0.5 share = 0.5).
+    gpus: f64,
+    /// Σ (lowest cap − idle) over these GPUs, W.
+    dynmin_w: f64,
+    /// Σ (capped demand − lowest cap), W: the throttleable part.
+    flex_w: f64,
+    /// Σ (TDP − idle), W: what admission reserves.
+    reserve_w: f64,
+    /// Share of `flex_w` kept.
+    x: f64,
+}
+
+/// What is kept per job for the whole run.
+#[derive(Debug, Clone, Copy)]
+struct JobAcct {
+    energy_j: f64,
+    wait: SimTime,
+    refused_since: Option<SimTime>,
+    delayed: bool,
+    /// Its slot in [`PowerRun::slots`] while running, else [`NO_SLOT`].
+    slot: u32,
+}
+
+/// Not running: the sentinel in [`JobAcct::slot`].
+const NO_SLOT: u32 = u32::MAX;
+
+/// The state of one running job, in a slot reused by later jobs.
+#[derive(Debug, Clone)]
+struct JobPower {
+    job: u32,
+    entries: Vec<Entry>,
+    gp: JobGpuPower,
+    alpha: f64,
+    /// Node base and GPU idle power attributed to the job, W.
+    const_w: f64,
+    power_w: f64,
+    since: SimTime,
+    rate: f64,
+    /// GPUs in the gang (whole GPUs, for the throttled count).
+    gpus: u32,
+    /// GPUs weighted by share, for slowdown GPU-hours.
+    gpus_f: f64,
+    slow: f64,
+    throttled: bool,
+    /// Class for `priority` capping: (inference, priority), higher keeps power longer.
+    class: (bool, i32),
+    running: bool,
+    mark: u32,
+    /// Started since the last settle: its rate and power are not yet settled.
+    fresh: bool,
+}
+
+impl Default for JobPower {
+    fn default() -> Self {
+        JobPower {
+            job: 0,
+            entries: Vec::new(),
+            gp: JobGpuPower {
+                demand_w: 0.0,
+                capped_w: 0.0,
+                min_w: 0.0,
+            },
+            alpha: 1.0,
+            const_w: 0.0,
+            power_w: 0.0,
+            since: SimTime::ZERO,
+            rate: 1.0,
+            gpus: 0,
+            gpus_f: 0.0,
+            slow: 0.0,
+            throttled: false,
+            class: (false, 0),
+            running: false,
+            mark: 0,
+            fresh: false,
+        }
+    }
+}
+
+/// The power state of one run.
+pub struct PowerRun {
+    cfg: PowerConfig,
+    tree: PowerTree,
+    facility: Facility,
+    fixed_w: Vec<f64>,
+    sum_w: Vec<f64>,
+    e_w: Vec<f64>,
+    binding: Vec<bool>,
+    power_w: Vec<f64>,
+    reserved_w: Vec<f64>,
+    visit: Vec<u32>,
+    epoch: u32,
+    rack_jobs: Vec<Vec<u32>>,
+    /// Tree nodes whose cap binds or bound before the last change: budgets under them
+    /// are recomputed at the next settle.
+    roots: Vec<u32>,
+    /// Jobs started since the last settle.
+    fresh: Vec<u32>,
+    touched: Vec<u32>,
+    reserve_scratch: Vec<(u32, f64)>,
+    /// Running jobs' state; `rack_jobs`, `fresh` and `touched` hold slot indices.
+    slots: Vec<JobPower>,
+    free_slots: Vec<u32>,
+    acct: Vec<JobAcct>,
+    it_w: f64,
+    idle_w: f64,
+    hall_w: Vec<f64>,
+    slow_gpus: f64,
+    throttled_gpus: u32,
+    peak_throttled: u32,
+    blocked: u32,
+    refusals: u64,
+    last_t: Option<SimTime>,
+    first_t: SimTime,
+    it_j: f64,
+    idle_j: f64,
+    overhead_j: f64,
+    cooling_j: f64,
+    losses_j: f64,
+    slowdown_gpu_s: f64,
+    at_cap_s: f64,
+    series: PowerSeries,
+    /// Per-GPU figures of a job of each kind (training, inference, eval) on each model.
+    gp_table: Vec<[JobGpuPower; 3]>,
+}
+
+impl PowerRun {
+    /// A run's power state for `jobs` jobs, with nothing running.
+    pub fn new(
+        cfg: PowerConfig,
+        tree: PowerTree,
+        facility: Facility,
+        jobs: usize,
+        hall_names: Vec<String>,
+    ) -> PowerRun {
+        let n = tree.len();
+        let racks = n - tree.first_rack as usize;
+        let mut fixed_w = tree.own_w.clone();
+        let mut sum_w = tree.own_w.clone();
+        let mut e_w = vec![0.0; n];
+        let mut binding = vec![false; n];
+        let mut reserved_w = tree.own_w.clone();
+        for i in (0..n).rev() {
+            e_w[i] = sum_w[i].min(tree.cap_w[i]);
+            binding[i] = sum_w[i] > tree.cap_w[i] + EPS_W;
+            if i > 0 {
+                let p = tree.parent[i] as usize;
+                fixed_w[p] += fixed_w[i];
+                sum_w[p] += e_w[i];
+                reserved_w[p] += reserved_w[i];
+            }
+        }
+        let mut power_w = vec![0.0; n];
+        let mut hall_w = vec![0.0; tree.halls()];
+        let mut it_w = 0.0;
+        for i in tree.first_row as usize..n {
+            power_w[i] = tree.own_w[i];
+            it_w += tree.own_w[i];
+            hall_w[tree.hall_of(i as u32)] += tree.own_w[i];
+        }
+        let idle_w = tree.static_nodes_w;
+        let gp_table = tree
+            .models
+            .iter()
+            .map(|m| {
+                [JobKind::Training, JobKind::Inference, JobKind::Eval]
+                    .map(|k| JobGpuPower::new(&cfg, m, cfg.utilization.of(k)))
+            })
+            .collect();
+        PowerRun {
+            cfg,
+            facility,
+            fixed_w,
+            sum_w,
+            e_w,
+            binding,
+            power_w,
+            reserved_w,
+            visit: vec![0; n],
+            epoch: 0,
+            rack_jobs: vec![Vec::new(); racks],
+            roots: Vec::new(),
+            fresh: Vec::new(),
+            touched: Vec::new(),
+            reserve_scratch: Vec::new(),
+            slots: Vec::new(),
+            free_slots: Vec::new(),
+            acct: vec![
+                JobAcct {
+                    energy_j: 0.0,
+                    wait: SimTime::ZERO,
+                    refused_since: None,
+                    delayed: false,
+                    slot: NO_SLOT,
+                };
+                jobs
+            ],
+            it_w,
+            idle_w,
+            hall_w,
+            slow_gpus: 0.0,
+            throttled_gpus: 0,
+            peak_throttled: 0,
+            blocked: 0,
+            refusals: 0,
+            last_t: None,
+            first_t: SimTime::ZERO,
+            it_j: 0.0,
+            idle_j: 0.0,
+            overhead_j: 0.0,
+            cooling_j: 0.0,
+            losses_j: 0.0,
+            slowdown_gpu_s: 0.0,
+            at_cap_s: 0.0,
+            // About two change points per job (start, end): reserve once, not by doubling.
+            series: PowerSeries {
+                time: Vec::with_capacity(2 * jobs + 2),
+                it_w: Vec::with_capacity(2 * jobs + 2),
+                hall_w: Vec::with_capacity((2 * jobs + 2) * hall_names.len()),
+                cooling_w: Vec::with_capacity(2 * jobs + 2),
+                losses_w: Vec::with_capacity(2 * jobs + 2),
+                throttled_gpus: Vec::with_capacity(2 * jobs + 2),
+                halls: hall_names,
+            },
+            gp_table,
+            tree,
+        }
+    }
+
+    /// The power mode.
+    pub fn mode(&self) -> PowerMode {
+        self.cfg.mode
+    }
+
+    /// Current IT power, W.
+    pub fn it_w(&self) -> f64 {
+        self.it_w
+    }
+
+    /// Current power of every tree node (feed 0, then halls, rows, racks), W, and its
+    /// cap: for checking that no cap is exceeded.
+    pub fn levels(&self) -> Vec<(f64, f64)> {
+        let n = self.tree.len();
+        let first_rack = self.tree.first_rack as usize;
+        let mut p: Vec<f64> = (0..n)
+            .map(|i| {
+                if i >= first_rack {
+                    self.power_w[i]
+                } else {
+                    self.tree.own_w[i]
+                }
+            })
+            .collect();
+        for i in (1..n).rev() {
+            let parent = self.tree.parent[i] as usize;
+            p[parent] += p[i];
+        }
+        p.into_iter().zip(self.tree.cap_w.iter().copied()).collect()
+    }
+
+    /// Power reserved at every tree node for admission (static power plus running
+    /// jobs' GPUs at TDP), W, with its cap.
+    pub fn reserved(&self) -> Vec<(f64, f64)> {
+        self.reserved_w
+            .iter()
+            .copied()
+            .zip(self.tree.cap_w.iter().copied())
+            .collect()
+    }
+
+    /// Integrates the current state up to `now`.
+    fn advance(&mut self, now: SimTime) {
+        let Some(last) = self.last_t else {
+            self.last_t = Some(now);
+            self.first_t = now;
+            return;
+        };
+        if now <= last {
+            return;
+        }
+        let dt = (now - last).as_secs_f64();
+        self.it_j += self.it_w * dt;
+        self.idle_j += self.idle_w * dt;
+        self.overhead_j += self.tree.overhead_w * dt;
+        self.slowdown_gpu_s += self.slow_gpus * dt;
+        if self.throttled_gpus > 0 || self.blocked > 0 {
+            self.at_cap_s += dt;
+        }
+        let mut t = last;
+        while t < now {
+            let next = self.facility.next_change_after(t).max(t + SimTime(1)).min(now);
+            let ov = self.facility.overhead_kw(self.it_w / 1000.0, t);
+            let secs = (next - t).as_secs_f64();
+            self.cooling_j += ov.cooling_kw * 1000.0 * secs;
+            self.losses_j += ov.losses_kw * 1000.0 * secs;
+            if next < now {
+                self.record(next);
+            }
+            t = next;
+        }
+        self.last_t = Some(now);
+    }
+
+    /// Admission check (admission mode only; true otherwise): would starting `job` on
+    /// `grants` at full power keep every cap on its path? Counts a refusal if not.
+    pub fn admit(&mut self, now: SimTime, job: u32, grants: &[GpuGrant], milli_per_gpu: u32) -> bool {
+        if self.cfg.mode != PowerMode::Admission || grants.is_empty() {
+            return true;
+        }
+        let mut adds = mem::take(&mut self.reserve_scratch);
+        adds.clear();
+        let share = f64::from(milli_per_gpu) / f64::from(MILLI_PER_GPU);
+        for g in grants {
+            let n = g.node.0 as usize;
+            let m = &self.tree.models[self.tree.node_model[n] as usize];
+            let add = f64::from(g.gpus.count_ones()) * share * (m.tdp_w - m.idle_w);
+            let mut i = self.tree.node_rack[n];
+            loop {
+                match adds.iter_mut().find(|(k, _)| *k == i) {
+                    Some(a) => a.1 += add,
+                    None => adds.push((i, add)),
+                }
+                if i == 0 {
+                    break;
+                }
+                i = self.tree.parent[i as usize];
+            }
+        }
+        let ok = adds
+            .iter()
+            .all(|&(i, a)| self.reserved_w[i as usize] + a <= self.tree.cap_w[i as usize] + EPS_W);
+        self.reserve_scratch = adds;
+        if !ok {
+            self.advance(now);
+            self.refusals += 1;
+            let j = &mut self.acct[job as usize];
+            if j.refused_since.is_none() {
+                j.refused_since = Some(now);
+                j.delayed = true;
+                self.blocked += 1;
+            }
+        }
+        ok
+    }
+
+    /// `job` starts on `grants` (empty: unplaced, draws nothing).
+    pub fn start(
+        &mut self,
+        now: SimTime,
+        job: u32,
+        grants: &[GpuGrant],
+        milli_per_gpu: u32,
+        kind: JobKind,
+        priority: i32,
+    ) {
+        self.advance(now);
+        let a = &mut self.acct[job as usize];
+        if let Some(since) = a.refused_since.take() {
+            a.wait = a.wait + (now - since);
+            self.blocked -= 1;
+        }
+        if let Some(first) = grants.first() {
+            let slot = self.free_slots.pop().unwrap_or_else(|| {
+                self.slots.push(JobPower::default());
+                (self.slots.len() - 1) as u32
+            });
+            self.acct[job as usize].slot = slot;
+            let mut j = mem::take(&mut self.slots[slot as usize]);
+            j.job = job;
+            j.entries.clear();
+            let model = self.tree.node_model[first.node.0 as usize] as usize;
+            let m = self.tree.models[model].clone();
+            let kind_index = match kind {
+                JobKind::Training => 0,
+                JobKind::Inference => 1,
+                JobKind::Eval => 2,
+            };
+            j.gp = self.gp_table[model][kind_index];
+            j.alpha = m.alpha;
+            let share = f64::from(milli_per_gpu) / f64::from(MILLI_PER_GPU);
+            let mut const_w = 0.0;
+            let mut gpus = 0;
+            for g in grants {
+                let n = g.node.0 as usize;
+                let count = g.gpus.count_ones();
+                gpus += count;
+                let gf = f64::from(count) * share;
+                let node_gpus = f64::from(self.tree.node_gpus[n].max(1));
+                const_w += self.tree.node_base_w[n] * gf / node_gpus + gf * m.idle_w;
+                let rack = self.tree.node_rack[n];
+                match j.entries.iter_mut().find(|e| e.rack == rack) {
+                    Some(e) => e.gpus += gf,
+                    None => j.entries.push(Entry {
+                        rack,
+                        gpus: gf,
+                        x: 1.0,
+                        ..Entry::default()
+                    }),
+                }
+            }
+            for e in &mut j.entries {
+                e.dynmin_w = e.gpus * (j.gp.min_w - m.idle_w);
+                e.flex_w = e.gpus * (j.gp.capped_w - j.gp.min_w);
+                e.reserve_w = e.gpus * (m.tdp_w - m.idle_w);
+                let ri = (e.rack - self.tree.first_rack) as usize;
+                self.rack_jobs[ri].push(slot);
+                if self.cfg.mode == PowerMode::Admission {
+                    self.reserve(e.rack, e.reserve_w);
+                }
+            }
+            for e in &j.entries {
+                self.apply_delta(e.rack, e.dynmin_w, e.dynmin_w + e.flex_w);
+            }
+            self.fresh.push(slot);
+            j.const_w = const_w;
+            j.power_w = const_w + j.entries.iter().map(|e| e.dynmin_w + e.flex_w).sum::<f64>();
+            j.gpus = gpus;
+            j.gpus_f = f64::from(gpus) * share;
+            j.class = (kind == JobKind::Inference, priority);
+            j.running = true;
+            j.since = now;
+            // The engine starts a run at rate 1 (see `Core::power_start`); a static cap
+            // may lower it at the next settle.
+            j.rate = 1.0;
+            j.fresh = true;
+            self.idle_w -= const_w;
+            self.slots[slot as usize] = j;
+        }
+    }
+
+    fn reserve(&mut self, rack: u32, w: f64) {
+        let mut i = rack;
+        loop {
+            self.reserved_w[i as usize] += w;
+            if i == 0 {
+                break;
+            }
+            i = self.tree.parent[i as usize];
+        }
+    }
+
+    /// `job` stops (finishes or is preempted).
+    pub fn stop(&mut self, now: SimTime, job: u32) {
+        self.advance(now);
+        let slot = mem::replace(&mut self.acct[job as usize].slot, NO_SLOT);
+        if slot != NO_SLOT {
+            let mut j = mem::take(&mut self.slots[slot as usize]);
+            self.acct[job as usize].energy_j += j.power_w * (now - j.since).as_secs_f64();
+            j.running = false;
+            self.slow_gpus -= j.slow;
+            j.slow = 0.0;
+            if mem::replace(&mut j.throttled, false) {
+                self.throttled_gpus -= j.gpus;
+            }
+            self.idle_w += j.const_w;
+            for e in &j.entries {
+                let ri = (e.rack - self.tree.first_rack) as usize;
+                let list = &mut self.rack_jobs[ri];
+                if let Some(p) = list.iter().position(|&k| k == slot) {
+                    list.swap_remove(p);
+                }
+                if self.cfg.mode == PowerMode::Admission {
+                    self.reserve(e.rack, -e.reserve_w);
+                }
+            }
+            for e in &j.entries {
+                // Its power in the rack now: fixed part plus the kept share.
+                let kept = e.dynmin_w + e.x * e.flex_w;
+                self.apply_delta_stop(e.rack, e.dynmin_w, e.dynmin_w + e.flex_w, kept);
+            }
+            self.slots[slot as usize] = j;
+            self.free_slots.push(slot);
+        }
+    }
+
+    /// Applies the changes of this instant: recomputes caps and throttling where
+    /// needed, and pushes (job, new rate) for every running job whose speed changed.
+    pub fn settle(&mut self, now: SimTime, out: &mut Vec<(u32, f64)>) {
+        self.advance(now);
+        if !self.roots.is_empty() || !self.fresh.is_empty() {
+            self.recompute(now, out);
+        }
+        self.record(now);
+    }
+
+    /// Adds a starting job's power in rack `r` (fixed part `d_fixed`, whole demand
+    /// `d_sum`) and propagates effective demand up the tree; a level whose cap binds
+    /// before or after becomes a root to recompute. If none does, everyone in the rack
+    /// keeps full power and the rack's power simply grows by `d_sum`.
+    fn apply_delta(&mut self, r: u32, d_fixed: f64, d_sum: f64) {
+        if !self.propagate(r, d_fixed, d_sum) {
+            self.add_rack_power(r, d_sum);
+        }
+    }
+
+    /// As [`Self::apply_delta`] for a stopping job whose power in the rack was `kept_w`.
+    fn apply_delta_stop(&mut self, r: u32, d_fixed: f64, d_sum: f64, kept_w: f64) {
+        if !self.propagate(r, -d_fixed, -d_sum) {
+            self.add_rack_power(r, -kept_w);
+        }
+    }
+
+    fn add_rack_power(&mut self, r: u32, delta: f64) {
+        self.power_w[r as usize] += delta;
+        self.it_w += delta;
+        let h = self.tree.hall_of(r);
+        self.hall_w[h] += delta;
+    }
+
+    /// Updates fixed and effective demand from rack `r` up; true if some level on the
+    /// path binds (before or after), in which case it was queued as a root.
+    fn propagate(&mut self, r: u32, d_fixed: f64, d_sum: f64) -> bool {
+        let mut i = r as usize;
+        let mut any = false;
+        self.fixed_w[i] += d_fixed;
+        self.sum_w[i] += d_sum;
+        loop {
+            let old_e = self.e_w[i];
+            self.e_w[i] = self.sum_w[i].min(self.tree.cap_w[i]);
+            let de = self.e_w[i] - old_e;
+            let new = self.sum_w[i] > self.tree.cap_w[i] + EPS_W;
+            if mem::replace(&mut self.binding[i], new) || new {
+                self.roots.push(i as u32);
+                any = true;
+            }
+            if i == 0 {
+                break;
+            }
+            let p = self.tree.parent[i] as usize;
+            self.fixed_w[p] += d_fixed;
+            self.sum_w[p] += de;
+            i = p;
+        }
+        any
+    }
+
+    fn recompute(&mut self, now: SimTime, out: &mut Vec<(u32, f64)>) {
+        let mut roots = mem::take(&mut self.roots);
+        roots.sort_unstable();
+        roots.dedup();
+        self.epoch += 1;
+        self.touched.clear();
+        for &r in &roots {
+            if self.visit[r as usize] != self.epoch {
+                self.distribute(r, self.e_w[r as usize]);
+            }
+        }
+        roots.clear();
+        self.roots = roots;
+        let fresh = mem::take(&mut self.fresh);
+        for &job in &fresh {
+            self.touch(job);
+        }
+        self.fresh = fresh;
+        self.fresh.clear();
+        let touched = mem::take(&mut self.touched);
+        for &job in &touched {
+            self.update_job(now, job, out);
+        }
+        self.touched = touched;
+        self.peak_throttled = self.peak_throttled.max(self.throttled_gpus);
+    }
+
+    /// Gives tree node `i` a budget of `budget_w` and shares it among its children.
+    fn distribute(&mut self, i: u32, budget_w: f64) {
+        self.visit[i as usize] = self.epoch;
+        if self.tree.is_rack(i) {
+            self.set_rack_budget(i, budget_w);
+            return;
+        }
+        let (s, f) = (self.sum_w[i as usize], self.fixed_w[i as usize]);
+        let x = if budget_w >= s - EPS_W {
+            1.0
+        } else if s - f > 0.0 {
+            ((budget_w - f) / (s - f)).clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        for k in 0..self.tree.children[i as usize].len() {
+            let c = self.tree.children[i as usize][k] as usize;
+            let b = if x >= 1.0 {
+                self.e_w[c]
+            } else {
+                self.fixed_w[c] + x * (self.e_w[c] - self.fixed_w[c])
+            };
+            self.distribute(c as u32, b);
+        }
+    }
+
+    fn set_rack_budget(&mut self, r: u32, budget_w: f64) {
+        let ri = (r - self.tree.first_rack) as usize;
+        let i = r as usize;
+        let fixed = self.fixed_w[i];
+        let flex = self.sum_w[i] - fixed;
+        let mut avail = (budget_w - fixed).max(0.0);
+        let mut list = mem::take(&mut self.rack_jobs[ri]);
+        let mut power = fixed;
+        let entry = |jobs: &mut [JobPower], job: u32| -> Option<usize> {
+            jobs[job as usize].entries.iter().position(|e| e.rack == r)
+        };
+        if self.cfg.capping == Capping::Priority && avail < flex - EPS_W {
+            let jobs = &self.slots;
+            list.sort_unstable_by(|&a, &b| {
+                jobs[b as usize]
+                    .class
+                    .cmp(&jobs[a as usize].class)
+                    .then(a.cmp(&b))
+            });
+            let mut k = 0;
+            while k < list.len() {
+                let class = self.slots[list[k] as usize].class;
+                let end = k + list[k..]
+                    .iter()
+                    .take_while(|&&j| self.slots[j as usize].class == class)
+                    .count();
+                let group: f64 = list[k..end]
+                    .iter()
+                    .filter_map(|&j| {
+                        entry(&mut self.slots, j).map(|p| self.slots[j as usize].entries[p].flex_w)
+                    })
+                    .sum();
+                let x = if group <= 0.0 || avail >= group {
+                    1.0
+                } else {
+                    avail / group
+                };
+                avail = (avail - group).max(0.0);
+                for &j in &list[k..end] {
+                    self.set_x(r, j, x, &mut power);
+                }
+                k = end;
+            }
+        } else {
+            let x = if flex <= EPS_W || avail >= flex {
+                1.0
+            } else {
+                avail / flex
+            };
+            for &j in &list {
+                self.set_x(r, j, x, &mut power);
+            }
+        }
+        self.rack_jobs[ri] = list;
+        let delta = power - self.power_w[i];
+        self.power_w[i] = power;
+        self.it_w += delta;
+        let h = self.tree.hall_of(r);
+        self.hall_w[h] += delta;
+    }
+
+    /// Sets the share `x` job `j` keeps in rack `r`, adds its power there to `power`,
+    /// and marks the job for an update if anything about it changed.
+    fn set_x(&mut self, r: u32, j: u32, x: f64, power: &mut f64) {
+        let job = &mut self.slots[j as usize];
+        let Some(e) = job.entries.iter_mut().find(|e| e.rack == r) else {
+            return;
+        };
+        let changed = e.x != x || job.fresh;
+        e.x = x;
+        *power += x * e.flex_w;
+        if changed {
+            self.touch(j);
+        }
+    }
+
+    fn touch(&mut self, job: u32) {
+        let j = &mut self.slots[job as usize];
+        if j.mark != self.epoch {
+            j.mark = self.epoch;
+            self.touched.push(job);
+        }
+    }
+
+    fn update_job(&mut self, now: SimTime, job: u32, out: &mut Vec<(u32, f64)>) {
+        let j = &mut self.slots[job as usize];
+        if !j.running {
+            return;
+        }
+        j.fresh = false;
+        let mut power = j.const_w;
+        let mut rate: f64 = 1.0;
+        for e in &j.entries {
+            power += e.dynmin_w + e.x * e.flex_w;
+            rate = rate.min(j.gp.rate(e.x, j.alpha));
+        }
+        if power != j.power_w {
+            self.acct[j.job as usize].energy_j += j.power_w * (now - j.since).as_secs_f64();
+            j.since = now;
+            j.power_w = power;
+        }
+        if rate != j.rate {
+            j.rate = rate;
+            out.push((j.job, rate));
+            let slow = (1.0 - rate) * j.gpus_f;
+            self.slow_gpus += slow - j.slow;
+            j.slow = slow;
+            let throttled = rate < 1.0;
+            if throttled != j.throttled {
+                j.throttled = throttled;
+                if throttled {
+                    self.throttled_gpus += j.gpus;
+                } else {
+                    self.throttled_gpus -= j.gpus;
+                }
+            }
+        }
+    }
+
+    /// Appends a `power.csv` row at `t` if anything changed since the last row.
+    fn record(&mut self, t: SimTime) {
+        let ov = self.facility.overhead_kw(self.it_w / 1000.0, t);
+        let (cool, loss) = (ov.cooling_kw * 1000.0, ov.losses_kw * 1000.0);
+        let s = &mut self.series;
+        let h = self.hall_w.len();
+        if let Some(i) = s.len().checked_sub(1) {
+            let same = s.it_w[i] == self.it_w
+                && s.cooling_w[i] == cool
+                && s.losses_w[i] == loss
+                && s.throttled_gpus[i] == self.throttled_gpus
+                && s.hall_w[i * h..(i + 1) * h] == self.hall_w[..];
+            if same {
+                return;
+            }
+            if s.time[i] == t {
+                s.it_w[i] = self.it_w;
+                s.cooling_w[i] = cool;
+                s.losses_w[i] = loss;
+                s.throttled_gpus[i] = self.throttled_gpus;
+                s.hall_w[i * h..(i + 1) * h].copy_from_slice(&self.hall_w);
+                return;
+            }
+        }
+        s.time.push(t);
+        s.it_w.push(self.it_w);
+        s.cooling_w.push(cool);
+        s.losses_w.push(loss);
+        s.throttled_gpus.push(self.throttled_gpus);
+        s.hall_w.extend_from_slice(&self.hall_w);
+    }
+
+    /// Closes the integrals at `end` (every job has stopped) and builds the outputs.
+    pub fn finish(mut self, end: SimTime, workload: &Workload) -> PowerOutput {
+        self.advance(end);
+        let jobs_j: f64 = self.acct.iter().map(|j| j.energy_j).sum();
+        let mut tenant_j = vec![0.0; workload.tenants.len()];
+        for (spec, j) in workload.jobs.iter().zip(&self.acct) {
+            if let Some(t) = tenant_j.get_mut(spec.tenant.0 as usize) {
+                *t += j.energy_j;
+            }
+        }
+        let mut tenants: Vec<TenantEnergy> = workload
+            .tenants
+            .iter()
+            .zip(&tenant_j)
+            .filter(|(_, &e)| e > 0.0)
+            .map(|(name, &e)| TenantEnergy {
+                tenant: name.clone(),
+                energy_mwh: e / J_PER_MWH,
+            })
+            .collect();
+        tenants.sort_by(|a, b| a.tenant.cmp(&b.tenant));
+        let s = &self.series;
+        let span_s = (end.saturating_sub(self.first_t)).as_secs_f64();
+        let peak_w = s.it_w.iter().copied().fold(0.0, f64::max);
+        let p99_w = time_weighted_quantile(&s.time, &s.it_w, end, 0.99);
+        let facility_j = self.it_j + self.cooling_j + self.losses_j;
+        let feed = self.tree.cap_w[0];
+        let summary = PowerSummary {
+            mode: self.cfg.mode.as_str(),
+            capping: self.cfg.capping.as_str(),
+            it_energy_mwh: self.it_j / J_PER_MWH,
+            facility_energy_mwh: facility_j / J_PER_MWH,
+            cooling_energy_mwh: self.cooling_j / J_PER_MWH,
+            losses_energy_mwh: self.losses_j / J_PER_MWH,
+            jobs_energy_mwh: jobs_j / J_PER_MWH,
+            idle_energy_mwh: self.idle_j / J_PER_MWH,
+            overhead_energy_mwh: self.overhead_j / J_PER_MWH,
+            nameplate_it_kw: self.tree.nameplate_w[0] / 1000.0,
+            peak_it_kw: peak_w / 1000.0,
+            p99_it_kw: p99_w / 1000.0,
+            mean_it_kw: if span_s > 0.0 {
+                self.it_j / span_s / 1000.0
+            } else {
+                0.0
+            },
+            feed_kw: feed.is_finite().then_some(feed / 1000.0),
+            mean_pue: if self.it_j > 0.0 {
+                facility_j / self.it_j
+            } else {
+                1.0
+            },
+            hours_at_cap: self.at_cap_s / 3600.0,
+            throttle_slowdown_gpu_hours: self.slowdown_gpu_s / 3600.0,
+            peak_throttled_gpus: self.peak_throttled,
+            power_refusals: self.refusals,
+            jobs_power_delayed: self.acct.iter().filter(|j| j.delayed).count() as u64,
+            power_wait_hours: self.acct.iter().map(|j| j.wait.as_secs_f64()).sum::<f64>() / 3600.0,
+            tenants,
+        };
+        PowerOutput {
+            summary,
+            job_energy_j: self.acct.iter().map(|j| j.energy_j).collect(),
+            job_power_wait: self.acct.iter().map(|j| j.wait).collect(),
+            series: self.series,
+        }
+    }
+}
+
+/// Joules in a megawatt-hour.
+pub const J_PER_MWH: f64 = 3.6e9;
+
+/// The `q` quantile of a piecewise-constant series (row i holds from `time[i]` to
+/// `time[i + 1]`, the last row to `end`), weighted by duration.
+pub fn time_weighted_quantile(time: &[SimTime], value: &[f64], end: SimTime, q: f64) -> f64 {
+    let mut pairs: Vec<(f64, u64)> = (0..time.len())
+        .map(|i| {
+            let until = time.get(i + 1).copied().unwrap_or(end).max(time[i]);
+            (value[i], (until - time[i]).as_ms())
+        })
+        .collect();
+    let total: u64 = pairs.iter().map(|p| p.1).sum();
+    if total == 0 {
+        return value.iter().copied().fold(0.0, f64::max);
+    }
+    // Weighted quickselect: the smallest value whose weight at or below it reaches the
+    // target; expected linear time (a full sort dominated the cost of short runs).
+    let target = q * total as f64;
+    let cmp = |a: &(f64, u64), b: &(f64, u64)| a.0.total_cmp(&b.0);
+    let (mut lo, mut hi, mut acc) = (0usize, pairs.len(), 0u64);
+    while hi - lo > 32 {
+        let mid = lo + (hi - lo) / 2;
+        pairs[lo..hi].select_nth_unstable_by(mid - lo, cmp);
+        let left: u64 = pairs[lo..=mid].iter().map(|p| p.1).sum();
+        if (acc + left) as f64 >= target {
+            hi = mid + 1;
+        } else {
+            acc += left;
+            lo = mid + 1;
+        }
+    }
+    pairs[lo..hi].sort_unstable_by(cmp);
+    for (v, d) in &pairs[lo..hi] {
+        acc += d;
+        if acc as f64 >= target {
+            return *v;
+        }
+    }
+    pairs[lo..hi].last().map_or(0.0, |p| p.0)
+}

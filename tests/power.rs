@@ -1,0 +1,445 @@
+//! Power: model figures against their sources, exact energy conservation, a throttled
+//! job's end time worked by hand, and property tests that no cap is ever exceeded
+//! (admission: by an independent sweep over the run's segments; oversubscription: at
+//! every change point, by driving the power state directly).
+
+mod common;
+
+use std::path::Path;
+
+use proptest::prelude::*;
+
+use dcsim::engine::SimTime;
+use dcsim::hardware;
+use dcsim::power::{self, model, Capping, Curve, PowerConfig, PowerMode, PowerRun, PowerTree};
+use dcsim::scheduler::{registry, GpuGrant};
+use dcsim::sim::{RunOutput, SimConfig, Simulation};
+use dcsim::topology::config::TopologyPower;
+use dcsim::topology::{Cluster, NodeId};
+use dcsim::workload::{JobKind, Workload};
+
+fn run_with(cluster: &Cluster, topo: &TopologyPower, w: &Workload, cfg: &PowerConfig) -> RunOutput {
+    let p = power::setup(cfg, cluster, topo, w.jobs.len(), Path::new("."), 0)
+        .expect("valid power set-up")
+        .expect("power on");
+    Simulation::new(
+        cluster,
+        w,
+        registry::queue_policy("fifo").unwrap(),
+        registry::placement("best-fit").unwrap(),
+        SimConfig::default(),
+    )
+    .with_power(p)
+    .run(&mut |_| {})
+}
+
+/// No base power, so hand calculations involve GPUs only.
+fn bare(cluster: &Cluster) -> TopologyPower {
+    let mut t = TopologyPower::uncapped(cluster);
+    t.node_base_w.iter_mut().for_each(|b| *b = 0.0);
+    t
+}
+
+/// The ISCA 2007 curve: f(u) = 2u − u^1.4 (Fan, Weber, Barroso, Section 4), and the
+/// linear model f(u) = u, on an H100 SXM5 (catalog: 700 W TDP, idle 105 W = 15%).
+#[test]
+fn model_figures_match_sources() {
+    let h100 = hardware::lookup("H100-SXM5").unwrap();
+    assert_eq!(h100.tdp_w, 700.0); // NVIDIA H100 datasheet: SXM5 up to 700 W
+    assert_eq!(h100.idle_w, 105.0); // 15% of TDP (estimate, 10–20% rule)
+    for (name, tdp) in [
+        ("A100-SXM4-80GB", 400.0),
+        ("V100-SXM2-16GB", 300.0),
+        ("T4", 70.0),
+        ("MI300X", 750.0),
+    ] {
+        let g = hardware::lookup(name).unwrap_or_else(|| panic!("{name} in catalog"));
+        assert_eq!(g.tdp_w, tdp, "{name}");
+    }
+    let (idle, tdp) = (h100.idle_w, h100.tdp_w);
+    // u = 0: idle. u = 1: 2 − 1 = 1, TDP.
+    assert_eq!(model::gpu_power_w(Curve::Fan2007, idle, tdp, 0.0), 105.0);
+    assert_eq!(model::gpu_power_w(Curve::Fan2007, idle, tdp, 1.0), 700.0);
+    // u = 0.5: 2·0.5 − 0.5^1.4 = 1 − 0.378929 = 0.621071; 105 + 595·0.621071 = 474.537 W.
+    let half = model::gpu_power_w(Curve::Fan2007, idle, tdp, 0.5);
+    assert!((half - 474.537).abs() < 1e-3, "{half}");
+    // Linear at 0.5: 105 + 297.5 = 402.5 W.
+    assert_eq!(model::gpu_power_w(Curve::Linear, idle, tdp, 0.5), 402.5);
+    // Performance at a cap: (cap / demand)^α; uncapped = 1.
+    assert_eq!(model::perf_at_cap(350.0, 700.0, 1.0), 0.5);
+    assert!((model::perf_at_cap(350.0, 700.0, 1.0 / 3.0) - 0.5f64.powf(1.0 / 3.0)).abs() < 1e-15);
+    assert_eq!(model::perf_at_cap(700.0, 600.0, 1.0 / 3.0), 1.0);
+}
+
+fn hand_config() -> PowerConfig {
+    let mut cfg = PowerConfig {
+        mode: PowerMode::Oversubscription,
+        curve: Curve::Linear,
+        min_gpu_cap_share: 0.25,
+        perf_exponent: 1.0,
+        ..PowerConfig::default()
+    };
+    cfg.utilization.training = 1.0;
+    cfg
+}
+
+/// One 8-GPU node (test GPUs: 400 W TDP, 50 W idle), no base power, a rack cap of
+/// 1,600 W, linear curve at u = 1, lowest cap 25% (100 W), α = 1.
+///
+/// One job on all 8 GPUs demands 8 × 400 = 3,200 W. Fixed: 8 × 100 W (idle + down to
+/// the lowest cap) = 800 W; throttleable: 8 × 300 = 2,400 W; budget 1,600 − 800 = 800 W
+/// → x = 1/3, each GPU capped at 100 + 300/3 = 200 W: half its power. Speed
+/// (200/400)^1 = 0.5, so 3,000 s of work ends at 6,000 s.
+#[test]
+fn throttled_job_end_time_by_hand() {
+    let c = common::cluster(&[("A", 1, 8)]);
+    let mut topo = bare(&c);
+    topo.rack_cap_w[0] = 1600.0;
+    let w = common::workload(vec![common::job(0.0, 3000.0, 8, 1000)]);
+    let out = run_with(&c, &topo, &w, &hand_config());
+    assert_eq!(out.jobs[0].end, Some(SimTime::from_secs(6000)));
+    let p = out.power.unwrap();
+    // It draws 1,600 W for 6,000 s: 9.6 MJ = 2.6667 kWh, all of the rack's energy.
+    assert!((p.job_energy_j[0] - 1600.0 * 6000.0).abs() < 1e-6);
+    // Slowdown: 8 GPUs × (1 − 0.5) × 6,000 s = 24,000 GPU-s = 6.6667 GPU-h.
+    assert!((p.summary.throttle_slowdown_gpu_hours - 24000.0 / 3600.0).abs() < 1e-9);
+    assert!((p.summary.hours_at_cap - 6000.0 / 3600.0).abs() < 1e-12);
+}
+
+/// Same node and cap; job A (4 GPUs, 3,000 s) at 0, job B (4 GPUs, 1,000 s) at 1,000 s.
+///
+/// A alone: fixed = 8 × 50 (idle) + 4 × 50 (A down to 100 W) = 600 W; throttleable
+/// 4 × 300 = 1,200 W; budget 1,000 W → x = 5/6, cap 100 + 250 = 350 W, speed 0.875.
+/// By 1,000 s A has done 875 s of work. Both: fixed 800 W, throttleable 2,400 W,
+/// x = 1/3, cap 200 W, speed 0.5 each: B's 1,000 s of work ends at 3,000 s; A does 1,000
+/// s more (1,875 done). A alone again at 0.875: 1,125 / 0.875 = 1,285.714 s → ends at
+/// 4,285.715 s (the engine rounds a finish up to the next millisecond).
+#[test]
+fn rates_follow_other_jobs_by_hand() {
+    let c = common::cluster(&[("A", 1, 8)]);
+    let mut topo = bare(&c);
+    topo.rack_cap_w[0] = 1600.0;
+    let w = common::workload(vec![
+        common::job(0.0, 3000.0, 4, 1000),
+        common::job(1000.0, 1000.0, 4, 1000),
+    ]);
+    let out = run_with(&c, &topo, &w, &hand_config());
+    assert_eq!(out.jobs[1].end, Some(SimTime::from_secs(3000)));
+    let a_end = out.jobs[0].end.unwrap().as_ms();
+    assert!((4_285_714..=4_285_716).contains(&a_end), "{a_end}");
+}
+
+fn conservation(out: &RunOutput) -> (f64, f64) {
+    let s = &out.power.as_ref().unwrap().summary;
+    let parts = s.jobs_energy_mwh + s.idle_energy_mwh + s.overhead_energy_mwh;
+    (s.it_energy_mwh, parts)
+}
+
+/// ∫ IT power dt = Σ job energy + idle energy + overheads. Both sides are sums of the
+/// same watts in different orders; the bound 1e-9 relative covers their rounding
+/// (each sum of n terms errs by at most n·ε ≈ 1e-13 for these runs).
+#[test]
+fn energy_is_conserved() {
+    let c = common::cluster(&[("A", 4, 8), ("B", 3, 4)]);
+    let mut topo = TopologyPower::uncapped(&c);
+    topo.rack_overhead_w = 300.0;
+    topo.row_overhead_w = 1000.0;
+    topo.rack_cap_w = vec![9000.0, 4000.0];
+    let mut jobs = Vec::new();
+    for i in 0..300 {
+        let mut j = common::job(
+            f64::from(i * 37 % 5000),
+            f64::from(100 + i * 53 % 2000),
+            1 + i % 8,
+            1000,
+        );
+        j.kind = [JobKind::Training, JobKind::Inference, JobKind::Eval][i as usize % 3];
+        j.priority = (i % 3) as i32;
+        jobs.push(j);
+    }
+    let w = common::workload(jobs);
+    for capping in [Capping::Static, Capping::Proportional, Capping::Priority] {
+        let cfg = PowerConfig {
+            mode: PowerMode::Oversubscription,
+            capping,
+            ..PowerConfig::default()
+        };
+        let out = run_with(&c, &topo, &w, &cfg);
+        let (it, parts) = conservation(&out);
+        assert!(it > 0.0);
+        assert!((it - parts).abs() <= 1e-9 * it, "{capping:?}: {it} vs {parts}");
+        // The series integrates to the same IT energy.
+        let p = out.power.as_ref().unwrap();
+        let end = out.series.time.last().copied().unwrap();
+        let s = &p.series;
+        let series_j: f64 = (0..s.len())
+            .map(|i| {
+                let until = s.time.get(i + 1).copied().unwrap_or(end);
+                s.it_w[i] * (until - s.time[i]).as_secs_f64()
+            })
+            .sum();
+        assert!(
+            (series_j / 3.6e9 - it).abs() <= 1e-9 * it,
+            "{capping:?}: series {} vs {it}",
+            series_j / 3.6e9
+        );
+        // Energy ≥ idle power × time (nothing draws less than idle).
+        let idle_floor_w: f64 = 4.0 * 8.0 * 150.0 + 3.0 * 4.0 * 150.0 + 2.0 * 300.0 + 1000.0;
+        let span = (end - s.time[0]).as_secs_f64();
+        assert!(it * 3.6e9 >= idle_floor_w * span * (1.0 - 1e-12));
+    }
+}
+
+/// Random caps at every level, from the floor (static power) upwards.
+fn caps(c: &Cluster, topo: &mut TopologyPower, cfg: &PowerConfig, f: &[f64; 4]) {
+    let tree = PowerTree::build(
+        c,
+        topo,
+        &PowerConfig {
+            mode: PowerMode::Admission,
+            ..cfg.clone()
+        },
+    )
+    .unwrap();
+    let (floor, top) = (&tree.floor_w, &tree.nameplate_w);
+    let at = |i: usize, k: f64| floor[i] + k * (top[i] - floor[i]);
+    topo.feed_w = at(0, f[0]);
+    topo.hall_cap_w = at(tree.first_hall as usize, f[1]);
+    // One cap for every row: the largest row's figure (so no row's cap is below its floor).
+    topo.row_cap_w = (tree.first_row as usize..tree.first_rack as usize)
+        .map(|i| at(i, f[2]))
+        .fold(0.0, f64::max);
+    for (k, cap) in topo.rack_cap_w.iter_mut().enumerate() {
+        *cap = at(tree.first_rack as usize + k, f[3]);
+    }
+}
+
+fn arb_cluster() -> impl Strategy<Value = Vec<(&'static str, u32, u32)>> {
+    prop::collection::vec(
+        (
+            prop::sample::select(vec!["A", "B"]),
+            1u32..5,
+            prop::sample::select(vec![1u32, 2, 4, 8]),
+        ),
+        1..5,
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(150))]
+
+    /// Admission never exceeds a cap: sweeping the run's segments independently of the
+    /// simulator, at every instant static power plus running jobs' GPUs at TDP stays
+    /// under every cap (actual power is below that reservation).
+    #[test]
+    fn admission_never_exceeds_a_cap(
+        cluster in arb_cluster(),
+        raw in prop::collection::vec((0u32..400, 1u32..300, 1u32..9), 1..80),
+        f in prop::array::uniform4(0.0f64..1.2),
+    ) {
+        let c = common::cluster(&cluster);
+        let cfg = PowerConfig { mode: PowerMode::Admission, ..PowerConfig::default() };
+        let mut topo = TopologyPower::uncapped(&c);
+        caps(&c, &mut topo, &cfg, &f);
+        let w = common::workload(raw.iter().map(|&(s, d, g)| common::job(f64::from(s), f64::from(d), g, 1000)).collect());
+        let out = run_with(&c, &topo, &w, &cfg);
+        let tree = PowerTree::build(&c, &topo, &cfg).unwrap();
+        // Reservation of each segment per tree node.
+        let mut events: Vec<(SimTime, u8, usize, f64)> = Vec::new();
+        for seg in &out.segments {
+            for g in &out.grants[seg.first_grant as usize..(seg.first_grant + seg.grants) as usize] {
+                let node = &c.nodes[g.node.0 as usize];
+                let m = &c.models[node.model.0 as usize];
+                let add = f64::from(g.gpus.count_ones()) * (m.tdp_w - m.idle_w);
+                let mut i = tree.first_rack as usize + node.rack.0 as usize;
+                loop {
+                    events.push((seg.end, 0, i, -add));
+                    events.push((seg.start, 1, i, add));
+                    if i == 0 { break; }
+                    i = tree.parent[i] as usize;
+                }
+            }
+        }
+        events.sort_by_key(|e| (e.0, e.1));
+        let mut reserved: Vec<f64> = (0..tree.len()).map(|i| static_w(&tree, i)).collect();
+        for (_, _, i, d) in events {
+            reserved[i] += d;
+            prop_assert!(reserved[i] <= tree.cap_w[i] + 1e-6 || d < 0.0,
+                "{}: {} W over cap {} W", tree.names[i], reserved[i], tree.cap_w[i]);
+        }
+    }
+
+    /// Oversubscription: at every change point, after throttling, the power under each
+    /// cap is at most the cap; speeds stay in (0, 1]; and the incremental recomputation
+    /// equals a recomputation from scratch.
+    #[test]
+    fn throttling_keeps_every_cap(
+        cluster in arb_cluster(),
+        ops in prop::collection::vec((any::<bool>(), 0usize..64, 1u32..9, 0usize..3, -1i32..2), 1..120),
+        f in prop::array::uniform4(0.0f64..1.2),
+        capping in prop::sample::select(vec![Capping::Static, Capping::Proportional, Capping::Priority]),
+    ) {
+        let c = common::cluster(&cluster);
+        let cfg = PowerConfig { mode: PowerMode::Oversubscription, capping, ..PowerConfig::default() };
+        let mut topo = TopologyPower::uncapped(&c);
+        caps(&c, &mut topo, &cfg, &f);
+        let jobs = ops.len();
+        let mut run = power::setup(&cfg, &c, &topo, jobs, Path::new("."), 0).unwrap().unwrap();
+        let mut free: Vec<u64> = c.nodes.iter().map(|n| if n.gpus == 64 { u64::MAX } else { (1u64 << n.gpus) - 1 }).collect();
+        let mut running: Vec<(u32, Vec<GpuGrant>, JobKind, i32)> = Vec::new();
+        let mut rates = vec![1.0f64; jobs];
+        let mut out = Vec::new();
+        for (k, &(start, pick, gpus, kind, prio)) in ops.iter().enumerate() {
+            let now = SimTime::from_secs(k as u64 * 10);
+            if start || running.is_empty() {
+                // First-fit: up to `gpus` free GPUs on one node of the picked model.
+                let model = c.nodes[pick % c.nodes.len()].model;
+                let Some(n) = (0..c.nodes.len()).find(|&n| c.nodes[n].model == model && free[n].count_ones() >= gpus.min(c.nodes[n].gpus)) else { continue };
+                let want = gpus.min(c.nodes[n].gpus);
+                let mut mask = 0u64;
+                for b in 0..64 {
+                    if mask.count_ones() == want { break; }
+                    if free[n] >> b & 1 == 1 { mask |= 1 << b; }
+                }
+                free[n] &= !mask;
+                let grants = vec![GpuGrant { node: NodeId(n as u32), gpus: mask }];
+                let kind = [JobKind::Training, JobKind::Inference, JobKind::Eval][kind];
+                run.start(now, k as u32, &grants, 1000, kind, prio);
+                running.push((k as u32, grants, kind, prio));
+            } else {
+                let (job, grants, _, _) = running.swap_remove(pick % running.len());
+                for g in &grants { free[g.node.0 as usize] |= g.gpus; }
+                run.stop(now, job);
+            }
+            out.clear();
+            run.settle(now, &mut out);
+            for &(j, r) in &out { rates[j as usize] = r; }
+            for (i, (p, cap)) in run.levels().into_iter().enumerate() {
+                prop_assert!(p <= cap + 1e-6, "node {i}: {p} W over cap {cap} W");
+            }
+            for (j, _, _, _) in &running {
+                let r = rates[*j as usize];
+                prop_assert!(r > 0.0 && r <= 1.0, "rate {r}");
+            }
+            // From scratch: a fresh state with the same running jobs, settled once.
+            let mut fresh = power::setup(&cfg, &c, &topo, jobs, Path::new("."), 0).unwrap().unwrap();
+            for (j, grants, kind, prio) in &running {
+                fresh.start(now, *j, grants, 1000, *kind, *prio);
+            }
+            let mut fresh_out = Vec::new();
+            fresh.settle(now, &mut fresh_out);
+            for &(j, r) in &fresh_out {
+                prop_assert!((rates[j as usize] - r).abs() < 1e-9, "job {j}: incremental {} vs scratch {r}", rates[j as usize]);
+            }
+            prop_assert!((fresh.it_w() - run.it_w()).abs() < 1e-6);
+        }
+    }
+}
+
+/// Static power of tree node `i`'s subtree: node base, GPU idle and equipment.
+fn static_w(tree: &PowerTree, i: usize) -> f64 {
+    let mut own = vec![0.0; tree.len()];
+    own.copy_from_slice(&tree.own_w);
+    for k in (1..tree.len()).rev() {
+        let p = tree.parent[k] as usize;
+        own[p] += own[k];
+    }
+    own[i]
+}
+
+/// `mode = "off"` builds no power state; any other mode does.
+#[test]
+fn power_off_builds_nothing() {
+    let c = common::cluster(&[("A", 1, 8)]);
+    let topo = TopologyPower::uncapped(&c);
+    let off = power::setup(&PowerConfig::default(), &c, &topo, 1, Path::new("."), 0).unwrap();
+    assert!(off.is_none());
+    let on: Option<PowerRun> = power::setup(&hand_config(), &c, &topo, 1, Path::new("."), 0).unwrap();
+    assert!(on.is_some());
+}
+
+fn run_scenario(name: &str) -> Option<RunOutput> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    if !root
+        .join("../shared/traces/microsoft-itp-2021-elasticflow")
+        .exists()
+    {
+        eprintln!("{name}: ../shared absent, skipped");
+        return None;
+    }
+    let scenario = dcsim::scenario::Scenario::load(&root.join(format!("scenarios/{name}.toml"))).unwrap();
+    let p = scenario.prepare(scenario.config.seed).unwrap();
+    let sim = Simulation::new(
+        &p.cluster,
+        &p.workload,
+        p.queue,
+        p.placement,
+        scenario.sim_config(),
+    );
+    Some(sim.with_power(p.power.expect("power on")).run(&mut |_| {}))
+}
+
+/// Fan, Weber, Barroso (ISCA 2007) on a real trace: the observed peak of a cluster's IT
+/// power sits below its nameplate, leaving room for more machines under the same feed
+/// (theirs: 7–16% at cluster level). On ITP cluster04, sized to its own peak GPU demand,
+/// the gap is 4.5% (nameplate 762.0 kW, peak 727.8 kW; docs/validation-power.md); filling
+/// the feed by the observed p99 (469.4 kW) instead fits 412 nodes for 254, and the
+/// throttling that costs stays under 0.1% of the GPU-hours.
+#[test]
+fn isca_2007_gap_on_itp_cluster04() {
+    let Some(base) = run_scenario("power-nameplate") else {
+        return;
+    };
+    let s = base.summary.power.as_ref().unwrap();
+    assert_eq!(s.nameplate_it_kw, 762.0); // 254 × (8 × 300 W + 600 W base)
+    assert!(s.peak_it_kw < s.nameplate_it_kw);
+    let gap = 1.0 - s.peak_it_kw / s.nameplate_it_kw;
+    assert!((0.04..0.05).contains(&gap), "gap {gap}");
+    assert!(s.p99_it_kw < s.peak_it_kw);
+    let Some(over) = run_scenario("power-oversubscription") else {
+        return;
+    };
+    let o = over.summary.power.as_ref().unwrap();
+    assert!(o.peak_it_kw <= 762.0 + 1e-6, "feed exceeded: {}", o.peak_it_kw);
+    assert!(o.hours_at_cap > 0.0);
+    assert!(o.throttle_slowdown_gpu_hours < 1e-3 * over.summary.allocated_gpu_hours);
+}
+
+proptest! {
+    /// The weighted quickselect behind `p99_it_kw` equals a plain sort-and-scan.
+    #[test]
+    fn time_weighted_quantile_matches_sorting(
+        rows in prop::collection::vec((0u32..1000, 0u64..50), 1..400),
+        q in 0.0f64..1.0,
+    ) {
+        let mut t = 0u64;
+        let (mut time, mut value) = (Vec::new(), Vec::new());
+        for &(v, d) in &rows {
+            time.push(SimTime(t));
+            value.push(f64::from(v));
+            t += d;
+        }
+        let end = SimTime(t);
+        let got = power::run::time_weighted_quantile(&time, &value, end, q);
+        let mut pairs: Vec<(f64, u64)> = (0..time.len())
+            .map(|i| (value[i], time.get(i + 1).copied().unwrap_or(end).as_ms() - time[i].as_ms()))
+            .collect();
+        let total: u64 = pairs.iter().map(|p| p.1).sum();
+        let want = if total == 0 {
+            value.iter().copied().fold(0.0, f64::max)
+        } else {
+            pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
+            let mut acc = 0u64;
+            let mut out = pairs.last().unwrap().0;
+            for (v, d) in &pairs {
+                acc += d;
+                if acc as f64 >= q * total as f64 {
+                    out = *v;
+                    break;
+                }
+            }
+            out
+        };
+        prop_assert_eq!(got, want);
+    }
+}
