@@ -382,7 +382,7 @@ fn run_scenario(name: &str) -> Option<RunOutput> {
 /// Fan, Weber, Barroso (ISCA 2007) on a real trace: the observed peak of a cluster's IT
 /// power sits below its nameplate, leaving room for more machines under the same feed
 /// (theirs: 7–16% at cluster level). On ITP cluster04, sized to its own peak GPU demand,
-/// the gap is 4.5% (nameplate 762.0 kW, peak 727.8 kW; docs/validation-power.md); filling
+/// the gap is 4.5% (nameplate 762.0 kW, peak 727.8 kW; docs/validation.md, Power); filling
 /// the feed by the observed p99 (469.4 kW) instead fits 412 nodes for 254, and the
 /// throttling that costs stays under 0.1% of the GPU-hours.
 #[test]
