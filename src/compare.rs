@@ -192,7 +192,7 @@ pub const FIGURES: &[Figure] = &[
     Figure {
         name: "mean_frag_gpus",
         about: "time-average fragmented GPUs (FGD paper's measure, ATC 2023)",
-        get: |s| Some(s.mean_frag_gpus),
+        get: |s| s.mean_frag_gpus,
     },
 ];
 

@@ -310,7 +310,9 @@ pub fn write_series(w: &mut dyn Write, info: &RunInfo, s: &TimeSeries) -> io::Re
             push_thousandths(&mut line, b);
         }
         line.push(',');
-        push_thousandths(&mut line, s.frag_milli[i]);
+        if s.frag_tracked {
+            push_thousandths(&mut line, s.frag_milli[i]);
+        }
         line.push('\n');
         w.write_all(line.as_bytes())?;
     }

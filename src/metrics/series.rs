@@ -19,13 +19,17 @@ pub struct TimeSeries {
     /// Expected fragmented GPUs (Weng et al., ATC 2023: free GPU capacity the workload's
     /// task mix is not expected to be able to use), in thousandths of a GPU.
     pub frag_milli: Vec<u64>,
+    /// Whether fragmentation was measured (GPU-sharing workloads, or a placement that
+    /// scores by it); when not, `frag_milli` holds zeros and outputs leave it empty.
+    pub frag_tracked: bool,
 }
 
 impl TimeSeries {
     /// An empty series for `models` GPU models.
-    pub fn new(models: usize) -> Self {
+    pub fn new(models: usize, frag_tracked: bool) -> Self {
         TimeSeries {
             models,
+            frag_tracked,
             ..Default::default()
         }
     }

@@ -67,7 +67,7 @@ pub struct Summary {
     pub peak_busy_gpus: f64,
     /// Time-average expected fragmented GPUs over the makespan (Weng et al., ATC 2023;
     /// `frag_gpus` in `timeseries.csv`).
-    pub mean_frag_gpus: f64,
+    pub mean_frag_gpus: Option<f64>,
     /// Preemptions, all jobs.
     pub preemptions: u64,
     /// GPU-hours of work lost to preemptions (redone after restarts).
@@ -138,7 +138,9 @@ impl Summary {
             gpu_utilization: per_span(gpu_seconds) / cluster_gpus.max(1) as f64,
             allocated_gpu_hours: gpu_seconds / 3600.0,
             peak_busy_gpus: series.peak_busy_milli() as f64 / f64::from(MILLI_PER_GPU),
-            mean_frag_gpus: per_span(series.frag_integral() as f64 / (f64::from(MILLI_PER_GPU) * 1000.0)),
+            mean_frag_gpus: series
+                .frag_tracked
+                .then(|| per_span(series.frag_integral() as f64 / (f64::from(MILLI_PER_GPU) * 1000.0))),
             preemptions: records.iter().map(|r| u64::from(r.preemptions)).sum(),
             lost_gpu_hours: records
                 .iter()

@@ -408,6 +408,11 @@ impl FreeCapacity {
         &self.models_by_cost
     }
 
+    /// Whether the fragmentation index is kept ([`FreeCapacity::track_fragmentation`]).
+    pub fn tracks_fragmentation(&self) -> bool {
+        self.frag.is_some()
+    }
+
     /// Starts keeping the cluster's fragmentation with respect to `mix` (replacing any
     /// earlier mix): every node's contribution is computed once here, then updated on
     /// each allocation and release of that node.

@@ -40,6 +40,12 @@ pub trait Placement: Send {
     /// [`FreeCapacity::track_racks`]); called once before the run.
     fn prepare(&self, _free: &mut FreeCapacity) {}
 
+    /// Whether the policy scores nodes by the workload's task mix (the fragmentation
+    /// index), which the simulator then keeps even for whole-GPU workloads.
+    fn uses_task_mix(&self) -> bool {
+        false
+    }
+
     /// Picks GPUs for `req`, appending grants to `out` (empty on entry); false if it does not fit.
     fn place(&mut self, req: &PlacementRequest, free: &FreeCapacity, out: &mut Vec<GpuGrant>) -> bool;
 }

@@ -27,6 +27,10 @@ impl Placement for Fgd {
         "fgd"
     }
 
+    fn uses_task_mix(&self) -> bool {
+        true
+    }
+
     fn place(&mut self, req: &PlacementRequest, free: &FreeCapacity, out: &mut Vec<GpuGrant>) -> bool {
         let mix = match free.task_mix() {
             Some(m) if !m.is_empty() => m,
