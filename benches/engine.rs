@@ -88,6 +88,21 @@ fn replay(c: &mut Criterion) {
         });
     }
     g.finish();
+    // Set-up alone (job table, model masks, arrival order), so the loop's share is known.
+    let mut g = c.benchmark_group("replay_setup");
+    g.sample_size(10);
+    g.bench_function("fifo+best-fit/200k-jobs/10k-gpus", |b| {
+        b.iter(|| {
+            Simulation::new(
+                &cluster,
+                &w,
+                registry::queue_policy("fifo").expect("known policy"),
+                registry::placement("best-fit").expect("known policy"),
+                SimConfig::default(),
+            )
+        })
+    });
+    g.finish();
 }
 
 fn scaling(c: &mut Criterion) {
