@@ -12,79 +12,25 @@ use std::path::Path;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 
-use dcsim::engine::RngStreams;
+mod common;
+
 use dcsim::scenario::Scenario;
 use dcsim::scheduler::registry;
 use dcsim::sim::{SimConfig, Simulation};
-use dcsim::topology::{Cluster, GpuModelId, Hall, HallId, Node, Rack, RackId, Row, RowId};
-use dcsim::workload::synthetic::{self, SyntheticConfig};
-use dcsim::workload::Workload;
-
-/// `gpus / 8` nodes of 8 H100s, 4 nodes per rack.
-fn h100_cluster(gpus: u32) -> Cluster {
-    let nodes = gpus / 8;
-    let model = dcsim::hardware::lookup("H100-SXM5").expect("catalog has H100-SXM5");
-    Cluster {
-        name: format!("h100-{gpus}"),
-        models: vec![model],
-        nodes: (0..nodes)
-            .map(|n| Node {
-                name: format!("n{n}"),
-                model: GpuModelId(0),
-                gpus: 8,
-                cpu_milli: 224_000,
-                memory_mib: 2 << 20,
-                rack: RackId(n / 4),
-            })
-            .collect(),
-        racks: (0..nodes.div_ceil(4))
-            .map(|r| Rack {
-                name: format!("r{r}"),
-                row: RowId(0),
-            })
-            .collect(),
-        rows: vec![Row {
-            name: "row0".into(),
-            hall: HallId(0),
-        }],
-        halls: vec![Hall { name: "hall0".into() }],
-    }
-}
-
-/// Poisson arrivals at offered load 0.9; gangs of 1–8 GPUs; exponential durations.
-fn synthetic_jobs(jobs: u64, capacity: u64) -> Workload {
-    let cfg: SyntheticConfig = toml::from_str(&format!(
-        r#"
-        jobs = {jobs}
-        arrival = {{ process = "poisson", offered_load = 0.9 }}
-        gpus = {{ dist = "choice", values = [1, 2, 4, 8], weights = [70, 10, 10, 10] }}
-        duration = {{ dist = "exponential", mean_s = 3600.0 }}
-        "#
-    ))
-    .expect("bench config parses");
-    synthetic::generate(&cfg, &RngStreams::new(7), 0, None, capacity).expect("bench workload generates")
-}
-
-fn run_once(cluster: &Cluster, w: &Workload, queue: &str) -> u64 {
-    let sim = Simulation::new(
-        cluster,
-        w,
-        registry::queue_policy(queue).expect("known policy"),
-        registry::placement("best-fit").expect("known policy"),
-        SimConfig::default(),
-    );
-    sim.run(&mut |_| {}).events
-}
 
 fn replay(c: &mut Criterion) {
-    let cluster = h100_cluster(10_000);
-    let w = synthetic_jobs(200_000, cluster.total_gpus());
-    let events = run_once(&cluster, &w, "fifo");
+    let cluster = common::h100_cluster(10_000, 4);
+    let w = common::synthetic_jobs(200_000, cluster.total_gpus(), common::SMALL_GANGS);
+    let events = common::run_once(&cluster, &w, "fifo");
     let mut g = c.benchmark_group("replay");
     g.sample_size(10).throughput(Throughput::Elements(events));
     for queue in ["fifo", "fifo-skip"] {
         g.bench_function(format!("{queue}+best-fit/200k-jobs/10k-gpus"), |b| {
-            b.iter_batched(|| (), |_| run_once(&cluster, &w, queue), BatchSize::PerIteration)
+            b.iter_batched(
+                || (),
+                |_| common::run_once(&cluster, &w, queue),
+                BatchSize::PerIteration,
+            )
         });
     }
     g.finish();
@@ -109,11 +55,11 @@ fn scaling(c: &mut Criterion) {
     let mut g = c.benchmark_group("scaling");
     g.sample_size(10);
     for gpus in [1_000, 10_000, 100_000] {
-        let cluster = h100_cluster(gpus);
-        let w = synthetic_jobs(200_000, cluster.total_gpus());
-        g.throughput(Throughput::Elements(run_once(&cluster, &w, "fifo")));
+        let cluster = common::h100_cluster(gpus, 4);
+        let w = common::synthetic_jobs(200_000, cluster.total_gpus(), common::SMALL_GANGS);
+        g.throughput(Throughput::Elements(common::run_once(&cluster, &w, "fifo")));
         g.bench_function(format!("fifo+best-fit/200k-jobs/{gpus}-gpus"), |b| {
-            b.iter(|| run_once(&cluster, &w, "fifo"))
+            b.iter(|| common::run_once(&cluster, &w, "fifo"))
         });
     }
     g.finish();

@@ -10,6 +10,8 @@
 //! - `inflation/<policy>`: one whole workload-inflation run on openb (tasks drawn until
 //!   the arrived GPUs reach capacity, ~8k placements with allocation).
 
+mod common;
+
 use std::path::Path;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
@@ -20,42 +22,11 @@ use dcsim::inflation;
 use dcsim::scenario::Scenario;
 use dcsim::scheduler::placement::TaskMix;
 use dcsim::scheduler::{registry, FreeCapacity, GpuGrant, PlacementRequest};
-use dcsim::topology::{Cluster, GpuModelId, Hall, HallId, Node, Rack, RackId, Row, RowId};
+use dcsim::topology::Cluster;
 use dcsim::workload::Workload;
 
 /// Tasks placed per iteration.
 const BATCH: usize = 64;
-
-/// `gpus / 8` nodes of 8 H100s, 8 nodes per rack.
-fn h100_cluster(gpus: u32) -> Cluster {
-    let nodes = gpus / 8;
-    let model = dcsim::hardware::lookup("H100-SXM5").expect("catalog has H100-SXM5");
-    Cluster {
-        name: format!("h100-{gpus}"),
-        models: vec![model],
-        nodes: (0..nodes)
-            .map(|n| Node {
-                name: format!("n{n}"),
-                model: GpuModelId(0),
-                gpus: 8,
-                cpu_milli: 224_000,
-                memory_mib: 2 << 20,
-                rack: RackId(n / 8),
-            })
-            .collect(),
-        racks: (0..nodes.div_ceil(8))
-            .map(|r| Rack {
-                name: format!("r{r}"),
-                row: RowId(0),
-            })
-            .collect(),
-        rows: vec![Row {
-            name: "row0".into(),
-            hall: HallId(0),
-        }],
-        halls: vec![Hall { name: "hall0".into() }],
-    }
-}
 
 /// The openb cluster and pod list bundled with the default scenario.
 fn openb() -> (Cluster, Workload) {
@@ -97,7 +68,7 @@ fn loaded_state(cluster: &Cluster, tasks: &[PlacementRequest]) -> (FreeCapacity,
 
 fn per_placement(c: &mut Criterion) {
     let (openb_cluster, workload) = openb();
-    let h100 = h100_cluster(10_000);
+    let h100 = common::h100_cluster(10_000, 8);
     let mut group = c.benchmark_group("per_placement");
     group.sample_size(20);
     group.throughput(Throughput::Elements(BATCH as u64));

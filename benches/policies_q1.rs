@@ -13,16 +13,14 @@
 //!   ≈ 0.9, as in tests/policies_q1.rs) on the Philly cluster; skipped when
 //!   `../shared/traces` is absent.
 
+mod common;
+
 use std::path::Path;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
-use dcsim::engine::RngStreams;
-use dcsim::scheduler::registry;
-use dcsim::sim::{SimConfig, Simulation};
-use dcsim::topology::{Cluster, GpuModelId, Hall, HallId, Node, Rack, RackId, Row, RowId};
+use dcsim::topology::Cluster;
 use dcsim::workload::adapters::{read_trace, TraceFormat};
-use dcsim::workload::synthetic::{self, SyntheticConfig};
 use dcsim::workload::transform::{self, TransformConfig};
 use dcsim::workload::Workload;
 
@@ -37,83 +35,25 @@ const POLICIES: [&str; 7] = [
     "priority",
 ];
 
-/// `gpus / 8` nodes of 8 H100s, 4 nodes per rack.
-fn h100_cluster(gpus: u32) -> Cluster {
-    let nodes = gpus / 8;
-    let model = dcsim::hardware::lookup("H100-SXM5").expect("catalog has H100-SXM5");
-    Cluster {
-        name: format!("h100-{gpus}"),
-        models: vec![model],
-        nodes: (0..nodes)
-            .map(|n| Node {
-                name: format!("n{n}"),
-                model: GpuModelId(0),
-                gpus: 8,
-                cpu_milli: 224_000,
-                memory_mib: 2 << 20,
-                rack: RackId(n / 4),
-            })
-            .collect(),
-        racks: (0..nodes.div_ceil(4))
-            .map(|r| Rack {
-                name: format!("r{r}"),
-                row: RowId(0),
-            })
-            .collect(),
-        rows: vec![Row {
-            name: "row0".into(),
-            hall: HallId(0),
-        }],
-        halls: vec![Hall { name: "hall0".into() }],
-    }
-}
-
-/// Poisson arrivals at offered load 0.9; exponential durations; gang sizes `gpus` (a
-/// `choice` distribution's `values` and `weights`).
-fn synthetic_jobs(jobs: u64, capacity: u64, gpus: &str) -> Workload {
-    let cfg: SyntheticConfig = toml::from_str(&format!(
-        r#"
-        jobs = {jobs}
-        arrival = {{ process = "poisson", offered_load = 0.9 }}
-        gpus = {{ dist = "choice", {gpus} }}
-        duration = {{ dist = "exponential", mean_s = 3600.0 }}
-        "#
-    ))
-    .expect("bench config parses");
-    synthetic::generate(&cfg, &RngStreams::new(7), 0, None, capacity).expect("bench workload generates")
-}
-
-fn run_once(cluster: &Cluster, w: &Workload, queue: &str) -> u64 {
-    Simulation::new(
-        cluster,
-        w,
-        registry::queue_policy(queue).expect("known policy"),
-        registry::placement("best-fit").expect("known policy"),
-        SimConfig::default(),
-    )
-    .run(&mut |_| {})
-    .events
-}
-
 fn compare(c: &mut Criterion, group: &str, cluster: &Cluster, w: &Workload) {
     let mut g = c.benchmark_group(group);
     g.sample_size(10);
     for queue in POLICIES {
-        g.throughput(Throughput::Elements(run_once(cluster, w, queue)));
+        g.throughput(Throughput::Elements(common::run_once(cluster, w, queue)));
         g.bench_function(format!("{queue}+best-fit"), |b| {
-            b.iter(|| run_once(cluster, w, queue))
+            b.iter(|| common::run_once(cluster, w, queue))
         });
     }
     g.finish();
 }
 
 fn synthetic(c: &mut Criterion) {
-    let cluster = h100_cluster(10_000);
+    let cluster = common::h100_cluster(10_000, 4);
     let small = "values = [1, 2, 4, 8], weights = [70, 10, 10, 10]";
-    let w = synthetic_jobs(200_000, cluster.total_gpus(), small);
+    let w = common::synthetic_jobs(200_000, cluster.total_gpus(), small);
     compare(c, "policies_q1/synthetic-200k-jobs-10k-gpus", &cluster, &w);
     let large = "values = [1, 2, 4, 8, 64, 256], weights = [60, 10, 10, 15, 4, 1]";
-    let w = synthetic_jobs(200_000, cluster.total_gpus(), large);
+    let w = common::synthetic_jobs(200_000, cluster.total_gpus(), large);
     compare(
         c,
         "policies_q1/synthetic-200k-jobs-10k-gpus-large-gangs",

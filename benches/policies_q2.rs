@@ -7,93 +7,35 @@
 //!   compressed 6× (the contention of `tests/policies_q2.rs`); skipped when
 //!   `../shared/traces` is absent.
 
+mod common;
+
 use std::path::Path;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
-use dcsim::engine::RngStreams;
-use dcsim::scheduler::registry;
-use dcsim::sim::{SimConfig, Simulation};
-use dcsim::topology::{Cluster, GpuModelId, Hall, HallId, Node, Rack, RackId, Row, RowId};
+use dcsim::topology::Cluster;
 use dcsim::workload::adapters::{read_trace, TraceFormat};
-use dcsim::workload::synthetic::{self, SyntheticConfig};
 use dcsim::workload::transform::{self, TransformConfig};
 use dcsim::workload::Workload;
 
 /// The policies compared, FIFO first as the baseline.
 const POLICIES: &[&str] = &["fifo", "tiresias", "gittins", "qssf", "quota", "fair-share"];
 
-/// `gpus / 8` nodes of 8 H100s, 4 nodes per rack.
-fn h100_cluster(gpus: u32) -> Cluster {
-    let nodes = gpus / 8;
-    let model = dcsim::hardware::lookup("H100-SXM5").expect("catalog has H100-SXM5");
-    Cluster {
-        name: format!("h100-{gpus}"),
-        models: vec![model],
-        nodes: (0..nodes)
-            .map(|n| Node {
-                name: format!("n{n}"),
-                model: GpuModelId(0),
-                gpus: 8,
-                cpu_milli: 224_000,
-                memory_mib: 2 << 20,
-                rack: RackId(n / 4),
-            })
-            .collect(),
-        racks: (0..nodes.div_ceil(4))
-            .map(|r| Rack {
-                name: format!("r{r}"),
-                row: RowId(0),
-            })
-            .collect(),
-        rows: vec![Row {
-            name: "row0".into(),
-            hall: HallId(0),
-        }],
-        halls: vec![Hall { name: "hall0".into() }],
-    }
-}
-
-/// Poisson arrivals at offered load 0.9; gangs of 1–8 GPUs; exponential durations.
-fn synthetic_jobs(jobs: u64, capacity: u64) -> Workload {
-    let cfg: SyntheticConfig = toml::from_str(&format!(
-        r#"
-        jobs = {jobs}
-        arrival = {{ process = "poisson", offered_load = 0.9 }}
-        gpus = {{ dist = "choice", values = [1, 2, 4, 8], weights = [70, 10, 10, 10] }}
-        duration = {{ dist = "exponential", mean_s = 3600.0 }}
-        "#
-    ))
-    .expect("bench config parses");
-    synthetic::generate(&cfg, &RngStreams::new(7), 0, None, capacity).expect("bench workload generates")
-}
-
-fn run_once(cluster: &Cluster, w: &Workload, queue: &str) -> u64 {
-    let sim = Simulation::new(
-        cluster,
-        w,
-        registry::queue_policy(queue).expect("known policy"),
-        registry::placement("best-fit").expect("known policy"),
-        SimConfig::default(),
-    );
-    sim.run(&mut |_| {}).events
-}
-
 fn bench_all(c: &mut Criterion, group: &str, label: &str, cluster: &Cluster, w: &Workload) {
     let mut g = c.benchmark_group(group);
     g.sample_size(10);
     for &queue in POLICIES {
-        g.throughput(Throughput::Elements(run_once(cluster, w, queue)));
+        g.throughput(Throughput::Elements(common::run_once(cluster, w, queue)));
         g.bench_function(format!("{queue}+best-fit/{label}"), |b| {
-            b.iter(|| run_once(cluster, w, queue))
+            b.iter(|| common::run_once(cluster, w, queue))
         });
     }
     g.finish();
 }
 
 fn synthetic(c: &mut Criterion) {
-    let cluster = h100_cluster(10_000);
-    let w = synthetic_jobs(200_000, cluster.total_gpus());
+    let cluster = common::h100_cluster(10_000, 4);
+    let w = common::synthetic_jobs(200_000, cluster.total_gpus(), common::SMALL_GANGS);
     bench_all(c, "policies_q2_synthetic", "200k-jobs/10k-gpus", &cluster, &w);
 }
 
