@@ -231,6 +231,9 @@ fn run(path: &Path, output: Option<PathBuf>, seed: Option<u64>, force: bool) -> 
         placement: prepared.placement.name().into(),
         topology: prepared.cluster.name.clone(),
         gpu_models: prepared.cluster.models.iter().map(|m| m.name.clone()).collect(),
+        gpu_model_counts: (0..prepared.cluster.models.len())
+            .map(|i| prepared.cluster.gpus_of(GpuModelId(i as u16)))
+            .collect(),
         dcsim_version: env!("CARGO_PKG_VERSION").into(),
     };
     let bar = progress_bar(prepared.workload.jobs.len() as u64);

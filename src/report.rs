@@ -15,7 +15,7 @@ use crate::engine::SimTime;
 use crate::metrics::{JobRecord, Summary, TimeSeries};
 use crate::power::{PowerOutput, PowerSeries};
 use crate::sim::RunOutput;
-use crate::workload::Workload;
+use crate::workload::{Workload, MILLI_PER_GPU};
 
 /// Why outputs could not be written.
 #[derive(Debug, thiserror::Error)]
@@ -52,6 +52,8 @@ pub struct RunInfo {
     pub topology: String,
     /// GPU model names, indexed like the per-model columns.
     pub gpu_models: Vec<String>,
+    /// GPUs of each model in the cluster, indexed like `gpu_models`.
+    pub gpu_model_counts: Vec<u64>,
     /// dcsim version that produced the run.
     pub dcsim_version: String,
 }
@@ -289,12 +291,16 @@ pub fn write_power(w: &mut dyn Write, s: &PowerSeries, end: Option<SimTime>) -> 
 
 /// Writes `timeseries.csv`: one row per change point, holding until the next row.
 pub fn write_series(w: &mut dyn Write, info: &RunInfo, s: &TimeSeries) -> io::Result<()> {
-    write!(w, "time_s,busy_gpus,queued_jobs,running_jobs")?;
+    write!(w, "time_s,busy_gpus,free_gpus,queued_jobs,running_jobs")?;
     for m in &info.gpu_models {
         write!(w, ",busy_gpus_{m}")?;
     }
+    for m in &info.gpu_models {
+        write!(w, ",free_gpus_{m}")?;
+    }
     write!(w, ",frag_gpus")?;
     writeln!(w)?;
+    let capacity_milli = info.gpu_model_counts.iter().sum::<u64>() * u64::from(MILLI_PER_GPU);
     let mut line = String::with_capacity(128);
     for i in 0..s.len() {
         line.clear();
@@ -302,12 +308,19 @@ pub fn write_series(w: &mut dyn Write, info: &RunInfo, s: &TimeSeries) -> io::Re
         line.push(',');
         push_thousandths(&mut line, s.busy_milli[i]);
         line.push(',');
+        push_thousandths(&mut line, capacity_milli.saturating_sub(s.busy_milli[i]));
+        line.push(',');
         push_int(&mut line, s.queued[i]);
         line.push(',');
         push_int(&mut line, s.running[i]);
-        for &b in &s.busy_milli_by_model[i * s.models..(i + 1) * s.models] {
+        let by_model = &s.busy_milli_by_model[i * s.models..(i + 1) * s.models];
+        for &b in by_model {
             line.push(',');
             push_thousandths(&mut line, b);
+        }
+        for (&b, &gpus) in by_model.iter().zip(&info.gpu_model_counts) {
+            line.push(',');
+            push_thousandths(&mut line, (gpus * u64::from(MILLI_PER_GPU)).saturating_sub(b));
         }
         line.push(',');
         if s.frag_tracked {

@@ -54,6 +54,13 @@ fn same_scenario_and_seed_give_byte_identical_outputs() {
             "{f} differs between two runs of the same scenario and seed"
         );
     }
+    // Busy + free = the openb cluster's 6,212 GPUs on every row (its node list's sum).
+    let mut rdr = csv::Reader::from_path(a.join("timeseries.csv")).unwrap();
+    for row in rdr.records() {
+        let row = row.unwrap();
+        let (busy, free): (f64, f64) = (row[1].parse().unwrap(), row[2].parse().unwrap());
+        assert!((busy + free - 6212.0).abs() < 1e-9, "busy {busy} + free {free}");
+    }
 }
 
 #[test]
