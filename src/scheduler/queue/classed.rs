@@ -111,10 +111,17 @@ impl<C: Hash + Eq + Copy, K: Ord + Copy> ClassQueue<C, K> {
         }
     }
 
-    /// Offers heads in key order, with their class, until `budget` jobs started or every
-    /// class is refused in this pass (see [`ClassQueue::new_pass`]). Returns the number
-    /// started.
-    pub fn pass(&mut self, budget: usize, mut offer: impl FnMut(C, &QueuedJob) -> Offer) -> usize {
+    /// Each non-empty class's best job, with its key, in class order.
+    pub fn heads(&self) -> impl Iterator<Item = (K, &QueuedJob)> + '_ {
+        self.classes
+            .iter()
+            .filter_map(|q| q.first_key_value().map(|(&k, job)| (k, job)))
+    }
+
+    /// Offers heads in key order, with their class and key, until `budget` jobs started
+    /// or every class is refused in this pass (see [`ClassQueue::new_pass`]). Returns the
+    /// number started.
+    pub fn pass(&mut self, budget: usize, mut offer: impl FnMut(C, K, &QueuedJob) -> Offer) -> usize {
         let mut started = 0;
         self.fill_heads();
         while started < budget {
@@ -126,7 +133,7 @@ impl<C: Hash + Eq + Copy, K: Ord + Copy> ClassQueue<C, K> {
                 Some((&k, _)) if k == key && self.refused_at[c] != self.epoch => {}
                 _ => continue, // stale head
             }
-            let result = offer(self.class_keys[c], &q[&key]);
+            let result = offer(self.class_keys[c], key, &q[&key]);
             if result.freed {
                 self.epoch += 1;
             }

@@ -2,16 +2,17 @@
 //! grouped by request class and ordered by a policy key, pooled capacity counts per GPU
 //! model, and the running-job index preemptive policies choose victims from.
 
-use std::cmp::Reverse;
-use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap};
+use std::collections::BTreeSet;
 
+use super::classed::{self, Offer};
 use crate::scheduler::free::FreeCapacity;
 use crate::scheduler::traits::{PlacementRequest, QueuedJob, RunningJob, SchedContext};
 use crate::topology::GpuModelId;
 use crate::workload::{GpuDemand, JobId, MILLI_PER_GPU};
 
 /// Waiting jobs grouped into classes of identical placement request, each class ordered
-/// by `(key, arrival sequence)`.
+/// by `(key, arrival sequence)`: the shared [`classed::ClassQueue`] keyed by request,
+/// with arrival order breaking key ties and a sweep that offers every class.
 ///
 /// Within one scheduling pass free capacity only shrinks (until the policy preempts), so
 /// once a class's best job fails to place every later job of that class fails too: a
@@ -19,21 +20,15 @@ use crate::workload::{GpuDemand, JobId, MILLI_PER_GPU};
 /// never rescans the queue.
 #[derive(Debug)]
 pub(crate) struct ClassQueue<K> {
-    class_of: HashMap<PlacementRequest, usize>,
-    classes: Vec<BTreeMap<(K, u64), QueuedJob>>,
+    inner: classed::ClassQueue<PlacementRequest, (K, u64)>,
     next_seq: u64,
-    len: usize,
-    heads: BinaryHeap<Reverse<(K, u64, usize)>>,
 }
 
 impl<K> Default for ClassQueue<K> {
     fn default() -> Self {
         ClassQueue {
-            class_of: HashMap::new(),
-            classes: Vec::new(),
+            inner: classed::ClassQueue::default(),
             next_seq: 0,
-            len: 0,
-            heads: BinaryHeap::new(),
         }
     }
 }
@@ -41,37 +36,26 @@ impl<K> Default for ClassQueue<K> {
 impl<K: Ord + Copy> ClassQueue<K> {
     /// Adds `job` under `key` (ties: arrival order).
     pub(crate) fn push(&mut self, key: K, job: QueuedJob) {
-        let n = self.classes.len();
-        let c = *self.class_of.entry(job.request).or_insert(n);
-        if c == n {
-            self.classes.push(BTreeMap::new());
-        }
-        self.classes[c].insert((key, self.next_seq), job);
+        self.inner.push(job.request, (key, self.next_seq), job);
         self.next_seq += 1;
-        self.len += 1;
     }
 
     /// Jobs waiting.
     pub(crate) fn len(&self) -> usize {
-        self.len
+        self.inner.len()
     }
 
     /// The smallest key waiting, if any: O(classes).
     pub(crate) fn best_key(&self) -> Option<K> {
-        self.classes
-            .iter()
-            .filter_map(|q| q.first_key_value().map(|(&(k, _), _)| k))
-            .min()
+        self.inner.heads().map(|((k, _), _)| k).min()
     }
 
     /// Whether some class's best job is short of pooled capacity on a model it may use
     /// (only such a job can gain from evictions; see [`choose_victims`]): O(classes).
     pub(crate) fn any_head_short(&self, free: &FreeCapacity) -> bool {
-        self.classes.iter().any(|q| {
-            q.first_key_value().is_some_and(|(_, job)| {
-                let need = job.request.demand.total_milli();
-                models_for(free, &job.request).any(|m| free_for(free, m, job.request.demand) < need)
-            })
+        self.inner.heads().any(|(_, job)| {
+            let need = job.request.demand.total_milli();
+            models_for(free, &job.request).any(|m| free_for(free, m, job.request.demand) < need)
         })
     }
 
@@ -79,25 +63,14 @@ impl<K: Ord + Copy> ClassQueue<K> {
     /// returns true has started and leaves the queue (its class's next job is offered
     /// in turn); on false its class is done for this sweep.
     pub(crate) fn sweep(&mut self, mut offer: impl FnMut(K, &QueuedJob) -> bool) {
-        self.heads.clear();
-        for (c, q) in self.classes.iter().enumerate() {
-            if let Some((&(k, seq), _)) = q.first_key_value() {
-                self.heads.push(Reverse((k, seq, c)));
-            }
-        }
-        while let Some(Reverse((_, _, c))) = self.heads.pop() {
-            let q = &mut self.classes[c];
-            let Some((&(k, _), job)) = q.first_key_value() else {
-                continue;
-            };
+        self.inner.new_pass();
+        self.inner.pass(usize::MAX, |_, (k, _), job| {
             if offer(k, job) {
-                q.pop_first();
-                self.len -= 1;
-                if let Some((&(k, seq), _)) = q.first_key_value() {
-                    self.heads.push(Reverse((k, seq, c)));
-                }
+                Offer::STARTED
+            } else {
+                Offer::REFUSED
             }
-        }
+        });
     }
 }
 

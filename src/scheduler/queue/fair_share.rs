@@ -166,7 +166,7 @@ impl QueuePolicy for FairShare {
             let Some(t) = pick else { break };
             let mut held = 0;
             let no_room = &mut self.no_room;
-            let n = self.tenants[t].queue.pass(1, |id, job| {
+            let n = self.tenants[t].queue.pass(1, |id, _, job| {
                 if no_room.try_start(id, job, ctx) {
                     held = job.request.demand.total_milli();
                     Offer::STARTED

@@ -103,7 +103,7 @@ impl QueuePolicy for Qssf {
 
     fn schedule(&mut self, ctx: &mut dyn SchedContext) {
         self.queue.new_pass();
-        self.queue.pass(usize::MAX, |_, job| {
+        self.queue.pass(usize::MAX, |_, _, job| {
             if ctx.try_start(job) {
                 Offer::STARTED
             } else {

@@ -227,11 +227,11 @@ impl QueuePolicy for Quota {
         self.no_room.clear();
         let mut queue = std::mem::take(&mut self.queue);
         queue.new_pass();
-        queue.pass(usize::MAX, |(_, id), job| self.offer_in_quota(id, job, ctx));
+        queue.pass(usize::MAX, |(_, id), _, job| self.offer_in_quota(id, job, ctx));
         if self.borrow {
             queue.new_pass();
             let now = ctx.now();
-            queue.pass(usize::MAX, |(_, id), job| {
+            queue.pass(usize::MAX, |(_, id), _, job| {
                 if self.no_room.try_start(id, job, ctx) {
                     self.started(job, now);
                     Offer::STARTED

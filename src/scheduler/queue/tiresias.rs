@@ -292,7 +292,7 @@ impl QueuePolicy for Tiresias {
                 starving,
                 ..
             } = self;
-            levels[q].pass(usize::MAX, |id, job| {
+            levels[q].pass(usize::MAX, |id, _, job| {
                 let mut freed = false;
                 let mut started = no_room.try_start(id, job, ctx);
                 if !started && runs.milli_by_level[q + 1..].iter().any(|&m| m > 0) {
