@@ -100,19 +100,18 @@ struct JobState {
     models: ModelMask,
     first_start: SimTime,
     run_start: SimTime,
-    end: SimTime,
     /// Work left at `last_update`, in milliseconds at rate 1.0.
     remaining_ms: f64,
     /// Work left when the current run started (to measure progress since then).
     remaining_at_run_start: f64,
     rate: f64,
+    /// When work was last charged; for a finished job, its end.
     last_update: SimTime,
     generation: u32,
     grant_offset: u32,
     grant_len: u32,
     model: Option<GpuModelId>,
     busy_ms: u64,
-    attained_gpu_ms: u64,
     preemptions: u32,
     lost_work_ms: f64,
 }
@@ -223,7 +222,6 @@ impl<'a> Simulation<'a> {
                     models,
                     first_start: SimTime::MAX,
                     run_start: SimTime::ZERO,
-                    end: SimTime::ZERO,
                     remaining_ms: work,
                     remaining_at_run_start: work,
                     rate: 1.0,
@@ -233,7 +231,6 @@ impl<'a> Simulation<'a> {
                     grant_len: 0,
                     model: None,
                     busy_ms: 0,
-                    attained_gpu_ms: 0,
                     preemptions: 0,
                     lost_work_ms: 0.0,
                 }
@@ -433,7 +430,7 @@ impl Core<'_> {
             priority: spec.priority,
             duration: spec.duration,
             remaining: SimTime(s.remaining_ms.ceil() as u64),
-            attained_gpu_ms: s.attained_gpu_ms,
+            attained_gpu_ms: s.busy_ms * u64::from(spec.demand.gpus),
             preemptions: s.preemptions,
         }
     }
@@ -449,7 +446,6 @@ impl Core<'_> {
                 self.stop(job);
                 let s = &mut self.jobs[job as usize];
                 s.status = Status::Done;
-                s.end = self.now;
                 self.finished.push(job);
                 true
             }
@@ -554,7 +550,6 @@ impl Core<'_> {
         let (offset, len, model) = (s.grant_offset as usize, s.grant_len as usize, s.model);
         let held = (now - s.run_start).as_ms();
         s.busy_ms += held;
-        s.attained_gpu_ms += held * u64::from(demand.gpus);
         s.generation += 1;
         self.segments.push(Segment {
             job: JobId(job),
@@ -598,7 +593,7 @@ impl Core<'_> {
                     id: spec.id,
                     submit: spec.submit,
                     start: ran.then_some(s.first_start),
-                    end: ran.then_some(s.end),
+                    end: ran.then_some(s.last_update),
                     busy: SimTime(s.busy_ms),
                     demand: spec.demand,
                     nodes: s.grant_len,
