@@ -334,6 +334,7 @@ impl<'a> Simulation<'a> {
             self.core.busy_by_model.len(),
             self.core.free.tracks_fragmentation(),
         );
+        series.reserve(2 * self.arrivals.len() + 1);
         let mut next_arrival = 0usize;
         let mut events = 0u64;
         let mut last_progress = 0u64;

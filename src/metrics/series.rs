@@ -34,6 +34,17 @@ impl TimeSeries {
         }
     }
 
+    /// Makes room for `rows` more rows (a run records about two per job), so recording
+    /// never reallocates mid-run.
+    pub fn reserve(&mut self, rows: usize) {
+        self.time.reserve(rows);
+        self.busy_milli.reserve(rows);
+        self.busy_milli_by_model.reserve(rows * self.models);
+        self.queued.reserve(rows);
+        self.running.reserve(rows);
+        self.frag_milli.reserve(rows);
+    }
+
     /// Rows recorded.
     pub fn len(&self) -> usize {
         self.time.len()
