@@ -53,14 +53,14 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::fs;
-use std::io::{self, BufWriter, Write};
-use std::path::{Path, PathBuf};
+
+use std::io::{self, Write};
+use std::path::Path;
 
 use rayon::prelude::*;
 
 use crate::metrics::Summary;
-use crate::report::ReportError;
+use crate::report::{self, FileWriter, ReportError};
 use crate::scenario::{Scenario, ScenarioError};
 use crate::sim::Simulation;
 use crate::topology::{self, TopologyError};
@@ -559,50 +559,13 @@ pub fn write_tenants_csv(w: &mut dyn Write, c: &Comparison) -> io::Result<()> {
 }
 
 /// A writer of one of the comparison's CSV files.
-type CsvWriter = fn(&mut dyn Write, &Comparison) -> io::Result<()>;
-
-/// Writes `compare.csv` and `compare_tenants.csv` into `dir` atomically: both are written
-/// into a temporary sibling directory that is then renamed into place. Refuses to replace
-/// an existing `dir` unless `force`.
+/// Writes `compare.csv` and `compare_tenants.csv` into `dir` atomically (see
+/// [`report::write_dir`]); refuses to replace an existing `dir` unless `force`.
 pub fn write_compare(dir: &Path, force: bool, c: &Comparison) -> Result<(), CompareError> {
-    if dir.exists() && !force {
-        return Err(ReportError::Exists(dir.to_path_buf()).into());
-    }
-    let io_err = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| CompareError::Report(ReportError::Io { path, source })
-    };
-    let parent = match dir.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    fs::create_dir_all(&parent).map_err(io_err(&parent))?;
-    let name = dir
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "compare".into());
-    let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
-    if tmp.exists() {
-        fs::remove_dir_all(&tmp).map_err(io_err(&tmp))?;
-    }
-    fs::create_dir(&tmp).map_err(io_err(&tmp))?;
-    let files: [(&str, CsvWriter); 2] = [
-        ("compare.csv", write_compare_csv),
-        ("compare_tenants.csv", write_tenants_csv),
-    ];
-    for (file, f) in files {
-        let path = tmp.join(file);
-        let mut w = BufWriter::new(fs::File::create(&path).map_err(io_err(&path))?);
-        f(&mut w, c).and_then(|_| w.flush()).map_err(io_err(&path))?;
-    }
-    if dir.exists() {
-        let old = parent.join(format!(".{name}.old-{}", std::process::id()));
-        fs::rename(dir, &old).map_err(io_err(dir))?;
-        fs::rename(&tmp, dir).map_err(io_err(dir))?;
-        fs::remove_dir_all(&old).map_err(io_err(&old))?;
-    } else {
-        fs::rename(&tmp, dir).map_err(io_err(dir))?;
-    }
+    let main = |w: &mut dyn Write| write_compare_csv(w, c);
+    let tenants = |w: &mut dyn Write| write_tenants_csv(w, c);
+    let files: [(&str, &FileWriter); 2] = [("compare.csv", &main), ("compare_tenants.csv", &tenants)];
+    report::write_dir(dir, force, &files)?;
     Ok(())
 }
 

@@ -61,17 +61,7 @@ pub fn requests(cluster: &Cluster, workload: &Workload) -> Vec<PlacementRequest>
         .jobs
         .iter()
         .filter_map(|spec| {
-            let models = if spec.gpu_types.is_any() {
-                all
-            } else {
-                ModelMask(
-                    spec.gpu_types
-                        .indices()
-                        .filter_map(|i| model_of_type.get(i).copied().flatten())
-                        .fold(0, |m, id| m | 1 << id.0)
-                        & all.0,
-                )
-            };
+            let models = ModelMask::resolve(spec.gpu_types, &model_of_type, all);
             let fits =
                 (0..capacity.len()).any(|m| models.allows(m) && capacity[m] >= u64::from(spec.demand.gpus));
             fits.then_some(PlacementRequest {

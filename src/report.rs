@@ -74,6 +74,36 @@ pub fn write_run(
     workload: &Workload,
     out: &RunOutput,
 ) -> Result<(), ReportError> {
+    let jobs = |w: &mut dyn Write| write_jobs(w, info, workload, &out.jobs, out.power.as_ref());
+    let series = |w: &mut dyn Write| write_series(w, info, &out.series);
+    let power = |w: &mut dyn Write| match &out.power {
+        Some(p) => write_power(w, &p.series, out.series.time.last().copied()),
+        None => Ok(()),
+    };
+    let summary = |w: &mut dyn Write| {
+        let file = SummaryFile {
+            run: info,
+            events: out.events,
+            summary: &out.summary,
+        };
+        serde_json::to_writer_pretty(&mut *w, &file)?;
+        writeln!(w)
+    };
+    let mut files: Vec<(&str, &FileWriter)> = vec![("jobs.csv", &jobs), ("timeseries.csv", &series)];
+    if out.power.is_some() {
+        files.push(("power.csv", &power));
+    }
+    files.push(("summary.json", &summary));
+    write_dir(dir, force, &files)
+}
+
+/// Writes one file's contents.
+pub type FileWriter<'a> = dyn Fn(&mut dyn Write) -> io::Result<()> + 'a;
+
+/// Writes `files` (name, writer) into `dir` atomically: all into a temporary sibling
+/// directory, renamed into place, so a reader never sees half a result. Refuses to
+/// replace an existing `dir` unless `force`.
+pub fn write_dir(dir: &Path, force: bool, files: &[(&str, &FileWriter)]) -> Result<(), ReportError> {
     if dir.exists() && !force {
         return Err(ReportError::Exists(dir.to_path_buf()));
     }
@@ -95,31 +125,11 @@ pub fn write_run(
         fs::remove_dir_all(&tmp).map_err(io_err(&tmp))?;
     }
     fs::create_dir(&tmp).map_err(io_err(&tmp))?;
-
-    let write = |file: &str, f: &dyn Fn(&mut dyn Write) -> io::Result<()>| -> Result<(), ReportError> {
+    for &(file, f) in files {
         let path = tmp.join(file);
         let mut w = BufWriter::new(fs::File::create(&path).map_err(io_err(&path))?);
-        f(&mut w).and_then(|_| w.flush()).map_err(io_err(&path))
-    };
-    write("jobs.csv", &|w| {
-        write_jobs(w, info, workload, &out.jobs, out.power.as_ref())
-    })?;
-    write("timeseries.csv", &|w| write_series(w, info, &out.series))?;
-    if let Some(p) = &out.power {
-        write("power.csv", &|w| {
-            write_power(w, &p.series, out.series.time.last().copied())
-        })?;
+        f(&mut w).and_then(|_| w.flush()).map_err(io_err(&path))?;
     }
-    write("summary.json", &|w| {
-        let file = SummaryFile {
-            run: info,
-            events: out.events,
-            summary: &out.summary,
-        };
-        serde_json::to_writer_pretty(&mut *w, &file)?;
-        writeln!(w)
-    })?;
-
     if dir.exists() {
         let old = parent.join(format!(".{name}.old-{}", std::process::id()));
         fs::rename(dir, &old).map_err(io_err(dir))?;

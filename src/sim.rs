@@ -192,17 +192,7 @@ impl<'a> Simulation<'a> {
             .jobs
             .iter()
             .map(|spec| {
-                let models = if spec.gpu_types.is_any() {
-                    all_models
-                } else {
-                    ModelMask(
-                        spec.gpu_types
-                            .indices()
-                            .filter_map(|i| model_of_type.get(i).copied().flatten())
-                            .fold(0, |m, id| m | 1 << id.0)
-                            & all_models.0,
-                    )
-                };
+                let models = ModelMask::resolve(spec.gpu_types, &model_of_type, all_models);
                 let fits_somewhere = free
                     .models()
                     .filter(|m| models.allows(m.0 as usize))

@@ -2,7 +2,7 @@
 
 use crate::engine::SimTime;
 use crate::topology::GpuModelId;
-use crate::workload::{GpuDemand, JobId, TenantId, UserId};
+use crate::workload::{GpuDemand, GpuTypeSet, JobId, TenantId, UserId};
 
 use super::free::{FreeCapacity, GpuGrant};
 
@@ -14,6 +14,24 @@ impl ModelMask {
     /// Whether model index `i` is allowed.
     pub const fn allows(self, i: usize) -> bool {
         (self.0 >> i) & 1 == 1
+    }
+
+    /// The cluster models a job constrained to `types` may use: the named types the
+    /// cluster has (`model_of_type`, indexed like the workload's type names), within
+    /// `available`; an unconstrained job may use every available model.
+    pub fn resolve(
+        types: GpuTypeSet,
+        model_of_type: &[Option<GpuModelId>],
+        available: ModelMask,
+    ) -> ModelMask {
+        if types.is_any() {
+            return available;
+        }
+        let named = types
+            .indices()
+            .filter_map(|i| model_of_type.get(i).copied().flatten())
+            .fold(0, |m, id| m | 1 << id.0);
+        ModelMask(named & available.0)
     }
 }
 
