@@ -1,5 +1,5 @@
 //! Writes a run's outputs: `jobs.csv`, `timeseries.csv` and `summary.json`, and
-//! `power.csv` when the run had power accounting on.
+//! `power.csv` and `power_levels.csv` when the run had power accounting on.
 //!
 //! A run directory is written whole into a temporary sibling and renamed into place, so
 //! a reader never sees half a run, and an existing run is only replaced with `force`.
@@ -12,8 +12,9 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::engine::SimTime;
+use crate::facility::FacilityPower;
 use crate::metrics::{JobRecord, Summary, TimeSeries};
-use crate::power::{PowerOutput, PowerSeries};
+use crate::power::{PowerLevels, PowerOutput};
 use crate::sim::RunOutput;
 use crate::workload::{Workload, MILLI_PER_GPU};
 
@@ -77,7 +78,11 @@ pub fn write_run(
     let jobs = |w: &mut dyn Write| write_jobs(w, info, workload, &out.jobs, out.power.as_ref());
     let series = |w: &mut dyn Write| write_series(w, info, &out.series);
     let power = |w: &mut dyn Write| match &out.power {
-        Some(p) => write_power(w, &p.series, out.series.time.last().copied()),
+        Some(p) => write_power(w, p, out.series.time.last().copied()),
+        None => Ok(()),
+    };
+    let levels = |w: &mut dyn Write| match &out.power {
+        Some(p) => write_power_levels(w, &p.levels),
         None => Ok(()),
     };
     let summary = |w: &mut dyn Write| {
@@ -92,6 +97,7 @@ pub fn write_run(
     let mut files: Vec<(&str, &FileWriter)> = vec![("jobs.csv", &jobs), ("timeseries.csv", &series)];
     if out.power.is_some() {
         files.push(("power.csv", &power));
+        files.push(("power_levels.csv", &levels));
     }
     files.push(("summary.json", &summary));
     write_dir(dir, force, &files)
@@ -154,6 +160,34 @@ fn push_thousandths(buf: &mut String, value: u64) {
         buf.push('0');
     }
     buf.push_str(int.format(frac));
+}
+
+/// Appends `v` with `digits` decimals (at most 9), as `format!("{v:.digits$}")` would up
+/// to the rounding of ties, without the cost of exact float formatting.
+fn push_fixed(buf: &mut String, v: f64, digits: u32) {
+    let scale = 10u64.pow(digits);
+    let scaled = (v.abs() * scale as f64).round();
+    // Beyond 2^53 integers are no longer exact; such values (and NaN, infinity) take
+    // the standard path.
+    if scaled.is_nan() || scaled >= 9.0e15 {
+        use std::fmt::Write as _;
+        let _ = write!(buf, "{v:.*}", digits as usize);
+        return;
+    }
+    let n = scaled as u64;
+    if v < 0.0 && n > 0 {
+        buf.push('-');
+    }
+    let mut int = itoa::Buffer::new();
+    buf.push_str(int.format(n / scale));
+    if digits > 0 {
+        buf.push('.');
+        let frac = int.format(n % scale);
+        for _ in frac.len()..digits as usize {
+            buf.push('0');
+        }
+        buf.push_str(frac);
+    }
 }
 
 /// Appends `t` as seconds with millisecond digits.
@@ -221,7 +255,7 @@ pub fn write_jobs(
         if let Some(p) = power {
             let i = r.id.0 as usize;
             let kwh = p.job_energy_j.get(i).copied().unwrap_or(0.0) / 3.6e6;
-            csv.write_field(format!("{kwh:.6}"))?;
+            num(&mut csv, &|b| push_fixed(b, kwh, 6))?;
             num(&mut csv, &|b| {
                 push_secs(b, p.job_power_wait.get(i).copied().unwrap_or(SimTime::ZERO))
             })?;
@@ -256,45 +290,90 @@ const JOB_COLUMNS: [&str; 18] = [
 /// Extra `jobs.csv` columns when power is on (documented in `docs/outputs.md`).
 const POWER_JOB_COLUMNS: [&str; 2] = ["energy_kwh", "power_wait_s"];
 
-/// Writes `power.csv`: one row per change point of power, holding until the next row;
-/// `end` (the run's last change point) closes the last row and is written as a final
-/// row so the series spans the run.
-pub fn write_power(w: &mut dyn Write, s: &PowerSeries, end: Option<SimTime>) -> io::Result<()> {
+/// Writes `power.csv`: a row wherever IT power, throttling or the facility's overhead
+/// changes, holding until the next row; a last row at `end` closes the series. The run
+/// records IT changes only; cooling and losses come from the facility model at each
+/// row's IT power and time, with rows added where the weather changes them.
+pub fn write_power(w: &mut dyn Write, p: &PowerOutput, end: Option<SimTime>) -> io::Result<()> {
+    let s = &p.series;
     write!(w, "time_s,it_kw")?;
     for h in &s.halls {
         write!(w, ",{h}_kw")?;
     }
     writeln!(w, ",cooling_kw,losses_kw,facility_kw,pue,throttled_gpus")?;
-    let h = s.halls.len();
     let mut line = String::with_capacity(128);
-    let mut row = |line: &mut String, i: usize, t: SimTime| -> io::Result<()> {
+    let mut row = |line: &mut String, i: usize, t: SimTime, ov: &FacilityPower| -> io::Result<()> {
         line.clear();
         push_secs(line, t);
         let it = s.it_w[i] / 1000.0;
-        let facility = it + (s.cooling_w[i] + s.losses_w[i]) / 1000.0;
-        use std::fmt::Write as _;
-        let _ = write!(line, ",{it:.3}");
-        for v in &s.hall_w[i * h..(i + 1) * h] {
-            let _ = write!(line, ",{:.3}", v / 1000.0);
+        let facility = it + ov.cooling_kw + ov.losses_kw;
+        line.push(',');
+        push_fixed(line, it, 3);
+        for h in 0..s.halls.len() {
+            line.push(',');
+            push_fixed(line, s.hall(i, h) / 1000.0, 3);
         }
         let pue = if it > 0.0 { facility / it } else { 1.0 };
-        let _ = write!(
-            line,
-            ",{:.3},{:.3},{facility:.3},{pue:.4},",
-            s.cooling_w[i] / 1000.0,
-            s.losses_w[i] / 1000.0
-        );
+        for (v, digits) in [(ov.cooling_kw, 3), (ov.losses_kw, 3), (facility, 3), (pue, 4)] {
+            line.push(',');
+            push_fixed(line, v, digits);
+        }
+        line.push(',');
         push_int(line, s.throttled_gpus[i]);
         line.push('\n');
         w.write_all(line.as_bytes())
     };
+    let mut last = None;
     for i in 0..s.len() {
-        row(&mut line, i, s.time[i])?;
-    }
-    if let (Some(end), Some(&last)) = (end, s.time.last()) {
-        if end > last {
-            row(&mut line, s.len() - 1, end)?;
+        let until = s.time.get(i + 1).copied().or(end).unwrap_or(s.time[i]);
+        let mut t = s.time[i];
+        let mut shown: Option<(f64, f64)> = None;
+        loop {
+            let ov = p.facility.overhead_kw(s.it_w[i] / 1000.0, t);
+            if shown != Some((ov.cooling_kw, ov.losses_kw)) {
+                shown = Some((ov.cooling_kw, ov.losses_kw));
+                row(&mut line, i, t, &ov)?;
+                last = Some((i, ov));
+            }
+            t = p.facility.next_change_after(t);
+            if t >= until {
+                break;
+            }
         }
+    }
+    if let (Some(end), Some(&t), Some((i, ov))) = (end, s.time.last(), last) {
+        if end > t {
+            row(&mut line, i, end, &ov)?;
+        }
+    }
+    Ok(())
+}
+
+/// Writes `power_levels.csv`: for every interval, one row per tree node (feed, halls,
+/// rows, racks) with its mean and peak power and its cap.
+pub fn write_power_levels(w: &mut dyn Write, l: &PowerLevels) -> io::Result<()> {
+    writeln!(w, "start_s,end_s,level,name,mean_kw,peak_kw,cap_kw")?;
+    let mut line = String::with_capacity(128);
+    for r in &l.rows {
+        let k = r.node as usize;
+        line.clear();
+        push_secs(&mut line, r.start);
+        line.push(',');
+        push_secs(&mut line, r.end);
+        line.push(',');
+        line.push_str(l.level[k].as_str());
+        line.push(',');
+        line.push_str(&l.names[k]);
+        line.push(',');
+        push_fixed(&mut line, r.mean_w / 1000.0, 3);
+        line.push(',');
+        push_fixed(&mut line, r.peak_w / 1000.0, 3);
+        line.push(',');
+        if l.cap_w[k].is_finite() {
+            push_fixed(&mut line, l.cap_w[k] / 1000.0, 3);
+        }
+        line.push('\n');
+        w.write_all(line.as_bytes())?;
     }
     Ok(())
 }

@@ -190,6 +190,110 @@ fn energy_is_conserved() {
     }
 }
 
+/// `power_levels.csv` against an independent sweep of the run's segments: with no caps,
+/// a rack draws its static power (node base, GPU idle, equipment) plus, for every GPU
+/// share a job holds there, that share of (P(u of the job's kind) − idle); a row or hall
+/// adds its children and its own equipment. Per interval, the time-weighted mean and the
+/// highest value held for a positive time must match the simulator's, at every level,
+/// and the intervals must tile the run on the configured grid.
+#[test]
+fn power_levels_match_an_independent_sweep() {
+    let c = common::cluster(&[("A", 4, 8), ("B", 3, 4)]);
+    let mut topo = TopologyPower::uncapped(&c);
+    topo.rack_overhead_w = 300.0;
+    topo.row_overhead_w = 1000.0;
+    let mut jobs = Vec::new();
+    for i in 0..200u32 {
+        let mut j = common::job(
+            f64::from(i * 37 % 5000),
+            f64::from(100 + i * 53 % 2000),
+            1 + i % 8,
+            1000,
+        );
+        j.kind = [JobKind::Training, JobKind::Inference, JobKind::Eval][i as usize % 3];
+        jobs.push(j);
+    }
+    let w = common::workload(jobs);
+    let cfg = PowerConfig {
+        mode: PowerMode::Oversubscription,
+        levels_interval_s: 700.0,
+        ..PowerConfig::default()
+    };
+    let out = run_with(&c, &topo, &w, &cfg);
+    let tree = PowerTree::build(&c, &topo, &cfg).unwrap();
+    let n = tree.len();
+    // Power steps per tree node from the segments.
+    let mut steps: Vec<(SimTime, usize, f64)> = Vec::new();
+    for seg in &out.segments {
+        let spec = &w.jobs[seg.job.0 as usize];
+        for g in &out.grants[seg.first_grant as usize..(seg.first_grant + seg.grants) as usize] {
+            let node = &c.nodes[g.node.0 as usize];
+            let m = &c.models[node.model.0 as usize];
+            let u = cfg.utilization.of(spec.kind);
+            let dynamic = model::gpu_power_w(cfg.curve, m.idle_w, m.tdp_w, u) - m.idle_w;
+            let add = f64::from(g.gpus.count_ones()) * f64::from(seg.milli_per_gpu) / 1000.0 * dynamic;
+            let mut i = tree.first_rack as usize + node.rack.0 as usize;
+            loop {
+                steps.push((seg.start, i, add));
+                steps.push((seg.end, i, -add));
+                if i == 0 {
+                    break;
+                }
+                i = tree.parent[i] as usize;
+            }
+        }
+    }
+    steps.sort_by_key(|s| s.0);
+    let levels = &out.power.as_ref().unwrap().levels;
+    assert_eq!(levels.interval, SimTime::from_secs(700));
+    let mut rows = levels.rows.iter().peekable();
+    let mut power: Vec<f64> = (0..n).map(|i| static_w(&tree, i)).collect();
+    let (first, end) = (steps[0].0, out.series.time.last().copied().unwrap());
+    let mut k = 0;
+    let mut t = first;
+    let mut checked = 0;
+    while t < end {
+        let next = SimTime((t.as_ms() / 700_000 + 1) * 700_000).min(end);
+        // Mean and peak per node over [t, next) from the steps.
+        let (mut energy, mut peak) = (vec![0.0; n], vec![f64::NEG_INFINITY; n]);
+        let mut u = t;
+        while u < next {
+            while k < steps.len() && steps[k].0 <= u {
+                power[steps[k].1] += steps[k].2;
+                k += 1;
+            }
+            let v = steps.get(k).map_or(next, |s| s.0).min(next);
+            for i in 0..n {
+                energy[i] += power[i] * (v - u).as_secs_f64();
+                peak[i] = peak[i].max(power[i]);
+            }
+            u = v;
+        }
+        for i in 0..n {
+            let r = rows.next().expect("a row per node per interval");
+            assert_eq!((r.start, r.end, r.node as usize), (t, next, i));
+            let mean = energy[i] / (next - t).as_secs_f64();
+            assert!(
+                (r.mean_w - mean).abs() < 1e-6,
+                "{}: mean {} vs {mean}",
+                tree.names[i],
+                r.mean_w
+            );
+            assert!(
+                (r.peak_w - peak[i]).abs() < 1e-6,
+                "{}: peak {} vs {}",
+                tree.names[i],
+                r.peak_w,
+                peak[i]
+            );
+            checked += 1;
+        }
+        t = next;
+    }
+    assert!(rows.next().is_none());
+    assert!(checked > 10 * n, "{checked} rows checked");
+}
+
 /// Random caps at every level, from the floor (static power) upwards.
 fn caps(c: &Cluster, topo: &mut TopologyPower, cfg: &PowerConfig, f: &[f64; 4]) {
     let tree = PowerTree::build(

@@ -5,6 +5,7 @@
 //!   empirical 2u − u^1.4 of Fan, Weber and Barroso (ISCA 2007); a capped GPU's speed.
 //! - [`tree`]: the static power tree built from a cluster and its topology's power keys.
 //! - [`run`]: the state during a run: job power, caps, throttling, energy integrals.
+//! - [`levels`]: per-interval mean and peak power of every hall, row and rack.
 //! - [`output`]: the `power` section of `summary.json` and the `power.csv` series.
 //!
 //! Power is off unless a scenario has a `[power]` section with `mode` other than
@@ -18,6 +19,7 @@
 //! A GPU shared by several jobs draws idle + Σ share·(P(u_job) − idle): linear in the
 //! shares, an approximation of the non-linear curve at the GPU's summed utilization.
 
+pub mod levels;
 pub mod model;
 pub mod output;
 pub mod run;
@@ -30,10 +32,11 @@ use serde::Deserialize;
 use crate::facility::FacilityConfig;
 use crate::workload::JobKind;
 
+pub use levels::{LevelRow, PowerLevels};
 pub use model::Curve;
 pub use output::{PowerOutput, PowerSeries, PowerSummary, TenantEnergy};
 pub use run::PowerRun;
-pub use tree::{PowerError, PowerTree};
+pub use tree::{Level, PowerError, PowerTree};
 
 /// What the power model does in a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
@@ -182,6 +185,17 @@ pub struct PowerConfig {
     /// `[power.facility]`, a fixed PUE of [`DEFAULT_PUE`].
     #[serde(default = "default_facility")]
     pub facility: FacilityConfig,
+    /// Length of the intervals of `power_levels.csv` (per-level mean and peak), s.
+    #[serde(default = "levels_interval_s")]
+    pub levels_interval_s: f64,
+}
+
+/// Default interval of `power_levels.csv`: an hour, the grain of the weather data and
+/// of most energy tariffs (demand-charge studies may set 900 s).
+pub const DEFAULT_LEVELS_INTERVAL_S: f64 = 3600.0;
+
+fn levels_interval_s() -> f64 {
+    DEFAULT_LEVELS_INTERVAL_S
 }
 
 /// PUE assumed when a scenario does not describe its facility: the Uptime Institute
@@ -217,11 +231,17 @@ impl Default for PowerConfig {
             perf_exponent: model::DEFAULT_PERF_EXPONENT,
             perf_exponent_by_model: BTreeMap::new(),
             facility: default_facility(),
+            levels_interval_s: DEFAULT_LEVELS_INTERVAL_S,
         }
     }
 }
 
 impl PowerConfig {
+    /// The interval of `power_levels.csv`.
+    pub fn levels_interval(&self) -> crate::engine::SimTime {
+        crate::engine::SimTime::from_secs_f64(self.levels_interval_s)
+    }
+
     /// Every problem with the values, as (dotted key under `power.`, message).
     pub fn validate(&self) -> Vec<(String, String)> {
         let mut out = Vec::new();
@@ -257,6 +277,12 @@ impl PowerConfig {
             if !(a.is_finite() && a > 0.0 && a <= 4.0) {
                 out.push((format!("power.{k}"), "must be a number in (0, 4]".into()));
             }
+        }
+        if !(self.levels_interval_s.is_finite() && self.levels_interval_s >= 1.0) {
+            out.push((
+                "power.levels_interval_s".into(),
+                "must be a number of seconds ≥ 1".into(),
+            ));
         }
         if let Some(p) = self.facility.fixed_pue {
             if !(p.is_finite() && p >= 1.0) {

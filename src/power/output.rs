@@ -4,6 +4,9 @@
 use serde::Serialize;
 
 use crate::engine::SimTime;
+use crate::facility::Facility;
+
+use super::levels::PowerLevels;
 
 /// Energy of one tenant's jobs.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -73,12 +76,9 @@ pub struct PowerSeries {
     pub time: Vec<SimTime>,
     /// IT power, W.
     pub it_w: Vec<f64>,
-    /// IT power per hall, W, `halls.len()` values per row.
+    /// IT power per hall, W, `halls.len()` values per row; empty with a single hall,
+    /// whose power is `it_w`.
     pub hall_w: Vec<f64>,
-    /// Cooling power, W.
-    pub cooling_w: Vec<f64>,
-    /// Distribution losses, W.
-    pub losses_w: Vec<f64>,
     /// GPUs throttled.
     pub throttled_gpus: Vec<u32>,
 }
@@ -93,6 +93,15 @@ impl PowerSeries {
     pub fn is_empty(&self) -> bool {
         self.time.is_empty()
     }
+
+    /// Power of hall `h` in row `i`, W.
+    pub fn hall(&self, i: usize, h: usize) -> f64 {
+        if self.hall_w.is_empty() {
+            self.it_w[i]
+        } else {
+            self.hall_w[i * self.halls.len() + h]
+        }
+    }
 }
 
 /// Everything power accounting produced in one run.
@@ -104,6 +113,12 @@ pub struct PowerOutput {
     pub series: PowerSeries,
     /// Energy attributed to each job, J, in job-id order.
     pub job_energy_j: Vec<f64>,
-    /// Time each job waited while refused for power, in job-id order.
+    /// Time each job waited while refused for power, in job-id order (admission mode;
+    /// empty otherwise).
     pub job_power_wait: Vec<SimTime>,
+    /// Per-interval mean and peak power of every level of the tree.
+    pub levels: PowerLevels,
+    /// The facility model, which gives each row's cooling and losses from its IT power
+    /// and time.
+    pub facility: Facility,
 }

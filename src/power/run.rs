@@ -22,6 +22,7 @@ use crate::facility::Facility;
 use crate::scheduler::GpuGrant;
 use crate::workload::{JobKind, Workload, MILLI_PER_GPU};
 
+use super::levels::LevelStats;
 use super::output::{PowerOutput, PowerSeries, PowerSummary, TenantEnergy};
 use super::tree::{JobGpuPower, PowerTree};
 use super::{Capping, PowerConfig, PowerMode};
@@ -46,13 +47,19 @@ struct Entry {
     x: f64,
 }
 
-/// What is kept per job for the whole run.
-#[derive(Debug, Clone, Copy)]
-struct JobAcct {
-    energy_j: f64,
+/// Admission mode: how long a job waited refused for power.
+#[derive(Debug, Clone, Copy, Default)]
+struct PowerWait {
     wait: SimTime,
     refused_since: Option<SimTime>,
     delayed: bool,
+}
+
+/// What is kept of every job: its energy so far and, while it runs, its slot. One
+/// record (not two arrays) so that a stopping job costs one cache miss, not two.
+#[derive(Debug, Clone, Copy)]
+struct JobAcct {
+    energy_j: f64,
     /// Its slot in [`PowerRun::slots`] while running, else [`NO_SLOT`].
     slot: u32,
 }
@@ -122,11 +129,21 @@ pub struct PowerRun {
     sum_w: Vec<f64>,
     e_w: Vec<f64>,
     binding: Vec<bool>,
-    power_w: Vec<f64>,
+    /// Power of every tree node now, W: racks' own equipment and jobs, each level the
+    /// sum of its children plus its own; the feed's is the IT power.
+    level_w: Vec<f64>,
+    /// Interval statistics of every tree node for `power_levels.csv`.
+    levels: LevelStats,
     reserved_w: Vec<f64>,
     visit: Vec<u32>,
     epoch: u32,
     rack_jobs: Vec<Vec<u32>>,
+    /// Per rack: whether it or a level above it has a cap. Demand under uncapped
+    /// paths is never throttled, so its effective-demand sums are not kept.
+    capped_path: Vec<bool>,
+    /// Per cluster node: its base power over its GPUs, W (what a job is charged per
+    /// GPU it holds there).
+    base_per_gpu_w: Vec<f64>,
     /// Tree nodes whose cap binds or bound before the last change: budgets under them
     /// are recomputed at the next settle.
     roots: Vec<u32>,
@@ -138,9 +155,9 @@ pub struct PowerRun {
     slots: Vec<JobPower>,
     free_slots: Vec<u32>,
     acct: Vec<JobAcct>,
-    it_w: f64,
+    /// Per job, admission mode only (empty otherwise).
+    waits: Vec<PowerWait>,
     idle_w: f64,
-    hall_w: Vec<f64>,
     slow_gpus: f64,
     throttled_gpus: u32,
     peak_throttled: u32,
@@ -148,6 +165,8 @@ pub struct PowerRun {
     refusals: u64,
     last_t: Option<SimTime>,
     first_t: SimTime,
+    /// The time of the changes being applied (the last `advance`).
+    now: SimTime,
     it_j: f64,
     idle_j: f64,
     overhead_j: f64,
@@ -186,15 +205,31 @@ impl PowerRun {
                 reserved_w[p] += reserved_w[i];
             }
         }
-        let mut power_w = vec![0.0; n];
-        let mut hall_w = vec![0.0; tree.halls()];
-        let mut it_w = 0.0;
-        for i in tree.first_row as usize..n {
-            power_w[i] = tree.own_w[i];
-            it_w += tree.own_w[i];
-            hall_w[tree.hall_of(i as u32)] += tree.own_w[i];
+        let mut level_w = tree.own_w.clone();
+        for i in (1..n).rev() {
+            level_w[tree.parent[i] as usize] += level_w[i];
         }
         let idle_w = tree.static_nodes_w;
+        let levels = LevelStats::new(n, cfg.levels_interval());
+        let capped_path = (tree.first_rack..n as u32)
+            .map(|r| {
+                let mut i = r;
+                loop {
+                    if tree.cap_w[i as usize].is_finite() {
+                        return true;
+                    }
+                    if i == 0 {
+                        return false;
+                    }
+                    i = tree.parent[i as usize];
+                }
+            })
+            .collect();
+        let waits = if cfg.mode == PowerMode::Admission {
+            vec![PowerWait::default(); jobs]
+        } else {
+            Vec::new()
+        };
         let gp_table = tree
             .models
             .iter()
@@ -210,11 +245,19 @@ impl PowerRun {
             sum_w,
             e_w,
             binding,
-            power_w,
+            levels,
+            level_w,
             reserved_w,
             visit: vec![0; n],
             epoch: 0,
             rack_jobs: vec![Vec::new(); racks],
+            capped_path,
+            base_per_gpu_w: tree
+                .node_base_w
+                .iter()
+                .zip(&tree.node_gpus)
+                .map(|(&b, &g)| b / f64::from(g.max(1)))
+                .collect(),
             roots: Vec::new(),
             fresh: Vec::new(),
             touched: Vec::new(),
@@ -224,16 +267,12 @@ impl PowerRun {
             acct: vec![
                 JobAcct {
                     energy_j: 0.0,
-                    wait: SimTime::ZERO,
-                    refused_since: None,
-                    delayed: false,
                     slot: NO_SLOT,
                 };
                 jobs
             ],
-            it_w,
+            waits,
             idle_w,
-            hall_w,
             slow_gpus: 0.0,
             throttled_gpus: 0,
             peak_throttled: 0,
@@ -241,6 +280,7 @@ impl PowerRun {
             refusals: 0,
             last_t: None,
             first_t: SimTime::ZERO,
+            now: SimTime::ZERO,
             it_j: 0.0,
             idle_j: 0.0,
             overhead_j: 0.0,
@@ -252,9 +292,11 @@ impl PowerRun {
             series: PowerSeries {
                 time: Vec::with_capacity(2 * jobs + 2),
                 it_w: Vec::with_capacity(2 * jobs + 2),
-                hall_w: Vec::with_capacity((2 * jobs + 2) * hall_names.len()),
-                cooling_w: Vec::with_capacity(2 * jobs + 2),
-                losses_w: Vec::with_capacity(2 * jobs + 2),
+                hall_w: if hall_names.len() > 1 {
+                    Vec::with_capacity((2 * jobs + 2) * hall_names.len())
+                } else {
+                    Vec::new()
+                },
                 throttled_gpus: Vec::with_capacity(2 * jobs + 2),
                 halls: hall_names,
             },
@@ -270,7 +312,7 @@ impl PowerRun {
 
     /// Current IT power, W.
     pub fn it_w(&self) -> f64 {
-        self.it_w
+        self.level_w[0]
     }
 
     /// Current power of every tree node (feed 0, then halls, rows, racks), W, and its
@@ -281,7 +323,7 @@ impl PowerRun {
         let mut p: Vec<f64> = (0..n)
             .map(|i| {
                 if i >= first_rack {
-                    self.power_w[i]
+                    self.level_w[i]
                 } else {
                     self.tree.own_w[i]
                 }
@@ -309,13 +351,17 @@ impl PowerRun {
         let Some(last) = self.last_t else {
             self.last_t = Some(now);
             self.first_t = now;
+            self.now = now;
+            self.levels.begin(now);
             return;
         };
         if now <= last {
             return;
         }
+        self.now = now;
+        let it_w = self.level_w[0];
         let dt = (now - last).as_secs_f64();
-        self.it_j += self.it_w * dt;
+        self.it_j += it_w * dt;
         self.idle_j += self.idle_w * dt;
         self.overhead_j += self.tree.overhead_w * dt;
         self.slowdown_gpu_s += self.slow_gpus * dt;
@@ -324,13 +370,14 @@ impl PowerRun {
         }
         let mut t = last;
         while t < now {
-            let next = self.facility.next_change_after(t).max(t + SimTime(1)).min(now);
-            let ov = self.facility.overhead_kw(self.it_w / 1000.0, t);
+            let change = self.facility.next_change_after(t).max(t + SimTime(1));
+            let next = change.min(self.levels.next).min(now);
+            let ov = self.facility.overhead_kw(it_w / 1000.0, t);
             let secs = (next - t).as_secs_f64();
             self.cooling_j += ov.cooling_kw * 1000.0 * secs;
             self.losses_j += ov.losses_kw * 1000.0 * secs;
-            if next < now {
-                self.record(next);
+            if next == self.levels.next {
+                self.levels.close(next, &self.level_w);
             }
             t = next;
         }
@@ -369,7 +416,7 @@ impl PowerRun {
         if !ok {
             self.advance(now);
             self.refusals += 1;
-            let j = &mut self.acct[job as usize];
+            let j = &mut self.waits[job as usize];
             if j.refused_since.is_none() {
                 j.refused_since = Some(now);
                 j.delayed = true;
@@ -390,10 +437,11 @@ impl PowerRun {
         priority: i32,
     ) {
         self.advance(now);
-        let a = &mut self.acct[job as usize];
-        if let Some(since) = a.refused_since.take() {
-            a.wait = a.wait + (now - since);
-            self.blocked -= 1;
+        if let Some(a) = self.waits.get_mut(job as usize) {
+            if let Some(since) = a.refused_since.take() {
+                a.wait = a.wait + (now - since);
+                self.blocked -= 1;
+            }
         }
         if let Some(first) = grants.first() {
             let slot = self.free_slots.pop().unwrap_or_else(|| {
@@ -421,8 +469,7 @@ impl PowerRun {
                 let count = g.gpus.count_ones();
                 gpus += count;
                 let gf = f64::from(count) * share;
-                let node_gpus = f64::from(self.tree.node_gpus[n].max(1));
-                const_w += self.tree.node_base_w[n] * gf / node_gpus + gf * m.idle_w;
+                const_w += gf * (self.base_per_gpu_w[n] + m.idle_w);
                 let rack = self.tree.node_rack[n];
                 match j.entries.iter_mut().find(|e| e.rack == rack) {
                     Some(e) => e.gpus += gf,
@@ -536,16 +583,24 @@ impl PowerRun {
         }
     }
 
+    /// Changes rack `r`'s power, and so every level above it, by `delta` W.
     fn add_rack_power(&mut self, r: u32, delta: f64) {
-        self.power_w[r as usize] += delta;
-        self.it_w += delta;
-        let h = self.tree.hall_of(r);
-        self.hall_w[h] += delta;
+        let mut i = r;
+        loop {
+            self.levels.update(i, self.now, &mut self.level_w, delta);
+            if i == 0 {
+                break;
+            }
+            i = self.tree.parent[i as usize];
+        }
     }
 
     /// Updates fixed and effective demand from rack `r` up; true if some level on the
     /// path binds (before or after), in which case it was queued as a root.
     fn propagate(&mut self, r: u32, d_fixed: f64, d_sum: f64) -> bool {
+        if !self.capped_path[(r - self.tree.first_rack) as usize] {
+            return false;
+        }
         let mut i = r as usize;
         let mut any = false;
         self.fixed_w[i] += d_fixed;
@@ -677,11 +732,8 @@ impl PowerRun {
             }
         }
         self.rack_jobs[ri] = list;
-        let delta = power - self.power_w[i];
-        self.power_w[i] = power;
-        self.it_w += delta;
-        let h = self.tree.hall_of(r);
-        self.hall_w[h] += delta;
+        let delta = power - self.level_w[i];
+        self.add_rack_power(r, delta);
     }
 
     /// Sets the share `x` job `j` keeps in rack `r`, adds its power there to `power`,
@@ -742,41 +794,41 @@ impl PowerRun {
         }
     }
 
-    /// Appends a `power.csv` row at `t` if anything changed since the last row.
+    /// Appends a `power.csv` row at `t` if IT power or throttling changed since the
+    /// last row (the writer adds the rows where only the facility's overhead changes).
     fn record(&mut self, t: SimTime) {
-        let ov = self.facility.overhead_kw(self.it_w / 1000.0, t);
-        let (cool, loss) = (ov.cooling_kw * 1000.0, ov.losses_kw * 1000.0);
+        let it_w = self.level_w[0];
         let s = &mut self.series;
-        let h = self.hall_w.len();
+        let halls = if s.halls.len() > 1 {
+            &self.level_w[self.tree.first_hall as usize..self.tree.first_row as usize]
+        } else {
+            &[]
+        };
+        let h = halls.len();
         if let Some(i) = s.len().checked_sub(1) {
-            let same = s.it_w[i] == self.it_w
-                && s.cooling_w[i] == cool
-                && s.losses_w[i] == loss
+            let same = s.it_w[i] == it_w
                 && s.throttled_gpus[i] == self.throttled_gpus
-                && s.hall_w[i * h..(i + 1) * h] == self.hall_w[..];
+                && s.hall_w[i * h..(i + 1) * h] == *halls;
             if same {
                 return;
             }
             if s.time[i] == t {
-                s.it_w[i] = self.it_w;
-                s.cooling_w[i] = cool;
-                s.losses_w[i] = loss;
+                s.it_w[i] = it_w;
                 s.throttled_gpus[i] = self.throttled_gpus;
-                s.hall_w[i * h..(i + 1) * h].copy_from_slice(&self.hall_w);
+                s.hall_w[i * h..(i + 1) * h].copy_from_slice(halls);
                 return;
             }
         }
         s.time.push(t);
-        s.it_w.push(self.it_w);
-        s.cooling_w.push(cool);
-        s.losses_w.push(loss);
+        s.it_w.push(it_w);
         s.throttled_gpus.push(self.throttled_gpus);
-        s.hall_w.extend_from_slice(&self.hall_w);
+        s.hall_w.extend_from_slice(halls);
     }
 
     /// Closes the integrals at `end` (every job has stopped) and builds the outputs.
     pub fn finish(mut self, end: SimTime, workload: &Workload) -> PowerOutput {
         self.advance(end);
+        self.levels.close(end, &self.level_w);
         let jobs_j: f64 = self.acct.iter().map(|j| j.energy_j).sum();
         let mut tenant_j = vec![0.0; workload.tenants.len()];
         for (spec, j) in workload.jobs.iter().zip(&self.acct) {
@@ -829,15 +881,17 @@ impl PowerRun {
             throttle_slowdown_gpu_hours: self.slowdown_gpu_s / 3600.0,
             peak_throttled_gpus: self.peak_throttled,
             power_refusals: self.refusals,
-            jobs_power_delayed: self.acct.iter().filter(|j| j.delayed).count() as u64,
-            power_wait_hours: self.acct.iter().map(|j| j.wait.as_secs_f64()).sum::<f64>() / 3600.0,
+            jobs_power_delayed: self.waits.iter().filter(|j| j.delayed).count() as u64,
+            power_wait_hours: self.waits.iter().fold(0.0, |a, j| a + j.wait.as_secs_f64()) / 3600.0,
             tenants,
         };
         PowerOutput {
             summary,
+            job_power_wait: self.waits.iter().map(|j| j.wait).collect(),
             job_energy_j: self.acct.iter().map(|j| j.energy_j).collect(),
-            job_power_wait: self.acct.iter().map(|j| j.wait).collect(),
             series: self.series,
+            levels: self.levels.into_output(&self.tree),
+            facility: self.facility,
         }
     }
 }

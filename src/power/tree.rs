@@ -20,6 +20,31 @@ pub struct PowerError {
     pub message: String,
 }
 
+/// A level of the power tree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    /// The site feed (the root).
+    Feed,
+    /// A hall.
+    Hall,
+    /// A row (PDU).
+    Row,
+    /// A rack.
+    Rack,
+}
+
+impl Level {
+    /// The name written in outputs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Feed => "feed",
+            Level::Hall => "hall",
+            Level::Row => "row",
+            Level::Rack => "rack",
+        }
+    }
+}
+
 /// Per-GPU-model figures, W.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ModelPower {
@@ -207,6 +232,19 @@ impl PowerTree {
     /// Whether the tree has only its feed.
     pub fn is_empty(&self) -> bool {
         self.parent.len() <= 1
+    }
+
+    /// The level of tree node `i`.
+    pub fn level(&self, i: u32) -> Level {
+        if i >= self.first_rack {
+            Level::Rack
+        } else if i >= self.first_row {
+            Level::Row
+        } else if i >= self.first_hall {
+            Level::Hall
+        } else {
+            Level::Feed
+        }
     }
 
     /// Whether tree node `i` is a rack.

@@ -1,0 +1,132 @@
+//! Power of every level of the tree over fixed intervals (`power_levels.csv`): the mean
+//! and peak of the feed, each hall, row and rack per interval. Breaker sizing and demand
+//! charges need per-rack and per-row peaks; a row per change point for every rack would
+//! be as long as the run's events times its racks, so levels are summarised per interval.
+
+use crate::engine::SimTime;
+
+use super::tree::{Level, PowerTree};
+
+/// One tree node over one interval.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LevelRow {
+    /// Start of the interval (the run's first change point for the first one).
+    pub start: SimTime,
+    /// End of the interval (the run's end for the last one).
+    pub end: SimTime,
+    /// Tree node (index into [`PowerLevels::names`]).
+    pub node: u32,
+    /// Time-weighted mean power over the interval, W.
+    pub mean_w: f64,
+    /// Highest power held for a positive time within the interval, W.
+    pub peak_w: f64,
+}
+
+/// The `power_levels.csv` table: every tree node over every interval.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PowerLevels {
+    /// Interval length.
+    pub interval: SimTime,
+    /// Name of each tree node (feed, halls, rows, racks).
+    pub names: Vec<String>,
+    /// Level of each tree node.
+    pub level: Vec<Level>,
+    /// Cap of each tree node, W (infinite: none).
+    pub cap_w: Vec<f64>,
+    /// Rows, by interval then tree node.
+    pub rows: Vec<LevelRow>,
+}
+
+/// Running interval statistics of every tree node, updated at each change of its power.
+#[derive(Debug, Clone)]
+pub struct LevelStats {
+    interval: SimTime,
+    /// End of the current interval (`SimTime::MAX` before the first change point).
+    pub next: SimTime,
+    start: SimTime,
+    /// Energy so far in the interval, W·ms (seconds would cost a division per update).
+    energy_wms: Vec<f64>,
+    since: Vec<SimTime>,
+    peak_w: Vec<f64>,
+    rows: Vec<LevelRow>,
+}
+
+impl LevelStats {
+    /// Statistics for `nodes` tree nodes over intervals of `interval` (≥ 1 ms), aligned
+    /// to multiples of it from t = 0.
+    pub fn new(nodes: usize, interval: SimTime) -> LevelStats {
+        LevelStats {
+            interval: interval.max(SimTime(1)),
+            next: SimTime::MAX,
+            start: SimTime::ZERO,
+            energy_wms: vec![0.0; nodes],
+            since: vec![SimTime::ZERO; nodes],
+            peak_w: vec![f64::NEG_INFINITY; nodes],
+            rows: Vec::new(),
+        }
+    }
+
+    /// The first change point: statistics start here.
+    pub fn begin(&mut self, t: SimTime) {
+        self.start = t;
+        self.since.fill(t);
+        self.next = self.boundary_after(t);
+    }
+
+    fn boundary_after(&self, t: SimTime) -> SimTime {
+        let k = t.as_ms() / self.interval.as_ms() + 1;
+        SimTime(k.saturating_mul(self.interval.as_ms()))
+    }
+
+    /// Node `i`'s power `level_w[i]` changes by `delta` at `now`.
+    #[inline]
+    pub fn update(&mut self, i: u32, now: SimTime, level_w: &mut [f64], delta: f64) {
+        let k = i as usize;
+        let w = level_w[k];
+        let held = now.saturating_sub(self.since[k]);
+        if held > SimTime::ZERO {
+            self.energy_wms[k] += w * held.as_ms() as f64;
+            self.peak_w[k] = self.peak_w[k].max(w);
+            self.since[k] = now;
+        }
+        level_w[k] = w + delta;
+    }
+
+    /// Closes the current interval at `t` (a boundary or the run's end), recording a
+    /// row per node if it covered any time, and opens the next one.
+    pub fn close(&mut self, t: SimTime, level_w: &[f64]) {
+        let span = t.saturating_sub(self.start);
+        for (k, &w) in level_w.iter().enumerate() {
+            let held = t.saturating_sub(self.since[k]);
+            if held > SimTime::ZERO {
+                self.energy_wms[k] += w * held.as_ms() as f64;
+                self.peak_w[k] = self.peak_w[k].max(w);
+            }
+            if span > SimTime::ZERO {
+                self.rows.push(LevelRow {
+                    start: self.start,
+                    end: t,
+                    node: k as u32,
+                    mean_w: self.energy_wms[k] / span.as_ms() as f64,
+                    peak_w: self.peak_w[k],
+                });
+            }
+        }
+        self.energy_wms.fill(0.0);
+        self.peak_w.fill(f64::NEG_INFINITY);
+        self.since.fill(t);
+        self.start = t;
+        self.next = self.boundary_after(t);
+    }
+
+    /// The finished table.
+    pub fn into_output(self, tree: &PowerTree) -> PowerLevels {
+        PowerLevels {
+            interval: self.interval,
+            names: tree.names.clone(),
+            level: (0..tree.len() as u32).map(|i| tree.level(i)).collect(),
+            cap_w: tree.cap_w.clone(),
+            rows: self.rows,
+        }
+    }
+}
