@@ -14,8 +14,8 @@ use crate::scheduler::{
     FinishedJob, FreeCapacity, GpuGrant, ModelMask, Placement, PlacementRequest, QueuePolicy, QueuedJob,
     RunningJob, SchedContext,
 };
-use crate::topology::{Cluster, GpuModelId};
-use crate::workload::{JobId, Workload};
+use crate::topology::{Cluster, GpuModelId, NodeId};
+use crate::workload::{JobId, Workload, MILLI_PER_GPU};
 
 /// How jobs get their start times.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
@@ -157,6 +157,41 @@ struct Core<'a> {
     power: Option<Box<PowerRun>>,
     /// Scratch for the rate changes power capping asks for.
     rate_changes: Vec<(u32, f64)>,
+    /// Admission rerouting: free capacity hidden from placement (grant, thousandths
+    /// per GPU), and the nodes to hide.
+    hidden: Vec<(GpuGrant, u32)>,
+    hidden_nodes: Vec<u32>,
+}
+
+/// How many times admission asks placement again, each time hiding the part of the
+/// power tree whose cap the last proposal would exceed, before the job waits.
+pub const POWER_REROUTES: u32 = 8;
+
+/// Hides node `n`'s free capacity from placement by allocating it, recording what was
+/// taken in `hidden` so it can be given back.
+fn hide_node(free: &mut FreeCapacity, n: NodeId, hidden: &mut Vec<(GpuGrant, u32)>) {
+    let gpus = free.node_gpus(n) as usize;
+    let full = MILLI_PER_GPU as u16;
+    let whole = (0..gpus)
+        .filter(|&g| free.node_gpu_free(n)[g] == full)
+        .fold(0u64, |m, g| m | 1 << g);
+    if whole != 0 {
+        let grant = GpuGrant { node: n, gpus: whole };
+        free.allocate(grant, MILLI_PER_GPU);
+        hidden.push((grant, MILLI_PER_GPU));
+    }
+    // What remains free is partial shares, one GPU at a time.
+    for g in 0..gpus {
+        let f = u32::from(free.node_gpu_free(n)[g]);
+        if f > 0 {
+            let grant = GpuGrant {
+                node: n,
+                gpus: 1 << g,
+            };
+            free.allocate(grant, f);
+            hidden.push((grant, f));
+        }
+    }
 }
 
 /// One simulation run of a workload on a cluster under a queue and a placement policy.
@@ -276,6 +311,8 @@ impl<'a> Simulation<'a> {
                 wake: false,
                 power: None,
                 rate_changes: Vec::new(),
+                hidden: Vec::new(),
+                hidden_nodes: Vec::new(),
             },
             queue,
             arrivals,
@@ -634,15 +671,53 @@ impl Core<'_> {
         }
     }
 
-    /// Admission mode: whether `job` may start on the grants in `scratch`.
-    fn power_admits(&mut self, job: u32) -> bool {
-        match self.power.as_deref_mut() {
-            Some(p) => {
-                let milli = self.workload.jobs[job as usize].demand.milli_per_gpu;
-                p.admit(self.now, job, &self.scratch, milli)
+    /// Admission mode: whether `job` may start, on the grants in `scratch` or, when they
+    /// would exceed a rack's, row's or hall's cap, on grants placement finds with that
+    /// part of the tree hidden (up to [`POWER_REROUTES`] times); `scratch` then holds
+    /// them. A job that fits nowhere, or only under an exceeded feed, is refused and
+    /// waits, its wait attributed to power.
+    fn power_admits(&mut self, job: &QueuedJob) -> bool {
+        let Some(p) = self.power.as_deref_mut() else {
+            return true;
+        };
+        let milli = job.request.demand.milli_per_gpu;
+        let mut ok = false;
+        for attempt in 0..=POWER_REROUTES {
+            let level = match p.over_cap(&self.scratch, milli) {
+                None => {
+                    ok = true;
+                    break;
+                }
+                Some(level) => level,
+            };
+            if level == 0 || attempt == POWER_REROUTES {
+                break;
             }
-            None => true,
+            self.hidden_nodes.clear();
+            p.nodes_under(level, &mut self.hidden_nodes);
+            for &n in &self.hidden_nodes {
+                hide_node(&mut self.free, NodeId(n), &mut self.hidden);
+            }
+            self.scratch.clear();
+            if !self.placement.place(&job.request, &self.free, &mut self.scratch) {
+                break;
+            }
+            assert!(
+                grants_valid(&self.scratch, &self.free, job),
+                "placement `{}` broke its contract for job {}: {:?}",
+                self.placement.name(),
+                job.id.0,
+                self.scratch
+            );
         }
+        for &(g, m) in self.hidden.iter().rev() {
+            self.free.release(g, m);
+        }
+        self.hidden.clear();
+        if !ok {
+            p.refuse(self.now, job.id.0);
+        }
+        ok
     }
 
     /// After a batch: recomputes throttling where it changed and applies the new rates.
@@ -679,7 +754,7 @@ impl SchedContext for Core<'_> {
             job.id.0,
             self.scratch
         );
-        if !self.power_admits(job.id.0) {
+        if !self.power_admits(job) {
             return false;
         }
         self.begin(job.id.0);

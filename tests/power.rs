@@ -294,6 +294,75 @@ fn power_levels_match_an_independent_sweep() {
     assert!(checked > 10 * n, "{checked} rows checked");
 }
 
+/// Admission routes around a power-limited rack. Two racks of one 8-GPU node each (test
+/// GPUs: 400 W TDP, 50 W idle, no base power); rack 0 capped at its idle 400 W + 4 GPUs ×
+/// 350 W = 1,800 W. Job a (4 GPUs) starts at 0 on node 0. Job b (4 GPUs) at 10 s: best
+/// fit proposes node 0 (4 free, the tightest), which would put rack 0 at 3,200 W; with
+/// rack 0 hidden placement proposes node 1, so b starts at once there, never refused.
+/// With the feed capped instead (800 W idle + 1,400 W), no rack helps: b waits for a to
+/// end at 1,000 s, and its 990 s wait is attributed to power.
+#[test]
+fn admission_routes_around_a_capped_rack() {
+    let c = common::cluster(&[("A", 1, 8), ("A", 1, 8)]);
+    let w = common::workload(vec![
+        common::job(0.0, 1000.0, 4, 1000),
+        common::job(10.0, 1000.0, 4, 1000),
+    ]);
+    let cfg = PowerConfig {
+        mode: PowerMode::Admission,
+        ..PowerConfig::default()
+    };
+    let mut topo = bare(&c);
+    topo.rack_cap_w[0] = 1800.0;
+    let out = run_with(&c, &topo, &w, &cfg);
+    assert_eq!(out.jobs[1].start, Some(SimTime::from_secs(10)));
+    let seg = out.segments.iter().find(|s| s.job.0 == 1).unwrap();
+    assert_eq!(out.grants[seg.first_grant as usize].node, NodeId(1));
+    let p = &out.power.as_ref().unwrap().summary;
+    assert_eq!((p.power_refusals, p.jobs_power_delayed), (0, 0));
+
+    let mut topo = bare(&c);
+    topo.feed_w = 800.0 + 1400.0;
+    let out = run_with(&c, &topo, &w, &cfg);
+    assert_eq!(out.jobs[1].start, Some(SimTime::from_secs(1000)));
+    let p = &out.power.as_ref().unwrap().summary;
+    assert_eq!(p.jobs_power_delayed, 1);
+    assert!(p.power_refusals >= 1);
+    assert!((p.power_wait_hours - 990.0 / 3600.0).abs() < 1e-12);
+}
+
+/// Priority capping across racks. Two racks of one 8-GPU node each (test GPUs 400 W TDP,
+/// 50 W idle, no base power), linear curve, every job at u = 1, lowest cap 100 W, α = 1;
+/// the feed capped at 4,800 W. An inference job (10,000 s of work) fills node 0, a
+/// training job (3,000 s) node 1: demand 16 × 400 = 6,400 W, fixed 16 × 100 = 1,600 W,
+/// throttleable 16 × 300 = 4,800 W, of which the feed leaves 3,200 W.
+/// - `priority`: inference keeps all 2,400 W; training gets 800 of its 2,400 W, each GPU
+///   100 + 100 = 200 W, speed 0.5: it ends at 6,000 s, inference at 10,000 s.
+/// - `proportional`: both keep 2/3, 300 W per GPU, speed 0.75: training ends at 4,000 s;
+///   inference has done 3,000 s by then and ends 7,000 s later, at 11,000 s.
+#[test]
+fn priority_capping_spares_inference_in_another_rack() {
+    let c = common::cluster(&[("A", 1, 8), ("A", 1, 8)]);
+    let mut topo = bare(&c);
+    topo.feed_w = 4800.0;
+    let mut inference = common::job(0.0, 10_000.0, 8, 1000);
+    inference.kind = JobKind::Inference;
+    let w = common::workload(vec![inference, common::job(0.0, 3000.0, 8, 1000)]);
+    for (capping, ends) in [
+        (Capping::Priority, [10_000, 6000]),
+        (Capping::Proportional, [11_000, 4000]),
+    ] {
+        let mut cfg = PowerConfig {
+            capping,
+            ..hand_config()
+        };
+        cfg.utilization.inference = 1.0;
+        let out = run_with(&c, &topo, &w, &cfg);
+        let got = [0, 1].map(|j| out.jobs[j].end.unwrap().as_ms());
+        assert_eq!(got, ends.map(|s| s * 1000), "{capping:?}");
+    }
+}
+
 /// Random caps at every level, from the floor (static power) upwards.
 fn caps(c: &Cluster, topo: &mut TopologyPower, cfg: &PowerConfig, f: &[f64; 4]) {
     let tree = PowerTree::build(

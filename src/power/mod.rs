@@ -75,8 +75,9 @@ pub enum Capping {
     /// demand; within a rack every GPU gives up the same share of its throttleable power.
     #[default]
     Proportional,
-    /// As proportional across racks; within a rack, training and eval jobs of low
-    /// priority are throttled first, inference and high priority last.
+    /// Wherever a cap binds, the budget beneath it goes to jobs class by class across
+    /// all its racks: inference before training and eval, then higher job priority
+    /// first; only the class where it runs out is throttled, proportionally.
     Priority,
 }
 

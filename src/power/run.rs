@@ -9,9 +9,10 @@
 //! its lowest cap) and a throttleable part (the rest). Bottom-up, each tree node's
 //! effective demand is e = min(cap, own + Σ children's e). Top-down, a node whose
 //! budget is below its children's effective demand gives each child its fixed part plus
-//! the same fraction x of its throttleable part; a rack's budget sets the fraction of
-//! each job's throttleable power it keeps (the same for all under `proportional` and
-//! `static`, by class under `priority`). A job's speed is the slowest of its GPUs'
+//! the same fraction x of its throttleable part (under `priority`: shares by job class
+//! across everything beneath it, see `distribute_by_class`); a rack's budget sets the
+//! fraction of each job's throttleable power it keeps (the same for all under
+//! `proportional` and `static`, by class under `priority`). A job's speed is the slowest of its GPUs'
 //! speeds (a gang moves at its slowest member). After a change only the subtree under
 //! the highest ancestor whose cap binds (before or after the change) is recomputed.
 
@@ -138,6 +139,12 @@ pub struct PowerRun {
     visit: Vec<u32>,
     epoch: u32,
     rack_jobs: Vec<Vec<u32>>,
+    /// Scratch of `priority` capping: per-child figures for each level being shared
+    /// (a stack, as levels recurse) and the throttleable parts under it by class.
+    budget_stack: Vec<f64>,
+    class_scratch: Vec<((bool, i32), u32, f64)>,
+    /// Cluster nodes of each rack (index: rack − first rack).
+    rack_nodes: Vec<Vec<u32>>,
     /// Per rack: whether it or a level above it has a cap. Demand under uncapped
     /// paths is never throttled, so its effective-demand sums are not kept.
     capped_path: Vec<bool>,
@@ -211,6 +218,10 @@ impl PowerRun {
         }
         let idle_w = tree.static_nodes_w;
         let levels = LevelStats::new(n, cfg.levels_interval());
+        let mut rack_nodes = vec![Vec::new(); racks];
+        for (node, &r) in tree.node_rack.iter().enumerate() {
+            rack_nodes[(r - tree.first_rack) as usize].push(node as u32);
+        }
         let capped_path = (tree.first_rack..n as u32)
             .map(|r| {
                 let mut i = r;
@@ -251,6 +262,9 @@ impl PowerRun {
             visit: vec![0; n],
             epoch: 0,
             rack_jobs: vec![Vec::new(); racks],
+            rack_nodes,
+            budget_stack: Vec::new(),
+            class_scratch: Vec::new(),
             capped_path,
             base_per_gpu_w: tree
                 .node_base_w
@@ -384,11 +398,12 @@ impl PowerRun {
         self.last_t = Some(now);
     }
 
-    /// Admission check (admission mode only; true otherwise): would starting `job` on
-    /// `grants` at full power keep every cap on its path? Counts a refusal if not.
-    pub fn admit(&mut self, now: SimTime, job: u32, grants: &[GpuGrant], milli_per_gpu: u32) -> bool {
+    /// Admission mode: the highest level of the tree (feed 0, then halls, rows, racks)
+    /// whose cap would be exceeded if a job started on `grants` with its GPUs at full
+    /// power; None when every cap holds, and always None in other modes.
+    pub fn over_cap(&mut self, grants: &[GpuGrant], milli_per_gpu: u32) -> Option<u32> {
         if self.cfg.mode != PowerMode::Admission || grants.is_empty() {
-            return true;
+            return None;
         }
         let mut adds = mem::take(&mut self.reserve_scratch);
         adds.clear();
@@ -409,21 +424,37 @@ impl PowerRun {
                 i = self.tree.parent[i as usize];
             }
         }
-        let ok = adds
+        let over = adds
             .iter()
-            .all(|&(i, a)| self.reserved_w[i as usize] + a <= self.tree.cap_w[i as usize] + EPS_W);
+            .filter(|&&(i, a)| self.reserved_w[i as usize] + a > self.tree.cap_w[i as usize] + EPS_W)
+            .map(|&(i, _)| i)
+            .min();
         self.reserve_scratch = adds;
-        if !ok {
-            self.advance(now);
-            self.refusals += 1;
-            let j = &mut self.waits[job as usize];
-            if j.refused_since.is_none() {
-                j.refused_since = Some(now);
-                j.delayed = true;
-                self.blocked += 1;
+        over
+    }
+
+    /// Admission mode: `job` could not start at `now` for power; it waits, and the wait
+    /// until it starts is attributed to power.
+    pub fn refuse(&mut self, now: SimTime, job: u32) {
+        self.advance(now);
+        self.refusals += 1;
+        let j = &mut self.waits[job as usize];
+        if j.refused_since.is_none() {
+            j.refused_since = Some(now);
+            j.delayed = true;
+            self.blocked += 1;
+        }
+    }
+
+    /// Appends the cluster nodes under tree node `i` to `out`.
+    pub fn nodes_under(&self, i: u32, out: &mut Vec<u32>) {
+        if self.tree.is_rack(i) {
+            out.extend_from_slice(&self.rack_nodes[(i - self.tree.first_rack) as usize]);
+        } else {
+            for &c in &self.tree.children[i as usize] {
+                self.nodes_under(c, out);
             }
         }
-        ok
     }
 
     /// `job` starts on `grants` (empty: unplaced, draws nothing).
@@ -660,6 +691,10 @@ impl PowerRun {
             return;
         }
         let (s, f) = (self.sum_w[i as usize], self.fixed_w[i as usize]);
+        if self.cfg.capping == Capping::Priority && budget_w < s - EPS_W {
+            self.distribute_by_class(i, budget_w);
+            return;
+        }
         let x = if budget_w >= s - EPS_W {
             1.0
         } else if s - f > 0.0 {
@@ -675,6 +710,87 @@ impl PowerRun {
                 self.fixed_w[c] + x * (self.e_w[c] - self.fixed_w[c])
             };
             self.distribute(c as u32, b);
+        }
+    }
+
+    /// `priority` capping at a level whose cap binds: its throttleable budget goes to
+    /// the jobs beneath it class by class, highest first (each child taking at most its
+    /// own effective demand); the class where the budget runs out shares what is left in
+    /// proportion, lower classes keep only their fixed part. Each child then shares its
+    /// budget the same way, so a job is throttled only once every job of a higher class
+    /// under the binding level has full power or is held back by a cap of its own.
+    fn distribute_by_class(&mut self, i: u32, budget_w: f64) {
+        let iu = i as usize;
+        let nc = self.tree.children[iu].len();
+        // Scratch on a stack shared with the recursion: each child's room (its effective
+        // throttleable demand), then what it is given.
+        let base = self.budget_stack.len();
+        for k in 0..nc {
+            let c = self.tree.children[iu][k] as usize;
+            self.budget_stack.push(self.e_w[c] - self.fixed_w[c]);
+        }
+        self.budget_stack.resize(base + 2 * nc, 0.0);
+        let mut flex = mem::take(&mut self.class_scratch);
+        flex.clear();
+        for k in 0..nc {
+            let c = self.tree.children[iu][k];
+            self.collect_flex(c, k as u32, &mut flex);
+        }
+        flex.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        // One entry per (class, child).
+        flex.dedup_by(|later, kept| {
+            let same = later.0 == kept.0 && later.1 == kept.1;
+            if same {
+                kept.2 += later.2;
+            }
+            same
+        });
+        let mut avail = (budget_w - self.fixed_w[iu]).max(0.0);
+        let mut g = 0;
+        while g < flex.len() && avail > 0.0 {
+            let class = flex[g].0;
+            let end = g + flex[g..].iter().take_while(|e| e.0 == class).count();
+            // The class's demand in each child, up to the child's remaining room.
+            let want: f64 = flex[g..end]
+                .iter()
+                .map(|&(_, k, q)| q.min(self.budget_stack[base + k as usize]))
+                .sum();
+            let ratio = if want <= avail { 1.0 } else { avail / want };
+            for &(_, k, q) in &flex[g..end] {
+                let k = k as usize;
+                let got = q.min(self.budget_stack[base + k]) * ratio;
+                self.budget_stack[base + k] -= got;
+                self.budget_stack[base + nc + k] += got;
+            }
+            avail = if ratio < 1.0 { 0.0 } else { avail - want };
+            g = end;
+        }
+        self.class_scratch = flex;
+        for k in 0..nc {
+            let c = self.tree.children[iu][k];
+            let b = self.fixed_w[c as usize] + self.budget_stack[base + nc + k];
+            self.distribute(c, b);
+        }
+        self.budget_stack.truncate(base);
+    }
+
+    /// Appends (class, `k`, throttleable W) for every running job's part in the racks
+    /// under tree node `i`.
+    fn collect_flex(&self, i: u32, k: u32, out: &mut Vec<((bool, i32), u32, f64)>) {
+        if self.tree.is_rack(i) {
+            let ri = (i - self.tree.first_rack) as usize;
+            for &j in &self.rack_jobs[ri] {
+                let job = &self.slots[j as usize];
+                if let Some(e) = job.entries.iter().find(|e| e.rack == i) {
+                    if e.flex_w > 0.0 {
+                        out.push((job.class, k, e.flex_w));
+                    }
+                }
+            }
+        } else {
+            for &c in &self.tree.children[i as usize] {
+                self.collect_flex(c, k, out);
+            }
         }
     }
 
