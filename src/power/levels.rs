@@ -85,7 +85,7 @@ impl LevelStats {
         let w = level_w[k];
         let held = now.saturating_sub(self.since[k]);
         if held > SimTime::ZERO {
-            self.energy_wms[k] += w * held.as_ms() as f64;
+            self.energy_wms[k] += w * held.as_ms() as i64 as f64;
             self.peak_w[k] = self.peak_w[k].max(w);
             self.since[k] = now;
         }
@@ -99,7 +99,7 @@ impl LevelStats {
         for (k, &w) in level_w.iter().enumerate() {
             let held = t.saturating_sub(self.since[k]);
             if held > SimTime::ZERO {
-                self.energy_wms[k] += w * held.as_ms() as f64;
+                self.energy_wms[k] += w * held.as_ms() as i64 as f64;
                 self.peak_w[k] = self.peak_w[k].max(w);
             }
             if span > SimTime::ZERO {
