@@ -435,3 +435,41 @@ fn config_parses_from_toml_and_rejects_unknown_keys() {
     let err = toml::from_str::<FacilityConfig>("fixed_pue = 1.2\nfixed_pu = 1.3\n").expect_err("typo");
     assert!(err.to_string().contains("fixed_pu"), "{err}");
 }
+
+/// The affine form the simulator integrates with equals the overhead computed directly,
+/// for both models, across free cooling, the changeover band and full mechanical cooling.
+#[test]
+fn affine_overheads_equal_the_direct_computation() {
+    let fixed = Facility::new(
+        &FacilityConfig {
+            fixed_pue: Some(1.4),
+            ..FacilityConfig::default()
+        },
+        Path::new("."),
+        0,
+    )
+    .unwrap();
+    let mut models = vec![fixed];
+    models.extend([5.0, 20.0, 24.0, 35.0].map(plant_at));
+    for f in &models {
+        for it in [0.0, 1.0, 250.0, 1000.0, 4321.5] {
+            let t = hour(7);
+            let a = f.affine(t);
+            let d = f.overhead_kw(it, t);
+            let (cool, loss) = (
+                a.cooling_kw + a.cooling_per_it * it,
+                a.losses_kw + a.losses_per_it * it,
+            );
+            assert!(
+                (cool - d.cooling_kw).abs() <= 1e-9 * d.cooling_kw.max(1.0),
+                "{cool} vs {}",
+                d.cooling_kw
+            );
+            assert!(
+                (loss - d.losses_kw).abs() <= 1e-9 * d.losses_kw.max(1.0),
+                "{loss} vs {}",
+                d.losses_kw
+            );
+        }
+    }
+}

@@ -287,6 +287,24 @@ impl Plant {
         (self.carnot_fraction * self.evaporator_k / lift_k).min(self.max_cop)
     }
 
+    /// Cooling and losses as affine functions of IT power at outdoor temperature `t_c`.
+    fn affine(&self, t_c: f64) -> OverheadAffine {
+        let d = self.design_it_kw;
+        // Chiller power per kW of heat.
+        let k = self.mechanical_fraction(t_c) / self.cop(t_c);
+        let (lf, lp) = (self.loss_fixed_fraction * d, self.loss_proportional_fraction);
+        let (ff, fp) = (
+            self.fan_pump_fixed_fraction * d,
+            self.fan_pump_proportional_fraction,
+        );
+        OverheadAffine {
+            cooling_kw: ff + k * (lf + ff),
+            cooling_per_it: fp + k * (1.0 + lp + fp),
+            losses_kw: lf,
+            losses_per_it: lp,
+        }
+    }
+
     /// (cooling, losses) in kW at IT power `it_kw` ≥ 0 and outdoor temperature `t_c`.
     fn overhead_kw(&self, it_kw: f64, t_c: f64) -> (f64, f64) {
         let losses = self.loss_fixed_fraction * self.design_it_kw + self.loss_proportional_fraction * it_kw;
@@ -296,6 +314,20 @@ impl Plant {
         let chiller = self.mechanical_fraction(t_c) * heat / self.cop(t_c);
         (fans + chiller, losses)
     }
+}
+
+/// Cooling and losses as affine functions of IT power, a + b · IT, holding while the
+/// weather does (see [`Facility::affine`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct OverheadAffine {
+    /// Cooling at zero IT power (kW).
+    pub cooling_kw: f64,
+    /// Cooling per kW of IT power.
+    pub cooling_per_it: f64,
+    /// Losses at zero IT power (kW).
+    pub losses_kw: f64,
+    /// Losses per kW of IT power.
+    pub losses_per_it: f64,
 }
 
 /// How overheads are computed.
@@ -580,6 +612,22 @@ impl Facility {
                     outdoor_c,
                 }
             }
+        }
+    }
+
+    /// The overheads at `t` as affine functions of IT power (≥ 0), valid until
+    /// [`Self::next_change_after`]`(t)`: both models are affine in IT power at a given
+    /// outdoor temperature, so energy over a stretch of constant weather needs only
+    /// ∫ IT power dt, not the overhead at every change of IT power.
+    pub fn affine(&self, t: SimTime) -> OverheadAffine {
+        match &self.model {
+            Model::Fixed { pue, .. } => OverheadAffine {
+                cooling_kw: 0.0,
+                cooling_per_it: pue - 1.0,
+                losses_kw: 0.0,
+                losses_per_it: 0.0,
+            },
+            Model::Plant { plant, .. } => plant.affine(self.outdoor_c(t)),
         }
     }
 

@@ -172,11 +172,15 @@ pub struct PowerRun {
     refusals: u64,
     last_t: Option<SimTime>,
     first_t: SimTime,
+    /// The current stretch of constant weather (one for the whole run when the
+    /// facility's overhead does not vary with time), and ∫ IT power over it, J.
+    period_start: SimTime,
+    period_end: SimTime,
+    period_it_j: f64,
     /// The time of the changes being applied (the last `advance`).
     now: SimTime,
     it_j: f64,
     idle_j: f64,
-    overhead_j: f64,
     cooling_j: f64,
     losses_j: f64,
     slowdown_gpu_s: f64,
@@ -294,10 +298,12 @@ impl PowerRun {
             refusals: 0,
             last_t: None,
             first_t: SimTime::ZERO,
+            period_start: SimTime::ZERO,
+            period_end: SimTime::MAX,
+            period_it_j: 0.0,
             now: SimTime::ZERO,
             it_j: 0.0,
             idle_j: 0.0,
-            overhead_j: 0.0,
             cooling_j: 0.0,
             losses_j: 0.0,
             slowdown_gpu_s: 0.0,
@@ -367,39 +373,62 @@ impl PowerRun {
             self.first_t = now;
             self.now = now;
             self.levels.begin(now);
+            self.open_period(now);
             return;
         };
         if now <= last {
             return;
         }
         self.now = now;
-        let it_w = self.level_w[0];
-        let dt = secs(now - last);
-        self.it_j += it_w * dt;
+        if now < self.period_end.min(self.levels.next) {
+            self.integrate(secs(now - last));
+        } else {
+            let mut t = last;
+            while t < now {
+                let next = self.period_end.min(self.levels.next).min(now);
+                self.integrate(secs(next - t));
+                if next == self.period_end {
+                    self.close_period(next);
+                }
+                if next == self.levels.next {
+                    self.levels.close(next, &self.level_w);
+                }
+                t = next;
+            }
+        }
+        self.last_t = Some(now);
+    }
+
+    /// Adds `dt` seconds at the current power to the integrals.
+    #[inline]
+    fn integrate(&mut self, dt: f64) {
+        let it_j = self.level_w[0] * dt;
+        self.it_j += it_j;
+        self.period_it_j += it_j;
         self.idle_j += self.idle_w * dt;
-        self.overhead_j += self.tree.overhead_w * dt;
-        self.slowdown_gpu_s += self.slow_gpus * dt;
+        if self.slow_gpus != 0.0 {
+            self.slowdown_gpu_s += self.slow_gpus * dt;
+        }
         if self.throttled_gpus > 0 || self.blocked > 0 {
             self.at_cap_s += dt;
         }
-        let mut t = last;
-        while t < now {
-            let change = self.facility.next_change_after(t).max(t + SimTime(1));
-            let next = change.min(self.levels.next).min(now);
-            let ov = self.facility.overhead_kw(it_w / 1000.0, t);
-            let step = if t == last && next == now {
-                dt
-            } else {
-                secs(next - t)
-            };
-            self.cooling_j += ov.cooling_kw * 1000.0 * step;
-            self.losses_j += ov.losses_kw * 1000.0 * step;
-            if next == self.levels.next {
-                self.levels.close(next, &self.level_w);
-            }
-            t = next;
-        }
-        self.last_t = Some(now);
+    }
+
+    /// Starts a stretch of constant weather at `t`.
+    fn open_period(&mut self, t: SimTime) {
+        self.period_start = t;
+        self.period_end = self.facility.next_change_after(t).max(t + SimTime(1));
+        self.period_it_j = 0.0;
+    }
+
+    /// Ends the stretch of constant weather at `t`: cooling and losses over it follow
+    /// from its IT energy, the overheads being affine in IT power.
+    fn close_period(&mut self, t: SimTime) {
+        let a = self.facility.affine(self.period_start);
+        let span = secs(t - self.period_start);
+        self.cooling_j += a.cooling_kw * 1000.0 * span + a.cooling_per_it * self.period_it_j;
+        self.losses_j += a.losses_kw * 1000.0 * span + a.losses_per_it * self.period_it_j;
+        self.open_period(t);
     }
 
     /// Admission mode: the highest level of the tree (feed 0, then halls, rows, racks)
@@ -962,6 +991,9 @@ impl PowerRun {
     /// Closes the integrals at `end` (every job has stopped) and builds the outputs.
     pub fn finish(mut self, end: SimTime, workload: &Workload) -> PowerOutput {
         self.advance(end);
+        if end > self.period_start {
+            self.close_period(end);
+        }
         self.levels.close(end, &self.level_w);
         let jobs_j: f64 = self.acct.iter().map(|j| j.energy_j).sum();
         let mut tenant_j = vec![0.0; workload.tenants.len()];
@@ -996,7 +1028,7 @@ impl PowerRun {
             losses_energy_mwh: self.losses_j / J_PER_MWH,
             jobs_energy_mwh: jobs_j / J_PER_MWH,
             idle_energy_mwh: self.idle_j / J_PER_MWH,
-            overhead_energy_mwh: self.overhead_j / J_PER_MWH,
+            overhead_energy_mwh: self.tree.overhead_w * span_s / J_PER_MWH,
             nameplate_it_kw: self.tree.nameplate_w[0] / 1000.0,
             peak_it_kw: peak_w / 1000.0,
             p99_it_kw: p99_w / 1000.0,
