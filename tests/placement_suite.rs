@@ -12,7 +12,7 @@ use dcsim::scenario::Scenario;
 use dcsim::scheduler::placement::TaskMix;
 use dcsim::scheduler::{registry, FreeCapacity, GpuGrant, ModelMask, PlacementRequest};
 use dcsim::topology::{Cluster, NodeId};
-use dcsim::workload::GpuDemand;
+use dcsim::workload::{GpuDemand, HostDemand};
 
 fn grant(node: u32, gpus: u64) -> GpuGrant {
     GpuGrant {
@@ -25,6 +25,7 @@ fn any(demand: GpuDemand) -> PlacementRequest {
     PlacementRequest {
         demand,
         models: ModelMask(u64::MAX),
+        host: HostDemand::NONE,
     }
 }
 
@@ -132,6 +133,7 @@ fn model_affinity_prefers_the_cheapest_model() {
     let req = PlacementRequest {
         demand: GpuDemand::whole(1),
         models: ModelMask(0b01),
+        host: HostDemand::NONE,
     };
     assert!(registry::placement("model-affinity")
         .unwrap()
@@ -207,13 +209,16 @@ fn fgd_and_best_fit_differ_as_worked_by_hand() {
     assert_eq!(after_fgd.frag_micro(), 0);
 }
 
-/// Random (demand, release?) steps over a random cluster.
-fn arb_steps() -> impl Strategy<Value = Vec<(bool, u32, u32)>> {
+/// Random (release?, GPUs, share, CPU, memory) steps over a random cluster (whose nodes
+/// have 64 cores and 512 GiB).
+fn arb_steps() -> impl Strategy<Value = Vec<(bool, u32, u32, u32, u32)>> {
     prop::collection::vec(
         (
             prop::bool::weighted(0.3),
             prop::sample::select(vec![1u32, 1, 1, 2, 4, 8]),
             prop_oneof![1 => Just(1000u32), 1 => 1u32..1000],
+            prop::sample::select(vec![0u32, 4_000, 16_000, 40_000]),
+            prop::sample::select(vec![0u32, 65_536, 300_000]),
         ),
         1..150,
     )
@@ -223,7 +228,8 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(100))]
 
     /// The incremental index (one contribution per node, updated on every allocation and
-    /// release) equals Σ_n F_n(M) recomputed from scratch after every change.
+    /// release, of GPUs, CPU and memory) equals Σ_n F_n(M) recomputed from scratch after
+    /// every change.
     #[test]
     fn incremental_fragmentation_equals_recomputation(
         groups in prop::collection::vec((prop::sample::select(vec!["A", "B"]), 1u32..5, prop::sample::select(vec![1u32, 2, 4, 8])), 1..4),
@@ -231,30 +237,33 @@ proptest! {
         policy in prop::sample::select(vec!["best-fit", "fgd", "random", "worst-fit"]),
     ) {
         let c = common::cluster(&groups);
-        let reqs: Vec<PlacementRequest> = steps.iter().map(|&(_, g, m)| {
-            any(if m == 1000 || g > 1 { GpuDemand::whole(g) } else { GpuDemand::share(m) })
+        let reqs: Vec<PlacementRequest> = steps.iter().map(|&(_, g, m, cpu_milli, memory_mib)| {
+            PlacementRequest {
+                host: HostDemand { cpu_milli, memory_mib },
+                ..any(if m == 1000 || g > 1 { GpuDemand::whole(g) } else { GpuDemand::share(m) })
+            }
         }).collect();
         let mut f = FreeCapacity::new(&c, true);
+        f.track_host(&c);
         let mix = TaskMix::from_requests(c.models.len(), reqs.iter().copied());
         f.track_fragmentation(mix.clone());
         let mut p = registry::placement(policy).unwrap();
-        let mut held: Vec<(GpuGrant, u32)> = Vec::new();
+        let mut held: Vec<(Vec<GpuGrant>, PlacementRequest)> = Vec::new();
         let scratch = |f: &FreeCapacity| -> u64 {
             (0..c.nodes.len() as u32).map(|n| {
-                mix.node_frag_micro(f.node_model(NodeId(n)), f.node_gpu_free(NodeId(n)))
+                let n = NodeId(n);
+                mix.node_frag_micro(f.node_model(n), f.node_gpu_free(n), f.host_room(n))
             }).sum()
         };
-        for (&(release, _, _), req) in steps.iter().zip(&reqs) {
+        for (&(release, ..), req) in steps.iter().zip(&reqs) {
             if release && !held.is_empty() {
-                let (g, m) = held.remove(held.len() / 2);
-                f.release(g, m);
+                let (g, r) = held.remove(held.len() / 2);
+                f.release_job(&g, &r);
             } else {
                 let mut out = Vec::new();
                 if p.place(req, &f, &mut out) {
-                    for g in out {
-                        f.allocate(g, req.demand.milli_per_gpu);
-                        held.push((g, req.demand.milli_per_gpu));
-                    }
+                    f.allocate_job(&out, req);
+                    held.push((out, *req));
                 }
             }
             prop_assert_eq!(f.frag_micro(), scratch(&f));
