@@ -209,6 +209,74 @@ fn fgd_and_best_fit_differ_as_worked_by_hand() {
     assert_eq!(after_fgd.frag_micro(), 0);
 }
 
+/// Two 4-GPU nodes of 16 cores each; node 0 runs a 1-GPU, 4-core task (3 GPUs and 12
+/// cores free), node 1 is empty; fragmentation is tracked against 1-GPU, 4-core tasks.
+fn cpu_bound_pair() -> FreeCapacity {
+    let mut c = common::cluster(&[("A", 2, 4)]);
+    for n in &mut c.nodes {
+        n.cpu_milli = 16_000;
+    }
+    let mut f = FreeCapacity::new(&c, true);
+    f.track_host(&c);
+    let small = PlacementRequest {
+        host: HostDemand {
+            cpu_milli: 4_000,
+            memory_mib: 0,
+        },
+        ..any(GpuDemand::whole(1))
+    };
+    f.allocate_job(&[grant(0, 0b0001)], &small);
+    f.track_fragmentation(TaskMix::from_requests(1, [small]));
+    f
+}
+
+#[test]
+fn every_policy_respects_cpu() {
+    // A 1-GPU task asking for 13 cores fits only node 1; one asking for 17 fits nowhere.
+    let f = cpu_bound_pair();
+    let ask = |cpu_milli| PlacementRequest {
+        host: HostDemand {
+            cpu_milli,
+            memory_mib: 0,
+        },
+        ..any(GpuDemand::whole(1))
+    };
+    for e in registry::PLACEMENTS {
+        let mut p = registry::placement(e.name).unwrap();
+        let mut out = Vec::new();
+        assert!(p.place(&ask(13_000), &f, &mut out), "{}", e.name);
+        assert_eq!(out.len(), 1, "{}", e.name);
+        assert_eq!(out[0].node, NodeId(1), "{}", e.name);
+        out.clear();
+        assert!(!p.place(&ask(17_000), &f, &mut out), "{}", e.name);
+    }
+}
+
+#[test]
+fn fgd_avoids_stranding_gpus_on_a_node_out_of_cpu() {
+    // A 1-GPU, 12-core task arrives. Best fit takes node 0 (fewest free GPUs), whose 2
+    // GPUs left then have no core for the 4-core tasks of the mix: F = 2 GPUs. FGD takes
+    // node 1 (3 GPUs and 4 cores left: the mix still fits, F = 0).
+    let f = cpu_bound_pair();
+    assert_eq!(f.frag_micro(), 0);
+    let req = PlacementRequest {
+        host: HostDemand {
+            cpu_milli: 12_000,
+            memory_mib: 0,
+        },
+        ..any(GpuDemand::whole(1))
+    };
+    let after = |policy: &str| {
+        let mut out = Vec::new();
+        assert!(registry::placement(policy).unwrap().place(&req, &f, &mut out));
+        let mut g = f.clone();
+        g.allocate_job(&out, &req);
+        (out[0].node, g.frag_micro(), g.host_room(out[0].node).cpu_milli)
+    };
+    assert_eq!(after("best-fit"), (NodeId(0), 2_000_000, 0));
+    assert_eq!(after("fgd"), (NodeId(1), 0, 4_000));
+}
+
 /// Random (release?, GPUs, share, CPU, memory) steps over a random cluster (whose nodes
 /// have 64 cores and 512 GiB).
 fn arb_steps() -> impl Strategy<Value = Vec<(bool, u32, u32, u32, u32)>> {
@@ -275,9 +343,11 @@ proptest! {
 /// and §6: "FGD reduces unallocated GPUs by up to 49%, resulting in the utilization of
 /// additional 290 GPUs" against the packing baselines): under workload inflation at high
 /// load, FGD leaves fewer GPUs unallocated than best fit, dot product and GPU packing.
-/// Ours models GPUs only (the paper's nodes also run out of CPU and memory, which
-/// fragments GPUs that packing baselines strand), so the gap is far smaller; the test
-/// asserts the direction, averaged over seeds, and prints both.
+/// With the pods' CPU and memory honoured, ours measures FGD 279.0 vs 347.2 GPUs for the
+/// best of those baselines at 100% (19.6% fewer; mean of seeds 0–5, this test's output;
+/// 13.9–22.2% per seed over seeds 42–51, docs/validation.md). The test asserts FGD is
+/// never worse at 95% and 100%, and at least 12% (and 40 GPUs) better than the best
+/// baseline at 100%; the paper's larger gap is discussed in docs/validation.md.
 #[test]
 fn fgd_leaves_fewer_gpus_unallocated_on_openb() {
     let scenario = Scenario::load(std::path::Path::new("scenarios/default.toml")).unwrap();
@@ -317,5 +387,8 @@ fn fgd_leaves_fewer_gpus_unallocated_on_openb() {
             assert!(level[0].1 <= b.1, "fgd {} vs {} {}", level[0].1, b.0, b.1);
         }
     }
-    assert!(fgd < best_baseline, "fgd {fgd} vs best baseline {best_baseline}");
+    assert!(
+        fgd <= 0.88 * best_baseline && fgd + 40.0 <= best_baseline,
+        "fgd {fgd} vs best baseline {best_baseline}: expected at least 12% and 40 GPUs fewer"
+    );
 }
