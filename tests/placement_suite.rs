@@ -11,8 +11,9 @@ use dcsim::inflation;
 use dcsim::scenario::Scenario;
 use dcsim::scheduler::placement::TaskMix;
 use dcsim::scheduler::{registry, FreeCapacity, GpuGrant, ModelMask, PlacementRequest};
+use dcsim::sim::{SimConfig, Simulation};
 use dcsim::topology::{Cluster, NodeId};
-use dcsim::workload::{GpuDemand, HostDemand};
+use dcsim::workload::{GpuDemand, HostDemand, JobSpec};
 
 fn grant(node: u32, gpus: u64) -> GpuGrant {
     GpuGrant {
@@ -275,6 +276,52 @@ fn fgd_avoids_stranding_gpus_on_a_node_out_of_cpu() {
     };
     assert_eq!(after("best-fit"), (NodeId(0), 2_000_000, 0));
     assert_eq!(after("fgd"), (NodeId(1), 0, 4_000));
+}
+
+#[test]
+fn jobs_no_node_can_host_are_skipped_and_gangs_split_cpu_by_gpus() {
+    // Two 4-GPU nodes of 64 cores. A 1-GPU job asking for 65 cores fits no node; an
+    // 8-GPU gang asking for 120 cores takes 4 GPUs and 60 cores on each node and runs;
+    // one asking for 130 would need 65 on each, so no pair of nodes can host it. A part
+    // is rounded up: 7 MiB over 8 GPUs is 4 MiB for a node holding 4 of them.
+    let c = common::cluster(&[("A", 2, 4)]);
+    let with_cpu = |gpus, cpu_milli| JobSpec {
+        host: HostDemand {
+            cpu_milli,
+            memory_mib: 0,
+        },
+        ..common::job(0.0, 10.0, gpus, 1000)
+    };
+    let w = common::workload(vec![
+        with_cpu(1, 65_000),
+        with_cpu(8, 120_000),
+        with_cpu(8, 130_000),
+    ]);
+    let out = Simulation::new(
+        &c,
+        &w,
+        registry::queue_policy("fifo").unwrap(),
+        registry::placement("best-fit").unwrap(),
+        SimConfig::default(),
+    )
+    .run(&mut |_| {});
+    let reasons: Vec<Option<&str>> = out.jobs.iter().map(|r| r.skip_reason).collect();
+    assert_eq!(
+        reasons,
+        [Some("larger_than_nodes"), None, Some("larger_than_nodes")]
+    );
+    assert_eq!(out.jobs[1].start, Some(dcsim::engine::SimTime::ZERO));
+    assert_eq!(
+        HostDemand {
+            cpu_milli: 120_000,
+            memory_mib: 7
+        }
+        .part(4, 8),
+        HostDemand {
+            cpu_milli: 60_000,
+            memory_mib: 4
+        }
+    );
 }
 
 /// Random (release?, GPUs, share, CPU, memory) steps over a random cluster (whose nodes
