@@ -3,12 +3,15 @@
 //! - `per_placement/<cluster>/<policy>`: time for one placement decision (no
 //!   allocation) against a fixed cluster state 70% allocated by best fit from tasks
 //!   drawn from the openb pod list, on the real openb cluster (1,213 nodes, 6,212 GPUs,
-//!   heterogeneous) and on 1,250 eight-GPU H100 nodes (10,000 GPUs). Each iteration
-//!   places the same 64 openb-drawn tasks; throughput is placements per second. The
-//!   index-based policies should be flat in cluster size; the FGD-paper policies scan
-//!   the candidate nodes, as documented on each.
+//!   heterogeneous) with the pods' CPU and memory (`openb`) and without them
+//!   (`openb-gpu-only`: CPU and memory not tracked), and on 1,250 eight-GPU H100 nodes
+//!   (10,000 GPUs, GPU only). Each iteration places the same 64 openb-drawn tasks;
+//!   throughput is placements per second. Without CPU and memory the index-based
+//!   policies should be flat in cluster size; with them they check candidate nodes one
+//!   by one; the FGD-paper policies scan the candidate nodes, as documented on each.
 //! - `inflation/<policy>`: one whole workload-inflation run on openb (tasks drawn until
-//!   the arrived GPUs reach capacity, ~8k placements with allocation).
+//!   the arrived GPUs reach capacity, ~8k placements with allocation), CPU and memory
+//!   included.
 
 mod common;
 
@@ -23,7 +26,7 @@ use dcsim::scenario::Scenario;
 use dcsim::scheduler::placement::TaskMix;
 use dcsim::scheduler::{registry, FreeCapacity, GpuGrant, PlacementRequest};
 use dcsim::topology::Cluster;
-use dcsim::workload::Workload;
+use dcsim::workload::{HostDemand, Workload};
 
 /// Tasks placed per iteration.
 const BATCH: usize = 64;
@@ -43,6 +46,9 @@ fn openb() -> (Cluster, Workload) {
 /// next `BATCH` tasks to place.
 fn loaded_state(cluster: &Cluster, tasks: &[PlacementRequest]) -> (FreeCapacity, Vec<PlacementRequest>) {
     let mut free = FreeCapacity::new(cluster, true);
+    if tasks.iter().any(|t| !t.host.is_none()) {
+        free.track_host(cluster);
+    }
     free.track_fragmentation(TaskMix::from_requests(
         cluster.models.len(),
         tasks.iter().copied(),
@@ -56,9 +62,7 @@ fn loaded_state(cluster: &Cluster, tasks: &[PlacementRequest]) -> (FreeCapacity,
         let t = tasks[rng.gen_range(0..tasks.len())];
         out.clear();
         if best_fit.place(&t, &free, &mut out) {
-            for &g in &out {
-                free.allocate(g, t.demand.milli_per_gpu);
-            }
+            free.allocate_job(&out, &t);
             allocated += t.demand.total_milli();
         }
     }
@@ -72,8 +76,15 @@ fn per_placement(c: &mut Criterion) {
     let mut group = c.benchmark_group("per_placement");
     group.sample_size(20);
     group.throughput(Throughput::Elements(BATCH as u64));
-    for (label, cluster) in [("openb", &openb_cluster), ("h100-10k", &h100)] {
-        let tasks = inflation::requests(cluster, &workload);
+    for (label, cluster, host) in [
+        ("openb", &openb_cluster, true),
+        ("openb-gpu-only", &openb_cluster, false),
+        ("h100-10k", &h100, false),
+    ] {
+        let mut tasks = inflation::requests(cluster, &workload);
+        if !host {
+            tasks.iter_mut().for_each(|t| t.host = HostDemand::NONE);
+        }
         let (free, next) = loaded_state(cluster, &tasks);
         for entry in registry::PLACEMENTS {
             let mut policy = registry::placement(entry.name).expect("registered");

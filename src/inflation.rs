@@ -1,7 +1,8 @@
 //! The workload-inflation experiment of Weng et al., "Beware of Fragmentation" (USENIX
 //! ATC 2023, §6): tasks drawn (seeded, uniformly, with replacement) from a pod list are
 //! placed one by one on an empty cluster and never leave, until the GPUs they asked for
-//! reach the cluster's capacity. A task that does not fit is dropped. The outputs are
+//! reach the cluster's capacity. A task that does not fit (GPUs, or CPU and memory where
+//! the pod list and node list give them) is dropped. The outputs are
 //! the allocation rate, the unallocated GPUs and the fragmentation against the arrived
 //! workload, as the paper plots them.
 //!
@@ -67,6 +68,7 @@ pub fn requests(cluster: &Cluster, workload: &Workload) -> Vec<PlacementRequest>
             fits.then_some(PlacementRequest {
                 demand: spec.demand,
                 models,
+                host: spec.host,
             })
         })
         .collect()
@@ -87,6 +89,9 @@ pub fn run(
         return rows;
     }
     let mut free = FreeCapacity::new(cluster, tasks.iter().any(|t| !t.demand.is_whole()));
+    if tasks.iter().any(|t| !t.host.is_none()) {
+        free.track_host(cluster);
+    }
     placement.prepare(&mut free);
     free.track_fragmentation(TaskMix::from_requests(
         cluster.models.len(),
@@ -102,9 +107,7 @@ pub fn run(
         arrived += task.demand.total_milli();
         grants.clear();
         if placement.place(&task, &free, &mut grants) {
-            for &g in &grants {
-                free.allocate(g, task.demand.milli_per_gpu);
-            }
+            free.allocate_job(&grants, &task);
             allocated += task.demand.total_milli();
         }
         while step <= STEPS && arrived * u64::from(STEPS) >= capacity * u64::from(step) {

@@ -4,6 +4,8 @@
 //! holds only finishes, rate changes and policy wake-ups. All events at one instant are applied, then the
 //! queue policy makes one scheduling pass, then the recorder notes the change point.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
 use crate::engine::{EventQueue, SimTime};
@@ -15,7 +17,7 @@ use crate::scheduler::{
     RunningJob, SchedContext,
 };
 use crate::topology::{Cluster, GpuModelId, NodeId};
-use crate::workload::{JobId, Workload, MILLI_PER_GPU};
+use crate::workload::{HostDemand, JobId, Workload, MILLI_PER_GPU};
 
 /// How jobs get their start times.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
@@ -37,6 +39,9 @@ pub enum SkipReason {
     NoMatchingGpuModel,
     /// The gang needs more GPUs than any allowed GPU model has in the whole cluster.
     LargerThanCluster,
+    /// Queue mode: no node (or set of nodes, for a gang larger than a node) that could
+    /// hold the job's GPUs has the CPU or memory it asks for, even when empty.
+    LargerThanNodes,
     /// As-recorded mode: the trace recorded no start time for the job.
     NoRecordedStart,
 }
@@ -47,6 +52,7 @@ impl SkipReason {
         match self {
             SkipReason::NoMatchingGpuModel => "no_matching_gpu_model",
             SkipReason::LargerThanCluster => "larger_than_cluster",
+            SkipReason::LargerThanNodes => "larger_than_nodes",
             SkipReason::NoRecordedStart => "no_recorded_start",
         }
     }
@@ -216,7 +222,11 @@ impl<'a> Simulation<'a> {
     ) -> Self {
         queue.bind_tenants(&workload.tenants);
         let mut free = FreeCapacity::new(cluster, workload.jobs.iter().any(|j| !j.demand.is_whole()));
+        if workload.jobs.iter().any(|j| !j.host.is_none()) {
+            free.track_host(cluster);
+        }
         placement.prepare(&mut free);
+        let mut hostable: BTreeMap<(u64, u32, HostDemand), bool> = BTreeMap::new();
         let model_of_type: Vec<Option<GpuModelId>> = workload
             .gpu_types
             .iter()
@@ -236,6 +246,13 @@ impl<'a> Simulation<'a> {
                     Status::Skipped(SkipReason::NoMatchingGpuModel)
                 } else if !fits_somewhere {
                     Status::Skipped(SkipReason::LargerThanCluster)
+                } else if config.mode == Mode::Queue
+                    && free.tracks_host()
+                    && !*hostable
+                        .entry((models.0, spec.demand.gpus, spec.host))
+                        .or_insert_with(|| free.could_host(models, spec.demand.gpus, spec.host))
+                {
+                    Status::Skipped(SkipReason::LargerThanNodes)
                 } else if config.mode == Mode::AsRecorded && spec.recorded_start.is_none() {
                     Status::Skipped(SkipReason::NoRecordedStart)
                 } else {
@@ -276,6 +293,7 @@ impl<'a> Simulation<'a> {
                     .map(|(spec, s)| PlacementRequest {
                         demand: spec.demand,
                         models: s.models,
+                        host: spec.host,
                     }),
             ));
         }
@@ -443,16 +461,23 @@ impl<'a> Simulation<'a> {
 }
 
 impl Core<'_> {
+    /// What placement is asked for `job`.
+    fn request(&self, job: u32) -> PlacementRequest {
+        let spec = &self.workload.jobs[job as usize];
+        PlacementRequest {
+            demand: spec.demand,
+            models: self.jobs[job as usize].models,
+            host: spec.host,
+        }
+    }
+
     fn queued(&self, job: u32) -> QueuedJob {
         let spec = &self.workload.jobs[job as usize];
         let s = &self.jobs[job as usize];
         QueuedJob {
             id: spec.id,
             submit: spec.submit,
-            request: PlacementRequest {
-                demand: spec.demand,
-                models: s.models,
-            },
+            request: self.request(job),
             tenant: spec.tenant,
             user: spec.user,
             priority: spec.priority,
@@ -534,9 +559,7 @@ impl Core<'_> {
         let demand = self.workload.jobs[job as usize].demand;
         let offset = self.grants.len() as u32;
         let model = self.scratch.first().map(|g| self.free.node_model(g.node));
-        for &g in &self.scratch {
-            self.free.allocate(g, demand.milli_per_gpu);
-        }
+        self.free.allocate_job(&self.scratch, &self.request(job));
         self.grants.extend_from_slice(&self.scratch);
         if let Some(m) = model {
             self.busy_by_model[m.0 as usize] += demand.total_milli();
@@ -587,9 +610,9 @@ impl Core<'_> {
             grants: len as u32,
             milli_per_gpu: demand.milli_per_gpu,
         });
-        for &g in &self.grants[offset..offset + len] {
-            self.free.release(g, demand.milli_per_gpu);
-        }
+        let request = self.request(job);
+        self.free
+            .release_job(&self.grants[offset..offset + len], &request);
         if let Some(m) = model {
             self.busy_by_model[m.0 as usize] -= demand.total_milli();
         }
@@ -794,9 +817,11 @@ impl SchedContext for Core<'_> {
     }
 }
 
-/// The placement contract: exactly the GPUs asked for, one model, each with the share free.
+/// The placement contract: exactly the GPUs asked for, one model, each with the share
+/// free, on nodes with the CPU and memory free for their part of the job.
 fn grants_valid(grants: &[GpuGrant], free: &FreeCapacity, job: &QueuedJob) -> bool {
     let d = job.request.demand;
+    let host = job.request.host;
     let count: u32 = grants.iter().map(|g| g.gpus.count_ones()).sum();
     let model = grants.first().map(|g| free.node_model(g.node));
     let distinct = grants
@@ -808,6 +833,7 @@ fn grants_valid(grants: &[GpuGrant], free: &FreeCapacity, job: &QueuedJob) -> bo
         && grants.iter().all(|g| {
             Some(free.node_model(g.node)) == model
                 && job.request.models.allows(free.node_model(g.node).0 as usize)
+                && free.hosts(g.node, host.part(g.gpus.count_ones(), d.gpus))
                 && free
                     .node_gpu_free(g.node)
                     .iter()

@@ -121,6 +121,10 @@ fn openb_default_slice() {
     assert_eq!(w.tenants, ["openb"]);
     let shares = w.jobs.iter().filter(|j| !j.demand.is_whole()).count();
     assert_eq!(shares, 2573, "share pods that were scheduled");
+    // CPU and memory of those 6,203 pods, summed from the raw columns.
+    let cpu: u64 = w.jobs.iter().map(|j| u64::from(j.host.cpu_milli)).sum();
+    let mem: u64 = w.jobs.iter().map(|j| u64::from(j.host.memory_mib)).sum();
+    assert_eq!((cpu, mem), (57_761_316, 216_410_618));
     let ls = w.jobs.iter().filter(|j| j.kind == JobKind::Inference).count();
     assert!(
         ls > 0
@@ -403,6 +407,14 @@ fn generic_round_trip_of_real_traces() {
         let w = read_trace(format, &path).unwrap();
         let mut buf = Vec::new();
         write_generic(&w, &mut buf).unwrap();
+        // CPU and memory columns only where the source has them (openb).
+        let header = buf.split(|&b| b == b'\n').next().unwrap();
+        assert_eq!(
+            header.ends_with(b",open_ended,cpu_milli,memory_mib"),
+            format == TraceFormat::Openb,
+            "{}",
+            String::from_utf8_lossy(header)
+        );
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("w.csv");
         std::fs::write(&out, &buf).unwrap();
@@ -438,6 +450,7 @@ fn assert_same_jobs(a: &Workload, b: &Workload) {
                 x.submit,
                 x.duration,
                 x.demand,
+                x.host,
                 x.priority,
                 x.kind,
                 x.recorded_start,
@@ -449,6 +462,7 @@ fn assert_same_jobs(a: &Workload, b: &Workload) {
                 y.submit,
                 y.duration,
                 y.demand,
+                y.host,
                 y.priority,
                 y.kind,
                 y.recorded_start,

@@ -8,7 +8,8 @@ use dcsim::engine::SimTime;
 use dcsim::metrics::Outcome;
 use dcsim::scheduler::registry;
 use dcsim::sim::{RunOutput, SimConfig, Simulation};
-use dcsim::workload::{JobSpec, Workload};
+use dcsim::topology::Cluster;
+use dcsim::workload::{HostDemand, JobSpec, Workload};
 
 /// A random heterogeneous cluster: 1–3 groups of (model, nodes, GPUs per node).
 fn arb_cluster() -> impl Strategy<Value = Vec<(&'static str, u32, u32)>> {
@@ -49,10 +50,44 @@ fn placement_names() -> Vec<&'static str> {
     registry::PLACEMENTS.iter().map(|e| e.name).collect()
 }
 
+/// Random jobs as [`arb_jobs`], each asking for CPU and memory too (some more than any
+/// node of [`host_cluster`] has).
+fn arb_host_jobs() -> impl Strategy<Value = Vec<JobSpec>> {
+    let host = (
+        prop::sample::select(vec![0u32, 2_000, 8_000, 24_000, 48_000, 70_000]),
+        prop::sample::select(vec![0u32, 16_384, 131_072, 600_000]),
+    );
+    (arb_jobs(), prop::collection::vec(host, 120)).prop_map(|(jobs, hosts)| {
+        jobs.into_iter()
+            .zip(hosts)
+            .map(|(j, (cpu_milli, memory_mib))| JobSpec {
+                host: HostDemand {
+                    cpu_milli,
+                    memory_mib,
+                },
+                ..j
+            })
+            .collect()
+    })
+}
+
+/// A cluster of `groups` whose nodes, in turn, have 16 cores and 128 GiB, no CPU or
+/// memory capacity given (unconstrained), and 64 cores and 512 GiB.
+fn host_cluster(groups: &[(&str, u32, u32)]) -> Cluster {
+    let mut c = common::cluster(groups);
+    for (i, n) in c.nodes.iter_mut().enumerate() {
+        (n.cpu_milli, n.memory_mib) = [(16_000, 131_072), (0, 0), (64_000, 524_288)][i % 3];
+    }
+    c
+}
+
 fn run(cluster: &[(&str, u32, u32)], w: &Workload, queue: &str, placement: &str) -> RunOutput {
-    let c = common::cluster(cluster);
+    run_on(&common::cluster(cluster), w, queue, placement)
+}
+
+fn run_on(c: &Cluster, w: &Workload, queue: &str, placement: &str) -> RunOutput {
     Simulation::new(
-        &c,
+        c,
         w,
         registry::queue_policy(queue).unwrap(),
         registry::placement(placement).unwrap(),
@@ -120,6 +155,48 @@ proptest! {
                         prop_assert_eq!(e - s, r.busy);
                     }
                 }
+            }
+        }
+    }
+
+    /// No node's CPU or memory is ever over-allocated: at every instant, the parts
+    /// ([`HostDemand::part`]) of the jobs running on a node fit its capacity (nodes with
+    /// none given are unconstrained). Swept from the job records, as for GPUs; and every
+    /// job ran or was skipped with a reason.
+    #[test]
+    fn no_cpu_or_memory_is_over_allocated(cluster in arb_cluster(), jobs in arb_host_jobs(),
+                                          queue in prop::sample::select(queue_names()),
+                                          placement in prop::sample::select(placement_names())) {
+        let w = common::workload(jobs);
+        let c = host_cluster(&cluster);
+        let out = run_on(&c, &w, queue, placement);
+        let mut deltas: Vec<(SimTime, u8, u32, i64, i64)> = Vec::new();
+        for seg in &out.segments {
+            let spec = &w.jobs[seg.job.0 as usize];
+            let grants = &out.grants[seg.first_grant as usize..(seg.first_grant + seg.grants) as usize];
+            for g in grants {
+                let part = spec.host.part(g.gpus.count_ones(), spec.demand.gpus);
+                let (cpu, mem) = (i64::from(part.cpu_milli), i64::from(part.memory_mib));
+                deltas.push((seg.start, 1, g.node.0, cpu, mem));
+                deltas.push((seg.end, 0, g.node.0, -cpu, -mem));
+            }
+        }
+        deltas.sort();
+        let mut used = std::collections::HashMap::new();
+        for (_, _, node, cpu, mem) in deltas {
+            let u = used.entry(node).or_insert((0i64, 0i64));
+            u.0 += cpu;
+            u.1 += mem;
+            let n = &c.nodes[node as usize];
+            let cap = |v: u64| if v == 0 { i64::MAX } else { v as i64 };
+            prop_assert!(u.0 <= cap(n.cpu_milli) && u.1 <= cap(n.memory_mib),
+                "node {node} at {u:?} of ({}, {})", n.cpu_milli, n.memory_mib);
+        }
+        for r in &out.jobs {
+            match r.outcome {
+                Outcome::Skipped => prop_assert!(r.skip_reason.is_some()),
+                Outcome::Unfinished => prop_assert!(false, "job {} never started", r.id.0),
+                Outcome::Completed | Outcome::Censored => {}
             }
         }
     }

@@ -4,7 +4,7 @@ mod common;
 
 use dcsim::scheduler::{registry, FreeCapacity, GpuGrant, ModelMask, PlacementRequest};
 use dcsim::topology::NodeId;
-use dcsim::workload::GpuDemand;
+use dcsim::workload::{GpuDemand, HostDemand};
 
 /// Two 8-GPU nodes of model A; node 0 has 5 GPUs free, node 1 has 3 free.
 fn two_nodes_5_and_3_free() -> FreeCapacity {
@@ -32,6 +32,7 @@ fn place(policy: &str, free: &FreeCapacity, demand: GpuDemand) -> Vec<GpuGrant> 
     let req = PlacementRequest {
         demand,
         models: ModelMask(u64::MAX),
+        host: HostDemand::NONE,
     };
     registry::placement(policy).unwrap().place(&req, free, &mut out);
     out
@@ -171,10 +172,12 @@ fn gpu_model_constraints_are_respected() {
     let only_a = PlacementRequest {
         demand: GpuDemand::whole(1),
         models: ModelMask(0b01),
+        host: HostDemand::NONE,
     };
     let only_b = PlacementRequest {
         demand: GpuDemand::whole(1),
         models: ModelMask(0b10),
+        host: HostDemand::NONE,
     };
     let mut p = registry::placement("best-fit").unwrap();
     assert!(!p.place(&only_a, &f, &mut out));

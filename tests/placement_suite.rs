@@ -11,8 +11,9 @@ use dcsim::inflation;
 use dcsim::scenario::Scenario;
 use dcsim::scheduler::placement::TaskMix;
 use dcsim::scheduler::{registry, FreeCapacity, GpuGrant, ModelMask, PlacementRequest};
+use dcsim::sim::{SimConfig, Simulation};
 use dcsim::topology::{Cluster, NodeId};
-use dcsim::workload::GpuDemand;
+use dcsim::workload::{GpuDemand, HostDemand, JobSpec};
 
 fn grant(node: u32, gpus: u64) -> GpuGrant {
     GpuGrant {
@@ -25,6 +26,7 @@ fn any(demand: GpuDemand) -> PlacementRequest {
     PlacementRequest {
         demand,
         models: ModelMask(u64::MAX),
+        host: HostDemand::NONE,
     }
 }
 
@@ -132,6 +134,7 @@ fn model_affinity_prefers_the_cheapest_model() {
     let req = PlacementRequest {
         demand: GpuDemand::whole(1),
         models: ModelMask(0b01),
+        host: HostDemand::NONE,
     };
     assert!(registry::placement("model-affinity")
         .unwrap()
@@ -207,13 +210,130 @@ fn fgd_and_best_fit_differ_as_worked_by_hand() {
     assert_eq!(after_fgd.frag_micro(), 0);
 }
 
-/// Random (demand, release?) steps over a random cluster.
-fn arb_steps() -> impl Strategy<Value = Vec<(bool, u32, u32)>> {
+/// Two 4-GPU nodes of 16 cores each; node 0 runs a 1-GPU, 4-core task (3 GPUs and 12
+/// cores free), node 1 is empty; fragmentation is tracked against 1-GPU, 4-core tasks.
+fn cpu_bound_pair() -> FreeCapacity {
+    let mut c = common::cluster(&[("A", 2, 4)]);
+    for n in &mut c.nodes {
+        n.cpu_milli = 16_000;
+    }
+    let mut f = FreeCapacity::new(&c, true);
+    f.track_host(&c);
+    let small = PlacementRequest {
+        host: HostDemand {
+            cpu_milli: 4_000,
+            memory_mib: 0,
+        },
+        ..any(GpuDemand::whole(1))
+    };
+    f.allocate_job(&[grant(0, 0b0001)], &small);
+    f.track_fragmentation(TaskMix::from_requests(1, [small]));
+    f
+}
+
+#[test]
+fn every_policy_respects_cpu() {
+    // A 1-GPU task asking for 13 cores fits only node 1; one asking for 17 fits nowhere.
+    let f = cpu_bound_pair();
+    let ask = |cpu_milli| PlacementRequest {
+        host: HostDemand {
+            cpu_milli,
+            memory_mib: 0,
+        },
+        ..any(GpuDemand::whole(1))
+    };
+    for e in registry::PLACEMENTS {
+        let mut p = registry::placement(e.name).unwrap();
+        let mut out = Vec::new();
+        assert!(p.place(&ask(13_000), &f, &mut out), "{}", e.name);
+        assert_eq!(out.len(), 1, "{}", e.name);
+        assert_eq!(out[0].node, NodeId(1), "{}", e.name);
+        out.clear();
+        assert!(!p.place(&ask(17_000), &f, &mut out), "{}", e.name);
+    }
+}
+
+#[test]
+fn fgd_avoids_stranding_gpus_on_a_node_out_of_cpu() {
+    // A 1-GPU, 12-core task arrives. Best fit takes node 0 (fewest free GPUs), whose 2
+    // GPUs left then have no core for the 4-core tasks of the mix: F = 2 GPUs. FGD takes
+    // node 1 (3 GPUs and 4 cores left: the mix still fits, F = 0).
+    let f = cpu_bound_pair();
+    assert_eq!(f.frag_micro(), 0);
+    let req = PlacementRequest {
+        host: HostDemand {
+            cpu_milli: 12_000,
+            memory_mib: 0,
+        },
+        ..any(GpuDemand::whole(1))
+    };
+    let after = |policy: &str| {
+        let mut out = Vec::new();
+        assert!(registry::placement(policy).unwrap().place(&req, &f, &mut out));
+        let mut g = f.clone();
+        g.allocate_job(&out, &req);
+        (out[0].node, g.frag_micro(), g.host_room(out[0].node).cpu_milli)
+    };
+    assert_eq!(after("best-fit"), (NodeId(0), 2_000_000, 0));
+    assert_eq!(after("fgd"), (NodeId(1), 0, 4_000));
+}
+
+#[test]
+fn jobs_no_node_can_host_are_skipped_and_gangs_split_cpu_by_gpus() {
+    // Two 4-GPU nodes of 64 cores. A 1-GPU job asking for 65 cores fits no node; an
+    // 8-GPU gang asking for 120 cores takes 4 GPUs and 60 cores on each node and runs;
+    // one asking for 130 would need 65 on each, so no pair of nodes can host it. A part
+    // is rounded up: 7 MiB over 8 GPUs is 4 MiB for a node holding 4 of them.
+    let c = common::cluster(&[("A", 2, 4)]);
+    let with_cpu = |gpus, cpu_milli| JobSpec {
+        host: HostDemand {
+            cpu_milli,
+            memory_mib: 0,
+        },
+        ..common::job(0.0, 10.0, gpus, 1000)
+    };
+    let w = common::workload(vec![
+        with_cpu(1, 65_000),
+        with_cpu(8, 120_000),
+        with_cpu(8, 130_000),
+    ]);
+    let out = Simulation::new(
+        &c,
+        &w,
+        registry::queue_policy("fifo").unwrap(),
+        registry::placement("best-fit").unwrap(),
+        SimConfig::default(),
+    )
+    .run(&mut |_| {});
+    let reasons: Vec<Option<&str>> = out.jobs.iter().map(|r| r.skip_reason).collect();
+    assert_eq!(
+        reasons,
+        [Some("larger_than_nodes"), None, Some("larger_than_nodes")]
+    );
+    assert_eq!(out.jobs[1].start, Some(dcsim::engine::SimTime::ZERO));
+    assert_eq!(
+        HostDemand {
+            cpu_milli: 120_000,
+            memory_mib: 7
+        }
+        .part(4, 8),
+        HostDemand {
+            cpu_milli: 60_000,
+            memory_mib: 4
+        }
+    );
+}
+
+/// Random (release?, GPUs, share, CPU, memory) steps over a random cluster (whose nodes
+/// have 64 cores and 512 GiB).
+fn arb_steps() -> impl Strategy<Value = Vec<(bool, u32, u32, u32, u32)>> {
     prop::collection::vec(
         (
             prop::bool::weighted(0.3),
             prop::sample::select(vec![1u32, 1, 1, 2, 4, 8]),
             prop_oneof![1 => Just(1000u32), 1 => 1u32..1000],
+            prop::sample::select(vec![0u32, 4_000, 16_000, 40_000]),
+            prop::sample::select(vec![0u32, 65_536, 300_000]),
         ),
         1..150,
     )
@@ -223,7 +343,8 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(100))]
 
     /// The incremental index (one contribution per node, updated on every allocation and
-    /// release) equals Σ_n F_n(M) recomputed from scratch after every change.
+    /// release, of GPUs, CPU and memory) equals Σ_n F_n(M) recomputed from scratch after
+    /// every change.
     #[test]
     fn incremental_fragmentation_equals_recomputation(
         groups in prop::collection::vec((prop::sample::select(vec!["A", "B"]), 1u32..5, prop::sample::select(vec![1u32, 2, 4, 8])), 1..4),
@@ -231,30 +352,33 @@ proptest! {
         policy in prop::sample::select(vec!["best-fit", "fgd", "random", "worst-fit"]),
     ) {
         let c = common::cluster(&groups);
-        let reqs: Vec<PlacementRequest> = steps.iter().map(|&(_, g, m)| {
-            any(if m == 1000 || g > 1 { GpuDemand::whole(g) } else { GpuDemand::share(m) })
+        let reqs: Vec<PlacementRequest> = steps.iter().map(|&(_, g, m, cpu_milli, memory_mib)| {
+            PlacementRequest {
+                host: HostDemand { cpu_milli, memory_mib },
+                ..any(if m == 1000 || g > 1 { GpuDemand::whole(g) } else { GpuDemand::share(m) })
+            }
         }).collect();
         let mut f = FreeCapacity::new(&c, true);
+        f.track_host(&c);
         let mix = TaskMix::from_requests(c.models.len(), reqs.iter().copied());
         f.track_fragmentation(mix.clone());
         let mut p = registry::placement(policy).unwrap();
-        let mut held: Vec<(GpuGrant, u32)> = Vec::new();
+        let mut held: Vec<(Vec<GpuGrant>, PlacementRequest)> = Vec::new();
         let scratch = |f: &FreeCapacity| -> u64 {
             (0..c.nodes.len() as u32).map(|n| {
-                mix.node_frag_micro(f.node_model(NodeId(n)), f.node_gpu_free(NodeId(n)))
+                let n = NodeId(n);
+                mix.node_frag_micro(f.node_model(n), f.node_gpu_free(n), f.host_room(n))
             }).sum()
         };
-        for (&(release, _, _), req) in steps.iter().zip(&reqs) {
+        for (&(release, ..), req) in steps.iter().zip(&reqs) {
             if release && !held.is_empty() {
-                let (g, m) = held.remove(held.len() / 2);
-                f.release(g, m);
+                let (g, r) = held.remove(held.len() / 2);
+                f.release_job(&g, &r);
             } else {
                 let mut out = Vec::new();
                 if p.place(req, &f, &mut out) {
-                    for g in out {
-                        f.allocate(g, req.demand.milli_per_gpu);
-                        held.push((g, req.demand.milli_per_gpu));
-                    }
+                    f.allocate_job(&out, req);
+                    held.push((out, *req));
                 }
             }
             prop_assert_eq!(f.frag_micro(), scratch(&f));
@@ -266,9 +390,11 @@ proptest! {
 /// and §6: "FGD reduces unallocated GPUs by up to 49%, resulting in the utilization of
 /// additional 290 GPUs" against the packing baselines): under workload inflation at high
 /// load, FGD leaves fewer GPUs unallocated than best fit, dot product and GPU packing.
-/// Ours models GPUs only (the paper's nodes also run out of CPU and memory, which
-/// fragments GPUs that packing baselines strand), so the gap is far smaller; the test
-/// asserts the direction, averaged over seeds, and prints both.
+/// With the pods' CPU and memory honoured, ours measures FGD 279.0 vs 347.2 GPUs for the
+/// best of those baselines at 100% (19.6% fewer; mean of seeds 0–5, this test's output;
+/// 13.9–22.2% per seed over seeds 42–51, docs/validation.md). The test asserts FGD is
+/// never worse at 95% and 100%, and at least 12% (and 40 GPUs) better than the best
+/// baseline at 100%; the paper's larger gap is discussed in docs/validation.md.
 #[test]
 fn fgd_leaves_fewer_gpus_unallocated_on_openb() {
     let scenario = Scenario::load(std::path::Path::new("scenarios/default.toml")).unwrap();
@@ -308,5 +434,8 @@ fn fgd_leaves_fewer_gpus_unallocated_on_openb() {
             assert!(level[0].1 <= b.1, "fgd {} vs {} {}", level[0].1, b.0, b.1);
         }
     }
-    assert!(fgd < best_baseline, "fgd {fgd} vs best baseline {best_baseline}");
+    assert!(
+        fgd <= 0.88 * best_baseline && fgd + 40.0 <= best_baseline,
+        "fgd {fgd} vs best baseline {best_baseline}: expected at least 12% and 40 GPUs fewer"
+    );
 }

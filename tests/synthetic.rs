@@ -4,7 +4,9 @@
 use dcsim::engine::{RngStreams, SimTime};
 use dcsim::workload::synthetic::{generate, mean_gpu_seconds, SyntheticConfig};
 use dcsim::workload::transform::{apply, TransformConfig};
-use dcsim::workload::{GpuDemand, GpuTypeSet, JobId, JobKind, JobSpec, TenantId, Workload, WorkloadError};
+use dcsim::workload::{
+    GpuDemand, GpuTypeSet, HostDemand, JobId, JobKind, JobSpec, TenantId, Workload, WorkloadError,
+};
 
 fn config(s: &str) -> SyntheticConfig {
     toml::from_str(s).expect("config parses")
@@ -56,6 +58,7 @@ fn source(pairs: &[(GpuDemand, u64)]) -> Workload {
             submit: SimTime::from_secs(i as u64),
             duration: SimTime::from_secs(secs),
             demand,
+            host: HostDemand::NONE,
             gpu_types: GpuTypeSet::ANY,
             tenant: TenantId(0),
             user: None,

@@ -5,6 +5,10 @@
 //!
 //! Every query is O(log nodes) or O(GPUs per node), never a scan of the cluster.
 //!
+//! Optionally it also keeps each node's free CPU and memory ([`FreeCapacity::track_host`]),
+//! when the workload asks for them and the cluster gives them; queries then skip nodes
+//! that lack them for the job (a scan of the candidates rather than a bucket lookup).
+//!
 //! Optionally it also keeps the cluster's GPU fragmentation with respect to a target
 //! workload ([`TaskMix`], Weng et al., ATC 2023): one contribution per node, updated when
 //! that node's allocation changes, so the total is exact and never recomputed.
@@ -13,9 +17,54 @@ use std::collections::BTreeSet;
 
 use super::idset::IdSet;
 use super::placement::TaskMix;
+use super::traits::{ModelMask, PlacementRequest};
 use crate::topology::{Cluster, GpuModelId, NodeId};
-use crate::workload::MILLI_PER_GPU;
+use crate::workload::{HostDemand, MILLI_PER_GPU};
 
+/// CPU and memory free (or installed) on a node; `u64::MAX` where the node is
+/// unconstrained (no capacity given, or host resources not tracked).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HostRoom {
+    /// CPU in thousandths of a core.
+    pub cpu_milli: u64,
+    /// Memory in MiB.
+    pub memory_mib: u64,
+}
+
+impl HostRoom {
+    /// Room for anything.
+    pub const UNLIMITED: HostRoom = HostRoom {
+        cpu_milli: u64::MAX,
+        memory_mib: u64::MAX,
+    };
+
+    /// Whether `d` fits in this room.
+    pub fn holds(self, d: HostDemand) -> bool {
+        u64::from(d.cpu_milli) <= self.cpu_milli && u64::from(d.memory_mib) <= self.memory_mib
+    }
+
+    /// The room left after taking `d` (which must fit); unconstrained stays unconstrained.
+    pub fn minus(self, d: HostDemand) -> HostRoom {
+        let sub = |room: u64, v: u32| {
+            if room == u64::MAX {
+                room
+            } else {
+                room - u64::from(v)
+            }
+        };
+        HostRoom {
+            cpu_milli: sub(self.cpu_milli, d.cpu_milli),
+            memory_mib: sub(self.memory_mib, d.memory_mib),
+        }
+    }
+}
+
+/// Free and installed CPU and memory per node, by node id.
+#[derive(Debug, Clone)]
+struct HostIndex {
+    room: Vec<HostRoom>,
+    capacity: Vec<HostRoom>,
+}
 /// GPUs granted to a job on one node: a bit per GPU index on that node.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct GpuGrant {
@@ -146,6 +195,8 @@ pub struct FreeCapacity {
     gpu_free: Vec<u16>,
     /// Models ordered cheapest first: (relative speed, TDP, id) ascending.
     models_by_cost: Vec<GpuModelId>,
+    /// Free CPU and memory per node, when tracked ([`FreeCapacity::track_host`]).
+    host: Option<HostIndex>,
     frag: Option<FragIndex>,
 }
 
@@ -230,6 +281,7 @@ impl FreeCapacity {
         });
         FreeCapacity {
             models_by_cost,
+            host: None,
             frag: None,
             pools,
             node_model: cluster.nodes.iter().map(|n| n.model).collect(),
@@ -286,25 +338,32 @@ impl FreeCapacity {
             .count() as u32
     }
 
-    /// Lowest-id node of `model` with at least `k` fully free GPUs.
-    pub fn first_node_with_whole(&self, model: GpuModelId, k: u32) -> Option<NodeId> {
+    /// Lowest-id node of `model` with at least `k` fully free GPUs and room for `host`.
+    pub fn first_node_with_whole(&self, model: GpuModelId, k: u32, host: HostDemand) -> Option<NodeId> {
         let p = &self.pools[model.0 as usize];
-        p.buckets
-            .iter()
-            .skip(k as usize)
-            .filter_map(IdSet::first)
-            .min()
-            .map(|pos| p.nodes[pos])
+        let buckets = p.buckets.iter().skip(k as usize);
+        if self.host_filters(host) {
+            buckets
+                .filter_map(|b| b.iter().find(|&pos| self.hosts(p.nodes[pos], host)))
+                .min()
+                .map(|pos| p.nodes[pos])
+        } else {
+            buckets.filter_map(IdSet::first).min().map(|pos| p.nodes[pos])
+        }
     }
 
-    /// The node of `model` with the fewest fully free GPUs that still has `k` (lowest id on ties).
-    pub fn best_node_with_whole(&self, model: GpuModelId, k: u32) -> Option<NodeId> {
+    /// The node of `model` with the fewest fully free GPUs that still has `k` and room
+    /// for `host` (lowest id on ties).
+    pub fn best_node_with_whole(&self, model: GpuModelId, k: u32, host: HostDemand) -> Option<NodeId> {
         let p = &self.pools[model.0 as usize];
-        p.buckets
-            .iter()
-            .skip(k as usize)
-            .find_map(IdSet::first)
-            .map(|pos| p.nodes[pos])
+        let mut buckets = p.buckets.iter().skip(k as usize);
+        if self.host_filters(host) {
+            buckets
+                .find_map(|b| b.iter().find(|&pos| self.hosts(p.nodes[pos], host)))
+                .map(|pos| p.nodes[pos])
+        } else {
+            buckets.find_map(IdSet::first).map(|pos| p.nodes[pos])
+        }
     }
 
     /// Nodes of `model` with at least one fully free GPU, most free first (lowest id on ties).
@@ -328,15 +387,20 @@ impl FreeCapacity {
             .map(|pos| p.nodes[pos])
     }
 
-    /// Lowest-id node of `model` with a GPU whose free share is at least `milli`, and that GPU.
-    pub fn first_gpu_with_share(&self, model: GpuModelId, milli: u32) -> Option<(NodeId, u8)> {
+    /// Lowest-id node of `model` with a GPU whose free share is at least `milli` and room
+    /// for `host`, and that GPU.
+    pub fn first_gpu_with_share(
+        &self,
+        model: GpuModelId,
+        milli: u32,
+        host: HostDemand,
+    ) -> Option<(NodeId, u8)> {
         let p = &self.pools[model.0 as usize];
         let node = match &p.share_tree {
-            Some(tree) => p.nodes[tree.leftmost_at_least(milli as u16)?],
-            None => *p
-                .nodes
-                .iter()
-                .find(|&&n| self.node_gpu_free(n).iter().any(|&f| u32::from(f) >= milli))?,
+            Some(tree) if !self.host_filters(host) => p.nodes[tree.leftmost_at_least(milli as u16)?],
+            _ => *p.nodes.iter().find(|&&n| {
+                self.hosts(n, host) && self.node_gpu_free(n).iter().any(|&f| u32::from(f) >= milli)
+            })?,
         };
         let gpu = self
             .node_gpu_free(node)
@@ -345,12 +409,18 @@ impl FreeCapacity {
         Some((node, gpu as u8))
     }
 
-    /// The partially used GPU of `model` with the least free share that still fits `milli`.
-    pub fn best_partial_gpu(&self, model: GpuModelId, milli: u32) -> Option<(NodeId, u8, u16)> {
+    /// The partially used GPU of `model` with the least free share that still fits
+    /// `milli`, on a node with room for `host`.
+    pub fn best_partial_gpu(
+        &self,
+        model: GpuModelId,
+        milli: u32,
+        host: HostDemand,
+    ) -> Option<(NodeId, u8, u16)> {
         let p = &self.pools[model.0 as usize];
         p.partial
             .range((milli as u16, NodeId(0), 0)..)
-            .next()
+            .find(|&&(_, node, _)| self.hosts(node, host))
             .map(|&(free, node, gpu)| (node, gpu, free))
     }
 
@@ -364,13 +434,90 @@ impl FreeCapacity {
         u32::from(self.node_gpus[node.0 as usize])
     }
 
-    /// The partially used GPU of `model` with the most free share.
-    pub fn largest_partial_gpu(&self, model: GpuModelId) -> Option<(NodeId, u8, u16)> {
+    /// The partially used GPU of `model` with the most free share, on a node with room
+    /// for `host`.
+    pub fn largest_partial_gpu(&self, model: GpuModelId, host: HostDemand) -> Option<(NodeId, u8, u16)> {
         let p = &self.pools[model.0 as usize];
         p.partial
             .iter()
-            .next_back()
+            .rev()
+            .find(|&&(_, node, _)| self.hosts(node, host))
             .map(|&(free, node, gpu)| (node, gpu, free))
+    }
+
+    /// Starts keeping each node's free CPU and memory, from the capacities `cluster`
+    /// gives (a node with 0 for one is unconstrained in it); nothing is kept if no node
+    /// gives any. Call it on an all-free index, when the workload asks for CPU or memory.
+    pub fn track_host(&mut self, cluster: &Cluster) {
+        let given = |v: u64| if v == 0 { u64::MAX } else { v };
+        let capacity: Vec<HostRoom> = cluster
+            .nodes
+            .iter()
+            .map(|n| HostRoom {
+                cpu_milli: given(n.cpu_milli),
+                memory_mib: given(n.memory_mib),
+            })
+            .collect();
+        if capacity.iter().all(|&c| c == HostRoom::UNLIMITED) {
+            return;
+        }
+        self.host = Some(HostIndex {
+            room: capacity.clone(),
+            capacity,
+        });
+        if let Some(mix) = self.frag.take().map(|f| f.mix) {
+            self.track_fragmentation(mix);
+        }
+    }
+
+    /// Whether free CPU and memory are kept ([`FreeCapacity::track_host`]).
+    pub fn tracks_host(&self) -> bool {
+        self.host.is_some()
+    }
+
+    /// Free CPU and memory on a node ([`HostRoom::UNLIMITED`] when not tracked).
+    pub fn host_room(&self, node: NodeId) -> HostRoom {
+        self.host
+            .as_ref()
+            .map_or(HostRoom::UNLIMITED, |h| h.room[node.0 as usize])
+    }
+
+    /// CPU and memory installed on a node ([`HostRoom::UNLIMITED`] when not tracked).
+    pub fn host_capacity(&self, node: NodeId) -> HostRoom {
+        self.host
+            .as_ref()
+            .map_or(HostRoom::UNLIMITED, |h| h.capacity[node.0 as usize])
+    }
+
+    /// Whether an empty cluster could hold `gpus` whole GPUs of one of `models` with
+    /// `host` (each node its part, [`HostDemand::part`]): one node with the GPUs and the
+    /// host capacity, or, for a gang larger than every node of a model, enough GPUs on
+    /// nodes whose capacity holds their part. O(nodes of the allowed models).
+    pub fn could_host(&self, models: ModelMask, gpus: u32, host: HostDemand) -> bool {
+        self.models().filter(|m| models.allows(m.0 as usize)).any(|m| {
+            let nodes = self.pool_nodes(m);
+            let cap = |n: NodeId, g: u32| self.host_capacity(n).holds(host.part(g, gpus));
+            if gpus <= self.max_node_gpus(m) {
+                nodes.iter().any(|&n| self.node_gpus(n) >= gpus && cap(n, gpus))
+            } else {
+                let usable: u64 = nodes
+                    .iter()
+                    .filter(|&&n| cap(n, self.node_gpus(n)))
+                    .map(|&n| u64::from(self.node_gpus(n)))
+                    .sum();
+                usable >= u64::from(gpus)
+            }
+        })
+    }
+
+    /// Whether a node has the CPU and memory free for `d`.
+    pub fn hosts(&self, node: NodeId, d: HostDemand) -> bool {
+        self.host_room(node).holds(d)
+    }
+
+    /// Whether `host` can rule a node out, i.e. queries must check nodes one by one.
+    fn host_filters(&self, host: HostDemand) -> bool {
+        self.host.is_some() && !host.is_none()
     }
 
     /// Keeps a max-tree of free GPUs per rack, so rack queries cost O(log racks) rather
@@ -418,7 +565,10 @@ impl FreeCapacity {
     /// each allocation and release of that node.
     pub fn track_fragmentation(&mut self, mix: TaskMix) {
         let node: Vec<u64> = (0..self.node_model.len())
-            .map(|n| mix.node_frag_micro(self.node_model[n], self.node_gpu_free(NodeId(n as u32))))
+            .map(|n| {
+                let id = NodeId(n as u32);
+                mix.node_frag_micro(self.node_model[n], self.node_gpu_free(id), self.host_room(id))
+            })
             .collect();
         let total = node.iter().sum();
         self.frag = Some(FragIndex { mix, node, total });
@@ -456,7 +606,8 @@ impl FreeCapacity {
         mask
     }
 
-    /// Takes `milli` thousandths from each GPU in `grant`.
+    /// Takes `milli` thousandths from each GPU in `grant` (GPUs only; a job's CPU and
+    /// memory go with [`FreeCapacity::allocate_job`]).
     ///
     /// Panics if a GPU lacks that share: placement must only grant what is free.
     pub fn allocate(&mut self, grant: GpuGrant, milli: u32) {
@@ -466,6 +617,48 @@ impl FreeCapacity {
     /// Returns `milli` thousandths to each GPU in `grant`.
     pub fn release(&mut self, grant: GpuGrant, milli: u32) {
         self.apply(grant, -(milli as i32));
+    }
+
+    /// Takes what `req` asks for on `grants`: its share of each GPU, and on each node its
+    /// part of the CPU and memory ([`HostDemand::part`]). Panics on over-allocation.
+    pub fn allocate_job(&mut self, grants: &[GpuGrant], req: &PlacementRequest) {
+        for &g in grants {
+            self.apply_host(g, req, true);
+            self.apply(g, req.demand.milli_per_gpu as i32);
+        }
+    }
+
+    /// Returns what [`FreeCapacity::allocate_job`] took for the same grants and request.
+    pub fn release_job(&mut self, grants: &[GpuGrant], req: &PlacementRequest) {
+        for &g in grants {
+            self.apply_host(g, req, false);
+            self.apply(g, -(req.demand.milli_per_gpu as i32));
+        }
+    }
+
+    /// Takes (or returns) the CPU and memory of `req`'s part on `grant`'s node, where
+    /// tracked; the node's fragmentation is refreshed by the GPU update that follows.
+    fn apply_host(&mut self, grant: GpuGrant, req: &PlacementRequest, take: bool) {
+        let Some(h) = &mut self.host else {
+            return;
+        };
+        let d = req.host.part(grant.gpus.count_ones(), req.demand.gpus);
+        let n = grant.node.0 as usize;
+        let (room, cap) = (&mut h.room[n], h.capacity[n]);
+        let step = |free: &mut u64, cap: u64, v: u32, what: &str| {
+            if cap == u64::MAX {
+                return;
+            }
+            let v = u64::from(v);
+            *free = if take {
+                free.checked_sub(v)
+            } else {
+                free.checked_add(v).filter(|&f| f <= cap)
+            }
+            .unwrap_or_else(|| panic!("node {n} {what} over-allocated: free {free}, change {v}"));
+        };
+        step(&mut room.cpu_milli, cap.cpu_milli, d.cpu_milli, "CPU");
+        step(&mut room.memory_mib, cap.memory_mib, d.memory_mib, "memory");
     }
 
     fn apply(&mut self, grant: GpuGrant, delta: i32) {
@@ -514,7 +707,8 @@ impl FreeCapacity {
             tree.set(pos, max_share);
         }
         if let Some(f) = &mut self.frag {
-            let v = f.mix.node_frag_micro(GpuModelId(model as u16), gpus);
+            let room = self.host.as_ref().map_or(HostRoom::UNLIMITED, |h| h.room[n]);
+            let v = f.mix.node_frag_micro(GpuModelId(model as u16), gpus, room);
             f.total = f.total - f.node[n] + v;
             f.node[n] = v;
         }

@@ -9,7 +9,7 @@ pub mod queue;
 pub mod registry;
 mod traits;
 
-pub use free::{FreeCapacity, GpuGrant};
+pub use free::{FreeCapacity, GpuGrant, HostRoom};
 pub use traits::{
     FinishedJob, ModelMask, Placement, PlacementRequest, QueuePolicy, QueuedJob, RunningJob, SchedContext,
 };

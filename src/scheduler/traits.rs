@@ -2,7 +2,7 @@
 
 use crate::engine::SimTime;
 use crate::topology::GpuModelId;
-use crate::workload::{GpuDemand, GpuTypeSet, JobId, TenantId, UserId};
+use crate::workload::{GpuDemand, GpuTypeSet, HostDemand, JobId, TenantId, UserId};
 
 use super::free::{FreeCapacity, GpuGrant};
 
@@ -42,6 +42,9 @@ pub struct PlacementRequest {
     pub demand: GpuDemand,
     /// GPU models allowed.
     pub models: ModelMask,
+    /// CPU and memory asked for (split over nodes in proportion to GPUs, see
+    /// [`HostDemand::part`]).
+    pub host: HostDemand,
 }
 
 /// Chooses which GPUs a job gets.
@@ -49,7 +52,8 @@ pub struct PlacementRequest {
 /// `place` reads the free-capacity index and writes the grants (one per node) into
 /// `out`, or returns false when the job does not fit now. It must grant exactly
 /// `demand.gpus` GPUs, each with at least `demand.milli_per_gpu` free, all of one model,
-/// and never the same GPU twice; the simulator checks this in debug builds and tests.
+/// never the same GPU twice, and only on nodes with the CPU and memory for their part of
+/// `host` ([`FreeCapacity::hosts`]); the simulator checks this.
 pub trait Placement: Send {
     /// The policy's registry name.
     fn name(&self) -> &'static str;

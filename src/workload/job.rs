@@ -116,6 +116,46 @@ impl fmt::Display for GpuDemand {
     }
 }
 
+/// Host resources a job asks for besides GPUs: CPU and memory, for the whole job
+/// (0 = no demand, what every trace without these columns gets).
+///
+/// A node whose CPU or memory is exhausted cannot take a job that asks for them, which
+/// strands its idle GPUs (Weng et al., ATC 2023, §3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize)]
+pub struct HostDemand {
+    /// CPU in thousandths of a core.
+    pub cpu_milli: u32,
+    /// Memory in MiB.
+    pub memory_mib: u32,
+}
+
+impl HostDemand {
+    /// No CPU or memory asked for.
+    pub const NONE: HostDemand = HostDemand {
+        cpu_milli: 0,
+        memory_mib: 0,
+    };
+
+    /// Whether nothing is asked for.
+    pub const fn is_none(self) -> bool {
+        self.cpu_milli == 0 && self.memory_mib == 0
+    }
+
+    /// The part a node holding `gpus` of the job's `total` GPUs takes: the demand in
+    /// proportion to GPUs, rounded up (all of it when one node holds the whole job), so
+    /// that it depends on that node's grant alone.
+    pub fn part(self, gpus: u32, total: u32) -> HostDemand {
+        if gpus >= total || total == 0 {
+            return self;
+        }
+        let part = |v: u32| (u64::from(v) * u64::from(gpus)).div_ceil(u64::from(total)) as u32;
+        HostDemand {
+            cpu_milli: part(self.cpu_milli),
+            memory_mib: part(self.memory_mib),
+        }
+    }
+}
+
 /// A set of allowed GPU types, as bits over [`Workload::gpu_types`] (at most 64 names).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
 pub struct GpuTypeSet(pub u64);
@@ -153,6 +193,8 @@ pub struct JobSpec {
     pub duration: SimTime,
     /// GPUs requested.
     pub demand: GpuDemand,
+    /// CPU and memory requested (openb pods; none elsewhere).
+    pub host: HostDemand,
     /// GPU models the job may run on.
     pub gpu_types: GpuTypeSet,
     /// Tenant (virtual cluster, team, cluster file).
@@ -171,8 +213,8 @@ pub struct JobSpec {
 }
 
 impl JobSpec {
-    /// A training job on any GPU model, priority 0, with no user, recorded start or
-    /// open end: the common case, to which adapters add what their trace records.
+    /// A training job on any GPU model, priority 0, with no CPU or memory demand, user,
+    /// recorded start or open end: the common case, to which adapters add what their trace records.
     pub fn new(
         name: String,
         submit: SimTime,
@@ -186,6 +228,7 @@ impl JobSpec {
             submit,
             duration,
             demand,
+            host: HostDemand::NONE,
             gpu_types: GpuTypeSet::ANY,
             tenant,
             user: None,

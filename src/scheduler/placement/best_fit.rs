@@ -2,10 +2,10 @@ use crate::scheduler::free::{FreeCapacity, GpuGrant};
 use crate::scheduler::traits::{Placement, PlacementRequest};
 use crate::workload::MILLI_PER_GPU;
 
-use super::{candidate_models, spread};
+use super::{candidate_models, spread_large};
 
 /// Best fit: the node left with the fewest free GPUs after placing the job (lowest id on
-/// ties), over all allowed GPU models. A sharing job takes the partially used GPU with
+/// ties), over all allowed GPU models and the nodes with the CPU and memory it asks for. A sharing job takes the partially used GPU with
 /// the least free share that fits, else a whole free GPU on the fullest node. Gangs
 /// larger than any node spread over the fewest nodes.
 #[derive(Debug, Default)]
@@ -22,10 +22,10 @@ impl Placement for BestFit {
         let mut best: Option<(u32, GpuGrant)> = None;
         for model in candidate_models(req, free) {
             let candidate = if !d.is_whole() {
-                if let Some((node, gpu, f)) = free.best_partial_gpu(model, d.milli_per_gpu) {
+                if let Some((node, gpu, f)) = free.best_partial_gpu(model, d.milli_per_gpu, req.host) {
                     Some((u32::from(f) - d.milli_per_gpu, GpuGrant { node, gpus: 1 << gpu }))
                 } else {
-                    free.best_node_with_whole(model, 1).map(|node| {
+                    free.best_node_with_whole(model, 1, req.host).map(|node| {
                         let left = free.node_free_whole(node) * MILLI_PER_GPU - d.milli_per_gpu;
                         (
                             left,
@@ -39,7 +39,7 @@ impl Placement for BestFit {
             } else if d.gpus > free.max_node_gpus(model) {
                 None
             } else {
-                free.best_node_with_whole(model, d.gpus).map(|node| {
+                free.best_node_with_whole(model, d.gpus, req.host).map(|node| {
                     let left = free.node_free_whole(node) - d.gpus;
                     (
                         left,
@@ -56,17 +56,12 @@ impl Placement for BestFit {
                 }
             }
         }
-        if best.is_none() && d.is_whole() {
-            return candidate_models(req, free)
-                .filter(|&m| d.gpus > free.max_node_gpus(m))
-                .any(|m| spread(free, m, d.gpus, out));
-        }
         match best {
             Some((_, grant)) => {
                 out.push(grant);
                 true
             }
-            None => false,
+            None => spread_large(req, free, out),
         }
     }
 }

@@ -1,6 +1,7 @@
 use crate::scheduler::free::{FreeCapacity, GpuGrant};
 use crate::scheduler::traits::{ModelMask, Placement, PlacementRequest};
 use crate::topology::NodeId;
+use crate::workload::HostDemand;
 
 use super::{candidate_models, spread, BestFit};
 
@@ -38,17 +39,18 @@ impl Placement for Consolidate {
         let one_node = PlacementRequest {
             demand: d,
             models: ModelMask(single),
+            host: req.host,
         };
         if single != 0 && BestFit.place(&one_node, free, out) {
             return true;
         }
         for model in candidate_models(req, free).filter(|&m| d.gpus > free.max_node_gpus(m)) {
             let mut global = Vec::new();
-            if !spread(free, model, d.gpus, &mut global) {
+            if !spread(free, model, d.gpus, req.host, &mut global) {
                 continue;
             }
             for (_, nodes) in free.racks_with_whole(model, d.gpus).take(RACKS_TRIED) {
-                if fill_rack(free, nodes, d.gpus, global.len(), out) {
+                if fill_rack(free, nodes, d.gpus, req.host, global.len(), out) {
                     return true;
                 }
                 out.clear();
@@ -61,12 +63,14 @@ impl Placement for Consolidate {
 }
 
 /// Fills `gpus` from one rack's nodes, most free first (lowest id on ties), the last
-/// node chosen as the tightest that holds the remainder; true if it takes at most
+/// node chosen as the tightest that holds the remainder, each node only with the CPU and
+/// memory for its part of `host` (as [`spread`] does); true if it takes at most
 /// `max_nodes` nodes.
 fn fill_rack(
     free: &FreeCapacity,
     nodes: &[NodeId],
     gpus: u32,
+    host: HostDemand,
     max_nodes: usize,
     out: &mut Vec<GpuGrant>,
 ) -> bool {
@@ -78,9 +82,31 @@ fn fill_rack(
     order.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
     let mut left = gpus;
     let mut used = vec![false; order.len()];
+    // The remainder that no single node could take, when last tried.
+    let mut no_single = 0;
     for (i, &(f, n)) in order.iter().enumerate() {
         if f >= left {
-            break;
+            if no_single != left {
+                let part = host.part(left, gpus);
+                let tight = order
+                    .iter()
+                    .enumerate()
+                    .filter(|&(j, &(g, m))| !used[j] && g >= left && free.hosts(m, part))
+                    .min_by_key(|&(_, &(g, m))| (g, m));
+                if let Some((_, &(_, m))) = tight {
+                    out.push(GpuGrant {
+                        node: m,
+                        gpus: free.free_mask(m, left),
+                    });
+                    left = 0;
+                    break;
+                }
+                no_single = left;
+            }
+            continue;
+        }
+        if !free.hosts(n, host.part(f, gpus)) {
+            continue;
         }
         out.push(GpuGrant {
             node: n,
@@ -90,18 +116,7 @@ fn fill_rack(
         left -= f;
     }
     if left > 0 {
-        let tight = order
-            .iter()
-            .enumerate()
-            .filter(|&(i, &(f, _))| !used[i] && f >= left)
-            .min_by_key(|&(_, &(f, n))| (f, n));
-        match tight {
-            Some((_, &(_, n))) => out.push(GpuGrant {
-                node: n,
-                gpus: free.free_mask(n, left),
-            }),
-            None => return false,
-        }
+        return false;
     }
     out.len() <= max_nodes
 }

@@ -12,7 +12,8 @@ use super::place_by_scan;
 /// the node) and the chosen GPU (share asked for, against that GPU's free share; 1 for
 /// whole GPUs). As in that simulator, a larger dot product scores lower, which packs
 /// tasks onto nodes with little free capacity. Ties: least free share left, then lower
-/// node id and GPU. CPU and memory dimensions are not modelled.
+/// node id and GPU. CPU and memory are honoured (nodes without them are not candidates)
+/// but not scored as dimensions (the paper's simulator scores them too).
 ///
 /// Cost: a scan of the allowed models' nodes, O(nodes × GPUs per node²) per decision.
 #[derive(Debug, Default)]

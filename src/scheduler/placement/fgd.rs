@@ -4,9 +4,11 @@ use crate::scheduler::traits::{Placement, PlacementRequest};
 use super::{place_by_scan, TaskMix};
 
 /// Fragmentation gradient descent (Weng et al., "Beware of Fragmentation", USENIX ATC
-/// 2023, §4): among every node and GPU that can host the task, the one whose placement
-/// increases that node's expected fragmentation F_n(M) least (see [`TaskMix`] for
-/// F_n(M)); ties go to the placement leaving the node with the least free share, then to
+/// 2023, §4): among every node and GPU that can host the task (its CPU and memory
+/// included), the one whose placement increases that node's expected fragmentation
+/// F_n(M) least (see [`TaskMix`] for F_n(M), which counts a node's idle GPUs as
+/// fragmented for task types its free CPU or memory cannot host, so placing a
+/// CPU-heavy task where it strands GPUs scores badly); ties go to the placement leaving the node with the least free share, then to
 /// the lower node id and GPU index.
 ///
 /// The target workload M is the mix the free-capacity index tracks: the simulator sets
@@ -43,8 +45,9 @@ impl Placement for Fgd {
         };
         place_by_scan(req, free, out, &mut |free, c, after| {
             let model = free.node_model(c.node);
-            let delta =
-                mix.node_frag_milli(model, after) - mix.node_frag_milli(model, free.node_gpu_free(c.node));
+            let room = free.host_room(c.node);
+            let delta = mix.node_frag_milli(model, after, room.minus(req.host))
+                - mix.node_frag_milli(model, free.node_gpu_free(c.node), room);
             let left: u32 = after.iter().map(|&f| u32::from(f)).sum();
             // Fragmentation first; the free share left breaks ties (below 1e-3 milli).
             delta + f64::from(left) * 1e-9

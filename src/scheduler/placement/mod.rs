@@ -29,43 +29,77 @@ pub use worst_fit::WorstFit;
 use crate::scheduler::free::{FreeCapacity, GpuGrant};
 use crate::scheduler::traits::PlacementRequest;
 use crate::topology::{GpuModelId, NodeId};
+use crate::workload::HostDemand;
 
 /// Places a whole-GPU gang across nodes of `model`, fewest nodes first: nodes with the
 /// most free GPUs are taken whole until the remainder fits on one node, which is then
-/// chosen by best fit. Succeeds iff the model has `gpus` fully free GPUs.
-fn spread(free: &FreeCapacity, model: GpuModelId, gpus: u32, out: &mut Vec<GpuGrant>) -> bool {
+/// chosen by best fit. A node is taken only with the CPU and memory free for its part of
+/// `host` ([`HostDemand::part`]); when no node can take the remainder with its part,
+/// smaller nodes keep being taken whole. Without host demands this succeeds iff the
+/// model has `gpus` fully free GPUs.
+fn spread(
+    free: &FreeCapacity,
+    model: GpuModelId,
+    gpus: u32,
+    host: HostDemand,
+    out: &mut Vec<GpuGrant>,
+) -> bool {
     if free.free_whole(model) < u64::from(gpus) {
         return false;
     }
     let mut left = gpus;
+    // The remainder that no single node could take, when last tried.
+    let mut no_single = 0;
     for node in free.nodes_by_free_desc(model) {
         let avail = free.node_free_whole(node);
         if avail >= left {
-            break;
-        }
-        out.push(GpuGrant {
-            node,
-            gpus: free.free_mask(node, avail),
-        });
-        left -= avail;
-    }
-    if left > 0 {
-        // The tightest node that holds the remainder, skipping nodes already taken.
-        let taken = |n| out.iter().any(|g: &GpuGrant| g.node == n);
-        let best = (left..=free.max_node_gpus(model))
-            .find_map(|k| free.nodes_with_free(model, k).find(|&n| !taken(n)));
-        match best {
-            Some(node) => out.push(GpuGrant {
-                node,
-                gpus: free.free_mask(node, left),
-            }),
-            None => {
-                out.clear();
-                return false;
+            if no_single != left {
+                if let Some(last) = tightest(free, model, left, host.part(left, gpus), out) {
+                    out.push(GpuGrant {
+                        node: last,
+                        gpus: free.free_mask(last, left),
+                    });
+                    return true;
+                }
+                no_single = left;
             }
+            continue;
+        }
+        if free.hosts(node, host.part(avail, gpus)) {
+            out.push(GpuGrant {
+                node,
+                gpus: free.free_mask(node, avail),
+            });
+            left -= avail;
         }
     }
-    true
+    out.clear();
+    false
+}
+
+/// The node of `model` with the fewest fully free GPUs that still has `k`, room for
+/// `part` and no grant in `taken` (lowest id on ties).
+fn tightest(
+    free: &FreeCapacity,
+    model: GpuModelId,
+    k: u32,
+    part: HostDemand,
+    taken: &[GpuGrant],
+) -> Option<NodeId> {
+    (k..=free.max_node_gpus(model)).find_map(|k| {
+        free.nodes_with_free(model, k)
+            .find(|&n| !taken.iter().any(|g| g.node == n) && free.hosts(n, part))
+    })
+}
+
+/// [`spread`] over the allowed models whose nodes are all smaller than the gang, in
+/// model-id order: the fallback of policies that place single-node jobs themselves.
+fn spread_large(req: &PlacementRequest, free: &FreeCapacity, out: &mut Vec<GpuGrant>) -> bool {
+    let d = req.demand;
+    d.is_whole()
+        && candidate_models(req, free)
+            .filter(|&m| d.gpus > free.max_node_gpus(m))
+            .any(|m| spread(free, m, d.gpus, req.host, out))
 }
 
 /// Models allowed by `req` that have GPUs, in model-id order.
@@ -84,16 +118,21 @@ struct Choice {
 }
 
 /// Every single-node placement of `req` on `node` worth scoring, passed to `visit` with the
-/// GPUs' free shares after it: a whole gang takes the node's first free GPUs (which
-/// whole GPUs does not change any score), a sharing job tries each GPU with room,
-/// once per distinct free share. `after` is scratch space. O(GPUs on the node).
+/// GPUs' free shares after it: none if the node lacks the CPU or memory; a whole gang
+/// takes the node's first free GPUs (which whole GPUs does not change any score), a
+/// sharing job tries each GPU with room, once per distinct free share. `after` is
+/// scratch space. O(GPUs on the node).
 fn each_choice(
     free: &FreeCapacity,
     node: NodeId,
-    demand: crate::workload::GpuDemand,
+    req: &PlacementRequest,
     after: &mut Vec<u16>,
     visit: &mut dyn FnMut(Choice, &[u16]),
 ) {
+    let demand = req.demand;
+    if !free.hosts(node, req.host) {
+        return;
+    }
     let now = free.node_gpu_free(node);
     if demand.is_whole() {
         if free.node_free_whole(node) < demand.gpus {
@@ -139,7 +178,7 @@ fn place_by_scan(
             continue;
         }
         for &node in free.pool_nodes(model) {
-            each_choice(free, node, d, &mut after, &mut |c, a| {
+            each_choice(free, node, req, &mut after, &mut |c, a| {
                 let s = score(free, c, a);
                 if best.is_none_or(|(b, _)| s < b) {
                     best = Some((s, c));
@@ -155,11 +194,6 @@ fn place_by_scan(
             });
             true
         }
-        None => {
-            d.is_whole()
-                && candidate_models(req, free)
-                    .filter(|&m| d.gpus > free.max_node_gpus(m))
-                    .any(|m| spread(free, m, d.gpus, out))
-        }
+        None => spread_large(req, free, out),
     }
 }

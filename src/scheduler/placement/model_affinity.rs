@@ -24,6 +24,7 @@ impl Placement for ModelAffinity {
                 let one = PlacementRequest {
                     demand: req.demand,
                     models: ModelMask(1 << m.0),
+                    host: req.host,
                 };
                 BestFit.place(&one, free, out)
             })

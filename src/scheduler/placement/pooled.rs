@@ -23,6 +23,6 @@ impl Placement for Pooled {
         if !req.demand.is_whole() {
             return false;
         }
-        candidate_models(req, free).any(|model| spread(free, model, req.demand.gpus, out))
+        candidate_models(req, free).any(|model| spread(free, model, req.demand.gpus, req.host, out))
     }
 }

@@ -4,15 +4,14 @@ use rand_chacha::ChaCha12Rng;
 use crate::scheduler::free::{FreeCapacity, GpuGrant};
 use crate::scheduler::traits::{Placement, PlacementRequest};
 use crate::topology::{GpuModelId, NodeId};
-use crate::workload::GpuDemand;
 
-use super::{candidate_models, spread};
+use super::{candidate_models, spread_large};
 
 /// Draws tried before enumerating the nodes that fit.
 const TRIES: usize = 64;
 
 /// Random fit: a node drawn uniformly among the nodes (of the allowed models) that hold
-/// the job, from the policy's seeded stream `policy.random.place`. A whole gang takes
+/// the job, its CPU and memory included, from the policy's seeded stream `policy.random.place`. A whole gang takes
 /// the node's first free GPUs; a sharing job a GPU drawn uniformly among those with room.
 /// Gangs larger than any node spread over the fewest nodes.
 ///
@@ -32,8 +31,11 @@ impl RandomFit {
     }
 }
 
-fn fits(free: &FreeCapacity, node: NodeId, d: GpuDemand) -> bool {
-    if d.is_whole() {
+fn fits(free: &FreeCapacity, node: NodeId, req: &PlacementRequest) -> bool {
+    let d = req.demand;
+    if !free.hosts(node, req.host) {
+        false
+    } else if d.is_whole() {
         free.node_free_whole(node) >= d.gpus
     } else {
         free.node_gpu_free(node)
@@ -60,7 +62,7 @@ impl Placement for RandomFit {
                 for &m in &models {
                     let nodes = free.pool_nodes(m);
                     if i < nodes.len() {
-                        if fits(free, nodes[i], d) {
+                        if fits(free, nodes[i], req) {
                             chosen = Some(nodes[i]);
                         }
                         break;
@@ -77,10 +79,10 @@ impl Placement for RandomFit {
             for &m in &models {
                 if d.is_whole() {
                     for k in d.gpus..=free.max_node_gpus(m) {
-                        fitting.extend(free.nodes_with_free(m, k));
+                        fitting.extend(free.nodes_with_free(m, k).filter(|&n| free.hosts(n, req.host)));
                     }
                 } else {
-                    fitting.extend(free.pool_nodes(m).iter().copied().filter(|&n| fits(free, n, d)));
+                    fitting.extend(free.pool_nodes(m).iter().copied().filter(|&n| fits(free, n, req)));
                 }
             }
             if !fitting.is_empty() {
@@ -89,10 +91,7 @@ impl Placement for RandomFit {
             }
         }
         let Some(node) = chosen else {
-            return d.is_whole()
-                && candidate_models(req, free)
-                    .filter(|&m| d.gpus > free.max_node_gpus(m))
-                    .any(|m| spread(free, m, d.gpus, out));
+            return spread_large(req, free, out);
         };
         let gpus = if d.is_whole() {
             free.free_mask(node, d.gpus)

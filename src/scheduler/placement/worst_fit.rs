@@ -2,14 +2,15 @@ use crate::scheduler::free::{FreeCapacity, GpuGrant};
 use crate::scheduler::traits::{Placement, PlacementRequest};
 use crate::workload::MILLI_PER_GPU;
 
-use super::{candidate_models, spread};
+use super::{candidate_models, spread_large};
 
 /// Worst fit (spread): the node left with the most free GPUs after placing the job
-/// (lowest id on ties, earlier model on ties across models). A sharing job takes a fully
+/// (lowest id on ties, earlier model on ties across models), among the nodes with the
+/// CPU and memory it asks for. A sharing job takes a fully
 /// free GPU on the node with the most of them, else the partially used GPU with the
 /// most free share. Gangs larger than any node spread over the fewest nodes.
-/// O(GPU-count buckets) per decision: the most-free node is the first of the highest
-/// non-empty bucket.
+/// O(GPU-count buckets) per decision without CPU or memory demands: the most-free node
+/// is the first of the highest non-empty bucket.
 #[derive(Debug, Default)]
 pub struct WorstFit;
 
@@ -27,7 +28,8 @@ impl Placement for WorstFit {
                 continue;
             }
             let need = if d.is_whole() { d.gpus } else { 1 };
-            let candidate = match free.nodes_by_free_desc(model).next() {
+            let most_free = free.nodes_by_free_desc(model).find(|&n| free.hosts(n, req.host));
+            let candidate = match most_free {
                 Some(node) if free.node_free_whole(node) >= need => {
                     let whole = free.node_free_whole(node);
                     let left = if d.is_whole() {
@@ -44,7 +46,7 @@ impl Placement for WorstFit {
                     ))
                 }
                 _ if !d.is_whole() => free
-                    .largest_partial_gpu(model)
+                    .largest_partial_gpu(model, req.host)
                     .filter(|&(_, _, f)| u32::from(f) >= d.milli_per_gpu)
                     .map(|(node, gpu, f)| {
                         (u32::from(f) - d.milli_per_gpu, GpuGrant { node, gpus: 1 << gpu })
@@ -62,12 +64,7 @@ impl Placement for WorstFit {
                 out.push(grant);
                 true
             }
-            None => {
-                d.is_whole()
-                    && candidate_models(req, free)
-                        .filter(|&m| d.gpus > free.max_node_gpus(m))
-                        .any(|m| spread(free, m, d.gpus, out))
-            }
+            None => spread_large(req, free, out),
         }
     }
 }

@@ -23,7 +23,7 @@ use csv::StringRecord;
 use super::reader::{field, Source};
 use super::Builder;
 use crate::engine::SimTime;
-use crate::workload::{GpuDemand, JobId, JobKind, JobSpec, WorkloadError, MILLI_PER_GPU};
+use crate::workload::{GpuDemand, HostDemand, JobId, JobKind, JobSpec, WorkloadError, MILLI_PER_GPU};
 
 /// The columns this adapter reads.
 const COLUMNS: &[&str] = &[
@@ -103,6 +103,7 @@ pub(crate) fn read(src: &mut Source, b: &mut Builder) -> Result<(), WorkloadErro
             // Open-ended instances get their duration once the trace end is known.
             duration: deleted.map_or(SimTime::ZERO, |d| d - start),
             demand,
+            host: HostDemand::NONE,
             gpu_types: Default::default(),
             tenant,
             user: None,

@@ -17,7 +17,7 @@ use csv::StringRecord;
 
 use super::reader::{field, line, Source};
 use super::{line_name, wall_clock, Builder};
-use crate::workload::{GpuDemand, JobId, JobKind, JobSpec, WorkloadError};
+use crate::workload::{GpuDemand, HostDemand, JobId, JobKind, JobSpec, WorkloadError};
 
 /// The columns this adapter reads.
 const COLUMNS: &[&str] = &[
@@ -62,6 +62,7 @@ pub(crate) fn read(src: &mut Source, b: &mut Builder) -> Result<(), WorkloadErro
             submit,
             duration: dur,
             demand: GpuDemand::whole(1),
+            host: HostDemand::NONE,
             gpu_types: Default::default(),
             tenant,
             user,

@@ -1,12 +1,13 @@
 //! dcsim's generic job CSV: the format `dcsim trace convert` writes and any tool can
 //! produce. The full spec is in `docs/trace-formats.md`; in short:
 //!
-//! `id,submit_s,duration_s,gpus,gpu_milli,gpu_types,tenant,user,priority,kind,recorded_start_s,open_ended`
+//! `id,submit_s,duration_s,gpus,gpu_milli,gpu_types,tenant,user,priority,kind,recorded_start_s,open_ended[,cpu_milli,memory_mib]`
 //!
 //! - Required: `id`, `submit_s`, `duration_s`, `gpus` (at least 1). The other columns
 //!   may be missing, and an empty cell means the default: `gpu_milli` 1000, any GPU
 //!   type, tenant `default`, no user, priority 0, kind training, no recorded start,
-//!   `open_ended` false.
+//!   `open_ended` false, no CPU (`cpu_milli`, thousandths of a core) or memory
+//!   (`memory_mib`) demand. The writer emits these two only when some job has one.
 //! - Times are seconds, decimals allowed; they are rounded to the millisecond (the
 //!   writer emits at most 3 decimals, so writing and reading back is exact).
 //! - `gpu_types` lists allowed GPU type names separated by `|` (empty = any).
@@ -20,7 +21,7 @@ use csv::StringRecord;
 use super::reader::{demand, field, Col, Source};
 use super::Builder;
 use crate::engine::SimTime;
-use crate::workload::{JobId, JobKind, JobSpec, Workload, WorkloadError, MILLI_PER_GPU};
+use crate::workload::{HostDemand, JobId, JobKind, JobSpec, Workload, WorkloadError, MILLI_PER_GPU};
 
 /// Every column of the format, in the order the writer emits them.
 const COLUMNS: &[&str] = &[
@@ -36,7 +37,13 @@ const COLUMNS: &[&str] = &[
     "kind",
     "recorded_start_s",
     "open_ended",
+    "cpu_milli",
+    "memory_mib",
 ];
+
+/// Columns the writer emits for every workload (the host-demand columns follow only
+/// when some job asks for CPU or memory).
+const BASE_COLUMNS: usize = 12;
 
 /// The tenant of rows with no `tenant` column or an empty cell.
 const DEFAULT_TENANT: &str = "default";
@@ -68,6 +75,8 @@ pub(crate) fn read(src: &mut Source, b: &mut Builder) -> Result<(), WorkloadErro
     let kind = src.optional_column("kind");
     let recorded_start = src.optional_column("recorded_start_s");
     let open_ended = src.optional_column("open_ended");
+    let cpu_milli = src.optional_column("cpu_milli");
+    let memory_mib = src.optional_column("memory_mib");
 
     let mut rec = StringRecord::new();
     while src.next_row(&mut rec)? {
@@ -114,12 +123,21 @@ pub(crate) fn read(src: &mut Source, b: &mut Builder) -> Result<(), WorkloadErro
             },
             None => false,
         };
+        let amount = |c: Option<Col>| match c {
+            Some(c) if !field(&rec, c).is_empty() => src.count(&rec, c),
+            _ => Ok(0),
+        };
+        let host = HostDemand {
+            cpu_milli: amount(cpu_milli)?,
+            memory_mib: amount(memory_mib)?,
+        };
         b.jobs.push(JobSpec {
             id: JobId::default(),
             name: field(&rec, id).to_string(),
             submit,
             duration,
             demand,
+            host,
             gpu_types: types,
             tenant,
             user,
@@ -140,11 +158,18 @@ fn opt(rec: &StringRecord, c: Option<Col>) -> &str {
 /// Writes `workload` as generic CSV (header plus one row per job, in id order), the
 /// output of `dcsim trace convert`. Reading the result back with the generic adapter
 /// gives the same jobs (names, times to the millisecond, demand, GPU type names,
-/// tenant and user names, priority, kind, recorded start, open-endedness); the skip
-/// report and the source's row count are not carried.
+/// tenant and user names, priority, kind, recorded start, open-endedness, CPU and
+/// memory demand); the skip report and the source's row count are not carried.
 pub fn write_generic(workload: &Workload, out: impl Write) -> Result<(), std::io::Error> {
     let mut w = csv::Writer::from_writer(out);
-    w.write_record(COLUMNS)?;
+    let with_host = workload.jobs.iter().any(|j| !j.host.is_none());
+    let columns = if with_host {
+        COLUMNS
+    } else {
+        &COLUMNS[..BASE_COLUMNS]
+    };
+    w.write_record(columns)?;
+    let mut row: Vec<String> = Vec::with_capacity(COLUMNS.len());
     let mut types = String::new();
     for j in &workload.jobs {
         types.clear();
@@ -162,20 +187,26 @@ pub fn write_generic(workload: &Workload, out: impl Write) -> Result<(), std::io
             .tenants
             .get(j.tenant.0 as usize)
             .map_or("", String::as_str);
-        w.write_record([
-            j.name.as_str(),
-            &secs(j.submit),
-            &secs(j.duration),
-            &j.demand.gpus.to_string(),
-            &j.demand.milli_per_gpu.to_string(),
-            &types,
-            tenant,
-            user,
-            &j.priority.to_string(),
-            j.kind.as_str(),
-            &j.recorded_start.map_or(String::new(), secs),
-            if j.open_ended { "true" } else { "false" },
-        ])?;
+        row.clear();
+        row.extend([
+            j.name.clone(),
+            secs(j.submit),
+            secs(j.duration),
+            j.demand.gpus.to_string(),
+            j.demand.milli_per_gpu.to_string(),
+            types.clone(),
+            tenant.to_string(),
+            user.to_string(),
+            j.priority.to_string(),
+            j.kind.as_str().to_string(),
+            j.recorded_start.map_or(String::new(), secs),
+            j.open_ended.to_string(),
+        ]);
+        if with_host {
+            row.push(j.host.cpu_milli.to_string());
+            row.push(j.host.memory_mib.to_string());
+        }
+        w.write_record(&row)?;
     }
     w.flush()
 }

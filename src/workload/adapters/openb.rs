@@ -6,6 +6,7 @@
 //! - `num_gpu` = 0 → skipped as `cpu_only`. `num_gpu` = 1 with `gpu_milli` < 1000 →
 //!   [`GpuDemand::share`]; otherwise [`GpuDemand::whole`]`(num_gpu)`. `gpu_milli` outside
 //!   1..=1000, or a share with `num_gpu` > 1, is a row error.
+//! - `cpu_milli` and `memory_mib` → [`HostDemand`] (the pod's CPU and memory).
 //! - `gpu_spec` `A|B` → the set of those GPU types (names as written); empty = any.
 //! - One tenant, `openb` (the trace has none). `qos` → priority and kind: LS 3
 //!   (inference), Guaranteed 2, Burstable 1, BE 0 (training).
@@ -17,6 +18,7 @@
 //!
 //! The `multigpuNN` pod lists carry no time columns and fail with a missing column.
 //!
+//! [`HostDemand`]: crate::workload::HostDemand
 //! [`GpuDemand::share`]: crate::workload::GpuDemand::share
 //! [`GpuDemand::whole`]: crate::workload::GpuDemand::whole
 
@@ -25,11 +27,13 @@ use csv::StringRecord;
 use super::reader::{demand, field, Source};
 use super::Builder;
 use crate::engine::SimTime;
-use crate::workload::{JobId, JobKind, JobSpec, WorkloadError};
+use crate::workload::{HostDemand, JobId, JobKind, JobSpec, WorkloadError};
 
 /// The columns this adapter reads.
 const COLUMNS: &[&str] = &[
     "name",
+    "cpu_milli",
+    "memory_mib",
     "num_gpu",
     "gpu_milli",
     "gpu_spec",
@@ -44,6 +48,8 @@ pub(crate) fn read(src: &mut Source, b: &mut Builder) -> Result<(), WorkloadErro
     let name = src.column("name", COLUMNS)?;
     let num_gpu = src.column("num_gpu", COLUMNS)?;
     let gpu_milli = src.column("gpu_milli", COLUMNS)?;
+    let cpu_milli = src.column("cpu_milli", COLUMNS)?;
+    let memory_mib = src.column("memory_mib", COLUMNS)?;
     let gpu_spec = src.column("gpu_spec", COLUMNS)?;
     let qos = src.column("qos", COLUMNS)?;
     let creation = src.column("creation_time", COLUMNS)?;
@@ -68,6 +74,10 @@ pub(crate) fn read(src: &mut Source, b: &mut Builder) -> Result<(), WorkloadErro
         }
         let milli = src.count(&rec, gpu_milli)?;
         let demand = demand(gpus, milli).map_err(|m| src.error(&rec, format!("column `gpu_milli`: {m}")))?;
+        let host = HostDemand {
+            cpu_milli: src.count(&rec, cpu_milli)?,
+            memory_mib: src.count(&rec, memory_mib)?,
+        };
         let (priority, kind) = match field(&rec, qos) {
             "LS" => (3, JobKind::Inference),
             "Guaranteed" => (2, JobKind::Training),
@@ -98,6 +108,7 @@ pub(crate) fn read(src: &mut Source, b: &mut Builder) -> Result<(), WorkloadErro
             // Open-ended jobs hold their start here until the trace end is known.
             duration: deleted.map_or(SimTime::ZERO, |d| d - start),
             demand,
+            host,
             gpu_types,
             tenant,
             user: None,
