@@ -93,43 +93,67 @@ impl Summary {
         series: &TimeSeries,
         cluster_gpus: u64,
     ) -> Summary {
-        let ran: Vec<&JobRecord> = records
-            .iter()
-            .filter(|r| matches!(r.outcome, Outcome::Completed | Outcome::Censored))
-            .collect();
+        // One pass over the records (they are large and a run may hold millions).
         let secs = |t: SimTime| t.as_secs_f64();
-        let mut waits: Vec<f64> = ran.iter().filter_map(|r| r.wait()).map(secs).collect();
-        let mut jcts: Vec<f64> = ran.iter().filter_map(|r| r.jct()).map(secs).collect();
-        let mut slowdowns: Vec<f64> = ran.iter().filter_map(|r| bounded_slowdown(r)).collect();
-
-        let first_submit = records.iter().map(|r| r.submit).min().unwrap_or(SimTime::ZERO);
-        let last_end = ran.iter().filter_map(|r| r.end).max().unwrap_or(first_submit);
-        let makespan = last_end - first_submit;
+        let n = records.len();
+        let (mut waits, mut jcts, mut slowdowns) = (
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+        );
+        let mut jobs_skipped: BTreeMap<String, u64> = BTreeMap::new();
+        let mut tenants = TenantAcc::new(workload.tenants.len());
+        let (mut completed, mut censored, mut unfinished, mut unplaced, mut skipped) =
+            (0u64, 0u64, 0u64, 0u64, 0u64);
+        let (mut preemptions, mut lost_gpu_s) = (0u64, 0.0);
+        let mut first_submit: Option<SimTime> = None;
+        let mut last_end: Option<SimTime> = None;
+        for r in records {
+            first_submit = Some(first_submit.map_or(r.submit, |f| f.min(r.submit)));
+            preemptions += u64::from(r.preemptions);
+            lost_gpu_s += r.lost_work.as_secs_f64() * r.demand.gpus_f64();
+            tenants.add(r);
+            match r.outcome {
+                Outcome::Completed | Outcome::Censored => {
+                    if r.outcome == Outcome::Completed {
+                        completed += 1;
+                    } else {
+                        censored += 1;
+                    }
+                    unplaced += u64::from(r.nodes == 0);
+                    if let Some(end) = r.end {
+                        last_end = Some(last_end.map_or(end, |l| l.max(end)));
+                    }
+                    waits.extend(r.wait().map(secs));
+                    jcts.extend(r.jct().map(secs));
+                    slowdowns.extend(bounded_slowdown(r));
+                }
+                Outcome::Skipped => {
+                    skipped += 1;
+                    *jobs_skipped
+                        .entry(r.skip_reason.unwrap_or("unknown").to_string())
+                        .or_insert(0) += 1;
+                }
+                Outcome::Unfinished => unfinished += 1,
+            }
+        }
+        let first_submit = first_submit.unwrap_or(SimTime::ZERO);
+        let makespan = last_end.unwrap_or(first_submit) - first_submit;
         let span_s = makespan.as_secs_f64();
         let busy_milli_ms = series.busy_integral();
         let gpu_seconds = busy_milli_ms as f64 / (f64::from(MILLI_PER_GPU) * 1000.0);
         let per_span = |x: f64| if span_s > 0.0 { x / span_s } else { 0.0 };
-
-        let mut jobs_skipped = BTreeMap::new();
-        for r in records.iter().filter(|r| r.outcome == Outcome::Skipped) {
-            *jobs_skipped
-                .entry(r.skip_reason.unwrap_or("unknown").to_string())
-                .or_insert(0) += 1;
-        }
-        let count = |o: Outcome| ran.iter().filter(|r| r.outcome == o).count() as u64;
+        let ran = completed + censored;
 
         Summary {
             rows_read: workload.rows_read,
             rows_skipped: workload.skipped.clone(),
             jobs: records.len() as u64,
-            completed: count(Outcome::Completed),
-            censored: count(Outcome::Censored),
-            unfinished: records
-                .iter()
-                .filter(|r| r.outcome == Outcome::Unfinished)
-                .count() as u64,
+            completed,
+            censored,
+            unfinished,
             jobs_skipped,
-            unplaced: ran.iter().filter(|r| r.nodes == 0).count() as u64,
+            unplaced,
             wait_s: Distribution::of(&mut waits),
             jct_s: Distribution::of(&mut jcts),
             bounded_slowdown: Distribution::of(&mut slowdowns),
@@ -141,23 +165,15 @@ impl Summary {
             mean_frag_gpus: series
                 .frag_tracked
                 .then(|| per_span(series.frag_integral() as f64 / (f64::from(MILLI_PER_GPU) * 1000.0))),
-            preemptions: records.iter().map(|r| u64::from(r.preemptions)).sum(),
-            lost_gpu_hours: records
-                .iter()
-                .map(|r| r.lost_work.as_secs_f64() * r.demand.gpus_f64())
-                .sum::<f64>()
-                / 3600.0,
-            throughput_jobs_per_hour: per_span(ran.len() as f64) * 3600.0,
+            preemptions,
+            lost_gpu_hours: lost_gpu_s / 3600.0,
+            throughput_jobs_per_hour: per_span(ran as f64) * 3600.0,
             mean_queue_length: per_span(series.queued_integral() as f64 / 1000.0),
-            arrival_rate_per_s: per_span(records.len() as f64 - jobs_skipped_total(records) as f64),
-            tenants: tenant_summaries(workload, records),
+            arrival_rate_per_s: per_span((n as u64 - skipped) as f64),
+            tenants: tenants.summaries(workload),
             power: None,
         }
     }
-}
-
-fn jobs_skipped_total(records: &[JobRecord]) -> usize {
-    records.iter().filter(|r| r.outcome == Outcome::Skipped).count()
 }
 
 fn bounded_slowdown(r: &JobRecord) -> Option<f64> {
@@ -166,19 +182,26 @@ fn bounded_slowdown(r: &JobRecord) -> Option<f64> {
     Some((jct / run.max(BOUNDED_SLOWDOWN_TAU_S)).max(1.0))
 }
 
-fn tenant_summaries(workload: &Workload, records: &[JobRecord]) -> Vec<TenantSummary> {
-    #[derive(Default)]
-    struct Acc {
-        jobs: u64,
-        ran: u64,
-        gpu_s: f64,
-        wait_s: f64,
-        slowdown: f64,
+/// Per-tenant sums, gathered in the same pass as everything else.
+struct TenantAcc(Vec<TenantSums>);
+
+#[derive(Default)]
+struct TenantSums {
+    jobs: u64,
+    ran: u64,
+    gpu_s: f64,
+    wait_s: f64,
+    slowdown: f64,
+}
+
+impl TenantAcc {
+    fn new(tenants: usize) -> Self {
+        TenantAcc((0..tenants).map(|_| TenantSums::default()).collect())
     }
-    let mut acc: Vec<Acc> = (0..workload.tenants.len()).map(|_| Acc::default()).collect();
-    for r in records {
-        let Some(a) = acc.get_mut(r.tenant.0 as usize) else {
-            continue;
+
+    fn add(&mut self, r: &JobRecord) {
+        let Some(a) = self.0.get_mut(r.tenant.0 as usize) else {
+            return;
         };
         a.jobs += 1;
         if let (Some(w), Some(run), Some(sd)) = (r.wait(), r.run_time(), bounded_slowdown(r)) {
@@ -188,22 +211,26 @@ fn tenant_summaries(workload: &Workload, records: &[JobRecord]) -> Vec<TenantSum
             a.slowdown += sd;
         }
     }
-    let mut out: Vec<TenantSummary> = acc
-        .into_iter()
-        .enumerate()
-        .filter(|(_, a)| a.jobs > 0)
-        .map(|(i, a)| {
-            let per = |x: f64| if a.ran > 0 { x / a.ran as f64 } else { 0.0 };
-            TenantSummary {
-                tenant: workload.tenants[i].clone(),
-                jobs: a.jobs,
-                ran: a.ran,
-                gpu_hours: a.gpu_s / 3600.0,
-                mean_wait_s: per(a.wait_s),
-                mean_bounded_slowdown: per(a.slowdown),
-            }
-        })
-        .collect();
-    out.sort_by(|a, b| a.tenant.cmp(&b.tenant));
-    out
+
+    fn summaries(self, workload: &Workload) -> Vec<TenantSummary> {
+        let mut out: Vec<TenantSummary> = self
+            .0
+            .into_iter()
+            .enumerate()
+            .filter(|(_, a)| a.jobs > 0)
+            .map(|(i, a)| {
+                let per = |x: f64| if a.ran > 0 { x / a.ran as f64 } else { 0.0 };
+                TenantSummary {
+                    tenant: workload.tenants[i].clone(),
+                    jobs: a.jobs,
+                    ran: a.ran,
+                    gpu_hours: a.gpu_s / 3600.0,
+                    mean_wait_s: per(a.wait_s),
+                    mean_bounded_slowdown: per(a.slowdown),
+                }
+            })
+            .collect();
+        out.sort_by(|a, b| a.tenant.cmp(&b.tenant));
+        out
+    }
 }
