@@ -352,7 +352,7 @@ pub fn write_power(w: &mut dyn Write, p: &PowerOutput, end: Option<SimTime>) -> 
 /// Writes `power_levels.csv`: for every interval, one row per tree node (feed, halls,
 /// rows, racks) with its mean and peak power and its cap.
 pub fn write_power_levels(w: &mut dyn Write, l: &PowerLevels) -> io::Result<()> {
-    writeln!(w, "start_s,end_s,level,name,mean_kw,peak_kw,cap_kw")?;
+    writeln!(w, "start_s,end_s,level,name,mean_kw,peak_kw,cap_kw,cooling_kw")?;
     let mut line = String::with_capacity(128);
     for r in &l.rows {
         let k = r.node as usize;
@@ -369,9 +369,14 @@ pub fn write_power_levels(w: &mut dyn Write, l: &PowerLevels) -> io::Result<()> 
         line.push(',');
         push_fixed(&mut line, r.peak_w / 1000.0, 3);
         line.push(',');
-        if l.cap_w[k].is_finite() {
-            push_fixed(&mut line, l.cap_w[k] / 1000.0, 3);
-        }
+        let kw = |line: &mut String, w: f64| {
+            if w.is_finite() {
+                push_fixed(line, w / 1000.0, 3);
+            }
+        };
+        kw(&mut line, l.cap_w[k]);
+        line.push(',');
+        kw(&mut line, l.cooling_w[k]);
         line.push('\n');
         w.write_all(line.as_bytes())?;
     }

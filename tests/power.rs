@@ -106,6 +106,34 @@ fn throttled_job_end_time_by_hand() {
     assert!((p.summary.hours_at_cap - 6000.0 / 3600.0).abs() < 1e-12);
 }
 
+/// A rack's cooling capacity caps it as its electrical cap does (all its power becomes
+/// heat): the case above with 1,600 W of cooling and no electrical cap ends the same way,
+/// at 6,000 s; and the tree's cap is the lower of the two.
+#[test]
+fn cooling_capacity_throttles_like_a_cap() {
+    let c = common::cluster(&[("A", 1, 8)]);
+    let mut topo = bare(&c);
+    topo.rack_cooling_w[0] = 1600.0;
+    let w = common::workload(vec![common::job(0.0, 3000.0, 8, 1000)]);
+    let out = run_with(&c, &topo, &w, &hand_config());
+    assert_eq!(out.jobs[0].end, Some(SimTime::from_secs(6000)));
+    topo.rack_cap_w[0] = 2000.0;
+    let tree = PowerTree::build(&c, &topo, &hand_config()).unwrap();
+    let r = tree.first_rack as usize;
+    assert_eq!((tree.cap_w[r], tree.cooling_w[r]), (1600.0, 1600.0));
+    topo.rack_cap_w[0] = 1000.0;
+    let tree = PowerTree::build(
+        &c,
+        &topo,
+        &PowerConfig {
+            mode: PowerMode::Admission,
+            ..hand_config()
+        },
+    )
+    .unwrap();
+    assert_eq!(tree.cap_w[r], 1000.0);
+}
+
 /// Same node and cap; job A (4 GPUs, 3,000 s) at 0, job B (4 GPUs, 1,000 s) at 1,000 s.
 ///
 /// A alone: fixed = 8 × 50 (idle) + 4 × 50 (A down to 100 W) = 600 W; throttleable

@@ -364,3 +364,26 @@ proptest! {
         prop_assert_eq!(c.halls.len() as u32, (c.rows.len() as u32).div_ceil(per_hall));
     }
 }
+
+/// Rack cooling: `cooling = "air" | "liquid"` gives the documented default capacity
+/// (`AIR_RACK_COOLING_KW`, `LIQUID_RACK_COOLING_KW`), an explicit `rack_cooling_kw`
+/// overrides it, `[power]` sets the default for groups that say nothing, and a bad
+/// figure or kind is an error naming the key.
+#[test]
+fn rack_cooling_capacity_by_kind_and_override() {
+    let text = format!(
+        "{HEAD}[power]\ncooling = \"air\"\n\
+         [[nodes]]\nname = \"a\"\ngpu = \"H100\"\ngpus = 8\ncount = 2\n\
+         [[nodes]]\nname = \"b\"\ngpu = \"H100\"\ngpus = 8\ncount = 2\ncooling = \"liquid\"\n\
+         [[nodes]]\nname = \"c\"\ngpu = \"H100\"\ngpus = 8\ncount = 2\ncooling = \"liquid\"\nrack_cooling_kw = 80\n"
+    );
+    let r = topology::parse_report(&text, Path::new("t.toml")).expect("valid");
+    assert_eq!(r.power.rack_cooling_w, vec![30_000.0, 132_000.0, 80_000.0]);
+    assert_eq!(r.power.rack_cap_w, vec![f64::INFINITY; 3]);
+    let e = parse("[[nodes]]\nname = \"a\"\ngpu = \"H100\"\ngpus = 8\ncount = 1\nrack_cooling_kw = -3\n")
+        .expect_err("negative capacity");
+    assert!(e.to_string().contains("nodes[0].rack_cooling_kw"), "{e}");
+    let e = parse("[[nodes]]\nname = \"a\"\ngpu = \"H100\"\ngpus = 8\ncount = 1\ncooling = \"water\"\n")
+        .expect_err("unknown kind");
+    assert!(e.to_string().contains("cooling"), "{e}");
+}

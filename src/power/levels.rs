@@ -31,8 +31,11 @@ pub struct PowerLevels {
     pub names: Vec<String>,
     /// Level of each tree node.
     pub level: Vec<Level>,
-    /// Cap of each tree node, W (infinite: none).
+    /// Cap of each tree node, W (infinite: none); a rack's is the lower of its
+    /// electrical cap and its cooling capacity.
     pub cap_w: Vec<f64>,
+    /// Cooling capacity of each rack, W (infinite: none, and for other levels).
+    pub cooling_w: Vec<f64>,
     /// Rows, by interval then tree node.
     pub rows: Vec<LevelRow>,
 }
@@ -126,6 +129,7 @@ impl LevelStats {
             names: tree.names.clone(),
             level: (0..tree.len() as u32).map(|i| tree.level(i)).collect(),
             cap_w: tree.cap_w.clone(),
+            cooling_w: tree.cooling_w.clone(),
             rows: self.rows,
         }
     }

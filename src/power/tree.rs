@@ -67,8 +67,12 @@ pub struct PowerTree {
     pub parent: Vec<u32>,
     /// Children of each tree node.
     pub children: Vec<Vec<u32>>,
-    /// Cap of each tree node, W (`f64::INFINITY`: none).
+    /// Cap of each tree node, W (`f64::INFINITY`: none); for a rack the lower of its
+    /// electrical cap and its cooling capacity.
     pub cap_w: Vec<f64>,
+    /// Cooling capacity of each rack, W (`f64::INFINITY` for other nodes and racks
+    /// without one).
+    pub cooling_w: Vec<f64>,
     /// Constant power of each tree node's own equipment, W: row and rack overheads,
     /// and for a rack also its nodes' base power and its GPUs' idle power.
     pub own_w: Vec<f64>,
@@ -117,6 +121,7 @@ impl PowerTree {
         let n = (first_rack + racks) as usize;
         let mut parent = vec![u32::MAX; n];
         let mut cap_w = vec![f64::INFINITY; n];
+        let mut cooling_w = vec![f64::INFINITY; n];
         let mut own_w = vec![0.0; n];
         let mut names = vec![String::new(); n];
         names[0] = "feed".into();
@@ -137,7 +142,11 @@ impl PowerTree {
         for (k, rack) in cluster.racks.iter().enumerate() {
             let i = first_rack as usize + k;
             parent[i] = first_row + rack.row.0;
-            cap_w[i] = topo.rack_cap_w.get(k).copied().unwrap_or(f64::INFINITY);
+            // All of a rack's power becomes heat: its cooling caps it as its PDU does.
+            let electrical = topo.rack_cap_w.get(k).copied().unwrap_or(f64::INFINITY);
+            let cooling = topo.rack_cooling_w.get(k).copied().unwrap_or(f64::INFINITY);
+            cap_w[i] = electrical.min(cooling);
+            cooling_w[i] = cooling;
             own_w[i] = topo.rack_overhead_w;
             names[i] = rack.name.clone();
         }
@@ -191,6 +200,7 @@ impl PowerTree {
             parent,
             children,
             cap_w,
+            cooling_w,
             own_w,
             floor_w,
             nameplate_w,

@@ -81,6 +81,42 @@ pub struct PowerKeys {
     /// Constant power of each row's shared equipment (spine switches, storage), W.
     #[serde(default)]
     pub row_overhead_w: f64,
+    /// Heat every rack's cooling can remove, kW, unless its group says otherwise (none:
+    /// unlimited, or the default of `cooling`).
+    pub rack_cooling_kw: Option<f64>,
+    /// How every rack is cooled, unless its group says otherwise; sets the default of
+    /// `rack_cooling_kw`.
+    pub cooling: Option<Cooling>,
+}
+
+/// How a rack is cooled: each kind has a default heat capacity per rack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Cooling {
+    /// Air (CRAH/in-row units, containment): [`AIR_RACK_COOLING_KW`] per rack.
+    Air,
+    /// Direct-to-chip liquid cooling: [`LIQUID_RACK_COOLING_KW`] per rack.
+    Liquid,
+}
+
+/// Default heat capacity of an air-cooled rack, kW: an **assumption**, the middle of the
+/// 20–40 kW at which air-cooled racks commonly top out (`shared/reference/README.md`,
+/// marked "check"; industry overviews found with search agree on "tens of kW").
+pub const AIR_RACK_COOLING_KW: f64 = 30.0;
+
+/// Default heat capacity of a liquid-cooled rack, kW: an **assumption**, the upper figure
+/// quoted for a GB200 NVL72 rack, a rack-scale liquid-cooled design (~120–132 kW,
+/// `shared/reference/README.md`, marked "check").
+pub const LIQUID_RACK_COOLING_KW: f64 = 132.0;
+
+impl Cooling {
+    /// The default heat capacity of a rack cooled this way, kW.
+    pub fn default_kw(self) -> f64 {
+        match self {
+            Cooling::Air => AIR_RACK_COOLING_KW,
+            Cooling::Liquid => LIQUID_RACK_COOLING_KW,
+        }
+    }
 }
 
 /// Default non-GPU power of a GPU node (CPUs, memory, fans, NICs), as a share of the
@@ -100,6 +136,9 @@ pub struct TopologyPower {
     pub node_base_w: Vec<f64>,
     /// Cap of each rack, W, indexed like `Cluster::racks`.
     pub rack_cap_w: Vec<f64>,
+    /// Heat each rack's cooling can remove, W (all of a rack's power becomes heat, so
+    /// this caps its power like `rack_cap_w`), indexed like `Cluster::racks`.
+    pub rack_cooling_w: Vec<f64>,
     /// Cap of every row, W.
     pub row_cap_w: f64,
     /// Cap of every hall, W.
@@ -122,6 +161,7 @@ impl TopologyPower {
                 .map(|n| default_node_base_w(cluster, n))
                 .collect(),
             rack_cap_w: vec![f64::INFINITY; cluster.racks.len()],
+            rack_cooling_w: vec![f64::INFINITY; cluster.racks.len()],
             row_cap_w: f64::INFINITY,
             hall_cap_w: f64::INFINITY,
             feed_w: f64::INFINITY,
@@ -129,6 +169,11 @@ impl TopologyPower {
             row_overhead_w: 0.0,
         }
     }
+}
+
+/// A rack's heat capacity, kW: the explicit figure, else the default of its cooling.
+fn rack_cooling(kw: Option<f64>, cooling: Option<Cooling>) -> Option<f64> {
+    kw.or(cooling.map(Cooling::default_kw))
 }
 
 /// The default base power of a node: [`DEFAULT_NODE_BASE_SHARE_OF_GPU_TDP`] of its
@@ -217,6 +262,13 @@ pub struct NodeGroup {
     /// Cap of the racks this group fills, kW (default: `[power] rack_cap_kw`).
     #[serde(default)]
     pub rack_cap_kw: Option<f64>,
+    /// Heat capacity of the racks this group fills, kW (default: from `cooling`, else
+    /// `[power]`).
+    #[serde(default)]
+    pub rack_cooling_kw: Option<f64>,
+    /// How the racks this group fills are cooled (default: `[power] cooling`).
+    #[serde(default)]
+    pub cooling: Option<Cooling>,
 }
 
 /// `[[node_list]]`: nodes read from a real node list.
@@ -239,6 +291,12 @@ pub struct NodeListDef {
     /// Cap of the racks this list fills, kW (default: `[power] rack_cap_kw`).
     #[serde(default)]
     pub rack_cap_kw: Option<f64>,
+    /// Heat capacity of the racks this list fills, kW (as for `[[nodes]]`).
+    #[serde(default)]
+    pub rack_cooling_kw: Option<f64>,
+    /// How the racks this list fills are cooled (as for `[[nodes]]`).
+    #[serde(default)]
+    pub cooling: Option<Cooling>,
 }
 
 /// A built cluster and what was left out of it.
@@ -407,6 +465,7 @@ impl TopologyFile {
             ("power.hall_cap_kw".into(), p.hall_cap_kw),
             ("power.row_cap_kw".into(), p.row_cap_kw),
             ("power.rack_cap_kw".into(), p.rack_cap_kw),
+            ("power.rack_cooling_kw".into(), p.rack_cooling_kw),
         ];
         let mut watts: Vec<(String, Option<f64>)> = vec![
             ("power.rack_overhead_w".into(), Some(p.rack_overhead_w)),
@@ -414,10 +473,12 @@ impl TopologyFile {
         ];
         for (i, g) in self.nodes.iter().enumerate() {
             caps.push((format!("nodes[{i}].rack_cap_kw"), g.rack_cap_kw));
+            caps.push((format!("nodes[{i}].rack_cooling_kw"), g.rack_cooling_kw));
             watts.push((format!("nodes[{i}].node_base_w"), g.node_base_w));
         }
         for (i, l) in self.node_list.iter().enumerate() {
             caps.push((format!("node_list[{i}].rack_cap_kw"), l.rack_cap_kw));
+            caps.push((format!("node_list[{i}].rack_cooling_kw"), l.rack_cooling_kw));
             watts.push((format!("node_list[{i}].node_base_w"), l.node_base_w));
         }
         for (key, v) in caps {
@@ -491,7 +552,11 @@ impl TopologyFile {
             let model = b.model(name, &key)?;
             let per_rack = g.nodes_per_rack.unwrap_or(self.layout.nodes_per_rack);
             b.start_segment(per_rack, g.new_row);
-            b.segment_power(g.node_base_w, g.rack_cap_kw);
+            b.segment_power(
+                g.node_base_w,
+                g.rack_cap_kw,
+                rack_cooling(g.rack_cooling_kw, g.cooling),
+            );
             for n in 0..g.count {
                 b.push(
                     Node {
@@ -535,9 +600,12 @@ struct Builder<'a> {
     node_base_w: Vec<Option<f64>>,
     /// Cap of each rack opened so far, kW (None: the topology-wide default).
     rack_cap_kw: Vec<Option<f64>>,
+    /// Heat capacity of each rack placed so far, kW (None: the `[power]` default).
+    rack_cooling_kw: Vec<Option<f64>>,
     /// The current segment's base power and rack cap.
     seg_base_w: Option<f64>,
     seg_rack_cap_kw: Option<f64>,
+    seg_rack_cooling_kw: Option<f64>,
 }
 
 impl<'a> Builder<'a> {
@@ -564,13 +632,21 @@ impl<'a> Builder<'a> {
             nodes_in_rack: 0,
             node_base_w: Vec::new(),
             rack_cap_kw: Vec::new(),
+            rack_cooling_kw: Vec::new(),
             seg_base_w: None,
             seg_rack_cap_kw: None,
+            seg_rack_cooling_kw: None,
         }
     }
 
     /// Sets the base power and rack cap of the nodes and racks of the current segment.
-    fn segment_power(&mut self, node_base_w: Option<f64>, rack_cap_kw: Option<f64>) {
+    fn segment_power(
+        &mut self,
+        node_base_w: Option<f64>,
+        rack_cap_kw: Option<f64>,
+        rack_cooling_kw: Option<f64>,
+    ) {
+        self.seg_rack_cooling_kw = rack_cooling_kw;
         self.seg_base_w = node_base_w;
         self.seg_rack_cap_kw = rack_cap_kw;
     }
@@ -693,6 +769,7 @@ impl<'a> Builder<'a> {
             row,
         });
         self.rack_cap_kw.push(self.seg_rack_cap_kw);
+        self.rack_cooling_kw.push(self.seg_rack_cooling_kw);
         self.racks_in_row += 1;
         self.nodes_in_rack = 0;
         self.open_rack = false;
@@ -730,7 +807,11 @@ impl<'a> Builder<'a> {
             let at = format!("{key} ({}, line {first_line})", path.display());
             let model = self.model(&m, &at)?;
             self.start_segment(per_rack, def.new_row);
-            self.segment_power(def.node_base_w, def.rack_cap_kw);
+            self.segment_power(
+                def.node_base_w,
+                def.rack_cap_kw,
+                rack_cooling(def.rack_cooling_kw, def.cooling),
+            );
             for n in nodes {
                 let at = format!("{key} ({}, line {})", path.display(), n.line);
                 self.push(
@@ -766,6 +847,11 @@ impl<'a> Builder<'a> {
                 .rack_cap_kw
                 .iter()
                 .map(|c| cap_w(c.or(keys.rack_cap_kw)))
+                .collect(),
+            rack_cooling_w: self
+                .rack_cooling_kw
+                .iter()
+                .map(|c| cap_w(c.or(rack_cooling(keys.rack_cooling_kw, keys.cooling))))
                 .collect(),
             row_cap_w: cap_w(keys.row_cap_kw),
             hall_cap_w: cap_w(keys.hall_cap_kw),
