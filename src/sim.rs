@@ -676,14 +676,7 @@ impl Core<'_> {
             // Power owns the rate: every run starts at full speed, throttling lowers it.
             self.jobs[job as usize].rate = 1.0;
             let spec = &self.workload.jobs[job as usize];
-            p.start(
-                self.now,
-                job,
-                &self.scratch,
-                spec.demand.milli_per_gpu,
-                spec.kind,
-                spec.priority,
-            );
+            p.start(self.now, job, &self.scratch, spec);
         }
     }
 

@@ -673,3 +673,34 @@ fn stats_display_of_openb() {
     );
     serde_json::to_string(&s).unwrap();
 }
+
+/// A measured GPU utilization: read where given (empty = none), written back only when
+/// some job has one and read back as the same value; outside [0, 1] it is an error
+/// naming the line and column.
+#[test]
+fn generic_gpu_util_round_trips_and_is_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("u.csv");
+    std::fs::write(
+        &p,
+        "id,submit_s,duration_s,gpus,gpu_util\na,0,10,1,0.37\nb,1,10,2,\n",
+    )
+    .unwrap();
+    let w = read_trace(TraceFormat::Generic, &p).unwrap();
+    assert_eq!((w.jobs[0].gpu_util, w.jobs[1].gpu_util), (Some(0.37), None));
+    let mut out = Vec::new();
+    write_generic(&w, &mut out).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    assert!(
+        text.lines().next().unwrap().ends_with(",open_ended,gpu_util"),
+        "{text}"
+    );
+    let q = dir.path().join("back.csv");
+    std::fs::write(&q, &text).unwrap();
+    assert_eq!(read_trace(TraceFormat::Generic, &q).unwrap().jobs, w.jobs);
+
+    std::fs::write(&p, "id,submit_s,duration_s,gpus,gpu_util\na,0,10,1,1.5\n").unwrap();
+    let (_, line, msg) = row_error(read_trace(TraceFormat::Generic, &p));
+    assert_eq!(line, 2);
+    assert!(msg.contains("`gpu_util`") && msg.contains("1.5"), "{msg}");
+}

@@ -16,7 +16,7 @@ use dcsim::scheduler::{registry, GpuGrant};
 use dcsim::sim::{RunOutput, SimConfig, Simulation};
 use dcsim::topology::config::TopologyPower;
 use dcsim::topology::{Cluster, NodeId};
-use dcsim::workload::{JobKind, Workload};
+use dcsim::workload::{JobKind, JobSpec, Workload};
 
 fn run_with(cluster: &Cluster, topo: &TopologyPower, w: &Workload, cfg: &PowerConfig) -> RunOutput {
     let p = power::setup(cfg, cluster, topo, w.jobs.len(), Path::new("."), 0)
@@ -132,6 +132,22 @@ fn cooling_capacity_throttles_like_a_cap() {
     )
     .unwrap();
     assert_eq!(tree.cap_w[r], 1000.0);
+}
+
+/// A utilization the trace measured replaces the assumed one for the job's kind. One
+/// 8-GPU node (400 W TDP, 50 W idle, no base power), linear curve, training assumed at
+/// u = 1: a job measured at u = 0.5 draws 8 × (50 + 350 × 0.5) = 1,800 W, 1.8 MJ over
+/// 1,000 s; the same job without a measurement draws 8 × 400 W, 3.2 MJ.
+#[test]
+fn measured_utilization_sets_job_power() {
+    let c = common::cluster(&[("A", 1, 8)]);
+    let mut measured = common::job(0.0, 1000.0, 8, 1000);
+    measured.gpu_util = Some(0.5);
+    for (job, joules) in [(measured, 1.8e6), (common::job(0.0, 1000.0, 8, 1000), 3.2e6)] {
+        let out = run_with(&c, &bare(&c), &common::workload(vec![job]), &hand_config());
+        let e = out.power.unwrap().job_energy_j[0];
+        assert!((e - joules).abs() < 1e-6, "{e} vs {joules}");
+    }
 }
 
 /// Same node and cap; job A (4 GPUs, 3,000 s) at 0, job B (4 GPUs, 1,000 s) at 1,000 s.
@@ -487,7 +503,7 @@ proptest! {
         let jobs = ops.len();
         let mut run = power::setup(&cfg, &c, &topo, jobs, Path::new("."), 0).unwrap().unwrap();
         let mut free: Vec<u64> = c.nodes.iter().map(|n| if n.gpus == 64 { u64::MAX } else { (1u64 << n.gpus) - 1 }).collect();
-        let mut running: Vec<(u32, Vec<GpuGrant>, JobKind, i32)> = Vec::new();
+        let mut running: Vec<(u32, Vec<GpuGrant>, JobSpec)> = Vec::new();
         let mut rates = vec![1.0f64; jobs];
         let mut out = Vec::new();
         for (k, &(start, pick, gpus, kind, prio)) in ops.iter().enumerate() {
@@ -504,11 +520,13 @@ proptest! {
                 }
                 free[n] &= !mask;
                 let grants = vec![GpuGrant { node: NodeId(n as u32), gpus: mask }];
-                let kind = [JobKind::Training, JobKind::Inference, JobKind::Eval][kind];
-                run.start(now, k as u32, &grants, 1000, kind, prio);
-                running.push((k as u32, grants, kind, prio));
+                let mut spec = common::job(0.0, 1.0, want, 1000);
+                spec.kind = [JobKind::Training, JobKind::Inference, JobKind::Eval][kind];
+                spec.priority = prio;
+                run.start(now, k as u32, &grants, &spec);
+                running.push((k as u32, grants, spec));
             } else {
-                let (job, grants, _, _) = running.swap_remove(pick % running.len());
+                let (job, grants, _) = running.swap_remove(pick % running.len());
                 for g in &grants { free[g.node.0 as usize] |= g.gpus; }
                 run.stop(now, job);
             }
@@ -518,14 +536,14 @@ proptest! {
             for (i, (p, cap)) in run.levels().into_iter().enumerate() {
                 prop_assert!(p <= cap + 1e-6, "node {i}: {p} W over cap {cap} W");
             }
-            for (j, _, _, _) in &running {
+            for (j, _, _) in &running {
                 let r = rates[*j as usize];
                 prop_assert!(r > 0.0 && r <= 1.0, "rate {r}");
             }
             // From scratch: a fresh state with the same running jobs, settled once.
             let mut fresh = power::setup(&cfg, &c, &topo, jobs, Path::new("."), 0).unwrap().unwrap();
-            for (j, grants, kind, prio) in &running {
-                fresh.start(now, *j, grants, 1000, *kind, *prio);
+            for (j, grants, spec) in &running {
+                fresh.start(now, *j, grants, spec);
             }
             let mut fresh_out = Vec::new();
             fresh.settle(now, &mut fresh_out);

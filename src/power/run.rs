@@ -21,7 +21,7 @@ use std::mem;
 use crate::engine::SimTime;
 use crate::facility::Facility;
 use crate::scheduler::GpuGrant;
-use crate::workload::{JobKind, Workload, MILLI_PER_GPU};
+use crate::workload::{JobKind, JobSpec, Workload, MILLI_PER_GPU};
 
 use super::levels::LevelStats;
 use super::output::{PowerOutput, PowerSeries, PowerSummary, TenantEnergy};
@@ -491,15 +491,8 @@ impl PowerRun {
     }
 
     /// `job` starts on `grants` (empty: unplaced, draws nothing).
-    pub fn start(
-        &mut self,
-        now: SimTime,
-        job: u32,
-        grants: &[GpuGrant],
-        milli_per_gpu: u32,
-        kind: JobKind,
-        priority: i32,
-    ) {
+    pub fn start(&mut self, now: SimTime, job: u32, grants: &[GpuGrant], spec: &JobSpec) {
+        let (milli_per_gpu, kind, priority) = (spec.demand.milli_per_gpu, spec.kind, spec.priority);
         self.advance(now);
         if let Some(a) = self.waits.get_mut(job as usize) {
             if let Some(since) = a.refused_since.take() {
@@ -524,7 +517,11 @@ impl PowerRun {
                 JobKind::Inference => 1,
                 JobKind::Eval => 2,
             };
-            j.gp = self.gp_table[model][kind_index];
+            // A utilization the trace measured beats the assumed one for the kind.
+            j.gp = match spec.gpu_util {
+                Some(u) => JobGpuPower::new(&self.cfg, m, u),
+                None => self.gp_table[model][kind_index],
+            };
             j.alpha = m.alpha;
             let share = f64::from(milli_per_gpu) / f64::from(MILLI_PER_GPU);
             let mut const_w = 0.0;

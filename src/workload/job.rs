@@ -210,6 +210,9 @@ pub struct JobSpec {
     /// True when the trace did not record an end (the job outlived the trace); its
     /// `duration` then runs to the end of the trace.
     pub open_ended: bool,
+    /// Mean GPU utilization in [0, 1], where the trace records one (e.g. from DCGM);
+    /// power models use it instead of the default for the job's kind.
+    pub gpu_util: Option<f64>,
 }
 
 impl JobSpec {
@@ -236,6 +239,7 @@ impl JobSpec {
             kind: JobKind::Training,
             recorded_start: None,
             open_ended: false,
+            gpu_util: None,
         }
     }
 }

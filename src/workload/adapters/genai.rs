@@ -70,6 +70,7 @@ pub(crate) fn read(src: &mut Source, b: &mut Builder) -> Result<(), WorkloadErro
             kind: JobKind::Inference,
             recorded_start: None,
             open_ended: false,
+            gpu_util: None,
         });
     }
     Ok(())

@@ -1,13 +1,15 @@
 //! dcsim's generic job CSV: the format `dcsim trace convert` writes and any tool can
 //! produce. The full spec is in `docs/trace-formats.md`; in short:
 //!
-//! `id,submit_s,duration_s,gpus,gpu_milli,gpu_types,tenant,user,priority,kind,recorded_start_s,open_ended[,cpu_milli,memory_mib]`
+//! `id,submit_s,duration_s,gpus,gpu_milli,gpu_types,tenant,user,priority,kind,recorded_start_s,open_ended[,cpu_milli,memory_mib][,gpu_util]`
 //!
 //! - Required: `id`, `submit_s`, `duration_s`, `gpus` (at least 1). The other columns
 //!   may be missing, and an empty cell means the default: `gpu_milli` 1000, any GPU
 //!   type, tenant `default`, no user, priority 0, kind training, no recorded start,
 //!   `open_ended` false, no CPU (`cpu_milli`, thousandths of a core) or memory
-//!   (`memory_mib`) demand. The writer emits these two only when some job has one.
+//!   (`memory_mib`) demand, no measured GPU utilization (`gpu_util`, in [0, 1]; power
+//!   models then assume one per job kind). The writer emits the last three only when
+//!   some job has them.
 //! - Times are seconds, decimals allowed; they are rounded to the millisecond (the
 //!   writer emits at most 3 decimals, so writing and reading back is exact).
 //! - `gpu_types` lists allowed GPU type names separated by `|` (empty = any).
@@ -39,10 +41,11 @@ const COLUMNS: &[&str] = &[
     "open_ended",
     "cpu_milli",
     "memory_mib",
+    "gpu_util",
 ];
 
 /// Columns the writer emits for every workload (the host-demand columns follow only
-/// when some job asks for CPU or memory).
+/// when some job asks for CPU or memory, `gpu_util` only when some job has one).
 const BASE_COLUMNS: usize = 12;
 
 /// The tenant of rows with no `tenant` column or an empty cell.
@@ -77,6 +80,7 @@ pub(crate) fn read(src: &mut Source, b: &mut Builder) -> Result<(), WorkloadErro
     let open_ended = src.optional_column("open_ended");
     let cpu_milli = src.optional_column("cpu_milli");
     let memory_mib = src.optional_column("memory_mib");
+    let gpu_util = src.optional_column("gpu_util");
 
     let mut rec = StringRecord::new();
     while src.next_row(&mut rec)? {
@@ -127,6 +131,16 @@ pub(crate) fn read(src: &mut Source, b: &mut Builder) -> Result<(), WorkloadErro
             Some(c) if !field(&rec, c).is_empty() => src.count(&rec, c),
             _ => Ok(0),
         };
+        let gpu_util = match gpu_util {
+            Some(c) if !field(&rec, c).is_empty() => Some(
+                field(&rec, c)
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|u| (0.0..=1.0).contains(u))
+                    .ok_or_else(|| src.bad(&rec, c, "a utilization between 0 and 1"))?,
+            ),
+            _ => None,
+        };
         let host = HostDemand {
             cpu_milli: amount(cpu_milli)?,
             memory_mib: amount(memory_mib)?,
@@ -145,6 +159,7 @@ pub(crate) fn read(src: &mut Source, b: &mut Builder) -> Result<(), WorkloadErro
             kind,
             recorded_start,
             open_ended,
+            gpu_util,
         });
     }
     Ok(())
@@ -159,16 +174,20 @@ fn opt(rec: &StringRecord, c: Option<Col>) -> &str {
 /// output of `dcsim trace convert`. Reading the result back with the generic adapter
 /// gives the same jobs (names, times to the millisecond, demand, GPU type names,
 /// tenant and user names, priority, kind, recorded start, open-endedness, CPU and
-/// memory demand); the skip report and the source's row count are not carried.
+/// memory demand, GPU utilization); the skip report and the source's row count are not
+/// carried.
 pub fn write_generic(workload: &Workload, out: impl Write) -> Result<(), std::io::Error> {
     let mut w = csv::Writer::from_writer(out);
     let with_host = workload.jobs.iter().any(|j| !j.host.is_none());
-    let columns = if with_host {
-        COLUMNS
-    } else {
-        &COLUMNS[..BASE_COLUMNS]
-    };
-    w.write_record(columns)?;
+    let with_util = workload.jobs.iter().any(|j| j.gpu_util.is_some());
+    let mut columns = COLUMNS[..BASE_COLUMNS].to_vec();
+    if with_host {
+        columns.extend(["cpu_milli", "memory_mib"]);
+    }
+    if with_util {
+        columns.push("gpu_util");
+    }
+    w.write_record(&columns)?;
     let mut row: Vec<String> = Vec::with_capacity(COLUMNS.len());
     let mut types = String::new();
     for j in &workload.jobs {
@@ -205,6 +224,10 @@ pub fn write_generic(workload: &Workload, out: impl Write) -> Result<(), std::io
         if with_host {
             row.push(j.host.cpu_milli.to_string());
             row.push(j.host.memory_mib.to_string());
+        }
+        if with_util {
+            // Shortest decimal that reads back as the same f64.
+            row.push(j.gpu_util.map_or(String::new(), |u| u.to_string()));
         }
         w.write_record(&row)?;
     }

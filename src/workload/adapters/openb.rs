@@ -116,6 +116,7 @@ pub(crate) fn read(src: &mut Source, b: &mut Builder) -> Result<(), WorkloadErro
             kind,
             recorded_start: Some(start),
             open_ended: deleted.is_none(),
+            gpu_util: None,
         });
     }
     super::close_open_ended(&mut b.jobs[first..], trace_end);
