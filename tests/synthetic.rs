@@ -66,6 +66,7 @@ fn source(pairs: &[(GpuDemand, u64)]) -> Workload {
             kind: JobKind::Training,
             recorded_start: None,
             open_ended: false,
+            gpu_util: None,
         });
     }
     w
