@@ -157,7 +157,7 @@ struct Core<'a> {
     busy_by_model: Vec<u64>,
     running: Vec<RunningJob>,
     running_pos: Vec<u32>,
-    finished: Vec<u32>,
+    finished: Vec<QueuedJob>,
     wake: bool,
     /// Power accounting, when on (see [`Simulation::with_power`]).
     power: Option<Box<PowerRun>>,
@@ -401,8 +401,7 @@ impl<'a> Simulation<'a> {
                     events += 1;
                 }
             }
-            for i in 0..self.core.finished.len() {
-                let job = self.core.queued(self.core.finished[i]);
+            for &job in &self.core.finished {
                 self.queue.on_finish(&FinishedJob { job, end: now });
             }
             self.core.finished.clear();
@@ -496,10 +495,9 @@ impl Core<'_> {
                 if s.status != Status::Running || s.generation != generation {
                     return false;
                 }
-                self.stop(job);
-                let s = &mut self.jobs[job as usize];
-                s.status = Status::Done;
-                self.finished.push(job);
+                let queued = self.stop(job);
+                self.jobs[job as usize].status = Status::Done;
+                self.finished.push(queued);
                 true
             }
             Event::RateChange { job, rate_bits } => {
@@ -592,10 +590,18 @@ impl Core<'_> {
     }
 
     /// Ends the current run of `job`: releases its GPUs and records the segment.
-    fn stop(&mut self, job: u32) {
+    /// `job` stops (finishes or is preempted): its GPUs are released. Returns the job as
+    /// it stands now, built from its running entry, not from the workload (whose record
+    /// is cold by the time a job ends).
+    fn stop(&mut self, job: u32) -> QueuedJob {
         self.charge(job);
         self.power_stop(job);
-        let demand = self.workload.jobs[job as usize].demand;
+        let pos = std::mem::replace(&mut self.running_pos[job as usize], NOT_RUNNING) as usize;
+        let mut queued = self.running.swap_remove(pos).job;
+        if let Some(moved) = self.running.get(pos) {
+            self.running_pos[moved.job.id.0 as usize] = pos as u32;
+        }
+        let demand = queued.request.demand;
         let now = self.now;
         let s = &mut self.jobs[job as usize];
         let (offset, len, model) = (s.grant_offset as usize, s.grant_len as usize, s.model);
@@ -610,18 +616,16 @@ impl Core<'_> {
             grants: len as u32,
             milli_per_gpu: demand.milli_per_gpu,
         });
-        let request = self.request(job);
+        queued.remaining = SimTime(s.remaining_ms.ceil() as u64);
+        queued.attained_gpu_ms = s.busy_ms * u64::from(demand.gpus);
+        queued.preemptions = s.preemptions;
         self.free
-            .release_job(&self.grants[offset..offset + len], &request);
+            .release_job(&self.grants[offset..offset + len], &queued.request);
         if let Some(m) = model {
             self.busy_by_model[m.0 as usize] -= demand.total_milli();
         }
         self.busy_milli -= demand.total_milli();
-        let pos = std::mem::replace(&mut self.running_pos[job as usize], NOT_RUNNING) as usize;
-        self.running.swap_remove(pos);
-        if let Some(moved) = self.running.get(pos) {
-            self.running_pos[moved.job.id.0 as usize] = pos as u32;
-        }
+        queued
     }
 
     fn start_as_recorded(&mut self, job: u32) {
