@@ -9,6 +9,7 @@ use std::fs;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
+use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::engine::SimTime;
@@ -103,8 +104,8 @@ pub fn write_run(
     write_dir(dir, force, &files)
 }
 
-/// Writes one file's contents.
-pub type FileWriter<'a> = dyn Fn(&mut dyn Write) -> io::Result<()> + 'a;
+/// Writes one file's contents (`Sync`: the files of a directory are written in parallel).
+pub type FileWriter<'a> = dyn Fn(&mut dyn Write) -> io::Result<()> + Sync + 'a;
 
 /// Writes `files` (name, writer) into `dir` atomically: all into a temporary sibling
 /// directory, renamed into place, so a reader never sees half a result. Refuses to
@@ -131,11 +132,21 @@ pub fn write_dir(dir: &Path, force: bool, files: &[(&str, &FileWriter)]) -> Resu
         fs::remove_dir_all(&tmp).map_err(io_err(&tmp))?;
     }
     fs::create_dir(&tmp).map_err(io_err(&tmp))?;
-    for &(file, f) in files {
-        let path = tmp.join(file);
-        let mut w = BufWriter::new(fs::File::create(&path).map_err(io_err(&path))?);
-        f(&mut w).and_then(|_| w.flush()).map_err(io_err(&path))?;
-    }
+    // One file per task: each is formatted and written independently, so the bytes
+    // do not depend on the thread count; the first failure in file order is reported.
+    files
+        .par_iter()
+        .map(|&(file, f)| {
+            let path = tmp.join(file);
+            let mut w = BufWriter::new(fs::File::create(&path).map_err(io_err(&path))?);
+            f(&mut w).and_then(|_| w.flush()).map_err(io_err(&path))
+        })
+        .collect::<Result<Vec<()>, ReportError>>()
+        .inspect_err(|_| {
+            // Best effort: leave no half-written directory behind; the write error is
+            // the one worth reporting.
+            let _ = fs::remove_dir_all(&tmp);
+        })?;
     if dir.exists() {
         let old = parent.join(format!(".{name}.old-{}", std::process::id()));
         fs::rename(dir, &old).map_err(io_err(dir))?;
