@@ -44,6 +44,12 @@ enum Command {
         /// Seed for every random stream, overriding the scenario's.
         #[arg(long)]
         seed: Option<u64>,
+        /// Queue policy, overriding the scenario's (its `[scheduler.params.<name>]` apply).
+        #[arg(long)]
+        queue: Option<String>,
+        /// Placement policy, overriding the scenario's.
+        #[arg(long)]
+        placement: Option<String>,
         /// Replace an existing output directory.
         #[arg(long)]
         force: bool,
@@ -150,8 +156,10 @@ fn main() -> Result<()> {
             scenario,
             output,
             seed,
+            queue,
+            placement,
             force,
-        } => run(&scenario, output, seed, force),
+        } => run(&scenario, output, seed, (queue, placement), force),
         Command::Validate { scenario } => validate(&scenario),
         Command::Compare(args) => compare_cmd(args),
         Command::Inflate {
@@ -206,9 +214,24 @@ fn print_entry(name: &str, about: &str, params: &[ParamDoc]) {
     }
 }
 
-fn run(path: &Path, output: Option<PathBuf>, seed: Option<u64>, force: bool) -> Result<()> {
+/// Policy names given on the command line: (queue, placement).
+type PolicyOverride = (Option<String>, Option<String>);
+
+fn run(
+    path: &Path,
+    output: Option<PathBuf>,
+    seed: Option<u64>,
+    (queue, placement): PolicyOverride,
+    force: bool,
+) -> Result<()> {
     let t0 = Instant::now();
-    let scenario = Scenario::load(path)?;
+    let mut scenario = Scenario::load(path)?;
+    if let Some(q) = queue {
+        scenario.config.scheduler.queue = q;
+    }
+    if let Some(p) = placement {
+        scenario.config.scheduler.placement = p;
+    }
     let cfg = &scenario.config;
     let dir = output.unwrap_or_else(|| Path::new("output").join(&cfg.name));
     if dir.exists() && !force {

@@ -192,3 +192,42 @@ fn a_quota_for_a_tenant_the_workload_lacks_is_an_error() {
         "{e}"
     );
 }
+
+/// `--queue` and `--placement` run a scenario under other policies (recorded in
+/// `summary.json`); an unknown name is refused with the valid ones listed.
+#[test]
+fn policies_can_be_overridden_on_the_command_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = scenario_file(&tmp, GOOD);
+    let out = tmp.path().join("run");
+    let o = dcsim(&[
+        "run",
+        s.to_str().unwrap(),
+        "--queue",
+        "sjf",
+        "--placement",
+        "worst-fit",
+        "--output",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let summary = fs::read_to_string(out.join("summary.json")).unwrap();
+    assert!(
+        summary.contains("\"queue_policy\": \"sjf\"") && summary.contains("\"placement\": \"worst-fit\""),
+        "{summary}"
+    );
+    let o = dcsim(&[
+        "run",
+        s.to_str().unwrap(),
+        "--queue",
+        "lifo",
+        "--output",
+        out.to_str().unwrap(),
+        "--force",
+    ]);
+    assert!(
+        !o.status.success() && stderr(&o).contains("fifo-skip"),
+        "{}",
+        stderr(&o)
+    );
+}
