@@ -1,4 +1,4 @@
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use crate::engine::SimTime;
 use crate::scheduler::params::{PolicyError, PolicyParams};
@@ -47,13 +47,13 @@ pub struct Conservative {
     next_seq: u64,
     est: Estimator,
     max_test: usize,
-    /// Per model index: the step function (from time, free thousandths) of running jobs
-    /// and reservations.
-    profiles: Vec<Vec<(SimTime, i64)>>,
+    /// Per model index: free thousandths over time, net of running jobs and reservations.
+    profiles: Vec<Profile>,
     /// Reservations of waiting jobs (always a prefix of `waiting`): start and model.
     reserved: BTreeMap<u64, (SimTime, GpuModelId)>,
-    /// The same reservations by start time.
-    due: BTreeSet<(SimTime, u64)>,
+    /// The same reservations by start time, with their requests (a pass skips a due job
+    /// whose request placement already refused without looking it up in `waiting`).
+    due: BTreeMap<(SimTime, u64), PlacementRequest>,
     /// The end the profile assumes for each running job, by job id (MAX: none).
     expected_end: Vec<SimTime>,
     /// The profile no longer matches reality: rebuild before the next use.
@@ -61,7 +61,7 @@ pub struct Conservative {
     /// Scratch: (estimated end, thousandths released) of running jobs, per model.
     ends: Vec<Vec<(SimTime, u64)>>,
     /// Scratch: due reservations of this pass.
-    due_now: Vec<(SimTime, u64)>,
+    due_now: Vec<(u64, PlacementRequest)>,
     /// Scratch: requests placement refused in this pass.
     failed: Vec<PlacementRequest>,
 }
@@ -79,7 +79,7 @@ impl Conservative {
             max_test: usize::try_from(max_test).unwrap_or(usize::MAX),
             profiles: Vec::new(),
             reserved: BTreeMap::new(),
-            due: BTreeSet::new(),
+            due: BTreeMap::new(),
             expected_end: Vec::new(),
             dirty: true,
             ends: Vec::new(),
@@ -103,7 +103,7 @@ impl Conservative {
         let now = ctx.now();
         let free = ctx.free();
         let models = free.models().map(|m| usize::from(m.0) + 1).max().unwrap_or(0);
-        self.profiles.resize_with(models, Vec::new);
+        self.profiles.resize_with(models, Profile::default);
         self.ends.resize_with(models, Vec::new);
         for e in &mut self.ends {
             e.clear();
@@ -123,30 +123,15 @@ impl Conservative {
             }
             ends.sort_unstable();
             let mut level = free.free_milli(model) as i64;
-            p.push((now, level));
+            p.push(now, level);
             for &(t, milli) in ends.iter() {
                 level += milli as i64;
-                match p.last_mut() {
-                    Some(last) if last.0 == t => last.1 = level,
-                    _ => p.push((t, level)),
-                }
+                p.push(t, level);
             }
         }
         self.reserved.clear();
         self.due.clear();
         self.dirty = false;
-    }
-
-    /// Drops profile steps that ended before now once they are most of the profile (every
-    /// use searches from now, so dead steps are only memory; dropping them lazily keeps the
-    /// shift amortized O(1) per step instead of O(P) per pass).
-    fn prune(&mut self, now: SimTime) {
-        for p in &mut self.profiles {
-            let keep_from = p.partition_point(|s| s.0 <= now).saturating_sub(1);
-            if 2 * keep_from > p.len() {
-                p.drain(..keep_from);
-            }
-        }
     }
 
     /// Bookkeeping for waiting job `seq`, just started by `ctx`: the profile is patched
@@ -177,12 +162,12 @@ impl Conservative {
                     // from now on) to [now, end) on `m`.
                     let held = SimTime(start.as_ms().saturating_add(dur));
                     let from = &mut self.profiles[usize::from(model.0)];
-                    reserve(from, start.max(now), held.max(now), -need);
-                    reserve(&mut self.profiles[usize::from(m.0)], now, end, need);
+                    from.reserve(start.max(now), held.max(now), -need);
+                    self.profiles[usize::from(m.0)].reserve(now, end, need);
                 }
             }
             (None, Some(m)) if !self.dirty => {
-                reserve(&mut self.profiles[usize::from(m.0)], now, end, need);
+                self.profiles[usize::from(m.0)].reserve(now, end, need);
             }
             _ => self.dirty = true,
         }
@@ -204,7 +189,7 @@ impl Conservative {
             let dur = self.est.waiting(&job).max(1);
             let mut best: Option<(SimTime, GpuModelId)> = None;
             for m in models_for(ctx.free(), &job.request) {
-                if let Some(t) = earliest(&self.profiles[usize::from(m.0)], now, need, dur) {
+                if let Some(t) = self.profiles[usize::from(m.0)].earliest(now, need, dur) {
                     if best.is_none_or(|(b, _)| t < b) {
                         best = Some((t, m));
                     }
@@ -212,9 +197,9 @@ impl Conservative {
             }
             let Some((start, model)) = best else { continue };
             let end = SimTime(start.as_ms().saturating_add(dur));
-            reserve(&mut self.profiles[usize::from(model.0)], start, end, need);
+            self.profiles[usize::from(model.0)].reserve(start, end, need);
             self.reserved.insert(s, (start, model));
-            self.due.insert((start, s));
+            self.due.insert((start, s), job.request);
             if start == now && !self.failed.contains(&job.request) {
                 if ctx.try_start(&job) {
                     self.started(&*ctx, s);
@@ -226,47 +211,91 @@ impl Conservative {
     }
 }
 
-/// The earliest time from `now` on, a step start or `now` itself, from which `need` is
-/// free in `profile` for `dur`; None if never (capacity held forever). Amortized
-/// O(steps): a failing step restarts the search just after it.
-fn earliest(profile: &[(SimTime, i64)], now: SimTime, need: i64, dur: u64) -> Option<SimTime> {
-    let mut i = profile.partition_point(|s| s.0 <= now).saturating_sub(1);
-    'start: while i < profile.len() {
-        if profile[i].1 < need {
-            i += 1;
-            continue;
-        }
-        let start = profile[i].0.max(now);
-        let end = start.as_ms().saturating_add(dur);
-        let mut j = i + 1;
-        while j < profile.len() && profile[j].0.as_ms() < end {
-            if profile[j].1 < need {
-                i = j + 1;
-                continue 'start;
-            }
-            j += 1;
-        }
-        return Some(start);
-    }
-    None
+/// A step function of free thousandths over time: `levels[i]` from `times[i]` until
+/// `times[i + 1]` (the last step lasts forever). Times and levels are kept apart so that
+/// searches and range updates run over plain slices.
+#[derive(Debug, Default)]
+struct Profile {
+    times: Vec<SimTime>,
+    levels: Vec<i64>,
 }
 
-/// Takes `need` out of `profile` over `[start, end)` (gives it back if negative),
-/// splitting steps at both ends; nothing if the interval is empty.
-fn reserve(profile: &mut Vec<(SimTime, i64)>, start: SimTime, end: SimTime, need: i64) {
-    if start >= end {
-        return;
+impl Profile {
+    fn clear(&mut self) {
+        self.times.clear();
+        self.levels.clear();
     }
-    for t in [start, end] {
-        let pos = profile.partition_point(|s| s.0 < t);
-        if profile.get(pos).is_none_or(|s| s.0 != t) && pos > 0 {
-            let level = profile[pos - 1].1;
-            profile.insert(pos, (t, level));
+
+    /// Appends a step from `t` (not before the last one; at the same time it replaces it).
+    fn push(&mut self, t: SimTime, level: i64) {
+        if self.times.last() == Some(&t) {
+            *self.levels.last_mut().expect("levels match times") = level;
+        } else {
+            self.times.push(t);
+            self.levels.push(level);
         }
     }
-    let from = profile.partition_point(|s| s.0 < start);
-    for step in profile[from..].iter_mut().take_while(|s| s.0 < end) {
-        step.1 -= need;
+
+    /// The step holding `t` (0 if `t` is before the first).
+    fn step_at(&self, t: SimTime) -> usize {
+        self.times.partition_point(|&s| s <= t).saturating_sub(1)
+    }
+
+    /// Drops the steps that ended before `now` once they are over half the profile: every
+    /// search starts from now, so dead steps cost only memory, and dropping them in bulk
+    /// keeps the shift amortized O(1) per step instead of O(P) per pass.
+    fn prune(&mut self, now: SimTime) {
+        if self
+            .times
+            .get(self.times.len() / 2 + 1)
+            .is_some_and(|&t| t <= now)
+        {
+            let dead = self.step_at(now);
+            self.times.drain(..dead);
+            self.levels.drain(..dead);
+        }
+    }
+
+    /// The index of the step starting at `t`, splitting the step holding it; 0 if `t` is
+    /// before the first step.
+    fn split(&mut self, t: SimTime) -> usize {
+        let pos = self.times.partition_point(|&s| s < t);
+        if pos > 0 && self.times.get(pos) != Some(&t) {
+            self.times.insert(pos, t);
+            self.levels.insert(pos, self.levels[pos - 1]);
+        }
+        pos
+    }
+
+    /// Takes `need` out over `[start, end)` (gives it back if negative); nothing if the
+    /// interval is empty.
+    fn reserve(&mut self, start: SimTime, end: SimTime, need: i64) {
+        if start >= end {
+            return;
+        }
+        let from = self.split(start);
+        let to = self.split(end);
+        for level in &mut self.levels[from..to] {
+            *level -= need;
+        }
+    }
+
+    /// The earliest time from `now` on, a step start or `now` itself, from which `need` is
+    /// free for `dur`; None if never (capacity held forever). O(steps) at most: a window
+    /// that fails restarts the search just after its first short step.
+    fn earliest(&self, now: SimTime, need: i64, dur: u64) -> Option<SimTime> {
+        let (times, levels) = (&self.times, &self.levels);
+        let mut i = self.step_at(now);
+        loop {
+            i += levels.get(i..)?.iter().position(|&l| l >= need)?;
+            let start = times[i].max(now);
+            let end = SimTime(start.as_ms().saturating_add(dur));
+            let window = times[i + 1..].iter().take_while(|&&t| t < end);
+            match levels[i + 1..].iter().zip(window).position(|(&l, _)| l < need) {
+                Some(k) => i += k + 2,
+                None => return Some(start),
+            }
+        }
     }
 }
 
@@ -284,7 +313,9 @@ impl QueuePolicy for Conservative {
     fn schedule(&mut self, ctx: &mut dyn SchedContext) {
         let now = ctx.now();
         if !self.dirty {
-            self.prune(now);
+            for p in &mut self.profiles {
+                p.prune(now);
+            }
         }
         self.failed.clear();
         // The first waiting job has no reservation ahead of it: if it fits, it starts
@@ -304,15 +335,15 @@ impl QueuePolicy for Conservative {
         }
         // Reservations that came due.
         self.due_now.clear();
-        self.due_now.extend(self.due.range(..=(now, u64::MAX)).copied());
+        let due = self.due.range(..=(now, u64::MAX));
+        self.due_now
+            .extend(due.map(|(&(_, seq), &request)| (seq, request)));
         for i in 0..self.due_now.len() {
-            let seq = self.due_now[i].1;
-            let Some(&job) = self.waiting.get(&seq) else {
-                continue;
-            };
-            if self.failed.contains(&job.request) {
+            let (seq, request) = self.due_now[i];
+            if self.failed.contains(&request) {
                 continue;
             }
+            let job = self.waiting[&seq];
             if ctx.try_start(&job) {
                 self.started(&*ctx, seq);
             } else {
@@ -410,10 +441,10 @@ mod tests {
             }
             for i in 0..self.inner.profiles.len() {
                 let model = GpuModelId(i as u16);
-                let steps: Vec<SimTime> = self.inner.profiles[i].iter().map(|s| s.0.max(now)).collect();
+                let steps: Vec<SimTime> = self.inner.profiles[i].times.iter().map(|&t| t.max(now)).collect();
                 for t in steps {
                     let p = &self.inner.profiles[i];
-                    let patched = p[p.partition_point(|s| s.0 <= t) - 1].1;
+                    let patched = p.levels[p.step_at(t)];
                     assert_eq!(patched, self.level(&*ctx, model, t), "model {i} at {t:?}");
                 }
             }
