@@ -1,4 +1,4 @@
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 
 use crate::engine::SimTime;
 use crate::scheduler::params::{PolicyError, PolicyParams};
@@ -43,8 +43,7 @@ use super::estimate::Estimator;
 /// within it.
 #[derive(Debug)]
 pub struct Conservative {
-    waiting: BTreeMap<u64, QueuedJob>,
-    next_seq: u64,
+    waiting: Arrivals,
     est: Estimator,
     max_test: usize,
     /// Per model index: free thousandths over time, net of running jobs and reservations.
@@ -73,8 +72,7 @@ impl Conservative {
         let est = Estimator::from_params(p)?;
         let max_test = p.u64("bf_max_job_test", DEFAULT_BF_MAX_JOB_TEST)?;
         Ok(Conservative {
-            waiting: BTreeMap::new(),
-            next_seq: 0,
+            waiting: Arrivals::default(),
             est,
             max_test: usize::try_from(max_test).unwrap_or(usize::MAX),
             profiles: Vec::new(),
@@ -141,7 +139,7 @@ impl Conservative {
     /// pooled count said) or on another model is patched like any other, keeping the other
     /// reservations as they are; only an unplaced start makes the profile stale.
     fn started(&mut self, ctx: &dyn SchedContext, seq: u64) {
-        let Some(job) = self.waiting.remove(&seq) else {
+        let Some(job) = self.waiting.remove(seq) else {
             return;
         };
         let now = ctx.now();
@@ -181,7 +179,7 @@ impl Conservative {
         let from = self.reserved.last_key_value().map_or(0, |(&s, _)| s + 1);
         let mut seq = from;
         for _ in 0..room {
-            let Some((&s, &job)) = self.waiting.range(seq..).next() else {
+            let Some((s, &job)) = self.waiting.first_from(seq) else {
                 break;
             };
             seq = s + 1;
@@ -299,6 +297,58 @@ impl Profile {
     }
 }
 
+/// Waiting jobs in arrival order, numbered from 0 as they arrive: slot `seq − first` holds
+/// job `seq` until it starts. Starts come mostly from the front (the head and due
+/// reservations), and a start empties its slot and trims empty slots off the front, so
+/// every operation is O(1) but [`Arrivals::first_from`], which skips the empty slots of
+/// jobs started out of order.
+#[derive(Debug, Default)]
+struct Arrivals {
+    slots: VecDeque<Option<QueuedJob>>,
+    first: u64,
+    len: usize,
+}
+
+impl Arrivals {
+    fn push(&mut self, job: QueuedJob) {
+        self.slots.push_back(Some(job));
+        self.len += 1;
+    }
+
+    fn get(&self, seq: u64) -> Option<&QueuedJob> {
+        let i = usize::try_from(seq.checked_sub(self.first)?).ok()?;
+        self.slots.get(i)?.as_ref()
+    }
+
+    fn remove(&mut self, seq: u64) -> Option<QueuedJob> {
+        let i = usize::try_from(seq.checked_sub(self.first)?).ok()?;
+        let job = self.slots.get_mut(i)?.take()?;
+        self.len -= 1;
+        while self.slots.front().is_some_and(Option::is_none) {
+            self.slots.pop_front();
+            self.first += 1;
+        }
+        Some(job)
+    }
+
+    /// The earliest waiting job numbered `seq` or later.
+    fn first_from(&self, seq: u64) -> Option<(u64, &QueuedJob)> {
+        let from = usize::try_from(seq.saturating_sub(self.first))
+            .map_or(self.slots.len(), |i| i.min(self.slots.len()));
+        let mut slots = self.slots.range(from..).enumerate();
+        let (i, job) = slots.find_map(|(i, slot)| slot.as_ref().map(|job| (i, job)))?;
+        Some((self.first + (from + i) as u64, job))
+    }
+
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
 impl QueuePolicy for Conservative {
     fn name(&self) -> &'static str {
         "conservative"
@@ -306,8 +356,7 @@ impl QueuePolicy for Conservative {
 
     fn enqueue(&mut self, job: QueuedJob) {
         self.est.waiting(&job);
-        self.waiting.insert(self.next_seq, job);
-        self.next_seq += 1;
+        self.waiting.push(job);
     }
 
     fn schedule(&mut self, ctx: &mut dyn SchedContext) {
@@ -320,7 +369,7 @@ impl QueuePolicy for Conservative {
         self.failed.clear();
         // The first waiting job has no reservation ahead of it: if it fits, it starts
         // (its earliest start in any profile is now). At low load this is all a pass does.
-        while let Some((&seq, job)) = self.waiting.first_key_value() {
+        while let Some((seq, job)) = self.waiting.first_from(0) {
             if !ctx.try_start(job) {
                 self.failed.push(job.request);
                 break;
@@ -343,7 +392,7 @@ impl QueuePolicy for Conservative {
             if self.failed.contains(&request) {
                 continue;
             }
-            let job = self.waiting[&seq];
+            let job = *self.waiting.get(seq).expect("a due job is waiting");
             if ctx.try_start(&job) {
                 self.started(&*ctx, seq);
             } else {
@@ -402,7 +451,7 @@ mod tests {
                 }
             }
             for (seq, &(start, m)) in &c.reserved {
-                let job = c.waiting[seq];
+                let job = *c.waiting.get(*seq).unwrap();
                 let end = SimTime(start.as_ms() + c.est.waiting(&job).max(1));
                 if m == model && start <= t && t < end {
                     level -= job.request.demand.total_milli() as i64;
@@ -426,7 +475,7 @@ mod tests {
             let before: Vec<(JobId, SimTime, GpuModelId)> = c
                 .reserved
                 .iter()
-                .map(|(s, &(t, m))| (c.waiting[s].id, t, m))
+                .map(|(&s, &(t, m))| (c.waiting.get(s).unwrap().id, t, m))
                 .collect();
             let now = ctx.now();
             self.inner.schedule(ctx);
