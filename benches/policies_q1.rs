@@ -6,7 +6,7 @@
 //!   Nothing queues there (the policies' fixed overhead); the `large-gangs` variant adds
 //!   64- and 256-GPU gangs (5% of jobs), which block the head and build queues, the
 //!   case backfilling is for. The target: backfilling within 5× FIFO's time. EASY
-//!   meets it; so does conservative (3.8–4.9× FIFO on `philly`, down from about 11×)
+//!   meets it; so does conservative (2.5–4× FIFO on `philly`, down from about 11×)
 //!   since a start that misses its reserved time (placement fragmentation on Philly's
 //!   mix of 2- and 8-GPU servers, which the pooled profile does not see) patches the
 //!   profile in place instead of rebuilding every reservation.
