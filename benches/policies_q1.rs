@@ -6,9 +6,10 @@
 //!   Nothing queues there (the policies' fixed overhead); the `large-gangs` variant adds
 //!   64- and 256-GPU gangs (5% of jobs), which block the head and build queues, the
 //!   case backfilling is for. The target: backfilling within 5× FIFO's time. EASY
-//!   meets it; conservative rebuilds its reservations whenever a start misses its
-//!   reserved time (placement fragmentation the pooled profile does not see), which on
-//!   Philly's mix of 2- and 8-GPU servers costs about 10× FIFO.
+//!   meets it; so does conservative (2.5–4× FIFO on `philly`, down from about 11×)
+//!   since a start that misses its reserved time (placement fragmentation on Philly's
+//!   mix of 2- and 8-GPU servers, which the pooled profile does not see) patches the
+//!   profile in place instead of rebuilding every reservation.
 //! - `philly`: the real Philly 2017 trace (82,247 jobs) with arrivals ×6 (offered load
 //!   ≈ 0.9, as in tests/policies_q1.rs) on the Philly cluster; skipped when
 //!   `../shared/traces` is absent.
