@@ -2,7 +2,10 @@
 //! ATC 2023, §6): tasks drawn (seeded, uniformly, with replacement) from a pod list are
 //! placed one by one on an empty cluster and never leave, until the GPUs they asked for
 //! reach the cluster's capacity. A task that does not fit (GPUs, or CPU and memory where
-//! the pod list and node list give them) is dropped. The outputs are
+//! the pod list and node list give them) is dropped. CPU-only pods are drawn too, as the
+//! paper's simulator draws every pod: they ask for no GPU, so they add nothing to the
+//! arrived GPUs, but take CPU and memory on the node their policy chooses, which can
+//! strand that node's idle GPUs. The outputs are
 //! the allocation rate, the unallocated GPUs and the fragmentation against the arrived
 //! workload, as the paper plots them.
 //!
@@ -43,7 +46,7 @@ pub struct InflationRow {
 /// The tasks of `workload` that can run on `cluster`, as placement requests: GPU-model
 /// constraints resolved to the cluster's models (as the simulator resolves them);
 /// tasks naming no model the cluster has, or larger than every allowed model, are left
-/// out.
+/// out. 0-GPU tasks (CPU-only pods) are kept, allowed on every node.
 pub fn requests(cluster: &Cluster, workload: &Workload) -> Vec<PlacementRequest> {
     let model_of_type: Vec<Option<GpuModelId>> = workload
         .gpu_types
@@ -76,7 +79,8 @@ pub fn requests(cluster: &Cluster, workload: &Workload) -> Vec<PlacementRequest>
 
 /// One inflation run: draws tasks from `tasks` with the stream `inflation` of `seed`
 /// and places them with `placement` until the arrived GPUs reach the cluster's
-/// capacity. Returns a row per 1% step (empty if `tasks` or the cluster is empty).
+/// capacity. Returns a row per 1% step (empty if no task asks for a GPU or the cluster
+/// has none).
 pub fn run(
     cluster: &Cluster,
     tasks: &[PlacementRequest],
@@ -85,7 +89,7 @@ pub fn run(
 ) -> Vec<InflationRow> {
     let capacity = cluster.total_gpus() * u64::from(MILLI_PER_GPU);
     let mut rows = Vec::with_capacity(STEPS as usize);
-    if tasks.is_empty() || capacity == 0 {
+    if capacity == 0 || tasks.iter().all(|t| t.demand.gpus == 0) {
         return rows;
     }
     let mut free = FreeCapacity::new(cluster, tasks.iter().any(|t| !t.demand.is_whole()));

@@ -496,10 +496,10 @@ fn inflate(path: &Path, policies: &str, seeds: u64, output: Option<PathBuf>, for
         scenario.placement_policy(name, cfg.seed)?; // every name checked before any run
     }
     let cluster = dcsim::topology::load(&scenario.resolve(&cfg.topology.path))?;
-    let workload = scenario.load_workload(cfg.seed, cluster.total_gpus())?;
+    let workload = scenario.load_workload_keeping_cpu_only(cfg.seed, cluster.total_gpus())?;
     let tasks = inflation::requests(&cluster, &workload);
-    if tasks.is_empty() {
-        bail!("the workload has no task this cluster can run");
+    if tasks.iter().all(|t| t.demand.gpus == 0) {
+        bail!("the workload has no GPU task this cluster can run");
     }
     let mut rows = Vec::new();
     for name in &names {
@@ -512,8 +512,9 @@ fn inflate(path: &Path, policies: &str, seeds: u64, output: Option<PathBuf>, for
     let file =
         inflation::write_file(&dir, force, &rows).with_context(|| format!("writing {}", dir.display()))?;
     println!(
-        "{} tasks to draw from; {} GPUs; {} seeds per policy\n",
+        "{} tasks to draw from ({} CPU-only); {} GPUs; {} seeds per policy\n",
         tasks.len(),
+        tasks.iter().filter(|t| t.demand.gpus == 0).count(),
         cluster.total_gpus(),
         seeds
     );

@@ -380,6 +380,25 @@ impl Scenario {
 
     /// Loads (or generates) the workload and applies its transforms.
     pub fn load_workload(&self, seed: u64, capacity_gpus: u64) -> Result<Workload, ScenarioError> {
+        self.read_workload(seed, capacity_gpus, false)
+    }
+
+    /// Like [`Scenario::load_workload`], with openb's CPU-only pods kept as 0-GPU jobs
+    /// ([`adapters::read_traces_keeping_cpu_only`]): the inflation experiment's draw.
+    pub fn load_workload_keeping_cpu_only(
+        &self,
+        seed: u64,
+        capacity_gpus: u64,
+    ) -> Result<Workload, ScenarioError> {
+        self.read_workload(seed, capacity_gpus, true)
+    }
+
+    fn read_workload(
+        &self,
+        seed: u64,
+        capacity_gpus: u64,
+        keep_cpu_only: bool,
+    ) -> Result<Workload, ScenarioError> {
         let w = &self.config.workload;
         let raw = match &w.synthetic {
             Some(cfg) => {
@@ -395,7 +414,11 @@ impl Scenario {
             None => {
                 let f = self.format(&w.format, "workload.format")?;
                 let paths: Vec<PathBuf> = w.path.iter().chain(&w.paths).map(|p| self.resolve(p)).collect();
-                adapters::read_traces(f, &paths)?
+                if keep_cpu_only {
+                    adapters::read_traces_keeping_cpu_only(f, &paths)?
+                } else {
+                    adapters::read_traces(f, &paths)?
+                }
             }
         };
         Ok(transform::apply(raw, &w.transform)?)

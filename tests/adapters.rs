@@ -7,7 +7,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use dcsim::engine::SimTime;
-use dcsim::workload::adapters::{read_trace, read_traces, write_generic, TraceFormat};
+use dcsim::workload::adapters::{
+    read_trace, read_traces, read_traces_keeping_cpu_only, write_generic, TraceFormat,
+};
 use dcsim::workload::stats::TraceStats;
 use dcsim::workload::{GpuDemand, JobKind, Workload, WorkloadError};
 
@@ -136,6 +138,13 @@ fn openb_default_slice() {
         .jobs
         .iter()
         .all(|j| j.recorded_start.is_some_and(|s| s >= j.submit)));
+    // For the inflation experiment: the 1,052 scheduled CPU-only pods become 0-GPU jobs
+    // (the other 36 were never scheduled).
+    let k = read_traces_keeping_cpu_only(TraceFormat::Openb, &[path]).unwrap();
+    let cpu_only = k.jobs.iter().filter(|j| j.demand == GpuDemand::whole(0)).count();
+    assert_eq!((cpu_only, k.jobs.len()), (1052, 6203 + 1052));
+    assert_eq!(k.skipped.reasons["never_scheduled"].count, 861 + 36);
+    assert!(!k.skipped.reasons.contains_key("cpu_only"));
 }
 
 #[test]

@@ -62,7 +62,8 @@ pub const MILLI_PER_GPU: u32 = 1000;
 /// asks for one GPU at less than 1000.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct GpuDemand {
-    /// GPUs in the gang (at least 1).
+    /// GPUs in the gang: at least 1, except for the CPU-only pods that the inflation
+    /// experiment draws (0, whole).
     pub gpus: u32,
     /// Share of each GPU, in 1..=1000.
     pub milli_per_gpu: u32,

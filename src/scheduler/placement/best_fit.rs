@@ -6,8 +6,11 @@ use super::{candidate_models, spread_large};
 
 /// Best fit: the node left with the fewest free GPUs after placing the job (lowest id on
 /// ties), over all allowed GPU models and the nodes with the CPU and memory it asks for. A sharing job takes the partially used GPU with
-/// the least free share that fits, else a whole free GPU on the fullest node. Gangs
-/// larger than any node spread over the fewest nodes.
+/// the least free share that fits, else a whole free GPU on the fullest node. A CPU-only
+/// task (no GPU) takes the node with the fewest fully free GPUs that has its CPU and
+/// memory, so it lands where no idle GPU is left to strand; the paper's simulator's
+/// `BestFit` scores free CPU as well as free GPUs, for every task, which ours does not.
+/// Gangs larger than any node spread over the fewest nodes.
 #[derive(Debug, Default)]
 pub struct BestFit;
 

@@ -14,7 +14,8 @@ const RACKS_TRIED: usize = 16;
 /// the model allows (as `spread` counts them) inside one rack when a rack can do that:
 /// racks with enough free GPUs are tried lowest-numbered first (up to 16, from the
 /// per-rack free-GPU index), each filled most-free node first; otherwise it spreads over
-/// the model's nodes. O(16 × (log racks + nodes per rack)) per decision.
+/// the model's nodes. A CPU-only task (no GPU) goes by best fit.
+/// O(16 × (log racks + nodes per rack)) per decision.
 #[derive(Debug, Default)]
 pub struct Consolidate;
 

@@ -13,7 +13,9 @@ use super::place_by_scan;
 /// whole GPUs). As in that simulator, a larger dot product scores lower, which packs
 /// tasks onto nodes with little free capacity. Ties: least free share left, then lower
 /// node id and GPU. CPU and memory are honoured (nodes without them are not candidates)
-/// but not scored as dimensions (the paper's simulator scores them too).
+/// but not scored as dimensions (the paper's simulator scores them too), so a CPU-only
+/// task (no GPU) has a dot product of 0 on every node and the tie rule alone picks the
+/// node (in that simulator its CPU dimension would decide).
 ///
 /// Cost: a scan of the allowed models' nodes, O(nodes × GPUs per node²) per decision.
 #[derive(Debug, Default)]
@@ -36,8 +38,12 @@ impl Placement for DotProduct {
             } else {
                 f64::from(now[c.gpus.trailing_zeros() as usize])
             };
-            let dot = (d.total_milli() as f64 / cap) * (free_before / cap)
-                + (f64::from(d.milli_per_gpu) / full) * (gpu_free / full);
+            let dot = if d.gpus == 0 {
+                0.0
+            } else {
+                (d.total_milli() as f64 / cap) * (free_before / cap)
+                    + (f64::from(d.milli_per_gpu) / full) * (gpu_free / full)
+            };
             let left: u32 = after.iter().map(|&f| u32::from(f)).sum();
             dot + f64::from(left) * 1e-12
         })

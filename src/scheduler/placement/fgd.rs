@@ -11,6 +11,12 @@ use super::{place_by_scan, TaskMix};
 /// CPU-heavy task where it strands GPUs scores badly); ties go to the placement leaving the node with the least free share, then to
 /// the lower node id and GPU index.
 ///
+/// A CPU-only task (no GPU) is scored the same way, as in the paper's simulator (its
+/// `FGDScore` subtracts the pod's CPU from the node and scores the fragmentation
+/// increase): it takes no GPU share, but the CPU and memory it takes can leave the
+/// node's idle GPUs without room for the target workload's tasks, which F_n counts. Where
+/// it changes no task type's fit it scores 0, and the tie rule picks the node.
+///
 /// The target workload M is the mix the free-capacity index tracks: the simulator sets
 /// it to the whole workload's task types (GPUs, share, allowed models), weighted by
 /// count, and the inflation experiment to the pod list it samples from, as the paper

@@ -5,7 +5,8 @@ use super::{candidate_models, spread};
 
 /// First fit: the lowest-numbered node (of the first allowed GPU model) that holds the
 /// job, its CPU and memory included. Gangs larger than any node spread over the fewest nodes. A sharing job takes the
-/// first GPU with enough free share.
+/// first GPU with enough free share. A CPU-only task (no GPU) takes the first node with
+/// its CPU and memory, as in the paper's simulator (equal scores, node-list order).
 #[derive(Debug, Default)]
 pub struct FirstFit;
 

@@ -24,8 +24,11 @@
 //! (`Q3Satisfied`) leaves just the GPUs whose free share is too small for it (`Q2LackGpu`
 //! part). That code checks CPU only; here memory counts like CPU (a node without the
 //! memory cannot host the task either), which changes nothing where memory never binds.
-//! CPU-only tasks carry no GPU demand and are left out of the mix (the simulator's
-//! default, `IsInvolvedCpuPods` off; dcsim does not simulate them).
+//! CPU-only tasks are left out of the mix. The paper's simulator counts them in its
+//! openb runs (`isInvolvedCpuPods: true`), where a CPU-only type leaves every idle GPU
+//! fragmented on every node: that adds p_m × (free shares) to F_n, the same amount for
+//! every candidate placement of a task, so it changes no FGD decision here (exact ΔF)
+//! and would only inflate the reported figure.
 //!
 //! Evaluating F_n(M) costs O(GPUs on the node) plus the task types asking for more
 //! memory than the node has free (usually none), whatever the number of task types:

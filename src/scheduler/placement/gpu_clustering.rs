@@ -9,7 +9,9 @@ use super::place_by_scan;
 /// requests (GPUs, share) placed on it since it was last entirely free; nodes are
 /// preferred in four classes — only this task's request, this request among others, an
 /// entirely free node, other requests only — and within a class the node with the least
-/// free share (then the lower node id and GPU).
+/// free share (then the lower node id and GPU). A CPU-only task (no GPU) has no class,
+/// as in that plugin (its minimum score for every node): the node with the least free
+/// share takes it, and it tags no node.
 ///
 /// The policy remembers what it placed, and forgets a node's requests once all its GPUs
 /// are free again (placement is not told of departures).
@@ -37,7 +39,9 @@ impl Placement for GpuClustering {
                 Some(t) if !idle => t,
                 _ => &[],
             };
-            let class = if node_tags.is_empty() {
+            let class = if d.gpus == 0 {
+                0.0
+            } else if node_tags.is_empty() {
                 2.0
             } else if node_tags.contains(&d) {
                 if node_tags.len() == 1 {
@@ -51,7 +55,7 @@ impl Placement for GpuClustering {
             let left: u32 = now.iter().map(|&f| u32::from(f)).sum();
             class + f64::from(left) * 1e-6
         });
-        if ok {
+        if ok && d.gpus > 0 {
             for g in out.iter() {
                 let n = g.node.0 as usize;
                 if self.tags.len() <= n {

@@ -9,7 +9,8 @@ use super::place_by_scan;
 /// first; (2) fully free GPUs on a node already in use; (3) a node with every GPU
 /// free, the one with the fewest GPUs first. Within a class (the paper's simulator leaves
 /// ties to the scheduler), the node left with the least free share, then the lower node
-/// id and GPU.
+/// id and GPU. A CPU-only task (no GPU) scores the same on every node, as in that
+/// plugin (its minimum score for every node), so the tie rule alone picks the node.
 ///
 /// Cost: a scan of the allowed models' nodes, O(nodes × GPUs per node²) per decision.
 #[derive(Debug, Default)]
@@ -26,6 +27,9 @@ impl Placement for GpuPacking {
             let now = free.node_gpu_free(c.node);
             let left: u32 = after.iter().map(|&f| u32::from(f)).sum();
             let tie = f64::from(left) * 1e-9;
+            if c.gpus == 0 {
+                return tie;
+            }
             let chosen = now[c.gpus.trailing_zeros() as usize];
             if chosen < full {
                 f64::from(chosen) / f64::from(full) + tie

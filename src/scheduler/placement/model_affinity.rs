@@ -6,7 +6,8 @@ use super::BestFit;
 /// Model affinity, for heterogeneous clusters: tries the job's allowed GPU models
 /// cheapest first — by relative speed, then TDP, then model id
 /// ([`FreeCapacity::models_by_cost`]) — and places the job by best fit on the first model
-/// that holds it, so scarce fast GPUs stay free for the jobs that can only use them.
+/// that holds it, so scarce fast GPUs stay free for the jobs that can only use them. A
+/// CPU-only task (no GPU) goes the same way, by best fit on the cheapest model's nodes.
 /// The cost is best fit's, once per model tried.
 #[derive(Debug, Default)]
 pub struct ModelAffinity;

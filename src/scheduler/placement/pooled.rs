@@ -6,8 +6,9 @@ use super::{candidate_models, spread};
 
 /// Pooled counting: a job fits whenever its GPU model has enough free GPUs anywhere,
 /// node boundaries aside (best fit on one node when possible, else spread over the
-/// fewest nodes). This is how several peer simulators count GPUs, so results can be
-/// compared with theirs; it is also the M/M/c model of queueing theory.
+/// fewest nodes; a CPU-only task by best fit). This is how several peer simulators count
+/// GPUs, so results can be compared with theirs; it is also the M/M/c model of queueing
+/// theory.
 #[derive(Debug, Default)]
 pub struct Pooled;
 

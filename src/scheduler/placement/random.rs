@@ -13,7 +13,8 @@ const TRIES: usize = 64;
 /// Random fit: a node drawn uniformly among the nodes (of the allowed models) that hold
 /// the job, its CPU and memory included, from the policy's seeded stream `policy.random.place`. A whole gang takes
 /// the node's first free GPUs; a sharing job a GPU drawn uniformly among those with room.
-/// Gangs larger than any node spread over the fewest nodes.
+/// A CPU-only task (no GPU) takes a node drawn among those with its CPU and memory, as in
+/// the paper's simulator. Gangs larger than any node spread over the fewest nodes.
 ///
 /// Cost: up to 64 uniform draws over the allowed models' nodes, each checked in O(GPUs
 /// per node) — the expected number is nodes / fitting nodes; only when all miss are the

@@ -8,7 +8,10 @@ use super::{candidate_models, spread_large};
 /// (lowest id on ties, earlier model on ties across models), among the nodes with the
 /// CPU and memory it asks for. A sharing job takes a fully
 /// free GPU on the node with the most of them, else the partially used GPU with the
-/// most free share. Gangs larger than any node spread over the fewest nodes.
+/// most free share. A CPU-only task (no GPU) goes to the node with the most fully free
+/// GPUs (nodes without one included), close to the paper's simulator's `WorstFit`,
+/// which scores free CPU + 100 × free GPU. Gangs larger than any node spread over the
+/// fewest nodes.
 /// O(GPU-count buckets) per decision without CPU or memory demands: the most-free node
 /// is the first of the highest non-empty bucket.
 #[derive(Debug, Default)]
@@ -28,7 +31,11 @@ impl Placement for WorstFit {
                 continue;
             }
             let need = if d.is_whole() { d.gpus } else { 1 };
-            let most_free = free.nodes_by_free_desc(model).find(|&n| free.hosts(n, req.host));
+            let none_free = (need == 0).then(|| free.nodes_with_free(model, 0));
+            let most_free = free
+                .nodes_by_free_desc(model)
+                .chain(none_free.into_iter().flatten())
+                .find(|&n| free.hosts(n, req.host));
             let candidate = match most_free {
                 Some(node) if free.node_free_whole(node) >= need => {
                     let whole = free.node_free_whole(node);

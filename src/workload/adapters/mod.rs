@@ -109,7 +109,27 @@ pub fn read_trace(format: TraceFormat, path: &Path) -> Result<Workload, Workload
 /// are merged, and times are kept as written (the files share one clock; wall-clock
 /// formats are shifted by the minimum over all files). Each file must yield a job.
 pub fn read_traces(format: TraceFormat, paths: &[PathBuf]) -> Result<Workload, WorkloadError> {
-    let mut b = Builder::default();
+    read(format, paths, false)
+}
+
+/// Like [`read_traces`], but openb's CPU-only pods become jobs asking for no GPU
+/// ([`GpuDemand::whole`]`(0)`, with their CPU and memory) instead of `cpu_only` skips:
+/// the inflation experiment draws them as the FGD paper's simulator does. The other
+/// formats give CPU-only rows no CPU or memory demand and still skip them.
+///
+/// [`GpuDemand::whole`]: crate::workload::GpuDemand::whole
+pub fn read_traces_keeping_cpu_only(
+    format: TraceFormat,
+    paths: &[PathBuf],
+) -> Result<Workload, WorkloadError> {
+    read(format, paths, true)
+}
+
+fn read(format: TraceFormat, paths: &[PathBuf], keep_cpu_only: bool) -> Result<Workload, WorkloadError> {
+    let mut b = Builder {
+        keep_cpu_only,
+        ..Builder::default()
+    };
     for path in paths {
         let before = b.jobs.len();
         let mut src = reader::Source::open(path)?;
@@ -170,6 +190,8 @@ pub(crate) struct Builder {
     /// Set by wall-clock adapters: job times are milliseconds since 1970 and are shifted
     /// so the earliest submit over all files is zero.
     wall_clock: bool,
+    /// openb's CPU-only pods become 0-GPU jobs ([`read_traces_keeping_cpu_only`]).
+    keep_cpu_only: bool,
 }
 
 impl Builder {

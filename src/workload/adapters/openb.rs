@@ -3,9 +3,11 @@
 //! Mapping, one pod per row:
 //! - submit = `creation_time`; `recorded_start` = `scheduled_time`;
 //!   duration = `deletion_time − scheduled_time` (seconds from the trace start).
-//! - `num_gpu` = 0 → skipped as `cpu_only`. `num_gpu` = 1 with `gpu_milli` < 1000 →
-//!   [`GpuDemand::share`]; otherwise [`GpuDemand::whole`]`(num_gpu)`. `gpu_milli` outside
-//!   1..=1000, or a share with `num_gpu` > 1, is a row error.
+//! - `num_gpu` = 0 → skipped as `cpu_only` (kept as a 0-GPU job by
+//!   [`read_traces_keeping_cpu_only`], for the inflation experiment).
+//! - `num_gpu` = 1 with `gpu_milli` < 1000 → [`GpuDemand::share`]; otherwise
+//!   [`GpuDemand::whole`]`(num_gpu)`. `gpu_milli` outside 1..=1000, or a share with
+//!   `num_gpu` > 1, is a row error.
 //! - `cpu_milli` and `memory_mib` → [`HostDemand`] (the pod's CPU and memory).
 //! - `gpu_spec` `A|B` → the set of those GPU types (names as written); empty = any.
 //! - One tenant, `openb` (the trace has none). `qos` → priority and kind: LS 3
@@ -19,6 +21,7 @@
 //! The `multigpuNN` pod lists carry no time columns and fail with a missing column.
 //!
 //! [`HostDemand`]: crate::workload::HostDemand
+//! [`read_traces_keeping_cpu_only`]: super::read_traces_keeping_cpu_only
 //! [`GpuDemand::share`]: crate::workload::GpuDemand::share
 //! [`GpuDemand::whole`]: crate::workload::GpuDemand::whole
 
@@ -27,7 +30,7 @@ use csv::StringRecord;
 use super::reader::{demand, field, Source};
 use super::Builder;
 use crate::engine::SimTime;
-use crate::workload::{HostDemand, JobId, JobKind, JobSpec, WorkloadError};
+use crate::workload::{GpuDemand, HostDemand, JobId, JobKind, JobSpec, WorkloadError};
 
 /// The columns this adapter reads.
 const COLUMNS: &[&str] = &[
@@ -68,12 +71,15 @@ pub(crate) fn read(src: &mut Source, b: &mut Builder) -> Result<(), WorkloadErro
         trace_end = trace_end.max(deleted.unwrap_or_default());
 
         let gpus = src.count(&rec, num_gpu)?;
-        if gpus == 0 {
+        let demand = if gpus > 0 {
+            let milli = src.count(&rec, gpu_milli)?;
+            demand(gpus, milli).map_err(|m| src.error(&rec, format!("column `gpu_milli`: {m}")))?
+        } else if b.keep_cpu_only {
+            GpuDemand::whole(0)
+        } else {
             src.skip("cpu_only", &rec);
             continue;
-        }
-        let milli = src.count(&rec, gpu_milli)?;
-        let demand = demand(gpus, milli).map_err(|m| src.error(&rec, format!("column `gpu_milli`: {m}")))?;
+        };
         let host = HostDemand {
             cpu_milli: src.count(&rec, cpu_milli)?,
             memory_mib: src.count(&rec, memory_mib)?,
