@@ -18,7 +18,7 @@ use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use dcsim::power::{self, PowerConfig, PowerMode, PowerTree};
 use dcsim::scenario::Scenario;
 use dcsim::scheduler::registry;
-use dcsim::sim::Simulation;
+use dcsim::sim::{RunOutput, Simulation};
 use dcsim::topology::config::TopologyPower;
 use dcsim::topology::{self, Cluster};
 use dcsim::workload::Workload;
@@ -28,7 +28,7 @@ fn replay(
     w: &Workload,
     scenario: &Scenario,
     power: Option<(&PowerConfig, &TopologyPower)>,
-) -> u64 {
+) -> RunOutput {
     let sim = Simulation::new(
         cluster,
         w,
@@ -45,7 +45,7 @@ fn replay(
         }
         None => sim,
     };
-    sim.run(&mut |_| {}).events
+    sim.run(&mut |_| {})
 }
 
 fn power_overhead(c: &mut Criterion) {

@@ -365,7 +365,7 @@ pub fn write_power(w: &mut dyn Write, p: &PowerOutput, end: Option<SimTime>) -> 
 pub fn write_power_levels(w: &mut dyn Write, l: &PowerLevels) -> io::Result<()> {
     writeln!(w, "start_s,end_s,level,name,mean_kw,peak_kw,cap_kw,cooling_kw")?;
     let mut line = String::with_capacity(128);
-    for r in &l.rows {
+    for r in l.rows() {
         let k = r.node as usize;
         line.clear();
         push_secs(&mut line, r.start);

@@ -319,7 +319,7 @@ fn power_levels_match_an_independent_sweep() {
     steps.sort_by_key(|s| s.0);
     let levels = &out.power.as_ref().unwrap().levels;
     assert_eq!(levels.interval, SimTime::from_secs(700));
-    let mut rows = levels.rows.iter().peekable();
+    let mut rows = levels.rows();
     let mut power: Vec<f64> = (0..n).map(|i| static_w(&tree, i)).collect();
     let (first, end) = (steps[0].0, out.series.time.last().copied().unwrap());
     let mut k = 0;

@@ -36,8 +36,31 @@ pub struct PowerLevels {
     pub cap_w: Vec<f64>,
     /// Cooling capacity of each rack, W (infinite: none, and for other levels).
     pub cooling_w: Vec<f64>,
-    /// Rows, by interval then tree node.
-    pub rows: Vec<LevelRow>,
+    /// Each interval's (start, end).
+    pub intervals: Vec<(SimTime, SimTime)>,
+    /// Mean and peak power, W, of every tree node in every interval, interval-major
+    /// (`intervals.len() × names.len()` pairs).
+    pub mean_peak_w: Vec<(f64, f64)>,
+}
+
+impl PowerLevels {
+    /// The table's rows, by interval then tree node.
+    pub fn rows(&self) -> impl Iterator<Item = LevelRow> + '_ {
+        let n = self.names.len();
+        self.mean_peak_w
+            .iter()
+            .enumerate()
+            .map(move |(i, &(mean_w, peak_w))| {
+                let (start, end) = self.intervals[i / n];
+                LevelRow {
+                    start,
+                    end,
+                    node: (i % n) as u32,
+                    mean_w,
+                    peak_w,
+                }
+            })
+    }
 }
 
 /// Running interval statistics of every tree node, updated at each change of its power.
@@ -51,7 +74,8 @@ pub struct LevelStats {
     energy_wms: Vec<f64>,
     since: Vec<SimTime>,
     peak_w: Vec<f64>,
-    rows: Vec<LevelRow>,
+    intervals: Vec<(SimTime, SimTime)>,
+    mean_peak_w: Vec<(f64, f64)>,
 }
 
 impl LevelStats {
@@ -65,7 +89,8 @@ impl LevelStats {
             energy_wms: vec![0.0; nodes],
             since: vec![SimTime::ZERO; nodes],
             peak_w: vec![f64::NEG_INFINITY; nodes],
-            rows: Vec::new(),
+            intervals: Vec::new(),
+            mean_peak_w: Vec::new(),
         }
     }
 
@@ -99,25 +124,30 @@ impl LevelStats {
     /// row per node if it covered any time, and opens the next one.
     pub fn close(&mut self, t: SimTime, level_w: &[f64]) {
         let span = t.saturating_sub(self.start);
-        for (k, &w) in level_w.iter().enumerate() {
-            let held = t.saturating_sub(self.since[k]);
-            if held > SimTime::ZERO {
-                self.energy_wms[k] += w * held.as_ms() as i64 as f64;
-                self.peak_w[k] = self.peak_w[k].max(w);
-            }
-            if span > SimTime::ZERO {
-                self.rows.push(LevelRow {
-                    start: self.start,
-                    end: t,
-                    node: k as u32,
-                    mean_w: self.energy_wms[k] / span.as_ms() as f64,
-                    peak_w: self.peak_w[k],
-                });
-            }
+        let covered = span > SimTime::ZERO;
+        if covered {
+            self.intervals.push((self.start, t));
         }
-        self.energy_wms.fill(0.0);
-        self.peak_w.fill(f64::NEG_INFINITY);
-        self.since.fill(t);
+        let per_ms = 1.0 / span.as_ms().max(1) as i64 as f64;
+        let nodes = self
+            .energy_wms
+            .iter_mut()
+            .zip(&mut self.peak_w)
+            .zip(&mut self.since)
+            .zip(level_w);
+        for (((energy, peak), since), &w) in nodes {
+            let held = t.saturating_sub(*since);
+            if held > SimTime::ZERO {
+                *energy += w * held.as_ms() as i64 as f64;
+                *peak = peak.max(w);
+            }
+            if covered {
+                self.mean_peak_w.push((*energy * per_ms, *peak));
+            }
+            *energy = 0.0;
+            *peak = f64::NEG_INFINITY;
+            *since = t;
+        }
         self.start = t;
         self.next = self.boundary_after(t);
     }
@@ -130,7 +160,8 @@ impl LevelStats {
             level: (0..tree.len() as u32).map(|i| tree.level(i)).collect(),
             cap_w: tree.cap_w.clone(),
             cooling_w: tree.cooling_w.clone(),
-            rows: self.rows,
+            intervals: self.intervals,
+            mean_peak_w: self.mean_peak_w,
         }
     }
 }

@@ -506,24 +506,23 @@ impl PowerRun {
                 (self.slots.len() - 1) as u32
             });
             self.acct[job as usize].slot = slot;
-            let mut j = mem::take(&mut self.slots[slot as usize]);
-            j.job = job;
-            j.entries.clear();
             let model = self.tree.node_model[first.node.0 as usize] as usize;
             let m = &self.tree.models[model];
-            let (idle_w, tdp_w) = (m.idle_w, m.tdp_w);
+            let (idle_w, tdp_w, alpha) = (m.idle_w, m.tdp_w, m.alpha);
             let kind_index = match kind {
                 JobKind::Training => 0,
                 JobKind::Inference => 1,
                 JobKind::Eval => 2,
             };
             // A utilization the trace measured beats the assumed one for the kind.
-            j.gp = match spec.gpu_util {
+            let gp = match spec.gpu_util {
                 Some(u) => JobGpuPower::new(&self.cfg, m, u),
                 None => self.gp_table[model][kind_index],
             };
-            j.alpha = m.alpha;
             let share = f64::from(milli_per_gpu) / f64::from(MILLI_PER_GPU);
+            // The slot is filled in place (moving it out and back showed in profiles).
+            let j = &mut self.slots[slot as usize];
+            j.entries.clear();
             let mut const_w = 0.0;
             let mut gpus = 0;
             for g in grants {
@@ -543,33 +542,22 @@ impl PowerRun {
                     }),
                 }
             }
-            for e in &mut j.entries {
-                e.dynmin_w = e.gpus * (j.gp.min_w - idle_w);
-                e.flex_w = e.gpus * (j.gp.capped_w - j.gp.min_w);
-                e.reserve_w = e.gpus * (tdp_w - idle_w);
-                let ri = (e.rack - self.tree.first_rack) as usize;
-                // Only throttling reads a rack's jobs.
-                if self.capped_path[ri] {
-                    self.rack_jobs[ri].push(slot);
-                }
-                if self.cfg.mode == PowerMode::Admission {
-                    self.reserve(e.rack, e.reserve_w);
-                }
-            }
-            for e in &j.entries {
-                self.apply_delta(e.rack, e.dynmin_w, e.dynmin_w + e.flex_w);
-            }
             // Under no cap and no static cap the job simply runs at full power and speed;
             // otherwise the next settle sets both.
-            let settle = self.cfg.capping == Capping::Static
-                || j.entries
-                    .iter()
-                    .any(|e| self.capped_path[(e.rack - self.tree.first_rack) as usize]);
-            if settle {
-                self.fresh.push(slot);
+            let mut settle = self.cfg.capping == Capping::Static;
+            let mut power_w = const_w;
+            for e in &mut j.entries {
+                e.dynmin_w = e.gpus * (gp.min_w - idle_w);
+                e.flex_w = e.gpus * (gp.capped_w - gp.min_w);
+                e.reserve_w = e.gpus * (tdp_w - idle_w);
+                power_w += e.dynmin_w + e.flex_w;
+                settle |= self.capped_path[(e.rack - self.tree.first_rack) as usize];
             }
+            j.job = job;
+            j.gp = gp;
+            j.alpha = alpha;
             j.const_w = const_w;
-            j.power_w = const_w + j.entries.iter().map(|e| e.dynmin_w + e.flex_w).sum::<f64>();
+            j.power_w = power_w;
             j.gpus = gpus;
             j.gpus_f = f64::from(gpus) * share;
             j.class = (kind == JobKind::Inference, priority);
@@ -580,7 +568,21 @@ impl PowerRun {
             j.rate = 1.0;
             j.fresh = settle;
             self.idle_w -= const_w;
-            self.slots[slot as usize] = j;
+            if settle {
+                self.fresh.push(slot);
+            }
+            for k in 0..self.slots[slot as usize].entries.len() {
+                let e = self.slots[slot as usize].entries[k];
+                let ri = (e.rack - self.tree.first_rack) as usize;
+                // Only throttling reads a rack's jobs.
+                if self.capped_path[ri] {
+                    self.rack_jobs[ri].push(slot);
+                }
+                if self.cfg.mode == PowerMode::Admission {
+                    self.reserve(e.rack, e.reserve_w);
+                }
+                self.apply_delta(e.rack, e.dynmin_w, e.dynmin_w + e.flex_w);
+            }
         }
     }
 
@@ -599,36 +601,38 @@ impl PowerRun {
     pub fn stop(&mut self, now: SimTime, job: u32) {
         self.advance(now);
         let slot = mem::replace(&mut self.acct[job as usize].slot, NO_SLOT);
-        if slot != NO_SLOT {
-            let mut j = mem::take(&mut self.slots[slot as usize]);
-            self.acct[job as usize].energy_j += j.power_w * secs(now - j.since);
-            j.running = false;
-            self.slow_gpus -= j.slow;
-            j.slow = 0.0;
-            if mem::replace(&mut j.throttled, false) {
-                self.throttled_gpus -= j.gpus;
-            }
-            self.idle_w += j.const_w;
-            for e in &j.entries {
-                let ri = (e.rack - self.tree.first_rack) as usize;
-                if self.capped_path[ri] {
-                    let list = &mut self.rack_jobs[ri];
-                    if let Some(p) = list.iter().position(|&k| k == slot) {
-                        list.swap_remove(p);
-                    }
-                }
-                if self.cfg.mode == PowerMode::Admission {
-                    self.reserve(e.rack, -e.reserve_w);
-                }
-            }
-            for e in &j.entries {
-                // Its power in the rack now: fixed part plus the kept share.
-                let kept = e.dynmin_w + e.x * e.flex_w;
-                self.apply_delta_stop(e.rack, e.dynmin_w, e.dynmin_w + e.flex_w, kept);
-            }
-            self.slots[slot as usize] = j;
-            self.free_slots.push(slot);
+        if slot == NO_SLOT {
+            return;
         }
+        let j = &mut self.slots[slot as usize];
+        let energy_j = j.power_w * secs(now - j.since);
+        j.running = false;
+        let slow = mem::take(&mut j.slow);
+        let throttled = mem::replace(&mut j.throttled, false);
+        let (gpus, const_w) = (j.gpus, j.const_w);
+        self.acct[job as usize].energy_j += energy_j;
+        self.slow_gpus -= slow;
+        if throttled {
+            self.throttled_gpus -= gpus;
+        }
+        self.idle_w += const_w;
+        for k in 0..self.slots[slot as usize].entries.len() {
+            let e = self.slots[slot as usize].entries[k];
+            let ri = (e.rack - self.tree.first_rack) as usize;
+            if self.capped_path[ri] {
+                let list = &mut self.rack_jobs[ri];
+                if let Some(p) = list.iter().position(|&k| k == slot) {
+                    list.swap_remove(p);
+                }
+            }
+            if self.cfg.mode == PowerMode::Admission {
+                self.reserve(e.rack, -e.reserve_w);
+            }
+            // Its power in the rack now: fixed part plus the kept share.
+            let kept = e.dynmin_w + e.x * e.flex_w;
+            self.apply_delta_stop(e.rack, e.dynmin_w, e.dynmin_w + e.flex_w, kept);
+        }
+        self.free_slots.push(slot);
     }
 
     /// Applies the changes of this instant: recomputes caps and throttling where
