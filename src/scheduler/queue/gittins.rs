@@ -31,11 +31,19 @@ pub const BINS_PER_DECADE: f64 = 16.0;
 /// Bins: GPU-service from 1 ms to 10¹³ GPU-ms (≈ 317 GPU-years).
 const BINS: usize = 13 * BINS_PER_DECADE as usize;
 
+/// The histogram bin of a service of `x` ≥ 1 GPU-ms.
+fn bin(x: f64) -> usize {
+    ((x.log10() * BINS_PER_DECADE) as usize).min(BINS - 1)
+}
+
 /// The learned service distribution; see the module docs.
 #[derive(Debug, Clone)]
 pub struct GittinsEstimator {
     count: Vec<u64>,
     sum_ms: Vec<f64>,
+    /// `sum_ms / count` per bin, kept as jobs are recorded: ranking reads it for every
+    /// bin of every waiting job, far more often than jobs finish.
+    mean_ms: Vec<f64>,
 }
 
 impl Default for GittinsEstimator {
@@ -43,6 +51,7 @@ impl Default for GittinsEstimator {
         GittinsEstimator {
             count: vec![0; BINS],
             sum_ms: vec![0.0; BINS],
+            mean_ms: vec![0.0; BINS],
         }
     }
 }
@@ -51,9 +60,10 @@ impl GittinsEstimator {
     /// Notes a finished job's total GPU-service, in GPU-ms.
     pub fn record(&mut self, service_gpu_ms: u64) {
         let x = service_gpu_ms.max(1) as f64;
-        let b = ((x.log10() * BINS_PER_DECADE) as usize).min(BINS - 1);
+        let b = bin(x);
         self.count[b] += 1;
         self.sum_ms[b] += x;
+        self.mean_ms[b] = self.sum_ms[b] / self.count[b] as f64;
     }
 
     /// The Gittins index of attained service `a` with the quantum ending at `theta`
@@ -62,11 +72,13 @@ impl GittinsEstimator {
         let a = a as f64;
         let theta = theta.map_or(f64::INFINITY, |t| t as f64);
         let (mut above, mut finish, mut spent) = (0u64, 0u64, 0.0f64);
-        for (&n, &sum) in self.count.iter().zip(&self.sum_ms) {
+        // Bins are ordered by value: every member of a bin below `a`'s (less one, for
+        // rounding at the edge) is below `a`, and so is its mean.
+        let first = bin(a.max(1.0)).saturating_sub(1);
+        for (&n, &mean) in self.count[first..].iter().zip(&self.mean_ms[first..]) {
             if n == 0 {
                 continue;
             }
-            let mean = sum / n as f64;
             if mean <= a {
                 continue;
             }
