@@ -4,12 +4,15 @@
 //! workload (`scenarios/synthetic-1m.toml`), each on its own topology, FIFO + best-fit:
 //! - `off`: no power model (the baseline);
 //! - `on`: power accounting in oversubscription mode with no caps (job power, energy
-//!   integrals, `power.csv` series);
+//!   integrals, the `power.csv` series and the per-interval level statistics);
 //! - `capped` (Philly only): the same with the feed capped at 60% of nameplate, so
 //!   throttling runs (whole-tree recomputation at every change while the feed binds;
 //!   on the 1M-job workload at load 0.9 that is most of the run, too slow for a bench).
 //!
-//! The target is at most +50% over `off` for `on`. Skipped when `../shared` is absent.
+//! The target is at most +50% over `off` for `on`; measured figures, and why Philly's
+//! `off` reading depends on the allocator (run with `MALLOC_MMAP_THRESHOLD_=33554432
+//! MALLOC_TRIM_THRESHOLD_=4294967296` to keep it warm), are in docs/validation.md, Power,
+//! Speed. Skipped when `../shared` is absent.
 
 use std::path::Path;
 
