@@ -1078,38 +1078,47 @@ pub const J_PER_MWH: f64 = 3.6e9;
 /// The `q` quantile of a piecewise-constant series (row i holds from `time[i]` to
 /// `time[i + 1]`, the last row to `end`), weighted by duration.
 pub fn time_weighted_quantile(time: &[SimTime], value: &[f64], end: SimTime, q: f64) -> f64 {
-    let mut pairs: Vec<(f64, u64)> = (0..time.len())
-        .map(|i| {
-            let until = time.get(i + 1).copied().unwrap_or(end).max(time[i]);
-            (value[i], (until - time[i]).as_ms())
-        })
-        .collect();
-    let total: u64 = pairs.iter().map(|p| p.1).sum();
+    let n = time.len();
+    let dur = |i: usize| (time.get(i + 1).copied().unwrap_or(end).max(time[i]) - time[i]).as_ms();
+    let (mut lo, mut hi, mut total) = (f64::INFINITY, f64::NEG_INFINITY, 0u64);
+    for (i, &v) in value.iter().enumerate().take(n) {
+        lo = lo.min(v);
+        hi = hi.max(v);
+        total += dur(i);
+    }
     if total == 0 {
         return value.iter().copied().fold(0.0, f64::max);
     }
-    // Weighted quickselect: the smallest value whose weight at or below it reaches the
-    // target; expected linear time (a full sort dominated the cost of short runs).
-    let target = q * total as f64;
-    let cmp = |a: &(f64, u64), b: &(f64, u64)| a.0.total_cmp(&b.0);
-    let (mut lo, mut hi, mut acc) = (0usize, pairs.len(), 0u64);
-    while hi - lo > 32 {
-        let mid = lo + (hi - lo) / 2;
-        pairs[lo..hi].select_nth_unstable_by(mid - lo, cmp);
-        let left: u64 = pairs[lo..=mid].iter().map(|p| p.1).sum();
-        if (acc + left) as f64 >= target {
-            hi = mid + 1;
-        } else {
-            acc += left;
-            lo = mid + 1;
-        }
+    if hi <= lo {
+        return lo;
     }
-    pairs[lo..hi].sort_unstable_by(cmp);
-    for (v, d) in &pairs[lo..hi] {
+    // Weights by value bucket over [lo, hi]. The bucket of a value never decreases as
+    // the value grows, so the quantile lies in the bucket where the cumulative weight
+    // first reaches the target, and only that bucket's rows are sorted: two linear
+    // passes (a weighted quickselect over all rows cost several).
+    const BUCKETS: usize = 4096;
+    let scale = (BUCKETS - 1) as f64 / (hi - lo);
+    let bucket = |v: f64| (((v - lo) * scale) as usize).min(BUCKETS - 1);
+    let mut weight = vec![0u64; BUCKETS];
+    for (i, &v) in value.iter().enumerate().take(n) {
+        weight[bucket(v)] += dur(i);
+    }
+    let target = q * total as f64;
+    let (mut acc, mut b) = (0u64, 0usize);
+    while b < BUCKETS - 1 && ((acc + weight[b]) as f64) < target {
+        acc += weight[b];
+        b += 1;
+    }
+    let mut rows: Vec<(f64, u64)> = (0..n)
+        .filter(|&i| bucket(value[i]) == b)
+        .map(|i| (value[i], dur(i)))
+        .collect();
+    rows.sort_unstable_by(|x, y| x.0.total_cmp(&y.0));
+    for &(v, d) in &rows {
         acc += d;
         if acc as f64 >= target {
-            return *v;
+            return v;
         }
     }
-    pairs[lo..hi].last().map_or(0.0, |p| p.0)
+    rows.last().map_or(hi, |r| r.0)
 }
