@@ -11,7 +11,7 @@ use super::estimate::Estimator;
 /// Source: the classic SJF discipline (e.g. Silberschatz et al., *Operating System
 /// Concepts*), used as a duration-aware baseline for DL clusters by Tiresias
 /// (Gu et al., NSDI 2019). Run times come from the trace as an oracle unless
-/// `estimate = "noisy"` (see [`super::estimate`]).
+/// `estimate = "noisy"` (the `estimate` parameter in docs/policies.md).
 ///
 /// Cost: waiting jobs are grouped by identical placement request and ordered within a
 /// class by estimated duration, so a pass costs O((started + classes) · log classes),

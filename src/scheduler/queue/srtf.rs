@@ -19,7 +19,7 @@ type EvictKey = (Reverse<SimTime>, Reverse<SimTime>);
 /// Source: SRTF (Schrage 1968; the preemptive SJF of Silberschatz et al., *Operating
 /// System Concepts*), the policy Tiresias (Gu et al., NSDI 2019) uses as
 /// its duration-aware upper bound for DL clusters. Run times are the trace's (oracle)
-/// unless `estimate = "noisy"` (see [`super::estimate`]); a running job's estimated
+/// unless `estimate = "noisy"` (the `estimate` parameter in docs/policies.md); a running job's estimated
 /// remaining time is its estimated end minus now.
 ///
 /// Anti-thrash rule: a running job is a victim only if its estimated remaining time
