@@ -44,6 +44,8 @@ pub struct GittinsEstimator {
     /// `sum_ms / count` per bin, kept as jobs are recorded: ranking reads it for every
     /// bin of every waiting job, far more often than jobs finish.
     mean_ms: Vec<f64>,
+    /// The bins holding any job, ascending: ranking visits only these.
+    occupied: Vec<u16>,
 }
 
 impl Default for GittinsEstimator {
@@ -52,6 +54,7 @@ impl Default for GittinsEstimator {
             count: vec![0; BINS],
             sum_ms: vec![0.0; BINS],
             mean_ms: vec![0.0; BINS],
+            occupied: Vec::new(),
         }
     }
 }
@@ -61,6 +64,10 @@ impl GittinsEstimator {
     pub fn record(&mut self, service_gpu_ms: u64) {
         let x = service_gpu_ms.max(1) as f64;
         let b = bin(x);
+        if self.count[b] == 0 {
+            let at = self.occupied.partition_point(|&o| usize::from(o) < b);
+            self.occupied.insert(at, b as u16);
+        }
         self.count[b] += 1;
         self.sum_ms[b] += x;
         self.mean_ms[b] = self.sum_ms[b] / self.count[b] as f64;
@@ -75,10 +82,9 @@ impl GittinsEstimator {
         // Bins are ordered by value: every member of a bin below `a`'s (less one, for
         // rounding at the edge) is below `a`, and so is its mean.
         let first = bin(a.max(1.0)).saturating_sub(1);
-        for (&n, &mean) in self.count[first..].iter().zip(&self.mean_ms[first..]) {
-            if n == 0 {
-                continue;
-            }
+        let from = self.occupied.partition_point(|&o| usize::from(o) < first);
+        for &b in &self.occupied[from..] {
+            let (n, mean) = (self.count[usize::from(b)], self.mean_ms[usize::from(b)]);
             if mean <= a {
                 continue;
             }
