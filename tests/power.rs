@@ -404,6 +404,48 @@ fn admission_routes_around_a_capped_rack() {
     assert!((p.power_wait_hours - 990.0 / 3600.0).abs() < 1e-12);
 }
 
+/// A job no rack could ever admit is not lost: it waits to the end of the run and is
+/// reported unfinished, refused for power, its wait to the end counted as power wait. One 8-GPU node (400 W TDP, 50 W idle, no
+/// base power), rack capped at its 400 W idle + 2 GPUs × 350 W = 1,100 W; an 8-GPU job
+/// needs 2,800 W more than idle and never starts, while a 2-GPU job after it runs.
+#[test]
+fn a_job_no_cap_admits_waits_and_is_reported() {
+    let c = common::cluster(&[("A", 1, 8)]);
+    let mut topo = bare(&c);
+    topo.rack_cap_w[0] = 1100.0;
+    let w = common::workload(vec![
+        common::job(0.0, 100.0, 8, 1000),
+        common::job(1.0, 100.0, 2, 1000),
+    ]);
+    let cfg = PowerConfig {
+        mode: PowerMode::Admission,
+        ..PowerConfig::default()
+    };
+    let p = power::setup(&cfg, &c, &topo, w.jobs.len(), Path::new("."), 0)
+        .unwrap()
+        .unwrap();
+    let out = Simulation::new(
+        &c,
+        &w,
+        registry::queue_policy("fifo-skip").unwrap(),
+        registry::placement("best-fit").unwrap(),
+        SimConfig::default(),
+    )
+    .with_power(p)
+    .run(&mut |_| {});
+    assert_eq!(out.jobs[0].outcome, dcsim::metrics::Outcome::Unfinished);
+    assert_eq!(out.jobs[1].end, Some(SimTime::from_secs(101)));
+    assert_eq!(out.summary.unfinished, 1);
+    // Its wait, still open at the run's end (101 s), counts as power wait.
+    let s = out.power.unwrap().summary;
+    assert_eq!(s.jobs_power_delayed, 1);
+    assert!(
+        (s.power_wait_hours - 101.0 / 3600.0).abs() < 1e-12,
+        "{}",
+        s.power_wait_hours
+    );
+}
+
 /// Priority capping across racks. Two racks of one 8-GPU node each (test GPUs 400 W TDP,
 /// 50 W idle, no base power), linear curve, every job at u = 1, lowest cap 100 W, α = 1;
 /// the feed capped at 4,800 W. An inference job (10,000 s of work) fills node 0, a

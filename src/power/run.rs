@@ -996,6 +996,12 @@ impl PowerRun {
             self.close_period(end);
         }
         self.levels.close(end, &self.level_w);
+        // Jobs still refused at the end have waited for power until then.
+        for w in &mut self.waits {
+            if let Some(since) = w.refused_since.take() {
+                w.wait = w.wait + end.saturating_sub(since);
+            }
+        }
         let jobs_j: f64 = self.acct.iter().map(|j| j.energy_j).sum();
         let mut tenant_j = vec![0.0; workload.tenants.len()];
         for (spec, j) in workload.jobs.iter().zip(&self.acct) {
