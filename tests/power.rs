@@ -19,13 +19,23 @@ use dcsim::topology::{Cluster, NodeId};
 use dcsim::workload::{JobKind, JobSpec, Workload};
 
 fn run_with(cluster: &Cluster, topo: &TopologyPower, w: &Workload, cfg: &PowerConfig) -> RunOutput {
+    run_queue(cluster, topo, w, cfg, "fifo")
+}
+
+fn run_queue(
+    cluster: &Cluster,
+    topo: &TopologyPower,
+    w: &Workload,
+    cfg: &PowerConfig,
+    queue: &str,
+) -> RunOutput {
     let p = power::setup(cfg, cluster, topo, w.jobs.len(), Path::new("."), 0)
         .expect("valid power set-up")
         .expect("power on");
     Simulation::new(
         cluster,
         w,
-        registry::queue_policy("fifo").unwrap(),
+        registry::queue_policy(queue).unwrap(),
         registry::placement("best-fit").unwrap(),
         SimConfig::default(),
     )
@@ -421,18 +431,7 @@ fn a_job_no_cap_admits_waits_and_is_reported() {
         mode: PowerMode::Admission,
         ..PowerConfig::default()
     };
-    let p = power::setup(&cfg, &c, &topo, w.jobs.len(), Path::new("."), 0)
-        .unwrap()
-        .unwrap();
-    let out = Simulation::new(
-        &c,
-        &w,
-        registry::queue_policy("fifo-skip").unwrap(),
-        registry::placement("best-fit").unwrap(),
-        SimConfig::default(),
-    )
-    .with_power(p)
-    .run(&mut |_| {});
+    let out = run_queue(&c, &topo, &w, &cfg, "fifo-skip");
     assert_eq!(out.jobs[0].outcome, dcsim::metrics::Outcome::Unfinished);
     assert_eq!(out.jobs[1].end, Some(SimTime::from_secs(101)));
     assert_eq!(out.summary.unfinished, 1);
