@@ -732,3 +732,20 @@ proptest! {
         prop_assert_eq!(got, want);
     }
 }
+
+/// `levels_interval_s` below a second is refused with its key named.
+#[test]
+fn a_bad_levels_interval_is_named() {
+    for bad in [0.0, -5.0, f64::NAN] {
+        let cfg = PowerConfig {
+            levels_interval_s: bad,
+            ..PowerConfig::default()
+        };
+        let issues = cfg.validate();
+        assert!(
+            issues.iter().any(|(k, _)| k == "power.levels_interval_s"),
+            "{bad}: {issues:?}"
+        );
+    }
+    assert!(PowerConfig::default().validate().is_empty());
+}
