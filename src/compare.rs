@@ -558,14 +558,18 @@ pub fn write_tenants_csv(w: &mut dyn Write, c: &Comparison) -> io::Result<()> {
     Ok(())
 }
 
-/// A writer of one of the comparison's CSV files.
+/// The files a comparison folder holds: what marks a folder as an earlier comparison
+/// that `--force` may replace.
+pub const COMPARE_FILES: [&str; 2] = ["compare.csv", "compare_tenants.csv"];
+
 /// Writes `compare.csv` and `compare_tenants.csv` into `dir` atomically (see
 /// [`report::write_dir`]); refuses to replace an existing `dir` unless `force`.
 pub fn write_compare(dir: &Path, force: bool, c: &Comparison) -> Result<(), CompareError> {
     let main = |w: &mut dyn Write| write_compare_csv(w, c);
     let tenants = |w: &mut dyn Write| write_tenants_csv(w, c);
-    let files: [(&str, &FileWriter); 2] = [("compare.csv", &main), ("compare_tenants.csv", &tenants)];
-    report::write_dir(dir, force, &files)?;
+    let [m, t] = COMPARE_FILES;
+    let files: [(&str, &FileWriter); 2] = [(m, &main), (t, &tenants)];
+    report::write_dir(dir, force, &files, &|_| {})?;
     Ok(())
 }
 

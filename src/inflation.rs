@@ -13,7 +13,6 @@
 //! [`FreeCapacity`] that tracks fragmentation against the pod list's task mix.
 
 use std::io::{self, Write};
-use std::path::{Path, PathBuf};
 
 use rand::Rng;
 
@@ -165,27 +164,4 @@ pub fn write_csv(w: &mut dyn Write, rows: &[InflationRow]) -> io::Result<()> {
         )?;
     }
     Ok(())
-}
-
-/// Writes `dir/inflation.csv` atomically (a temporary file renamed into place); refuses
-/// to replace an existing file unless `force`.
-pub fn write_file(dir: &Path, force: bool, rows: &[InflationRow]) -> io::Result<PathBuf> {
-    let path = dir.join("inflation.csv");
-    if path.exists() && !force {
-        return Err(io::Error::new(
-            io::ErrorKind::AlreadyExists,
-            format!(
-                "{} already exists; pass --force to replace it, or choose another --output",
-                path.display()
-            ),
-        ));
-    }
-    std::fs::create_dir_all(dir)?;
-    let tmp = dir.join(format!(".inflation.csv.tmp-{}", std::process::id()));
-    let mut f = io::BufWriter::new(std::fs::File::create(&tmp)?);
-    write_csv(&mut f, rows)?;
-    f.flush()?;
-    drop(f);
-    std::fs::rename(&tmp, &path)?;
-    Ok(path)
 }

@@ -2,6 +2,7 @@
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
@@ -11,6 +12,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use dcsim::compare;
 use dcsim::inflation;
 use dcsim::metrics::Summary;
+use dcsim::output::{self, Kind};
 use dcsim::report::{self, RunInfo};
 use dcsim::scenario::Scenario;
 use dcsim::scheduler::params::ParamDoc;
@@ -150,8 +152,59 @@ enum TraceCommand {
     Formats,
 }
 
-fn main() -> Result<()> {
-    match Cli::parse().command {
+/// Exit status of a run stopped by Ctrl-C or SIGTERM (128 + SIGINT, as shells report).
+const EXIT_INTERRUPTED: u8 = 130;
+
+/// Runs the command and prints a failure as one line, `error: <what> : <why>`: a user
+/// error is not a bug, so it never comes with a backtrace (panics keep theirs).
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // On Ctrl-C or SIGTERM: exit at once unless an output is being written, in which case
+    // its writer removes its temporary and the command fails with "interrupted".
+    let handler = ctrlc::set_handler(|| {
+        if !output::interrupt() {
+            eprintln!("interrupted");
+            std::process::exit(i32::from(EXIT_INTERRUPTED));
+        }
+    });
+    if let Err(e) = handler {
+        eprintln!("warning: Ctrl-C will not clean up partial outputs: {e}");
+    }
+    let result = dispatch(cli.command);
+    let code = if output::interrupted() {
+        ExitCode::from(EXIT_INTERRUPTED)
+    } else if result.is_err() {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    };
+    match result {
+        Err(e) => eprintln!("error: {}", one_line(&e)),
+        Ok(()) if output::interrupted() => eprintln!("interrupted after the outputs were written"),
+        Ok(()) => {}
+    }
+    code
+}
+
+/// An error and its causes on one line, each cause once: a cause whose text is already
+/// part of the message (as `path: io error` holds the io error) is not repeated.
+fn one_line(e: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
+}
+
+fn dispatch(command: Command) -> Result<()> {
+    match command {
         Command::Run {
             scenario,
             output,
@@ -234,12 +287,7 @@ fn run(
     }
     let cfg = &scenario.config;
     let dir = output.unwrap_or_else(|| Path::new("output").join(&cfg.name));
-    if dir.exists() && !force {
-        bail!(
-            "{} already exists; pass --force to replace it, or choose another --output",
-            dir.display()
-        );
-    }
+    output::check_target(&dir, Kind::Dir(&report::RUN_FILES), force)?;
     let seed = seed.unwrap_or(cfg.seed);
     let prepared = scenario.prepare(seed)?;
     let loaded = t0.elapsed();
@@ -274,7 +322,9 @@ fn run(
     let out = sim.run(&mut |n| bar.set_position(n));
     bar.finish_and_clear();
     let simulated = t0.elapsed() - loaded;
-    report::write_run(&dir, force, &info, &prepared.workload, &out)?;
+    let bar = write_progress();
+    report::write_run(&dir, force, &info, &prepared.workload, &out, &|n| bar.inc(n))?;
+    bar.finish_and_clear();
     print_summary(&info, &out.summary, out.events);
     println!(
         "\n{} jobs, {} events in {:.2} s (load {:.2} s, simulate {:.2} s); outputs in {}",
@@ -297,6 +347,20 @@ fn progress_bar(len: u64) -> ProgressBar {
         ProgressStyle::with_template("{spinner} simulating [{bar:40}] {pos}/{len} jobs arrived ({eta})")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
+    bar
+}
+
+/// A byte counter for the writing phase (hidden when stderr is not a terminal).
+fn write_progress() -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new_spinner();
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} writing outputs: {bytes} ({bytes_per_sec})")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
     bar
 }
 
@@ -376,12 +440,7 @@ fn compare_cmd(args: CompareArgs) -> Result<()> {
     let dir = args
         .output
         .unwrap_or_else(|| Path::new("output").join(format!("{}-compare", cfg.name)));
-    if dir.exists() && !args.force {
-        bail!(
-            "{} already exists; pass --force to replace it, or choose another --output",
-            dir.display()
-        );
-    }
+    output::check_target(&dir, Kind::Dir(&compare::COMPARE_FILES), args.force)?;
     let config = compare::CompareConfig {
         queues: args.policies,
         placements: if args.placements.is_empty() {
@@ -454,20 +513,14 @@ fn validate(path: &Path) -> Result<()> {
     Ok(())
 }
 
-fn convert(file: &Path, format: TraceFormat, output: &Path, force: bool) -> Result<()> {
-    if output.exists() && !force {
-        bail!("{} already exists; pass --force to replace it", output.display());
-    }
+fn convert(file: &Path, format: TraceFormat, target: &Path, force: bool) -> Result<()> {
+    output::check_target(target, Kind::File, force)?;
     let w = adapters::read_trace(format, file)?;
-    let tmp = output.with_extension("csv.tmp");
-    let f = std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
-    adapters::write_generic(&w, std::io::BufWriter::new(f))
-        .with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, output).with_context(|| format!("renaming to {}", output.display()))?;
+    output::write_file(target, force, &|out| adapters::write_generic(&w, out), &|_| {})?;
     println!(
         "{} jobs written to {} ({} rows skipped)",
         w.jobs.len(),
-        output.display(),
+        target.display(),
         w.skipped.total()
     );
     Ok(())
@@ -478,12 +531,8 @@ fn inflate(path: &Path, policies: &str, seeds: u64, output: Option<PathBuf>, for
     let scenario = Scenario::load(path)?;
     let cfg = &scenario.config;
     let dir = output.unwrap_or_else(|| Path::new("output").join(format!("{}-inflation", cfg.name)));
-    if dir.join("inflation.csv").exists() && !force {
-        bail!(
-            "{} already exists; pass --force to replace it, or choose another --output",
-            dir.join("inflation.csv").display()
-        );
-    }
+    let file = dir.join("inflation.csv");
+    output::check_target(&file, Kind::File, force)?;
     let names: Vec<&str> = policies
         .split(',')
         .map(str::trim)
@@ -495,7 +544,7 @@ fn inflate(path: &Path, policies: &str, seeds: u64, output: Option<PathBuf>, for
     for name in &names {
         scenario.placement_policy(name, cfg.seed)?; // every name checked before any run
     }
-    let cluster = dcsim::topology::load(&scenario.resolve(&cfg.topology.path))?;
+    let cluster = scenario.load_topology()?.cluster;
     let workload = scenario.load_workload_keeping_cpu_only(cfg.seed, cluster.total_gpus())?;
     let tasks = inflation::requests(&cluster, &workload);
     if tasks.iter().all(|t| t.demand.gpus == 0) {
@@ -509,8 +558,7 @@ fn inflate(path: &Path, policies: &str, seeds: u64, output: Option<PathBuf>, for
             rows.extend(inflation::run(&cluster, &tasks, policy.as_mut(), seed));
         }
     }
-    let file =
-        inflation::write_file(&dir, force, &rows).with_context(|| format!("writing {}", dir.display()))?;
+    output::write_file(&file, force, &|w| inflation::write_csv(w, &rows), &|_| {})?;
     println!(
         "{} tasks to draw from ({} CPU-only); {} GPUs; {} seeds per policy\n",
         tasks.len(),

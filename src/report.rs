@@ -1,15 +1,14 @@
 //! Writes a run's outputs: `jobs.csv`, `timeseries.csv` and `summary.json`, and
 //! `power.csv` and `power_levels.csv` when the run had power accounting on.
 //!
-//! A run directory is written whole into a temporary sibling and renamed into place, so
-//! a reader never sees half a run, and an existing run is only replaced with `force`.
+//! A run directory is written by [`crate::output`]: whole into a temporary sibling and
+//! renamed into place, so a reader never sees half a run; an existing run is only
+//! replaced with `force`, and only if it is a run folder.
 //! Column meanings and units are documented in `docs/outputs.md`.
 
-use std::fs;
-use std::io::{self, BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::io::{self, Write};
+use std::path::Path;
 
-use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::engine::SimTime;
@@ -19,23 +18,9 @@ use crate::power::{PowerLevels, PowerOutput};
 use crate::sim::RunOutput;
 use crate::workload::{Workload, MILLI_PER_GPU};
 
-/// Why outputs could not be written.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum ReportError {
-    /// The run directory holds an earlier run.
-    #[error("{0} already exists; pass --force to replace it, or choose another --output")]
-    Exists(PathBuf),
-    /// A file could not be written.
-    #[error("{path}: {source}")]
-    Io {
-        /// The file or directory.
-        path: PathBuf,
-        /// The underlying error.
-        #[source]
-        source: io::Error,
-    },
-}
+/// Outputs are written by [`crate::output`]; its error and writer types, and
+/// [`write_dir`], are re-exported here under the names the run and compare writers use.
+pub use crate::output::{write_dir, FileWriter, OnBytes, OutputError as ReportError};
 
 /// What the run was, written at the top of `summary.json`.
 #[derive(Debug, Clone, Serialize)]
@@ -68,13 +53,25 @@ struct SummaryFile<'a> {
     summary: &'a Summary,
 }
 
-/// Writes a run into `dir` atomically; refuses to replace an existing `dir` unless `force`.
+/// Every file a run folder can hold (power's only with power on): what marks a folder
+/// as an earlier run that `--force` may replace.
+pub const RUN_FILES: [&str; 5] = [
+    "jobs.csv",
+    "timeseries.csv",
+    "power.csv",
+    "power_levels.csv",
+    "summary.json",
+];
+
+/// Writes a run into `dir` atomically ([`write_dir`]); refuses to replace an existing
+/// `dir` unless `force`; `on_bytes` hears of every buffer written (for progress).
 pub fn write_run(
     dir: &Path,
     force: bool,
     info: &RunInfo,
     workload: &Workload,
     out: &RunOutput,
+    on_bytes: &OnBytes,
 ) -> Result<(), ReportError> {
     let jobs = |w: &mut dyn Write| write_jobs(w, info, workload, &out.jobs, out.power.as_ref());
     let series = |w: &mut dyn Write| write_series(w, info, &out.series);
@@ -95,67 +92,14 @@ pub fn write_run(
         serde_json::to_writer_pretty(&mut *w, &file)?;
         writeln!(w)
     };
-    let mut files: Vec<(&str, &FileWriter)> = vec![("jobs.csv", &jobs), ("timeseries.csv", &series)];
+    let [j, t, p, l, s] = RUN_FILES;
+    let mut files: Vec<(&str, &FileWriter)> = vec![(j, &jobs), (t, &series)];
     if out.power.is_some() {
-        files.push(("power.csv", &power));
-        files.push(("power_levels.csv", &levels));
+        files.push((p, &power));
+        files.push((l, &levels));
     }
-    files.push(("summary.json", &summary));
-    write_dir(dir, force, &files)
-}
-
-/// Writes one file's contents (`Sync`: the files of a directory are written in parallel).
-pub type FileWriter<'a> = dyn Fn(&mut dyn Write) -> io::Result<()> + Sync + 'a;
-
-/// Writes `files` (name, writer) into `dir` atomically: all into a temporary sibling
-/// directory, renamed into place, so a reader never sees half a result. Refuses to
-/// replace an existing `dir` unless `force`.
-pub fn write_dir(dir: &Path, force: bool, files: &[(&str, &FileWriter)]) -> Result<(), ReportError> {
-    if dir.exists() && !force {
-        return Err(ReportError::Exists(dir.to_path_buf()));
-    }
-    let io_err = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| ReportError::Io { path, source }
-    };
-    let parent = match dir.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    fs::create_dir_all(&parent).map_err(io_err(&parent))?;
-    let name = dir
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "run".into());
-    let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
-    if tmp.exists() {
-        fs::remove_dir_all(&tmp).map_err(io_err(&tmp))?;
-    }
-    fs::create_dir(&tmp).map_err(io_err(&tmp))?;
-    // One file per task: each is formatted and written independently, so the bytes
-    // do not depend on the thread count; the first failure in file order is reported.
-    files
-        .par_iter()
-        .map(|&(file, f)| {
-            let path = tmp.join(file);
-            let mut w = BufWriter::new(fs::File::create(&path).map_err(io_err(&path))?);
-            f(&mut w).and_then(|_| w.flush()).map_err(io_err(&path))
-        })
-        .collect::<Result<Vec<()>, ReportError>>()
-        .inspect_err(|_| {
-            // Best effort: leave no half-written directory behind; the write error is
-            // the one worth reporting.
-            let _ = fs::remove_dir_all(&tmp);
-        })?;
-    if dir.exists() {
-        let old = parent.join(format!(".{name}.old-{}", std::process::id()));
-        fs::rename(dir, &old).map_err(io_err(dir))?;
-        fs::rename(&tmp, dir).map_err(io_err(dir))?;
-        fs::remove_dir_all(&old).map_err(io_err(&old))?;
-    } else {
-        fs::rename(&tmp, dir).map_err(io_err(dir))?;
-    }
-    Ok(())
+    files.push((s, &summary));
+    write_dir(dir, force, &files, on_bytes)
 }
 
 /// Appends `value / 1000` with exactly three decimals (seconds from ms, GPUs from milli).

@@ -2,7 +2,10 @@
 //! then built into the cluster, workload and policies a run needs.
 //!
 //! Relative paths in a scenario are relative to the scenario file. Unknown keys are
-//! errors that name the key and its line, so a typo never silently changes a study.
+//! errors that name the key and its line, so a typo never silently changes a study; so
+//! are values found wrong later (a missing topology, a bad transform), named by the key
+//! the user wrote. `name` becomes a folder name (`output/<name>`), so it is limited to
+//! a safe alphabet.
 
 use std::path::{Path, PathBuf};
 
@@ -46,10 +49,12 @@ pub enum ScenarioError {
         message: String,
     },
     /// A value is out of range or inconsistent with another.
-    #[error("{path}: `{key}`: {message}")]
+    #[error("{}{}: `{key}`: {message}", path.display(), line.map(|l| format!(":{l}")).unwrap_or_default())]
     Invalid {
         /// The file.
         path: PathBuf,
+        /// 1-based line of the key (or of its nearest table) where the file has it.
+        line: Option<usize>,
         /// Dotted key path.
         key: String,
         /// What was wrong and what was expected.
@@ -181,6 +186,8 @@ pub struct Scenario {
     pub path: PathBuf,
     /// Its contents.
     pub config: ScenarioConfig,
+    /// Its text, to find a key's line for errors found after parsing.
+    text: String,
 }
 
 /// Everything a run needs, built from a scenario.
@@ -227,6 +234,7 @@ impl Scenario {
         let scenario = Scenario {
             path: path.to_path_buf(),
             config,
+            text: text.to_string(),
         };
         scenario.validate()?;
         Ok(scenario)
@@ -235,9 +243,40 @@ impl Scenario {
     fn invalid(&self, key: &str, message: impl Into<String>) -> ScenarioError {
         ScenarioError::Invalid {
             path: self.path.clone(),
+            line: key_line(&self.text, key),
             key: key.to_string(),
             message: message.into(),
         }
+    }
+
+    /// A generator or transform error (keyed relative to `[workload]`) named by its
+    /// scenario key and line; other workload errors pass through.
+    fn workload_err(&self, e: WorkloadError) -> ScenarioError {
+        match e {
+            WorkloadError::Invalid { key, message } => self.invalid(&format!("workload.{key}"), message),
+            other => ScenarioError::Workload(other),
+        }
+    }
+
+    /// Resolves the input file `p` written at `key`; an error names the key when the
+    /// file does not exist or is a folder.
+    fn input_file(&self, key: &str, p: &Path) -> Result<PathBuf, ScenarioError> {
+        let path = self.resolve(p);
+        match std::fs::metadata(&path) {
+            Ok(m) if m.is_dir() => {
+                Err(self.invalid(key, format!("{} is a folder; expected a file", path.display())))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                Err(self.invalid(key, format!("{} does not exist", path.display())))
+            }
+            _ => Ok(path),
+        }
+    }
+
+    /// Loads the topology named by `topology.path`, with its power tree.
+    pub fn load_topology(&self) -> Result<topology::LoadReport, ScenarioError> {
+        let path = self.input_file("topology.path", &self.config.topology.path)?;
+        Ok(topology::load_report(&path)?)
     }
 
     fn policy_err(&self, source: PolicyError) -> ScenarioError {
@@ -250,6 +289,15 @@ impl Scenario {
     /// Checks cross-field rules and names, without reading any other file.
     pub fn validate(&self) -> Result<(), ScenarioError> {
         let w = &self.config.workload;
+        if !safe_name(&self.config.name) {
+            return Err(self.invalid(
+                "name",
+                format!(
+                    "{:?} cannot name the output folder: use 1 to {MAX_NAME} letters, digits, `-`, `_` or `.`, starting with a letter or digit",
+                    self.config.name
+                ),
+            ));
+        }
         self.queue_policy(&self.config.scheduler.queue, self.config.seed)?;
         self.placement_policy(&self.config.scheduler.placement, self.config.seed)?;
         if w.format == "synthetic" {
@@ -324,7 +372,7 @@ impl Scenario {
     /// Loads the topology and workload and makes the policies; `seed` overrides the
     /// scenario's seed.
     pub fn prepare(&self, seed: u64) -> Result<Prepared, ScenarioError> {
-        let report = topology::load_report(&self.resolve(&self.config.topology.path))?;
+        let report = self.load_topology()?;
         let cluster = report.cluster;
         let workload = self.load_workload(seed, cluster.total_gpus())?;
         let queue = self.queue_policy(&self.config.scheduler.queue, seed)?;
@@ -405,15 +453,26 @@ impl Scenario {
                 let empirical = match &w.empirical {
                     Some(src) => {
                         let f = self.format(&src.format, "workload.empirical.format")?;
-                        Some(adapters::read_trace(f, &self.resolve(&src.path))?)
+                        let path = self.input_file("workload.empirical.path", &src.path)?;
+                        Some(adapters::read_trace(f, &path)?)
                     }
                     None => None,
                 };
-                synthetic::generate(cfg, &RngStreams::new(seed), 0, empirical.as_ref(), capacity_gpus)?
+                synthetic::generate(cfg, &RngStreams::new(seed), 0, empirical.as_ref(), capacity_gpus)
+                    .map_err(|e| self.workload_err(e))?
             }
             None => {
                 let f = self.format(&w.format, "workload.format")?;
-                let paths: Vec<PathBuf> = w.path.iter().chain(&w.paths).map(|p| self.resolve(p)).collect();
+                let keyed = w.path.iter().map(|p| ("workload.path".to_string(), p));
+                let listed = w
+                    .paths
+                    .iter()
+                    .enumerate()
+                    .map(|(i, p)| (format!("workload.paths[{i}]"), p));
+                let paths = keyed
+                    .chain(listed)
+                    .map(|(key, p)| self.input_file(&key, p))
+                    .collect::<Result<Vec<_>, _>>()?;
                 if keep_cpu_only {
                     adapters::read_traces_keeping_cpu_only(f, &paths)?
                 } else {
@@ -421,6 +480,47 @@ impl Scenario {
                 }
             }
         };
-        Ok(transform::apply(raw, &w.transform)?)
+        transform::apply(raw, &w.transform).map_err(|e| self.workload_err(e))
     }
+}
+
+/// Longest scenario name: a folder name well within every file system's limit.
+const MAX_NAME: usize = 100;
+
+/// Whether `name` is safe as one folder name: ASCII letters, digits, `-`, `_` and `.`,
+/// starting with a letter or digit (so never empty, hidden, `..`, or a path).
+fn safe_name(name: &str) -> bool {
+    name.len() <= MAX_NAME
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+/// The 1-based line of dotted `key` (e.g. `workload.transform.load_scale`, or
+/// `workload.paths[1]`) in scenario `text`: of the key's value, or of the deepest table
+/// on its path that the file has; `None` if not even the first part is there.
+fn key_line(text: &str, key: &str) -> Option<usize> {
+    let doc = toml_edit::ImDocument::parse(text).ok()?;
+    let mut item = doc.as_item();
+    let mut span = None;
+    for part in key.split('.') {
+        let (name, index) = match part.split_once('[') {
+            Some((n, rest)) => (n, rest.trim_end_matches(']').parse::<usize>().ok()),
+            None => (part, None),
+        };
+        let Some(next) = item.as_table_like().and_then(|t| t.get(name)) else {
+            break;
+        };
+        item = next;
+        span = item.span().or(span);
+        if let Some(i) = index {
+            match item.as_array().and_then(|a| a.get(i)) {
+                Some(v) => span = v.span().or(span),
+                None => break,
+            }
+            break;
+        }
+    }
+    span.map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1)
 }
