@@ -323,8 +323,9 @@ fn run(
     bar.finish_and_clear();
     let simulated = t0.elapsed() - loaded;
     let bar = write_progress();
-    report::write_run(&dir, force, &info, &prepared.workload, &out, &|n| bar.inc(n))?;
+    let written = report::write_run(&dir, force, &info, &prepared.workload, &out, &|n| bar.inc(n));
     bar.finish_and_clear();
+    written?;
     print_summary(&info, &out.summary, out.events);
     println!(
         "\n{} jobs, {} events in {:.2} s (load {:.2} s, simulate {:.2} s); outputs in {}",

@@ -334,6 +334,9 @@ fn an_existing_output_is_kept_unless_forced() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("cmp");
     fs::create_dir(&out).unwrap();
+    // An earlier comparison (its compare.csv marks it as one; --force replaces only such
+    // a folder, tests/outputs.rs) with a file added by hand.
+    fs::write(out.join("compare.csv"), "earlier").unwrap();
     fs::write(out.join("keep.txt"), "earlier").unwrap();
     let args = |force: bool| {
         let mut a = vec![

@@ -93,6 +93,7 @@ fn unsafe_scenario_names_are_refused_with_key_and_line() {
     }
 }
 
+#[cfg(unix)]
 #[test]
 fn force_never_replaces_what_is_not_an_earlier_output() {
     let tmp = workspace();
@@ -101,10 +102,13 @@ fn force_never_replaces_what_is_not_an_earlier_output() {
     fs::write(tmp.path().join("plain"), "keep").unwrap();
     fs::create_dir(tmp.path().join("notes")).unwrap();
     fs::write(tmp.path().join("notes/todo.txt"), "keep").unwrap();
+    std::os::unix::fs::symlink("notes", tmp.path().join("link")).unwrap();
     for (target, why) in [
         ("plain", "is a file, not a folder"),
         (".", "not a folder name"),
         ("..", "not a folder name"),
+        ("/", "not a folder name"),
+        ("link", "is a link"),
         ("output", "holds the folder earlier"),
         ("notes", "holds none of"),
     ] {
@@ -123,7 +127,14 @@ fn force_never_replaces_what_is_not_an_earlier_output() {
         "keep"
     );
     assert_eq!(listing(&tmp.path().join("output")), ["README", "earlier"]);
-    assert_eq!(listing(tmp.path()), ["notes", "output", "plain", "s.toml"]);
+    assert_eq!(
+        listing(tmp.path()),
+        ["link", "notes", "output", "plain", "s.toml"]
+    );
+    // The folder the command runs in, named by its full path.
+    let notes = tmp.path().join("notes");
+    let o = dcsim_in(&notes, &["run", s, "-o", notes.to_str().unwrap(), "--force"]);
+    assert!(assert_one_line_error(&o).contains("holds the working directory"));
     // Single-file outputs refuse a folder in their place.
     fs::create_dir_all(tmp.path().join("infl/inflation.csv")).unwrap();
     let o = dcsim_in(
