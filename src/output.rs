@@ -336,6 +336,9 @@ pub fn write_dir(
 pub fn write_file(path: &Path, force: bool, f: &FileWriter, on_bytes: &OnBytes) -> Result<(), OutputError> {
     let (target, _, _, temp) = prepare(path, Kind::File, force)?;
     write_one(&temp.path, &target, f, on_bytes)?;
+    if interrupted() {
+        return Err(OutputError::Interrupted(target));
+    }
     fs::rename(&temp.path, &target).map_err(io_err(&target))
 }
 
@@ -372,6 +375,7 @@ mod tests {
         assert_eq!(split(Path::new("run")), Some((PathBuf::from("."), "run".into())));
     }
 
+    #[cfg(unix)]
     #[test]
     fn a_pid_above_the_kernel_limit_is_not_alive() {
         // Linux caps PIDs at 2^22 (PID_MAX_LIMIT); our own process is alive.
