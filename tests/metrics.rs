@@ -242,3 +242,32 @@ fn compare_reports_energy_with_power_on_and_omits_empty_columns() {
     // Fixed PUE 1.25: facility power is 1.25 × IT power at every instant.
     assert!((dp.peak_facility_kw - 1.25 * dp.peak_it_kw).abs() < 1e-9 * dp.peak_it_kw);
 }
+
+/// A run that preempted with `[scheduler.preemption]` left at its zero default says that
+/// preemption was free; one with a restore cost, or one that never preempted, does not.
+#[test]
+fn free_preemption_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        ("srtf", "", true),
+        ("srtf", "[scheduler.preemption]\nrestore_s = 5.0\n", false),
+        ("fifo", "", false),
+    ];
+    for (i, (queue, extra, warns)) in cases.into_iter().enumerate() {
+        let path = dir.path().join(format!("s{i}.toml"));
+        let text = scenario_text(&format!("[scheduler]\nqueue = \"{queue}\"\n{extra}"));
+        std::fs::write(&path, text).unwrap();
+        let out_dir = dir.path().join(format!("out{i}"));
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_dcsim"))
+            .args(["run", path.to_str().unwrap(), "--output", out_dir.to_str().unwrap()])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(o.status.success(), "{err}");
+        let summary: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out_dir.join("summary.json")).unwrap()).unwrap();
+        let preemptions = summary["preemptions"].as_u64().unwrap();
+        assert_eq!(preemptions > 0, queue == "srtf", "{queue}: {preemptions} preemptions");
+        assert_eq!(err.contains("preemption was free"), warns, "{queue} {extra:?}: {err}");
+    }
+}

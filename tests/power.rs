@@ -815,3 +815,33 @@ fn a_bad_levels_interval_is_named() {
     }
     assert!(PowerConfig::default().validate().is_empty());
 }
+
+/// `power.peak_facility_kw` is the most of `power.csv`'s `facility_kw` (IT + cooling +
+/// losses), read back from the written file: here under a hot-dry plant whose overhead
+/// changes every hour with the weather as well as with IT power, over a 3-day run; and it
+/// exceeds the peak IT power by the plant's overhead.
+#[test]
+fn peak_facility_power_is_the_most_of_power_csv() {
+    let c = common::cluster(&[("A", 4, 8)]);
+    let jobs: Vec<JobSpec> = (0..40)
+        .map(|i| common::job(f64::from(i) * 5_400.0, 3_600.0 * f64::from(1 + i % 7), 1 + i % 8, 1000))
+        .collect();
+    let w = common::workload(jobs);
+    let mut cfg = hand_config();
+    cfg.facility = dcsim::facility::FacilityConfig {
+        climate: Some("hot-dry".into()),
+        ..Default::default()
+    };
+    let out = run_with(&c, &TopologyPower::uncapped(&c), &w, &cfg);
+    let p = out.power.as_ref().unwrap();
+    let mut buf = Vec::new();
+    dcsim::report::write_power(&mut buf, p, out.series.time.last().copied()).unwrap();
+    let mut rdr = csv::Reader::from_reader(buf.as_slice());
+    let col = rdr.headers().unwrap().iter().position(|h| h == "facility_kw").unwrap();
+    let rows: Vec<f64> = rdr.records().map(|r| r.unwrap()[col].parse().unwrap()).collect();
+    assert!(rows.len() > 72, "weather rows: {}", rows.len());
+    let most = rows.iter().copied().fold(0.0, f64::max);
+    let s = &p.summary;
+    assert!((s.peak_facility_kw - most).abs() <= 5e-4, "{} vs {most}", s.peak_facility_kw);
+    assert!(s.peak_facility_kw > s.peak_it_kw);
+}
