@@ -43,10 +43,16 @@
 //! - `compare.csv`: one row per policy pair. Columns `name` (`queue/placement`), `queue`,
 //!   `placement`, `replications`, then for each figure of [`FIGURES`] two columns:
 //!   `<figure>` (mean over replications) and `<figure>_ci95` (half-width of its 95%
-//!   interval; empty with one replication).
+//!   interval). A column no row has a value for is left out ([`csv_columns`]): every
+//!   `_ci95` with one replication, and figures the runs did not produce (energy with
+//!   power off, fragmentation when not measured).
 //! - `compare_tenants.csv`: one row per policy pair and tenant. Columns `name`, `queue`,
 //!   `placement`, `tenant`, `replications` (replications in which the tenant had jobs),
-//!   then mean and `_ci95` of `jobs`, `mean_wait_s` and `mean_bounded_slowdown`.
+//!   then mean and `_ci95` of `jobs`, `mean_wait_s` and `mean_bounded_slowdown` (`_ci95`
+//!   left out with one replication).
+//!
+//! Each run applies the scenario's `[metrics]` settings and, when `[power]` is on, runs
+//! with power accounting, as `dcsim run` does.
 //!
 //! Numbers are written in Rust's shortest round-trip form, so a value read back equals
 //! the value computed.

@@ -432,7 +432,12 @@ fn compare_cmd(args: CompareArgs) -> Result<()> {
     let result = pool.install(|| compare::compare(&scenario, &config))?;
     compare::write_compare(&dir, args.force, &result)?;
     print!("{}", compare::table(&result));
-    let preemptions = result.runs.iter().map(|r| r.summary.preemptions).max().unwrap_or(0);
+    let preemptions = result
+        .runs
+        .iter()
+        .map(|r| r.summary.preemptions)
+        .max()
+        .unwrap_or(0);
     warn_if_preemption_free(preemptions, &cfg.scheduler.preemption);
     if cfg.mode == Mode::AsRecorded {
         println!("\nnote: mode = as-recorded: jobs start at their recorded times, so the queue policy has no effect");

@@ -85,7 +85,10 @@ fn time_not_running_counts_suspensions_the_first_start_wait_misses() {
     report::write_jobs(&mut buf, &info(&c), &w, &out.jobs, None).unwrap();
     let mut rdr = csv::Reader::from_reader(buf.as_slice());
     let h = rdr.headers().unwrap().clone();
-    let col = h.iter().position(|x| x == "not_running_s").expect("not_running_s column");
+    let col = h
+        .iter()
+        .position(|x| x == "not_running_s")
+        .expect("not_running_s column");
     assert_eq!(&h[col - 1], "run_s");
     let rows: Vec<csv::StringRecord> = rdr.records().map(|r| r.unwrap()).collect();
     assert_eq!((&rows[0][col], &rows[1][col]), ("10.000", "0.000"));
@@ -108,7 +111,11 @@ fn utilization_over_the_arrival_window_and_a_configured_one() {
     assert_eq!(s.utilization_window, UtilizationWindow::Arrivals);
     assert_eq!(s.utilization_window_s, [0.0, 100.0]);
     assert_eq!(s.gpu_utilization_window, 0.5);
-    assert!((s.gpu_utilization - 21.0 / 22.0).abs() < 1e-12, "{}", s.gpu_utilization);
+    assert!(
+        (s.gpu_utilization - 21.0 / 22.0).abs() < 1e-12,
+        "{}",
+        s.gpu_utilization
+    );
 
     let cfg = MetricsConfig {
         utilization_window_s: Some([100.0, 600.0]),
@@ -146,7 +153,9 @@ duration = {{ dist = "exponential", mean_s = 1800.0 }}
 fn a_bad_utilization_window_is_named() {
     for window in ["[5.0, 1.0]", "[-1.0, 10.0]", "[3.0, 3.0]"] {
         let text = scenario_text(&format!("[metrics]\nutilization_window_s = {window}\n"));
-        let e = Scenario::parse(&text, Path::new("m.toml")).unwrap_err().to_string();
+        let e = Scenario::parse(&text, Path::new("m.toml"))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("metrics.utilization_window_s"), "{window}: {e}");
     }
     let ok = scenario_text("[metrics]\nutilization_window_s = [0.0, 3600.0]\n");
@@ -173,7 +182,10 @@ fn timeseries_has_frag_gpus_only_when_measured() {
         let width = header.split(',').count();
         for line in text.lines().skip(1) {
             assert_eq!(line.split(',').count(), width, "{placement}: {line}");
-            assert!(line.split(',').all(|f| !f.is_empty()), "{placement}: empty field in {line}");
+            assert!(
+                line.split(',').all(|f| !f.is_empty()),
+                "{placement}: empty field in {line}"
+            );
         }
     }
 }
@@ -208,7 +220,10 @@ fn compare_reports_energy_with_power_on_and_omits_empty_columns() {
         assert!(line.split(',').all(|f| !f.is_empty()), "empty field in {line}");
     }
     let table = compare::table(&off);
-    assert!(table.contains("util % arrivals") && table.contains("not run mean h"), "{table}");
+    assert!(
+        table.contains("util % arrivals") && table.contains("not run mean h"),
+        "{table}"
+    );
     assert!(!table.contains("MWh"), "{table}");
 
     let on_path = dir.path().join("on.toml");
@@ -218,11 +233,20 @@ fn compare_reports_energy_with_power_on_and_omits_empty_columns() {
     let on = compare::compare(&scenario, &cfg).unwrap();
     let text = csv(&on);
     let header: Vec<&str> = text.lines().next().unwrap().split(',').collect();
-    for name in ["it_energy_mwh", "facility_energy_mwh", "mean_pue", "peak_it_kw", "peak_facility_kw"] {
+    for name in [
+        "it_energy_mwh",
+        "facility_energy_mwh",
+        "mean_pue",
+        "peak_it_kw",
+        "peak_facility_kw",
+    ] {
         assert!(header.contains(&name), "{name} missing: {header:?}");
     }
     let table = compare::table(&on);
-    assert!(table.contains("facility MWh") && table.contains("peak fac. kW"), "{table}");
+    assert!(
+        table.contains("facility MWh") && table.contains("peak fac. kW"),
+        "{table}"
+    );
     // The fifo row against a direct run with power on.
     let p = scenario.prepare(3).unwrap();
     let direct = Simulation::new(
@@ -238,7 +262,10 @@ fn compare_reports_energy_with_power_on_and_omits_empty_columns() {
     let dp = direct.power.as_ref().unwrap();
     let row = &on.rows[0];
     assert_eq!(row.figure("it_energy_mwh").unwrap().mean, Some(dp.it_energy_mwh));
-    assert_eq!(row.figure("peak_facility_kw").unwrap().mean, Some(dp.peak_facility_kw));
+    assert_eq!(
+        row.figure("peak_facility_kw").unwrap().mean,
+        Some(dp.peak_facility_kw)
+    );
     // Fixed PUE 1.25: facility power is 1.25 × IT power at every instant.
     assert!((dp.peak_facility_kw - 1.25 * dp.peak_it_kw).abs() < 1e-9 * dp.peak_it_kw);
 }
@@ -259,7 +286,12 @@ fn free_preemption_is_reported() {
         std::fs::write(&path, text).unwrap();
         let out_dir = dir.path().join(format!("out{i}"));
         let o = std::process::Command::new(env!("CARGO_BIN_EXE_dcsim"))
-            .args(["run", path.to_str().unwrap(), "--output", out_dir.to_str().unwrap()])
+            .args([
+                "run",
+                path.to_str().unwrap(),
+                "--output",
+                out_dir.to_str().unwrap(),
+            ])
             .output()
             .unwrap();
         let err = String::from_utf8_lossy(&o.stderr);
@@ -267,7 +299,15 @@ fn free_preemption_is_reported() {
         let summary: serde_json::Value =
             serde_json::from_slice(&std::fs::read(out_dir.join("summary.json")).unwrap()).unwrap();
         let preemptions = summary["preemptions"].as_u64().unwrap();
-        assert_eq!(preemptions > 0, queue == "srtf", "{queue}: {preemptions} preemptions");
-        assert_eq!(err.contains("preemption was free"), warns, "{queue} {extra:?}: {err}");
+        assert_eq!(
+            preemptions > 0,
+            queue == "srtf",
+            "{queue}: {preemptions} preemptions"
+        );
+        assert_eq!(
+            err.contains("preemption was free"),
+            warns,
+            "{queue} {extra:?}: {err}"
+        );
     }
 }

@@ -380,7 +380,13 @@ fn srtf_and_sjf_cut_mean_jct_against_fifo_on_philly() {
         let out = run_on(&cluster, &w, q, "", "best-fit", SimConfig::default());
         out.summary.jct_s.mean / 3600.0
     };
-    let (fifo, skip, sjf, srtf, easy) = (jct("fifo"), jct("fifo-skip"), jct("sjf"), jct("srtf"), jct("easy"));
+    let (fifo, skip, sjf, srtf, easy) = (
+        jct("fifo"),
+        jct("fifo-skip"),
+        jct("sjf"),
+        jct("srtf"),
+        jct("easy"),
+    );
     eprintln!(
         "Philly ×{LOAD_SCALE} load, mean JCT (h): fifo {fifo:.2}, fifo-skip {skip:.2}, sjf {sjf:.2}, \
          srtf {srtf:.2}, easy {easy:.2}"

@@ -435,7 +435,10 @@ fn philly_las_gittins_and_qssf_cut_mean_jct_vs_fifo_skip() {
         qssf / skip
     );
     assert!(las <= 0.6 * skip, "tiresias {las:.0} s vs fifo-skip {skip:.0} s");
-    assert!(gittins <= 0.6 * skip, "gittins {gittins:.0} s vs fifo-skip {skip:.0} s");
+    assert!(
+        gittins <= 0.6 * skip,
+        "gittins {gittins:.0} s vs fifo-skip {skip:.0} s"
+    );
     assert!(qssf <= 0.7 * skip, "qssf {qssf:.0} s vs fifo-skip {skip:.0} s");
 }
 

@@ -673,7 +673,14 @@ fn run_scenario(name: &str) -> Option<RunOutput> {
 /// busy GPU at idle + (TDP − idle) · f(u) for training (u = `training_u`, every job of
 /// these traces is training) and each free GPU at idle (docs/topologies.md). The rack and
 /// row equipment of these topologies is zero (asserted).
-fn it_w_at(out: &RunOutput, c: &Cluster, topo: &TopologyPower, curve: Curve, training_u: f64, i: usize) -> f64 {
+fn it_w_at(
+    out: &RunOutput,
+    c: &Cluster,
+    topo: &TopologyPower,
+    curve: Curve,
+    training_u: f64,
+    i: usize,
+) -> f64 {
     assert_eq!((topo.rack_overhead_w, topo.row_overhead_w), (0.0, 0.0));
     let s = &out.series;
     let base: f64 = topo.node_base_w.iter().sum();
@@ -720,14 +727,21 @@ fn isca_2007_gap_on_real_traces_against_the_sources_range() {
     let hand_peak = (0..base.series.len())
         .map(|i| it_w_at(&base, c, topo, Curve::Fan2007, u, i))
         .fold(0.0, f64::max);
-    assert!((s.peak_it_kw * 1000.0 - hand_peak).abs() < 1e-6 * hand_peak, "{} vs {hand_peak}", s.peak_it_kw);
+    assert!(
+        (s.peak_it_kw * 1000.0 - hand_peak).abs() < 1e-6 * hand_peak,
+        "{} vs {hand_peak}",
+        s.peak_it_kw
+    );
     let gap = 1.0 - s.peak_it_kw / s.nameplate_it_kw;
     let g = &c.models[0];
     let full = 254.0 * 600.0 + 2032.0 * model::gpu_power_w(Curve::Fan2007, g.idle_w, g.tdp_w, u);
     let gap_full = 1.0 - full / 762_000.0;
     eprintln!("ITP: gap {gap:.4} (every GPU busy: {gap_full:.4}); source {lo}–{hi}");
     assert!(gap > 0.0 && gap < lo, "ITP gap {gap}");
-    assert!(gap >= gap_full - 1e-12, "ITP gap {gap} below the all-busy gap {gap_full}");
+    assert!(
+        gap >= gap_full - 1e-12,
+        "ITP gap {gap} below the all-busy gap {gap_full}"
+    );
     assert!(s.p99_it_kw < s.peak_it_kw);
 
     if let Some(over) = run_scenario("power-oversubscription") {
@@ -752,7 +766,11 @@ fn isca_2007_gap_on_real_traces_against_the_sources_range() {
     let hand_peak = (0..out.series.len())
         .map(|i| it_w_at(&out, &report.cluster, &report.power, Curve::Fan2007, u, i))
         .fold(0.0, f64::max);
-    assert!((s.peak_it_kw * 1000.0 - hand_peak).abs() < 1e-6 * hand_peak, "{} vs {hand_peak}", s.peak_it_kw);
+    assert!(
+        (s.peak_it_kw * 1000.0 - hand_peak).abs() < 1e-6 * hand_peak,
+        "{} vs {hand_peak}",
+        s.peak_it_kw
+    );
     let gap = 1.0 - s.peak_it_kw / s.nameplate_it_kw;
     let busiest = out.summary.peak_busy_gpus / out.summary.cluster_gpus as f64;
     eprintln!("Philly: gap {gap:.4}, busiest {busiest:.3} of GPUs busy; source {lo}–{hi}");
@@ -824,7 +842,14 @@ fn a_bad_levels_interval_is_named() {
 fn peak_facility_power_is_the_most_of_power_csv() {
     let c = common::cluster(&[("A", 4, 8)]);
     let jobs: Vec<JobSpec> = (0..40)
-        .map(|i| common::job(f64::from(i) * 5_400.0, 3_600.0 * f64::from(1 + i % 7), 1 + i % 8, 1000))
+        .map(|i| {
+            common::job(
+                f64::from(i) * 5_400.0,
+                3_600.0 * f64::from(1 + i % 7),
+                1 + i % 8,
+                1000,
+            )
+        })
         .collect();
     let w = common::workload(jobs);
     let mut cfg = hand_config();
@@ -837,11 +862,20 @@ fn peak_facility_power_is_the_most_of_power_csv() {
     let mut buf = Vec::new();
     dcsim::report::write_power(&mut buf, p, out.series.time.last().copied()).unwrap();
     let mut rdr = csv::Reader::from_reader(buf.as_slice());
-    let col = rdr.headers().unwrap().iter().position(|h| h == "facility_kw").unwrap();
+    let col = rdr
+        .headers()
+        .unwrap()
+        .iter()
+        .position(|h| h == "facility_kw")
+        .unwrap();
     let rows: Vec<f64> = rdr.records().map(|r| r.unwrap()[col].parse().unwrap()).collect();
     assert!(rows.len() > 72, "weather rows: {}", rows.len());
     let most = rows.iter().copied().fold(0.0, f64::max);
     let s = &p.summary;
-    assert!((s.peak_facility_kw - most).abs() <= 5e-4, "{} vs {most}", s.peak_facility_kw);
+    assert!(
+        (s.peak_facility_kw - most).abs() <= 5e-4,
+        "{} vs {most}",
+        s.peak_facility_kw
+    );
     assert!(s.peak_facility_kw > s.peak_it_kw);
 }

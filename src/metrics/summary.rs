@@ -147,9 +147,8 @@ impl Summary {
         let mut arrivals: Option<(SimTime, SimTime)> = None;
         for r in records {
             if r.outcome != Outcome::Skipped {
-                arrivals = Some(arrivals.map_or((r.submit, r.submit), |(a, b)| {
-                    (a.min(r.submit), b.max(r.submit))
-                }));
+                arrivals =
+                    Some(arrivals.map_or((r.submit, r.submit), |(a, b)| (a.min(r.submit), b.max(r.submit))));
             }
             first_submit = Some(first_submit.map_or(r.submit, |f| f.min(r.submit)));
             preemptions += u64::from(r.preemptions);
