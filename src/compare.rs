@@ -48,7 +48,8 @@
 //!   power off, fragmentation when not measured).
 //! - `compare_tenants.csv`: one row per policy pair and tenant. Columns `name`, `queue`,
 //!   `placement`, `tenant`, `replications` (replications in which the tenant had jobs),
-//!   then mean and `_ci95` of `jobs`, `mean_wait_s` and `mean_bounded_slowdown` (`_ci95`
+//!   then mean and `_ci95` of `jobs`, `mean_wait_s`, `mean_not_running_s` and
+//!   `mean_bounded_slowdown` (`_ci95`
 //!   left out with one replication).
 //!
 //! Each run applies the scenario's `[metrics]` settings and, when `[power]` is on, runs
@@ -397,8 +398,10 @@ pub struct TenantRow {
     pub tenant: String,
     /// Jobs submitted by the tenant.
     pub jobs: Estimate,
-    /// Mean wait of its jobs that ran, seconds.
+    /// Mean wait to the first start of its jobs that ran, seconds.
     pub mean_wait_s: Estimate,
+    /// Mean time not running (queued or suspended) of its jobs that ran, seconds.
+    pub mean_not_running_s: Estimate,
     /// Mean bounded slowdown of its jobs that ran.
     pub mean_bounded_slowdown: Estimate,
 }
@@ -519,7 +522,7 @@ pub fn compare(scenario: &Scenario, config: &CompareConfig) -> Result<Comparison
             replications: group.len() as u32,
             figures,
         });
-        let mut by_tenant: BTreeMap<&str, [Vec<f64>; 3]> = BTreeMap::new();
+        let mut by_tenant: BTreeMap<&str, [Vec<f64>; 4]> = BTreeMap::new();
         for run in group {
             for t in &run.summary.tenants {
                 let v = by_tenant.entry(t.tenant.as_str()).or_default();
@@ -527,16 +530,18 @@ pub fn compare(scenario: &Scenario, config: &CompareConfig) -> Result<Comparison
                 if t.ran > 0 {
                     v[1].push(t.mean_wait_s);
                     v[2].push(t.mean_bounded_slowdown);
+                    v[3].push(t.mean_not_running_s);
                 }
             }
         }
-        for (tenant, [jobs, wait, sd]) in by_tenant {
+        for (tenant, [jobs, wait, sd, not_running]) in by_tenant {
             tenants.push(TenantRow {
                 queue: first.queue.clone(),
                 placement: first.placement.clone(),
                 tenant: tenant.to_string(),
                 jobs: Estimate::of(&jobs),
                 mean_wait_s: Estimate::of(&wait),
+                mean_not_running_s: Estimate::of(&not_running),
                 mean_bounded_slowdown: Estimate::of(&sd),
             });
         }
@@ -621,15 +626,30 @@ pub fn write_compare_csv(w: &mut dyn Write, c: &Comparison) -> io::Result<()> {
 /// A `_ci95` column no row has a value for (one replication) is left out, as in
 /// `compare.csv`.
 pub fn write_tenants_csv(w: &mut dyn Write, c: &Comparison) -> io::Result<()> {
-    let fields = |t: &TenantRow| [t.jobs, t.mean_wait_s, t.mean_bounded_slowdown];
-    let mut ci = [false; 3];
+    let fields = |t: &TenantRow| {
+        [
+            t.jobs,
+            t.mean_wait_s,
+            t.mean_not_running_s,
+            t.mean_bounded_slowdown,
+        ]
+    };
+    let mut ci = [false; 4];
     for t in &c.tenants {
         for (k, e) in fields(t).iter().enumerate() {
             ci[k] |= e.ci95.is_some();
         }
     }
     let mut line = String::from("name,queue,placement,tenant,replications");
-    for (name, ci) in ["jobs", "mean_wait_s", "mean_bounded_slowdown"].iter().zip(ci) {
+    for (name, ci) in [
+        "jobs",
+        "mean_wait_s",
+        "mean_not_running_s",
+        "mean_bounded_slowdown",
+    ]
+    .iter()
+    .zip(ci)
+    {
         let _ = write!(line, ",{name}");
         if ci {
             let _ = write!(line, ",{name}_ci95");

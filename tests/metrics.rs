@@ -73,6 +73,10 @@ fn time_not_running_counts_suspensions_the_first_start_wait_misses() {
     assert_eq!(s.wait_s.mean, 0.0);
     assert_eq!(s.not_running_s.mean, 5.0);
     assert_eq!(s.not_running_s.max, 10.0);
+    assert_eq!(
+        (s.tenants[0].mean_wait_s, s.tenants[0].mean_not_running_s),
+        (0.0, 5.0)
+    );
     let fig = |name: &str| {
         let f = compare::FIGURES.iter().find(|f| f.name == name).unwrap();
         (f.get)(s)

@@ -45,8 +45,10 @@ pub struct TenantSummary {
     pub ran: u64,
     /// GPU-hours allocated to its jobs.
     pub gpu_hours: f64,
-    /// Mean wait of its jobs that ran, seconds.
+    /// Mean wait to the first start of its jobs that ran, seconds.
     pub mean_wait_s: f64,
+    /// Mean time not running (queued or suspended) of its jobs that ran, seconds.
+    pub mean_not_running_s: f64,
     /// Mean bounded slowdown of its jobs that ran.
     pub mean_bounded_slowdown: f64,
 }
@@ -260,6 +262,7 @@ struct TenantSums {
     ran: u64,
     gpu_s: f64,
     wait_s: f64,
+    not_running_s: f64,
     slowdown: f64,
 }
 
@@ -277,6 +280,7 @@ impl TenantAcc {
             a.ran += 1;
             a.gpu_s += r.demand.gpus_f64() * run.as_secs_f64();
             a.wait_s += w.as_secs_f64();
+            a.not_running_s += r.not_running().unwrap_or(SimTime::ZERO).as_secs_f64();
             a.slowdown += sd;
         }
     }
@@ -295,6 +299,7 @@ impl TenantAcc {
                     ran: a.ran,
                     gpu_hours: a.gpu_s / 3600.0,
                     mean_wait_s: per(a.wait_s),
+                    mean_not_running_s: per(a.not_running_s),
                     mean_bounded_slowdown: per(a.slowdown),
                 }
             })
