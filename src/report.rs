@@ -215,6 +215,8 @@ fn push_int(buf: &mut String, v: impl itoa::Integer) {
 
 /// Writes `jobs.csv`: one row per job, in job-id (submit) order. With `power`, two
 /// more columns: `energy_kwh` and `power_wait_s` (without it the file is unchanged).
+/// `skip_reason` is written only when some job was skipped (otherwise it would be an
+/// all-empty column).
 pub fn write_jobs(
     w: &mut dyn Write,
     info: &RunInfo,
@@ -223,11 +225,18 @@ pub fn write_jobs(
     power: Option<&PowerOutput>,
 ) -> io::Result<()> {
     let mut csv = csv::Writer::from_writer(w);
-    if power.is_some() {
-        csv.write_record(JOB_COLUMNS.iter().chain(&POWER_JOB_COLUMNS))?;
+    let skips = jobs.iter().any(|r| r.skip_reason.is_some());
+    let columns = if skips {
+        &JOB_COLUMNS[..]
     } else {
-        csv.write_record(JOB_COLUMNS)?;
-    }
+        &JOB_COLUMNS[..JOB_COLUMNS.len() - 1]
+    };
+    let power_columns = if power.is_some() {
+        &POWER_JOB_COLUMNS[..]
+    } else {
+        &[]
+    };
+    csv.write_record(columns.iter().chain(power_columns))?;
     let mut buf = String::with_capacity(32);
     for r in jobs {
         let spec = &workload.jobs[r.id.0 as usize];
@@ -265,7 +274,9 @@ pub fn write_jobs(
                 .unwrap_or(""),
         )?;
         csv.write_field(r.outcome.as_str())?;
-        csv.write_field(r.skip_reason.unwrap_or(""))?;
+        if skips {
+            csv.write_field(r.skip_reason.unwrap_or(""))?;
+        }
         if let Some(p) = power {
             let i = r.id.0 as usize;
             let kwh = p.job_energy_j.get(i).copied().unwrap_or(0.0) / 3.6e6;
@@ -279,7 +290,8 @@ pub fn write_jobs(
     csv.flush()
 }
 
-/// Column names of `jobs.csv` (documented in `docs/outputs.md`).
+/// Column names of `jobs.csv` (documented in `docs/outputs.md`); `skip_reason`, last,
+/// only when a job was skipped.
 const JOB_COLUMNS: [&str; 19] = [
     "id",
     "name",

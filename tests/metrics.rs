@@ -96,6 +96,30 @@ fn time_not_running_counts_suspensions_the_first_start_wait_misses() {
     assert_eq!(&h[col - 1], "run_s");
     let rows: Vec<csv::StringRecord> = rdr.records().map(|r| r.unwrap()).collect();
     assert_eq!((&rows[0][col], &rows[1][col]), ("10.000", "0.000"));
+    // No job was skipped: no all-empty `skip_reason` column.
+    assert!(!h.iter().any(|x| x == "skip_reason"), "{h:?}");
+}
+
+/// `jobs.csv` has a `skip_reason` column when a job was skipped (an 8-GPU job on a 4-GPU
+/// cluster: `larger_than_cluster`), empty for the jobs that ran.
+#[test]
+fn jobs_csv_has_skip_reason_only_when_a_job_was_skipped() {
+    let c = common::cluster(&[("A", 1, 4)]);
+    let w = common::workload(vec![
+        common::job(0.0, 10.0, 1, 1000),
+        common::job(1.0, 10.0, 8, 1000),
+    ]);
+    let out = run(&c, &w, "fifo", "best-fit", SimConfig::default());
+    let mut buf = Vec::new();
+    report::write_jobs(&mut buf, &info(&c), &w, &out.jobs, None).unwrap();
+    let mut rdr = csv::Reader::from_reader(buf.as_slice());
+    let h = rdr.headers().unwrap().clone();
+    assert_eq!(h.iter().next_back(), Some("skip_reason"));
+    let rows: Vec<csv::StringRecord> = rdr.records().map(|r| r.unwrap()).collect();
+    assert_eq!(
+        (&rows[0][h.len() - 1], &rows[1][h.len() - 1]),
+        ("", "larger_than_cluster")
+    );
 }
 
 /// One 2-GPU node under FIFO. a (0 s, 100 s, 1 GPU) runs 0–100; b (100 s, 1,000 s,
