@@ -43,10 +43,17 @@
 //! - `compare.csv`: one row per policy pair. Columns `name` (`queue/placement`), `queue`,
 //!   `placement`, `replications`, then for each figure of [`FIGURES`] two columns:
 //!   `<figure>` (mean over replications) and `<figure>_ci95` (half-width of its 95%
-//!   interval; empty with one replication).
+//!   interval). A column no row has a value for is left out ([`csv_columns`]): every
+//!   `_ci95` with one replication, and figures the runs did not produce (energy with
+//!   power off, fragmentation when not measured).
 //! - `compare_tenants.csv`: one row per policy pair and tenant. Columns `name`, `queue`,
 //!   `placement`, `tenant`, `replications` (replications in which the tenant had jobs),
-//!   then mean and `_ci95` of `jobs`, `mean_wait_s` and `mean_bounded_slowdown`.
+//!   then mean and `_ci95` of `jobs`, `mean_wait_s`, `mean_not_running_s` and
+//!   `mean_bounded_slowdown` (`_ci95`
+//!   left out with one replication).
+//!
+//! Each run applies the scenario's `[metrics]` settings and, when `[power]` is on, runs
+//! with power accounting, as `dcsim run` does.
 //!
 //! Numbers are written in Rust's shortest round-trip form, so a value read back equals
 //! the value computed.
@@ -59,7 +66,7 @@ use std::path::Path;
 
 use rayon::prelude::*;
 
-use crate::metrics::Summary;
+use crate::metrics::{Summary, UtilizationWindow};
 use crate::report::{self, FileWriter, ReportError};
 use crate::scenario::{Scenario, ScenarioError};
 use crate::sim::Simulation;
@@ -140,23 +147,43 @@ pub const FIGURES: &[Figure] = &[
         get: |s| Some(s.jct_s.p99),
     },
     Figure {
+        name: "not_running_mean_s",
+        about: "mean time not running between submit and end (queued or suspended), s",
+        get: |s| Some(s.not_running_s.mean),
+    },
+    Figure {
+        name: "not_running_p50_s",
+        about: "median time not running, s",
+        get: |s| Some(s.not_running_s.p50),
+    },
+    Figure {
+        name: "not_running_p95_s",
+        about: "95th percentile time not running, s",
+        get: |s| Some(s.not_running_s.p95),
+    },
+    Figure {
+        name: "not_running_p99_s",
+        about: "99th percentile time not running, s",
+        get: |s| Some(s.not_running_s.p99),
+    },
+    Figure {
         name: "wait_mean_s",
-        about: "mean wait (submit to first start), s",
+        about: "mean wait to the first start (submit to first start), s",
         get: |s| Some(s.wait_s.mean),
     },
     Figure {
         name: "wait_p50_s",
-        about: "median wait, s",
+        about: "median wait to the first start, s",
         get: |s| Some(s.wait_s.p50),
     },
     Figure {
         name: "wait_p95_s",
-        about: "95th percentile wait, s",
+        about: "95th percentile wait to the first start, s",
         get: |s| Some(s.wait_s.p95),
     },
     Figure {
         name: "wait_p99_s",
-        about: "99th percentile wait, s",
+        about: "99th percentile wait to the first start, s",
         get: |s| Some(s.wait_s.p99),
     },
     Figure {
@@ -168,6 +195,12 @@ pub const FIGURES: &[Figure] = &[
         name: "gpu_utilization",
         about: "allocated GPU-time / (cluster GPUs × makespan), 0..1",
         get: |s| Some(s.gpu_utilization),
+    },
+    Figure {
+        name: "gpu_utilization_window",
+        about: "allocated GPU-time / (cluster GPUs × window), 0..1; window: the arrivals \
+                (first to last submit) or the scenario's [metrics] utilization_window_s",
+        get: |s| Some(s.gpu_utilization_window),
     },
     Figure {
         name: "makespan_s",
@@ -193,6 +226,31 @@ pub const FIGURES: &[Figure] = &[
         name: "mean_frag_gpus",
         about: "time-average fragmented GPUs (FGD paper's measure, ATC 2023)",
         get: |s| s.mean_frag_gpus,
+    },
+    Figure {
+        name: "it_energy_mwh",
+        about: "IT energy, MWh (power on only)",
+        get: |s| s.power.as_ref().map(|p| p.it_energy_mwh),
+    },
+    Figure {
+        name: "facility_energy_mwh",
+        about: "facility energy (IT + cooling + losses), MWh (power on only)",
+        get: |s| s.power.as_ref().map(|p| p.facility_energy_mwh),
+    },
+    Figure {
+        name: "mean_pue",
+        about: "facility energy / IT energy (power on only)",
+        get: |s| s.power.as_ref().map(|p| p.mean_pue),
+    },
+    Figure {
+        name: "peak_it_kw",
+        about: "highest IT power, kW (power on only)",
+        get: |s| s.power.as_ref().map(|p| p.peak_it_kw),
+    },
+    Figure {
+        name: "peak_facility_kw",
+        about: "highest facility power, kW (power on only)",
+        get: |s| s.power.as_ref().map(|p| p.peak_facility_kw),
     },
 ];
 
@@ -340,8 +398,10 @@ pub struct TenantRow {
     pub tenant: String,
     /// Jobs submitted by the tenant.
     pub jobs: Estimate,
-    /// Mean wait of its jobs that ran, seconds.
+    /// Mean wait to the first start of its jobs that ran, seconds.
     pub mean_wait_s: Estimate,
+    /// Mean time not running (queued or suspended) of its jobs that ran, seconds.
+    pub mean_not_running_s: Estimate,
     /// Mean bounded slowdown of its jobs that ran.
     pub mean_bounded_slowdown: Estimate,
 }
@@ -392,7 +452,8 @@ pub fn compare(scenario: &Scenario, config: &CompareConfig) -> Result<Comparison
         scenario.placement_policy(p, config.seed)?;
     }
 
-    let cluster = topology::load(&scenario.resolve(&scenario.config.topology.path))?;
+    let report = topology::load_report(&scenario.resolve(&scenario.config.topology.path))?;
+    let cluster = report.cluster;
     // A trace workload does not depend on the seed: load it once for every replication.
     let seeded = scenario.config.workload.synthetic.is_some();
     let seeds: Vec<u64> = if seeded {
@@ -428,7 +489,12 @@ pub fn compare(scenario: &Scenario, config: &CompareConfig) -> Result<Comparison
                 scenario.placement_policy(p, seed)?,
                 scenario.sim_config(),
             );
-            let out = sim.run(&mut |_| {});
+            let sim = match scenario.power_run(&cluster, &report.power, workload.jobs.len(), seed)? {
+                Some(power) => sim.with_power(power),
+                None => sim,
+            };
+            let mut out = sim.run(&mut |_| {});
+            scenario.config.metrics.apply(&mut out.summary, &out.series);
             Ok(RunResult {
                 queue: q.clone(),
                 placement: p.clone(),
@@ -456,7 +522,7 @@ pub fn compare(scenario: &Scenario, config: &CompareConfig) -> Result<Comparison
             replications: group.len() as u32,
             figures,
         });
-        let mut by_tenant: BTreeMap<&str, [Vec<f64>; 3]> = BTreeMap::new();
+        let mut by_tenant: BTreeMap<&str, [Vec<f64>; 4]> = BTreeMap::new();
         for run in group {
             for t in &run.summary.tenants {
                 let v = by_tenant.entry(t.tenant.as_str()).or_default();
@@ -464,16 +530,18 @@ pub fn compare(scenario: &Scenario, config: &CompareConfig) -> Result<Comparison
                 if t.ran > 0 {
                     v[1].push(t.mean_wait_s);
                     v[2].push(t.mean_bounded_slowdown);
+                    v[3].push(t.mean_not_running_s);
                 }
             }
         }
-        for (tenant, [jobs, wait, sd]) in by_tenant {
+        for (tenant, [jobs, wait, sd, not_running]) in by_tenant {
             tenants.push(TenantRow {
                 queue: first.queue.clone(),
                 placement: first.placement.clone(),
                 tenant: tenant.to_string(),
                 jobs: Estimate::of(&jobs),
                 mean_wait_s: Estimate::of(&wait),
+                mean_not_running_s: Estimate::of(&not_running),
                 mean_bounded_slowdown: Estimate::of(&sd),
             });
         }
@@ -504,11 +572,33 @@ fn field(s: &str) -> String {
     }
 }
 
+/// Which columns of each figure `compare.csv` holds: (figure index, mean column,
+/// `_ci95` column). A column no row has a value for (a figure the runs did not produce,
+/// such as energy with power off, or every `_ci95` with one replication) is left out, so
+/// readers never meet an all-empty column (pandas reads one as NaN, DuckDB as VARCHAR).
+pub fn csv_columns(c: &Comparison) -> Vec<(usize, bool, bool)> {
+    (0..FIGURES.len())
+        .map(|i| {
+            let figures = || c.rows.iter().filter_map(|r| r.figures.get(i));
+            (
+                i,
+                figures().any(|e| e.mean.is_some()),
+                figures().any(|e| e.ci95.is_some()),
+            )
+        })
+        .filter(|&(_, mean, _)| mean)
+        .collect()
+}
+
 /// Writes `compare.csv` (columns in the module docs).
 pub fn write_compare_csv(w: &mut dyn Write, c: &Comparison) -> io::Result<()> {
+    let columns = csv_columns(c);
     let mut line = String::from("name,queue,placement,replications");
-    for f in FIGURES {
-        let _ = write!(line, ",{0},{0}_ci95", f.name);
+    for &(i, _, ci) in &columns {
+        let _ = write!(line, ",{}", FIGURES[i].name);
+        if ci {
+            let _ = write!(line, ",{}_ci95", FIGURES[i].name);
+        }
     }
     writeln!(w, "{line}")?;
     for row in &c.rows {
@@ -521,9 +611,11 @@ pub fn write_compare_csv(w: &mut dyn Write, c: &Comparison) -> io::Result<()> {
             field(&row.placement),
             row.replications
         );
-        for e in &row.figures {
-            push_num(&mut line, e.mean);
-            push_num(&mut line, e.ci95);
+        for &(i, _, ci) in &columns {
+            push_num(&mut line, row.figures[i].mean);
+            if ci {
+                push_num(&mut line, row.figures[i].ci95);
+            }
         }
         writeln!(w, "{line}")?;
     }
@@ -531,13 +623,39 @@ pub fn write_compare_csv(w: &mut dyn Write, c: &Comparison) -> io::Result<()> {
 }
 
 /// Writes `compare_tenants.csv` (columns in the module docs).
+/// A `_ci95` column no row has a value for (one replication) is left out, as in
+/// `compare.csv`.
 pub fn write_tenants_csv(w: &mut dyn Write, c: &Comparison) -> io::Result<()> {
-    writeln!(
-        w,
-        "name,queue,placement,tenant,replications,jobs,jobs_ci95,mean_wait_s,mean_wait_s_ci95,\
-         mean_bounded_slowdown,mean_bounded_slowdown_ci95"
-    )?;
-    let mut line = String::new();
+    let fields = |t: &TenantRow| {
+        [
+            t.jobs,
+            t.mean_wait_s,
+            t.mean_not_running_s,
+            t.mean_bounded_slowdown,
+        ]
+    };
+    let mut ci = [false; 4];
+    for t in &c.tenants {
+        for (k, e) in fields(t).iter().enumerate() {
+            ci[k] |= e.ci95.is_some();
+        }
+    }
+    let mut line = String::from("name,queue,placement,tenant,replications");
+    for (name, ci) in [
+        "jobs",
+        "mean_wait_s",
+        "mean_not_running_s",
+        "mean_bounded_slowdown",
+    ]
+    .iter()
+    .zip(ci)
+    {
+        let _ = write!(line, ",{name}");
+        if ci {
+            let _ = write!(line, ",{name}_ci95");
+        }
+    }
+    writeln!(w, "{line}")?;
     for t in &c.tenants {
         line.clear();
         let _ = write!(
@@ -549,9 +667,11 @@ pub fn write_tenants_csv(w: &mut dyn Write, c: &Comparison) -> io::Result<()> {
             field(&t.tenant),
             t.jobs.n
         );
-        for e in [&t.jobs, &t.mean_wait_s, &t.mean_bounded_slowdown] {
+        for (e, ci) in fields(t).iter().zip(ci) {
             push_num(&mut line, e.mean);
-            push_num(&mut line, e.ci95);
+            if ci {
+                push_num(&mut line, e.ci95);
+            }
         }
         writeln!(w, "{line}")?;
     }
@@ -575,17 +695,33 @@ pub fn write_compare(dir: &Path, force: bool, c: &Comparison) -> Result<(), Comp
 
 /// A readable table of the headline figures, one line per policy pair: means, with
 /// `±` the 95% half-width when there are replications. Times in hours.
+///
+/// "not run" is the time a job spent not running between submit and end (queued or
+/// suspended): under preemptive policies the wait to the first start is near zero and
+/// says nothing. Utilization is over the window the header names (`arrivals`: first to
+/// last submit; `window`: the scenario's `[metrics] utilization_window_s`), not the
+/// makespan, whose drain makes every policy look alike. Energy and peak facility power
+/// appear when the runs had power on.
 pub fn table(c: &Comparison) -> String {
-    let cols: [(&str, &str, f64); 8] = [
+    let window = match c.runs.first().map(|r| r.summary.utilization_window) {
+        Some(UtilizationWindow::Configured) => "util % window",
+        _ => "util % arrivals",
+    };
+    let mut cols: Vec<(&str, &str, f64)> = vec![
         ("JCT mean h", "jct_mean_s", 3600.0),
         ("JCT p95 h", "jct_p95_s", 3600.0),
-        ("wait mean h", "wait_mean_s", 3600.0),
-        ("wait p95 h", "wait_p95_s", 3600.0),
+        ("not run mean h", "not_running_mean_s", 3600.0),
+        ("not run p95 h", "not_running_p95_s", 3600.0),
         ("slowdown", "bounded_slowdown_mean", 1.0),
-        ("util %", "gpu_utilization", 0.01),
+        (window, "gpu_utilization_window", 0.01),
         ("makespan h", "makespan_s", 3600.0),
         ("Jain", "fairness_jain", 1.0),
     ];
+    if c.runs.iter().any(|r| r.summary.power.is_some()) {
+        cols.push(("IT MWh", "it_energy_mwh", 1.0));
+        cols.push(("facility MWh", "facility_energy_mwh", 1.0));
+        cols.push(("peak fac. kW", "peak_facility_kw", 1.0));
+    }
     let cell = |e: Option<&Estimate>, scale: f64| match e.and_then(|e| e.mean.map(|m| (m, e.ci95))) {
         None => "-".to_string(),
         Some((m, None)) => format!("{:.3}", m / scale),

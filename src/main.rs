@@ -17,7 +17,7 @@ use dcsim::report::{self, RunInfo};
 use dcsim::scenario::Scenario;
 use dcsim::scheduler::params::ParamDoc;
 use dcsim::scheduler::registry;
-use dcsim::sim::{Mode, Simulation};
+use dcsim::sim::{Mode, PreemptionCost, Simulation};
 use dcsim::topology::GpuModelId;
 use dcsim::workload::adapters::{self, TraceFormat};
 use dcsim::workload::stats::TraceStats;
@@ -319,14 +319,16 @@ fn run(
         Some(p) => sim.with_power(p),
         None => sim,
     };
-    let out = sim.run(&mut |n| bar.set_position(n));
+    let mut out = sim.run(&mut |n| bar.set_position(n));
     bar.finish_and_clear();
+    cfg.metrics.apply(&mut out.summary, &out.series);
     let simulated = t0.elapsed() - loaded;
     let bar = write_progress();
     let written = report::write_run(&dir, force, &info, &prepared.workload, &out, &|n| bar.inc(n));
     bar.finish_and_clear();
     written?;
     print_summary(&info, &out.summary, out.events);
+    warn_if_preemption_free(out.summary.preemptions, &cfg.scheduler.preemption);
     println!(
         "\n{} jobs, {} events in {:.2} s (load {:.2} s, simulate {:.2} s); outputs in {}",
         out.summary.jobs,
@@ -409,7 +411,11 @@ fn print_summary(info: &RunInfo, s: &Summary, events: u64) {
         "\n{:<18}{:>12}{:>12}{:>12}{:>12}",
         "", "mean", "p50", "p95", "p99"
     );
-    for (name, d) in [("wait (h)", &s.wait_s), ("JCT (h)", &s.jct_s)] {
+    for (name, d) in [
+        ("to first start (h)", &s.wait_s),
+        ("not running (h)", &s.not_running_s),
+        ("JCT (h)", &s.jct_s),
+    ] {
         println!(
             "{:<18}{:>12.3}{:>12.3}{:>12.3}{:>12.3}",
             name,
@@ -425,13 +431,38 @@ fn print_summary(info: &RunInfo, s: &Summary, events: u64) {
         "bounded slowdown", b.mean, b.p50, b.p95, b.p99
     );
     println!(
-        "\nGPU utilization {:.1}%  allocated {:.0} GPU-h  peak {:.1} GPUs  makespan {:.1} h  throughput {:.1} jobs/h",
+        "\nGPU utilization {:.1}% over {} window {:.1}–{:.1} h, {:.1}% over makespan",
+        s.gpu_utilization_window * 100.0,
+        s.utilization_window.as_str(),
+        s.utilization_window_s[0] / 3600.0,
+        s.utilization_window_s[1] / 3600.0,
         s.gpu_utilization * 100.0,
+    );
+    println!(
+        "allocated {:.0} GPU-h  peak {:.1} GPUs  makespan {:.1} h  throughput {:.1} jobs/h",
         s.allocated_gpu_hours,
         s.peak_busy_gpus,
         s.makespan_s / 3600.0,
         s.throughput_jobs_per_hour
     );
+    if let Some(p) = &s.power {
+        println!(
+            "energy IT {:.3} MWh, facility {:.3} MWh (PUE {:.3})  peak IT {:.1} kW, facility {:.1} kW",
+            p.it_energy_mwh, p.facility_energy_mwh, p.mean_pue, p.peak_it_kw, p.peak_facility_kw
+        );
+    }
+}
+
+/// Preemption costs nothing unless the scenario says what it costs: say so when a run
+/// preempted with the zero default, since its JCTs then flatter preemptive policies.
+fn warn_if_preemption_free(preemptions: u64, cost: &PreemptionCost) {
+    if preemptions > 0 && cost.checkpoint_interval_s == 0.0 && cost.restore_s == 0.0 {
+        eprintln!(
+            "\nwarning: preemption was free ({preemptions} preemptions in a run): [scheduler.preemption] sets no \
+             checkpoint_interval_s or restore_s, so preempted jobs lost no work and resumed \
+             at once (lost_gpu_hours is 0); set them to charge for checkpoint and restore"
+        );
+    }
 }
 
 fn compare_cmd(args: CompareArgs) -> Result<()> {
@@ -461,6 +492,13 @@ fn compare_cmd(args: CompareArgs) -> Result<()> {
     let result = pool.install(|| compare::compare(&scenario, &config))?;
     compare::write_compare(&dir, args.force, &result)?;
     print!("{}", compare::table(&result));
+    let preemptions = result
+        .runs
+        .iter()
+        .map(|r| r.summary.preemptions)
+        .max()
+        .unwrap_or(0);
+    warn_if_preemption_free(preemptions, &cfg.scheduler.preemption);
     if cfg.mode == Mode::AsRecorded {
         println!("\nnote: mode = as-recorded: jobs start at their recorded times, so the queue policy has no effect");
     }

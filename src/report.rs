@@ -159,6 +159,8 @@ fn push_int(buf: &mut String, v: impl itoa::Integer) {
 
 /// Writes `jobs.csv`: one row per job, in job-id (submit) order. With `power`, two
 /// more columns: `energy_kwh` and `power_wait_s` (without it the file is unchanged).
+/// `skip_reason` is written only when some job was skipped (otherwise it would be an
+/// all-empty column).
 pub fn write_jobs(
     w: &mut dyn Write,
     info: &RunInfo,
@@ -167,11 +169,18 @@ pub fn write_jobs(
     power: Option<&PowerOutput>,
 ) -> io::Result<()> {
     let mut csv = csv::Writer::from_writer(w);
-    if power.is_some() {
-        csv.write_record(JOB_COLUMNS.iter().chain(&POWER_JOB_COLUMNS))?;
+    let skips = jobs.iter().any(|r| r.skip_reason.is_some());
+    let columns = if skips {
+        &JOB_COLUMNS[..]
     } else {
-        csv.write_record(JOB_COLUMNS)?;
-    }
+        &JOB_COLUMNS[..JOB_COLUMNS.len() - 1]
+    };
+    let power_columns = if power.is_some() {
+        &POWER_JOB_COLUMNS[..]
+    } else {
+        &[]
+    };
+    csv.write_record(columns.iter().chain(power_columns))?;
     let mut buf = String::with_capacity(32);
     for r in jobs {
         let spec = &workload.jobs[r.id.0 as usize];
@@ -197,6 +206,7 @@ pub fn write_jobs(
         num(&mut csv, &opt(r.wait()))?;
         num(&mut csv, &opt(r.jct()))?;
         num(&mut csv, &opt(r.run_time()))?;
+        num(&mut csv, &opt(r.not_running()))?;
         num(&mut csv, &|b| push_int(b, r.demand.gpus))?;
         num(&mut csv, &|b| push_int(b, r.demand.milli_per_gpu))?;
         num(&mut csv, &|b| push_int(b, r.nodes))?;
@@ -208,7 +218,9 @@ pub fn write_jobs(
                 .unwrap_or(""),
         )?;
         csv.write_field(r.outcome.as_str())?;
-        csv.write_field(r.skip_reason.unwrap_or(""))?;
+        if skips {
+            csv.write_field(r.skip_reason.unwrap_or(""))?;
+        }
         if let Some(p) = power {
             let i = r.id.0 as usize;
             let kwh = p.job_energy_j.get(i).copied().unwrap_or(0.0) / 3.6e6;
@@ -222,8 +234,9 @@ pub fn write_jobs(
     csv.flush()
 }
 
-/// Column names of `jobs.csv` (documented in `docs/outputs.md`).
-const JOB_COLUMNS: [&str; 18] = [
+/// Column names of `jobs.csv` (documented in `docs/outputs.md`); `skip_reason`, last,
+/// only when a job was skipped.
+const JOB_COLUMNS: [&str; 19] = [
     "id",
     "name",
     "tenant",
@@ -234,6 +247,7 @@ const JOB_COLUMNS: [&str; 18] = [
     "wait_s",
     "jct_s",
     "run_s",
+    "not_running_s",
     "gpus",
     "gpu_milli",
     "nodes",
@@ -308,8 +322,20 @@ pub fn write_power(w: &mut dyn Write, p: &PowerOutput, end: Option<SimTime>) -> 
 
 /// Writes `power_levels.csv`: for every interval, one row per tree node (feed, halls,
 /// rows, racks) with its mean and peak power and its cap.
+///
+/// `cap_kw` and `cooling_kw` are empty for levels without one, and left out whole when
+/// no level of the tree has one (an all-empty column reads as NaN or text).
 pub fn write_power_levels(w: &mut dyn Write, l: &PowerLevels) -> io::Result<()> {
-    writeln!(w, "start_s,end_s,level,name,mean_kw,peak_kw,cap_kw,cooling_kw")?;
+    let has_cap = l.cap_w.iter().any(|c| c.is_finite());
+    let has_cooling = l.cooling_w.iter().any(|c| c.is_finite());
+    write!(w, "start_s,end_s,level,name,mean_kw,peak_kw")?;
+    if has_cap {
+        write!(w, ",cap_kw")?;
+    }
+    if has_cooling {
+        write!(w, ",cooling_kw")?;
+    }
+    writeln!(w)?;
     let mut line = String::with_capacity(128);
     for r in l.rows() {
         let k = r.node as usize;
@@ -325,22 +351,26 @@ pub fn write_power_levels(w: &mut dyn Write, l: &PowerLevels) -> io::Result<()> 
         push_fixed(&mut line, r.mean_w / 1000.0, 3);
         line.push(',');
         push_fixed(&mut line, r.peak_w / 1000.0, 3);
-        line.push(',');
         let kw = |line: &mut String, w: f64| {
+            line.push(',');
             if w.is_finite() {
                 push_fixed(line, w / 1000.0, 3);
             }
         };
-        kw(&mut line, l.cap_w[k]);
-        line.push(',');
-        kw(&mut line, l.cooling_w[k]);
+        if has_cap {
+            kw(&mut line, l.cap_w[k]);
+        }
+        if has_cooling {
+            kw(&mut line, l.cooling_w[k]);
+        }
         line.push('\n');
         w.write_all(line.as_bytes())?;
     }
     Ok(())
 }
 
-/// Writes `timeseries.csv`: one row per change point, holding until the next row.
+/// Writes `timeseries.csv`: one row per change point, holding until the next row. The
+/// `frag_gpus` column is written only when the run measured fragmentation.
 pub fn write_series(w: &mut dyn Write, info: &RunInfo, s: &TimeSeries) -> io::Result<()> {
     write!(w, "time_s,busy_gpus,free_gpus,queued_jobs,running_jobs")?;
     for m in &info.gpu_models {
@@ -349,7 +379,9 @@ pub fn write_series(w: &mut dyn Write, info: &RunInfo, s: &TimeSeries) -> io::Re
     for m in &info.gpu_models {
         write!(w, ",free_gpus_{m}")?;
     }
-    write!(w, ",frag_gpus")?;
+    if s.frag_tracked {
+        write!(w, ",frag_gpus")?;
+    }
     writeln!(w)?;
     let capacity_milli = info.gpu_model_counts.iter().sum::<u64>() * u64::from(MILLI_PER_GPU);
     let mut line = String::with_capacity(128);
@@ -373,8 +405,8 @@ pub fn write_series(w: &mut dyn Write, info: &RunInfo, s: &TimeSeries) -> io::Re
             line.push(',');
             push_thousandths(&mut line, (gpus * u64::from(MILLI_PER_GPU)).saturating_sub(b));
         }
-        line.push(',');
         if s.frag_tracked {
+            line.push(',');
             push_thousandths(&mut line, s.frag_milli[i]);
         }
         line.push('\n');

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::engine::RngStreams;
+use crate::metrics::MetricsConfig;
 use crate::power::{self, PowerConfig, PowerRun};
 use crate::scheduler::params::PolicyError;
 use crate::scheduler::registry;
@@ -102,6 +103,9 @@ pub struct ScenarioConfig {
     /// Power model, caps and energy accounting (absent or `mode = "off"`: none).
     #[serde(default)]
     pub power: Option<PowerConfig>,
+    /// How figures are taken (`[metrics]`: the utilization window).
+    #[serde(default)]
+    pub metrics: MetricsConfig,
 }
 
 /// `[topology]`.
@@ -328,6 +332,9 @@ impl Scenario {
                 return Err(self.invalid(&format!("scheduler.preemption.{key}"), "must be a number ≥ 0"));
             }
         }
+        if let Some((key, message)) = self.config.metrics.validate() {
+            return Err(self.invalid(key, message));
+        }
         if let Some(e) = &w.empirical {
             self.format(&e.format, "workload.empirical.format")?;
         }
@@ -377,14 +384,7 @@ impl Scenario {
         let workload = self.load_workload(seed, cluster.total_gpus())?;
         let queue = self.queue_policy(&self.config.scheduler.queue, seed)?;
         self.check_tenants(queue.as_ref(), &workload)?;
-        let power = match &self.config.power {
-            Some(cfg) => {
-                let dir = self.path.parent().unwrap_or(Path::new("."));
-                power::setup(cfg, &cluster, &report.power, workload.jobs.len(), dir, seed)
-                    .map_err(|e| self.invalid(&format!("power ({})", e.key), e.message))?
-            }
-            None => None,
-        };
+        let power = self.power_run(&cluster, &report.power, workload.jobs.len(), seed)?;
         Ok(Prepared {
             power,
             cluster,
@@ -392,6 +392,25 @@ impl Scenario {
             queue,
             placement: self.placement_policy(&self.config.scheduler.placement, seed)?,
         })
+    }
+
+    /// Power accounting for one run of `jobs` jobs on `cluster` (`power` from the
+    /// topology file), or `None` when the scenario has power off.
+    pub fn power_run(
+        &self,
+        cluster: &Cluster,
+        power: &crate::topology::config::TopologyPower,
+        jobs: usize,
+        seed: u64,
+    ) -> Result<Option<PowerRun>, ScenarioError> {
+        match &self.config.power {
+            Some(cfg) => {
+                let dir = self.path.parent().unwrap_or(Path::new("."));
+                power::setup(cfg, cluster, power, jobs, dir, seed)
+                    .map_err(|e| self.invalid(&format!("power ({})", e.key), e.message))
+            }
+            None => Ok(None),
+        }
     }
 
     /// Fails if the queue policy's parameters name tenants the workload does not have.

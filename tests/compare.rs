@@ -238,7 +238,9 @@ fn philly_slice_rows_equal_direct_runs() {
     let header = rdr.headers().unwrap().clone();
     let rows: Vec<csv::StringRecord> = rdr.records().map(|r| r.unwrap()).collect();
     assert_eq!(rows.len(), 4, "one row per (queue, placement)");
-    assert_eq!(header.len(), 4 + 2 * FIGURES.len());
+    // One replication: no `_ci95` column (it would be empty), and no column for a
+    // figure these runs do not produce (fragmentation, energy).
+    assert!(!header.iter().any(|h| h.ends_with("_ci95")), "{header:?}");
 
     let s = Scenario::load(&repo("scenarios/philly-slice.toml")).unwrap();
     let p = s.prepare(s.config.seed).unwrap();
@@ -256,11 +258,10 @@ fn philly_slice_rows_equal_direct_runs() {
         .run(&mut |_| {})
         .summary;
         for f in FIGURES {
-            let col = header.iter().position(|h| h == f.name).unwrap();
+            let col = header.iter().position(|h| h == f.name);
             let want = (f.get)(&direct);
-            let got: Option<f64> = (!row[col].is_empty()).then(|| row[col].parse().unwrap());
+            let got: Option<f64> = col.map(|col| row[col].parse().unwrap());
             assert_eq!(got, want, "{q}/{pl} {}", f.name);
-            assert_eq!(&row[col + 1], "", "{}: one replication has no CI", f.name);
         }
     }
     let tenants = fs::read_to_string(out.join("compare_tenants.csv")).unwrap();

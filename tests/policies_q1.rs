@@ -380,18 +380,29 @@ fn srtf_and_sjf_cut_mean_jct_against_fifo_on_philly() {
         let out = run_on(&cluster, &w, q, "", "best-fit", SimConfig::default());
         out.summary.jct_s.mean / 3600.0
     };
-    let (fifo, sjf, srtf, easy) = (jct("fifo"), jct("sjf"), jct("srtf"), jct("easy"));
+    let (fifo, skip, sjf, srtf, easy) = (
+        jct("fifo"),
+        jct("fifo-skip"),
+        jct("sjf"),
+        jct("srtf"),
+        jct("easy"),
+    );
     eprintln!(
-        "Philly ×{LOAD_SCALE} load, mean JCT (h): fifo {fifo:.2}, sjf {sjf:.2}, srtf {srtf:.2}, easy {easy:.2}"
+        "Philly ×{LOAD_SCALE} load, mean JCT (h): fifo {fifo:.2}, fifo-skip {skip:.2}, sjf {sjf:.2}, \
+         srtf {srtf:.2}, easy {easy:.2}"
     );
     // Tiresias (Gu et al., NSDI 2019) reports SRTF-like and LAS policies cutting
-    // average JCT several-fold against FIFO-style baselines on Philly-derived traces.
-    // Conservative bound: at least halved.
-    assert!(sjf < 0.5 * fifo, "sjf {sjf:.2} h vs fifo {fifo:.2} h");
-    assert!(srtf < 0.5 * fifo, "srtf {srtf:.2} h vs fifo {fifo:.2} h");
-    // Preempting for short jobs helps beyond ordering the queue, and backfilling never
-    // hurts the mean here.
+    // average JCT several-fold (up to 5.5×) against a YARN capacity scheduler, a FIFO
+    // queue that skips jobs that do not fit. The baseline here is therefore FIFO-skip,
+    // not strict FIFO (which FIFO-skip itself beats 3.4×): conservative bound, at least
+    // 1/0.6 ≈ 1.7× better than FIFO-skip (measured 2.2× and 2.5×; docs/validation.md).
+    assert!(sjf <= 0.6 * skip, "sjf {sjf:.2} h vs fifo-skip {skip:.2} h");
+    assert!(srtf <= 0.6 * skip, "srtf {srtf:.2} h vs fifo-skip {skip:.2} h");
+    // Preempting for short jobs helps beyond ordering the queue.
     assert!(srtf < sjf, "srtf {srtf:.2} h vs sjf {sjf:.2} h");
+    // EASY's published gain is over first-come-first-served without backfilling (Lifka,
+    // JSSPP 1995; Mu'alem & Feitelson, TPDS 2001), i.e. strict FIFO; its reservations
+    // leave it behind FIFO-skip here (docs/validation.md), so strict FIFO is its baseline.
     assert!(easy < fifo, "easy {easy:.2} h vs fifo {fifo:.2} h");
 }
 

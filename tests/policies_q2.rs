@@ -408,12 +408,18 @@ fn scaled(w: Workload, load_scale: f64) -> Workload {
 }
 
 /// Philly 2017 (82,247 jobs) on its 2,490-GPU cluster. At the trace's own arrival rate
-/// the cluster barely queues, so the policies hardly differ; arrivals are compressed 6× (`load_scale = 6`) to create contention. Tiresias
-/// (NSDI 2019) reports its 2D-LAS improving average JCT up to 5.5× over a FIFO-order
-/// YARN capacity scheduler; Helios (SC 2021) reports QSSF well below FIFO on Philly.
-/// Asserted: Tiresias at most half of FIFO's mean JCT, QSSF at most 70% of it.
+/// the cluster barely queues, so the policies hardly differ; arrivals are compressed 6×
+/// (`load_scale = 6`) to create contention. Tiresias (NSDI 2019) reports its 2D-LAS
+/// improving average JCT up to 5.5× over a YARN capacity scheduler, with 2D-Gittins as
+/// its policy for when the duration distribution is known; Helios (SC 2021)
+/// reports QSSF cutting average JCT up to 6.5×. A YARN queue skips jobs that do not fit,
+/// so the baseline is FIFO-skip, the strongest simple policy (strict FIFO, with
+/// head-of-line blocking, is 3.4× worse than it here and flatters every ratio).
+/// Asserted: Tiresias and Gittins at most 0.6 of FIFO-skip's mean JCT (≥ 1.7× better),
+/// QSSF at most 0.7 (≥ 1.4×); measured 0.49, 0.47 and 0.55. Short of the published
+/// 5.5× and 6.5×: docs/validation.md says why.
 #[test]
-fn philly_las_and_qssf_cut_mean_jct_vs_fifo() {
+fn philly_las_gittins_and_qssf_cut_mean_jct_vs_fifo_skip() {
     let Some(path) = shared("philly-2017-pollux/philly.csv") else {
         return;
     };
@@ -423,19 +429,27 @@ fn philly_las_and_qssf_cut_mean_jct_vs_fifo() {
         ["fifo", "fifo-skip", "tiresias", "gittins", "qssf"].map(|q| mean_jct(&c, &w, q));
     eprintln!(
         "Philly x6 mean JCT (s): fifo {fifo:.0}, fifo-skip {skip:.0}, tiresias {las:.0} \
-         ({:.1}x better), gittins {gittins:.0}, qssf {qssf:.0} ({:.1}x better)",
-        fifo / las,
-        fifo / qssf
+         ({:.2} of fifo-skip), gittins {gittins:.0} ({:.2}), qssf {qssf:.0} ({:.2})",
+        las / skip,
+        gittins / skip,
+        qssf / skip
     );
-    assert!(las <= 0.5 * fifo, "tiresias {las:.0} s vs fifo {fifo:.0} s");
-    assert!(qssf <= 0.7 * fifo, "qssf {qssf:.0} s vs fifo {fifo:.0} s");
+    assert!(las <= 0.6 * skip, "tiresias {las:.0} s vs fifo-skip {skip:.0} s");
+    assert!(
+        gittins <= 0.6 * skip,
+        "gittins {gittins:.0} s vs fifo-skip {skip:.0} s"
+    );
+    assert!(qssf <= 0.7 * skip, "qssf {qssf:.0} s vs fifo-skip {skip:.0} s");
 }
 
 /// ITP 2021 cluster04 (15,802 jobs) on its derived 2,032-GPU cluster, arrivals
-/// compressed 6× for contention (at 1× no job waits). Helios's direction: QSSF below FIFO.
-/// Asserted: QSSF at most 80% of FIFO's mean JCT.
+/// compressed 6× for contention (at 1× no job waits). Against FIFO-skip, the baseline the
+/// papers' claims imply (see the Philly test), only Tiresias's direction holds, and
+/// narrowly (measured 0.97 of FIFO-skip); QSSF is worse than FIFO-skip (1.17), short of
+/// Helios's direction, because its rolling per-user mean misorders ITP's jobs
+/// (docs/validation.md). Asserted: Tiresias no worse than FIFO-skip; QSSF only printed.
 #[test]
-fn itp_qssf_cuts_mean_jct_vs_fifo() {
+fn itp_tiresias_is_no_worse_than_fifo_skip() {
     let Some(path) = shared("microsoft-itp-2021-elasticflow/raw/cluster04.csv") else {
         return;
     };
@@ -444,8 +458,9 @@ fn itp_qssf_cuts_mean_jct_vs_fifo() {
     let [fifo, skip, las, qssf] = ["fifo", "fifo-skip", "tiresias", "qssf"].map(|q| mean_jct(&c, &w, q));
     eprintln!(
         "ITP cluster04 x6 mean JCT (s): fifo {fifo:.0}, fifo-skip {skip:.0}, \
-         tiresias {las:.0}, qssf {qssf:.0} ({:.2} of fifo)",
-        qssf / fifo
+         tiresias {las:.0} ({:.2} of fifo-skip), qssf {qssf:.0} ({:.2} of fifo-skip)",
+        las / skip,
+        qssf / skip
     );
-    assert!(qssf <= 0.8 * fifo, "qssf {qssf:.0} s vs fifo {fifo:.0} s");
+    assert!(las <= skip, "tiresias {las:.0} s vs fifo-skip {skip:.0} s");
 }

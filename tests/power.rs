@@ -668,30 +668,114 @@ fn run_scenario(name: &str) -> Option<RunOutput> {
     Some(sim.with_power(p.power.expect("power on")).run(&mut |_| {}))
 }
 
-/// Fan, Weber, Barroso (ISCA 2007) on a real trace: the observed peak of a cluster's IT
-/// power sits below its nameplate, leaving room for more machines under the same feed
-/// (theirs: 7–16% at cluster level). On ITP cluster04, sized to its own peak GPU demand,
-/// the gap is 4.5% (nameplate 762.0 kW, peak 727.8 kW; docs/validation.md, Power); filling
-/// the feed by the observed p99 (469.4 kW) instead fits 412 nodes for 254, and the
-/// throttling that costs stays under 0.1% of the GPU-hours.
+/// IT power the model must draw with the cluster's allocation at row `i` of the run's time
+/// series, worked independently of the power engine: node base power, plus per model each
+/// busy GPU at idle + (TDP − idle) · f(u) for training (u = `training_u`, every job of
+/// these traces is training) and each free GPU at idle (docs/topologies.md). The rack and
+/// row equipment of these topologies is zero (asserted).
+fn it_w_at(
+    out: &RunOutput,
+    c: &Cluster,
+    topo: &TopologyPower,
+    curve: Curve,
+    training_u: f64,
+    i: usize,
+) -> f64 {
+    assert_eq!((topo.rack_overhead_w, topo.row_overhead_w), (0.0, 0.0));
+    let s = &out.series;
+    let base: f64 = topo.node_base_w.iter().sum();
+    c.models
+        .iter()
+        .enumerate()
+        .map(|(m, g)| {
+            let total = c.gpus_of(dcsim::topology::GpuModelId(m as u16)) as f64;
+            let busy = s.busy_milli_by_model[i * s.models + m] as f64 / 1000.0;
+            busy * model::gpu_power_w(curve, g.idle_w, g.tdp_w, training_u) + (total - busy) * g.idle_w
+        })
+        .sum::<f64>()
+        + base
+}
+
+/// The ISCA 2007 nameplate gap on two real traces, against the source's own figure.
+///
+/// Fan, Weber, Barroso (ISCA 2007, abstract, confirmed against the paper's text) find
+/// "a noticeable gap (7 - 16%) between achieved and theoretical aggregate peak power
+/// usage at the cluster level (thousands of servers)". The gap is set by
+/// how full the cluster gets at its busiest and by how far below TDP a busy GPU draws;
+/// the test first checks the observed peak against that hand model of the run's own
+/// allocation (at every change point), then places each trace against the 7–16%:
+///
+/// - ITP cluster04 is sized to its own peak GPU demand, so at the peak almost every GPU
+///   is busy and only f(0.9) = 0.937 of the dynamic range separates it from nameplate:
+///   the gap (4.5%) is below the source's 7% and no larger than with every GPU busy.
+/// - Philly's replayed cluster is lightly loaded (15% GPU utilization over the makespan),
+///   so even its busiest moment leaves half its GPUs idle and the gap (36%) is above the
+///   source's 16%.
 #[test]
-fn isca_2007_gap_on_itp_cluster04() {
+fn isca_2007_gap_on_real_traces_against_the_sources_range() {
+    let (lo, hi) = (0.07, 0.16); // Fan et al.'s cluster-level range
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let Some(base) = run_scenario("power-nameplate") else {
         return;
     };
+    let cfg = PowerConfig::default();
+    let u = cfg.utilization.training;
+    let report = dcsim::topology::load_report(&root.join("topologies/itp-cluster04-power.toml")).unwrap();
+    let (c, topo) = (&report.cluster, &report.power);
     let s = base.summary.power.as_ref().unwrap();
     assert_eq!(s.nameplate_it_kw, 762.0); // 254 × (8 × 300 W + 600 W base)
-    assert!(s.peak_it_kw < s.nameplate_it_kw);
+    let hand_peak = (0..base.series.len())
+        .map(|i| it_w_at(&base, c, topo, Curve::Fan2007, u, i))
+        .fold(0.0, f64::max);
+    assert!(
+        (s.peak_it_kw * 1000.0 - hand_peak).abs() < 1e-6 * hand_peak,
+        "{} vs {hand_peak}",
+        s.peak_it_kw
+    );
     let gap = 1.0 - s.peak_it_kw / s.nameplate_it_kw;
-    assert!((0.04..0.05).contains(&gap), "gap {gap}");
+    let g = &c.models[0];
+    let full = 254.0 * 600.0 + 2032.0 * model::gpu_power_w(Curve::Fan2007, g.idle_w, g.tdp_w, u);
+    let gap_full = 1.0 - full / 762_000.0;
+    eprintln!("ITP: gap {gap:.4} (every GPU busy: {gap_full:.4}); source {lo}–{hi}");
+    assert!(gap > 0.0 && gap < lo, "ITP gap {gap}");
+    assert!(
+        gap >= gap_full - 1e-12,
+        "ITP gap {gap} below the all-busy gap {gap_full}"
+    );
     assert!(s.p99_it_kw < s.peak_it_kw);
-    let Some(over) = run_scenario("power-oversubscription") else {
-        return;
-    };
-    let o = over.summary.power.as_ref().unwrap();
-    assert!(o.peak_it_kw <= 762.0 + 1e-6, "feed exceeded: {}", o.peak_it_kw);
-    assert!(o.hours_at_cap > 0.0);
-    assert!(o.throttle_slowdown_gpu_hours < 1e-3 * over.summary.allocated_gpu_hours);
+
+    if let Some(over) = run_scenario("power-oversubscription") {
+        let o = over.summary.power.as_ref().unwrap();
+        assert!(o.peak_it_kw <= 762.0 + 1e-6, "feed exceeded: {}", o.peak_it_kw);
+        assert!(o.hours_at_cap > 0.0);
+        assert!(o.throttle_slowdown_gpu_hours < 1e-3 * over.summary.allocated_gpu_hours);
+    }
+
+    // Philly 2017 on its published cluster, power on (default curve: ISCA 2007's).
+    let mut philly = dcsim::scenario::Scenario::load(&root.join("scenarios/philly.toml")).unwrap();
+    philly.config.power = Some(PowerConfig {
+        mode: PowerMode::Oversubscription,
+        ..PowerConfig::default()
+    });
+    let p = philly.prepare(philly.config.seed).unwrap();
+    let report = dcsim::topology::load_report(&root.join("topologies/philly.toml")).unwrap();
+    let out = Simulation::new(&p.cluster, &p.workload, p.queue, p.placement, philly.sim_config())
+        .with_power(p.power.expect("power on"))
+        .run(&mut |_| {});
+    let s = out.summary.power.as_ref().unwrap();
+    let hand_peak = (0..out.series.len())
+        .map(|i| it_w_at(&out, &report.cluster, &report.power, Curve::Fan2007, u, i))
+        .fold(0.0, f64::max);
+    assert!(
+        (s.peak_it_kw * 1000.0 - hand_peak).abs() < 1e-6 * hand_peak,
+        "{} vs {hand_peak}",
+        s.peak_it_kw
+    );
+    let gap = 1.0 - s.peak_it_kw / s.nameplate_it_kw;
+    let busiest = out.summary.peak_busy_gpus / out.summary.cluster_gpus as f64;
+    eprintln!("Philly: gap {gap:.4}, busiest {busiest:.3} of GPUs busy; source {lo}–{hi}");
+    assert!(gap > hi, "Philly gap {gap}");
+    assert!(busiest < 0.9, "Philly's busiest moment: {busiest}");
 }
 
 proptest! {
@@ -748,4 +832,50 @@ fn a_bad_levels_interval_is_named() {
         );
     }
     assert!(PowerConfig::default().validate().is_empty());
+}
+
+/// `power.peak_facility_kw` is the most of `power.csv`'s `facility_kw` (IT + cooling +
+/// losses), read back from the written file: here under a hot-dry plant whose overhead
+/// changes every hour with the weather as well as with IT power, over a 3-day run; and it
+/// exceeds the peak IT power by the plant's overhead.
+#[test]
+fn peak_facility_power_is_the_most_of_power_csv() {
+    let c = common::cluster(&[("A", 4, 8)]);
+    let jobs: Vec<JobSpec> = (0..40)
+        .map(|i| {
+            common::job(
+                f64::from(i) * 5_400.0,
+                3_600.0 * f64::from(1 + i % 7),
+                1 + i % 8,
+                1000,
+            )
+        })
+        .collect();
+    let w = common::workload(jobs);
+    let mut cfg = hand_config();
+    cfg.facility = dcsim::facility::FacilityConfig {
+        climate: Some("hot-dry".into()),
+        ..Default::default()
+    };
+    let out = run_with(&c, &TopologyPower::uncapped(&c), &w, &cfg);
+    let p = out.power.as_ref().unwrap();
+    let mut buf = Vec::new();
+    dcsim::report::write_power(&mut buf, p, out.series.time.last().copied()).unwrap();
+    let mut rdr = csv::Reader::from_reader(buf.as_slice());
+    let col = rdr
+        .headers()
+        .unwrap()
+        .iter()
+        .position(|h| h == "facility_kw")
+        .unwrap();
+    let rows: Vec<f64> = rdr.records().map(|r| r.unwrap()[col].parse().unwrap()).collect();
+    assert!(rows.len() > 72, "weather rows: {}", rows.len());
+    let most = rows.iter().copied().fold(0.0, f64::max);
+    let s = &p.summary;
+    assert!(
+        (s.peak_facility_kw - most).abs() <= 5e-4,
+        "{} vs {most}",
+        s.peak_facility_kw
+    );
+    assert!(s.peak_facility_kw > s.peak_it_kw);
 }

@@ -68,6 +68,27 @@ fn erlang_c_formula_matches_a_published_value() {
     assert!((erlang_c_wait(2, 1.0, 1.0) - 1.0 / 3.0).abs() < 1e-12);
 }
 
+/// The figure `scenarios/erlang-c.toml` states for its own queue (M/M/64, ρ = 0.9, 1-h
+/// jobs) is the Erlang C value, to the four decimals it prints: the comment once said
+/// 0.0367 h while the formula gives 0.0485 h (and dcsim printed 0.049 h).
+#[test]
+fn erlang_c_scenario_states_the_formulas_wait() {
+    let expected_h = erlang_c_wait(64, 0.9 * 64.0, 1.0);
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/erlang-c.toml");
+    let text = std::fs::read_to_string(path).unwrap();
+    // The comment's "W_q = P_wait / (cμ − λ) = <x> h".
+    let stated: f64 = text
+        .split("(cμ − λ) = ")
+        .nth(1)
+        .and_then(|rest| rest.split(" h").next())
+        .and_then(|x| x.trim().parse().ok())
+        .expect("erlang-c.toml states W_q as `(cμ − λ) = <x> h`");
+    assert!(
+        (stated - expected_h).abs() < 5e-5,
+        "erlang-c.toml says W_q = {stated} h; Erlang C gives {expected_h:.4} h"
+    );
+}
+
 /// Mean wait within 3% of Erlang C at loads 0.5, 0.8 and 0.95 on c = 8 GPUs.
 ///
 /// Sample sizes: the standard error of a mean wait shrinks with the number of

@@ -62,7 +62,8 @@ pub struct JobRecord {
 }
 
 impl JobRecord {
-    /// Time from submission to start.
+    /// Time from submission to the first start (the delay before the job first held
+    /// GPUs; later suspensions are in [`Self::not_running`]).
     pub fn wait(&self) -> Option<SimTime> {
         self.start.map(|s| s - self.submit)
     }
@@ -70,6 +71,14 @@ impl JobRecord {
     /// Job completion time: submission to end.
     pub fn jct(&self) -> Option<SimTime> {
         self.end.map(|e| e - self.submit)
+    }
+
+    /// Time between submission and end during which the job held no GPUs: queued
+    /// before its first start plus suspended after each preemption (`jct − run time`).
+    /// Equals [`Self::wait`] for a job never preempted; under preemptive policies the
+    /// first start can come at once while the job spends most of its life suspended.
+    pub fn not_running(&self) -> Option<SimTime> {
+        self.jct().map(|j| j.saturating_sub(self.busy))
     }
 
     /// Time spent holding GPUs, for jobs that ran.

@@ -98,6 +98,23 @@ impl TimeSeries {
         self.integral(|i| u128::from(self.busy_milli[i]))
     }
 
+    /// ∫ busy dt over the part of the series inside `[from, to)`, in milli-GPU·milliseconds
+    /// (exact integer). The last row closes the series: nothing is counted after it.
+    pub fn busy_integral_between(&self, from: SimTime, to: SimTime) -> u128 {
+        self.time
+            .windows(2)
+            .enumerate()
+            .map(|(i, w)| {
+                let (a, b) = (w[0].max(from), w[1].min(to));
+                if b > a {
+                    u128::from(self.busy_milli[i]) * u128::from((b - a).as_ms())
+                } else {
+                    0
+                }
+            })
+            .sum()
+    }
+
     /// ∫ queued dt over the series, in job·milliseconds (exact integer).
     pub fn queued_integral(&self) -> u128 {
         self.integral(|i| u128::from(self.queued[i]))

@@ -13,6 +13,27 @@ use super::stats::Distribution;
 /// "Theory and Practice in Parallel Job Scheduling", JSSPP 1997, use τ = 10 s).
 pub const BOUNDED_SLOWDOWN_TAU_S: f64 = 10.0;
 
+/// Which stretch of time `gpu_utilization_window` was taken over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UtilizationWindow {
+    /// First to last submission of the jobs the cluster could host: the load the trace
+    /// offered, without the drain after the last arrival.
+    Arrivals,
+    /// The scenario's `[metrics] utilization_window_s`.
+    Configured,
+}
+
+impl UtilizationWindow {
+    /// The name written in outputs and tables.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UtilizationWindow::Arrivals => "arrivals",
+            UtilizationWindow::Configured => "configured",
+        }
+    }
+}
+
 /// Per-tenant results.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TenantSummary {
@@ -24,8 +45,10 @@ pub struct TenantSummary {
     pub ran: u64,
     /// GPU-hours allocated to its jobs.
     pub gpu_hours: f64,
-    /// Mean wait of its jobs that ran, seconds.
+    /// Mean wait to the first start of its jobs that ran, seconds.
     pub mean_wait_s: f64,
+    /// Mean time not running (queued or suspended) of its jobs that ran, seconds.
+    pub mean_not_running_s: f64,
     /// Mean bounded slowdown of its jobs that ran.
     pub mean_bounded_slowdown: f64,
 }
@@ -49,8 +72,13 @@ pub struct Summary {
     pub jobs_skipped: BTreeMap<String, u64>,
     /// As-recorded mode: jobs run without a placement because none fit (0 otherwise).
     pub unplaced: u64,
-    /// Waiting time of jobs that ran.
+    /// Delay from submission to the first start, of jobs that ran. Under preemptive
+    /// policies a job can start at once and then spend long stretches suspended: see
+    /// `not_running_s`.
     pub wait_s: Distribution,
+    /// Time between submission and end spent not running (queued before the first
+    /// start plus suspended after preemptions; JCT − run time), of jobs that ran.
+    pub not_running_s: Distribution,
     /// Job completion time (submit to end) of jobs that ran.
     pub jct_s: Distribution,
     /// Bounded slowdown max(1, JCT / max(run time, τ)) with τ = 10 s.
@@ -59,8 +87,17 @@ pub struct Summary {
     pub makespan_s: f64,
     /// GPUs in the cluster.
     pub cluster_gpus: u64,
-    /// Allocated GPU-seconds / (cluster GPUs × makespan).
+    /// Allocated GPU-seconds / (cluster GPUs × makespan). A long drain after the last
+    /// arrival pulls it towards the same value under every policy: see
+    /// `gpu_utilization_window`.
     pub gpu_utilization: f64,
+    /// Allocated GPU-seconds within `utilization_window_s` / (cluster GPUs × its length);
+    /// 0 for an empty window.
+    pub gpu_utilization_window: f64,
+    /// What `utilization_window_s` is: the arrival window or the scenario's.
+    pub utilization_window: UtilizationWindow,
+    /// `[start, end]` of the utilization window, seconds of trace time.
+    pub utilization_window_s: [f64; 2],
     /// GPU-hours allocated to jobs.
     pub allocated_gpu_hours: f64,
     /// The most GPUs allocated at once.
@@ -96,7 +133,8 @@ impl Summary {
         // One pass over the records (they are large and a run may hold millions).
         let secs = |t: SimTime| t.as_secs_f64();
         let n = records.len();
-        let (mut waits, mut jcts, mut slowdowns) = (
+        let (mut waits, mut not_running, mut jcts, mut slowdowns) = (
+            Vec::with_capacity(n),
             Vec::with_capacity(n),
             Vec::with_capacity(n),
             Vec::with_capacity(n),
@@ -108,7 +146,12 @@ impl Summary {
         let (mut preemptions, mut lost_gpu_s) = (0u64, 0.0);
         let mut first_submit: Option<SimTime> = None;
         let mut last_end: Option<SimTime> = None;
+        let mut arrivals: Option<(SimTime, SimTime)> = None;
         for r in records {
+            if r.outcome != Outcome::Skipped {
+                arrivals =
+                    Some(arrivals.map_or((r.submit, r.submit), |(a, b)| (a.min(r.submit), b.max(r.submit))));
+            }
             first_submit = Some(first_submit.map_or(r.submit, |f| f.min(r.submit)));
             preemptions += u64::from(r.preemptions);
             lost_gpu_s += r.lost_work.as_secs_f64() * r.demand.gpus_f64();
@@ -125,6 +168,7 @@ impl Summary {
                         last_end = Some(last_end.map_or(end, |l| l.max(end)));
                     }
                     waits.extend(r.wait().map(secs));
+                    not_running.extend(r.not_running().map(secs));
                     jcts.extend(r.jct().map(secs));
                     slowdowns.extend(bounded_slowdown(r));
                 }
@@ -145,7 +189,7 @@ impl Summary {
         let per_span = |x: f64| if span_s > 0.0 { x / span_s } else { 0.0 };
         let ran = completed + censored;
 
-        Summary {
+        let mut summary = Summary {
             rows_read: workload.rows_read,
             rows_skipped: workload.skipped.clone(),
             jobs: records.len() as u64,
@@ -155,11 +199,15 @@ impl Summary {
             jobs_skipped,
             unplaced,
             wait_s: Distribution::of(&mut waits),
+            not_running_s: Distribution::of(&mut not_running),
             jct_s: Distribution::of(&mut jcts),
             bounded_slowdown: Distribution::of(&mut slowdowns),
             makespan_s: span_s,
             cluster_gpus,
             gpu_utilization: per_span(gpu_seconds) / cluster_gpus.max(1) as f64,
+            gpu_utilization_window: 0.0,
+            utilization_window: UtilizationWindow::Arrivals,
+            utilization_window_s: [0.0; 2],
             allocated_gpu_hours: gpu_seconds / 3600.0,
             peak_busy_gpus: series.peak_busy_milli() as f64 / f64::from(MILLI_PER_GPU),
             mean_frag_gpus: series
@@ -172,7 +220,30 @@ impl Summary {
             arrival_rate_per_s: per_span((n as u64 - skipped) as f64),
             tenants: tenants.summaries(workload),
             power: None,
-        }
+        };
+        let (from, to) = arrivals.unwrap_or((first_submit, first_submit));
+        summary.set_utilization_window(series, from, to, UtilizationWindow::Arrivals);
+        summary
+    }
+
+    /// Sets `gpu_utilization_window` to the utilization over `[from, to)` of `series`
+    /// (the run's own time series), and records the window and where it came from.
+    pub fn set_utilization_window(
+        &mut self,
+        series: &TimeSeries,
+        from: SimTime,
+        to: SimTime,
+        source: UtilizationWindow,
+    ) {
+        let span_s = to.saturating_sub(from).as_secs_f64();
+        let gpu_s = series.busy_integral_between(from, to) as f64 / (f64::from(MILLI_PER_GPU) * 1000.0);
+        self.gpu_utilization_window = if span_s > 0.0 {
+            gpu_s / span_s / self.cluster_gpus.max(1) as f64
+        } else {
+            0.0
+        };
+        self.utilization_window = source;
+        self.utilization_window_s = [from.as_secs_f64(), to.as_secs_f64()];
     }
 }
 
@@ -191,6 +262,7 @@ struct TenantSums {
     ran: u64,
     gpu_s: f64,
     wait_s: f64,
+    not_running_s: f64,
     slowdown: f64,
 }
 
@@ -208,6 +280,7 @@ impl TenantAcc {
             a.ran += 1;
             a.gpu_s += r.demand.gpus_f64() * run.as_secs_f64();
             a.wait_s += w.as_secs_f64();
+            a.not_running_s += r.not_running().unwrap_or(SimTime::ZERO).as_secs_f64();
             a.slowdown += sd;
         }
     }
@@ -226,6 +299,7 @@ impl TenantAcc {
                     ran: a.ran,
                     gpu_hours: a.gpu_s / 3600.0,
                     mean_wait_s: per(a.wait_s),
+                    mean_not_running_s: per(a.not_running_s),
                     mean_bounded_slowdown: per(a.slowdown),
                 }
             })

@@ -42,6 +42,9 @@ pub struct PowerSummary {
     pub nameplate_it_kw: f64,
     /// Highest IT power, kW.
     pub peak_it_kw: f64,
+    /// Highest facility power (IT + cooling + losses), kW: the most of `facility_kw` in
+    /// `power.csv`, which is what the utility feed must carry.
+    pub peak_facility_kw: f64,
     /// 99th percentile of IT power over time (time-weighted), kW.
     pub p99_it_kw: f64,
     /// Mean IT power over the run, kW.
@@ -102,6 +105,26 @@ impl PowerSeries {
             self.hall_w[i * self.halls.len() + h]
         }
     }
+}
+
+/// The highest facility power (IT + cooling + losses), kW, over `series` closed at
+/// `end`: each row's IT power at the start of the row and at every weather change inside
+/// it (the overhead is constant between those), as `power.csv` lists them.
+pub fn peak_facility_kw(series: &PowerSeries, facility: &Facility, end: SimTime) -> f64 {
+    let mut peak: f64 = 0.0;
+    for (i, &start) in series.time.iter().enumerate() {
+        let it_kw = series.it_w[i] / 1000.0;
+        let until = series.time.get(i + 1).copied().unwrap_or(end).max(start);
+        let mut t = start;
+        loop {
+            peak = peak.max(it_kw + facility.overhead_kw(it_kw, t).total_kw());
+            t = facility.next_change_after(t);
+            if t >= until {
+                break;
+            }
+        }
+    }
+    peak
 }
 
 /// Everything power accounting produced in one run.

@@ -1038,6 +1038,7 @@ impl PowerRun {
             overhead_energy_mwh: self.tree.overhead_w * span_s / J_PER_MWH,
             nameplate_it_kw: self.tree.nameplate_w[0] / 1000.0,
             peak_it_kw: peak_w / 1000.0,
+            peak_facility_kw: super::output::peak_facility_kw(&self.series, &self.facility, end),
             p99_it_kw: p99_w / 1000.0,
             mean_it_kw: if span_s > 0.0 {
                 self.it_j / span_s / 1000.0

@@ -1,0 +1,41 @@
+use serde::Deserialize;
+
+use crate::engine::SimTime;
+
+use super::series::TimeSeries;
+use super::summary::{Summary, UtilizationWindow};
+
+/// `[metrics]` in a scenario: how a run's figures are taken.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// `[start, end]`, seconds of trace time (as `submit_s` in `jobs.csv`): the window of
+    /// `gpu_utilization_window`. Absent: the arrival window, first to last submission,
+    /// where a cluster's load is what the trace offered rather than its drain.
+    pub utilization_window_s: Option<[f64; 2]>,
+}
+
+impl MetricsConfig {
+    /// What is wrong with the settings, as (key, message), if anything.
+    pub fn validate(&self) -> Option<(&'static str, &'static str)> {
+        let [start, end] = self.utilization_window_s?;
+        let ok = start.is_finite() && end.is_finite() && start >= 0.0 && end > start;
+        (!ok).then_some((
+            "metrics.utilization_window_s",
+            "must be [start, end] in seconds with 0 ≤ start < end",
+        ))
+    }
+
+    /// Applies a configured utilization window to a run's summary (the summary already
+    /// holds the arrival window's figure when none is configured).
+    pub fn apply(&self, summary: &mut Summary, series: &TimeSeries) {
+        if let Some([start, end]) = self.utilization_window_s {
+            summary.set_utilization_window(
+                series,
+                SimTime::from_secs_f64(start),
+                SimTime::from_secs_f64(end),
+                UtilizationWindow::Configured,
+            );
+        }
+    }
+}
