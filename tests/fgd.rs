@@ -3,8 +3,9 @@
 //!
 //! Expected figures come from the paper's own simulator's results
 //! (hkust-adsl/kubernetes-scheduler-simulator,
-//! `experiments/analysis/expected_results/analysis_allo_discrete.csv`, the data behind
-//! the paper's Figure 12; 10 seeds, workload `openb_pod_list_gpuspec25`): unallocated
+//! `experiments/analysis/expected_results/analysis_allo_discrete.csv`, the data its
+//! `experiments/plot/plot_openb_gpuspec_alloc_bar.py` draws, the paper's figure for
+//! GPU-type constraints; 10 seeds, workload `openb_pod_list_gpuspec25`): unallocated
 //! GPUs = 6,212 × (1 − allocation rate) at 90%, 95% and 100% arrived, FGD 919.6, 636.2,
 //! 378.5 and DotProd 1402.8, 1153.2, 904.6 (docs/validation.md, FGD section).
 
@@ -131,7 +132,7 @@ fn gpuspec25(policies: &[&str]) -> Option<Vec<[f64; 3]>> {
     Some(out)
 }
 
-/// The paper's Figure 12 direction on gpuspec25 (FGD ahead of dot product at every load),
+/// The paper's direction on gpuspec25 (FGD ahead of dot product at every load),
 /// and both policies near the paper's own simulator's figures (module doc).
 #[test]
 fn fgd_beats_dot_product_on_gpuspec25_as_in_the_paper() {
