@@ -155,12 +155,9 @@ fn gpu_packing_prefers_used_nodes_and_dot_product_aligns() {
         place("gpu-packing", &f, GpuDemand::whole(1)),
         vec![grant(0, 0b10)]
     );
-    // Dot product, request r = (1/G, 1), free f = (free/G, 1): node 0: 1/8 · 7/8 + 1 =
-    // 1.109; node 1: 1/4 · 4/4 + 1 = 1.25; the smaller wins → node 0.
-    assert_eq!(
-        place("dot-product", &f, GpuDemand::whole(1)),
-        vec![grant(0, 0b10)]
-    );
+    // Dot product over the GPUs normalised by the largest node (8 GPUs; no CPU tracked):
+    // node 0: 1/8 · 7/8 = 0.109; node 1: 1/8 · 4/8 = 0.0625; the smaller wins → node 1.
+    assert_eq!(place("dot-product", &f, GpuDemand::whole(1)), vec![grant(1, 0b1)]);
 }
 
 #[test]

@@ -236,9 +236,9 @@ pub const PLACEMENTS: &[Entry<dyn Placement>] = &[
     },
     Entry {
         name: "dot-product",
-        about: "smallest dot product of request and free vectors, per node and GPU (Tetris; FGD paper baseline)",
+        about: "smallest dot product of request and free (CPU, GPUs), normalised by the largest node (Tetris; FGD paper baseline)",
         params: &[],
-        make: |_| Ok(Box::new(DotProduct)),
+        make: |_| Ok(Box::new(DotProduct::default())),
     },
     Entry {
         name: "gpu-packing",
