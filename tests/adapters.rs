@@ -713,3 +713,47 @@ fn generic_gpu_util_round_trips_and_is_checked() {
     assert_eq!(line, 2);
     assert!(msg.contains("`gpu_util`") && msg.contains("1.5"), "{msg}");
 }
+
+#[test]
+fn out_of_range_values_are_row_errors_that_give_the_range() {
+    // Before: a duration of 1e300 s was clamped to u64::MAX ms (584 million years) and
+    // `gpus = 1000000000000` was reported as "expected a non-negative whole number".
+    let dir = tempfile::tempdir().unwrap();
+    let header = "id,submit_s,duration_s,gpus\n";
+    for (row, column, needle) in [
+        (
+            "a,0,1e300,1",
+            "duration_s",
+            "out of range: times must lie in 0..=31557600000 s",
+        ),
+        ("a,99999999999,60,1", "submit_s", "out of range"),
+        (
+            "a,0,60,1000000000000",
+            "gpus",
+            "out of range: expected a whole number in 0..=4294967295",
+        ),
+        ("a,0,-5,1", "duration_s", "expected seconds"),
+    ] {
+        let p = dir.path().join("t.csv");
+        std::fs::write(&p, format!("{header}ok,0,60,1\n{row}\n")).unwrap();
+        let (path, line, msg) = row_error(read_trace(TraceFormat::Generic, &p));
+        assert_eq!((path, line), (p.clone(), 3), "{row}");
+        assert!(
+            msg.contains(&format!("`{column}`")) && msg.contains(needle),
+            "{row}: {msg}"
+        );
+    }
+    // Wall-clock formats: a date past the horizon (year 3000 > 1970 + 1,000 years).
+    let p = dir.path().join("philly.csv");
+    std::fs::write(
+        &p,
+        "timestamp,duration,num_gpus,cluster\n2017-10-03 00:00:00,60,1,vc\n3000-01-01 00:00:00,60,1,vc\n",
+    )
+    .unwrap();
+    let (_, line, msg) = row_error(read_trace(TraceFormat::Philly, &p));
+    assert_eq!(line, 3);
+    assert!(
+        msg.contains("`timestamp`") && msg.contains("out of range"),
+        "{msg}"
+    );
+}

@@ -179,7 +179,10 @@ fn qssf_predicts_from_finished_history_only() {
     for d3 in [1.0, 5.0, 1000.0] {
         let out = run(&c, &wl(d3), "qssf", "");
         assert_eq!(out.jobs[4].start, secs(160), "j3 of {d3} s");
-        assert_eq!(out.jobs[3].start, Some(SimTime::from_secs_f64(160.0 + d3)));
+        assert_eq!(
+            out.jobs[3].start,
+            Some(SimTime::try_from_secs_f64(160.0 + d3).expect("a time in range"))
+        );
     }
     let fifo = run(&c, &wl(200.0), "fifo", "");
     assert_eq!(fifo.jobs[3].start, secs(160));
