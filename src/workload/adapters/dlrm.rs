@@ -98,7 +98,7 @@ pub(crate) fn read(src: &mut Source, b: &mut Builder) -> Result<(), WorkloadErro
         let tenant = b.tenant(field(&rec, app));
         b.jobs.push(JobSpec {
             id: JobId::default(),
-            name: field(&rec, instance).to_string(),
+            name: src.job_id(&rec, instance)?,
             submit,
             // Open-ended instances get their duration once the trace end is known.
             duration: deleted.map_or(SimTime::ZERO, |d| d - start),

@@ -147,7 +147,7 @@ pub(crate) fn read(src: &mut Source, b: &mut Builder) -> Result<(), WorkloadErro
         };
         b.jobs.push(JobSpec {
             id: JobId::default(),
-            name: field(&rec, id).to_string(),
+            name: src.job_id(&rec, id)?,
             submit,
             duration,
             demand,

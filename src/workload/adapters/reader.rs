@@ -2,6 +2,7 @@
 //! header name, streaming rows with their line numbers, and parsing fields into values
 //! with errors that name the file, the line, the column and the offending value.
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -55,6 +56,8 @@ pub(crate) struct Source {
     pub rows: u64,
     /// Rows of this file not turned into jobs.
     pub skipped: SkipReport,
+    /// The job ids this file has given so far, with the line of each.
+    ids: HashMap<String, u64>,
 }
 
 impl Source {
@@ -79,6 +82,7 @@ impl Source {
             headers,
             rows: 0,
             skipped: SkipReport::default(),
+            ids: HashMap::new(),
         })
     }
 
@@ -122,6 +126,25 @@ impl Source {
             Ok(false) => Ok(false),
             Err(e) => Err(csv_error(&self.path, e)),
         }
+    }
+
+    /// The job id in column `c` of a row that becomes a job. An id an earlier job of
+    /// this file already has is a row error naming both lines: outputs key jobs by
+    /// their id, and no published trace dcsim reads repeats one, so a repeat means a
+    /// broken or concatenated file rather than data to keep.
+    pub fn job_id(&mut self, rec: &StringRecord, c: Col) -> Result<String, WorkloadError> {
+        let id = field(rec, c);
+        if let Some(&first) = self.ids.get(id) {
+            return Err(self.error(
+                rec,
+                format!(
+                    "column `{}`: job id `{id}` repeats the job on line {first}; ids must be unique within a file",
+                    c.name
+                ),
+            ));
+        }
+        self.ids.insert(id.to_string(), line(rec));
+        Ok(id.to_string())
     }
 
     /// Counts `rec` as skipped for `reason`.
