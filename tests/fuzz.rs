@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 use proptest::prelude::*;
 
+use dcsim::engine::SimTime;
 use dcsim::facility::read_weather_csv;
 use dcsim::scenario::Scenario;
 use dcsim::workload::adapters::{read_trace, read_traces_keeping_cpu_only, TraceFormat};
@@ -117,10 +118,27 @@ fn read_bytes(
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("trace.csv");
     std::fs::write(&path, bytes).unwrap();
-    let results = vec![
-        read_trace(format, &path).map(|_| ()),
-        read_traces_keeping_cpu_only(format, std::slice::from_ref(&path)).map(|_| ()),
-    ];
+    let results: Vec<Result<(), WorkloadError>> = [
+        read_trace(format, &path),
+        read_traces_keeping_cpu_only(format, std::slice::from_ref(&path)),
+    ]
+    .into_iter()
+    .map(|r| {
+        r.map(|w| {
+            // What loads holds only times within the documented horizon (before the
+            // checked conversion, "1e300" loaded as u64::MAX ms).
+            for j in &w.jobs {
+                assert!(
+                    j.submit <= SimTime::MAX_HORIZON && j.duration <= SimTime::MAX_HORIZON,
+                    "{format}: job {} at {} for {}",
+                    j.name,
+                    j.submit,
+                    j.duration
+                );
+            }
+        })
+    })
+    .collect();
     for r in &results {
         if let Err(e) = r {
             let text = e.to_string();
@@ -138,7 +156,9 @@ fn formats() -> impl Strategy<Value = TraceFormat> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(CASES))]
+    #![proptest_config(ProptestConfig::with_cases(
+        std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(CASES)
+    ))]
 
     /// Random bytes, raw or after a valid header: no panic; errors name the file.
     #[test]
