@@ -796,6 +796,18 @@ fn out_of_range_values_are_row_errors_that_give_the_range() {
             "{row}: {msg}"
         );
     }
+    // DLRM's `gpu_request` is a float: a whole number too large is out of range too.
+    let p = dir.path().join("dlrm.csv");
+    let text = std::fs::read_to_string(data("dlrm_small.csv")).unwrap();
+    let mut lines: Vec<String> = text.lines().map(String::from).collect();
+    lines[2] = lines[2].replacen(",0.5,", ",1e12,", 1);
+    std::fs::write(&p, lines.join("\n") + "\n").unwrap();
+    let (_, line, msg) = row_error(read_trace(TraceFormat::Dlrm, &p));
+    assert_eq!(line, 3);
+    assert!(
+        msg.contains("`gpu_request`") && msg.contains("in range 0..=4294967295"),
+        "{msg}"
+    );
     // Wall-clock formats: a date past the horizon (year 3000 > 1970 + 1,000 years).
     let p = dir.path().join("philly.csv");
     std::fs::write(

@@ -225,15 +225,15 @@ impl PowerTree {
             for i in (1..n).rev() {
                 idle_w[tree.parent[i] as usize] += idle_w[i];
             }
-            for i in 0..n {
-                if idle_w[i] > tree.cap_w[i] + 1e-9 {
+            for (i, &idle) in idle_w.iter().enumerate() {
+                if idle > tree.cap_w[i] + 1e-9 {
                     return Err(PowerError {
                         key: tree.names[i].clone(),
                         message: format!(
                             "cap {:.3} kW is below the {:.3} kW this part of the tree draws with every GPU \
                              idle; in admission mode no job could ever start under it",
                             tree.cap_w[i] / 1000.0,
-                            idle_w[i] / 1000.0
+                            idle / 1000.0
                         ),
                     });
                 }
