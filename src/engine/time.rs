@@ -88,10 +88,21 @@ pub enum TimeError {
     Negative(f64),
     /// Past [`SimTime::MAX_HORIZON`].
     #[error(
-        "{0} s is out of range: times must lie in 0..={max} s (1,000 years, the longest horizon dcsim simulates)",
+        "{} s is out of range: times must lie in 0..={max} s (1,000 years, the longest horizon dcsim simulates)",
+        short(.0),
         max = SimTime::MAX_HORIZON.0 / SimTime::MS_PER_S
     )]
     TooLarge(f64),
+}
+
+/// `x` as written, or in scientific notation when it would take more than 15 digits
+/// (`1e300`, not three hundred zeros).
+fn short(x: &f64) -> String {
+    if x.abs() >= 1e15 {
+        format!("{x:e}")
+    } else {
+        x.to_string()
+    }
 }
 
 impl Add for SimTime {
@@ -146,7 +157,10 @@ mod tests {
         ));
         assert_eq!(SimTime::try_from_secs_f64(1e300), Err(TimeError::TooLarge(1e300)));
         let msg = TimeError::TooLarge(1e300).to_string();
-        assert!(msg.contains("0..=31557600000 s"), "{msg}");
+        assert!(
+            msg.starts_with("1e300 s is out of range") && msg.contains("0..=31557600000 s"),
+            "{msg}"
+        );
     }
 
     #[test]

@@ -222,7 +222,7 @@ pub fn apply(mut workload: Workload, cfg: &TransformConfig) -> Result<Workload, 
                 invalid(
                     "load_scale",
                     format!(
-                        "job {} submitted at {} s would move to {scaled} s: {e}",
+                        "job {} submitted at {} s would move past the horizon: {e}",
                         job.name,
                         job.submit.as_secs_f64()
                     ),
