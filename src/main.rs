@@ -407,6 +407,35 @@ fn print_summary(info: &RunInfo, s: &Summary, events: u64) {
             s.unplaced
         );
     }
+    if s.unfinished > 0 {
+        let power = s
+            .power
+            .as_ref()
+            .filter(|p| p.jobs_power_delayed > 0)
+            .map(|p| format!("; {} jobs were refused for power", p.jobs_power_delayed))
+            .unwrap_or_default();
+        println!(
+            "           {} jobs never finished: still waiting when the run ended{power}",
+            s.unfinished
+        );
+    }
+    if s.completed + s.censored == 0 {
+        println!("\nno job ran: there is no wait, JCT or slowdown to report");
+    } else {
+        print_distributions(s);
+    }
+    println!(
+        "\nGPU utilization {:.1}%  allocated {:.0} GPU-h  peak {:.1} GPUs  makespan {:.1} h  throughput {:.1} jobs/h",
+        s.gpu_utilization * 100.0,
+        s.allocated_gpu_hours,
+        s.peak_busy_gpus,
+        s.makespan_s / 3600.0,
+        s.throughput_jobs_per_hour
+    );
+}
+
+/// The wait, JCT and bounded-slowdown rows of the summary table.
+fn print_distributions(s: &Summary) {
     println!(
         "\n{:<18}{:>12}{:>12}{:>12}{:>12}",
         "", "mean", "p50", "p95", "p99"

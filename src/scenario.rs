@@ -328,8 +328,8 @@ impl Scenario {
             ("checkpoint_interval_s", pre.checkpoint_interval_s),
             ("restore_s", pre.restore_s),
         ] {
-            if !(v.is_finite() && v >= 0.0) {
-                return Err(self.invalid(&format!("scheduler.preemption.{key}"), "must be a number ≥ 0"));
+            if let Err(e) = crate::engine::SimTime::try_from_secs_f64(v) {
+                return Err(self.invalid(&format!("scheduler.preemption.{key}"), e.to_string()));
             }
         }
         if let Some((key, message)) = self.config.metrics.validate() {

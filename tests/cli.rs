@@ -145,22 +145,34 @@ fn validate_and_trace_stats_work_on_the_bundled_data() {
     assert!(repo("scenarios/data/openb_pod_list_default.csv").exists());
 }
 
-#[test]
-fn every_bundled_scenario_validates() {
-    let shared = repo("../shared/traces").exists();
+/// Validates every bundled scenario that does (`true`) or does not read `../shared`.
+fn validate_bundled(reading_shared: bool) {
+    let mut n = 0;
     for entry in fs::read_dir(repo("scenarios")).unwrap() {
         let p = entry.unwrap().path();
         if p.extension().is_none_or(|e| e != "toml") {
             continue;
         }
         let text = fs::read_to_string(&p).unwrap();
-        if text.contains("../shared/") && !shared {
-            eprintln!("{}: needs ../shared, skipped", p.display());
+        if text.contains("../shared/") != reading_shared {
             continue;
         }
         let o = dcsim(&["validate", p.to_str().unwrap()]);
         assert!(o.status.success(), "{}: {}", p.display(), stderr(&o));
+        n += 1;
     }
+    assert!(n > 0, "no scenario checked");
+}
+
+#[test]
+fn every_bundled_scenario_validates() {
+    validate_bundled(false);
+}
+
+#[test]
+#[cfg_attr(not(dcsim_shared), ignore = "needs ../shared")]
+fn every_bundled_scenario_reading_shared_validates() {
+    validate_bundled(true);
 }
 
 #[test]
@@ -230,4 +242,96 @@ fn policies_can_be_overridden_on_the_command_line() {
         "{}",
         stderr(&o)
     );
+}
+
+/// A one-node cluster (8 × H100-SXM5) with every rack capped at `rack_cap_kw`, and a
+/// scenario running two 1-GPU jobs on it in admission mode.
+fn admission_scenario(tmp: &tempfile::TempDir, rack_cap_kw: f64) -> PathBuf {
+    let topo = tmp.path().join("one.toml");
+    fs::write(
+        &topo,
+        format!(
+            "name = \"one\"\ndescription = \"d\"\nsource = \"s\"\n[layout]\nnodes_per_rack = 1\nracks_per_row = 1\nrows_per_hall = 1\n\
+             [[nodes]]\nname = \"h\"\ngpu = \"H100-SXM5\"\ngpus = 8\ncount = 1\n\
+             [power]\nrack_cap_kw = {rack_cap_kw}\n"
+        ),
+    )
+    .unwrap();
+    let trace = tmp.path().join("jobs.csv");
+    fs::write(&trace, "id,submit_s,duration_s,gpus\na,0,100,1\nb,10,100,1\n").unwrap();
+    scenario_file(
+        tmp,
+        &format!(
+            "name = \"adm\"\n[topology]\npath = \"{}\"\n[workload]\nformat = \"generic\"\npath = \"{}\"\n\
+             [power]\nmode = \"admission\"\n",
+            topo.display(),
+            trace.display()
+        ),
+    )
+}
+
+#[test]
+fn admission_caps_below_idle_draw_fail_validate_and_run() {
+    // Before: exit 0, every job unfinished, "wait 0.000" in the summary.
+    let tmp = tempfile::tempdir().unwrap();
+    let s = admission_scenario(&tmp, 0.1);
+    let out = tmp.path().join("out");
+    let (s, out) = (s.to_str().unwrap(), out.to_str().unwrap());
+    for args in [vec!["validate", s], vec!["run", s, "--output", out]] {
+        let o = dcsim(&args);
+        let (e, cmd) = (stderr(&o), args[0]);
+        assert!(!o.status.success(), "{cmd}: {e}");
+        assert!(
+            e.contains("cap 0.100 kW is below the") && e.contains("no job could ever start"),
+            "{cmd}: {e}"
+        );
+    }
+}
+
+#[test]
+fn a_run_where_no_job_can_start_says_so_in_its_summary() {
+    // The rack's idle draw is what validate reports for a too-low cap; 10 W above it a
+    // rack is admissible, but no 1-GPU job (TDP − idle, hundreds of W) ever fits.
+    let tmp = tempfile::tempdir().unwrap();
+    let o = dcsim(&["validate", admission_scenario(&tmp, 0.1).to_str().unwrap()]);
+    let e = stderr(&o);
+    let idle_kw: f64 = e
+        .split("is below the ")
+        .nth(1)
+        .and_then(|t| t.split(" kW").next())
+        .and_then(|t| t.parse().ok())
+        .unwrap_or_else(|| panic!("{e}"));
+    let s = admission_scenario(&tmp, idle_kw + 0.01);
+    let out = tmp.path().join("out");
+    let o = dcsim(&["run", s.to_str().unwrap(), "--output", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = String::from_utf8_lossy(&o.stdout);
+    // FIFO tries only its head job, so one of the two was refused for power.
+    assert!(
+        text.contains(
+            "2 jobs never finished: still waiting when the run ended; 1 jobs were refused for power"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("no job ran: there is no wait, JCT or slowdown to report"),
+        "{text}"
+    );
+    assert!(!text.contains("wait (h)"), "{text}");
+}
+
+#[test]
+fn validate_rejects_overflowing_times_and_sizes_with_their_keys() {
+    // Before: `validate` said ok to load_scale = 1e-300 (every submit at u64::MAX ms)
+    // and tile = 1000000000 aborted on a 360 GB allocation.
+    let tmp = tempfile::tempdir().unwrap();
+    for (transform, needle) in [
+        ("load_scale = 1e-300", "transform.load_scale"),
+        ("tile = 1000000000", "exceeds the limit of 50000000 jobs"),
+    ] {
+        let s = scenario_file(&tmp, &format!("{GOOD}[workload.transform]\n{transform}\n"));
+        let o = dcsim(&["validate", s.to_str().unwrap()]);
+        let e = stderr(&o);
+        assert!(!o.status.success() && e.contains(needle), "{transform}: {e}");
+    }
 }

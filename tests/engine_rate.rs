@@ -21,7 +21,11 @@ fn run_with_rates(changes: &[(f64, f64)]) -> Vec<Option<SimTime>> {
         SimConfig::default(),
     );
     for &(at, rate) in changes {
-        sim.schedule_rate_change(SimTime::from_secs_f64(at), JobId(0), rate);
+        sim.schedule_rate_change(
+            SimTime::try_from_secs_f64(at).expect("a time in range"),
+            JobId(0),
+            rate,
+        );
     }
     sim.run(&mut |_| {}).jobs.iter().map(|r| r.end).collect()
 }

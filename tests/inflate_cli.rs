@@ -66,3 +66,63 @@ fn inflate_rejects_an_unknown_policy_and_zero_seeds() {
     assert!(!o.status.success());
     assert!(!out.exists());
 }
+
+/// Every pod list that ships with openb (21 files, the 5-column multigpuNN lists
+/// included) loads for the inflation draw with every row accounted for, and
+/// `dcsim inflate` runs on it against the real openb cluster. Before: the multigpu lists
+/// failed with "missing column `gpu_spec`".
+#[test]
+#[cfg_attr(not(dcsim_shared), ignore = "needs ../shared")]
+fn every_openb_pod_list_loads_and_inflates() {
+    use dcsim::workload::adapters::{read_traces_keeping_cpu_only, TraceFormat};
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = repo.join("../shared/traces/alibaba-openb-2023");
+    let tmp = tempfile::tempdir().unwrap();
+    let mut lists = 0;
+    for entry in fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if !name.starts_with("openb_pod_list_") {
+            continue;
+        }
+        lists += 1;
+        // Data rows counted by the csv crate directly: none may be lost.
+        let rows = csv::Reader::from_path(&path).unwrap().records().count() as u64;
+        let w = read_traces_keeping_cpu_only(TraceFormat::Openb, std::slice::from_ref(&path))
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(w.rows_read, rows, "{name}");
+        assert_eq!(w.jobs.len() as u64 + w.skipped.total(), rows, "{name}");
+        let scenario = tmp.path().join("s.toml");
+        fs::write(
+            &scenario,
+            format!(
+                "name = \"x\"\n[topology]\npath = \"{}\"\n[workload]\nformat = \"openb\"\npath = \"{}\"\n",
+                repo.join("topologies/openb.toml").display(),
+                path.display()
+            ),
+        )
+        .unwrap();
+        let out = tmp.path().join(&name);
+        let o = dcsim(&[
+            "inflate",
+            scenario.to_str().unwrap(),
+            "--policies",
+            "best-fit",
+            "--seeds",
+            "1",
+            "--output",
+            out.to_str().unwrap(),
+        ]);
+        assert!(
+            o.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        // One header and 100 rows of 1% steps.
+        let csv = fs::read_to_string(out.join("inflation.csv")).unwrap();
+        assert_eq!(csv.lines().count(), 101, "{name}");
+    }
+    // The folder holds 21 pod lists (its README: gpuspec33, multigpu50 and gpushare60
+    // are deliberately left out); a lower count would mean the walk missed some.
+    assert_eq!(lists, 21);
+}

@@ -362,13 +362,10 @@ proptest! {
 const LOAD_SCALE: f64 = 6.0;
 
 #[test]
+#[cfg_attr(not(dcsim_shared), ignore = "needs ../shared")]
 fn srtf_and_sjf_cut_mean_jct_against_fifo_on_philly() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let trace = root.join("../shared/traces/philly-2017-pollux/philly.csv");
-    if !trace.exists() {
-        eprintln!("skipped: {} absent", trace.display());
-        return;
-    }
     let cluster = dcsim::topology::load(&root.join("topologies/philly.toml")).expect("topology loads");
     let w = read_trace(TraceFormat::Philly, &trace).expect("trace reads");
     let cfg = TransformConfig {

@@ -1,7 +1,7 @@
 //! The issue-4 part-2 queue policies (tiresias, gittins, qssf, quota, fair-share): one
 //! hand-worked case each with every start and end written out, a quota property test, and
 //! the published directions on the real Philly and ITP traces (skipped, with a note, when
-//! `../shared/traces` is absent).
+//! `../shared/traces` is absent: reported as ignored, see build.rs).
 
 mod common;
 
@@ -179,7 +179,10 @@ fn qssf_predicts_from_finished_history_only() {
     for d3 in [1.0, 5.0, 1000.0] {
         let out = run(&c, &wl(d3), "qssf", "");
         assert_eq!(out.jobs[4].start, secs(160), "j3 of {d3} s");
-        assert_eq!(out.jobs[3].start, Some(SimTime::from_secs_f64(160.0 + d3)));
+        assert_eq!(
+            out.jobs[3].start,
+            Some(SimTime::try_from_secs_f64(160.0 + d3).expect("a time in range"))
+        );
     }
     let fifo = run(&c, &wl(200.0), "fifo", "");
     assert_eq!(fifo.jobs[3].start, secs(160));
@@ -377,13 +380,12 @@ fn fair_share_gpu_time_remembers_past_usage() {
 
 // ---------------------------------------------------------------- Real traces
 
-fn shared(p: &str) -> Option<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/traces");
-    if !root.exists() {
-        eprintln!("../shared/traces absent: real-trace direction test skipped");
-        return None;
-    }
-    Some(root.join(p))
+/// A file under `../shared/traces` (callers are marked
+/// `cfg_attr(not(dcsim_shared), ignore = "needs ../shared")`, see build.rs).
+fn shared(p: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/traces")
+        .join(p)
 }
 
 fn repo(p: &str) -> PathBuf {
@@ -419,10 +421,9 @@ fn scaled(w: Workload, load_scale: f64) -> Workload {
 /// QSSF at most 0.7 (≥ 1.4×); measured 0.49, 0.47 and 0.55. Short of the published
 /// 5.5× and 6.5×: docs/validation.md says why.
 #[test]
+#[cfg_attr(not(dcsim_shared), ignore = "needs ../shared")]
 fn philly_las_gittins_and_qssf_cut_mean_jct_vs_fifo_skip() {
-    let Some(path) = shared("philly-2017-pollux/philly.csv") else {
-        return;
-    };
+    let path = shared("philly-2017-pollux/philly.csv");
     let c = dcsim::topology::load(&repo("topologies/philly.toml")).unwrap();
     let w = scaled(read_trace(TraceFormat::Philly, &path).unwrap(), 6.0);
     let [fifo, skip, las, gittins, qssf] =
@@ -449,10 +450,9 @@ fn philly_las_gittins_and_qssf_cut_mean_jct_vs_fifo_skip() {
 /// Helios's direction, because its rolling per-user mean misorders ITP's jobs
 /// (docs/validation.md). Asserted: Tiresias no worse than FIFO-skip; QSSF only printed.
 #[test]
+#[cfg_attr(not(dcsim_shared), ignore = "needs ../shared")]
 fn itp_tiresias_is_no_worse_than_fifo_skip() {
-    let Some(path) = shared("microsoft-itp-2021-elasticflow/raw/cluster04.csv") else {
-        return;
-    };
+    let path = shared("microsoft-itp-2021-elasticflow/raw/cluster04.csv");
     let c = dcsim::topology::load(&repo("topologies/itp-cluster04.toml")).unwrap();
     let w = scaled(read_trace(TraceFormat::Itp, &path).unwrap(), 6.0);
     let [fifo, skip, las, qssf] = ["fifo", "fifo-skip", "tiresias", "qssf"].map(|q| mean_jct(&c, &w, q));

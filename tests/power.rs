@@ -647,15 +647,10 @@ fn power_off_builds_nothing() {
     assert!(on.is_some());
 }
 
-fn run_scenario(name: &str) -> Option<RunOutput> {
+/// Runs a bundled power scenario on the ITP trace in `../shared` (callers are marked
+/// `cfg_attr(not(dcsim_shared), ignore = "needs ../shared")`, see build.rs).
+fn run_scenario(name: &str) -> RunOutput {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    if !root
-        .join("../shared/traces/microsoft-itp-2021-elasticflow")
-        .exists()
-    {
-        eprintln!("{name}: ../shared absent, skipped");
-        return None;
-    }
     let scenario = dcsim::scenario::Scenario::load(&root.join(format!("scenarios/{name}.toml"))).unwrap();
     let p = scenario.prepare(scenario.config.seed).unwrap();
     let sim = Simulation::new(
@@ -665,7 +660,7 @@ fn run_scenario(name: &str) -> Option<RunOutput> {
         p.placement,
         scenario.sim_config(),
     );
-    Some(sim.with_power(p.power.expect("power on")).run(&mut |_| {}))
+    sim.with_power(p.power.expect("power on")).run(&mut |_| {})
 }
 
 /// IT power the model must draw with the cluster's allocation at row `i` of the run's time
@@ -712,12 +707,11 @@ fn it_w_at(
 ///   so even its busiest moment leaves half its GPUs idle and the gap (36%) is above the
 ///   source's 16%.
 #[test]
+#[cfg_attr(not(dcsim_shared), ignore = "needs ../shared")]
 fn isca_2007_gap_on_real_traces_against_the_sources_range() {
     let (lo, hi) = (0.07, 0.16); // Fan et al.'s cluster-level range
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let Some(base) = run_scenario("power-nameplate") else {
-        return;
-    };
+    let base = run_scenario("power-nameplate");
     let cfg = PowerConfig::default();
     let u = cfg.utilization.training;
     let report = dcsim::topology::load_report(&root.join("topologies/itp-cluster04-power.toml")).unwrap();
@@ -744,12 +738,11 @@ fn isca_2007_gap_on_real_traces_against_the_sources_range() {
     );
     assert!(s.p99_it_kw < s.peak_it_kw);
 
-    if let Some(over) = run_scenario("power-oversubscription") {
-        let o = over.summary.power.as_ref().unwrap();
-        assert!(o.peak_it_kw <= 762.0 + 1e-6, "feed exceeded: {}", o.peak_it_kw);
-        assert!(o.hours_at_cap > 0.0);
-        assert!(o.throttle_slowdown_gpu_hours < 1e-3 * over.summary.allocated_gpu_hours);
-    }
+    let over = run_scenario("power-oversubscription");
+    let o = over.summary.power.as_ref().unwrap();
+    assert!(o.peak_it_kw <= 762.0 + 1e-6, "feed exceeded: {}", o.peak_it_kw);
+    assert!(o.hours_at_cap > 0.0);
+    assert!(o.throttle_slowdown_gpu_hours < 1e-3 * over.summary.allocated_gpu_hours);
 
     // Philly 2017 on its published cluster, power on (default curve: ISCA 2007's).
     let mut philly = dcsim::scenario::Scenario::load(&root.join("scenarios/philly.toml")).unwrap();

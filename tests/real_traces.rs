@@ -1,8 +1,8 @@
 //! Replays of the real traces, checked against the traces' own records.
 //!
 //! The openb as-recorded test uses the bundled copy in `scenarios/data/` and runs
-//! anywhere; the full-trace replays read `../shared/traces/` and are skipped (with a
-//! note) when it is absent.
+//! anywhere; the full-trace replays read `../shared/traces/` and are reported as
+//! ignored ("needs ../shared") when it is absent (build.rs).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -16,13 +16,10 @@ fn repo(p: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(p)
 }
 
-fn run_scenario(name: &str) -> Option<(Workload, RunOutput)> {
+/// Runs a bundled scenario. Tests running one that reads `../shared` are marked
+/// `cfg_attr(not(dcsim_shared), ignore = "needs ../shared")` (see build.rs).
+fn run_scenario(name: &str) -> (Workload, RunOutput) {
     let path = repo(&format!("scenarios/{name}.toml"));
-    let text = std::fs::read_to_string(&path).unwrap();
-    if text.contains("../shared/") && !repo("../shared/traces").exists() {
-        eprintln!("{name}: ../shared/traces absent, skipped");
-        return None;
-    }
     let scenario = Scenario::load(&path).unwrap();
     let p = scenario.prepare(scenario.config.seed).unwrap();
     let out = Simulation::new(
@@ -33,7 +30,7 @@ fn run_scenario(name: &str) -> Option<(Workload, RunOutput)> {
         scenario.sim_config(),
     )
     .run(&mut |_| {});
-    Some((p.workload, out))
+    (p.workload, out)
 }
 
 /// Allocated thousandths of a GPU over time from the openb pod list's own columns:
@@ -84,7 +81,7 @@ fn dedup(curve: Vec<(u64, u64)>) -> Vec<(u64, u64)> {
 
 #[test]
 fn openb_as_recorded_reproduces_the_traces_allocation_curve_exactly() {
-    let (_, out) = run_scenario("openb-as-recorded").unwrap();
+    let (_, out) = run_scenario("openb-as-recorded");
     let ours = dedup(
         out.series
             .time
@@ -106,9 +103,7 @@ fn openb_as_recorded_reproduces_the_traces_allocation_curve_exactly() {
 /// Jobs in = jobs finished + jobs skipped; GPU-hours allocated = the trace's own
 /// GPU-hours (Σ GPUs × duration over its jobs), and equal to the time-series integral.
 fn check_accounting(name: &str) {
-    let Some((w, out)) = run_scenario(name) else {
-        return;
-    };
+    let (w, out) = run_scenario(name);
     let s = &out.summary;
     let skipped: u64 = s.jobs_skipped.values().sum();
     assert_eq!(s.jobs, w.jobs.len() as u64, "{name}");
@@ -142,33 +137,33 @@ fn check_accounting(name: &str) {
 }
 
 #[test]
+#[cfg_attr(not(dcsim_shared), ignore = "needs ../shared")]
 fn philly_replay_conserves_jobs_and_gpu_hours() {
     check_accounting("philly");
     // Trace README: Σ gpu_time ≈ 978,078 GPU-hours over 82,247 jobs, none skipped.
-    if let Some((_, out)) = run_scenario("philly") {
-        assert_eq!(out.summary.jobs, 82_247);
-        assert!((out.summary.allocated_gpu_hours - 978_078.0).abs() < 1.0);
-    }
+    let (_, out) = run_scenario("philly");
+    assert_eq!(out.summary.jobs, 82_247);
+    assert!((out.summary.allocated_gpu_hours - 978_078.0).abs() < 1.0);
 }
 
 #[test]
+#[cfg_attr(not(dcsim_shared), ignore = "needs ../shared")]
 fn itp_replay_conserves_jobs_and_gpu_hours() {
     check_accounting("itp");
     // Trace README: cluster04 has 15,802 jobs and 705,683 GPU-hours.
-    if let Some((_, out)) = run_scenario("itp") {
-        assert_eq!(out.summary.jobs, 15_802);
-        assert!((out.summary.allocated_gpu_hours - 705_683.0).abs() < 1.0);
-    }
+    let (_, out) = run_scenario("itp");
+    assert_eq!(out.summary.jobs, 15_802);
+    assert!((out.summary.allocated_gpu_hours - 705_683.0).abs() < 1.0);
 }
 
 #[test]
+#[cfg_attr(not(dcsim_shared), ignore = "needs ../shared")]
 fn dlrm_replay_conserves_instances() {
     check_accounting("dlrm");
     // Trace README: 7,386 instances on GPU nodes, 16,485 on CPU nodes (counted, skipped).
-    if let Some((w, out)) = run_scenario("dlrm") {
-        assert_eq!(out.summary.jobs, 7_386);
-        assert_eq!(w.skipped.reasons["cpu_only"].count, 16_485);
-    }
+    let (w, out) = run_scenario("dlrm");
+    assert_eq!(out.summary.jobs, 7_386);
+    assert_eq!(w.skipped.reasons["cpu_only"].count, 16_485);
 }
 
 #[test]

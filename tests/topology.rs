@@ -17,10 +17,10 @@ fn topo(name: &str) -> PathBuf {
     root().join("topologies").join(name)
 }
 
-/// The shared trace folder, when this checkout has one beside it.
-fn shared() -> Option<PathBuf> {
-    let p = root().join("../shared/traces");
-    p.is_dir().then_some(p)
+/// The shared trace folder (callers are marked
+/// `cfg_attr(not(dcsim_shared), ignore = "needs ../shared")`, see build.rs).
+fn shared() -> PathBuf {
+    root().join("../shared/traces")
 }
 
 /// Whether every node list a topology names exists; prints a note when not.
@@ -30,7 +30,10 @@ fn lists_present(path: &Path) -> bool {
     for l in &file.node_list {
         let p = path.parent().expect("has folder").join(&l.path);
         if !p.exists() {
-            println!("skipping {}: node list {} is absent", path.display(), p.display());
+            // With ../shared present (build.rs), a missing list is a failure, not a skip.
+            if cfg!(dcsim_shared) {
+                panic!("{}: node list {} is absent", path.display(), p.display());
+            }
             return false;
         }
     }
@@ -142,11 +145,9 @@ fn openb_matches_its_node_list() {
 }
 
 #[test]
+#[cfg_attr(not(dcsim_shared), ignore = "needs ../shared")]
 fn openb_all_node_list_counts_cpu_nodes() {
-    let Some(shared) = shared() else {
-        println!("skipping: ../shared is absent");
-        return;
-    };
+    let shared = shared();
     let csv = shared.join("alibaba-openb-2023/openb_node_list_all_node.csv");
     let (nodes, gpus, cpu_only, _) = csv_sums(&csv, "gpu", "model");
     let text = format!(
@@ -164,6 +165,7 @@ fn openb_all_node_list_counts_cpu_nodes() {
 }
 
 #[test]
+#[cfg_attr(not(dcsim_shared), ignore = "needs ../shared")]
 fn spot_gpu_matches_its_node_list() {
     let path = topo("spot-gpu-2026.toml");
     if !lists_present(&path) {
@@ -201,11 +203,9 @@ fn published_and_derived_sizes() {
 
 /// Each ITP topology holds at least the peak concurrent GPU demand of its job file.
 #[test]
+#[cfg_attr(not(dcsim_shared), ignore = "needs ../shared")]
 fn itp_sizes_cover_peak_demand() {
-    let Some(shared) = shared() else {
-        println!("skipping: ../shared is absent");
-        return;
-    };
+    let shared = shared();
     for n in ["01", "02", "04", "05", "06", "07", "08", "09", "10"] {
         let c = topology::load(&topo(&format!("itp-cluster{n}.toml"))).expect("itp loads");
         let text =

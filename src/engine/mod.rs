@@ -9,4 +9,4 @@ mod time;
 
 pub use queue::{EventQueue, Scheduled};
 pub use rng::RngStreams;
-pub use time::SimTime;
+pub use time::{SimTime, TimeError};

@@ -19,21 +19,23 @@ impl MetricsConfig {
     /// What is wrong with the settings, as (key, message), if anything.
     pub fn validate(&self) -> Option<(&'static str, &'static str)> {
         let [start, end] = self.utilization_window_s?;
-        let ok = start.is_finite() && end.is_finite() && start >= 0.0 && end > start;
+        let in_range = |s: f64| SimTime::try_from_secs_f64(s).is_ok();
+        let ok = in_range(start) && in_range(end) && end > start;
         (!ok).then_some((
             "metrics.utilization_window_s",
-            "must be [start, end] in seconds with 0 ≤ start < end",
+            "must be [start, end] in seconds with 0 ≤ start < end ≤ 1,000 years",
         ))
     }
 
     /// Applies a configured utilization window to a run's summary (the summary already
-    /// holds the arrival window's figure when none is configured).
+    /// holds the arrival window's figure when none is configured). The window is taken as
+    /// [`validate`](Self::validate) accepted it; out-of-range ends are clamped.
     pub fn apply(&self, summary: &mut Summary, series: &TimeSeries) {
         if let Some([start, end]) = self.utilization_window_s {
             summary.set_utilization_window(
                 series,
-                SimTime::from_secs_f64(start),
-                SimTime::from_secs_f64(end),
+                SimTime::try_from_secs_f64(start).unwrap_or(SimTime::ZERO),
+                SimTime::try_from_secs_f64(end).unwrap_or(SimTime::MAX_HORIZON),
                 UtilizationWindow::Configured,
             );
         }

@@ -238,9 +238,11 @@ impl Default for PowerConfig {
 }
 
 impl PowerConfig {
-    /// The interval of `power_levels.csv`.
+    /// The interval of `power_levels.csv`. [`PowerConfig::validate`] rejects a
+    /// `levels_interval_s` that is not a time; such a value gives the horizon here.
     pub fn levels_interval(&self) -> crate::engine::SimTime {
-        crate::engine::SimTime::from_secs_f64(self.levels_interval_s)
+        use crate::engine::SimTime;
+        SimTime::try_from_secs_f64(self.levels_interval_s).unwrap_or(SimTime::MAX_HORIZON)
     }
 
     /// Every problem with the values, as (dotted key under `power.`, message).
@@ -284,6 +286,8 @@ impl PowerConfig {
                 "power.levels_interval_s".into(),
                 "must be a number of seconds ≥ 1".into(),
             ));
+        } else if let Err(e) = crate::engine::SimTime::try_from_secs_f64(self.levels_interval_s) {
+            out.push(("power.levels_interval_s".into(), e.to_string()));
         }
         if let Some(p) = self.facility.fixed_pue {
             if !(p.is_finite() && p >= 1.0) {

@@ -105,8 +105,10 @@ pub struct PowerTree {
 }
 
 impl PowerTree {
-    /// Builds the tree and, in oversubscription mode, checks that every cap is at least
-    /// its subtree's floor (so throttling can always bring demand under the cap).
+    /// Builds the tree and checks that every cap can be met: in admission mode at least
+    /// its subtree's idle draw (else no job could ever be admitted under it), in
+    /// oversubscription mode at least its subtree's floor (so throttling can always
+    /// bring demand under the cap).
     pub fn build(
         cluster: &Cluster,
         topo: &TopologyPower,
@@ -216,6 +218,27 @@ impl PowerTree {
             overhead_w,
             static_nodes_w,
         };
+        if cfg.mode == PowerMode::Admission {
+            // Admission reserves the static draw (everything idle) up front; a cap below
+            // it refuses every job under it, forever.
+            let mut idle_w = tree.own_w.clone();
+            for i in (1..n).rev() {
+                idle_w[tree.parent[i] as usize] += idle_w[i];
+            }
+            for (i, &idle) in idle_w.iter().enumerate() {
+                if idle > tree.cap_w[i] + 1e-9 {
+                    return Err(PowerError {
+                        key: tree.names[i].clone(),
+                        message: format!(
+                            "cap {:.3} kW is below the {:.3} kW this part of the tree draws with every GPU \
+                             idle; in admission mode no job could ever start under it",
+                            tree.cap_w[i] / 1000.0,
+                            idle / 1000.0
+                        ),
+                    });
+                }
+            }
+        }
         if cfg.mode == PowerMode::Oversubscription {
             for i in 0..n {
                 if tree.floor_w[i] > tree.cap_w[i] {

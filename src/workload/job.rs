@@ -53,6 +53,31 @@ impl JobKind {
     }
 }
 
+/// The most jobs one workload may hold after generation and transforms: 50 million.
+///
+/// A [`JobSpec`] takes about 130 bytes plus its name, and a run keeps several more
+/// per-job records, so 50 million jobs already need well over 10 GB; the public traces
+/// dcsim reads hold at most a few hundred thousand jobs. Checking the count up front
+/// turns a request like `tile = 1000000000` into an error naming the key and the
+/// product instead of an allocation failure that aborts the process.
+pub const MAX_JOBS: u64 = 50_000_000;
+
+/// Checks that a workload of `count` jobs, described by `what` (e.g. "tile × jobs =
+/// 1000000000 × 4"), is within [`MAX_JOBS`]; the error names `key`.
+pub(crate) fn check_job_count(
+    key: &str,
+    count: u128,
+    what: impl FnOnce() -> String,
+) -> Result<(), crate::workload::WorkloadError> {
+    if count > u128::from(MAX_JOBS) {
+        return Err(crate::workload::WorkloadError::Invalid {
+            key: key.to_string(),
+            message: format!("{} = {count} jobs exceeds the limit of {MAX_JOBS} jobs", what()),
+        });
+    }
+    Ok(())
+}
+
 /// Thousandths of one GPU: the unit of fractional GPU sharing (1000 = a whole GPU).
 pub const MILLI_PER_GPU: u32 = 1000;
 

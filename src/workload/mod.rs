@@ -8,7 +8,8 @@ pub mod synthetic;
 pub mod transform;
 
 pub use error::WorkloadError;
+pub(crate) use job::check_job_count;
 pub use job::{
     GpuDemand, GpuTypeSet, HostDemand, Interner, JobId, JobKind, JobSpec, SkipCount, SkipReport, TenantId,
-    UserId, Workload, MILLI_PER_GPU,
+    UserId, Workload, MAX_JOBS, MILLI_PER_GPU,
 };

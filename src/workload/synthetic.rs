@@ -191,9 +191,12 @@ fn positive(key: &str, x: f64) -> Result<f64, WorkloadError> {
     }
 }
 
-/// A duration in seconds as generated: rounded to the millisecond, at least 1 ms.
-fn duration_of(seconds: f64) -> SimTime {
-    SimTime::from_secs_f64(seconds).max(SimTime(1))
+/// A duration in seconds as generated: rounded to the millisecond, at least 1 ms; one
+/// past [`SimTime::MAX_HORIZON`] is an error naming `synthetic.duration`.
+fn duration_of(seconds: f64) -> Result<SimTime, WorkloadError> {
+    SimTime::try_from_secs_f64(seconds)
+        .map(|d| d.max(SimTime(1)))
+        .map_err(|e| invalid("duration", format!("a generated duration: {e}")))
 }
 
 /// Source jobs for the empirical distributions, or an error naming `key`.
@@ -276,12 +279,7 @@ fn validate_scalars(cfg: &SyntheticConfig) -> Result<(), WorkloadError> {
     if cfg.jobs == 0 {
         return Err(invalid("jobs", "must be ≥ 1"));
     }
-    if cfg.jobs > u64::from(u32::MAX) {
-        return Err(invalid(
-            "jobs",
-            format!("must be ≤ {} (job ids are 32-bit)", u32::MAX),
-        ));
-    }
+    crate::workload::check_job_count("synthetic.jobs", u128::from(cfg.jobs), || "jobs".into())?;
     if cfg.tenants == 0 {
         return Err(invalid("tenants", "must be ≥ 1"));
     }
@@ -304,7 +302,7 @@ fn validate_scalars(cfg: &SyntheticConfig) -> Result<(), WorkloadError> {
 ///
 /// Errors name the offending key, as [`generate`] does.
 pub fn mean_gpu_seconds(cfg: &SyntheticConfig, empirical: Option<&Workload>) -> Result<f64, WorkloadError> {
-    let gpu_secs = |j: &JobSpec| j.demand.gpus_f64() * duration_of(j.duration.as_secs_f64()).as_secs_f64();
+    let gpu_secs = |j: &JobSpec| j.demand.gpus_f64() * j.duration.max(SimTime(1)).as_secs_f64();
     if let (GpuDist::Empirical, DurationDist::Empirical) = (&cfg.gpus, &cfg.duration) {
         let jobs = source(empirical, "gpus")?;
         return Ok(jobs.iter().map(gpu_secs).sum::<f64>() / jobs.len() as f64);
@@ -334,7 +332,7 @@ pub fn mean_gpu_seconds(cfg: &SyntheticConfig, empirical: Option<&Workload>) -> 
         DurationDist::Empirical => {
             let jobs = source(empirical, "duration")?;
             jobs.iter()
-                .map(|j| duration_of(j.duration.as_secs_f64()).as_secs_f64())
+                .map(|j| j.duration.max(SimTime(1)).as_secs_f64())
                 .sum::<f64>()
                 / jobs.len() as f64
         }
@@ -535,7 +533,7 @@ pub fn generate(
             DurationSampler::Exponential(positive("duration.mean_s", *mean_s)?)
         }
         DurationDist::Constant { value_s } => {
-            DurationSampler::Constant(duration_of(positive("duration.value_s", *value_s)?))
+            DurationSampler::Constant(duration_of(positive("duration.value_s", *value_s)?)?)
         }
         DurationDist::LogNormal { mu, sigma } => DurationSampler::LogNormal(lognormal(*mu, *sigma)?.0),
         DurationDist::Empirical => DurationSampler::Empirical(source(empirical, "duration")?),
@@ -567,9 +565,9 @@ pub fn generate(
                 DurationSampler::Constant(d) => *d,
                 DurationSampler::Exponential(mean) => {
                     let e: f64 = duration_rng.sample(Exp1);
-                    duration_of(e * mean)
+                    duration_of(e * mean)?
                 }
-                DurationSampler::LogNormal(dist) => duration_of(dist.sample(&mut duration_rng)),
+                DurationSampler::LogNormal(dist) => duration_of(dist.sample(&mut duration_rng))?,
                 DurationSampler::Empirical(src) => src[uniform_index(&mut duration_rng, src.len())]
                     .duration
                     .max(SimTime(1)),
@@ -580,7 +578,12 @@ pub fn generate(
             TenantAssignment::RoundRobin => (i % cfg.tenants as usize) as u32,
             TenantAssignment::Uniform => tenant_rng.gen_range(0..cfg.tenants),
         };
-        let submit = SimTime::from_secs_f64(t);
+        let submit = SimTime::try_from_secs_f64(t).map_err(|e| {
+            invalid(
+                "jobs",
+                format!("job {i} would be submitted at {t} s, past the horizon ({e}); ask for fewer jobs or a higher rate"),
+            )
+        })?;
         jobs.push(JobSpec {
             id: JobId(i as u32),
             ..JobSpec::new(job_name(i), submit, duration, demand, TenantId(tenant))

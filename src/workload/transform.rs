@@ -71,6 +71,11 @@ fn invalid(key: &str, message: impl Into<String>) -> WorkloadError {
     }
 }
 
+/// Seconds of key `transform.<key>` as time, through the one checked conversion.
+fn time_key(key: &str, s: f64) -> Result<SimTime, WorkloadError> {
+    SimTime::try_from_secs_f64(s).map_err(|e| invalid(key, e.to_string()))
+}
+
 /// Checks that an optional bound is finite and ≥ 0.
 fn non_negative(key: &str, x: Option<f64>) -> Result<(), WorkloadError> {
     match x {
@@ -100,8 +105,11 @@ impl TransformConfig {
                 ));
             }
         }
-        non_negative("start_s", self.start_s)?;
-        non_negative("end_s", self.end_s)?;
+        for (key, v) in [("start_s", self.start_s), ("end_s", self.end_s)] {
+            if let Some(v) = v {
+                time_key(key, v)?;
+            }
+        }
         if let (Some(start), Some(end)) = (self.start_s, self.end_s) {
             if end <= start {
                 return Err(invalid(
@@ -155,8 +163,10 @@ fn skip(skipped: &mut SkipReport, reason: &str, job: &JobSpec) {
 /// sorted by submit time with dense ids ([`Workload::finish`]).
 ///
 /// Errors ([`WorkloadError::Invalid`], naming the `transform.*` key) on out-of-range
-/// values, tenant names not in the trace, a tiled workload over 2³²−1 jobs, or when the
-/// transforms leave no job at all.
+/// values, tenant names not in the trace, a time that would pass
+/// [`SimTime::MAX_HORIZON`] (`start_s`, `end_s`, `load_scale`, `tile`), a tiled
+/// workload over [`MAX_JOBS`](crate::workload::MAX_JOBS) (checked before allocating),
+/// or when the transforms leave no job at all.
 pub fn apply(mut workload: Workload, cfg: &TransformConfig) -> Result<Workload, WorkloadError> {
     cfg.validate()?;
     let include = match &cfg.include_tenants {
@@ -164,8 +174,11 @@ pub fn apply(mut workload: Workload, cfg: &TransformConfig) -> Result<Workload, 
         None => None,
     };
     let exclude = tenant_mask(&workload, &cfg.exclude_tenants, "exclude_tenants")?;
-    let start = SimTime::from_secs_f64(cfg.start_s.unwrap_or(0.0));
-    let end = cfg.end_s.map_or(SimTime::MAX, SimTime::from_secs_f64);
+    let start = time_key("start_s", cfg.start_s.unwrap_or(0.0))?;
+    let end = match cfg.end_s {
+        Some(s) => time_key("end_s", s)?,
+        None => SimTime::MAX,
+    };
     let min_milli = cfg.min_gpus.map(|g| (g * 1000.0).round() as u64);
     let max_milli = cfg.max_gpus.map(|g| (g * 1000.0).round() as u64);
 
@@ -204,33 +217,49 @@ pub fn apply(mut workload: Workload, cfg: &TransformConfig) -> Result<Workload, 
 
     if let Some(f) = cfg.load_scale {
         for job in &mut jobs {
-            job.submit = SimTime::from_secs_f64(job.submit.as_secs_f64() / f);
+            let scaled = job.submit.as_secs_f64() / f;
+            job.submit = SimTime::try_from_secs_f64(scaled).map_err(|e| {
+                invalid(
+                    "load_scale",
+                    format!(
+                        "job {} submitted at {} s would move past the horizon: {e}",
+                        job.name,
+                        job.submit.as_secs_f64()
+                    ),
+                )
+            })?;
             job.recorded_start = None;
         }
     }
 
     if let (Some(n), Some(first), Some(last)) = (cfg.tile, jobs.first(), jobs.last()) {
         let m = jobs.len();
-        let total = m as u64 * u64::from(n);
-        if total > u64::from(u32::MAX) {
-            return Err(invalid(
-                "tile",
-                format!(
-                    "{n} copies of {m} jobs is {total} jobs, over the limit of {}",
-                    u32::MAX
-                ),
-            ));
-        }
+        let total = m as u128 * u128::from(n);
+        crate::workload::check_job_count("transform.tile", total, || format!("tile × jobs = {n} × {m}"))?;
         let extent = (last.submit - first.submit).as_ms();
         let span = if m >= 2 {
-            (extent as u128 * m as u128).div_ceil(m as u128 - 1) as u64
+            (u128::from(extent) * m as u128).div_ceil(m as u128 - 1)
         } else {
             0
         };
         let span = span.max(1);
+        // The last copy's last job must still lie within the horizon.
+        let latest = span * u128::from(n - 1) + u128::from(last.submit.as_ms());
+        if latest > u128::from(SimTime::MAX_HORIZON.as_ms()) {
+            return Err(invalid(
+                "tile",
+                format!(
+                    "{n} copies one span of {} s apart would put the last job at {} s, past the horizon of {} s (1,000 years)",
+                    span as f64 / 1000.0,
+                    latest as f64 / 1000.0,
+                    SimTime::MAX_HORIZON.as_ms() / 1000
+                ),
+            ));
+        }
+        let span = span as u64;
         jobs.reserve(total as usize - m);
         for k in 1..u64::from(n) {
-            let shift = SimTime(span.saturating_mul(k));
+            let shift = SimTime(span * k);
             for i in 0..m {
                 let src = &jobs[i];
                 let copy = JobSpec {
@@ -421,6 +450,64 @@ mod tests {
             }
         }
         assert!(toml::from_str::<TransformConfig>("load_scael = 2.0").is_err());
+    }
+
+    /// The message of an `Invalid` error for `key`, or a panic naming what came instead.
+    fn invalid_message(w: Workload, text: &str, key: &str) -> String {
+        match apply(w, &parse(text)) {
+            Err(WorkloadError::Invalid { key: k, message }) if k == key => message,
+            other => panic!("{text}: expected Invalid for {key}, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_load_scale_that_pushes_submits_past_the_horizon_is_an_error() {
+        // Before: 1e-300 sent every submit to u64::MAX ms (18446744073709551.615 s) and
+        // the run "finished" with run time 0.
+        let w = workload(&[(0, 1000, 0), (0, 1000, 10)]);
+        let m = invalid_message(w.clone(), "load_scale = 1e-300", "transform.load_scale");
+        assert!(
+            m.contains("job j1 submitted at 10 s") && m.contains("out of range"),
+            "{m}"
+        );
+        // 10 s / 1e-9 = 1e10 s ≤ 31,557,600,000 s: still in range, and exact.
+        let out = apply(w, &parse("load_scale = 1e-9")).unwrap();
+        assert_eq!(out.jobs[1].submit.as_ms(), 10_000_000_000_000);
+    }
+
+    #[test]
+    fn window_bounds_past_the_horizon_are_errors() {
+        let w = workload(&[(0, 1000, 0)]);
+        let m = invalid_message(w.clone(), "end_s = 1e300", "transform.end_s");
+        assert!(m.contains("out of range"), "{m}");
+        invalid_message(w, "start_s = 1e300", "transform.start_s");
+    }
+
+    #[test]
+    fn tile_sizes_are_checked_before_allocating() {
+        // Before: 10⁹ copies of 4 jobs passed the 2³²−1 check and aborted the process
+        // on a 360 GB allocation.
+        let w = workload(&[(0, 1000, 0), (0, 1000, 1), (0, 1000, 2), (0, 1000, 3)]);
+        let m = invalid_message(w.clone(), "tile = 1000000000", "transform.tile");
+        assert_eq!(
+            m,
+            "tile × jobs = 1000000000 × 4 = 4000000000 jobs exceeds the limit of 50000000 jobs"
+        );
+        // 12,500,000 × 4 = 50,000,000: exactly the limit, accepted by the check (not run
+        // here, it would build 50 million jobs); one more copy is over it.
+        let m = invalid_message(w, "tile = 12500001", "transform.tile");
+        assert!(m.contains("= 50000004 jobs exceeds"), "{m}");
+    }
+
+    #[test]
+    fn tile_copies_past_the_horizon_are_an_error() {
+        // Submits 0 and 1e10 s: span = 1e10 · 2 / 1 = 2e10 s; copy 9's last job would be
+        // at 9 · 2e10 + 1e10 = 1.9e11 s, past 3.15576e10 s.
+        let w = workload(&[(0, 1000, 0), (0, 1000, 10_000_000_000)]);
+        let m = invalid_message(w.clone(), "tile = 10", "transform.tile");
+        assert!(m.contains("190000000000 s"), "{m}");
+        // One copy (tile = 1) changes nothing and is fine.
+        assert_eq!(apply(w, &parse("tile = 1")).unwrap().jobs.len(), 2);
     }
 
     proptest! {

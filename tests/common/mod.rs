@@ -68,8 +68,8 @@ pub fn job(submit_s: f64, duration_s: f64, gpus: u32, milli: u32) -> JobSpec {
         milli_per_gpu: milli,
     };
     let (submit, duration) = (
-        SimTime::from_secs_f64(submit_s),
-        SimTime::from_secs_f64(duration_s),
+        SimTime::try_from_secs_f64(submit_s).expect("a time in range"),
+        SimTime::try_from_secs_f64(duration_s).expect("a time in range"),
     );
     JobSpec::new(String::new(), submit, duration, demand, TenantId(0))
 }

@@ -69,7 +69,13 @@ pub(crate) fn read(src: &mut Source, b: &mut Builder) -> Result<(), WorkloadErro
             src.skip("cpu_only", &rec);
             continue;
         }
-        let demand = if request.fract() == 0.0 && request <= f64::from(u32::MAX) {
+        let demand = if request.fract() == 0.0 && request > f64::from(u32::MAX) {
+            return Err(src.bad(
+                &rec,
+                gpu_request,
+                &format!("a GPU count in range 0..={}", u32::MAX),
+            ));
+        } else if request.fract() == 0.0 {
             GpuDemand::whole(request as u32)
         } else if request < 1.0 {
             let milli = (request * f64::from(MILLI_PER_GPU)).round().max(1.0) as u32;
@@ -98,7 +104,7 @@ pub(crate) fn read(src: &mut Source, b: &mut Builder) -> Result<(), WorkloadErro
         let tenant = b.tenant(field(&rec, app));
         b.jobs.push(JobSpec {
             id: JobId::default(),
-            name: field(&rec, instance).to_string(),
+            name: src.job_id(&rec, instance)?,
             submit,
             // Open-ended instances get their duration once the trace end is known.
             duration: deleted.map_or(SimTime::ZERO, |d| d - start),

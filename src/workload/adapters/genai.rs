@@ -16,7 +16,7 @@
 use csv::StringRecord;
 
 use super::reader::{field, line, Source};
-use super::{line_name, wall_clock, Builder};
+use super::{line_name, Builder};
 use crate::workload::{GpuDemand, HostDemand, JobId, JobKind, JobSpec, WorkloadError};
 
 /// The columns this adapter reads.
@@ -39,7 +39,7 @@ pub(crate) fn read(src: &mut Source, b: &mut Builder) -> Result<(), WorkloadErro
 
     let mut rec = StringRecord::new();
     while src.next_row(&mut rec)? {
-        let submit = wall_clock(src.datetime_ms(&rec, created)?);
+        let submit = src.datetime(&rec, created)?;
         if field(&rec, status) == "PENDING" {
             src.skip("never_executed", &rec);
             continue;

@@ -147,7 +147,7 @@ pub(crate) fn read(src: &mut Source, b: &mut Builder) -> Result<(), WorkloadErro
         };
         b.jobs.push(JobSpec {
             id: JobId::default(),
-            name: field(&rec, id).to_string(),
+            name: src.job_id(&rec, id)?,
             submit,
             duration,
             demand,
@@ -258,7 +258,7 @@ mod tests {
         for ms in [0, 1, 10, 999, 1_000, 123_456_789] {
             assert_eq!(
                 super::super::reader::parse_secs(&secs(SimTime(ms))),
-                Some(SimTime(ms))
+                Ok(SimTime(ms))
             );
         }
     }

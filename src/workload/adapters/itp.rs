@@ -13,7 +13,7 @@
 
 use csv::StringRecord;
 
-use super::reader::{field, Source};
+use super::reader::Source;
 use super::Builder;
 use crate::workload::{GpuDemand, JobSpec, WorkloadError};
 
@@ -43,7 +43,7 @@ pub(crate) fn read(src: &mut Source, b: &mut Builder) -> Result<(), WorkloadErro
             src.skip("cpu_only", &rec);
             continue;
         }
-        let name = field(&rec, job_id).to_string();
+        let name = src.job_id(&rec, job_id)?;
         b.jobs
             .push(JobSpec::new(name, submit, dur, GpuDemand::whole(gpus), tenant));
     }

@@ -243,12 +243,6 @@ impl Builder {
     }
 }
 
-/// Wall-clock milliseconds since 1970 as a [`SimTime`] (before the shift to zero);
-/// dates before 1970 clamp to zero, which no supported trace has.
-fn wall_clock(ms: i64) -> SimTime {
-    SimTime(u64::try_from(ms).unwrap_or(0))
-}
-
 /// Sets the duration of each open-ended job to run from its recorded start (or its
 /// submit) to `trace_end`, the end of the file it came from.
 fn close_open_ended(jobs: &mut [JobSpec], trace_end: SimTime) {

@@ -14,7 +14,7 @@
 use csv::StringRecord;
 
 use super::reader::{field, line, Source};
-use super::{line_name, wall_clock, Builder};
+use super::{line_name, Builder};
 use crate::workload::{GpuDemand, JobSpec, WorkloadError};
 
 /// The columns this adapter reads (`gpu_time` is optional and only checked).
@@ -31,7 +31,7 @@ pub(crate) fn read(src: &mut Source, b: &mut Builder) -> Result<(), WorkloadErro
 
     let mut rec = StringRecord::new();
     while src.next_row(&mut rec)? {
-        let submit = wall_clock(src.datetime_ms(&rec, timestamp)?);
+        let submit = src.datetime(&rec, timestamp)?;
         let dur = src.secs(&rec, duration)?;
         let gpus = src.count(&rec, num_gpus)?;
         if let Some(gt) = gpu_time {

@@ -2,6 +2,7 @@
 //! header name, streaming rows with their line numbers, and parsing fields into values
 //! with errors that name the file, the line, the column and the offending value.
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -10,7 +11,7 @@ use chrono::NaiveDateTime;
 use csv::StringRecord;
 use flate2::read::MultiGzDecoder;
 
-use crate::engine::SimTime;
+use crate::engine::{SimTime, TimeError};
 use crate::workload::{GpuDemand, SkipReport, WorkloadError, MILLI_PER_GPU};
 
 /// The two magic bytes every gzip member starts with.
@@ -55,6 +56,8 @@ pub(crate) struct Source {
     pub rows: u64,
     /// Rows of this file not turned into jobs.
     pub skipped: SkipReport,
+    /// The job ids this file has given so far, with the line of each.
+    ids: HashMap<String, u64>,
 }
 
 impl Source {
@@ -79,6 +82,7 @@ impl Source {
             headers,
             rows: 0,
             skipped: SkipReport::default(),
+            ids: HashMap::new(),
         })
     }
 
@@ -124,6 +128,25 @@ impl Source {
         }
     }
 
+    /// The job id in column `c` of a row that becomes a job. An id an earlier job of
+    /// this file already has is a row error naming both lines: outputs key jobs by
+    /// their id, and no published trace dcsim reads repeats one, so a repeat means a
+    /// broken or concatenated file rather than data to keep.
+    pub fn job_id(&mut self, rec: &StringRecord, c: Col) -> Result<String, WorkloadError> {
+        let id = field(rec, c);
+        if let Some(&first) = self.ids.get(id) {
+            return Err(self.error(
+                rec,
+                format!(
+                    "column `{}`: job id `{id}` repeats the job on line {first}; ids must be unique within a file",
+                    c.name
+                ),
+            ));
+        }
+        self.ids.insert(id.to_string(), line(rec));
+        Ok(id.to_string())
+    }
+
     /// Counts `rec` as skipped for `reason`.
     pub fn skip(&mut self, reason: &str, rec: &StringRecord) {
         let path = &self.path;
@@ -153,14 +176,16 @@ impl Source {
         )
     }
 
-    /// A non-negative whole number (`3` or `3.0`).
+    /// A non-negative whole number (`3` or `3.0`) that fits a `u32`; a larger one is
+    /// an out-of-range error that gives the range.
     pub fn count(&self, rec: &StringRecord, c: Col) -> Result<u32, WorkloadError> {
-        parse_count(field(rec, c)).ok_or_else(|| self.bad(rec, c, "a non-negative whole number"))
+        parse_count(field(rec, c)).map_err(|m| self.found(rec, c, &m))
     }
 
-    /// Seconds (integer or decimal, at least 0) as time, rounded to the millisecond.
+    /// Seconds (integer or decimal, in `0..=`[`SimTime::MAX_HORIZON`]) as time, rounded
+    /// to the millisecond; anything else names the column and the value.
     pub fn secs(&self, rec: &StringRecord, c: Col) -> Result<SimTime, WorkloadError> {
-        parse_secs(field(rec, c)).ok_or_else(|| self.bad(rec, c, "seconds (a number >= 0)"))
+        parse_secs(field(rec, c)).map_err(|m| self.found(rec, c, &m))
     }
 
     /// Like [`Source::secs`], but an empty cell is `None`.
@@ -172,11 +197,23 @@ impl Source {
         }
     }
 
-    /// A `YYYY-MM-DD HH:MM:SS` wall-clock time, as milliseconds since 1970 (no time zone).
-    pub fn datetime_ms(&self, rec: &StringRecord, c: Col) -> Result<i64, WorkloadError> {
-        NaiveDateTime::parse_from_str(field(rec, c), "%Y-%m-%d %H:%M:%S")
+    /// A `YYYY-MM-DD HH:MM:SS` wall-clock time (no time zone) as time since 1970,
+    /// checked like every other time: before 1970 or past [`SimTime::MAX_HORIZON`] is an
+    /// error naming the column and value.
+    pub fn datetime(&self, rec: &StringRecord, c: Col) -> Result<SimTime, WorkloadError> {
+        let ms = NaiveDateTime::parse_from_str(field(rec, c), "%Y-%m-%d %H:%M:%S")
             .map(|t| t.and_utc().timestamp_millis())
-            .map_err(|_| self.bad(rec, c, "a time `YYYY-MM-DD HH:MM:SS`"))
+            .map_err(|_| self.bad(rec, c, "a time `YYYY-MM-DD HH:MM:SS`"))?;
+        let ms = u64::try_from(ms).map_err(|_| self.bad(rec, c, "a time in 1970 or later"))?;
+        SimTime::try_from_ms(ms).map_err(|e| self.found(rec, c, &e.to_string()))
+    }
+
+    /// A row error for column `c`: `message`, then the value found.
+    fn found(&self, rec: &StringRecord, c: Col, message: &str) -> WorkloadError {
+        self.error(
+            rec,
+            format!("column `{}`: {message}, found `{}`", c.name, field(rec, c)),
+        )
     }
 }
 
@@ -218,23 +255,40 @@ fn csv_error(path: &Path, e: csv::Error) -> WorkloadError {
     }
 }
 
-/// Parses a non-negative whole number, allowing a zero fraction (`4.0`).
-pub(crate) fn parse_count(s: &str) -> Option<u32> {
+/// Parses a non-negative whole number, allowing a zero fraction (`4.0`); the error
+/// says what was expected (and the range, for a number too large for a `u32`).
+pub(crate) fn parse_count(s: &str) -> Result<u32, String> {
+    const EXPECTED: &str = "expected a non-negative whole number";
     if let Ok(n) = s.parse::<u32>() {
-        return Some(n);
+        return Ok(n);
     }
-    let x: f64 = s.parse().ok()?;
-    (x.is_finite() && x >= 0.0 && x.fract() == 0.0 && x <= f64::from(u32::MAX)).then_some(x as u32)
+    let x: f64 = s.parse().map_err(|_| EXPECTED.to_string())?;
+    if !(x.is_finite() && x >= 0.0 && x.fract() == 0.0) {
+        return Err(EXPECTED.into());
+    }
+    if x > f64::from(u32::MAX) {
+        return Err(format!(
+            "out of range: expected a whole number in 0..={}",
+            u32::MAX
+        ));
+    }
+    Ok(x as u32)
 }
 
 /// Parses non-negative seconds to milliseconds. Plain decimals are parsed exactly
-/// (digits past the third decimal round half up); other float syntax goes through `f64`.
-pub(crate) fn parse_secs(s: &str) -> Option<SimTime> {
+/// (digits past the third decimal round half up); other float syntax goes through
+/// [`SimTime::try_from_secs_f64`]. Either way the result must lie within
+/// [`SimTime::MAX_HORIZON`]; the error says what was expected.
+pub(crate) fn parse_secs(s: &str) -> Result<SimTime, String> {
     if let Some(ms) = parse_decimal_ms(s) {
-        return Some(SimTime(ms));
+        return SimTime::try_from_ms(ms).map_err(|e| e.to_string());
     }
-    let x: f64 = s.parse().ok()?;
-    (x.is_finite() && x >= 0.0).then(|| SimTime::from_secs_f64(x))
+    const EXPECTED: &str = "expected seconds (a number >= 0)";
+    let x: f64 = s.parse().map_err(|_| EXPECTED.to_string())?;
+    SimTime::try_from_secs_f64(x).map_err(|e| match e {
+        TimeError::TooLarge(_) => e.to_string(),
+        TimeError::NotFinite(_) | TimeError::Negative(_) => EXPECTED.to_string(),
+    })
 }
 
 /// Exact parse of `digits[.digits]` seconds to milliseconds; `None` for anything else.
@@ -288,27 +342,53 @@ mod tests {
 
     #[test]
     fn seconds_parse_exactly_to_milliseconds() {
-        assert_eq!(parse_secs("12"), Some(SimTime(12_000)));
-        assert_eq!(parse_secs("12.5"), Some(SimTime(12_500)));
-        assert_eq!(parse_secs("0.001"), Some(SimTime(1)));
-        assert_eq!(parse_secs("3973.0000000000005"), Some(SimTime(3_973_000)));
-        assert_eq!(parse_secs("1.0005"), Some(SimTime(1_001)));
-        assert_eq!(parse_secs(".25"), Some(SimTime(250)));
-        assert_eq!(parse_secs("1e3"), Some(SimTime(1_000_000)));
-        assert_eq!(parse_secs("-1"), None);
-        assert_eq!(parse_secs("abc"), None);
-        assert_eq!(parse_secs(""), None);
-        assert_eq!(parse_secs("."), None);
-        assert_eq!(parse_secs("inf"), None);
+        let ok = |s: &str| parse_secs(s).ok();
+        assert_eq!(ok("12"), Some(SimTime(12_000)));
+        assert_eq!(ok("12.5"), Some(SimTime(12_500)));
+        assert_eq!(ok("0.001"), Some(SimTime(1)));
+        assert_eq!(ok("3973.0000000000005"), Some(SimTime(3_973_000)));
+        assert_eq!(ok("1.0005"), Some(SimTime(1_001)));
+        assert_eq!(ok(".25"), Some(SimTime(250)));
+        assert_eq!(ok("1e3"), Some(SimTime(1_000_000)));
+        assert_eq!(ok("-1"), None);
+        assert_eq!(ok("abc"), None);
+        assert_eq!(ok(""), None);
+        assert_eq!(ok("."), None);
+        assert_eq!(ok("inf"), None);
+    }
+
+    #[test]
+    fn seconds_past_the_horizon_are_out_of_range_not_clamped() {
+        // Before: "1e300" became u64::MAX ms (584 million years) and a 25-digit decimal
+        // fell through to the same clamp.
+        for s in ["1e300", "31557600000.001", "99999999999999999999999"] {
+            let err = parse_secs(s).unwrap_err();
+            assert!(err.contains("out of range"), "{s}: {err}");
+        }
+        assert_eq!(parse_secs("31557600000"), Ok(SimTime::MAX_HORIZON));
     }
 
     #[test]
     fn counts_allow_zero_fraction_only() {
-        assert_eq!(parse_count("8"), Some(8));
-        assert_eq!(parse_count("8.0"), Some(8));
-        assert_eq!(parse_count("8.5"), None);
-        assert_eq!(parse_count("-1"), None);
-        assert_eq!(parse_count("x"), None);
+        assert_eq!(parse_count("8"), Ok(8));
+        assert_eq!(parse_count("8.0"), Ok(8));
+        assert_eq!(parse_count("4294967295"), Ok(u32::MAX));
+        for s in ["8.5", "-1", "x", "NaN", "inf", ""] {
+            let err = parse_count(s).unwrap_err();
+            assert_eq!(err, "expected a non-negative whole number", "{s}");
+        }
+    }
+
+    #[test]
+    fn counts_too_large_for_u32_say_out_of_range_and_give_the_range() {
+        // Before: "expected a non-negative whole number" for a non-negative whole number.
+        for s in ["1000000000000", "4294967296", "1e12"] {
+            let err = parse_count(s).unwrap_err();
+            assert_eq!(
+                err, "out of range: expected a whole number in 0..=4294967295",
+                "{s}"
+            );
+        }
     }
 
     #[test]
