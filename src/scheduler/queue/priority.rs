@@ -3,9 +3,9 @@ use std::cmp::Reverse;
 use crate::engine::SimTime;
 use crate::scheduler::params::{PolicyError, PolicyParams};
 use crate::scheduler::traits::{FinishedJob, QueuePolicy, QueuedJob, SchedContext};
-use crate::workload::JobId;
 
 use super::classes::{ClassQueue, RunningIndex};
+use super::victims::Victims;
 
 /// Eviction order: lowest priority first, then most recently started.
 type EvictKey = (i32, Reverse<SimTime>);
@@ -33,7 +33,7 @@ pub struct Priority {
     queue: ClassQueue<(Reverse<i32>, SimTime)>,
     preempt: bool,
     running: RunningIndex<EvictKey>,
-    chosen: Vec<JobId>,
+    victims: Victims,
     evicted: Vec<QueuedJob>,
 }
 
@@ -44,7 +44,7 @@ impl Priority {
             queue: ClassQueue::default(),
             preempt: p.bool("preempt", true)?,
             running: RunningIndex::default(),
-            chosen: Vec::new(),
+            victims: Victims::default(),
             evicted: Vec::new(),
         })
     }
@@ -89,27 +89,22 @@ impl QueuePolicy for Priority {
             return;
         }
         let now = ctx.now();
-        let (running, chosen, evicted) = (&mut self.running, &mut self.chosen, &mut self.evicted);
+        let (running, victims, evicted) = (&mut self.running, &mut self.victims, &mut self.evicted);
         evicted.clear();
         self.queue.sweep(|(Reverse(prio), _), job| {
-            if !running.choose(
-                ctx.free(),
-                job,
-                |&(p, _)| p < prio,
-                |&(_, Reverse(started))| started == now,
-                chosen,
-            ) {
+            let before = evicted.len();
+            let candidates = running.candidates(
+                move |&(p, _)| p < prio,
+                move |&(_, Reverse(started))| started == now,
+            );
+            if !victims.evict_for(ctx, job, candidates, true, evicted) {
                 return false;
             }
-            for &id in chosen.iter() {
-                running.remove(id);
-                evicted.extend(ctx.preempt(id));
+            for e in &evicted[before..] {
+                running.remove(e.id);
             }
-            let started = ctx.try_start(job);
-            if started {
-                running.started(&*ctx, |r| (r.job.priority, Reverse(r.started)));
-            }
-            started
+            running.started(&*ctx, |r| (r.job.priority, Reverse(r.started)));
+            true
         });
         if self.evicted.is_empty() {
             return;

@@ -3,9 +3,9 @@ use std::cmp::Reverse;
 use crate::engine::SimTime;
 use crate::scheduler::params::{PolicyError, PolicyParams};
 use crate::scheduler::traits::{FinishedJob, QueuePolicy, QueuedJob, SchedContext};
-use crate::workload::JobId;
 
 use super::classes::{ClassQueue, RunningIndex};
+use super::victims::Victims;
 use super::estimate::Estimator;
 
 /// Eviction order of SRTF: latest estimated end first (longest remaining), then most
@@ -40,7 +40,7 @@ pub struct Srtf {
     est: Estimator,
     preempt_factor: f64,
     running: RunningIndex<EvictKey>,
-    chosen: Vec<JobId>,
+    victims: Victims,
     evicted: Vec<QueuedJob>,
 }
 
@@ -57,7 +57,7 @@ impl Srtf {
             est,
             preempt_factor,
             running: RunningIndex::default(),
-            chosen: Vec::new(),
+            victims: Victims::default(),
             evicted: Vec::new(),
         })
     }
@@ -100,33 +100,28 @@ impl QueuePolicy for Srtf {
         if latest_end <= bar(shortest) || !self.queue.any_head_short(ctx.free()) {
             return;
         }
-        let (est, running, chosen, evicted) = (
+        let (est, running, victims, evicted) = (
             &mut self.est,
             &mut self.running,
-            &mut self.chosen,
+            &mut self.victims,
             &mut self.evicted,
         );
         evicted.clear();
         self.queue.sweep(|rem, job| {
             let end_bar = bar(rem);
-            if !running.choose(
-                ctx.free(),
-                job,
-                |&(Reverse(end), _)| end > end_bar,
-                |&(_, Reverse(started))| started == now,
-                chosen,
-            ) {
+            let before = evicted.len();
+            let candidates = running.candidates(
+                move |&(Reverse(end), _)| end > end_bar,
+                move |&(_, Reverse(started))| started == now,
+            );
+            if !victims.evict_for(ctx, job, candidates, true, evicted) {
                 return false;
             }
-            for &id in chosen.iter() {
-                running.remove(id);
-                evicted.extend(ctx.preempt(id));
+            for e in &evicted[before..] {
+                running.remove(e.id);
             }
-            let started = ctx.try_start(job);
-            if started {
-                running.started(&*ctx, |r| (Reverse(est.running_end(r, now)), Reverse(r.started)));
-            }
-            started
+            running.started(&*ctx, |r| (Reverse(est.running_end(r, now)), Reverse(r.started)));
+            true
         });
         if self.evicted.is_empty() {
             return;
