@@ -819,7 +819,14 @@ impl SchedContext for Core<'_> {
             }
         }
         let (placement, free) = (&mut *self.placement, &mut self.free);
-        if !place_if_freed(placement, free, &self.grants, &job.request, &mut self.held, &mut self.scratch) {
+        if !place_if_freed(
+            placement,
+            free,
+            &self.grants,
+            &job.request,
+            &mut self.held,
+            &mut self.scratch,
+        ) {
             return false;
         }
         // Power is asked before anyone stops, with the victims still drawing: if the

@@ -141,8 +141,16 @@ fn tiresias_counts_a_fractional_jobs_service_at_its_share() {
     for policy in ["tiresias", "gittins"] {
         let out = run(&c, &w, policy, "thresholds_gpu_s = [100.0]");
         let (a, b) = (&out.jobs[0], &out.jobs[1]);
-        assert_eq!((b.start, b.end), (Some(SimTime::from_secs(200)), Some(SimTime::from_secs(210))), "{policy}");
-        assert_eq!((a.preemptions, a.end), (1, Some(SimTime::from_secs(515))), "{policy}");
+        assert_eq!(
+            (b.start, b.end),
+            (Some(SimTime::from_secs(200)), Some(SimTime::from_secs(210))),
+            "{policy}"
+        );
+        assert_eq!(
+            (a.preemptions, a.end),
+            (1, Some(SimTime::from_secs(515))),
+            "{policy}"
+        );
     }
 }
 

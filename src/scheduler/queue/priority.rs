@@ -19,15 +19,18 @@ type EvictKey = (i32, Reverse<SimTime>);
 /// batch bands (Verma et al., EuroSys 2015).
 ///
 /// Victims are chosen deterministically: lowest priority first, then most recently
-/// started, then job id, taken only until one GPU model has room for the newcomer by
-/// pooled count, and never a job started in this same pass. A job can only be evicted
-/// by a strictly higher-priority one, so evictions cannot cycle. A job short of room
-/// only through fragmentation (enough free GPUs by count, none placeable) evicts
-/// nobody. Evicted jobs pay the scenario's checkpoint/restore cost and wait again under
-/// their priority.
+/// started, then job id, never a job started in this same pass, and only among jobs on a
+/// GPU model the newcomer may use. They are evicted only when placement, asked against
+/// the capacity they would free (per node and per GPU), places the newcomer (see
+/// `victims.rs`); those on nodes it does not use are spared, and if no set works nobody
+/// is evicted. A job can only be evicted by a strictly higher-priority one, so evictions
+/// cannot cycle. A job short of room only through fragmentation (enough free GPUs by
+/// count on a model, none placeable) evicts nobody on that model. Evicted jobs pay the
+/// scenario's checkpoint/restore cost and wait again under their priority.
 ///
 /// Cost: ordering as in [`super::Sjf`]; the running jobs it started are kept in an
-/// ordered index, so a waiting job's victims cost O(log R + candidates walked).
+/// ordered index, so a waiting job's victims cost O(log R + candidates walked), plus a
+/// placement query per candidate once the pooled count suffices.
 #[derive(Debug)]
 pub struct Priority {
     queue: ClassQueue<(Reverse<i32>, SimTime)>,

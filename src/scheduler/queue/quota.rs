@@ -9,7 +9,10 @@
 //! quota (a job larger than its tenant's quota never starts). With `borrow = true` idle
 //! GPUs are lent: after every job within its quota has been offered, jobs over quota may
 //! start on what is left; a lender's job within its quota that does not fit reclaims
-//! GPUs by preempting jobs of tenants over their quota, latest started first.
+//! GPUs by preempting jobs of tenants over their quota, latest started first, each only
+//! while its tenant stays over quota net of the victims before it, only jobs on a GPU
+//! model the lender's job may use, and only a set whose release lets placement place it
+//! (asked before anyone is evicted; see `victims.rs`), otherwise nobody.
 //!
 //! Quotas count GPUs as thousandths (a job of `g` GPUs at `m` thousandths each uses
 //! `g·m/1000` GPUs), so fractional jobs count what they hold.
@@ -126,7 +129,11 @@ impl Quota {
 
     fn started(&mut self, job: &QueuedJob, ctx: &dyn SchedContext) {
         let now = ctx.now();
-        let model = ctx.running().last().filter(|r| r.job.id == job.id).and_then(|r| r.model);
+        let model = ctx
+            .running()
+            .last()
+            .filter(|r| r.job.id == job.id)
+            .and_then(|r| r.model);
         let t = job.tenant.0 as usize;
         self.used[t] += job.request.demand.total_milli();
         self.by_start.insert((now, job.id));
@@ -196,7 +203,10 @@ impl Quota {
             Some((v, model, r.request.demand))
         });
         let before = self.evicted.len();
-        if !self.victims.evict_for(ctx, job, candidates, false, &mut self.evicted) {
+        if !self
+            .victims
+            .evict_for(ctx, job, candidates, false, &mut self.evicted)
+        {
             return Offer::REFUSED;
         }
         for i in before..self.evicted.len() {

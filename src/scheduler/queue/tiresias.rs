@@ -321,15 +321,10 @@ impl QueuePolicy for Tiresias {
                 let mut started = no_room.try_start(id, job, ctx);
                 if !started && runs.milli_by_level[q + 1..].iter().any(|&m| m > 0) {
                     let before = evicted.len();
-                    let candidates = runs
-                        .victims
-                        .iter()
-                        .rev()
-                        .take_while(|v| v.0 > q)
-                        .filter_map(|v| {
-                            let r = runs.runs.get(v.2)?;
-                            Some((v.2, r.model?, r.request.demand))
-                        });
+                    let candidates = runs.victims.iter().rev().take_while(|v| v.0 > q).filter_map(|v| {
+                        let r = runs.runs.get(v.2)?;
+                        Some((v.2, r.model?, r.request.demand))
+                    });
                     if victims.evict_for(ctx, job, candidates, false, evicted) {
                         for e in &evicted[before..] {
                             runs.remove(e.id);
@@ -345,7 +340,11 @@ impl QueuePolicy for Tiresias {
                     let attained = job
                         .attained_gpu_ms
                         .saturating_sub(offsets.get(job.id).copied().unwrap_or(0));
-                    let model = ctx.running().last().filter(|r| r.job.id == job.id).and_then(|r| r.model);
+                    let model = ctx
+                        .running()
+                        .last()
+                        .filter(|r| r.job.id == job.id)
+                        .and_then(|r| r.model);
                     let run = run_record(thresholds, job.request, model, attained, now, now);
                     runs.insert(job.id, run);
                 }
