@@ -10,10 +10,14 @@
 //! the waiter as if those victims had stopped ([`SchedContext::start_preempting`]): it
 //! asks placement against the capacity they would free, per GPU and per node, and evicts
 //! (only those on nodes the placement chose) when, and only when, the waiter then
-//! starts. Otherwise the walk goes on, and if it ends nobody is evicted.
+//! starts. Otherwise the walk goes on, asking again each time a model's gathered set has
+//! doubled, and once more with each model's whole set when the walk ends; if no set
+//! works nobody is evicted.
 //!
-//! Cost: one pass over the candidates; a placement query per candidate walked once the
-//! pooled count suffices, each touching only the victims' nodes.
+//! Cost: one pass over the candidates and O(log candidates) placement queries per model,
+//! each touching only the gathered victims' nodes. A set asked for may hold up to twice
+//! the shortest working prefix of the policy's order; the victims on nodes the placement
+//! does not use are spared.
 
 use crate::scheduler::traits::{QueuedJob, SchedContext};
 use crate::topology::GpuModelId;
@@ -30,6 +34,8 @@ pub(crate) struct Victims {
     room: Vec<Option<u64>>,
     /// Per model index: victims gathered so far, in eviction order.
     gathered: Vec<Vec<JobId>>,
+    /// Per model index: the gathered count at which placement was last asked (0: never).
+    asked: Vec<usize>,
 }
 
 impl Victims {
@@ -56,6 +62,9 @@ impl Victims {
         for g in &mut self.gathered {
             g.clear();
         }
+        for a in &mut self.asked {
+            *a = 0;
+        }
         for (id, m, d) in candidates {
             let free = ctx.free();
             if !job.request.models.allows(usize::from(m.0))
@@ -67,6 +76,7 @@ impl Victims {
             if i >= self.room.len() {
                 self.room.resize(i + 1, None);
                 self.gathered.resize_with(i + 1, Vec::new);
+                self.asked.resize(i + 1, 0);
             }
             if self.room[i].is_none() {
                 if skip_fragmented && super::classes::free_for(free, m, job.request.demand) >= need {
@@ -79,9 +89,21 @@ impl Victims {
             if room == u64::MAX {
                 continue;
             }
-            self.room[i] = Some(room + d.total_milli());
+            let room = room + d.total_milli();
+            self.room[i] = Some(room);
             self.gathered[i].push(id);
-            if room + d.total_milli() >= need && ctx.start_preempting(job, &self.gathered[i], evicted) {
+            let n = self.gathered[i].len();
+            if room >= need && n >= 2 * self.asked[i] {
+                self.asked[i] = n;
+                if ctx.start_preempting(job, &self.gathered[i], evicted) {
+                    return true;
+                }
+            }
+        }
+        for i in 0..self.gathered.len() {
+            let n = self.gathered[i].len();
+            let enough = self.room[i].is_some_and(|r| r != u64::MAX && r >= need);
+            if enough && self.asked[i] < n && ctx.start_preempting(job, &self.gathered[i], evicted) {
                 return true;
             }
         }
