@@ -240,3 +240,31 @@ proptest! {
         }
     }
 }
+
+/// Quota lending: tenant a (quota 8 GPUs) runs H0..H4 (0 s, 4 H100 GPUs, H100 only,
+/// 20 s each) back to back on the 4×H100 node; tenant b (quota 0) borrows the 4×A100
+/// node for U (0 s, 4 GPUs, any model, 500 s). From 20 s an H-job of a waits within its
+/// quota; before this fix it reclaimed from U (b over quota, allowed models overlapping)
+/// although U's A100s are of no use to it. U was evicted at 20 s and 60 s (an evicted
+/// job queues again only after the pass, so at 40 s U was restarting, not running) and
+/// ran 0–20, 40–60 and 80–550 s: 500 s of work plus 2 × 5 s of restore, 40 s waiting.
+/// Now nobody is evicted: U ends at 500 s, Hk starts at 20k s as before.
+#[test]
+fn quota_never_reclaims_gpus_the_lender_cannot_use() {
+    let c = common::cluster(&[("H100", 1, 4), ("A100", 1, 4)]);
+    let tenant = |mut j: JobSpec, t: u32| {
+        j.tenant = dcsim::workload::TenantId(t);
+        j
+    };
+    let mut jobs = vec![tenant(only(common::job(0.0, 20.0, 4, 1000), 0), 0)];
+    jobs.push(tenant(common::job(0.0, 500.0, 4, 1000), 1));
+    jobs.extend((1..5).map(|_| tenant(only(common::job(0.0, 20.0, 4, 1000), 0), 0)));
+    let mut w = typed(jobs, &["H100"]);
+    w.tenants = vec!["a".into(), "b".into()];
+    let out = run(&c, &w, "quota", "borrow = true\nquotas = { a = 8, b = 0 }");
+    let u = &out.jobs[1];
+    assert_eq!((u.preemptions, u.end), (0, Some(SimTime::from_secs(500))));
+    for (k, h) in out.jobs.iter().filter(|j| j.id.0 != 1).enumerate() {
+        assert_eq!(h.start, Some(SimTime::from_secs(20 * k as u64)), "H{k}");
+    }
+}
