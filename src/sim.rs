@@ -12,6 +12,7 @@ use crate::engine::{EventQueue, SimTime};
 use crate::metrics::{JobRecord, Outcome, Segment, Summary, TimeSeries};
 use crate::power::{PowerOutput, PowerRun};
 use crate::scheduler::placement::TaskMix;
+use crate::scheduler::whatif::{place_if_freed, Held};
 use crate::scheduler::{
     FinishedJob, FreeCapacity, GpuGrant, ModelMask, Placement, PlacementRequest, QueuePolicy, QueuedJob,
     RunningJob, SchedContext,
@@ -151,6 +152,8 @@ struct Core<'a> {
     grants: Vec<GpuGrant>,
     segments: Vec<Segment>,
     scratch: Vec<GpuGrant>,
+    /// Victims of the eviction being weighed ([`SchedContext::start_preempting`]).
+    held: Vec<Held>,
     events: EventQueue<Event>,
     now: SimTime,
     busy_milli: u64,
@@ -320,6 +323,7 @@ impl<'a> Simulation<'a> {
                 grants: Vec::with_capacity(workload.jobs.len()),
                 segments: Vec::with_capacity(workload.jobs.len()),
                 scratch: Vec::new(),
+                held: Vec::new(),
                 events: EventQueue::new(),
                 now: SimTime::ZERO,
                 busy_milli: 0,
@@ -482,7 +486,7 @@ impl Core<'_> {
             priority: spec.priority,
             duration: spec.duration,
             remaining: SimTime(s.remaining_ms.ceil() as u64),
-            attained_gpu_ms: s.busy_ms * u64::from(spec.demand.gpus),
+            attained_gpu_ms: s.busy_ms * spec.demand.total_milli() / u64::from(MILLI_PER_GPU),
             preemptions: s.preemptions,
         }
     }
@@ -617,7 +621,7 @@ impl Core<'_> {
             milli_per_gpu: demand.milli_per_gpu,
         });
         queued.remaining = SimTime(s.remaining_ms.ceil() as u64);
-        queued.attained_gpu_ms = s.busy_ms * u64::from(demand.gpus);
+        queued.attained_gpu_ms = s.busy_ms * demand.total_milli() / u64::from(MILLI_PER_GPU);
         queued.preemptions = s.preemptions;
         self.free
             .release_job(&self.grants[offset..offset + len], &queued.request);
@@ -799,6 +803,53 @@ impl SchedContext for Core<'_> {
         s.preemptions += 1;
         s.status = Status::Waiting;
         Some(self.queued(job.0))
+    }
+
+    fn start_preempting(&mut self, job: &QueuedJob, victims: &[JobId], evicted: &mut Vec<QueuedJob>) -> bool {
+        self.held.clear();
+        for &v in victims {
+            if self.jobs.get(v.0 as usize).map(|s| s.status) == Some(Status::Running) {
+                let s = &self.jobs[v.0 as usize];
+                self.held.push(Held {
+                    id: v,
+                    first_grant: s.grant_offset,
+                    grants: s.grant_len,
+                    request: self.request(v.0),
+                });
+            }
+        }
+        let (placement, free) = (&mut *self.placement, &mut self.free);
+        if !place_if_freed(
+            placement,
+            free,
+            &self.grants,
+            &job.request,
+            &mut self.held,
+            &mut self.scratch,
+        ) {
+            return false;
+        }
+        // Power is asked before anyone stops, with the victims still drawing: if the
+        // grants fit under every cap now, they still do once the victims are gone.
+        let milli = job.request.demand.milli_per_gpu;
+        if let Some(p) = self.power.as_deref_mut() {
+            if p.over_cap(&self.scratch, milli).is_some() {
+                return false;
+            }
+        }
+        for i in 0..self.held.len() {
+            let v = self.held[i].id;
+            evicted.extend(self.preempt(v));
+        }
+        assert!(
+            grants_valid(&self.scratch, &self.free, job),
+            "placement `{}` broke its contract for job {}: {:?}",
+            self.placement.name(),
+            job.id.0,
+            self.scratch
+        );
+        self.begin(job.id.0);
+        true
     }
 
     fn running(&self) -> &[RunningJob] {

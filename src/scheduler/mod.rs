@@ -8,6 +8,7 @@ pub mod placement;
 pub mod queue;
 pub mod registry;
 mod traits;
+pub mod whatif;
 
 pub use free::{FreeCapacity, GpuGrant, HostRoom};
 pub use traits::{

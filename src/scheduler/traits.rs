@@ -91,7 +91,8 @@ pub struct QueuedJob {
     pub duration: SimTime,
     /// Work still to do, at nominal speed (equals `duration` until the job has run).
     pub remaining: SimTime,
-    /// Service received so far: GPUs × time run, in GPU-milliseconds (2D-LAS).
+    /// Service received so far: GPU share × time run (a 0.1-GPU job earns a tenth of a
+    /// GPU-millisecond per millisecond), in GPU-milliseconds (2D-LAS).
     pub attained_gpu_ms: u64,
     /// Times the job has been preempted.
     pub preemptions: u32,
@@ -132,6 +133,15 @@ pub trait SchedContext {
     /// since its last checkpoint added back) for the policy to queue again. None if the
     /// job is not running.
     fn preempt(&mut self, job: JobId) -> Option<QueuedJob>;
+
+    /// Starts `job` on capacity freed by preempting running jobs among `victims`, but
+    /// only if placement can place it once they stop (asked against the capacity they
+    /// would release, see [`crate::scheduler::whatif`]); victims on none of the nodes
+    /// the placement chose are spared. The jobs preempted are appended to `evicted`, as
+    /// [`SchedContext::preempt`] returns them, for the policy to queue again. Returns
+    /// false, preempting nothing, when `job` fits nowhere even with every victim
+    /// stopped (or, with power admission, when the grants found would exceed a cap).
+    fn start_preempting(&mut self, job: &QueuedJob, victims: &[JobId], evicted: &mut Vec<QueuedJob>) -> bool;
 
     /// Running jobs, in a deterministic order.
     fn running(&self) -> &[RunningJob];

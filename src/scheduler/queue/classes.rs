@@ -5,6 +5,7 @@
 use std::collections::BTreeSet;
 
 use super::classed::{self, Offer};
+use super::victims::Candidate;
 use crate::scheduler::free::FreeCapacity;
 use crate::scheduler::traits::{PlacementRequest, QueuedJob, RunningJob, SchedContext};
 use crate::topology::GpuModelId;
@@ -51,7 +52,7 @@ impl<K: Ord + Copy> ClassQueue<K> {
     }
 
     /// Whether some class's best job is short of pooled capacity on a model it may use
-    /// (only such a job can gain from evictions; see [`choose_victims`]): O(classes).
+    /// (only such a job can gain from evictions, see [`super::victims::Victims::evict_for`]): O(classes).
     pub(crate) fn any_head_short(&self, free: &FreeCapacity) -> bool {
         self.inner.heads().any(|(_, job)| {
             let need = job.request.demand.total_milli();
@@ -112,10 +113,6 @@ pub(crate) struct RunningIndex<K> {
     order: BTreeSet<(K, JobId)>,
     /// Per job id: its key, model and demand while indexed.
     info: Vec<Option<(K, GpuModelId, GpuDemand)>>,
-    /// Scratch per model index: pooled room so far, or None if not yet seen.
-    room: Vec<Option<u64>>,
-    /// Scratch per model index: victims walked so far.
-    walked: Vec<Vec<JobId>>,
 }
 
 impl<K> Default for RunningIndex<K> {
@@ -123,8 +120,6 @@ impl<K> Default for RunningIndex<K> {
         RunningIndex {
             order: BTreeSet::new(),
             info: Vec::new(),
-            room: Vec::new(),
-            walked: Vec::new(),
         }
     }
 }
@@ -155,60 +150,17 @@ impl<K: Ord + Copy> RunningIndex<K> {
         self.order.first().map(|&(k, _)| k)
     }
 
-    /// Walks the running jobs in eviction order while `eligible(key)` holds, skipping
-    /// those for which `skip(key)` holds, and stops at the first GPU model on which the
-    /// victims walked so far free enough pooled capacity for `job`; writes them to `out`
-    /// and returns true, or false (`out` empty) if the walk ends first. Models that
-    /// already have room by pooled count are passed over (the job failed placement there
-    /// for fragmentation, which evicting by count does not cure); for a whole-GPU job
-    /// only whole-GPU victims count, since evicting a share need not free a whole GPU.
-    pub(crate) fn choose(
-        &mut self,
-        free: &FreeCapacity,
-        job: &QueuedJob,
-        eligible: impl Fn(&K) -> bool,
-        skip: impl Fn(&K) -> bool,
-        out: &mut Vec<JobId>,
-    ) -> bool {
-        out.clear();
-        let need = job.request.demand.total_milli();
-        let whole = job.request.demand.is_whole();
-        for r in &mut self.room {
-            *r = None;
-        }
-        for w in &mut self.walked {
-            w.clear();
-        }
-        for &(k, id) in &self.order {
-            if !eligible(&k) {
-                return false;
-            }
-            let Some((_, m, d)) = self.info[id.0 as usize] else {
-                continue;
-            };
-            if skip(&k)
-                || (whole && !d.is_whole())
-                || !job.request.models.allows(usize::from(m.0))
-                || free.capacity(m) * u64::from(MILLI_PER_GPU) < need
-            {
-                continue;
-            }
-            let i = usize::from(m.0);
-            if i >= self.room.len() {
-                self.room.resize(i + 1, None);
-                self.walked.resize_with(i + 1, Vec::new);
-            }
-            let avail = *self.room[i].get_or_insert_with(|| free_for(free, m, job.request.demand));
-            if avail >= need && self.walked[i].is_empty() {
-                continue;
-            }
-            self.room[i] = Some(avail + d.total_milli());
-            self.walked[i].push(id);
-            if avail + d.total_milli() >= need {
-                out.extend_from_slice(&self.walked[i]);
-                return true;
-            }
-        }
-        false
+    /// The running jobs in eviction order while `eligible(key)` holds, less those for
+    /// which `skip(key)` holds: the candidates [`super::victims::Victims::evict_for`] walks.
+    pub(crate) fn candidates<'a>(
+        &'a self,
+        eligible: impl Fn(&K) -> bool + 'a,
+        skip: impl Fn(&K) -> bool + 'a,
+    ) -> impl Iterator<Item = Candidate> + 'a {
+        self.order
+            .iter()
+            .take_while(move |(k, _)| eligible(k))
+            .filter(move |(k, _)| !skip(k))
+            .filter_map(|&(_, id)| self.info[id.0 as usize].map(|(_, m, d)| (id, m, d)))
     }
 }

@@ -26,6 +26,7 @@ mod gittins;
 mod qssf;
 mod quota;
 mod tiresias;
+mod victims;
 
 pub use fair_share::FairShare;
 pub use gittins::{from_params as gittins_from_params, GittinsEstimator};

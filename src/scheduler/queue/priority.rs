@@ -3,9 +3,9 @@ use std::cmp::Reverse;
 use crate::engine::SimTime;
 use crate::scheduler::params::{PolicyError, PolicyParams};
 use crate::scheduler::traits::{FinishedJob, QueuePolicy, QueuedJob, SchedContext};
-use crate::workload::JobId;
 
 use super::classes::{ClassQueue, RunningIndex};
+use super::victims::Victims;
 
 /// Eviction order: lowest priority first, then most recently started.
 type EvictKey = (i32, Reverse<SimTime>);
@@ -19,21 +19,24 @@ type EvictKey = (i32, Reverse<SimTime>);
 /// batch bands (Verma et al., EuroSys 2015).
 ///
 /// Victims are chosen deterministically: lowest priority first, then most recently
-/// started, then job id, taken only until one GPU model has room for the newcomer by
-/// pooled count, and never a job started in this same pass. A job can only be evicted
-/// by a strictly higher-priority one, so evictions cannot cycle. A job short of room
-/// only through fragmentation (enough free GPUs by count, none placeable) evicts
-/// nobody. Evicted jobs pay the scenario's checkpoint/restore cost and wait again under
-/// their priority.
+/// started, then job id, never a job started in this same pass, and only among jobs on a
+/// GPU model the newcomer may use. They are evicted only when placement, asked against
+/// the capacity they would free (per node and per GPU), places the newcomer (see
+/// `victims.rs`); those on nodes it does not use are spared, and if no set works nobody
+/// is evicted. A job can only be evicted by a strictly higher-priority one, so evictions
+/// cannot cycle. A job short of room only through fragmentation (enough free GPUs by
+/// count on a model, none placeable) evicts nobody on that model. Evicted jobs pay the
+/// scenario's checkpoint/restore cost and wait again under their priority.
 ///
 /// Cost: ordering as in [`super::Sjf`]; the running jobs it started are kept in an
-/// ordered index, so a waiting job's victims cost O(log R + candidates walked).
+/// ordered index, so a waiting job's victims cost O(log R + candidates walked), plus a
+/// placement query per candidate once the pooled count suffices.
 #[derive(Debug)]
 pub struct Priority {
     queue: ClassQueue<(Reverse<i32>, SimTime)>,
     preempt: bool,
     running: RunningIndex<EvictKey>,
-    chosen: Vec<JobId>,
+    victims: Victims,
     evicted: Vec<QueuedJob>,
 }
 
@@ -44,7 +47,7 @@ impl Priority {
             queue: ClassQueue::default(),
             preempt: p.bool("preempt", true)?,
             running: RunningIndex::default(),
-            chosen: Vec::new(),
+            victims: Victims::default(),
             evicted: Vec::new(),
         })
     }
@@ -89,27 +92,22 @@ impl QueuePolicy for Priority {
             return;
         }
         let now = ctx.now();
-        let (running, chosen, evicted) = (&mut self.running, &mut self.chosen, &mut self.evicted);
+        let (running, victims, evicted) = (&mut self.running, &mut self.victims, &mut self.evicted);
         evicted.clear();
         self.queue.sweep(|(Reverse(prio), _), job| {
-            if !running.choose(
-                ctx.free(),
-                job,
-                |&(p, _)| p < prio,
-                |&(_, Reverse(started))| started == now,
-                chosen,
-            ) {
+            let before = evicted.len();
+            let candidates = running.candidates(
+                move |&(p, _)| p < prio,
+                move |&(_, Reverse(started))| started == now,
+            );
+            if !victims.evict_for(ctx, job, candidates, true, evicted) {
                 return false;
             }
-            for &id in chosen.iter() {
-                running.remove(id);
-                evicted.extend(ctx.preempt(id));
+            for e in &evicted[before..] {
+                running.remove(e.id);
             }
-            let started = ctx.try_start(job);
-            if started {
-                running.started(&*ctx, |r| (r.job.priority, Reverse(r.started)));
-            }
-            started
+            running.started(&*ctx, |r| (r.job.priority, Reverse(r.started)));
+            true
         });
         if self.evicted.is_empty() {
             return;

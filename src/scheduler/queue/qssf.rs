@@ -17,7 +17,7 @@ use std::collections::{HashMap, VecDeque};
 use crate::engine::SimTime;
 use crate::scheduler::params::{PolicyError, PolicyParams};
 use crate::scheduler::traits::{FinishedJob, PlacementRequest, QueuePolicy, QueuedJob, SchedContext};
-use crate::workload::{GpuDemand, JobId, TenantId, UserId};
+use crate::workload::{GpuDemand, JobId, TenantId, UserId, MILLI_PER_GPU};
 
 use super::classed::{ClassQueue, Offer};
 
@@ -115,7 +115,8 @@ impl QueuePolicy for Qssf {
     fn on_finish(&mut self, f: &FinishedJob) {
         let job = &f.job;
         let d = job.request.demand;
-        let ms = job.attained_gpu_ms / u64::from(d.gpus.max(1));
+        // Attained service is GPU share × time: divide by the share for the run time.
+        let ms = job.attained_gpu_ms * u64::from(MILLI_PER_GPU) / d.total_milli().max(1);
         let cap = self.cap;
         if let Some(u) = job.user {
             self.by_user.entry((u, d)).or_default().push(ms, cap);

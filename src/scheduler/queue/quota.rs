@@ -9,7 +9,10 @@
 //! quota (a job larger than its tenant's quota never starts). With `borrow = true` idle
 //! GPUs are lent: after every job within its quota has been offered, jobs over quota may
 //! start on what is left; a lender's job within its quota that does not fit reclaims
-//! GPUs by preempting jobs of tenants over their quota, latest started first.
+//! GPUs by preempting jobs of tenants over their quota, latest started first, each only
+//! while its tenant stays over quota net of the victims before it, only jobs on a GPU
+//! model the lender's job may use, and only a set whose release lets placement place it
+//! (asked before anyone is evicted; see `victims.rs`), otherwise nobody.
 //!
 //! Quotas count GPUs as thousandths (a job of `g` GPUs at `m` thousandths each uses
 //! `g·m/1000` GPUs), so fractional jobs count what they hold.
@@ -19,9 +22,11 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use crate::engine::SimTime;
 use crate::scheduler::params::{PolicyError, PolicyParams};
 use crate::scheduler::traits::{FinishedJob, PlacementRequest, QueuePolicy, QueuedJob, SchedContext};
+use crate::topology::GpuModelId;
 use crate::workload::{JobId, TenantId};
 
 use super::classed::{ClassQueue, NoRoom, Offer};
+use super::victims::Victims;
 
 /// Unlimited quota.
 const UNLIMITED: u64 = u64::MAX;
@@ -54,6 +59,8 @@ pub(crate) fn tenant_table(
 struct Run {
     tenant: TenantId,
     request: PlacementRequest,
+    /// The GPU model it runs on (None if unplaced: never reclaimed).
+    model: Option<GpuModelId>,
     started: SimTime,
 }
 
@@ -73,6 +80,9 @@ pub struct Quota {
     /// Jobs by (tenant, request id) (see [`NoRoom`]), FIFO.
     queue: ClassQueue<(TenantId, u32), (SimTime, JobId)>,
     no_room: NoRoom,
+    victims: Victims,
+    /// Scratch per tenant: thousandths already offered for reclaim in this offer.
+    reclaimed: Vec<u64>,
     evicted: Vec<QueuedJob>,
 }
 
@@ -103,6 +113,8 @@ impl Quota {
             by_start: BTreeSet::new(),
             queue: ClassQueue::default(),
             no_room: NoRoom::default(),
+            victims: Victims::default(),
+            reclaimed: Vec::new(),
             evicted: Vec::new(),
         })
     }
@@ -115,7 +127,13 @@ impl Quota {
         }
     }
 
-    fn started(&mut self, job: &QueuedJob, now: SimTime) {
+    fn started(&mut self, job: &QueuedJob, ctx: &dyn SchedContext) {
+        let now = ctx.now();
+        let model = ctx
+            .running()
+            .last()
+            .filter(|r| r.job.id == job.id)
+            .and_then(|r| r.model);
         let t = job.tenant.0 as usize;
         self.used[t] += job.request.demand.total_milli();
         self.by_start.insert((now, job.id));
@@ -124,6 +142,7 @@ impl Quota {
             Run {
                 tenant: job.tenant,
                 request: job.request,
+                model,
                 started: now,
             },
         );
@@ -152,9 +171,8 @@ impl Quota {
         if self.used[t].saturating_add(need) > self.quota[t] {
             return Offer::REFUSED;
         }
-        let now = ctx.now();
         if self.no_room.try_start(id, job, ctx) {
-            self.started(job, now);
+            self.started(job, ctx);
             return Offer::STARTED;
         }
         if !self.borrow {
@@ -169,29 +187,37 @@ impl Quota {
         if free + self.lent() < need {
             return Offer::REFUSED;
         }
-        let mut freed = false;
-        loop {
-            let victim = self.by_start.iter().rev().map(|v| v.1).find(|v| {
-                let r = &self.runs[v];
-                let u = r.tenant.0 as usize;
-                self.used[u] > self.quota[u] && r.request.models.0 & job.request.models.0 != 0
-            });
-            let Some(v) = victim else {
-                return Offer {
-                    started: false,
-                    freed,
-                };
-            };
+        // Reclaim victims: jobs of tenants over quota, latest started first, each only
+        // while its tenant is still over quota net of the jobs offered before it.
+        self.reclaimed.clear();
+        self.reclaimed.resize(self.used.len(), 0);
+        let (used, quota, reclaimed, runs) = (&self.used, &self.quota, &mut self.reclaimed, &self.runs);
+        let models = job.request.models;
+        let candidates = self.by_start.iter().rev().filter_map(|&(_, v)| {
+            let r = &runs[&v];
+            let (u, model) = (r.tenant.0 as usize, r.model?);
+            if !models.allows(usize::from(model.0)) || used[u] - reclaimed[u] <= quota[u] {
+                return None;
+            }
+            reclaimed[u] += r.request.demand.total_milli();
+            Some((v, model, r.request.demand))
+        });
+        let before = self.evicted.len();
+        if !self
+            .victims
+            .evict_for(ctx, job, candidates, false, &mut self.evicted)
+        {
+            return Offer::REFUSED;
+        }
+        for i in before..self.evicted.len() {
+            let v = self.evicted[i].id;
             self.stopped(v);
-            if let Some(back) = ctx.preempt(v) {
-                self.evicted.push(back);
-                self.no_room.clear();
-                freed = true;
-            }
-            if ctx.try_start(job) {
-                self.started(job, now);
-                return Offer { started: true, freed };
-            }
+        }
+        self.no_room.clear();
+        self.started(job, ctx);
+        Offer {
+            started: true,
+            freed: true,
         }
     }
 }
@@ -230,10 +256,9 @@ impl QueuePolicy for Quota {
         queue.pass(usize::MAX, |(_, id), _, job| self.offer_in_quota(id, job, ctx));
         if self.borrow {
             queue.new_pass();
-            let now = ctx.now();
             queue.pass(usize::MAX, |(_, id), _, job| {
                 if self.no_room.try_start(id, job, ctx) {
-                    self.started(job, now);
+                    self.started(job, ctx);
                     Offer::STARTED
                 } else {
                     Offer::REFUSED

@@ -3,10 +3,10 @@ use std::cmp::Reverse;
 use crate::engine::SimTime;
 use crate::scheduler::params::{PolicyError, PolicyParams};
 use crate::scheduler::traits::{FinishedJob, QueuePolicy, QueuedJob, SchedContext};
-use crate::workload::JobId;
 
 use super::classes::{ClassQueue, RunningIndex};
 use super::estimate::Estimator;
+use super::victims::Victims;
 
 /// Eviction order of SRTF: latest estimated end first (longest remaining), then most
 /// recently started.
@@ -25,22 +25,26 @@ type EvictKey = (Reverse<SimTime>, Reverse<SimTime>);
 /// Anti-thrash rule: a running job is a victim only if its estimated remaining time
 /// exceeds `preempt_factor` (default 2) times the newcomer's and it did not start in
 /// this same pass. Victims are taken longest remaining first (then most recently
-/// started), and only until one GPU model has room for the newcomer by pooled count. A
-/// job can then only be evicted by one with less than half its remaining work, so no
-/// two jobs can evict each other back and forth. A job short of room only through
-/// fragmentation (enough free GPUs by count, none placeable) evicts nobody. Evicted
-/// jobs pay the scenario's checkpoint/restore cost.
+/// started), only among jobs on a GPU model the newcomer may use, and are evicted only
+/// when placement, asked against the capacity they would free (per node and per GPU),
+/// places the newcomer (see `victims.rs`); those on nodes it does not use are spared,
+/// and if no set works nobody is evicted. A job can then only be evicted by one with
+/// less than half its remaining work, so no two jobs can evict each other back and
+/// forth. A job short of room only through fragmentation (enough free GPUs by count on
+/// a model, none placeable) evicts nobody on that model. Evicted jobs pay the
+/// scenario's checkpoint/restore cost.
 ///
 /// Cost: ordering as in [`super::Sjf`]; the running jobs it started are kept in an
-/// ordered index, so a waiting job's victims cost O(log R + candidates walked), never a
-/// scan of the running set.
+/// ordered index, so a waiting job's victims cost O(log R + candidates walked), plus a
+/// placement query per candidate once the pooled count suffices; never a scan of the
+/// running set.
 #[derive(Debug)]
 pub struct Srtf {
     queue: ClassQueue<u64>,
     est: Estimator,
     preempt_factor: f64,
     running: RunningIndex<EvictKey>,
-    chosen: Vec<JobId>,
+    victims: Victims,
     evicted: Vec<QueuedJob>,
 }
 
@@ -57,7 +61,7 @@ impl Srtf {
             est,
             preempt_factor,
             running: RunningIndex::default(),
-            chosen: Vec::new(),
+            victims: Victims::default(),
             evicted: Vec::new(),
         })
     }
@@ -100,33 +104,28 @@ impl QueuePolicy for Srtf {
         if latest_end <= bar(shortest) || !self.queue.any_head_short(ctx.free()) {
             return;
         }
-        let (est, running, chosen, evicted) = (
+        let (est, running, victims, evicted) = (
             &mut self.est,
             &mut self.running,
-            &mut self.chosen,
+            &mut self.victims,
             &mut self.evicted,
         );
         evicted.clear();
         self.queue.sweep(|rem, job| {
             let end_bar = bar(rem);
-            if !running.choose(
-                ctx.free(),
-                job,
-                |&(Reverse(end), _)| end > end_bar,
-                |&(_, Reverse(started))| started == now,
-                chosen,
-            ) {
+            let before = evicted.len();
+            let candidates = running.candidates(
+                move |&(Reverse(end), _)| end > end_bar,
+                move |&(_, Reverse(started))| started == now,
+            );
+            if !victims.evict_for(ctx, job, candidates, true, evicted) {
                 return false;
             }
-            for &id in chosen.iter() {
-                running.remove(id);
-                evicted.extend(ctx.preempt(id));
+            for e in &evicted[before..] {
+                running.remove(e.id);
             }
-            let started = ctx.try_start(job);
-            if started {
-                running.started(&*ctx, |r| (Reverse(est.running_end(r, now)), Reverse(r.started)));
-            }
-            started
+            running.started(&*ctx, |r| (Reverse(est.running_end(r, now)), Reverse(r.started)));
+            true
         });
         if self.evicted.is_empty() {
             return;

@@ -1,16 +1,19 @@
 //! Tiresias: discretized two-dimensional attained-service scheduling (Gu et al.,
 //! "Tiresias: A GPU Cluster Manager for Distributed Deep Learning", NSDI 2019, §3.2–3.3).
 //!
-//! A job's attained service is GPUs × time run (`attained_gpu_ms`, plus
-//! `(now − started) × gpus` while it runs). K queues split attained service at the
+//! A job's attained service is its GPU share × time run (`attained_gpu_ms`, plus
+//! `(now − started) × share` while it runs; a 0.1-GPU job earns a tenth of what a whole
+//! GPU does). K queues split attained service at the
 //! thresholds θ₁ < … < θ_{K−1}: a job with service in [θ_{i}, θ_{i+1}) sits in queue i
 //! (queue 0 highest). Jobs are offered queue by queue; within a queue in the policy's
 //! order (FIFO by submit time for 2D-LAS; the learned Gittins index for the `gittins` policy). A waiting
 //! job that does not fit preempts running jobs of strictly lower queues, lowest queue and
-//! latest start first. A running job that crosses its next threshold is demoted: the
+//! latest start first, but only jobs running on a GPU model it may use, and only a set
+//! whose release lets placement place it (asked before anyone is evicted; see
+//! `victims.rs`): otherwise nobody. A running job that crosses its next threshold is demoted: the
 //! policy asks for a wake-up at that instant. Starvation guard (the paper's PROMOTEKNOB):
 //! a job waiting longer than `starvation_factor` × its executed time (attained service ÷
-//! GPUs) is promoted to queue 0, and its service is counted afresh from then on.
+//! GPU share) is promoted to queue 0, and its service is counted afresh from then on.
 //!
 //! With a preemption cost (`[preemption]` checkpoint interval and restore time), keep the
 //! first threshold well above GPUs × (restore time + checkpoint interval): a run shorter
@@ -22,10 +25,12 @@ use std::collections::BTreeSet;
 use crate::engine::SimTime;
 use crate::scheduler::params::{PolicyError, PolicyParams};
 use crate::scheduler::traits::{FinishedJob, PlacementRequest, QueuePolicy, QueuedJob, SchedContext};
-use crate::workload::JobId;
+use crate::topology::GpuModelId;
+use crate::workload::{JobId, MILLI_PER_GPU};
 
 use super::classed::{ClassQueue, JobSlots, NoRoom, Offer};
 use super::gittins::GittinsEstimator;
+use super::victims::Victims;
 
 /// Default thresholds: one GPU-hour, so two queues (our choice; the paper leaves them
 /// as a parameter and studies their sensitivity, §6.5).
@@ -38,6 +43,8 @@ type Key = (u64, SimTime, JobId);
 #[derive(Debug, Clone, Copy)]
 struct Run {
     request: PlacementRequest,
+    /// The GPU model it runs on (None if unplaced: never a victim).
+    model: Option<GpuModelId>,
     /// Effective attained service at the start of this run, GPU-ms.
     attained: u64,
     started: SimTime,
@@ -105,12 +112,15 @@ pub struct Tiresias {
     runs: Runs,
     gittins: Option<Learned>,
     no_room: NoRoom,
+    victims: Victims,
     evicted: Vec<QueuedJob>,
     next_wake: SimTime,
 }
 
-fn gpus(r: &PlacementRequest) -> u64 {
-    u64::from(r.demand.gpus.max(1))
+/// The GPU share a job of `r` holds, in thousandths: its service rate (a 0.1-GPU job
+/// earns a tenth of a GPU-millisecond per millisecond).
+fn share_milli(r: &PlacementRequest) -> u64 {
+    r.demand.total_milli()
 }
 
 impl Tiresias {
@@ -154,6 +164,7 @@ impl Tiresias {
                 stale: false,
             }),
             no_room: NoRoom::default(),
+            victims: Victims::default(),
             evicted: Vec::new(),
             next_wake: SimTime::ZERO,
         })
@@ -178,7 +189,8 @@ impl Tiresias {
         };
         let key = (rank, job.submit, job.id);
         let deadline = if self.starvation_factor > 0.0 && level > 0 {
-            let executed_ms = attained as f64 / gpus(&job.request) as f64;
+            let share = share_milli(&job.request).max(1) as f64 / f64::from(MILLI_PER_GPU);
+            let executed_ms = attained as f64 / share;
             let d = now + SimTime((self.starvation_factor * executed_ms).ceil() as u64);
             self.starving.insert((d, job.id));
             d
@@ -219,24 +231,28 @@ impl Tiresias {
     }
 }
 
-/// The run record of a job of `request` that started at `started` with effective
-/// service `attained` then, as of `now`: its queue and when it crosses the next threshold.
+/// The run record of a job of `request` on `model` that started at `started` with
+/// effective service `attained` then, as of `now`: its queue and when it crosses the
+/// next threshold (service grows at the job's GPU share, rounded down to whole GPU-ms).
 fn run_record(
     thresholds: &[u64],
     request: PlacementRequest,
+    model: Option<GpuModelId>,
     attained: u64,
     started: SimTime,
     now: SimTime,
 ) -> Run {
-    let g = gpus(&request);
-    let current = attained + (now - started).as_ms() * g;
+    let milli = share_milli(&request);
+    let full = u64::from(MILLI_PER_GPU);
+    let current = attained + (now - started).as_ms() * milli / full;
     let level = thresholds.partition_point(|&t| t <= current);
     let crossing = match thresholds.get(level) {
-        Some(&t) => now + SimTime((t - current).div_ceil(g)),
-        None => SimTime::MAX,
+        Some(&t) if milli > 0 => now + SimTime(((t - current) * full).div_ceil(milli)),
+        _ => SimTime::MAX,
     };
     Run {
         request,
+        model,
         attained,
         started,
         level,
@@ -264,7 +280,14 @@ impl QueuePolicy for Tiresias {
                 break;
             }
             let Some(run) = self.runs.remove(id) else { continue };
-            let next = run_record(&self.thresholds, run.request, run.attained, run.started, now);
+            let next = run_record(
+                &self.thresholds,
+                run.request,
+                run.model,
+                run.attained,
+                run.started,
+                now,
+            );
             self.runs.insert(id, next);
         }
         // Promotions: waiting jobs that starved.
@@ -288,6 +311,7 @@ impl QueuePolicy for Tiresias {
                 offsets,
                 evicted,
                 no_room,
+                victims,
                 waiting,
                 starving,
                 ..
@@ -296,34 +320,17 @@ impl QueuePolicy for Tiresias {
                 let mut freed = false;
                 let mut started = no_room.try_start(id, job, ctx);
                 if !started && runs.milli_by_level[q + 1..].iter().any(|&m| m > 0) {
-                    let need = job.request.demand.total_milli();
-                    let free: u64 = ctx
-                        .free()
-                        .models()
-                        .filter(|m| job.request.models.allows(m.0 as usize))
-                        .map(|m| ctx.free().free_milli(m))
-                        .sum();
-                    let lower: u64 = runs.milli_by_level[q + 1..].iter().sum();
-                    while !started && free + lower >= need {
-                        let victim = runs
-                            .victims
-                            .iter()
-                            .rev()
-                            .take_while(|v| v.0 > q)
-                            .map(|v| v.2)
-                            .find(|v| {
-                                runs.runs
-                                    .get(*v)
-                                    .is_some_and(|r| r.request.models.0 & job.request.models.0 != 0)
-                            });
-                        let Some(v) = victim else { break };
-                        runs.remove(v);
-                        if let Some(back) = ctx.preempt(v) {
-                            evicted.push(back);
-                            no_room.clear();
-                            freed = true;
+                    let before = evicted.len();
+                    let candidates = runs.victims.iter().rev().take_while(|v| v.0 > q).filter_map(|v| {
+                        let r = runs.runs.get(v.2)?;
+                        Some((v.2, r.model?, r.request.demand))
+                    });
+                    if victims.evict_for(ctx, job, candidates, false, evicted) {
+                        for e in &evicted[before..] {
+                            runs.remove(e.id);
                         }
-                        started = ctx.try_start(job);
+                        no_room.clear();
+                        (started, freed) = (true, true);
                     }
                 }
                 if started {
@@ -333,7 +340,13 @@ impl QueuePolicy for Tiresias {
                     let attained = job
                         .attained_gpu_ms
                         .saturating_sub(offsets.get(job.id).copied().unwrap_or(0));
-                    runs.insert(job.id, run_record(thresholds, job.request, attained, now, now));
+                    let model = ctx
+                        .running()
+                        .last()
+                        .filter(|r| r.job.id == job.id)
+                        .and_then(|r| r.model);
+                    let run = run_record(thresholds, job.request, model, attained, now, now);
+                    runs.insert(job.id, run);
                 }
                 Offer { started, freed }
             });
