@@ -3,6 +3,7 @@
 mod common;
 
 use dcsim::engine::SimTime;
+use dcsim::rate::Factor;
 use dcsim::scheduler::registry;
 use dcsim::sim::{SimConfig, Simulation};
 use dcsim::workload::JobId;
@@ -21,7 +22,7 @@ fn run_with_rates(changes: &[(f64, f64)]) -> Vec<Option<SimTime>> {
         SimConfig::default(),
     );
     for &(at, rate) in changes {
-        sim.schedule_rate_change(SimTime::from_secs_f64(at), JobId(0), rate);
+        sim.schedule_factor_change(SimTime::from_secs_f64(at), JobId(0), Factor::Power, rate);
     }
     sim.run(&mut |_| {}).jobs.iter().map(|r| r.end).collect()
 }

@@ -9,6 +9,6 @@ pub mod transform;
 
 pub use error::WorkloadError;
 pub use job::{
-    GpuDemand, GpuTypeSet, HostDemand, Interner, JobId, JobKind, JobSpec, SkipCount, SkipReport, TenantId,
-    UserId, Workload, MILLI_PER_GPU,
+    ClassId, GpuDemand, GpuTypeSet, HostDemand, Interner, JobId, JobKind, JobSpec, SkipCount, SkipReport,
+    TenantId, UserId, Workload, MILLI_PER_GPU,
 };

@@ -519,6 +519,7 @@ mod tests {
             memory_gib: 80.0,
             fp16_tflops: 0.0,
             relative_speed: 1.0,
+            speed_by_class: Default::default(),
             source: "test".into(),
         };
         let node = |n: u32, model: u16, gpus: u32| Node {
