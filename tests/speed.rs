@@ -165,3 +165,31 @@ fn generic_class_column_round_trips() {
     let back = read_trace(TraceFormat::Generic, &q).unwrap();
     assert_eq!((back.jobs, back.classes), (w.jobs, w.classes));
 }
+
+/// The scenario keys: `workload.measured_on` must name a model of the topology (the
+/// error names the key and the models), and `scheduler.model_choice` parses.
+#[test]
+fn scenario_measured_on_is_checked_against_the_topology() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = |measured_on: &str| {
+        let text = format!(
+            "name = \"s\"\n[topology]\npath = {:?}\n[workload]\nformat = \"generic\"\npath = {:?}\n\
+             measured_on = \"{measured_on}\"\n[scheduler]\nmodel_choice = \"fastest\"\n",
+            root.join("topologies/tiny.toml"),
+            root.join("tests/data/generic_small.csv"),
+        );
+        let p = dir.path().join("s.toml");
+        std::fs::write(&p, text).unwrap();
+        dcsim::scenario::Scenario::load(&p).unwrap()
+    };
+    let s = scenario("A100-SXM4-80GB");
+    assert_eq!(s.sim_config().model_choice, ModelChoice::Fastest);
+    let p = s.prepare(0).unwrap();
+    assert_eq!(p.workload.measured_on.as_deref(), Some("A100-SXM4-80GB"));
+    let err = scenario("V100").prepare(0).err().unwrap().to_string();
+    assert!(
+        err.contains("workload.measured_on") && err.contains("`V100`") && err.contains("H100-SXM5"),
+        "{err}"
+    );
+}

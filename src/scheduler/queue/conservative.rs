@@ -2,7 +2,9 @@ use std::collections::{BTreeMap, VecDeque};
 
 use crate::engine::SimTime;
 use crate::scheduler::params::{PolicyError, PolicyParams};
-use crate::scheduler::traits::{FinishedJob, PlacementRequest, QueuePolicy, QueuedJob, SchedContext};
+use crate::scheduler::traits::{
+    FinishedJob, PlacementRequest, QueuePolicy, QueuedJob, RunningJob, SchedContext,
+};
 use crate::topology::GpuModelId;
 
 use super::classes::models_for;
@@ -407,6 +409,17 @@ impl QueuePolicy for Conservative {
 
     fn on_finish(&mut self, job: &FinishedJob) {
         if self.expected_end.get(job.job.id.0 as usize) != Some(&job.end) {
+            self.dirty = true;
+        }
+    }
+
+    fn on_rate_change(&mut self, job: &RunningJob) {
+        // The profile assumed the old end: rebuild it (once, at the next pass).
+        if self
+            .expected_end
+            .get(job.job.id.0 as usize)
+            .is_some_and(|&e| e != SimTime::MAX)
+        {
             self.dirty = true;
         }
     }
