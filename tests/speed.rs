@@ -193,3 +193,26 @@ fn scenario_measured_on_is_checked_against_the_topology() {
         "{err}"
     );
 }
+
+/// A `[[gpu_model]]` reads `speed_by_class`, may leave out `memory_gib` (nothing in the
+/// simulation reads it), and a non-positive class speed is an error naming the key.
+#[test]
+fn topology_speed_keys() {
+    let topo = |speeds: &str| {
+        format!(
+            "name = \"t\"\nsource = \"s\"\n[layout]\nnodes_per_rack = 1\nracks_per_row = 1\nrows_per_hall = 1\n\
+             [[nodes]]\nname = \"a\"\ngpu = \"K80\"\ngpus = 4\ncount = 1\n\
+             [[gpu_model]]\nname = \"K80\"\ntdp_w = 300.0\nidle_w = 45.0\nsource = \"s\"\n\
+             speed_by_class = {{ {speeds} }}\n"
+        )
+    };
+    let path = std::path::Path::new("t.toml");
+    let c = dcsim::topology::parse(&topo("resnet50 = 0.619, transformer = 1.752"), path).unwrap();
+    assert_eq!(c.models[0].speed_by_class["resnet50"], 0.619);
+    assert_eq!(c.models[0].memory_gib, 0.0);
+    let e = dcsim::topology::parse(&topo("resnet50 = 0.0"), path).unwrap_err();
+    assert!(
+        e.to_string().contains("gpu_model[0].speed_by_class.resnet50"),
+        "{e}"
+    );
+}
