@@ -12,10 +12,17 @@
 //!   binary units (an 80 GB A100 is five 16 GiB stacks), so the datasheet "GB"
 //!   figure is taken as GiB; drivers report slightly less as usable.
 //! - `fp16_tflops` is the dense (no 2:4 sparsity) FP16/BF16 peak.
-//! - `relative_speed` is 1.0 for every model: trace durations are taken as measured
-//!   on the GPUs the jobs ran on, so no built-in model speeds a trace up or down.
-//!   Scenarios that move a trace to other hardware set speeds explicitly.
+//! - `memory_gib` and `fp16_tflops` are reference figures: the simulation reads
+//!   neither (no job states a GPU-memory need, and peak FLOP/s does not predict a job's
+//!   speed: Gavel, OSDI 2020, measures a K80 at 0.14 of a V100 on ResNet-50 but at 1.4
+//!   on a recommendation model). A `[[gpu_model]]` may leave both out (0 = not known).
+//! - `relative_speed` is 1.0 and `speed_by_class` empty for every model: trace
+//!   durations are taken as measured on the GPUs the jobs ran on, so no built-in model
+//!   speeds a trace up or down. Scenarios that move a trace to other hardware declare
+//!   the model it was measured on (`workload.measured_on`) and define speeds in the
+//!   topology (see [`crate::speed`]).
 
+use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
 use serde::Serialize;
@@ -31,14 +38,22 @@ pub struct GpuSpec {
     pub tdp_w: f64,
     /// Power when idle, in watts.
     pub idle_w: f64,
-    /// Device memory, in GiB.
+    /// Device memory, in GiB (0 = not known). A reference figure: nothing in the
+    /// simulation reads it.
     pub memory_gib: f64,
     /// Peak dense FP16/BF16 throughput, in TFLOP/s: the tensor-core rate where the GPU
     /// has tensor cores, else its half-precision vector rate (P100); 0 where the
-    /// vendor gives none.
+    /// vendor gives none. A reference figure: nothing in the simulation reads it (it
+    /// does not predict a job's speed; see `speed_by_class`).
     pub fp16_tflops: f64,
-    /// Speed relative to the nominal speed trace durations were measured at (1.0).
+    /// Speed, relative to the other models of a cluster: a job whose trace declares the
+    /// GPU model its durations were measured on runs at this speed divided by that
+    /// model's (see [`crate::speed`]). 1.0 for every built-in model.
     pub relative_speed: f64,
+    /// Speed per workload class, in one unit common to the cluster's models (a
+    /// throughput matrix, GPU model × class, as Gavel measures); a class listed here
+    /// overrides `relative_speed` for jobs of that class. Empty for built-in models.
+    pub speed_by_class: BTreeMap<String, f64>,
     /// Where the figures come from.
     pub source: String,
 }
@@ -72,6 +87,7 @@ fn spec(
         memory_gib,
         fp16_tflops,
         relative_speed: 1.0,
+        speed_by_class: BTreeMap::new(),
         source: format!("{source}; idle_w is an estimate (15% of TDP, 10-20% rule), not a measurement"),
     }
 }

@@ -17,7 +17,8 @@ use crate::power::{self, PowerConfig, PowerRun};
 use crate::scheduler::params::PolicyError;
 use crate::scheduler::registry;
 use crate::scheduler::{Placement, QueuePolicy};
-use crate::sim::{Mode, PreemptionCost, SimConfig};
+use crate::sim::{Mode, ModelChoice, PreemptionCost, SimConfig};
+use crate::speed::{SpeedError, SpeedTable};
 use crate::topology::{self, Cluster, TopologyError};
 use crate::workload::adapters::{self, TraceFormat};
 use crate::workload::synthetic::{self, SyntheticConfig};
@@ -134,6 +135,10 @@ pub struct WorkloadSection {
     /// Window, scaling, tiling and filters applied after loading.
     #[serde(default)]
     pub transform: TransformConfig,
+    /// The GPU model (a topology model name) the trace's durations were measured on;
+    /// jobs then run at their GPU's speed relative to it (see [`crate::speed`]).
+    /// Not given: durations are run times on whichever model a job runs on.
+    pub measured_on: Option<String>,
 }
 
 /// A trace file and its format.
@@ -159,6 +164,10 @@ pub struct SchedulerSection {
     /// What preempting a job costs.
     #[serde(default)]
     pub preemption: PreemptionCost,
+    /// Which GPU model a job goes to: `"placement"` (the placement policy decides) or
+    /// `"fastest"` (fastest model for the job's class first).
+    #[serde(default)]
+    pub model_choice: ModelChoice,
     /// Parameters per policy name: `[scheduler.params.<policy>]` (`dcsim policies`).
     #[serde(default)]
     pub params: std::collections::BTreeMap<String, toml::Table>,
@@ -178,6 +187,7 @@ impl Default for SchedulerSection {
             queue: default_queue(),
             placement: default_placement(),
             preemption: PreemptionCost::default(),
+            model_choice: ModelChoice::default(),
             params: Default::default(),
         }
     }
@@ -364,6 +374,7 @@ impl Scenario {
         SimConfig {
             mode: self.config.mode,
             preemption: self.config.scheduler.preemption,
+            model_choice: self.config.scheduler.model_choice,
         }
     }
 
@@ -381,7 +392,15 @@ impl Scenario {
     pub fn prepare(&self, seed: u64) -> Result<Prepared, ScenarioError> {
         let report = self.load_topology()?;
         let cluster = report.cluster;
-        let workload = self.load_workload(seed, cluster.total_gpus())?;
+        let mut workload = self.load_workload(seed, cluster.total_gpus())?;
+        workload.measured_on = self.config.workload.measured_on.clone();
+        SpeedTable::new(&cluster, &workload).map_err(|e| {
+            let key = match e {
+                SpeedError::UnknownModel { .. } => "workload.measured_on",
+                SpeedError::MissingClass { .. } => "topology.path",
+            };
+            self.invalid(key, e.to_string())
+        })?;
         let queue = self.queue_policy(&self.config.scheduler.queue, seed)?;
         self.check_tenants(queue.as_ref(), &workload)?;
         let power = self.power_run(&cluster, &report.power, workload.jobs.len(), seed)?;

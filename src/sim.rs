@@ -11,12 +11,14 @@ use serde::Serialize;
 use crate::engine::{EventQueue, SimTime};
 use crate::metrics::{JobRecord, Outcome, Segment, Summary, TimeSeries};
 use crate::power::{PowerOutput, PowerRun};
+use crate::rate::{Factor, Rate};
 use crate::scheduler::placement::TaskMix;
 use crate::scheduler::whatif::{place_if_freed, Held};
 use crate::scheduler::{
     FinishedJob, FreeCapacity, GpuGrant, ModelMask, Placement, PlacementRequest, QueuePolicy, QueuedJob,
     RunningJob, SchedContext,
 };
+use crate::speed::SpeedTable;
 use crate::topology::{Cluster, GpuModelId, NodeId};
 use crate::workload::{HostDemand, JobId, Workload, MILLI_PER_GPU};
 
@@ -73,6 +75,20 @@ pub struct PreemptionCost {
     pub restore_s: f64,
 }
 
+/// Which GPU model a job is placed on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ModelChoice {
+    /// The placement policy chooses among the job's allowed models.
+    #[default]
+    Placement,
+    /// Heterogeneity-aware: the job's allowed models are tried fastest first for its
+    /// class ([`SpeedTable::fastest_first`]), the placement policy choosing the GPUs
+    /// within each, as Gavel (OSDI 2020) makes a policy heterogeneity-aware by using
+    /// each job's throughput on each GPU type.
+    Fastest,
+}
+
 /// Settings of one run that are not policies.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct SimConfig {
@@ -80,12 +96,21 @@ pub struct SimConfig {
     pub mode: Mode,
     /// What preemption costs.
     pub preemption: PreemptionCost,
+    /// Which GPU model a job is placed on.
+    pub model_choice: ModelChoice,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Event {
-    Finish { job: u32, generation: u32 },
-    RateChange { job: u32, rate_bits: u64 },
+    Finish {
+        job: u32,
+        generation: u32,
+    },
+    FactorChange {
+        job: u32,
+        factor: Factor,
+        value_bits: u64,
+    },
     Wake,
 }
 
@@ -111,7 +136,8 @@ struct JobState {
     remaining_ms: f64,
     /// Work left when the current run started (to measure progress since then).
     remaining_at_run_start: f64,
-    rate: f64,
+    /// The rate of the current run: a product of factors, each owned by one model.
+    rate: Rate,
     /// When work was last charged; for a finished job, its end.
     last_update: SimTime,
     generation: u32,
@@ -166,6 +192,11 @@ struct Core<'a> {
     power: Option<Box<PowerRun>>,
     /// Scratch for the rate changes power capping asks for.
     rate_changes: Vec<(u32, f64)>,
+    /// Running jobs whose rate changed since the queue policy was last told (it may
+    /// hold their expected ends, as EASY's reservation does).
+    rate_changed: Vec<u32>,
+    /// GPU speeds per class and model: the speed factor of each run.
+    speeds: SpeedTable,
     /// Admission rerouting: free capacity hidden from placement (grant, thousandths
     /// per GPU), and the nodes to hide.
     hidden: Vec<(GpuGrant, u32)>,
@@ -216,6 +247,11 @@ pub struct Simulation<'a> {
 impl<'a> Simulation<'a> {
     /// Prepares a run. Jobs the cluster can never host are marked skipped (with a
     /// reason) rather than failing the run.
+    ///
+    /// # Panics
+    ///
+    /// If the workload's speeds cannot be set up on the cluster ([`SpeedTable::new`]
+    /// fails): `Scenario::prepare` checks this first and reports it.
     pub fn new(
         cluster: &Cluster,
         workload: &'a Workload,
@@ -224,6 +260,7 @@ impl<'a> Simulation<'a> {
         config: SimConfig,
     ) -> Self {
         queue.bind_tenants(&workload.tenants);
+        let speeds = SpeedTable::new(cluster, workload).unwrap_or_else(|e| panic!("{e}"));
         let mut free = FreeCapacity::new(cluster, workload.jobs.iter().any(|j| !j.demand.is_whole()));
         if workload.jobs.iter().any(|j| !j.host.is_none()) {
             free.track_host(cluster);
@@ -269,7 +306,7 @@ impl<'a> Simulation<'a> {
                     run_start: SimTime::ZERO,
                     remaining_ms: work,
                     remaining_at_run_start: work,
-                    rate: 1.0,
+                    rate: Rate::NOMINAL,
                     last_update: SimTime::ZERO,
                     generation: 0,
                     grant_offset: 0,
@@ -333,6 +370,8 @@ impl<'a> Simulation<'a> {
                 wake: false,
                 power: None,
                 rate_changes: Vec::new(),
+                rate_changed: Vec::new(),
+                speeds,
                 hidden: Vec::new(),
                 hidden_nodes: Vec::new(),
             },
@@ -360,18 +399,19 @@ impl<'a> Simulation<'a> {
         self
     }
 
-    /// Schedules a change of a job's rate (work done per unit of time) at `at`.
+    /// Schedules a change of one factor of a job's rate (work done per unit of time)
+    /// at `at`; the other factors keep their values.
     ///
     /// The elapsed time is charged at the old rate and the finish is rescheduled; a job
-    /// not running at `at` is unaffected. Power capping, contention and failures all act
-    /// through this one mechanism.
-    pub fn schedule_rate_change(&mut self, at: SimTime, job: JobId, rate: f64) {
-        let rate_bits = rate.to_bits();
+    /// not running at `at` is unaffected. Every model that changes a job's pace acts
+    /// through this one mechanism, each on its own [`Factor`].
+    pub fn schedule_factor_change(&mut self, at: SimTime, job: JobId, factor: Factor, value: f64) {
         self.core.events.push(
             at,
-            Event::RateChange {
+            Event::FactorChange {
                 job: job.0,
-                rate_bits,
+                factor,
+                value_bits: value.to_bits(),
             },
         );
     }
@@ -409,6 +449,7 @@ impl<'a> Simulation<'a> {
                 self.queue.on_finish(&FinishedJob { job, end: now });
             }
             self.core.finished.clear();
+            self.core.tell_rate_changes(&mut *self.queue);
             while let Some(&(t, job)) = self.arrivals.get(next_arrival) {
                 if t != now {
                     break;
@@ -504,11 +545,15 @@ impl Core<'_> {
                 self.finished.push(queued);
                 true
             }
-            Event::RateChange { job, rate_bits } => {
+            Event::FactorChange {
+                job,
+                factor,
+                value_bits,
+            } => {
                 if self.jobs[job as usize].status != Status::Running {
                     return false;
                 }
-                self.set_rate(job, f64::from_bits(rate_bits));
+                self.set_factor(job, factor, f64::from_bits(value_bits));
                 true
             }
             Event::Wake => {
@@ -523,22 +568,40 @@ impl Core<'_> {
         let now = self.now;
         let s = &mut self.jobs[job as usize];
         let elapsed = (now - s.last_update).as_ms() as f64;
-        s.remaining_ms = (s.remaining_ms - elapsed * s.rate).max(0.0);
+        s.remaining_ms = (s.remaining_ms - elapsed * s.rate.get()).max(0.0);
         s.last_update = now;
     }
 
-    fn set_rate(&mut self, job: u32, rate: f64) {
+    /// Sets one factor of running `job`'s rate: charges the work done so far at the old
+    /// rate, and if the product changed, reschedules the finish and notes the change
+    /// for the queue policy.
+    fn set_factor(&mut self, job: u32, factor: Factor, value: f64) {
         self.charge(job);
-        self.jobs[job as usize].rate = rate;
-        self.schedule_finish(job);
+        if self.jobs[job as usize].rate.set(factor, value) {
+            self.schedule_finish(job);
+            self.rate_changed.push(job);
+        }
+    }
+
+    /// Tells the queue policy the new expected end of each job whose rate changed
+    /// since it was last told and that still runs.
+    fn tell_rate_changes(&mut self, queue: &mut dyn QueuePolicy) {
+        for &job in &self.rate_changed {
+            let pos = self.running_pos[job as usize];
+            if pos != NOT_RUNNING {
+                queue.on_rate_change(&self.running[pos as usize]);
+            }
+        }
+        self.rate_changed.clear();
     }
 
     fn schedule_finish(&mut self, job: u32) {
         let now = self.now;
         let s = &mut self.jobs[job as usize];
         s.generation += 1;
-        let end = if s.rate > 0.0 {
-            let end = now + SimTime((s.remaining_ms / s.rate).ceil() as u64);
+        let rate = s.rate.get();
+        let end = if rate > 0.0 {
+            let end = now + SimTime((s.remaining_ms / rate).ceil() as u64);
             self.events.push(
                 end,
                 Event::Finish {
@@ -569,11 +632,18 @@ impl Core<'_> {
         self.busy_milli += demand.total_milli();
         let now = self.now;
         let restore_ms = self.config.preemption.restore_s * 1000.0;
+        let speed = model.map_or(1.0, |m| {
+            self.speeds.factor(self.workload.jobs[job as usize].class, m)
+        });
         let s = &mut self.jobs[job as usize];
         if s.preemptions > 0 {
             s.remaining_ms += restore_ms;
         }
         s.status = Status::Running;
+        // Every run starts with all factors nominal but its GPU's speed (unplaced: 1);
+        // power sets its factor at the next settle.
+        s.rate = Rate::NOMINAL;
+        s.rate.set(Factor::Speed, speed);
         s.first_start = s.first_start.min(now);
         s.run_start = now;
         s.remaining_at_run_start = s.remaining_ms;
@@ -632,10 +702,35 @@ impl Core<'_> {
         queued
     }
 
-    fn start_as_recorded(&mut self, job: u32) {
+    /// Asks placement for `req` (job `job`'s request, perhaps with part of the cluster
+    /// hidden) on the model [`ModelChoice`] picks; the grants land in `scratch`.
+    fn place(&mut self, job: u32, req: &PlacementRequest) -> bool {
         self.scratch.clear();
+        match self.config.model_choice {
+            ModelChoice::Placement => self.placement.place(req, &self.free, &mut self.scratch),
+            ModelChoice::Fastest => {
+                let class = self.workload.jobs[job as usize].class;
+                for &m in self.speeds.fastest_first(class) {
+                    if !req.models.allows(usize::from(m.0)) || self.free.capacity(m) == 0 {
+                        continue;
+                    }
+                    let one = PlacementRequest {
+                        models: ModelMask(1 << m.0),
+                        ..*req
+                    };
+                    if self.placement.place(&one, &self.free, &mut self.scratch) {
+                        return true;
+                    }
+                    self.scratch.clear();
+                }
+                false
+            }
+        }
+    }
+
+    fn start_as_recorded(&mut self, job: u32) {
         let req = self.queued(job).request;
-        if !self.placement.place(&req, &self.free, &mut self.scratch) {
+        if !self.place(job, &req) {
             self.scratch.clear();
         }
         self.begin(job);
@@ -681,8 +776,8 @@ impl Core<'_> {
     /// Power accounting sees `job` start on the grants in `scratch`.
     fn power_start(&mut self, job: u32) {
         if let Some(p) = self.power.as_deref_mut() {
-            // Power owns the rate: every run starts at full speed, throttling lowers it.
-            self.jobs[job as usize].rate = 1.0;
+            // Power owns its factor of the rate: every run starts unthrottled (the
+            // factor is 1 from `begin`), throttling lowers it at the next settle.
             let spec = &self.workload.jobs[job as usize];
             p.start(self.now, job, &self.scratch, spec);
         }
@@ -701,7 +796,8 @@ impl Core<'_> {
     /// them. A job that fits nowhere, or only under an exceeded feed, is refused and
     /// waits, its wait attributed to power.
     fn power_admits(&mut self, job: &QueuedJob) -> bool {
-        let Some(p) = self.power.as_deref_mut() else {
+        // Taken out while placement is asked again (which borrows the whole core).
+        let Some(mut p) = self.power.take() else {
             return true;
         };
         let milli = job.request.demand.milli_per_gpu;
@@ -722,8 +818,7 @@ impl Core<'_> {
             for &n in &self.hidden_nodes {
                 hide_node(&mut self.free, NodeId(n), &mut self.hidden);
             }
-            self.scratch.clear();
-            if !self.placement.place(&job.request, &self.free, &mut self.scratch) {
+            if !self.place(job.id.0, &job.request) {
                 break;
             }
             assert!(
@@ -741,6 +836,7 @@ impl Core<'_> {
         if !ok {
             p.refuse(self.now, job.id.0);
         }
+        self.power = Some(p);
         ok
     }
 
@@ -751,9 +847,9 @@ impl Core<'_> {
         };
         let mut changes = std::mem::take(&mut self.rate_changes);
         p.settle(self.now, &mut changes);
-        for &(job, rate) in &changes {
+        for &(job, factor) in &changes {
             if self.jobs[job as usize].status == Status::Running {
-                self.set_rate(job, rate);
+                self.set_factor(job, Factor::Power, factor);
             }
         }
         changes.clear();
@@ -767,8 +863,7 @@ impl SchedContext for Core<'_> {
     }
 
     fn try_start(&mut self, job: &QueuedJob) -> bool {
-        self.scratch.clear();
-        if !self.placement.place(&job.request, &self.free, &mut self.scratch) {
+        if !self.place(job.id.0, &job.request) {
             return false;
         }
         assert!(

@@ -3,6 +3,7 @@
 mod common;
 
 use dcsim::engine::SimTime;
+use dcsim::rate::Factor;
 use dcsim::scheduler::registry;
 use dcsim::sim::{SimConfig, Simulation};
 use dcsim::workload::JobId;
@@ -21,9 +22,10 @@ fn run_with_rates(changes: &[(f64, f64)]) -> Vec<Option<SimTime>> {
         SimConfig::default(),
     );
     for &(at, rate) in changes {
-        sim.schedule_rate_change(
+        sim.schedule_factor_change(
             SimTime::try_from_secs_f64(at).expect("a time in range"),
             JobId(0),
+            Factor::Power,
             rate,
         );
     }

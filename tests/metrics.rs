@@ -62,6 +62,7 @@ fn time_not_running_counts_suspensions_the_first_start_wait_misses() {
             checkpoint_interval_s: 0.0,
             restore_s: 5.0,
         },
+        ..SimConfig::default()
     };
     let out = run(&c, &w, "srtf", "best-fit", config);
     let (a, b) = (&out.jobs[0], &out.jobs[1]);

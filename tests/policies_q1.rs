@@ -63,6 +63,7 @@ const RESTORE_5S: SimConfig = SimConfig {
         checkpoint_interval_s: 0.0,
         restore_s: 5.0,
     },
+    model_choice: dcsim::sim::ModelChoice::Placement,
 };
 
 /// One 4-GPU node. a (submit 0, 10 s, 4 GPUs); b (1, 30 s, 2); c (2, 5 s, 2); d (3, 10 s, 2).

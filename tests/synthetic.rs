@@ -67,6 +67,7 @@ fn source(pairs: &[(GpuDemand, u64)]) -> Workload {
             recorded_start: None,
             open_ended: false,
             gpu_util: None,
+            class: None,
         });
     }
     w

@@ -563,8 +563,8 @@ impl PowerRun {
             j.class = (kind == JobKind::Inference, priority);
             j.running = true;
             j.since = now;
-            // The engine starts a run at rate 1 (see `Core::power_start`); a static cap
-            // may lower it at the next settle.
+            // The engine starts a run with its power factor at 1 (see `Core::begin`); a
+            // static cap may lower it at the next settle.
             j.rate = 1.0;
             j.fresh = settle;
             self.idle_w -= const_w;
@@ -636,7 +636,8 @@ impl PowerRun {
     }
 
     /// Applies the changes of this instant: recomputes caps and throttling where
-    /// needed, and pushes (job, new rate) for every running job whose speed changed.
+    /// needed, and pushes (job, new power factor of its rate) for every running job
+    /// whose speed changed.
     pub fn settle(&mut self, now: SimTime, out: &mut Vec<(u32, f64)>) {
         self.advance(now);
         if !self.roots.is_empty() || !self.fresh.is_empty() {

@@ -174,6 +174,11 @@ pub trait QueuePolicy: Send {
     /// A job ended (called before the next pass).
     fn on_finish(&mut self, _job: &FinishedJob) {}
 
+    /// A running job's rate changed (power throttling, GPU speed), so its
+    /// `expected_end` moved; called before the next pass. Policies that keep running
+    /// jobs' ends (backfilling reservations) update them here.
+    fn on_rate_change(&mut self, _job: &RunningJob) {}
+
     /// The workload's tenant names, indexed by [`TenantId`], given once before the run
     /// (policies with per-tenant tables keyed by name resolve them here).
     fn bind_tenants(&mut self, _names: &[String]) {}

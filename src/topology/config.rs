@@ -16,7 +16,7 @@
 //! interleave models row by row. CPU-only nodes (0 GPUs) are left out of the cluster
 //! (the simulator is GPU-only) and counted in [`LoadReport::cpu_only_nodes`].
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
 use serde::Deserialize;
@@ -213,14 +213,22 @@ pub struct GpuModelDef {
     pub tdp_w: f64,
     /// Idle power, W.
     pub idle_w: f64,
-    /// Device memory, GiB.
+    /// Device memory, GiB (0 = not known); a reference figure the simulation does not
+    /// read.
+    #[serde(default)]
     pub memory_gib: f64,
-    /// Dense FP16/BF16 peak, TFLOP/s (0 = not known).
+    /// Dense FP16/BF16 peak, TFLOP/s (0 = not known); a reference figure the
+    /// simulation does not read.
     #[serde(default)]
     pub fp16_tflops: f64,
     /// Speed relative to trace-nominal speed (default 1.0).
     #[serde(default = "one")]
     pub relative_speed: f64,
+    /// Speed per workload class (class name → speed, in any unit common to the
+    /// cluster's models, e.g. Gavel's measured iterations per second); a job whose class
+    /// is listed runs at this speed instead of `relative_speed`.
+    #[serde(default)]
+    pub speed_by_class: BTreeMap<String, f64>,
     /// Where the figures come from, or what was assumed.
     pub source: String,
 }
@@ -519,14 +527,19 @@ impl TopologyFile {
             } else if m.idle_w >= m.tdp_w {
                 issue(out, k("idle_w"), format!("must be below tdp_w ({} W)", m.tdp_w));
             }
-            if !finite_pos(m.memory_gib) {
-                issue(out, k("memory_gib"), "must be a positive number of GiB");
+            if !(m.memory_gib.is_finite() && m.memory_gib >= 0.0) {
+                issue(out, k("memory_gib"), "must be a non-negative number of GiB");
             }
             if !(m.fp16_tflops.is_finite() && m.fp16_tflops >= 0.0) {
                 issue(out, k("fp16_tflops"), "must be a non-negative number");
             }
             if !finite_pos(m.relative_speed) {
                 issue(out, k("relative_speed"), "must be positive");
+            }
+            for (class, &v) in &m.speed_by_class {
+                if !finite_pos(v) {
+                    issue(out, k(&format!("speed_by_class.{class}")), "must be positive");
+                }
             }
             if m.source.trim().is_empty() {
                 issue(
@@ -673,6 +686,7 @@ impl<'a> Builder<'a> {
                 memory_gib: m.memory_gib,
                 fp16_tflops: m.fp16_tflops,
                 relative_speed: m.relative_speed,
+                speed_by_class: m.speed_by_class.clone(),
                 source: m.source.clone(),
             })
             .or_else(|| hardware::lookup(name))

@@ -15,6 +15,11 @@ pub struct JobId(pub u32);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize)]
 pub struct TenantId(pub u32);
 
+/// Index of a workload class (the kind of model a job trains, e.g. `resnet50`) in
+/// [`Workload::classes`]; GPU speed may depend on it (`speed_by_class` in topologies).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct ClassId(pub u32);
+
 /// Index of a user in [`Workload::users`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct UserId(pub u32);
@@ -239,6 +244,9 @@ pub struct JobSpec {
     /// Mean GPU utilization in [0, 1], where the trace records one (e.g. from DCGM);
     /// power models use it instead of the default for the job's kind.
     pub gpu_util: Option<f64>,
+    /// Workload class, where the trace names one: how fast each GPU model runs the
+    /// job depends on it (a ResNet and a Transformer do not speed up alike).
+    pub class: Option<ClassId>,
 }
 
 impl JobSpec {
@@ -266,6 +274,7 @@ impl JobSpec {
             recorded_start: None,
             open_ended: false,
             gpu_util: None,
+            class: None,
         }
     }
 }
@@ -335,6 +344,12 @@ pub struct Workload {
     pub users: Vec<String>,
     /// GPU type names that [`GpuTypeSet`] bits refer to.
     pub gpu_types: Vec<String>,
+    /// Workload class names, indexed by [`ClassId`].
+    pub classes: Vec<String>,
+    /// The GPU model the trace's durations were measured on (a topology model name),
+    /// set by the scenario's `workload.measured_on`. None: each job's duration is its
+    /// run time on whichever GPU model it runs on, so GPU speed changes nothing.
+    pub measured_on: Option<String>,
     /// Rows read from the sources (jobs + skipped).
     pub rows_read: u64,
     /// Rows not turned into jobs, by reason.

@@ -10,6 +10,6 @@ pub mod transform;
 pub use error::WorkloadError;
 pub(crate) use job::check_job_count;
 pub use job::{
-    GpuDemand, GpuTypeSet, HostDemand, Interner, JobId, JobKind, JobSpec, SkipCount, SkipReport, TenantId,
-    UserId, Workload, MAX_JOBS, MILLI_PER_GPU,
+    ClassId, GpuDemand, GpuTypeSet, HostDemand, Interner, JobId, JobKind, JobSpec, SkipCount, SkipReport,
+    TenantId, UserId, Workload, MAX_JOBS, MILLI_PER_GPU,
 };

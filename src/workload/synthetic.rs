@@ -597,6 +597,7 @@ pub fn generate(
         gpu_types: Vec::new(),
         rows_read: cfg.jobs,
         skipped: Default::default(),
+        ..Default::default()
     };
     workload.finish();
     Ok(workload)

@@ -16,6 +16,7 @@ pub fn gpu(name: &str) -> GpuSpec {
         memory_gib: 80.0,
         fp16_tflops: 0.0,
         relative_speed: 1.0,
+        speed_by_class: Default::default(),
         source: "test".to_string(),
     }
 }

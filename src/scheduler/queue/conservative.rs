@@ -2,7 +2,9 @@ use std::collections::{BTreeMap, VecDeque};
 
 use crate::engine::SimTime;
 use crate::scheduler::params::{PolicyError, PolicyParams};
-use crate::scheduler::traits::{FinishedJob, PlacementRequest, QueuePolicy, QueuedJob, SchedContext};
+use crate::scheduler::traits::{
+    FinishedJob, PlacementRequest, QueuePolicy, QueuedJob, RunningJob, SchedContext,
+};
 use crate::topology::GpuModelId;
 
 use super::classes::models_for;
@@ -411,6 +413,17 @@ impl QueuePolicy for Conservative {
         }
     }
 
+    fn on_rate_change(&mut self, job: &RunningJob) {
+        // The profile assumed the old end: rebuild it (once, at the next pass).
+        if self
+            .expected_end
+            .get(job.job.id.0 as usize)
+            .is_some_and(|&e| e != SimTime::MAX)
+        {
+            self.dirty = true;
+        }
+    }
+
     fn len(&self) -> usize {
         self.waiting.len()
     }
@@ -519,6 +532,7 @@ mod tests {
             memory_gib: 80.0,
             fp16_tflops: 0.0,
             relative_speed: 1.0,
+            speed_by_class: Default::default(),
             source: "test".into(),
         };
         let node = |n: u32, model: u16, gpus: u32| Node {

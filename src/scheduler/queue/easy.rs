@@ -2,7 +2,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::engine::SimTime;
 use crate::scheduler::params::{PolicyError, PolicyParams};
-use crate::scheduler::traits::{FinishedJob, PlacementRequest, QueuePolicy, QueuedJob, SchedContext};
+use crate::scheduler::traits::{
+    FinishedJob, PlacementRequest, QueuePolicy, QueuedJob, RunningJob, SchedContext,
+};
 use crate::topology::GpuModelId;
 use crate::workload::JobId;
 
@@ -23,7 +25,7 @@ pub const DEFAULT_BF_MAX_JOB_TEST: u64 = 100;
 /// IBM SP2 with backfilling", IEEE TPDS 12(6), 2001.
 ///
 /// Estimates: running jobs end at their `expected_end` (the trace's duration at their
-/// current rate, an oracle) and candidates run their trace duration, unless
+/// current rate, an oracle, kept current when a rate changes) and candidates run their trace duration, unless
 /// `estimate = "noisy"` scales both by each job's error factor. With noisy estimates a
 /// backfilled job may overrun the shadow time and delay the head, as under real EASY
 /// (which, unlike Slurm, does not kill jobs at their limit here).
@@ -119,9 +121,22 @@ fn index_start(
     est: &mut Estimator,
     ctx: &dyn SchedContext,
 ) {
-    let Some(r) = ctx.running().last() else { return };
+    if let Some(r) = ctx.running().last() {
+        index(ends, entry, est, r, ctx.now());
+    }
+}
+
+/// Indexes running job `r` by its estimated end (no earlier than `now`) in `ends`,
+/// remembering its entry by job id in `entry`.
+fn index(
+    ends: &mut Vec<BTreeSet<(SimTime, JobId, u64)>>,
+    entry: &mut Vec<Option<(usize, SimTime, u64)>>,
+    est: &mut Estimator,
+    r: &RunningJob,
+    now: SimTime,
+) {
     let Some(m) = r.model else { return };
-    let end = est.running_end(r, ctx.now());
+    let end = est.running_end(r, now);
     let (i, milli) = (usize::from(m.0), r.job.request.demand.total_milli());
     if i >= ends.len() {
         ends.resize_with(i + 1, BTreeSet::new);
@@ -182,8 +197,8 @@ impl QueuePolicy for Easy {
         // Incremental pass: if no job ended or started since the last pass and the head
         // is the same, capacity and the reservation are unchanged and every job tested
         // then would fail again (its end only moves later), so only the jobs that
-        // arrived since, and fall within the window, are tested. (A rate change without
-        // an end is picked up at the next end.)
+        // arrived since, and fall within the window, are tested. A rate change moves an
+        // expected end and marks the reservation stale too (`on_rate_change`).
         let (res_model, shadow, mut extra, from, depth) = match self.last {
             Some((seq, m, s, e)) if !self.dirty && seq == head_seq => {
                 let new = (self.next_seq - self.tested_below) as usize;
@@ -251,6 +266,17 @@ impl QueuePolicy for Easy {
         if let Some((m, end, milli)) = self.entry.get_mut(job.job.id.0 as usize).and_then(Option::take) {
             self.ends[m].remove(&(end, job.job.id, milli));
         }
+    }
+
+    fn on_rate_change(&mut self, job: &RunningJob) {
+        let id = job.job.id;
+        let Some((m, end, milli)) = self.entry.get_mut(id.0 as usize).and_then(Option::take) else {
+            return;
+        };
+        self.ends[m].remove(&(end, id, milli));
+        // The run's start bounds "now" from below; `shadow_time` clamps ends to now.
+        index(&mut self.ends, &mut self.entry, &mut self.est, job, job.started);
+        self.dirty = true;
     }
 
     fn len(&self) -> usize {

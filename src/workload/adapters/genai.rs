@@ -71,6 +71,7 @@ pub(crate) fn read(src: &mut Source, b: &mut Builder) -> Result<(), WorkloadErro
             recorded_start: None,
             open_ended: false,
             gpu_util: None,
+            class: None,
         });
     }
     Ok(())

@@ -1,15 +1,16 @@
 //! dcsim's generic job CSV: the format `dcsim trace convert` writes and any tool can
 //! produce. The full spec is in `docs/trace-formats.md`; in short:
 //!
-//! `id,submit_s,duration_s,gpus,gpu_milli,gpu_types,tenant,user,priority,kind,recorded_start_s,open_ended[,cpu_milli,memory_mib][,gpu_util]`
+//! `id,submit_s,duration_s,gpus,gpu_milli,gpu_types,tenant,user,priority,kind,recorded_start_s,open_ended[,cpu_milli,memory_mib][,gpu_util][,class]`
 //!
 //! - Required: `id`, `submit_s`, `duration_s`, `gpus` (at least 1). The other columns
 //!   may be missing, and an empty cell means the default: `gpu_milli` 1000, any GPU
 //!   type, tenant `default`, no user, priority 0, kind training, no recorded start,
 //!   `open_ended` false, no CPU (`cpu_milli`, thousandths of a core) or memory
 //!   (`memory_mib`) demand, no measured GPU utilization (`gpu_util`, in [0, 1]; power
-//!   models then assume one per job kind). The writer emits the last three only when
-//!   some job has them.
+//!   models then assume one per job kind), no workload class (`class`, a name such as
+//!   `resnet50` that topologies' `speed_by_class` keys on). The writer emits the last
+//!   four only when some job has them.
 //! - Times are seconds, decimals allowed; they are rounded to the millisecond (the
 //!   writer emits at most 3 decimals, so writing and reading back is exact).
 //! - `gpu_types` lists allowed GPU type names separated by `|` (empty = any).
@@ -42,10 +43,12 @@ const COLUMNS: &[&str] = &[
     "cpu_milli",
     "memory_mib",
     "gpu_util",
+    "class",
 ];
 
 /// Columns the writer emits for every workload (the host-demand columns follow only
-/// when some job asks for CPU or memory, `gpu_util` only when some job has one).
+/// when some job asks for CPU or memory, `gpu_util` and `class` only when some job has
+/// one).
 const BASE_COLUMNS: usize = 12;
 
 /// The tenant of rows with no `tenant` column or an empty cell.
@@ -81,6 +84,7 @@ pub(crate) fn read(src: &mut Source, b: &mut Builder) -> Result<(), WorkloadErro
     let cpu_milli = src.optional_column("cpu_milli");
     let memory_mib = src.optional_column("memory_mib");
     let gpu_util = src.optional_column("gpu_util");
+    let class = src.optional_column("class");
 
     let mut rec = StringRecord::new();
     while src.next_row(&mut rec)? {
@@ -141,6 +145,10 @@ pub(crate) fn read(src: &mut Source, b: &mut Builder) -> Result<(), WorkloadErro
             ),
             _ => None,
         };
+        let class = match opt(&rec, class).trim() {
+            "" => None,
+            c => Some(b.class(c)),
+        };
         let host = HostDemand {
             cpu_milli: amount(cpu_milli)?,
             memory_mib: amount(memory_mib)?,
@@ -160,6 +168,7 @@ pub(crate) fn read(src: &mut Source, b: &mut Builder) -> Result<(), WorkloadErro
             recorded_start,
             open_ended,
             gpu_util,
+            class,
         });
     }
     Ok(())
@@ -174,18 +183,22 @@ fn opt(rec: &StringRecord, c: Option<Col>) -> &str {
 /// output of `dcsim trace convert`. Reading the result back with the generic adapter
 /// gives the same jobs (names, times to the millisecond, demand, GPU type names,
 /// tenant and user names, priority, kind, recorded start, open-endedness, CPU and
-/// memory demand, GPU utilization); the skip report and the source's row count are not
+/// memory demand, GPU utilization, class); the skip report and the source's row count are not
 /// carried.
 pub fn write_generic(workload: &Workload, out: impl Write) -> Result<(), std::io::Error> {
     let mut w = csv::Writer::from_writer(out);
     let with_host = workload.jobs.iter().any(|j| !j.host.is_none());
     let with_util = workload.jobs.iter().any(|j| j.gpu_util.is_some());
+    let with_class = workload.jobs.iter().any(|j| j.class.is_some());
     let mut columns = COLUMNS[..BASE_COLUMNS].to_vec();
     if with_host {
         columns.extend(["cpu_milli", "memory_mib"]);
     }
     if with_util {
         columns.push("gpu_util");
+    }
+    if with_class {
+        columns.push("class");
     }
     w.write_record(&columns)?;
     let mut row: Vec<String> = Vec::with_capacity(COLUMNS.len());
@@ -228,6 +241,10 @@ pub fn write_generic(workload: &Workload, out: impl Write) -> Result<(), std::io
         if with_util {
             // Shortest decimal that reads back as the same f64.
             row.push(j.gpu_util.map_or(String::new(), |u| u.to_string()));
+        }
+        if with_class {
+            let name = j.class.and_then(|c| workload.classes.get(c.0 as usize));
+            row.push(name.map_or(String::new(), String::clone));
         }
         w.write_record(&row)?;
     }

@@ -183,6 +183,8 @@ pub(crate) struct Builder {
     users: Interner,
     /// GPU type names, at most 64 (the bits of [`GpuTypeSet`]).
     gpu_types: Interner,
+    /// Workload class names.
+    classes: Interner,
     /// Rows of finished files.
     rows_read: u64,
     /// Skips of finished files.
@@ -198,6 +200,11 @@ impl Builder {
     /// Interns a tenant name.
     fn tenant(&mut self, name: &str) -> crate::workload::TenantId {
         crate::workload::TenantId(self.tenants.intern(name))
+    }
+
+    /// Interns a workload class name.
+    fn class(&mut self, name: &str) -> crate::workload::ClassId {
+        crate::workload::ClassId(self.classes.intern(name))
     }
 
     /// Interns a user name.
@@ -235,8 +242,10 @@ impl Builder {
             tenants: self.tenants.into_names(),
             users: self.users.into_names(),
             gpu_types: self.gpu_types.into_names(),
+            classes: self.classes.into_names(),
             rows_read: self.rows_read,
             skipped: self.skipped,
+            measured_on: None,
         };
         w.finish();
         w

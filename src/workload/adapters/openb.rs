@@ -179,6 +179,7 @@ pub(crate) fn read(src: &mut Source, b: &mut Builder) -> Result<(), WorkloadErro
             recorded_start: times.as_ref().map(|_| start),
             open_ended: deleted.is_none(),
             gpu_util: None,
+            class: None,
         });
     }
     super::close_open_ended(&mut b.jobs[first..], trace_end);
