@@ -50,8 +50,12 @@ pub struct RunInfo {
     pub queue_policy: String,
     /// Placement policy name.
     pub placement: String,
+    /// The scenario's description (empty when it has none).
+    pub description: String,
     /// Topology name.
     pub topology: String,
+    /// The workload: trace format and file(s), or `synthetic`.
+    pub workload: String,
     /// GPU model names, indexed like the per-model columns.
     pub gpu_models: Vec<String>,
     /// GPUs of each model in the cluster, indexed like `gpu_models`.
@@ -69,12 +73,14 @@ struct SummaryFile<'a> {
 }
 
 /// Writes a run into `dir` atomically; refuses to replace an existing `dir` unless `force`.
+/// `finish` (e.g. the report) runs on the complete files before they are moved into place.
 pub fn write_run(
     dir: &Path,
     force: bool,
     info: &RunInfo,
     workload: &Workload,
     out: &RunOutput,
+    finish: Option<&Finish>,
 ) -> Result<(), ReportError> {
     let jobs = |w: &mut dyn Write| write_jobs(w, info, workload, &out.jobs, out.power.as_ref());
     let series = |w: &mut dyn Write| write_series(w, info, &out.series);
@@ -101,8 +107,12 @@ pub fn write_run(
         files.push(("power_levels.csv", &levels));
     }
     files.push(("summary.json", &summary));
-    write_dir(dir, force, &files)
+    write_dir_then(dir, force, &files, finish)
 }
+
+/// Runs on a directory's temporary copy once its files are written, before it is renamed
+/// into place (the report renders there, so it is never seen half-written).
+pub type Finish<'a> = dyn Fn(&Path) -> io::Result<()> + 'a;
 
 /// Writes one file's contents (`Sync`: the files of a directory are written in parallel).
 pub type FileWriter<'a> = dyn Fn(&mut dyn Write) -> io::Result<()> + Sync + 'a;
@@ -111,6 +121,16 @@ pub type FileWriter<'a> = dyn Fn(&mut dyn Write) -> io::Result<()> + Sync + 'a;
 /// directory, renamed into place, so a reader never sees half a result. Refuses to
 /// replace an existing `dir` unless `force`.
 pub fn write_dir(dir: &Path, force: bool, files: &[(&str, &FileWriter)]) -> Result<(), ReportError> {
+    write_dir_then(dir, force, files, None)
+}
+
+/// [`write_dir`], then `finish` on the temporary directory before the rename.
+pub fn write_dir_then(
+    dir: &Path,
+    force: bool,
+    files: &[(&str, &FileWriter)],
+    finish: Option<&Finish>,
+) -> Result<(), ReportError> {
     if dir.exists() && !force {
         return Err(ReportError::Exists(dir.to_path_buf()));
     }
@@ -142,6 +162,10 @@ pub fn write_dir(dir: &Path, force: bool, files: &[(&str, &FileWriter)]) -> Resu
             f(&mut w).and_then(|_| w.flush()).map_err(io_err(&path))
         })
         .collect::<Result<Vec<()>, ReportError>>()
+        .and_then(|_| match finish {
+            Some(f) => f(&tmp).map_err(io_err(dir)),
+            None => Ok(()),
+        })
         .inspect_err(|_| {
             // Best effort: leave no half-written directory behind; the write error is
             // the one worth reporting.
