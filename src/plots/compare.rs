@@ -30,20 +30,30 @@ pub(crate) fn section(dir: &Path) -> Result<Section, PlotError> {
     let meta_path = dir.join("compare.json");
     if meta_path.is_file() {
         let meta = read_json(&meta_path)?;
-        if let Some(obj) = meta.as_object() {
-            for (k, v) in obj {
-                let v = match v {
-                    Value::String(s) => s.clone(),
-                    Value::Array(a) => a
-                        .iter()
-                        .map(|x| x.as_str().map(str::to_string).unwrap_or_else(|| x.to_string()))
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    other => other.to_string(),
-                };
-                if !v.is_empty() {
-                    about.push((k.replace('_', " "), v));
-                }
+        // In reading order (JSON objects come back sorted by key).
+        for key in [
+            "scenario",
+            "description",
+            "topology",
+            "workload",
+            "queue_policies",
+            "placements",
+            "replications",
+            "seed",
+            "dcsim_version",
+        ] {
+            let v = match meta.get(key) {
+                Some(Value::String(s)) => s.clone(),
+                Some(Value::Array(a)) => a
+                    .iter()
+                    .map(|x| x.as_str().map(str::to_string).unwrap_or_else(|| x.to_string()))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                Some(Value::Null) | None => String::new(),
+                Some(other) => other.to_string(),
+            };
+            if !v.is_empty() {
+                about.push((key.replace('_', " "), v));
             }
         }
     }
@@ -77,7 +87,10 @@ fn cdfs(q: &Table, names: &[String], path: &Path) -> Result<Figure, PlotError> {
         });
     };
     let mut panels = Vec::new();
-    for (key, what) in [("wait", "wait"), ("jct", "job completion time")] {
+    for (key, what, legend) in [
+        ("wait", "wait", LegendAt::LowerRight),
+        ("jct", "job completion time", LegendAt::UpperLeft),
+    ] {
         let mut layers = Vec::new();
         for (i, n) in names.iter().enumerate() {
             let v: Vec<f64> = (0..value.len())
@@ -94,7 +107,7 @@ fn cdfs(q: &Table, names: &[String], path: &Path) -> Result<Figure, PlotError> {
             x,
             y,
             layers,
-            legend: LegendAt::LowerRight,
+            legend,
         });
     }
     Ok(Figure {

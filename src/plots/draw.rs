@@ -325,6 +325,15 @@ fn range(axis: &Axis, (lo, hi): (f64, f64), headroom: f64) -> (f64, f64) {
     }
 }
 
+/// Headroom above the data (a fraction of the data's span) that leaves a legend in an
+/// upper corner clear of it: the legend box takes about 14 px plus 18 px per entry of a
+/// plotting area about 230 px high.
+fn legend_room(p: &Panel) -> f64 {
+    let entries = p.layers.iter().map(|l| l.names().len()).sum::<usize>() as f64;
+    let share = ((14.0 + 18.0 * entries) / 230.0).min(0.6);
+    share / (1.0 - share)
+}
+
 /// Tick positions of a log-seconds axis, with their labels.
 const ROUND_DURATIONS: [(f64, &str); 10] = [
     (1.0, "1 s"),
@@ -396,7 +405,7 @@ fn panel<DB: DrawingBackend>(
         .any(|l| matches!(l, Layer::Bars { horizontal: true, .. }));
     let (x0, mut x1) = range(&p.x, extent(p, true), if bars_x { 0.05 } else { 0.0 });
     let data_x1 = x1;
-    let (y0, y1) = range(&p.y, extent(p, false), if upper { 0.3 } else { 0.05 });
+    let (y0, y1) = range(&p.y, extent(p, false), if upper { legend_room(p) } else { 0.05 });
     let has_heat = p.layers.iter().any(|l| matches!(l, Layer::Heat { .. }));
     if has_heat {
         // A heat map fills its rows: its legend goes in a strip to the right instead.

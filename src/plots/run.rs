@@ -289,9 +289,11 @@ fn waits(path: &Path) -> Result<Figure, PlotError> {
     let mut jct = cols[1].take().unwrap_or_default();
     let (qw, qj) = rayon::join(|| cdf::quantiles(&mut wait), || cdf::quantiles(&mut jct));
     let mut panels = Vec::new();
-    for (what, q, n, colour) in [
-        ("wait", &qw, wait.len(), 0),
-        ("job completion time", &qj, jct.len(), 1),
+    // Legends where the curves are not: bottom right for waits (curves end near 1),
+    // top left for JCTs (curves start near 0).
+    for (what, q, n, colour, legend) in [
+        ("wait", &qw, wait.len(), 0, LegendAt::LowerRight),
+        ("job completion time", &qj, jct.len(), 1, LegendAt::UpperLeft),
     ] {
         let (x, y) = cdf_axes(what);
         panels.push(Panel {
@@ -299,7 +301,7 @@ fn waits(path: &Path) -> Result<Figure, PlotError> {
             x,
             y,
             layers: vec![cdf_line(format!("{what}, {n} jobs that ran"), colour, q)],
-            legend: LegendAt::LowerRight,
+            legend,
         });
     }
     Ok(Figure {
