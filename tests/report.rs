@@ -377,7 +377,8 @@ fn a_folder_without_outputs_is_refused_by_name() {
 }
 
 /// Sweep summary written by hand: a metric with `_ci95`, one line per policy, a target
-/// and an answer. The band is mean ± ci95 (read from the file); the swept key is on x.
+/// and an answer. The band is mean ± ci95 (read from the file); the swept key is on x;
+/// the answer is marked on its row's line.
 #[test]
 fn sweep_summary_fixture() {
     let tmp = tempfile::tempdir().unwrap();
@@ -386,9 +387,9 @@ fn sweep_summary_fixture() {
         dir.join("sweep_summary.csv"),
         "gpus,policy,n,wait_mean_s,wait_mean_s_std,wait_mean_s_ci95,wait_mean_s_target,answer\n\
          64,fifo,5,7200,100,120,3600,0\n\
-         128,fifo,5,3000,80,90,3600,1\n\
+         128,fifo,5,3000,80,90,3600,0\n\
          64,sjf,5,5000,90,100,3600,0\n\
-         128,sjf,5,1000,40,50,3600,0\n",
+         128,sjf,5,1000,40,50,3600,1\n",
     )
     .unwrap();
     plots::render(dir, plots::Options::default()).unwrap();
@@ -398,7 +399,7 @@ fn sweep_summary_fixture() {
         "policy=sjf",
         "policy=fifo: 95% CI",
         "target 3600",
-        "answer: gpus = 128",
+        "answer: policy=sjf, gpus = 128",
         "gpus",
         "wait_mean_s",
     ] {
@@ -411,10 +412,16 @@ fn sweep_summary_fixture() {
     };
     assert_eq!(upper, &vec![(64.0, 7320.0), (128.0, 3090.0)]);
     assert_eq!(lower, &vec![(64.0, 7080.0), (128.0, 2910.0)]);
-    assert!(p
+    // The answer is marked on its own line (sjf at 128 GPUs), not the first line there.
+    let marks: Vec<(f64, f64)> = p
         .layers
         .iter()
-        .any(|l| matches!(l, Layer::Marker { at, .. } if *at == (128.0, 3000.0))));
+        .filter_map(|l| match l {
+            Layer::Marker { at, .. } => Some(*at),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(marks, vec![(128.0, 1000.0)]);
 }
 
 /// One row per run (`sweep.csv`): the report averages runs per point with a Student-t

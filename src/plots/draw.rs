@@ -609,7 +609,7 @@ mod tests {
         assert_eq!(tick(&cats, 0.5, 2.0), "");
         assert_eq!(tick(&Scale::LogSeconds, 2.0, 4.0), "");
         assert_eq!(number(12_400.0, 50_000.0), "12k");
-        assert_eq!(number(0.25, 1.0), "0.25");
+        assert_eq!(number(0.25, 0.5), "0.25");
         assert_eq!(number(1.125, 0.05), "1.125");
         assert_eq!(number(1.13, 0.05), "1.13");
         assert_eq!(number(400.0, 1000.0), "400");

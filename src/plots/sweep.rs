@@ -36,6 +36,8 @@ struct Sweep {
     lines: Vec<BTreeMap<String, Vec<Point>>>,
     /// metric → target.
     targets: Vec<Option<f64>>,
+    /// Names of the keys that name the lines.
+    line_keys: Vec<String>,
     /// (line label, key value) of the answer.
     answer: Option<(String, f64)>,
     source: String,
@@ -157,7 +159,8 @@ fn from_summary(t: &Table, path: &Path) -> Result<Sweep, PlotError> {
             "no metric columns (a metric X needs a companion X_ci95)",
         ));
     }
-    Ok(finish(h[x].clone(), metrics, lines, path))
+    let line_keys = others.iter().map(|&k| h[k].clone()).collect();
+    Ok(finish(h[x].clone(), line_keys, metrics, lines, path))
 }
 
 fn from_runs(t: &Table, path: &Path) -> Result<Sweep, PlotError> {
@@ -205,11 +208,13 @@ fn from_runs(t: &Table, path: &Path) -> Result<Sweep, PlotError> {
         lines.push(by);
     }
     let names = metrics.iter().map(|&i| h[i].clone()).collect();
-    Ok(finish(h[x].clone(), names, lines, path))
+    let line_keys = others.iter().map(|&k| h[k].clone()).collect();
+    Ok(finish(h[x].clone(), line_keys, names, lines, path))
 }
 
 fn finish(
     key: String,
+    line_keys: Vec<String>,
     mut metrics: Vec<String>,
     mut lines: Vec<BTreeMap<String, Vec<Point>>>,
     path: &Path,
@@ -219,6 +224,7 @@ fn finish(
     Sweep {
         key,
         targets: vec![None; metrics.len()],
+        line_keys,
         metrics,
         lines,
         answer: None,
@@ -240,7 +246,18 @@ fn mark(s: &mut Sweep, t: &Table) {
         return;
     };
     if let Some(i) = ans.iter().position(|a| matches!(a.trim(), "1" | "true" | "yes")) {
-        s.answer = Some(("answer".into(), x[i]));
+        // The answer's line: its row's values of the line keys, as `label` writes them.
+        let parts: Vec<String> = s
+            .line_keys
+            .iter()
+            .filter_map(|k| t.text(k).map(|v| format!("{k}={}", v[i])))
+            .collect();
+        let line = if parts.is_empty() {
+            "mean".to_string()
+        } else {
+            parts.join(", ")
+        };
+        s.answer = Some((line, x[i]));
     }
 }
 
@@ -282,15 +299,14 @@ fn figure(s: &Sweep) -> Figure {
                     dashed: true,
                 });
             }
-            if let Some((_, x)) = &s.answer {
+            if let Some((line, x)) = &s.answer {
                 if let Some(y) = s.lines[m]
-                    .values()
-                    .flat_map(|v| v.iter())
-                    .find(|p| p.0 == *x)
+                    .get(line)
+                    .and_then(|v| v.iter().find(|p| p.0 == *x))
                     .map(|p| p.1)
                 {
                     layers.push(Layer::Marker {
-                        name: format!("answer: {} = {x}", s.key),
+                        name: format!("answer: {line}, {} = {x}", s.key),
                         colour: 8,
                         at: (*x, y),
                     });
