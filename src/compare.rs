@@ -66,7 +66,9 @@ use std::path::Path;
 
 use rayon::prelude::*;
 
-use crate::metrics::{Summary, UtilizationWindow};
+use crate::engine::SimTime;
+use crate::metrics::{JobRecord, Summary, UtilizationWindow};
+use crate::plots;
 use crate::report::{self, FileWriter, ReportError};
 use crate::scenario::{Scenario, ScenarioError};
 use crate::sim::Simulation;
@@ -357,6 +359,10 @@ pub struct RunResult {
     pub seed: u64,
     /// Its summary.
     pub summary: Summary,
+    /// Quantiles of the waits of the jobs that started, s ([`plots::cdf::quantiles`]).
+    pub wait_quantiles: Vec<f64>,
+    /// Quantiles of their completion times, s.
+    pub jct_quantiles: Vec<f64>,
 }
 
 /// One policy pair's figures over replications.
@@ -411,6 +417,12 @@ pub struct TenantRow {
 pub struct Comparison {
     /// Scenario name.
     pub scenario: String,
+    /// The scenario's description.
+    pub description: String,
+    /// Topology file, as the scenario names it.
+    pub topology: String,
+    /// The workload ([`plots::workload_label`]).
+    pub workload: String,
     /// What was compared.
     pub config: CompareConfig,
     /// Every run, ordered by queue, placement, replication.
@@ -495,11 +507,19 @@ pub fn compare(scenario: &Scenario, config: &CompareConfig) -> Result<Comparison
             };
             let mut out = sim.run(&mut |_| {});
             scenario.config.metrics.apply(&mut out.summary, &out.series);
+            let secs = |f: fn(&JobRecord) -> Option<SimTime>| -> Vec<f64> {
+                out.jobs
+                    .iter()
+                    .filter_map(|j| f(j).map(SimTime::as_secs_f64))
+                    .collect()
+            };
             Ok(RunResult {
                 queue: q.clone(),
                 placement: p.clone(),
                 replication: r,
                 seed,
+                wait_quantiles: plots::cdf::quantiles(&mut secs(JobRecord::wait)),
+                jct_quantiles: plots::cdf::quantiles(&mut secs(JobRecord::jct)),
                 summary: out.summary,
             })
         })
@@ -548,6 +568,9 @@ pub fn compare(scenario: &Scenario, config: &CompareConfig) -> Result<Comparison
     }
     Ok(Comparison {
         scenario: scenario.config.name.clone(),
+        description: scenario.config.description.clone(),
+        topology: scenario.config.topology.path.display().to_string(),
+        workload: plots::workload_label(&scenario.config),
         config: config.clone(),
         runs,
         rows,
@@ -678,18 +701,83 @@ pub fn write_tenants_csv(w: &mut dyn Write, c: &Comparison) -> io::Result<()> {
     Ok(())
 }
 
+/// Writes `compare_quantiles.csv`: per policy pair and metric (`wait`, `jct`), the
+/// quantiles of [`plots::cdf`] averaged over replications quantile by quantile.
+pub fn write_quantiles_csv(w: &mut dyn Write, c: &Comparison) -> io::Result<()> {
+    writeln!(w, "name,queue,placement,metric,quantile,value_s")?;
+    let mut line = String::new();
+    for group in c.runs.chunks(c.config.replications.max(1) as usize) {
+        let first = &group[0];
+        let name = field(&format!("{}/{}", first.queue, first.placement));
+        for (metric, get) in [
+            (
+                "wait",
+                (|r: &RunResult| &r.wait_quantiles) as fn(&RunResult) -> &Vec<f64>,
+            ),
+            ("jct", |r: &RunResult| &r.jct_quantiles),
+        ] {
+            let runs: Vec<&Vec<f64>> = group.iter().map(get).filter(|q| !q.is_empty()).collect();
+            for k in 0..runs.first().map_or(0, |q| q.len()) {
+                let mean = runs.iter().map(|q| q[k]).sum::<f64>() / runs.len() as f64;
+                line.clear();
+                let _ = write!(
+                    line,
+                    "{name},{},{},{metric},{},{mean}",
+                    field(&first.queue),
+                    field(&first.placement),
+                    plots::cdf::probability(k)
+                );
+                writeln!(w, "{line}")?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Writes `compare.json`: what was compared (scenario, description, topology, workload,
+/// policies, replications, seed, dcsim version), for the report.
+pub fn write_meta_json(w: &mut dyn Write, c: &Comparison) -> io::Result<()> {
+    let meta = serde_json::json!({
+        "scenario": c.scenario,
+        "description": c.description,
+        "topology": c.topology,
+        "workload": c.workload,
+        "queue_policies": c.config.queues,
+        "placements": c.config.placements,
+        "replications": c.config.replications,
+        "seed": c.config.seed,
+        "dcsim_version": env!("CARGO_PKG_VERSION"),
+    });
+    serde_json::to_writer_pretty(&mut *w, &meta)?;
+    writeln!(w)
+}
+
 /// The files a comparison folder holds: what marks a folder as an earlier comparison
 /// that `--force` may replace.
-pub const COMPARE_FILES: [&str; 2] = ["compare.csv", "compare_tenants.csv"];
+pub const COMPARE_FILES: [&str; 4] = [
+    "compare.csv",
+    "compare_tenants.csv",
+    "compare_quantiles.csv",
+    "compare.json",
+];
 
-/// Writes `compare.csv` and `compare_tenants.csv` into `dir` atomically (see
-/// [`report::write_dir`]); refuses to replace an existing `dir` unless `force`.
-pub fn write_compare(dir: &Path, force: bool, c: &Comparison) -> Result<(), CompareError> {
+/// Writes `compare.csv`, `compare_tenants.csv`, `compare_quantiles.csv` and
+/// `compare.json` into `dir` atomically (see [`report::write_dir`]); refuses to replace
+/// an existing `dir` unless `force`. `finish` (e.g. the report) runs on the complete
+/// files before they are moved into place.
+pub fn write_compare(
+    dir: &Path,
+    force: bool,
+    c: &Comparison,
+    finish: Option<&report::Finish>,
+) -> Result<(), CompareError> {
     let main = |w: &mut dyn Write| write_compare_csv(w, c);
     let tenants = |w: &mut dyn Write| write_tenants_csv(w, c);
-    let [m, t] = COMPARE_FILES;
-    let files: [(&str, &FileWriter); 2] = [(m, &main), (t, &tenants)];
-    report::write_dir(dir, force, &files, &|_| {})?;
+    let quantiles = |w: &mut dyn Write| write_quantiles_csv(w, c);
+    let meta = |w: &mut dyn Write| write_meta_json(w, c);
+    let [m, t, q, j] = COMPARE_FILES;
+    let files: [(&str, &FileWriter); 4] = [(m, &main), (t, &tenants), (q, &quantiles), (j, &meta)];
+    report::write_dir_then(dir, force, &files, &|_| {}, finish)?;
     Ok(())
 }
 

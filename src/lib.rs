@@ -7,6 +7,7 @@ pub mod hardware;
 pub mod inflation;
 pub mod metrics;
 pub mod output;
+pub mod plots;
 pub mod power;
 pub mod rate;
 pub mod report;

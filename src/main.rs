@@ -13,6 +13,7 @@ use dcsim::compare;
 use dcsim::inflation;
 use dcsim::metrics::Summary;
 use dcsim::output::{self, Kind};
+use dcsim::plots;
 use dcsim::report::{self, RunInfo};
 use dcsim::scenario::Scenario;
 use dcsim::scheduler::params::ParamDoc;
@@ -55,6 +56,18 @@ enum Command {
         /// Replace an existing output directory.
         #[arg(long)]
         force: bool,
+        /// Skip the figures and report.html.
+        #[arg(long)]
+        no_report: bool,
+    },
+    /// Draw the figures (plots/*.svg) and report.html of an output folder (a run,
+    /// comparison, sweep or budget), from its files.
+    Report {
+        /// The output folder.
+        dir: PathBuf,
+        /// Also write each figure as PNG.
+        #[arg(long)]
+        png: bool,
     },
     /// Check a scenario, its topology and its trace without running it.
     Validate {
@@ -119,6 +132,9 @@ struct CompareArgs {
     /// Worker threads [default: one per core]; results do not depend on it.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     jobs: Option<u32>,
+    /// Skip the figures and report.html.
+    #[arg(long)]
+    no_report: bool,
 }
 
 #[derive(Subcommand)]
@@ -212,7 +228,9 @@ fn dispatch(command: Command) -> Result<()> {
             queue,
             placement,
             force,
-        } => run(&scenario, output, seed, (queue, placement), force),
+            no_report,
+        } => run(&scenario, output, seed, (queue, placement), force, !no_report),
+        Command::Report { dir, png } => report_cmd(&dir, png),
         Command::Validate { scenario } => validate(&scenario),
         Command::Compare(args) => compare_cmd(args),
         Command::Inflate {
@@ -276,6 +294,7 @@ fn run(
     seed: Option<u64>,
     (queue, placement): PolicyOverride,
     force: bool,
+    with_report: bool,
 ) -> Result<()> {
     let t0 = Instant::now();
     let mut scenario = Scenario::load(path)?;
@@ -300,7 +319,9 @@ fn run(
         },
         queue_policy: prepared.queue.name().into(),
         placement: prepared.placement.name().into(),
+        description: cfg.description.clone(),
         topology: prepared.cluster.name.clone(),
+        workload: plots::workload_label(cfg),
         gpu_models: prepared.cluster.models.iter().map(|m| m.name.clone()).collect(),
         gpu_model_counts: (0..prepared.cluster.models.len())
             .map(|i| prepared.cluster.gpus_of(GpuModelId(i as u16)))
@@ -324,7 +345,16 @@ fn run(
     cfg.metrics.apply(&mut out.summary, &out.series);
     let simulated = t0.elapsed() - loaded;
     let bar = write_progress();
-    let written = report::write_run(&dir, force, &info, &prepared.workload, &out, &|n| bar.inc(n));
+    let finish = |tmp: &Path| render_report(tmp, false);
+    let written = report::write_run(
+        &dir,
+        force,
+        &info,
+        &prepared.workload,
+        &out,
+        &|n| bar.inc(n),
+        with_report.then_some(&finish as &report::Finish),
+    );
     bar.finish_and_clear();
     written?;
     print_summary(&info, &out.summary, out.events);
@@ -519,7 +549,13 @@ fn compare_cmd(args: CompareArgs) -> Result<()> {
     let pool = pool.build().context("starting worker threads")?;
     let threads = pool.current_num_threads();
     let result = pool.install(|| compare::compare(&scenario, &config))?;
-    compare::write_compare(&dir, args.force, &result)?;
+    let finish = |tmp: &Path| render_report(tmp, false);
+    compare::write_compare(
+        &dir,
+        args.force,
+        &result,
+        (!args.no_report).then_some(&finish as &report::Finish),
+    )?;
     print!("{}", compare::table(&result));
     let preemptions = result
         .runs
@@ -539,6 +575,30 @@ fn compare_cmd(args: CompareArgs) -> Result<()> {
         result.runs.len(),
         t0.elapsed().as_secs_f64(),
         dir.display()
+    );
+    Ok(())
+}
+
+/// Renders the report of a folder being written (see `report::Finish`).
+fn render_report(dir: &Path, png: bool) -> std::io::Result<()> {
+    plots::render(dir, plots::Options { png })
+        .map(|_| ())
+        .map_err(std::io::Error::other)
+}
+
+fn report_cmd(dir: &Path, png: bool) -> Result<()> {
+    let t0 = Instant::now();
+    let r = plots::render(dir, plots::Options { png })?;
+    for m in &r.missing {
+        println!("not drawn: {m}");
+    }
+    println!(
+        "{} report: {} figure files in {} and {} ({:.2} s)",
+        r.kinds.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(" + "),
+        r.files.len(),
+        dir.join(plots::PLOTS_DIR).display(),
+        dir.join("report.html").display(),
+        t0.elapsed().as_secs_f64()
     );
     Ok(())
 }

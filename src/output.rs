@@ -54,6 +54,14 @@ pub enum OutputError {
 /// Writes one file's contents (`Sync`: the files of a directory are written in parallel).
 pub type FileWriter<'a> = dyn Fn(&mut dyn Write) -> io::Result<()> + Sync + 'a;
 
+/// What a finish step adds to a folder (the report's page and its figures folder): part
+/// of an earlier output when `--force` replaces it.
+const FINISH_NAMES: [&str; 2] = ["report.html", "plots"];
+
+/// Runs on a folder's temporary copy once its files are written, before it is renamed
+/// into place (the report renders there, so it is never seen half-written).
+pub type Finish<'a> = dyn Fn(&Path) -> io::Result<()> + 'a;
+
 /// Told the number of bytes each time some are written (for a progress display).
 pub type OnBytes<'a> = dyn Fn(u64) + Sync + 'a;
 
@@ -131,7 +139,7 @@ pub fn check_target(path: &Path, kind: Kind, force: bool) -> Result<(), OutputEr
         let (mut empty, mut ours) = (true, false);
         for e in entries.flatten() {
             let file = e.file_name().to_string_lossy().into_owned();
-            if e.file_type().is_ok_and(|t| t.is_dir()) {
+            if e.file_type().is_ok_and(|t| t.is_dir()) && !names.contains(&file.as_str()) {
                 return Err(unsafe_(format!(
                     "holds the folder {file}, so it is not an earlier output (those are flat); --force replaces only that"
                 )));
@@ -319,7 +327,22 @@ pub fn write_dir(
     files: &[(&str, &FileWriter)],
     on_bytes: &OnBytes,
 ) -> Result<(), OutputError> {
-    let names: Vec<&str> = files.iter().map(|&(n, _)| n).collect();
+    write_dir_then(dir, force, files, on_bytes, None)
+}
+
+/// [`write_dir`], then `finish` on the temporary folder before the rename (its output
+/// files and folders count as the folder's own when `--force` replaces it later).
+pub fn write_dir_then(
+    dir: &Path,
+    force: bool,
+    files: &[(&str, &FileWriter)],
+    on_bytes: &OnBytes,
+    finish: Option<&Finish>,
+) -> Result<(), OutputError> {
+    let mut names: Vec<&str> = files.iter().map(|&(n, _)| n).collect();
+    if finish.is_some() {
+        names.extend(FINISH_NAMES);
+    }
     let (target, parent, name, temp) = prepare(dir, Kind::Dir(&names), force)?;
     fs::create_dir(&temp.path).map_err(io_err(&temp.path))?;
     // One file per task: each is formatted and written independently, so the bytes
@@ -328,6 +351,9 @@ pub fn write_dir(
         .par_iter()
         .map(|&(file, f)| write_one(&temp.path.join(file), &target, f, on_bytes))
         .collect::<Result<Vec<()>, OutputError>>()?;
+    if let Some(f) = finish {
+        f(&temp.path).map_err(io_err(&target))?;
+    }
     replace(&temp, &target, &parent, &name)
 }
 

@@ -20,7 +20,7 @@ use crate::workload::{Workload, MILLI_PER_GPU};
 
 /// Outputs are written by [`crate::output`]; its error and writer types, and
 /// [`write_dir`], are re-exported here under the names the run and compare writers use.
-pub use crate::output::{write_dir, FileWriter, OnBytes, OutputError as ReportError};
+pub use crate::output::{write_dir, write_dir_then, FileWriter, Finish, OnBytes, OutputError as ReportError};
 
 /// What the run was, written at the top of `summary.json`.
 #[derive(Debug, Clone, Serialize)]
@@ -35,8 +35,12 @@ pub struct RunInfo {
     pub queue_policy: String,
     /// Placement policy name.
     pub placement: String,
+    /// The scenario's description (empty when it has none).
+    pub description: String,
     /// Topology name.
     pub topology: String,
+    /// The workload: trace format and file(s), or `synthetic`.
+    pub workload: String,
     /// GPU model names, indexed like the per-model columns.
     pub gpu_models: Vec<String>,
     /// GPUs of each model in the cluster, indexed like `gpu_models`.
@@ -55,16 +59,19 @@ struct SummaryFile<'a> {
 
 /// Every file a run folder can hold (power's only with power on): what marks a folder
 /// as an earlier run that `--force` may replace.
-pub const RUN_FILES: [&str; 5] = [
+pub const RUN_FILES: [&str; 7] = [
     "jobs.csv",
     "timeseries.csv",
     "power.csv",
     "power_levels.csv",
     "summary.json",
+    "report.html",
+    "plots",
 ];
 
 /// Writes a run into `dir` atomically ([`write_dir`]); refuses to replace an existing
 /// `dir` unless `force`; `on_bytes` hears of every buffer written (for progress).
+/// `finish` (e.g. the report) runs on the complete files before they are moved into place.
 pub fn write_run(
     dir: &Path,
     force: bool,
@@ -72,6 +79,7 @@ pub fn write_run(
     workload: &Workload,
     out: &RunOutput,
     on_bytes: &OnBytes,
+    finish: Option<&Finish>,
 ) -> Result<(), ReportError> {
     let jobs = |w: &mut dyn Write| write_jobs(w, info, workload, &out.jobs, out.power.as_ref());
     let series = |w: &mut dyn Write| write_series(w, info, &out.series);
@@ -92,14 +100,14 @@ pub fn write_run(
         serde_json::to_writer_pretty(&mut *w, &file)?;
         writeln!(w)
     };
-    let [j, t, p, l, s] = RUN_FILES;
+    let [j, t, p, l, s, ..] = RUN_FILES;
     let mut files: Vec<(&str, &FileWriter)> = vec![(j, &jobs), (t, &series)];
     if out.power.is_some() {
         files.push((p, &power));
         files.push((l, &levels));
     }
     files.push((s, &summary));
-    write_dir(dir, force, &files, on_bytes)
+    write_dir_then(dir, force, &files, on_bytes, finish)
 }
 
 /// Appends `value / 1000` with exactly three decimals (seconds from ms, GPUs from milli).

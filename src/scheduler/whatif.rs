@@ -84,7 +84,16 @@ pub fn place_if_freed(
     for v in victims.iter() {
         free.allocate_job(v.grants(all_grants), &v.request);
     }
-    if !ok {
+    if ok {
+        // The last placement may have chosen other nodes than the first (a random or
+        // stateful policy): a victim on none of the chosen nodes frees nothing the waiter
+        // uses, and keeping it running leaves the chosen grants valid.
+        victims.retain(|v| {
+            v.grants(all_grants)
+                .iter()
+                .any(|g| out.iter().any(|o| o.node == g.node))
+        });
+    } else {
         out.clear();
     }
     ok

@@ -1,0 +1,130 @@
+//! A budget's figures, from `costs.csv` (one row per month; conventions in
+//! `docs/reports.md`): monthly cost stacked by component (the `*_usd` columns but
+//! `total_usd`), GPUs installed (`gpus_installed`), and peak power against the feed
+//! (`peak_kw`, `feed_kw`).
+
+use std::path::Path;
+
+use super::draw::{Axis, Bar, Figure, Layer, LegendAt, Panel, Scale};
+use super::table::Table;
+use super::{Kind, PlotError, Section};
+
+pub(crate) fn section(dir: &Path) -> Result<Section, PlotError> {
+    let path = dir.join("costs.csv");
+    let t = Table::read(&path)?;
+    let months: Vec<String> = t
+        .text("month")
+        .map(|v| v.iter().map(|s| s.to_string()).collect())
+        .unwrap_or_else(|| (1..=t.rows.len()).map(|i| i.to_string()).collect());
+    let cats = Scale::Categories(months.clone());
+    let month_axis = || Axis {
+        label: "month".into(),
+        scale: cats.clone(),
+        range: None,
+    };
+    let components: Vec<&String> = t
+        .header
+        .iter()
+        .filter(|h| h.ends_with("_usd") && !h.starts_with("total"))
+        .collect();
+    let mut panels = Vec::new();
+    let mut missing = Vec::new();
+    if components.is_empty() {
+        missing.push("monthly cost: costs.csv has no <component>_usd columns".to_string());
+    } else {
+        let mut below = vec![0.0; months.len()];
+        let mut layers = Vec::new();
+        for (k, c) in components.iter().enumerate() {
+            let v = t.num(c).unwrap_or_default();
+            let bars = (0..months.len())
+                .map(|i| {
+                    let lo = below[i];
+                    if v[i].is_finite() {
+                        below[i] += v[i];
+                    }
+                    Bar {
+                        at: i as f64,
+                        lo: lo / 1e3,
+                        hi: below[i] / 1e3,
+                        ci: None,
+                    }
+                })
+                .collect();
+            layers.push(Layer::Bars {
+                name: c.trim_end_matches("_usd").replace('_', " "),
+                colour: k,
+                bars,
+                horizontal: false,
+            });
+        }
+        panels.push(Panel {
+            title: "Monthly cost by component (stacked)".into(),
+            x: month_axis(),
+            y: Axis::linear("cost (thousand $)"),
+            layers,
+            legend: LegendAt::UpperLeft,
+        });
+    }
+    let line = |col: &str, name: &str, colour: usize, dashed: bool| {
+        t.num(col).map(|v| Layer::Line {
+            name: name.to_string(),
+            colour,
+            points: v
+                .iter()
+                .enumerate()
+                .filter(|(_, y)| y.is_finite())
+                .map(|(i, &y)| (i as f64, y))
+                .collect(),
+            dashed,
+        })
+    };
+    match line("gpus_installed", "GPUs installed", 0, false) {
+        Some(l) => panels.push(Panel {
+            title: "GPUs installed".into(),
+            x: month_axis(),
+            y: Axis::linear("GPUs"),
+            layers: vec![l],
+            legend: LegendAt::UpperLeft,
+        }),
+        None => missing.push("GPUs installed: costs.csv has no gpus_installed column".into()),
+    }
+    let power: Vec<Layer> = [
+        line("peak_kw", "peak IT power", 5, false),
+        line("feed_kw", "feed", 8, true),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if power.is_empty() {
+        missing.push("peak power: costs.csv has no peak_kw column".into());
+    } else {
+        panels.push(Panel {
+            title: "Peak power against the feed".into(),
+            x: month_axis(),
+            y: Axis::linear("power (kW)"),
+            layers: power,
+            legend: LegendAt::UpperLeft,
+        });
+    }
+    let mut table = vec![t.header.clone()];
+    table.extend(t.rows.iter().take(120).cloned());
+    let figures = if panels.is_empty() {
+        Vec::new()
+    } else {
+        vec![Figure {
+            name: "budget".into(),
+            title: "Budget by month".into(),
+            caption: "From costs.csv.".into(),
+            columns: 1,
+            panels,
+        }]
+    };
+    Ok(Section {
+        kind: Kind::Budget,
+        about: vec![("months".into(), months.len().to_string())],
+        table,
+        skipped: Vec::new(),
+        figures,
+        missing,
+    })
+}
