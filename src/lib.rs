@@ -11,5 +11,6 @@ pub mod report;
 pub mod scenario;
 pub mod scheduler;
 pub mod sim;
+pub mod sweep;
 pub mod topology;
 pub mod workload;

@@ -14,7 +14,9 @@ use crate::scheduler::params::PolicyError;
 use crate::scheduler::registry;
 use crate::scheduler::{Placement, QueuePolicy};
 use crate::sim::{Mode, PreemptionCost, SimConfig};
-use crate::topology::{self, Cluster, TopologyError};
+use crate::sweep::overrides::{self, Override, OverrideError, Target};
+use crate::sweep::SweepSpec;
+use crate::topology::{self, Cluster, LoadReport, TopologyError};
 use crate::workload::adapters::{self, TraceFormat};
 use crate::workload::synthetic::{self, SyntheticConfig};
 use crate::workload::transform::{self, TransformConfig};
@@ -61,6 +63,10 @@ pub enum ScenarioError {
     /// The workload failed to load.
     #[error(transparent)]
     Workload(#[from] WorkloadError),
+    /// A `--set KEY=VALUE` names no key of the file, or gives a value the key does not
+    /// accept (the message names the key and, for an unknown key, the valid ones).
+    #[error(transparent)]
+    Override(#[from] OverrideError),
     /// A policy name is unknown.
     #[error("{path}: {source}")]
     Policy {
@@ -97,6 +103,9 @@ pub struct ScenarioConfig {
     /// Power model, caps and energy accounting (absent or `mode = "off"`: none).
     #[serde(default)]
     pub power: Option<PowerConfig>,
+    /// `[sweep]`: the grid `dcsim sweep` runs (ignored by `run`); see `docs/sweeps.md`.
+    #[serde(default)]
+    pub sweep: Option<SweepSpec>,
 }
 
 /// `[topology]`.
@@ -179,8 +188,21 @@ impl Default for SchedulerSection {
 pub struct Scenario {
     /// The scenario file.
     pub path: PathBuf,
-    /// Its contents.
+    /// Its contents, `--set` overrides applied.
     pub config: ScenarioConfig,
+    /// The `--set` overrides it was loaded with; those of the topology apply when the
+    /// topology is loaded ([`Scenario::load_topology`]).
+    pub overrides: Vec<Override>,
+}
+
+/// The per-run parts of a run: fresh policies and power accounting.
+pub struct Policies {
+    /// A fresh queue policy.
+    pub queue: Box<dyn QueuePolicy>,
+    /// A fresh placement policy.
+    pub placement: Box<dyn Placement>,
+    /// Power accounting for the run, when `[power]` turns it on.
+    pub power: Option<PowerRun>,
 }
 
 /// Everything a run needs, built from a scenario.
@@ -207,10 +229,57 @@ impl Scenario {
         Self::parse(&text, path)
     }
 
+    /// Reads and parses a scenario file with `--set` overrides applied.
+    pub fn load_with(path: &Path, overrides: &[Override]) -> Result<Scenario, ScenarioError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::parse_with(&text, path, overrides)
+    }
+
     /// Parses scenario text; `path` names it in errors and anchors relative paths.
     pub fn parse(text: &str, path: &Path) -> Result<Scenario, ScenarioError> {
+        Self::parse_with(text, path, &[])
+    }
+
+    /// Parses scenario text with `--set` overrides: they are written into the parsed TOML
+    /// tree before it is deserialised, so the file's own checks apply to them. An error
+    /// the file alone also has is reported with its line; one the overrides cause names
+    /// the override.
+    pub fn parse_with(text: &str, path: &Path, overrides: &[Override]) -> Result<Scenario, ScenarioError> {
+        let config = if overrides.iter().any(|o| o.target() == Target::Scenario) {
+            let mut table: toml::Table = match toml::from_str(text) {
+                Ok(t) => t,
+                Err(_) => return Err(Self::parse_config(text, path).err().unwrap_or_else(|| unparsable(path))),
+            };
+            overrides::apply_all(&mut table, overrides, Target::Scenario)?;
+            match serde_path_to_error::deserialize(toml::Value::Table(table)) {
+                Ok(c) => c,
+                Err(e) => {
+                    let key = e.path().to_string();
+                    let message = e.into_inner().message().to_string();
+                    if let Err(file_error) = Self::parse_config(text, path) {
+                        return Err(file_error);
+                    }
+                    return Err(blame(overrides, Target::Scenario, &key, &message).into());
+                }
+            }
+        } else {
+            Self::parse_config(text, path)?
+        };
+        let scenario = Scenario {
+            path: path.to_path_buf(),
+            config,
+            overrides: overrides.to_vec(),
+        };
+        scenario.validate()?;
+        Ok(scenario)
+    }
+
+    fn parse_config(text: &str, path: &Path) -> Result<ScenarioConfig, ScenarioError> {
         let de = toml::Deserializer::new(text);
-        let config: ScenarioConfig = serde_path_to_error::deserialize(de).map_err(|e| {
+        serde_path_to_error::deserialize(de).map_err(|e| {
             let key = e.path().to_string();
             let inner = e.into_inner();
             let line = inner
@@ -223,13 +292,43 @@ impl Scenario {
                 key,
                 message: inner.message().to_string(),
             }
+        })
+    }
+
+    /// The topology file's path.
+    pub fn topology_path(&self) -> PathBuf {
+        self.resolve(&self.config.topology.path)
+    }
+
+    /// Loads and builds the topology, its `--set topology.*` overrides applied (an error
+    /// the file alone also has is reported with its line; one the overrides cause names
+    /// the override).
+    pub fn load_topology(&self) -> Result<LoadReport, ScenarioError> {
+        let path = self.topology_path();
+        if !self.overrides.iter().any(|o| o.target() == Target::Topology) {
+            return Ok(topology::load_report(&path)?);
+        }
+        let text = std::fs::read_to_string(&path).map_err(|source| ScenarioError::Io {
+            path: path.clone(),
+            source,
         })?;
-        let scenario = Scenario {
-            path: path.to_path_buf(),
-            config,
+        let file_error = || topology::config::TopologyFile::parse(&text, &path).err();
+        let mut table: toml::Table = match toml::from_str(&text) {
+            Ok(t) => t,
+            Err(_) => return Err(file_error().map_or_else(|| unparsable(&path), Into::into)),
         };
-        scenario.validate()?;
-        Ok(scenario)
+        overrides::apply_all(&mut table, &self.overrides, Target::Topology)?;
+        let changed = toml::to_string(&table).map_err(|e| OverrideError {
+            set: self.overrides.iter().map(|o| o.to_string()).collect::<Vec<_>>().join(" "),
+            message: e.to_string(),
+        })?;
+        match topology::parse_report(&changed, &path) {
+            Err(TopologyError::Parse { key, message, .. }) => Err(match file_error() {
+                Some(e) => e.into(),
+                None => blame(&self.overrides, Target::Topology, &key, &message).into(),
+            }),
+            other => Ok(other?),
+        }
     }
 
     fn invalid(&self, key: &str, message: impl Into<String>) -> ScenarioError {
@@ -324,25 +423,36 @@ impl Scenario {
     /// Loads the topology and workload and makes the policies; `seed` overrides the
     /// scenario's seed.
     pub fn prepare(&self, seed: u64) -> Result<Prepared, ScenarioError> {
-        let report = topology::load_report(&self.resolve(&self.config.topology.path))?;
-        let cluster = report.cluster;
-        let workload = self.load_workload(seed, cluster.total_gpus())?;
+        let report = self.load_topology()?;
+        let workload = self.load_workload(seed, report.cluster.total_gpus())?;
+        let Policies { queue, placement, power } = self.policies(&report, &workload, seed)?;
+        Ok(Prepared {
+            power,
+            cluster: report.cluster,
+            workload,
+            queue,
+            placement,
+        })
+    }
+
+    /// Fresh policies and power accounting for one run on a loaded cluster and workload
+    /// (what [`Scenario::prepare`] adds to them; sweeps reuse a cluster and workload
+    /// across runs).
+    pub fn policies(&self, report: &LoadReport, workload: &Workload, seed: u64) -> Result<Policies, ScenarioError> {
         let queue = self.queue_policy(&self.config.scheduler.queue, seed)?;
-        self.check_tenants(queue.as_ref(), &workload)?;
+        self.check_tenants(queue.as_ref(), workload)?;
         let power = match &self.config.power {
             Some(cfg) => {
                 let dir = self.path.parent().unwrap_or(Path::new("."));
-                power::setup(cfg, &cluster, &report.power, workload.jobs.len(), dir, seed)
+                power::setup(cfg, &report.cluster, &report.power, workload.jobs.len(), dir, seed)
                     .map_err(|e| self.invalid(&format!("power ({})", e.key), e.message))?
             }
             None => None,
         };
-        Ok(Prepared {
-            power,
-            cluster,
-            workload,
+        Ok(Policies {
             queue,
             placement: self.placement_policy(&self.config.scheduler.placement, seed)?,
+            power,
         })
     }
 
@@ -422,5 +532,40 @@ impl Scenario {
             }
         };
         Ok(transform::apply(raw, &w.transform)?)
+    }
+}
+
+/// The error for a file that is not TOML but whose typed parse did not fail (not expected:
+/// both read the same text).
+fn unparsable(path: &Path) -> ScenarioError {
+    ScenarioError::Invalid {
+        path: path.to_path_buf(),
+        key: String::new(),
+        message: "not a valid TOML file".into(),
+    }
+}
+
+/// An error that only appears with overrides, put on the overrides of `target` whose key
+/// is on the error's path (all of them when none is).
+fn blame(overrides: &[Override], target: Target, key: &str, message: &str) -> OverrideError {
+    let ours: Vec<&Override> = overrides.iter().filter(|o| o.target() == target).collect();
+    let on_path: Vec<&Override> = ours
+        .iter()
+        .copied()
+        .filter(|o| {
+            let k = o.file_key();
+            key.is_empty() || k.starts_with(key) || key.starts_with(k)
+        })
+        .collect();
+    let named = if on_path.is_empty() { ours } else { on_path };
+    let at = if key.is_empty() || key == "." {
+        String::new()
+    } else {
+        let prefix = if target == Target::Topology { "topology." } else { "" };
+        format!("`{prefix}{key}`: ")
+    };
+    OverrideError {
+        set: named.iter().map(|o| o.to_string()).collect::<Vec<_>>().join(" --set "),
+        message: format!("{at}{}", message.trim()),
     }
 }
