@@ -804,7 +804,7 @@ fn plan_cmd(args: PlanArgs) -> Result<()> {
         .iter()
         .map(|t| plan::Target::parse(t))
         .collect::<Result<Vec<_>, _>>()?;
-    let sweep = Sweep::load(&args.scenario, &sets)?;
+    let sweep = Sweep::load_base(&args.scenario, &sets)?;
     let name = &sweep.scenario.config.name;
     let dir = args
         .output

@@ -2,7 +2,8 @@
 //!
 //! The key's candidate values are a range (`from`, `to`, `step`). Assuming more of the
 //! key helps (a target met at `v` is met at every value above it), the search probes the
-//! top of the range (none met: unreachable, say so), the bottom (met: the answer), then
+//! top of the range (missed: unreachable, said so — or non-monotone when the bottom meets
+//! every target), the bottom (met: the answer), then
 //! bisects between the highest value known to fail and the lowest known to meet, so it
 //! makes about log2(values) + 2 probes. Each probe runs `replications` runs (seeds
 //! `seed + r`, in parallel) and meets a target only when its whole 95% confidence interval
@@ -124,8 +125,7 @@ pub struct Probe {
 /// What the search found.
 #[derive(Debug, Clone)]
 pub enum Outcome {
-    /// The smallest value meeting every target; `below` is the probe just under it, which
-    /// fails (none when the answer is the bottom of the range).
+    /// The smallest value meeting every target.
     Found {
         /// The answer.
         value: Value,
@@ -215,7 +215,18 @@ pub fn search(
     };
     let (mut lo, mut hi) = (0usize, values.len() - 1);
     let outcome = if !probe(hi)? {
-        Outcome::Unreachable
+        if hi > 0 && probe(lo)? {
+            Outcome::NonMonotone {
+                why: format!(
+                    "every target is met at {} = {} but not at {}: more of the key makes it worse",
+                    key,
+                    literal(&values[lo]),
+                    literal(&values[hi])
+                ),
+            }
+        } else {
+            Outcome::Unreachable
+        }
     } else if hi == 0 || probe(lo)? {
         Outcome::Found { value: values[lo].clone() }
     } else {
@@ -232,7 +243,7 @@ pub fn search(
     let order = |v: &Value| values.iter().position(|x| x == v).unwrap_or(0);
     probes.sort_by_key(|p| order(&p.value));
     let outcome = match (outcome, monotone_violation(&probes, targets)) {
-        (Outcome::Found { .. } | Outcome::Unreachable, Some(why)) => Outcome::NonMonotone { why },
+        (Outcome::Found { .. }, Some(why)) => Outcome::NonMonotone { why },
         (o, _) => o,
     };
     Ok(Plan {

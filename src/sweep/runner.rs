@@ -161,12 +161,23 @@ impl Sweep {
     /// every point's overrides against the scenario (and the first point's against the
     /// topology) before anything runs.
     pub fn load(path: &Path, sets: &[Override]) -> Result<Sweep, SweepError> {
+        Self::read(path, sets, true)
+    }
+
+    /// Loads a scenario with `--set` overrides as a single point, its `[sweep]` table
+    /// ignored (`dcsim plan` varies its own key).
+    pub fn load_base(path: &Path, sets: &[Override]) -> Result<Sweep, SweepError> {
+        Self::read(path, sets, false)
+    }
+
+    fn read(path: &Path, sets: &[Override], with_grid: bool) -> Result<Sweep, SweepError> {
         let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Io {
             path: path.to_path_buf(),
             source,
         })?;
         let scenario = Scenario::parse_with(&text, path, sets)?;
-        let grid = Grid::from_spec(scenario.config.sweep.as_ref()).map_err(|source| SweepError::Spec {
+        let spec = if with_grid { scenario.config.sweep.as_ref() } else { None };
+        let grid = Grid::from_spec(spec).map_err(|source| SweepError::Spec {
             path: path.to_path_buf(),
             source,
         })?;
@@ -185,7 +196,7 @@ impl Sweep {
             text,
             sets: sets.to_vec(),
             grid,
-        hash,
+            hash,
         };
         for p in 0..sweep.grid.points() {
             let s = sweep.point_scenario(&sweep.grid.point(p))?;
