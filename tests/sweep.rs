@@ -97,7 +97,7 @@ fn files(dir: &Path) -> (String, String) {
 fn set_overrides_scenario_and_topology_keys_with_the_files_own_checks() {
     let default = repo("scenarios/default.toml");
     let s = Scenario::load_with(&default, &sets(&["workload.transform.load_scale=3", "scheduler.queue=easy"])).unwrap();
-    assert_eq!(s.config.workload.transform.load_scale, 3.0);
+    assert_eq!(s.config.workload.transform.load_scale, Some(3.0));
     assert_eq!(s.config.scheduler.queue, "easy");
     // An unknown key is named, with the valid keys of its table.
     let e = Scenario::load_with(&default, &sets(&["workload.transform.load_scal=3"])).unwrap_err().to_string();
@@ -132,7 +132,7 @@ fn sweep_files_are_identical_for_any_thread_count_shards_and_resume() {
     assert_eq!(summary.lines().count(), 1 + 6);
     let header = runs.lines().next().unwrap();
     assert!(
-        header.starts_with("point,replication,seed,topology.nodes.server.count,scheduler.queue,workload.transform.load_scale,"),
+        header.starts_with("point,replication,run_seed,topology.nodes.server.count,scheduler.queue,workload.transform.load_scale,"),
         "{header}"
     );
     assert!(header.contains(",wait_s.p95,") && header.contains(",gpu_utilization,"), "{header}");
@@ -238,14 +238,16 @@ fn range(from: i64, to: i64) -> RangeSpec {
 #[test]
 fn plan_returns_the_c_erlang_c_gives() {
     // λ = 20 jobs/h, 1 h mean service: W_q(23) = 499 s, W_q(24) = 268 s (Erlang C), so the
-    // smallest c with a mean wait of at most 360 s is 24.
+    // smallest c with a mean wait of at most 400 s is 24. A probe meets the target only
+    // when its whole 95% CI does; 10 replications of 20,000 jobs give about ±75 s at
+    // c = 24 (measured), which fits under 400 s, and c = 23 misses it even at its mean.
     let (lambda, mu) = (20.0 / 3600.0, 1.0 / 3600.0);
-    let c_star = (21..60).find(|&c| erlang_c_wait(c, lambda, mu) <= 360.0).unwrap();
+    let c_star = (21..60).find(|&c| erlang_c_wait(c, lambda, mu) <= 400.0).unwrap();
     assert_eq!(c_star, 24);
     let (_t, path) = scenario_dir(&mmc(20_000, 20.0));
     let s = Sweep::load_base(&path, &[]).unwrap();
-    let targets = [Target::parse("wait_s.mean <= 360").unwrap()];
-    let p = plan::search(&s, "topology.nodes.server.count", &range(21, 40), &targets, 4, &|_| {}).unwrap();
+    let targets = [Target::parse("wait_s.mean <= 400").unwrap()];
+    let p = plan::search(&s, "topology.nodes.server.count", &range(21, 40), &targets, 10, &|_| {}).unwrap();
     match &p.outcome {
         Outcome::Found { value } => assert_eq!(value.as_integer(), Some(i64::from(c_star)), "{p:#?}"),
         o => panic!("{o:?}"),
@@ -253,7 +255,7 @@ fn plan_returns_the_c_erlang_c_gives() {
     // Bisection: top, bottom, then halving 19 gaps: at most 2 + 5 probes.
     assert!(p.probes.len() <= 7, "{}", p.probes.len());
     // Unreachable within the range: said so, not answered.
-    let p = plan::search(&s, "topology.nodes.server.count", &range(21, 23), &targets, 4, &|_| {}).unwrap();
+    let p = plan::search(&s, "topology.nodes.server.count", &range(21, 23), &targets, 10, &|_| {}).unwrap();
     assert!(matches!(p.outcome, Outcome::Unreachable), "{:?}", p.outcome);
 }
 

@@ -7,7 +7,7 @@
 //! run's line back by its offset. Memory is bounded by that index and one point's
 //! replications, never by the rows.
 //!
-//! - `sweep.csv`: one row per run: `point`, `replication`, `seed`, one column per swept
+//! - `sweep.csv`: one row per run: `point`, `replication`, `run_seed`, one column per swept
 //!   key, then every figure (the union of the runs' figure names, sorted).
 //! - `sweep_summary.csv`: one row per point: `point`, the swept keys, `runs`, then per
 //!   figure `<figure>_mean`, `<figure>_std` (sample standard deviation) and
@@ -172,7 +172,7 @@ impl Assembled {
 
     fn write_to(&self, runs_w: &mut dyn Write, sum_w: &mut dyn Write) -> Result<(), WriteError> {
         let keys: Vec<String> = self.header.keys.iter().map(|k| field(k)).collect();
-        let mut line = String::from("point,replication,seed");
+        let mut line = String::from("point,replication,run_seed");
         for k in &keys {
             let _ = write!(line, ",{k}");
         }

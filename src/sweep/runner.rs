@@ -199,7 +199,7 @@ impl Sweep {
             hash,
         };
         for p in 0..sweep.grid.points() {
-            let s = sweep.point_scenario(&sweep.grid.point(p))?;
+            let s = sweep.point_scenario(&sweep.grid.point(p)).map_err(|e| sweep.at(p, e))?;
             if p == 0 && s.overrides.iter().any(|o| o.target() == Target::Topology) {
                 s.load_topology().map_err(|e| sweep.at(p, e))?;
             }
