@@ -38,7 +38,13 @@ fn overhead(c: &mut Criterion) {
             let p = scenario
                 .policies(&report, &workload, scenario.config.seed)
                 .expect("policies");
-            let sim = Simulation::new(&report.cluster, &workload, p.queue, p.placement, scenario.sim_config());
+            let sim = Simulation::new(
+                &report.cluster,
+                &workload,
+                p.queue,
+                p.placement,
+                scenario.sim_config(),
+            );
             sim.run(&mut |_| {}).summary
         })
     });

@@ -127,7 +127,11 @@ struct Sets {
 
 impl Sets {
     fn parse(&self) -> Result<Vec<Override>> {
-        Ok(self.set.iter().map(|s| Override::parse(s)).collect::<Result<Vec<_>, _>>()?)
+        Ok(self
+            .set
+            .iter()
+            .map(|s| Override::parse(s))
+            .collect::<Result<Vec<_>, _>>()?)
     }
 
     fn load(&self, path: &Path) -> Result<Scenario> {
@@ -688,8 +692,10 @@ impl Progress {
         let bar = std::io::stderr().is_terminal().then(|| {
             let bar = ProgressBar::new(0);
             bar.set_style(
-                ProgressStyle::with_template(&format!("{{spinner}} {what} [{{bar:40}}] {{pos}}/{{len}} runs ({{eta}} left)"))
-                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                ProgressStyle::with_template(&format!(
+                    "{{spinner}} {what} [{{bar:40}}] {{pos}}/{{len}} runs ({{eta}} left)"
+                ))
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
             );
             bar
         });
@@ -713,7 +719,10 @@ impl Progress {
         *last = Instant::now();
         let elapsed = self.started.elapsed().as_secs_f64();
         let eta = if done > 0 && done < total {
-            format!(", about {:.0} s left", elapsed / done as f64 * (total - done) as f64)
+            format!(
+                ", about {:.0} s left",
+                elapsed / done as f64 * (total - done) as f64
+            )
         } else {
             String::new()
         };
@@ -753,7 +762,9 @@ fn sweep_cmd(args: SweepArgs) -> Result<()> {
             sbatch: args.sbatch,
             name: format!("dcsim-{name}"),
         };
-        let submit = job.write().with_context(|| format!("writing scripts under {}", dir.display()))?;
+        let submit = job
+            .write()
+            .with_context(|| format!("writing scripts under {}", dir.display()))?;
         println!(
             "{} points x {} replications as a job array of {} tasks; submit with:\n\n    sh {}\n\nsweep.csv and sweep_summary.csv appear in {} when the merge job has run.",
             grid.points(),
@@ -776,7 +787,10 @@ fn sweep_cmd(args: SweepArgs) -> Result<()> {
     progress.finish();
     let report = report?;
     if report.resumed > 0 {
-        println!("resumed: {} of {} runs were already done", report.resumed, report.runs);
+        println!(
+            "resumed: {} of {} runs were already done",
+            report.resumed, report.runs
+        );
     }
     let what = match shard {
         Some(s) => format!("shard {}/{}: ", s.index, s.count),
@@ -811,7 +825,10 @@ fn plan_cmd(args: PlanArgs) -> Result<()> {
         .unwrap_or_else(|| Path::new("output").join(format!("{name}-plan")));
     let file = dir.join("plan.csv");
     if file.exists() && !args.force {
-        bail!("{} already exists; pass --force to replace it, or choose another --output", file.display());
+        bail!(
+            "{} already exists; pass --force to replace it, or choose another --output",
+            file.display()
+        );
     }
     let range = sweep::spec::RangeSpec {
         from: sweep::overrides::parse_value(&args.from),
@@ -851,11 +868,7 @@ fn plan_cmd(args: PlanArgs) -> Result<()> {
     match &result.outcome {
         plan::Outcome::Found { value } => {
             let at = result.probes.iter().find(|p| &p.value == value);
-            let below = result
-                .probes
-                .iter()
-                .filter(|p| !p.meets)
-                .last();
+            let below = result.probes.iter().rfind(|p| !p.meets);
             println!(
                 "answer: {} = {} is the smallest value meeting {}",
                 args.vary,
@@ -864,13 +877,23 @@ fn plan_cmd(args: PlanArgs) -> Result<()> {
             );
             if let Some(p) = at {
                 for (t, e) in targets.iter().zip(&p.estimates) {
-                    println!("  at {}: {} = {} (95% CI over {replications} runs)", sweep::overrides::literal(value), t.figure, estimate(e));
+                    println!(
+                        "  at {}: {} = {} (95% CI over {replications} runs)",
+                        sweep::overrides::literal(value),
+                        t.figure,
+                        estimate(e)
+                    );
                 }
             }
             match below {
                 Some(p) => {
                     for (t, e) in targets.iter().zip(&p.estimates).filter(|(t, e)| !t.met_by(e)) {
-                        println!("  at {}: {} = {} misses {t}", sweep::overrides::literal(&p.value), t.figure, estimate(e));
+                        println!(
+                            "  at {}: {} = {} misses {t}",
+                            sweep::overrides::literal(&p.value),
+                            t.figure,
+                            estimate(e)
+                        );
                     }
                 }
                 None => println!("  (the bottom of the range already meets every target)"),

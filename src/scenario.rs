@@ -251,7 +251,11 @@ impl Scenario {
         let config = if overrides.iter().any(|o| o.target() == Target::Scenario) {
             let mut table: toml::Table = match toml::from_str(text) {
                 Ok(t) => t,
-                Err(_) => return Err(Self::parse_config(text, path).err().unwrap_or_else(|| unparsable(path))),
+                Err(_) => {
+                    return Err(Self::parse_config(text, path)
+                        .err()
+                        .unwrap_or_else(|| unparsable(path)))
+                }
             };
             overrides::apply_all(&mut table, overrides, Target::Scenario)?;
             match serde_path_to_error::deserialize(toml::Value::Table(table)) {
@@ -259,9 +263,7 @@ impl Scenario {
                 Err(e) => {
                     let key = e.path().to_string();
                     let message = e.into_inner().message().to_string();
-                    if let Err(file_error) = Self::parse_config(text, path) {
-                        return Err(file_error);
-                    }
+                    Self::parse_config(text, path)?;
                     return Err(blame(overrides, Target::Scenario, &key, &message).into());
                 }
             }
@@ -319,7 +321,12 @@ impl Scenario {
         };
         overrides::apply_all(&mut table, &self.overrides, Target::Topology)?;
         let changed = toml::to_string(&table).map_err(|e| OverrideError {
-            set: self.overrides.iter().map(|o| o.to_string()).collect::<Vec<_>>().join(" "),
+            set: self
+                .overrides
+                .iter()
+                .map(|o| o.to_string())
+                .collect::<Vec<_>>()
+                .join(" "),
             message: e.to_string(),
         })?;
         match topology::parse_report(&changed, &path) {
@@ -425,7 +432,11 @@ impl Scenario {
     pub fn prepare(&self, seed: u64) -> Result<Prepared, ScenarioError> {
         let report = self.load_topology()?;
         let workload = self.load_workload(seed, report.cluster.total_gpus())?;
-        let Policies { queue, placement, power } = self.policies(&report, &workload, seed)?;
+        let Policies {
+            queue,
+            placement,
+            power,
+        } = self.policies(&report, &workload, seed)?;
         Ok(Prepared {
             power,
             cluster: report.cluster,
@@ -438,14 +449,26 @@ impl Scenario {
     /// Fresh policies and power accounting for one run on a loaded cluster and workload
     /// (what [`Scenario::prepare`] adds to them; sweeps reuse a cluster and workload
     /// across runs).
-    pub fn policies(&self, report: &LoadReport, workload: &Workload, seed: u64) -> Result<Policies, ScenarioError> {
+    pub fn policies(
+        &self,
+        report: &LoadReport,
+        workload: &Workload,
+        seed: u64,
+    ) -> Result<Policies, ScenarioError> {
         let queue = self.queue_policy(&self.config.scheduler.queue, seed)?;
         self.check_tenants(queue.as_ref(), workload)?;
         let power = match &self.config.power {
             Some(cfg) => {
                 let dir = self.path.parent().unwrap_or(Path::new("."));
-                power::setup(cfg, &report.cluster, &report.power, workload.jobs.len(), dir, seed)
-                    .map_err(|e| self.invalid(&format!("power ({})", e.key), e.message))?
+                power::setup(
+                    cfg,
+                    &report.cluster,
+                    &report.power,
+                    workload.jobs.len(),
+                    dir,
+                    seed,
+                )
+                .map_err(|e| self.invalid(&format!("power ({})", e.key), e.message))?
             }
             None => None,
         };
@@ -561,11 +584,19 @@ fn blame(overrides: &[Override], target: Target, key: &str, message: &str) -> Ov
     let at = if key.is_empty() || key == "." {
         String::new()
     } else {
-        let prefix = if target == Target::Topology { "topology." } else { "" };
+        let prefix = if target == Target::Topology {
+            "topology."
+        } else {
+            ""
+        };
         format!("`{prefix}{key}`: ")
     };
     OverrideError {
-        set: named.iter().map(|o| o.to_string()).collect::<Vec<_>>().join(" --set "),
+        set: named
+            .iter()
+            .map(|o| o.to_string())
+            .collect::<Vec<_>>()
+            .join(" --set "),
         message: format!("{at}{}", message.trim()),
     }
 }

@@ -94,18 +94,34 @@ values = [1.0, 1.1]
 #[ignore = "needs Slurm and munge (Debian: slurmctld slurmd munge); .ci/run installs them and runs this test with --include-ignored"]
 fn slurm_job_array_and_merge_equal_the_single_machine_sweep() {
     for p in ["munged", "slurmctld", "slurmd", "sbatch"] {
-        assert!(found(p), "`{p}` is not installed (apt-get install slurmctld slurmd munge)");
+        assert!(
+            found(p),
+            "`{p}` is not installed (apt-get install slurmctld slurmd munge)"
+        );
     }
-    let tmp = tempfile::Builder::new().prefix("dcsim-slurm").tempdir_in("/tmp").unwrap();
+    let tmp = tempfile::Builder::new()
+        .prefix("dcsim-slurm")
+        .tempdir_in("/tmp")
+        .unwrap();
     let dir = tmp.path();
     let scenario = write_scenario(dir);
 
     // The single-machine reference.
-    run(dcsim().arg("sweep").arg(&scenario).arg("-o").arg(dir.join("single")));
+    run(dcsim()
+        .arg("sweep")
+        .arg(&scenario)
+        .arg("-o")
+        .arg(dir.join("single")));
 
     // munge: a private key and socket.
     let key = dir.join("munge.key");
-    std::fs::write(&key, (0..1024u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect::<Vec<u8>>()).unwrap();
+    std::fs::write(
+        &key,
+        (0..1024u32)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .collect::<Vec<u8>>(),
+    )
+    .unwrap();
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
     let sock = dir.join("munge.sock");
@@ -158,9 +174,12 @@ fn slurm_job_array_and_merge_equal_the_single_machine_sweep() {
         if daemon == "slurmctld" {
             cmd.arg("-i"); // ignore (absent) saved state
         }
-        daemons
-            .0
-            .push(cmd.stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("daemon starts"));
+        daemons.0.push(
+            cmd.stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("daemon starts"),
+        );
     }
 
     // Emit the array (4 tasks for 6 points: tasks 0 and 1 run two points each), submit.
@@ -204,7 +223,13 @@ fn slurm_job_array_and_merge_equal_the_single_machine_sweep() {
             let logs = std::fs::read_dir(out.join("slurm/logs"))
                 .map(|it| {
                     it.flatten()
-                        .map(|e| format!("{}:\n{}", e.path().display(), std::fs::read_to_string(e.path()).unwrap_or_default()))
+                        .map(|e| {
+                            format!(
+                                "{}:\n{}",
+                                e.path().display(),
+                                std::fs::read_to_string(e.path()).unwrap_or_default()
+                            )
+                        })
                         .collect::<Vec<_>>()
                         .join("\n")
                 })

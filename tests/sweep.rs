@@ -75,9 +75,17 @@ zip = [
 ]
 "#;
 
-fn run_sweep(path: &Path, dir: &Path, threads: usize, shard: Option<Shard>) -> Result<sweep::SweepReport, SweepError> {
+fn run_sweep(
+    path: &Path,
+    dir: &Path,
+    threads: usize,
+    shard: Option<Shard>,
+) -> Result<sweep::SweepReport, SweepError> {
     let s = Sweep::load(path, &[])?;
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap();
     let opts = SweepOptions {
         dir: dir.to_path_buf(),
         shard,
@@ -96,17 +104,27 @@ fn files(dir: &Path) -> (String, String) {
 #[test]
 fn set_overrides_scenario_and_topology_keys_with_the_files_own_checks() {
     let default = repo("scenarios/default.toml");
-    let s = Scenario::load_with(&default, &sets(&["workload.transform.load_scale=3", "scheduler.queue=easy"])).unwrap();
+    let s = Scenario::load_with(
+        &default,
+        &sets(&["workload.transform.load_scale=3", "scheduler.queue=easy"]),
+    )
+    .unwrap();
     assert_eq!(s.config.workload.transform.load_scale, Some(3.0));
     assert_eq!(s.config.scheduler.queue, "easy");
     // An unknown key is named, with the valid keys of its table.
-    let e = Scenario::load_with(&default, &sets(&["workload.transform.load_scal=3"])).unwrap_err().to_string();
+    let e = Scenario::load_with(&default, &sets(&["workload.transform.load_scal=3"]))
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("load_scal") && e.contains("load_scale"), "{e}");
     // A wrong type is refused as the file would refuse it.
-    let e = Scenario::load_with(&default, &sets(&["seed=fast"])).unwrap_err().to_string();
+    let e = Scenario::load_with(&default, &sets(&["seed=fast"]))
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("--set seed=\"fast\""), "{e}");
     // An unknown policy name lists the valid ones (the scenario's own validation).
-    let e = Scenario::load_with(&default, &sets(&["scheduler.queue=nope"])).unwrap_err().to_string();
+    let e = Scenario::load_with(&default, &sets(&["scheduler.queue=nope"]))
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("nope") && e.contains("fifo"), "{e}");
     // Topology keys go to the topology file: 8 DGX H100 -> 16 of them is 128 GPUs.
     let erlang = repo("scenarios/erlang-c.toml");
@@ -114,7 +132,10 @@ fn set_overrides_scenario_and_topology_keys_with_the_files_own_checks() {
     assert_eq!(s.load_topology().unwrap().cluster.total_gpus(), 128);
     let s = Scenario::load_with(&erlang, &sets(&["topology.layout.nodes_per_rakc=2"])).unwrap();
     let e = s.load_topology().unwrap_err().to_string();
-    assert!(e.contains("nodes_per_rakc") && e.contains("nodes_per_rack"), "{e}");
+    assert!(
+        e.contains("nodes_per_rakc") && e.contains("nodes_per_rack"),
+        "{e}"
+    );
     let s = Scenario::load_with(&erlang, &sets(&["topology.nodes.h100.count=2"])).unwrap();
     let e = s.load_topology().unwrap_err().to_string();
     assert!(e.contains("no element `h100`") && e.contains("dgx-h100"), "{e}");
@@ -135,9 +156,22 @@ fn sweep_files_are_identical_for_any_thread_count_shards_and_resume() {
         header.starts_with("point,replication,run_seed,topology.nodes.server.count,scheduler.queue,workload.transform.load_scale,"),
         "{header}"
     );
-    assert!(header.contains(",wait_s.p95,") && header.contains(",gpu_utilization,"), "{header}");
-    assert!(runs.lines().nth(4).unwrap().starts_with("1,1,8,22,fifo-skip,1.1,"), "{runs}");
-    assert!(summary.lines().next().unwrap().contains(",wait_s.p95_mean,wait_s.p95_std,wait_s.p95_ci95,"));
+    assert!(
+        header.contains(",wait_s.p95,") && header.contains(",gpu_utilization,"),
+        "{header}"
+    );
+    assert!(
+        runs.lines()
+            .nth(4)
+            .unwrap()
+            .starts_with("1,1,8,22,fifo-skip,1.1,"),
+        "{runs}"
+    );
+    assert!(summary
+        .lines()
+        .next()
+        .unwrap()
+        .contains(",wait_s.p95_mean,wait_s.p95_std,wait_s.p95_ci95,"));
 
     let two = tmp.path().join("two");
     run_sweep(&path, &two, 2, None).unwrap();
@@ -146,13 +180,24 @@ fn sweep_files_are_identical_for_any_thread_count_shards_and_resume() {
     // Shards, merged, give the same bytes; so does a resumed sweep.
     let shard_dirs: Vec<PathBuf> = (0..3).map(|i| tmp.path().join(format!("shard{i}"))).collect();
     for (i, d) in shard_dirs.iter().enumerate() {
-        let r = run_sweep(&path, d, 2, Some(Shard { index: i as u64, count: 3 })).unwrap();
+        let r = run_sweep(
+            &path,
+            d,
+            2,
+            Some(Shard {
+                index: i as u64,
+                count: 3,
+            }),
+        )
+        .unwrap();
         assert_eq!((r.runs, r.wrote_files), (4, false));
     }
     let merged = tmp.path().join("merged");
     assert_eq!(sweep::merge(&shard_dirs, &merged, false).unwrap(), 12);
     assert_eq!(files(&merged), (runs.clone(), summary.clone()), "shards + merge");
-    let e = sweep::merge(&shard_dirs[..2], &tmp.path().join("m2"), false).unwrap_err().to_string();
+    let e = sweep::merge(&shard_dirs[..2], &tmp.path().join("m2"), false)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("shard 2/3 is missing"), "{e}");
 
     // Interrupt: keep the header, 5 finished runs and half a line.
@@ -172,21 +217,44 @@ fn sweep_files_are_identical_for_any_thread_count_shards_and_resume() {
     let (seed, again) = s.run_one(&point, 1, &Default::default()).unwrap();
     assert_eq!(seed, 8);
     let p95 = header.split(',').position(|c| c == "wait_s.p95").unwrap();
-    let cell = runs.lines().nth(4).unwrap().split(',').nth(p95).unwrap().to_string();
+    let cell = runs
+        .lines()
+        .nth(4)
+        .unwrap()
+        .split(',')
+        .nth(p95)
+        .unwrap()
+        .to_string();
     assert_eq!(cell, format!("{}", again.wait_s.p95));
 
     // A changed sweep refuses the old journal; merging shards of different sweeps is refused.
     let changed = Sweep::load(&path, &sets(&["seed=8"])).unwrap();
     let e = changed
-        .run(&SweepOptions { dir: one.clone(), shard: None, force: false }, &|_, _| {})
+        .run(
+            &SweepOptions {
+                dir: one.clone(),
+                shard: None,
+                force: false,
+            },
+            &|_, _| {},
+        )
         .unwrap_err();
     assert!(matches!(e, SweepError::Changed { .. }), "{e}");
     let other = tmp.path().join("other0");
     changed
-        .run(&SweepOptions { dir: other.clone(), shard: Some(Shard { index: 0, count: 3 }), force: false }, &|_, _| {})
+        .run(
+            &SweepOptions {
+                dir: other.clone(),
+                shard: Some(Shard { index: 0, count: 3 }),
+                force: false,
+            },
+            &|_, _| {},
+        )
         .unwrap();
     let mixed = [other, shard_dirs[1].clone(), shard_dirs[2].clone()];
-    let e = sweep::merge(&mixed, &tmp.path().join("m3"), false).unwrap_err().to_string();
+    let e = sweep::merge(&mixed, &tmp.path().join("m3"), false)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("another sweep"), "{e}");
 }
 
@@ -195,7 +263,10 @@ fn bad_sweeps_are_refused_with_the_reason() {
     let bad_key = "[sweep]\n[[sweep.axis]]\nkey = \"workload.transform.load_scal\"\nvalues = [1, 2]\n";
     let (_t, path) = scenario_dir(&format!("{}{bad_key}", mmc(10, 1.0)));
     let e = Sweep::load(&path, &[]).unwrap_err().to_string();
-    assert!(e.contains("sweep point 0") && e.contains("load_scal") && e.contains("load_scale"), "{e}");
+    assert!(
+        e.contains("sweep point 0") && e.contains("load_scal") && e.contains("load_scale"),
+        "{e}"
+    );
     let bad_topo = "[sweep]\n[[sweep.axis]]\nkey = \"topology.nodes.server.cuont\"\nvalues = [1, 2]\n";
     let (_t, path) = scenario_dir(&format!("{}{bad_topo}", mmc(10, 1.0)));
     let e = Sweep::load(&path, &[]).unwrap_err().to_string();
@@ -203,7 +274,10 @@ fn bad_sweeps_are_refused_with_the_reason() {
     let empty = "[sweep]\n[[sweep.axis]]\nkey = \"seed\"\nrange = { from = 5, to = 1 }\n";
     let (_t, path) = scenario_dir(&format!("{}{empty}", mmc(10, 1.0)));
     let e = Sweep::load(&path, &[]).unwrap_err().to_string();
-    assert!(e.contains("sweep.axis[0].range") && e.contains("empty range"), "{e}");
+    assert!(
+        e.contains("sweep.axis[0].range") && e.contains("empty range"),
+        "{e}"
+    );
     let e = Shard::parse("3/3").unwrap_err().to_string();
     assert!(e.contains("out of range"), "{e}");
     let seeds = "[sweep]\n[[sweep.axis]]\nkey = \"seed\"\nvalues = [1, 2]\n";
@@ -247,7 +321,15 @@ fn plan_returns_the_c_erlang_c_gives() {
     let (_t, path) = scenario_dir(&mmc(20_000, 20.0));
     let s = Sweep::load_base(&path, &[]).unwrap();
     let targets = [Target::parse("wait_s.mean <= 400").unwrap()];
-    let p = plan::search(&s, "topology.nodes.server.count", &range(21, 40), &targets, 10, &|_| {}).unwrap();
+    let p = plan::search(
+        &s,
+        "topology.nodes.server.count",
+        &range(21, 40),
+        &targets,
+        10,
+        &|_| {},
+    )
+    .unwrap();
     match &p.outcome {
         Outcome::Found { value } => assert_eq!(value.as_integer(), Some(i64::from(c_star)), "{p:#?}"),
         o => panic!("{o:?}"),
@@ -255,7 +337,15 @@ fn plan_returns_the_c_erlang_c_gives() {
     // Bisection: top, bottom, then halving 19 gaps: at most 2 + 5 probes.
     assert!(p.probes.len() <= 7, "{}", p.probes.len());
     // Unreachable within the range: said so, not answered.
-    let p = plan::search(&s, "topology.nodes.server.count", &range(21, 23), &targets, 10, &|_| {}).unwrap();
+    let p = plan::search(
+        &s,
+        "topology.nodes.server.count",
+        &range(21, 23),
+        &targets,
+        10,
+        &|_| {},
+    )
+    .unwrap();
     assert!(matches!(p.outcome, Outcome::Unreachable), "{:?}", p.outcome);
 }
 
@@ -273,14 +363,38 @@ fn plan_on_a_deterministic_case_matches_the_hand_worked_value() {
     std::fs::write(t.path().join("jobs.csv"), csv).unwrap();
     let s = Sweep::load_base(&path, &[]).unwrap();
     let targets = [Target::parse("makespan_s <= 14400").unwrap()];
-    let p = plan::search(&s, "topology.nodes.server.count", &range(1, 100), &targets, 1, &|_| {}).unwrap();
-    assert!(matches!(&p.outcome, Outcome::Found { value } if value.as_integer() == Some(25)), "{:?}", p.outcome);
+    let p = plan::search(
+        &s,
+        "topology.nodes.server.count",
+        &range(1, 100),
+        &targets,
+        1,
+        &|_| {},
+    )
+    .unwrap();
+    assert!(
+        matches!(&p.outcome, Outcome::Found { value } if value.as_integer() == Some(25)),
+        "{:?}",
+        p.outcome
+    );
     // A target that more of the key makes harder is reported, not answered: the makespan
     // is 10 h on 10 servers and 1 h on 100, so `makespan_s >= 36000` holds at the bottom
     // of the range and fails at the top.
     let util = [Target::parse("makespan_s >= 36000").unwrap()];
-    let p = plan::search(&s, "topology.nodes.server.count", &range(10, 100), &util, 1, &|_| {}).unwrap();
-    assert!(matches!(p.outcome, Outcome::NonMonotone { .. }), "{:?}", p.outcome);
+    let p = plan::search(
+        &s,
+        "topology.nodes.server.count",
+        &range(10, 100),
+        &util,
+        1,
+        &|_| {},
+    )
+    .unwrap();
+    assert!(
+        matches!(p.outcome, Outcome::NonMonotone { .. }),
+        "{:?}",
+        p.outcome
+    );
 }
 
 #[test]
@@ -298,10 +412,17 @@ fn ci_widths_shrink_as_one_over_root_n() {
         let mut lines = summary.lines();
         let head: Vec<&str> = lines.next().unwrap().split(',').collect();
         let row: Vec<&str> = lines.next().unwrap().split(',').collect();
-        let get = |name: &str| -> f64 { row[head.iter().position(|h| *h == name).unwrap()].parse().unwrap() };
+        let get = |name: &str| -> f64 {
+            row[head.iter().position(|h| *h == name).unwrap()]
+                .parse()
+                .unwrap()
+        };
         let (ci, std) = (get("wait_s.mean_ci95"), get("wait_s.mean_std"));
         let t_quantile = dcsim::compare::t_975(u64::from(n) - 1);
-        assert!((ci - t_quantile * std / f64::from(n).sqrt()).abs() <= 1e-9 * ci, "{ci} {std}");
+        assert!(
+            (ci - t_quantile * std / f64::from(n).sqrt()).abs() <= 1e-9 * ci,
+            "{ci} {std}"
+        );
         widths.push(ci);
     }
     let ratio = widths[0] / widths[1];

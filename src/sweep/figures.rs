@@ -25,7 +25,11 @@ fn flatten(prefix: &str, v: &Value, out: &mut Vec<Figure>) {
     match v {
         Value::Object(map) => {
             for (k, x) in map {
-                let name = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                let name = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
                 flatten(&name, x, out);
             }
         }
@@ -52,6 +56,9 @@ mod tests {
         let v: Value = serde_json::json!({"a": 1, "b": {"c": 2.5, "d": "text", "e": [1]}, "f": null});
         let mut out = Vec::new();
         flatten("", &v, &mut out);
-        assert_eq!(out, [("a".to_string(), "1".to_string()), ("b.c".into(), "2.5".into())]);
+        assert_eq!(
+            out,
+            [("a".to_string(), "1".to_string()), ("b.c".into(), "2.5".into())]
+        );
     }
 }

@@ -44,7 +44,7 @@ pub enum SweepError {
         point: Option<String>,
         /// The error.
         #[source]
-        source: ScenarioError,
+        source: Box<ScenarioError>,
     },
     /// The `[sweep]` table is invalid.
     #[error("{path}: {source}")]
@@ -68,7 +68,9 @@ pub enum SweepError {
         dir: PathBuf,
     },
     /// Not every run of the grid is in the journals.
-    #[error("{done} of {total} runs are done (run {first_missing} is missing); run the sweep again to finish it")]
+    #[error(
+        "{done} of {total} runs are done (run {first_missing} is missing); run the sweep again to finish it"
+    )]
     Incomplete {
         /// Runs found.
         done: u64,
@@ -96,7 +98,10 @@ pub enum SweepError {
 
 impl From<ScenarioError> for SweepError {
     fn from(source: ScenarioError) -> Self {
-        SweepError::Scenario { point: None, source }
+        SweepError::Scenario {
+            point: None,
+            source: Box::new(source),
+        }
     }
 }
 

@@ -60,7 +60,9 @@ pub struct Assembled {
 impl Assembled {
     /// Checks that the journals are of one sweep and together hold every run, once.
     pub fn new(journals: Vec<Index>) -> Result<Assembled, SweepError> {
-        let first = journals.first().ok_or_else(|| SweepError::Merge("no journals to merge".into()))?;
+        let first = journals
+            .first()
+            .ok_or_else(|| SweepError::Merge("no journals to merge".into()))?;
         let base = Header {
             shard: None,
             ..first.header.clone()
@@ -86,7 +88,10 @@ impl Assembled {
                         "{} is shard {i}/{n}, but {} is {}",
                         j.path.display(),
                         first.path.display(),
-                        first.header.shard.map_or("not a shard".to_string(), |(a, b)| format!("shard {a}/{b}"))
+                        first
+                            .header
+                            .shard
+                            .map_or("not a shard".to_string(), |(a, b)| format!("shard {a}/{b}"))
                     )));
                 }
                 if let Some(other) = shards_seen.insert(i, &j.path) {
@@ -115,7 +120,10 @@ impl Assembled {
         all.sort_by_key(|r| (r.0, r.1));
         all.dedup_by_key(|r| r.0);
         if let Some(r) = all.iter().find(|r| r.0 >= total) {
-            return Err(SweepError::Merge(format!("run {} is outside the grid of {total} runs", r.0)));
+            return Err(SweepError::Merge(format!(
+                "run {} is outside the grid of {total} runs",
+                r.0
+            )));
         }
         if (all.len() as u64) < total {
             let missing = (0..total)
@@ -194,7 +202,12 @@ impl Assembled {
         let mut files: Vec<Option<File>> = self.journals.iter().map(|_| None).collect();
         let reps = self.header.replications as usize;
         let mut point_rows: Vec<Row> = Vec::with_capacity(reps);
-        let col: BTreeMap<&str, usize> = self.figures.iter().enumerate().map(|(i, f)| (f.as_str(), i)).collect();
+        let col: BTreeMap<&str, usize> = self
+            .figures
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (f.as_str(), i))
+            .collect();
         for &(j, offset, len) in &self.runs {
             let file = match &mut files[j] {
                 Some(f) => f,

@@ -137,7 +137,11 @@ impl Override {
         let mut i = 0;
         while i < walk.len() {
             let seg = walk[i];
-            let at = if here.is_empty() { seg.to_string() } else { format!("{here}.{seg}") };
+            let at = if here.is_empty() {
+                seg.to_string()
+            } else {
+                format!("{here}.{seg}")
+            };
             let slot = table
                 .entry(seg.to_string())
                 .or_insert_with(|| Value::Table(Table::new()));
@@ -163,11 +167,19 @@ impl Override {
                             .then(|| names.iter().position(|n| n == pick))
                             .flatten()
                     };
-                    let index = pick.parse::<usize>().ok().filter(|&k| k < items.len()).or_else(by_name);
+                    let index = pick
+                        .parse::<usize>()
+                        .ok()
+                        .filter(|&k| k < items.len())
+                        .or_else(by_name);
                     let Some(k) = index else {
                         return Err(self.error(format!(
                             "`{at}` has no element `{pick}`; its elements are: {} (or an index 0..{})",
-                            if names.is_empty() { "-".to_string() } else { names.join(", ") },
+                            if names.is_empty() {
+                                "-".to_string()
+                            } else {
+                                names.join(", ")
+                            },
                             items.len()
                         )));
                     };
@@ -225,14 +237,26 @@ mod tests {
     #[test]
     fn paths_walk_tables_and_named_array_elements() {
         let mut t = table("[[nodes]]\nname = \"h100\"\ncount = 4\n[[nodes]]\nname = \"a100\"\ncount = 2\n");
-        Override::parse("topology.nodes.a100.count=9").unwrap().apply(&mut t).unwrap();
-        Override::parse("topology.nodes.0.count=7").unwrap().apply(&mut t).unwrap();
-        Override::parse("topology.power.feed_kw=2000").unwrap().apply(&mut t).unwrap();
+        Override::parse("topology.nodes.a100.count=9")
+            .unwrap()
+            .apply(&mut t)
+            .unwrap();
+        Override::parse("topology.nodes.0.count=7")
+            .unwrap()
+            .apply(&mut t)
+            .unwrap();
+        Override::parse("topology.power.feed_kw=2000")
+            .unwrap()
+            .apply(&mut t)
+            .unwrap();
         let nodes = t["nodes"].as_array().unwrap();
         assert_eq!(nodes[0]["count"].as_integer(), Some(7));
         assert_eq!(nodes[1]["count"].as_integer(), Some(9));
         assert_eq!(t["power"]["feed_kw"].as_integer(), Some(2000));
-        let e = Override::parse("topology.nodes.b200.count=1").unwrap().apply(&mut t).unwrap_err();
+        let e = Override::parse("topology.nodes.b200.count=1")
+            .unwrap()
+            .apply(&mut t)
+            .unwrap_err();
         assert!(e.message.contains("h100, a100"), "{e}");
         let mut s = table("seed = 1\n");
         let e = Override::parse("seed.x=1").unwrap().apply(&mut s).unwrap_err();
@@ -241,8 +265,14 @@ mod tests {
 
     #[test]
     fn topology_keys_are_told_apart_from_the_scenario_path() {
-        assert_eq!(Override::parse("topology.path=x.toml").unwrap().target(), Target::Scenario);
+        assert_eq!(
+            Override::parse("topology.path=x.toml").unwrap().target(),
+            Target::Scenario
+        );
         let o = Override::parse("topology.layout.nodes_per_rack=2").unwrap();
-        assert_eq!((o.target(), o.file_key()), (Target::Topology, "layout.nodes_per_rack"));
+        assert_eq!(
+            (o.target(), o.file_key()),
+            (Target::Topology, "layout.nodes_per_rack")
+        );
     }
 }

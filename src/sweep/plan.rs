@@ -170,7 +170,9 @@ pub fn search(
     if replications == 0 {
         return Err(SweepError::Invalid("--replications must be at least 1".into()));
     }
-    let values = range.values("--from/--to/--step").map_err(|e| SweepError::Invalid(e.to_string()))?;
+    let values = range
+        .values("--from/--to/--step")
+        .map_err(|e| SweepError::Invalid(e.to_string()))?;
     let o = |v: &Value| Override {
         key: key.to_string(),
         value: v.clone(),
@@ -228,7 +230,9 @@ pub fn search(
             Outcome::Unreachable
         }
     } else if hi == 0 || probe(lo)? {
-        Outcome::Found { value: values[lo].clone() }
+        Outcome::Found {
+            value: values[lo].clone(),
+        }
     } else {
         while hi - lo > 1 {
             let mid = lo + (hi - lo) / 2;
@@ -238,7 +242,9 @@ pub fn search(
                 lo = mid;
             }
         }
-        Outcome::Found { value: values[hi].clone() }
+        Outcome::Found {
+            value: values[hi].clone(),
+        }
     };
     let order = |v: &Value| values.iter().position(|x| x == v).unwrap_or(0);
     probes.sort_by_key(|p| order(&p.value));
@@ -265,7 +271,9 @@ fn monotone_violation(probes: &[Probe], targets: &[Target]) -> Option<String> {
         }
         for (a, b) in probes.iter().zip(probes.iter().skip(1)) {
             let (ea, eb) = (&a.estimates[i], &b.estimates[i]);
-            let (Some(ma), Some(mb)) = (ea.mean, eb.mean) else { continue };
+            let (Some(ma), Some(mb)) = (ea.mean, eb.mean) else {
+                continue;
+            };
             let slack = ea.ci95.unwrap_or(0.0) + eb.ci95.unwrap_or(0.0);
             let worse = if t.lower_is_better() { mb - ma } else { ma - mb };
             if worse > slack {

@@ -40,14 +40,19 @@ impl Shard {
     /// Parses `i/n`.
     pub fn parse(text: &str) -> Result<Shard, SweepError> {
         let bad = |why: &str| SweepError::Invalid(format!("--shard {text}: {why}"));
-        let (i, n) = text.split_once('/').ok_or_else(|| bad("expected I/N, e.g. 0/4"))?;
+        let (i, n) = text
+            .split_once('/')
+            .ok_or_else(|| bad("expected I/N, e.g. 0/4"))?;
         let index: u64 = i.trim().parse().map_err(|_| bad("I is not a whole number"))?;
         let count: u64 = n.trim().parse().map_err(|_| bad("N is not a whole number"))?;
         if count == 0 {
             return Err(bad("N must be at least 1"));
         }
         if index >= count {
-            return Err(bad(&format!("index out of range: I must be 0..{} (0-based)", count - 1)));
+            return Err(bad(&format!(
+                "index out of range: I must be 0..{} (0-based)",
+                count - 1
+            )));
         }
         Ok(Shard { index, count })
     }
@@ -176,7 +181,11 @@ impl Sweep {
             source,
         })?;
         let scenario = Scenario::parse_with(&text, path, sets)?;
-        let spec = if with_grid { scenario.config.sweep.as_ref() } else { None };
+        let spec = if with_grid {
+            scenario.config.sweep.as_ref()
+        } else {
+            None
+        };
         let grid = Grid::from_spec(spec).map_err(|source| SweepError::Spec {
             path: path.to_path_buf(),
             source,
@@ -199,7 +208,9 @@ impl Sweep {
             hash,
         };
         for p in 0..sweep.grid.points() {
-            let s = sweep.point_scenario(&sweep.grid.point(p)).map_err(|e| sweep.at(p, e))?;
+            let s = sweep
+                .point_scenario(&sweep.grid.point(p))
+                .map_err(|e| sweep.at(p, e))?;
             if p == 0 && s.overrides.iter().any(|o| o.target() == Target::Topology) {
                 s.load_topology().map_err(|e| sweep.at(p, e))?;
             }
@@ -211,7 +222,7 @@ impl Sweep {
         let point: Vec<String> = self.grid.point(p).iter().map(|o| o.to_string()).collect();
         SweepError::Scenario {
             point: Some(format!("{p} ({})", point.join(", "))),
-            source,
+            source: Box::new(source),
         }
     }
 
@@ -224,11 +235,20 @@ impl Sweep {
 
     /// Runs one replication of the scenario with `extra` overrides; returns its seed and
     /// summary.
-    pub fn run_one(&self, extra: &[Override], replication: u32, caches: &Caches) -> Result<(u64, Summary), ScenarioError> {
+    pub fn run_one(
+        &self,
+        extra: &[Override],
+        replication: u32,
+        caches: &Caches,
+    ) -> Result<(u64, Summary), ScenarioError> {
         let scenario = self.point_scenario(extra)?;
         let seed = scenario.config.seed.wrapping_add(u64::from(replication));
         let mut topo_key = scenario.topology_path().display().to_string();
-        for o in scenario.overrides.iter().filter(|o| o.target() == Target::Topology) {
+        for o in scenario
+            .overrides
+            .iter()
+            .filter(|o| o.target() == Target::Topology)
+        {
             let _ = write!(topo_key, "|{o}");
         }
         let report = caches.topology.get_or(topo_key, || scenario.load_topology())?;
@@ -242,8 +262,18 @@ impl Sweep {
         let workload = caches
             .workload
             .get_or(workload_key, || scenario.load_workload(seed, gpus))?;
-        let Policies { queue, placement, power } = scenario.policies(&report, &workload, seed)?;
-        let sim = Simulation::new(&report.cluster, &workload, queue, placement, scenario.sim_config());
+        let Policies {
+            queue,
+            placement,
+            power,
+        } = scenario.policies(&report, &workload, seed)?;
+        let sim = Simulation::new(
+            &report.cluster,
+            &workload,
+            queue,
+            placement,
+            scenario.sim_config(),
+        );
         let sim = match power {
             Some(p) => sim.with_power(p),
             None => sim,
@@ -267,7 +297,11 @@ impl Sweep {
     /// resuming from the directory's journal when it holds this sweep's; `progress` is
     /// called with (runs done, runs in all) after each run. Without a shard, writes
     /// `sweep.csv` and `sweep_summary.csv` at the end.
-    pub fn run(&self, opts: &SweepOptions, progress: &(dyn Fn(u64, u64) + Sync)) -> Result<SweepReport, SweepError> {
+    pub fn run(
+        &self,
+        opts: &SweepOptions,
+        progress: &(dyn Fn(u64, u64) + Sync),
+    ) -> Result<SweepReport, SweepError> {
         let dir = &opts.dir;
         let io = |source| SweepError::Io {
             path: dir.clone(),
@@ -276,9 +310,15 @@ impl Sweep {
         std::fs::create_dir_all(dir).map_err(io)?;
         let path = dir.join(journal::FILE);
         let header = self.header(opts.shard);
-        let existing = if path.exists() { Some(Index::read(&path)) } else { None };
+        let existing = if path.exists() {
+            Some(Index::read(&path))
+        } else {
+            None
+        };
         let (mut writer, done) = match existing {
-            Some(Ok(ix)) if ix.header == header => (Writer::append(&ix)?, ix.runs.iter().map(|r| r.0).collect()),
+            Some(Ok(ix)) if ix.header == header => {
+                (Writer::append(&ix)?, ix.runs.iter().map(|r| r.0).collect())
+            }
             Some(_) if !opts.force => return Err(SweepError::Changed { dir: dir.clone() }),
             None if !opts.force && dir.join(output::RUNS_FILE).exists() => {
                 return Err(SweepError::Changed { dir: dir.clone() })
@@ -291,28 +331,35 @@ impl Sweep {
             .flat_map(|p| (0..reps).map(move |r| p * reps + r))
             .collect();
         let total = mine.len() as u64;
-        let pending: Vec<u64> = mine.into_iter().filter(|r| done.binary_search(r).is_err()).collect();
+        let pending: Vec<u64> = mine
+            .into_iter()
+            .filter(|r| done.binary_search(r).is_err())
+            .collect();
         let resumed = total - pending.len() as u64;
         let finished = AtomicU64::new(resumed);
         progress(resumed, total);
         let caches = Caches::new();
         let writer_lock = Mutex::new(&mut writer);
-        pending.par_iter().try_for_each(|&run| -> Result<(), SweepError> {
-            let (point, replication) = (run / reps, (run % reps) as u32);
-            let extra = self.grid.point(point);
-            let (seed, summary) = self.run_one(&extra, replication, &caches).map_err(|e| self.at(point, e))?;
-            let row = Row {
-                run,
-                point,
-                replication,
-                seed,
-                values: self.grid.cells(point),
-                figures: figures::of(&summary),
-            };
-            writer_lock.lock().unwrap_or_else(|e| e.into_inner()).push(&row)?;
-            progress(finished.fetch_add(1, Ordering::Relaxed) + 1, total);
-            Ok(())
-        })?;
+        pending
+            .par_iter()
+            .try_for_each(|&run| -> Result<(), SweepError> {
+                let (point, replication) = (run / reps, (run % reps) as u32);
+                let extra = self.grid.point(point);
+                let (seed, summary) = self
+                    .run_one(&extra, replication, &caches)
+                    .map_err(|e| self.at(point, e))?;
+                let row = Row {
+                    run,
+                    point,
+                    replication,
+                    seed,
+                    values: self.grid.cells(point),
+                    figures: figures::of(&summary),
+                };
+                writer_lock.lock().unwrap_or_else(|e| e.into_inner()).push(&row)?;
+                progress(finished.fetch_add(1, Ordering::Relaxed) + 1, total);
+                Ok(())
+            })?;
         drop(writer);
         let wrote_files = opts.shard.is_none();
         if wrote_files {

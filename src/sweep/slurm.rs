@@ -68,12 +68,7 @@ impl SlurmJob {
             self.points
         );
         s.push_str("set -eu\n");
-        let _ = write!(
-            s,
-            "exec {} sweep {}",
-            sh_path(&self.exe),
-            sh_path(&self.scenario)
-        );
+        let _ = write!(s, "exec {} sweep {}", sh_path(&self.exe), sh_path(&self.scenario));
         for set in &self.sets {
             let _ = write!(s, " --set {}", sh(set));
         }
@@ -91,7 +86,11 @@ impl SlurmJob {
         let mut s = String::from("#!/bin/sh\n");
         let _ = writeln!(s, "#SBATCH --job-name={}-merge", self.name);
         let _ = writeln!(s, "#SBATCH --ntasks=1");
-        let _ = writeln!(s, "#SBATCH --output={}/slurm/logs/merge_%j.out", self.dir.display());
+        let _ = writeln!(
+            s,
+            "#SBATCH --output={}/slurm/logs/merge_%j.out",
+            self.dir.display()
+        );
         for o in &self.sbatch {
             let _ = writeln!(s, "#SBATCH {o}");
         }
@@ -110,7 +109,9 @@ impl SlurmJob {
         let mut s = String::from("#!/bin/sh\n# Submits the sweep's job array and its merge job (run after the array succeeded).\nset -eu\n");
         let _ = writeln!(s, "cd {}", sh_path(&self.dir.join("slurm")));
         s.push_str("array=$(sbatch --parsable array.sbatch)\narray=${array%%;*}\n");
-        s.push_str("merge=$(sbatch --parsable --dependency=afterok:\"$array\" merge.sbatch)\nmerge=${merge%%;*}\n");
+        s.push_str(
+            "merge=$(sbatch --parsable --dependency=afterok:\"$array\" merge.sbatch)\nmerge=${merge%%;*}\n",
+        );
         s.push_str("echo \"array job $array, merge job $merge\"\n");
         s
     }

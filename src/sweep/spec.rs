@@ -115,7 +115,11 @@ impl RangeSpec {
                 _ => Err(spec_err(format!("{at}.{name}"), "expected a number")),
             }
         };
-        let (a, b, s) = (num(&self.from, "from")?, num(&self.to, "to")?, num(&step, "step")?);
+        let (a, b, s) = (
+            num(&self.from, "from")?,
+            num(&self.to, "to")?,
+            num(&step, "step")?,
+        );
         if s <= 0.0 {
             return Err(spec_err(at, "`step` must be > 0"));
         }
@@ -161,10 +165,18 @@ fn one_key(a: &AxisSpec, at: &str) -> Result<(String, Vec<Value>), SpecError> {
     let values = match (&a.values, &a.range) {
         (Some(v), None) => v.clone(),
         (None, Some(r)) => r.values(&format!("{at}.range"))?,
-        _ => return Err(spec_err(at, format!("axis `{key}` needs exactly one of `values` or `range`"))),
+        _ => {
+            return Err(spec_err(
+                at,
+                format!("axis `{key}` needs exactly one of `values` or `range`"),
+            ))
+        }
     };
     if values.is_empty() {
-        return Err(spec_err(format!("{at}.values"), format!("axis `{key}` has no values")));
+        return Err(spec_err(
+            format!("{at}.values"),
+            format!("axis `{key}` has no values"),
+        ));
     }
     Ok((key, values))
 }
@@ -207,7 +219,9 @@ impl Grid {
                     ),
                 ));
             }
-            let values = (0..len).map(|k| members.iter().map(|m| m.1[k].clone()).collect()).collect();
+            let values = (0..len)
+                .map(|k| members.iter().map(|m| m.1[k].clone()).collect())
+                .collect();
             axes.push(Axis {
                 keys: members.into_iter().map(|m| m.0).collect(),
                 values,
@@ -219,9 +233,14 @@ impl Grid {
         };
         let keys = grid.keys();
         if let Some((i, k)) = keys.iter().enumerate().find(|(i, k)| keys[..*i].contains(k)) {
-            return Err(spec_err(format!("sweep.axis (key {i})"), format!("`{k}` is swept twice")));
+            return Err(spec_err(
+                format!("sweep.axis (key {i})"),
+                format!("`{k}` is swept twice"),
+            ));
         }
-        grid.points().checked_mul(u64::from(grid.replications)).ok_or_else(|| spec_err("sweep", "too many runs"))?;
+        grid.points()
+            .checked_mul(u64::from(grid.replications))
+            .ok_or_else(|| spec_err("sweep", "too many runs"))?;
         Ok(grid)
     }
 
@@ -305,11 +324,18 @@ mod tests {
         assert!(e.message.contains("empty range"), "{e}");
         let e = grid("[[axis]]\nkey = \"a\"\nvalues = []\n").unwrap_err();
         assert!(e.message.contains("no values"), "{e}");
-        let e = grid("[[axis]]\nzip = [{ key = \"a\", values = [1] }, { key = \"b\", values = [1, 2] }]\n").unwrap_err();
+        let e = grid("[[axis]]\nzip = [{ key = \"a\", values = [1] }, { key = \"b\", values = [1, 2] }]\n")
+            .unwrap_err();
         assert!(e.message.contains("as many values"), "{e}");
-        let e = grid("[[axis]]\nkey = \"a\"\nvalues = [1]\n[[axis]]\nkey = \"a\"\nvalues = [2]\n").unwrap_err();
+        let e =
+            grid("[[axis]]\nkey = \"a\"\nvalues = [1]\n[[axis]]\nkey = \"a\"\nvalues = [2]\n").unwrap_err();
         assert!(e.message.contains("swept twice"), "{e}");
         assert!(grid("replications = 0\n").is_err());
-        assert_eq!(grid("[[axis]]\nkey = \"a\"\nrange = { from = 1, to = 10, step = 3 }\n").unwrap().points(), 4);
+        assert_eq!(
+            grid("[[axis]]\nkey = \"a\"\nrange = { from = 1, to = 10, step = 3 }\n")
+                .unwrap()
+                .points(),
+            4
+        );
     }
 }
