@@ -7,6 +7,9 @@
 //!   re-parsed and re-validated with the point's overrides, the cluster and workload
 //!   taken from the sweep's cache, policies built, the simulation run, and its journal
 //!   line made (figures flattened from the summary and serialised).
+//! - `sweep_overhead/machinery`: what `sweep_run` adds alone, timed without the
+//!   simulation: the re-parse and re-validation with the point's overrides, and the
+//!   journal line of a finished run's summary (cache look-ups are a scan of a few keys).
 //!
 //! The issue asks for the difference to stay under 5% of a run. Writing the final CSV
 //! files from the journal is measured with `dcsim merge` in the README.
@@ -56,6 +59,21 @@ fn overhead(c: &mut Criterion) {
                 point: 0,
                 replication: 0,
                 seed,
+                values: vec!["1.0".into()],
+                figures: figures::of(&summary),
+            };
+            serde_json::to_string(&row).expect("row")
+        })
+    });
+    let summary = sweep.run_one(&point, 0, &caches).expect("run").1;
+    g.bench_function("machinery", |b| {
+        b.iter(|| {
+            let s = sweep.point_scenario(&point).expect("scenario");
+            let row = Row {
+                run: 0,
+                point: 0,
+                replication: 0,
+                seed: s.config.seed,
                 values: vec!["1.0".into()],
                 figures: figures::of(&summary),
             };
