@@ -591,12 +591,18 @@ fn blame(overrides: &[Override], target: Target, key: &str, message: &str) -> Ov
         };
         format!("`{prefix}{key}`: ")
     };
+    // `power.feed_kw` and the like live in the topology file: say how to reach them.
+    let hint = if target == Target::Scenario && message.contains("unknown field") {
+        " (keys of the topology file take the prefix `topology.`, e.g. `topology.power.feed_kw`)"
+    } else {
+        ""
+    };
     OverrideError {
         set: named
             .iter()
             .map(|o| o.to_string())
             .collect::<Vec<_>>()
             .join(" --set "),
-        message: format!("{at}{}", message.trim()),
+        message: format!("{at}{}{hint}", message.trim()),
     }
 }

@@ -116,6 +116,14 @@ fn set_overrides_scenario_and_topology_keys_with_the_files_own_checks() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("load_scal") && e.contains("load_scale"), "{e}");
+    // The feed is a topology key: the error says how to reach it.
+    let e = Scenario::load_with(&default, &sets(&["power.feed_kw=2000"]))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("unknown field `feed_kw`") && e.contains("`topology.power.feed_kw`"),
+        "{e}"
+    );
     // A wrong type is refused as the file would refuse it.
     let e = Scenario::load_with(&default, &sets(&["seed=fast"]))
         .unwrap_err()
