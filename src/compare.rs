@@ -72,7 +72,7 @@ use crate::plots;
 use crate::report::{self, FileWriter, ReportError};
 use crate::scenario::{Scenario, ScenarioError};
 use crate::sim::Simulation;
-use crate::topology::{self, TopologyError};
+use crate::topology::TopologyError;
 use crate::workload::Workload;
 
 /// Why a comparison could not be run or written.
@@ -320,6 +320,9 @@ pub struct Estimate {
     pub mean: Option<f64>,
     /// Half-width `t(0.975, n−1) · s / √n`, or `None` with fewer than two values.
     pub ci95: Option<f64>,
+    /// Sample standard deviation `s` (divisor `n − 1`), or `None` with fewer than two
+    /// values.
+    pub std: Option<f64>,
 }
 
 impl Estimate {
@@ -331,17 +334,19 @@ impl Estimate {
                 n: 0,
                 mean: None,
                 ci95: None,
+                std: None,
             };
         }
         let mean = values.iter().sum::<f64>() / n as f64;
-        let ci95 = (n >= 2).then(|| {
+        let std = (n >= 2).then(|| {
             let var = values.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
-            t_975(n as u64 - 1) * var.sqrt() / (n as f64).sqrt()
+            var.sqrt()
         });
         Estimate {
             n: n as u32,
             mean: Some(mean),
-            ci95,
+            ci95: std.map(|s| t_975(n as u64 - 1) * s / (n as f64).sqrt()),
+            std,
         }
     }
 }
@@ -464,7 +469,7 @@ pub fn compare(scenario: &Scenario, config: &CompareConfig) -> Result<Comparison
         scenario.placement_policy(p, config.seed)?;
     }
 
-    let report = topology::load_report(&scenario.resolve(&scenario.config.topology.path))?;
+    let report = scenario.load_topology()?;
     let cluster = report.cluster;
     // A trace workload does not depend on the seed: load it once for every replication.
     let seeded = scenario.config.workload.synthetic.is_some();

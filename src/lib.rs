@@ -15,5 +15,6 @@ pub mod scenario;
 pub mod scheduler;
 pub mod sim;
 pub mod speed;
+pub mod sweep;
 pub mod topology;
 pub mod workload;

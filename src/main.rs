@@ -19,6 +19,7 @@ use dcsim::scenario::Scenario;
 use dcsim::scheduler::params::ParamDoc;
 use dcsim::scheduler::registry;
 use dcsim::sim::{Mode, PreemptionCost, Simulation};
+use dcsim::sweep::{self, plan, slurm, Override, Shard, Sweep, SweepOptions};
 use dcsim::topology::GpuModelId;
 use dcsim::workload::adapters::{self, TraceFormat};
 use dcsim::workload::stats::TraceStats;
@@ -59,6 +60,8 @@ enum Command {
         /// Skip the figures and report.html.
         #[arg(long)]
         no_report: bool,
+        #[command(flatten)]
+        sets: Sets,
     },
     /// Draw the figures (plots/*.svg) and report.html of an output folder (a run,
     /// comparison, sweep or budget), from its files.
@@ -73,6 +76,8 @@ enum Command {
     Validate {
         /// The scenario file.
         scenario: PathBuf,
+        #[command(flatten)]
+        sets: Sets,
     },
     /// Inspect or convert trace files.
     #[command(subcommand)]
@@ -103,6 +108,120 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Run every point of the scenario's [sweep] grid (replications included) in
+    /// parallel; write sweep.csv (one row per run) and sweep_summary.csv (mean, std and
+    /// 95% CI per point). Resumes an interrupted sweep. See docs/sweeps.md.
+    Sweep(SweepArgs),
+    /// Find the smallest value of one key that meets every target (bisection, with
+    /// replications; a probe meets a target only when its 95% CI does).
+    Plan(PlanArgs),
+    /// Combine the journals of sweep shards (--shard) into sweep.csv and
+    /// sweep_summary.csv: the same bytes one machine writes.
+    Merge {
+        /// The shards' output directories.
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        /// Where to write the files.
+        #[arg(long, short)]
+        output: PathBuf,
+        /// Replace existing files.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+/// `--set KEY=VALUE`, shared by every command that loads a scenario.
+#[derive(clap::Args, Clone, Default)]
+struct Sets {
+    /// Override a scenario or topology key by its dotted path (repeatable), e.g.
+    /// `workload.transform.load_scale=3`, `topology.nodes.dgx-h100.count=16`,
+    /// `scheduler.queue=easy`. The value is a TOML literal (text needs no quotes).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
+}
+
+impl Sets {
+    fn parse(&self) -> Result<Vec<Override>> {
+        Ok(self
+            .set
+            .iter()
+            .map(|s| Override::parse(s))
+            .collect::<Result<Vec<_>, _>>()?)
+    }
+
+    fn load(&self, path: &Path) -> Result<Scenario> {
+        Ok(Scenario::load_with(path, &self.parse()?)?)
+    }
+}
+
+/// `dcsim sweep`.
+#[derive(clap::Args)]
+struct SweepArgs {
+    /// The scenario file (its [sweep] table is the grid).
+    scenario: PathBuf,
+    #[command(flatten)]
+    sets: Sets,
+    /// Output directory [default: output/<scenario name>-sweep].
+    #[arg(long, short)]
+    output: Option<PathBuf>,
+    /// Worker threads [default: one per core]; results do not depend on it.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    jobs: Option<u32>,
+    /// Run only shard I of N (0-based): points p with p mod N = I; `dcsim merge` combines
+    /// the shards.
+    #[arg(long, value_name = "I/N")]
+    shard: Option<String>,
+    /// Start over when the output directory holds another sweep's results.
+    #[arg(long)]
+    force: bool,
+    /// Do not run: write job scripts for a cluster engine (`slurm`: an sbatch job array
+    /// and a dependent merge job) into the output directory.
+    #[arg(long, value_parser = ["slurm"])]
+    emit: Option<String>,
+    /// With --emit slurm: most array tasks (Slurm's default MaxArraySize is 1001).
+    #[arg(long, default_value_t = slurm::MAX_TASKS, value_parser = clap::value_parser!(u64).range(1..=1001))]
+    slurm_tasks: u64,
+    /// With --emit slurm: an extra #SBATCH option for both jobs (repeatable), e.g.
+    /// `--sbatch=--partition=batch`.
+    #[arg(long, allow_hyphen_values = true)]
+    sbatch: Vec<String>,
+}
+
+/// `dcsim plan`.
+#[derive(clap::Args)]
+struct PlanArgs {
+    /// The scenario file.
+    scenario: PathBuf,
+    #[command(flatten)]
+    sets: Sets,
+    /// The key to vary (a dotted path, as in --set), e.g. topology.nodes.dgx-h100.count.
+    #[arg(long)]
+    vary: String,
+    /// Smallest value to consider.
+    #[arg(long, allow_hyphen_values = true)]
+    from: String,
+    /// Largest value to consider.
+    #[arg(long, allow_hyphen_values = true)]
+    to: String,
+    /// Step between values [default: 1].
+    #[arg(long)]
+    step: Option<String>,
+    /// A target every answer must meet, `FIGURE <= BOUND` (or <, >=, >), FIGURE a
+    /// sweep.csv column such as wait_s.p95 (repeatable).
+    #[arg(long, required = true)]
+    target: Vec<String>,
+    /// Runs per probe [default: the scenario's [sweep] replications, else 5].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    replications: Option<u32>,
+    /// Output directory for plan.csv [default: output/<scenario name>-plan].
+    #[arg(long, short)]
+    output: Option<PathBuf>,
+    /// Replace an existing plan.csv.
+    #[arg(long)]
+    force: bool,
+    /// Worker threads [default: one per core]; results do not depend on it.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    jobs: Option<u32>,
 }
 
 /// `dcsim compare`: every (queue policy × placement) pair on the same workload, in
@@ -135,6 +254,8 @@ struct CompareArgs {
     /// Skip the figures and report.html.
     #[arg(long)]
     no_report: bool,
+    #[command(flatten)]
+    sets: Sets,
 }
 
 #[derive(Subcommand)]
@@ -229,9 +350,29 @@ fn dispatch(command: Command) -> Result<()> {
             placement,
             force,
             no_report,
-        } => run(&scenario, output, seed, (queue, placement), force, !no_report),
+            sets,
+        } => run(
+            &sets.load(&scenario)?,
+            output,
+            seed,
+            (queue, placement),
+            force,
+            !no_report,
+        ),
         Command::Report { dir, png } => report_cmd(&dir, png),
-        Command::Validate { scenario } => validate(&scenario),
+        Command::Validate { scenario, sets } => validate(&scenario, &sets.load(&scenario)?),
+        Command::Sweep(args) => sweep_cmd(args),
+        Command::Plan(args) => plan_cmd(args),
+        Command::Merge { dirs, output, force } => {
+            let runs = sweep::merge(&dirs, &output, force)?;
+            println!(
+                "{runs} runs from {} shards merged into {} and {}",
+                dirs.len(),
+                output.join(sweep::output::RUNS_FILE).display(),
+                output.join(sweep::output::SUMMARY_FILE).display()
+            );
+            Ok(())
+        }
         Command::Compare(args) => compare_cmd(args),
         Command::Inflate {
             scenario,
@@ -289,7 +430,7 @@ fn print_entry(name: &str, about: &str, params: &[ParamDoc]) {
 type PolicyOverride = (Option<String>, Option<String>);
 
 fn run(
-    path: &Path,
+    scenario: &Scenario,
     output: Option<PathBuf>,
     seed: Option<u64>,
     (queue, placement): PolicyOverride,
@@ -297,7 +438,7 @@ fn run(
     with_report: bool,
 ) -> Result<()> {
     let t0 = Instant::now();
-    let mut scenario = Scenario::load(path)?;
+    let mut scenario = scenario.clone();
     if let Some(q) = queue {
         scenario.config.scheduler.queue = q;
     }
@@ -526,7 +667,7 @@ fn warn_if_preemption_free(preemptions: u64, cost: &PreemptionCost) {
 
 fn compare_cmd(args: CompareArgs) -> Result<()> {
     let t0 = Instant::now();
-    let scenario = Scenario::load(&args.scenario)?;
+    let scenario = args.sets.load(&args.scenario)?;
     let cfg = &scenario.config;
     let dir = args
         .output
@@ -542,11 +683,7 @@ fn compare_cmd(args: CompareArgs) -> Result<()> {
         replications: args.replications,
         seed: args.seed.unwrap_or(cfg.seed),
     };
-    let mut pool = rayon::ThreadPoolBuilder::new();
-    if let Some(n) = args.jobs {
-        pool = pool.num_threads(n as usize);
-    }
-    let pool = pool.build().context("starting worker threads")?;
+    let pool = pool(args.jobs)?;
     let threads = pool.current_num_threads();
     let result = pool.install(|| compare::compare(&scenario, &config))?;
     let finish = |tmp: &Path| render_report(tmp, false);
@@ -603,8 +740,7 @@ fn report_cmd(dir: &Path, png: bool) -> Result<()> {
     Ok(())
 }
 
-fn validate(path: &Path) -> Result<()> {
-    let scenario = Scenario::load(path)?;
+fn validate(path: &Path, scenario: &Scenario) -> Result<()> {
     let prepared = scenario.prepare(scenario.config.seed)?;
     let c = &prepared.cluster;
     let w = &prepared.workload;
@@ -714,4 +850,261 @@ fn inflate(path: &Path, policies: &str, seeds: u64, output: Option<PathBuf>, for
         t0.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+fn pool(jobs: Option<u32>) -> Result<rayon::ThreadPool> {
+    let mut pool = rayon::ThreadPoolBuilder::new();
+    if let Some(n) = jobs {
+        pool = pool.num_threads(n as usize);
+    }
+    pool.build().context("starting worker threads")
+}
+
+/// Progress of many runs: a bar on a terminal, else a line every few seconds.
+struct Progress {
+    bar: Option<ProgressBar>,
+    started: Instant,
+    last_line: std::sync::Mutex<Instant>,
+}
+
+impl Progress {
+    /// Seconds between lines when stderr is not a terminal.
+    const LINE_EVERY_S: f64 = 5.0;
+
+    fn new(what: &str) -> Progress {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = ProgressBar::new(0);
+            bar.set_style(
+                ProgressStyle::with_template(&format!(
+                    "{{spinner}} {what} [{{bar:40}}] {{pos}}/{{len}} runs ({{eta}} left)"
+                ))
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            bar
+        });
+        Progress {
+            bar,
+            started: Instant::now(),
+            last_line: std::sync::Mutex::new(Instant::now()),
+        }
+    }
+
+    fn update(&self, done: u64, total: u64) {
+        if let Some(bar) = &self.bar {
+            bar.set_length(total);
+            bar.set_position(done);
+            return;
+        }
+        let mut last = self.last_line.lock().unwrap_or_else(|e| e.into_inner());
+        if last.elapsed().as_secs_f64() < Self::LINE_EVERY_S && done < total {
+            return;
+        }
+        *last = Instant::now();
+        let elapsed = self.started.elapsed().as_secs_f64();
+        let eta = if done > 0 && done < total {
+            format!(
+                ", about {:.0} s left",
+                elapsed / done as f64 * (total - done) as f64
+            )
+        } else {
+            String::new()
+        };
+        eprintln!("{done}/{total} runs done in {elapsed:.0} s{eta}");
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+fn sweep_cmd(args: SweepArgs) -> Result<()> {
+    let t0 = Instant::now();
+    let sets = args.sets.parse()?;
+    let shard = args.shard.as_deref().map(Shard::parse).transpose()?;
+    let sweep = Sweep::load(&args.scenario, &sets)?;
+    let name = &sweep.scenario.config.name;
+    let dir = args
+        .output
+        .unwrap_or_else(|| Path::new("output").join(format!("{name}-sweep")));
+    let grid = &sweep.grid;
+    if args.emit.is_some() {
+        if shard.is_some() {
+            bail!("--emit slurm writes the scripts for every shard; drop --shard");
+        }
+        let abs = |p: &Path| std::path::absolute(p).with_context(|| format!("resolving {}", p.display()));
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        let job = slurm::SlurmJob {
+            exe: std::env::current_exe().context("finding the dcsim binary")?,
+            scenario: abs(&args.scenario)?,
+            sets: args.sets.set.clone(),
+            dir: abs(&dir)?,
+            points: grid.points(),
+            max_tasks: args.slurm_tasks,
+            sbatch: args.sbatch,
+            name: format!("dcsim-{name}"),
+        };
+        let submit = job
+            .write()
+            .with_context(|| format!("writing scripts under {}", dir.display()))?;
+        println!(
+            "{} points x {} replications as a job array of {} tasks; submit with:\n\n    sh {}\n\nsweep.csv and sweep_summary.csv appear in {} when the merge job has run.",
+            grid.points(),
+            grid.replications,
+            job.tasks(),
+            submit.display(),
+            dir.display()
+        );
+        return Ok(());
+    }
+    let pool = pool(args.jobs)?;
+    let threads = pool.current_num_threads();
+    let progress = Progress::new("sweeping");
+    let opts = SweepOptions {
+        dir: dir.clone(),
+        shard,
+        force: args.force,
+    };
+    let report = pool.install(|| sweep.run(&opts, &|d, t| progress.update(d, t)));
+    progress.finish();
+    let report = report?;
+    if report.resumed > 0 {
+        println!(
+            "resumed: {} of {} runs were already done",
+            report.resumed, report.runs
+        );
+    }
+    let what = match shard {
+        Some(s) => format!("shard {}/{}: ", s.index, s.count),
+        None => String::new(),
+    };
+    println!(
+        "{what}{} points x {} replications: {} runs on {threads} threads in {:.2} s; outputs in {}",
+        grid.points(),
+        grid.replications,
+        report.runs,
+        t0.elapsed().as_secs_f64(),
+        dir.display()
+    );
+    if !report.wrote_files {
+        println!("merge the shards with: dcsim merge <shard dirs...> --output <dir>");
+    }
+    Ok(())
+}
+
+fn plan_cmd(args: PlanArgs) -> Result<()> {
+    let t0 = Instant::now();
+    let sets = args.sets.parse()?;
+    let targets = args
+        .target
+        .iter()
+        .map(|t| plan::Target::parse(t))
+        .collect::<Result<Vec<_>, _>>()?;
+    let sweep = Sweep::load_base(&args.scenario, &sets)?;
+    let name = &sweep.scenario.config.name;
+    let dir = args
+        .output
+        .unwrap_or_else(|| Path::new("output").join(format!("{name}-plan")));
+    let file = dir.join("plan.csv");
+    if file.exists() && !args.force {
+        bail!(
+            "{} already exists; pass --force to replace it, or choose another --output",
+            file.display()
+        );
+    }
+    let range = sweep::spec::RangeSpec {
+        from: sweep::overrides::parse_value(&args.from),
+        to: sweep::overrides::parse_value(&args.to),
+        step: args.step.as_deref().map(sweep::overrides::parse_value),
+    };
+    let replications = args
+        .replications
+        .or(sweep.scenario.config.sweep.as_ref().map(|s| s.replications))
+        .unwrap_or(5);
+    let pool = pool(args.jobs)?;
+    let show = |p: &plan::Probe| {
+        let figs: Vec<String> = targets
+            .iter()
+            .zip(&p.estimates)
+            .map(|(t, e)| format!("{} = {}", t.figure, estimate(e)))
+            .collect();
+        eprintln!(
+            "probe {}: {} = {}: {} ({})",
+            p.order,
+            args.vary,
+            sweep::overrides::literal(&p.value),
+            figs.join(", "),
+            if p.meets { "meets" } else { "misses" }
+        );
+    };
+    let result = pool.install(|| plan::search(&sweep, &args.vary, &range, &targets, replications, &show))?;
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    plan::write_csv(&result, &file).with_context(|| format!("writing {}", file.display()))?;
+    let wanted: Vec<String> = targets.iter().map(|t| t.to_string()).collect();
+    let probes = format!(
+        "{} probes x {replications} replications in {:.1} s; curve in {}",
+        result.probes.len(),
+        t0.elapsed().as_secs_f64(),
+        file.display()
+    );
+    match &result.outcome {
+        plan::Outcome::Found { value } => {
+            let at = result.probes.iter().find(|p| &p.value == value);
+            let below = result.probes.iter().rfind(|p| !p.meets);
+            println!(
+                "answer: {} = {} is the smallest value meeting {}",
+                args.vary,
+                sweep::overrides::literal(value),
+                wanted.join(" and ")
+            );
+            if let Some(p) = at {
+                for (t, e) in targets.iter().zip(&p.estimates) {
+                    println!(
+                        "  at {}: {} = {} (95% CI over {replications} runs)",
+                        sweep::overrides::literal(value),
+                        t.figure,
+                        estimate(e)
+                    );
+                }
+            }
+            match below {
+                Some(p) => {
+                    for (t, e) in targets.iter().zip(&p.estimates).filter(|(t, e)| !t.met_by(e)) {
+                        println!(
+                            "  at {}: {} = {} misses {t}",
+                            sweep::overrides::literal(&p.value),
+                            t.figure,
+                            estimate(e)
+                        );
+                    }
+                }
+                None => println!("  (the bottom of the range already meets every target)"),
+            }
+            println!("{probes}");
+            Ok(())
+        }
+        plan::Outcome::Unreachable => {
+            println!("{probes}");
+            bail!(
+                "unreachable: even {} = {} misses {} (see {}); widen the range (--to) or relax the target",
+                args.vary,
+                args.to,
+                wanted.join(" and "),
+                file.display()
+            )
+        }
+        plan::Outcome::NonMonotone { why } => {
+            println!("{probes}");
+            bail!("no answer: the result is not monotone in {}: {why}", args.vary)
+        }
+    }
+}
+
+fn estimate(e: &dcsim::compare::Estimate) -> String {
+    match (e.mean, e.ci95) {
+        (Some(m), Some(ci)) => format!("{m:.4} ± {ci:.4}"),
+        (Some(m), None) => format!("{m:.4}"),
+        _ => "-".into(),
+    }
 }

@@ -19,7 +19,9 @@ use crate::scheduler::registry;
 use crate::scheduler::{Placement, QueuePolicy};
 use crate::sim::{Mode, ModelChoice, PreemptionCost, SimConfig};
 use crate::speed::{SpeedError, SpeedTable};
-use crate::topology::{self, Cluster, TopologyError};
+use crate::sweep::overrides::{self, Override, OverrideError, Target};
+use crate::sweep::SweepSpec;
+use crate::topology::{self, Cluster, LoadReport, TopologyError};
 use crate::workload::adapters::{self, TraceFormat};
 use crate::workload::synthetic::{self, SyntheticConfig};
 use crate::workload::transform::{self, TransformConfig};
@@ -68,6 +70,10 @@ pub enum ScenarioError {
     /// The workload failed to load.
     #[error(transparent)]
     Workload(#[from] WorkloadError),
+    /// A `--set KEY=VALUE` names no key of the file, or gives a value the key does not
+    /// accept (the message names the key and, for an unknown key, the valid ones).
+    #[error(transparent)]
+    Override(#[from] OverrideError),
     /// A policy name is unknown.
     #[error("{path}: {source}")]
     Policy {
@@ -107,6 +113,9 @@ pub struct ScenarioConfig {
     /// How figures are taken (`[metrics]`: the utilization window).
     #[serde(default)]
     pub metrics: MetricsConfig,
+    /// `[sweep]`: the grid `dcsim sweep` runs (ignored by `run`); see `docs/sweeps.md`.
+    #[serde(default)]
+    pub sweep: Option<SweepSpec>,
 }
 
 /// `[topology]`.
@@ -198,10 +207,23 @@ impl Default for SchedulerSection {
 pub struct Scenario {
     /// The scenario file.
     pub path: PathBuf,
-    /// Its contents.
+    /// Its contents, `--set` overrides applied.
     pub config: ScenarioConfig,
     /// Its text, to find a key's line for errors found after parsing.
     text: String,
+    /// The `--set` overrides it was loaded with; those of the topology apply when the
+    /// topology is loaded ([`Scenario::load_topology`]).
+    pub overrides: Vec<Override>,
+}
+
+/// The per-run parts of a run: fresh policies and power accounting.
+pub struct Policies {
+    /// A fresh queue policy.
+    pub queue: Box<dyn QueuePolicy>,
+    /// A fresh placement policy.
+    pub placement: Box<dyn Placement>,
+    /// Power accounting for the run, when `[power]` turns it on.
+    pub power: Option<PowerRun>,
 }
 
 /// Everything a run needs, built from a scenario.
@@ -228,10 +250,60 @@ impl Scenario {
         Self::parse(&text, path)
     }
 
+    /// Reads and parses a scenario file with `--set` overrides applied.
+    pub fn load_with(path: &Path, overrides: &[Override]) -> Result<Scenario, ScenarioError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::parse_with(&text, path, overrides)
+    }
+
     /// Parses scenario text; `path` names it in errors and anchors relative paths.
     pub fn parse(text: &str, path: &Path) -> Result<Scenario, ScenarioError> {
+        Self::parse_with(text, path, &[])
+    }
+
+    /// Parses scenario text with `--set` overrides: they are written into the parsed TOML
+    /// tree before it is deserialised, so the file's own checks apply to them. An error
+    /// the file alone also has is reported with its line; one the overrides cause names
+    /// the override.
+    pub fn parse_with(text: &str, path: &Path, overrides: &[Override]) -> Result<Scenario, ScenarioError> {
+        let config = if overrides.iter().any(|o| o.target() == Target::Scenario) {
+            let mut table: toml::Table = match toml::from_str(text) {
+                Ok(t) => t,
+                Err(_) => {
+                    return Err(Self::parse_config(text, path)
+                        .err()
+                        .unwrap_or_else(|| unparsable(path)))
+                }
+            };
+            overrides::apply_all(&mut table, overrides, Target::Scenario)?;
+            match serde_path_to_error::deserialize(toml::Value::Table(table)) {
+                Ok(c) => c,
+                Err(e) => {
+                    let key = e.path().to_string();
+                    let message = e.into_inner().message().to_string();
+                    Self::parse_config(text, path)?;
+                    return Err(blame(overrides, Target::Scenario, &key, &message).into());
+                }
+            }
+        } else {
+            Self::parse_config(text, path)?
+        };
+        let scenario = Scenario {
+            path: path.to_path_buf(),
+            config,
+            text: text.to_string(),
+            overrides: overrides.to_vec(),
+        };
+        scenario.validate()?;
+        Ok(scenario)
+    }
+
+    fn parse_config(text: &str, path: &Path) -> Result<ScenarioConfig, ScenarioError> {
         let de = toml::Deserializer::new(text);
-        let config: ScenarioConfig = serde_path_to_error::deserialize(de).map_err(|e| {
+        serde_path_to_error::deserialize(de).map_err(|e| {
             let key = e.path().to_string();
             let inner = e.into_inner();
             let line = inner
@@ -244,14 +316,48 @@ impl Scenario {
                 key,
                 message: inner.message().to_string(),
             }
+        })
+    }
+
+    /// The topology file's path.
+    pub fn topology_path(&self) -> PathBuf {
+        self.resolve(&self.config.topology.path)
+    }
+
+    /// Loads and builds the topology, its `--set topology.*` overrides applied (an error
+    /// the file alone also has is reported with its line; one the overrides cause names
+    /// the override).
+    pub fn load_topology(&self) -> Result<LoadReport, ScenarioError> {
+        let path = self.input_file("topology.path", &self.config.topology.path)?;
+        if !self.overrides.iter().any(|o| o.target() == Target::Topology) {
+            return Ok(topology::load_report(&path)?);
+        }
+        let text = std::fs::read_to_string(&path).map_err(|source| ScenarioError::Io {
+            path: path.clone(),
+            source,
         })?;
-        let scenario = Scenario {
-            path: path.to_path_buf(),
-            config,
-            text: text.to_string(),
+        let file_error = || topology::config::TopologyFile::parse(&text, &path).err();
+        let mut table: toml::Table = match toml::from_str(&text) {
+            Ok(t) => t,
+            Err(_) => return Err(file_error().map_or_else(|| unparsable(&path), Into::into)),
         };
-        scenario.validate()?;
-        Ok(scenario)
+        overrides::apply_all(&mut table, &self.overrides, Target::Topology)?;
+        let changed = toml::to_string(&table).map_err(|e| OverrideError {
+            set: self
+                .overrides
+                .iter()
+                .map(|o| o.to_string())
+                .collect::<Vec<_>>()
+                .join(" "),
+            message: e.to_string(),
+        })?;
+        match topology::parse_report(&changed, &path) {
+            Err(TopologyError::Parse { key, message, .. }) => Err(match file_error() {
+                Some(e) => e.into(),
+                None => blame(&self.overrides, Target::Topology, &key, &message).into(),
+            }),
+            other => Ok(other?),
+        }
     }
 
     fn invalid(&self, key: &str, message: impl Into<String>) -> ScenarioError {
@@ -285,12 +391,6 @@ impl Scenario {
             }
             _ => Ok(path),
         }
-    }
-
-    /// Loads the topology named by `topology.path`, with its power tree.
-    pub fn load_topology(&self) -> Result<topology::LoadReport, ScenarioError> {
-        let path = self.input_file("topology.path", &self.config.topology.path)?;
-        Ok(topology::load_report(&path)?)
     }
 
     fn policy_err(&self, source: PolicyError) -> ScenarioError {
@@ -391,10 +491,31 @@ impl Scenario {
     /// scenario's seed.
     pub fn prepare(&self, seed: u64) -> Result<Prepared, ScenarioError> {
         let report = self.load_topology()?;
-        let cluster = report.cluster;
-        let mut workload = self.load_workload(seed, cluster.total_gpus())?;
-        workload.measured_on = self.config.workload.measured_on.clone();
-        SpeedTable::new(&cluster, &workload).map_err(|e| {
+        let workload = self.load_workload(seed, report.cluster.total_gpus())?;
+        let Policies {
+            queue,
+            placement,
+            power,
+        } = self.policies(&report, &workload, seed)?;
+        Ok(Prepared {
+            power,
+            cluster: report.cluster,
+            workload,
+            queue,
+            placement,
+        })
+    }
+
+    /// Fresh policies and power accounting for one run on a loaded cluster and workload
+    /// (what [`Scenario::prepare`] adds to them; sweeps reuse a cluster and workload
+    /// across runs).
+    pub fn policies(
+        &self,
+        report: &LoadReport,
+        workload: &Workload,
+        seed: u64,
+    ) -> Result<Policies, ScenarioError> {
+        SpeedTable::new(&report.cluster, workload).map_err(|e| {
             let key = match e {
                 SpeedError::UnknownModel { .. } => "workload.measured_on",
                 SpeedError::MissingClass { .. } => "topology.path",
@@ -402,14 +523,12 @@ impl Scenario {
             self.invalid(key, e.to_string())
         })?;
         let queue = self.queue_policy(&self.config.scheduler.queue, seed)?;
-        self.check_tenants(queue.as_ref(), &workload)?;
-        let power = self.power_run(&cluster, &report.power, workload.jobs.len(), seed)?;
-        Ok(Prepared {
-            power,
-            cluster,
-            workload,
+        self.check_tenants(queue.as_ref(), workload)?;
+        let power = self.power_run(&report.cluster, &report.power, workload.jobs.len(), seed)?;
+        Ok(Policies {
             queue,
             placement: self.placement_policy(&self.config.scheduler.placement, seed)?,
+            power,
         })
     }
 
@@ -518,7 +637,9 @@ impl Scenario {
                 }
             }
         };
-        transform::apply(raw, &w.transform).map_err(|e| self.workload_err(e))
+        let mut workload = transform::apply(raw, &w.transform).map_err(|e| self.workload_err(e))?;
+        workload.measured_on = w.measured_on.clone();
+        Ok(workload)
     }
 }
 
@@ -561,4 +682,54 @@ fn key_line(text: &str, key: &str) -> Option<usize> {
         }
     }
     span.map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1)
+}
+
+/// The error for a file that is not TOML but whose typed parse did not fail (not expected:
+/// both read the same text).
+fn unparsable(path: &Path) -> ScenarioError {
+    ScenarioError::Invalid {
+        path: path.to_path_buf(),
+        line: None,
+        key: String::new(),
+        message: "not a valid TOML file".into(),
+    }
+}
+
+/// An error that only appears with overrides, put on the overrides of `target` whose key
+/// is on the error's path (all of them when none is).
+fn blame(overrides: &[Override], target: Target, key: &str, message: &str) -> OverrideError {
+    let ours: Vec<&Override> = overrides.iter().filter(|o| o.target() == target).collect();
+    let on_path: Vec<&Override> = ours
+        .iter()
+        .copied()
+        .filter(|o| {
+            let k = o.file_key();
+            key.is_empty() || k.starts_with(key) || key.starts_with(k)
+        })
+        .collect();
+    let named = if on_path.is_empty() { ours } else { on_path };
+    let at = if key.is_empty() || key == "." {
+        String::new()
+    } else {
+        let prefix = if target == Target::Topology {
+            "topology."
+        } else {
+            ""
+        };
+        format!("`{prefix}{key}`: ")
+    };
+    // `power.feed_kw` and the like live in the topology file: say how to reach them.
+    let hint = if target == Target::Scenario && message.contains("unknown field") {
+        " (keys of the topology file take the prefix `topology.`, e.g. `topology.power.feed_kw`)"
+    } else {
+        ""
+    };
+    OverrideError {
+        set: named
+            .iter()
+            .map(|o| o.to_string())
+            .collect::<Vec<_>>()
+            .join(" --set "),
+        message: format!("{at}{}{hint}", message.trim()),
+    }
 }
