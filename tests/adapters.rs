@@ -634,6 +634,21 @@ fn missing_file_is_io_error_with_path() {
     }
 }
 
+/// A trace path that is a folder says so (before: "Is a directory (os error 21)" from
+/// the operating system, and only once reading began).
+#[test]
+fn a_folder_given_as_a_trace_says_it_is_a_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    match read_trace(TraceFormat::Philly, dir.path()) {
+        Err(e @ WorkloadError::Io { .. }) => {
+            let msg = e.to_string();
+            assert!(msg.contains("is a folder; expected a trace file"), "{msg}");
+            assert!(msg.contains(&dir.path().display().to_string()), "{msg}");
+        }
+        other => panic!("expected Io, got {other:?}"),
+    }
+}
+
 #[test]
 fn missing_column_lists_expected() {
     // `qos` and `gpu_spec` are optional (the multigpu pod lists lack them): priority 0,

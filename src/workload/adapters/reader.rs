@@ -24,6 +24,12 @@ pub(crate) fn open(path: &Path) -> Result<Box<dyn Read>, WorkloadError> {
         path: path.to_path_buf(),
         source,
     };
+    if path.is_dir() {
+        return Err(io(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "is a folder; expected a trace file (plain or .gz)",
+        )));
+    }
     let file = File::open(path).map_err(io)?;
     let mut buf = BufReader::with_capacity(1 << 16, file);
     let head = buf.fill_buf().map_err(io)?;
