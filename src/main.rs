@@ -174,6 +174,9 @@ struct SweepArgs {
     /// Start over when the output directory holds another sweep's results.
     #[arg(long)]
     force: bool,
+    /// Skip the figure and report.html.
+    #[arg(long)]
+    no_report: bool,
     /// Do not run: write job scripts for a cluster engine (`slurm`: an sbatch job array
     /// and a dependent merge job) into the output directory.
     #[arg(long, value_parser = ["slurm"])]
@@ -219,6 +222,9 @@ struct PlanArgs {
     /// Replace an existing plan.csv.
     #[arg(long)]
     force: bool,
+    /// Skip the figure and report.html.
+    #[arg(long)]
+    no_report: bool,
     /// Worker threads [default: one per core]; results do not depend on it.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     jobs: Option<u32>,
@@ -989,6 +995,8 @@ fn sweep_cmd(args: SweepArgs) -> Result<()> {
     );
     if !report.wrote_files {
         println!("merge the shards with: dcsim merge <shard dirs...> --output <dir>");
+    } else if !args.no_report {
+        render_report(&dir, false).with_context(|| format!("drawing the report in {}", dir.display()))?;
     }
     Ok(())
 }
@@ -1041,6 +1049,9 @@ fn plan_cmd(args: PlanArgs) -> Result<()> {
     let result = pool.install(|| plan::search(&sweep, &args.vary, &range, &targets, replications, &show))?;
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     plan::write_csv(&result, &file).with_context(|| format!("writing {}", file.display()))?;
+    if !args.no_report {
+        render_report(&dir, false).with_context(|| format!("drawing the report in {}", dir.display()))?;
+    }
     let wanted: Vec<String> = targets.iter().map(|t| t.to_string()).collect();
     let probes = format!(
         "{} probes x {replications} replications in {:.1} s; curve in {}",

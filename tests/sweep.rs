@@ -385,6 +385,33 @@ fn plan_on_a_deterministic_case_matches_the_hand_worked_value() {
         "{:?}",
         p.outcome
     );
+    // plan.csv names the varied key, carries each target's bound and marks the answer's
+    // row, and its report draws the target line and the answer (docs/reports.md).
+    let csv_path = t.path().join("plan.csv");
+    plan::write_csv(&p, &csv_path).unwrap();
+    let text = std::fs::read_to_string(&csv_path).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "topology.nodes.server.count,probe,runs,makespan_s_mean,makespan_s_ci95,makespan_s_target,meets,answer"
+    );
+    let answers: Vec<&str> = lines.filter(|l| l.ends_with(",1")).collect();
+    assert_eq!(answers.len(), 1, "{text}");
+    assert!(
+        answers[0].starts_with("25,") && answers[0].contains(",14400,"),
+        "{text}"
+    );
+    let r = dcsim::plots::render(t.path(), dcsim::plots::Options { png: false }).unwrap();
+    assert!(r.missing.is_empty(), "{:?}", r.missing);
+    let svg = std::fs::read_to_string(t.path().join("plots/sweep.svg")).unwrap();
+    assert!(
+        svg.contains("target 14400"),
+        "no target line in the plan's figure"
+    );
+    assert!(
+        svg.contains("answer: mean, topology.nodes.server.count = 25"),
+        "no answer marked in the plan's figure"
+    );
     // A target that more of the key makes harder is reported, not answered: the makespan
     // is 10 h on 10 servers and 1 h on 100, so `makespan_s >= 36000` holds at the bottom
     // of the range and fails at the top.

@@ -20,8 +20,30 @@ use super::table::Table;
 use super::{Kind, PlotError, Section};
 use crate::compare::Estimate;
 
-/// Columns that count runs, never keys or metrics.
-const COUNTS: [&str; 5] = ["n", "runs", "replications", "seeds", "seed"];
+/// Columns that count or number runs, never keys or metrics (`point` and `probe` number
+/// a sweep's points and a plan's probes; `meets` is a plan's verdict).
+const COUNTS: [&str; 8] = [
+    "n",
+    "runs",
+    "replications",
+    "seeds",
+    "seed",
+    "point",
+    "probe",
+    "meets",
+];
+/// The figures a planner reads first, drawn first when a file has them (a sweep's
+/// summary holds every summary figure; the panels are limited to [`MAX_METRICS`]).
+const PREFERRED: [&str; 8] = [
+    "wait_s.p95",
+    "wait_s.mean",
+    "jct_s.mean",
+    "not_running_s.mean",
+    "gpu_utilization_window",
+    "power.peak_facility_kw",
+    "power.facility_energy_mwh",
+    "bounded_slowdown.mean",
+];
 /// Metrics drawn at most (one panel each).
 const MAX_METRICS: usize = 8;
 
@@ -60,7 +82,8 @@ pub(crate) fn section(dir: &Path) -> Result<Section, PlotError> {
             .ok_or_else(|| PlotError::NotAnOutput(dir.to_path_buf()))?;
         (p.clone(), Table::read(&p)?)
     };
-    let mut sweep = if path == summary {
+    // A plan's probes carry `X_ci95` columns as a sweep's summary does.
+    let mut sweep = if path == summary || t.header.iter().any(|c| c.ends_with("_ci95")) {
         from_summary(&t, &path)?
     } else {
         from_runs(&t, &path)?
@@ -219,8 +242,16 @@ fn finish(
     mut lines: Vec<BTreeMap<String, Vec<Point>>>,
     path: &Path,
 ) -> Sweep {
-    metrics.truncate(MAX_METRICS);
-    lines.truncate(MAX_METRICS);
+    let rank = |m: &str| PREFERRED.iter().position(|p| *p == m).unwrap_or(PREFERRED.len());
+    let mut order: Vec<usize> = (0..metrics.len()).collect();
+    order.sort_by_key(|&i| rank(&metrics[i]));
+    order.truncate(MAX_METRICS);
+    let mut taken: Vec<Option<BTreeMap<String, Vec<Point>>>> = lines.drain(..).map(Some).collect();
+    lines = order
+        .iter()
+        .map(|&i| taken[i].take().unwrap_or_default())
+        .collect();
+    metrics = order.iter().map(|&i| metrics[i].clone()).collect();
     Sweep {
         key,
         targets: vec![None; metrics.len()],

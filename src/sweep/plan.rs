@@ -290,25 +290,37 @@ fn monotone_violation(probes: &[Probe], targets: &[Target]) -> Option<String> {
     None
 }
 
-/// Writes `plan.csv`: one row per probe, by value: `value`, `probe` (order probed),
-/// `runs`, per target `<figure>_mean` and `<figure>_ci95`, and `meets` (1 or 0).
+/// Writes `plan.csv`: one row per probe, by value: the varied key (its value), `probe`
+/// (order probed), `runs`, per target `<figure>_mean`, `<figure>_ci95` and
+/// `<figure>_target` (the bound), `meets` (1 or 0) and `answer` (1 on the answer's row),
+/// the columns the report reads (docs/reports.md).
 pub fn write_csv(plan: &Plan, path: &Path) -> std::io::Result<()> {
-    let mut text = String::from("value,probe,runs");
+    let mut text = format!("{},probe,runs", plan.key);
     for t in &plan.targets {
-        let _ = write!(text, ",{0}_mean,{0}_ci95", t.figure);
+        let _ = write!(text, ",{0}_mean,{0}_ci95,{0}_target", t.figure);
     }
-    text.push_str(",meets\n");
+    text.push_str(",meets,answer\n");
+    let answer = match &plan.outcome {
+        Outcome::Found { value } => Some(value),
+        _ => None,
+    };
     for p in &plan.probes {
         let _ = write!(text, "{},{},{}", literal(&p.value), p.order, plan.replications);
-        for e in &p.estimates {
+        for (t, e) in plan.targets.iter().zip(&p.estimates) {
             for x in [e.mean, e.ci95] {
                 text.push(',');
                 if let Some(x) = x {
                     let _ = write!(text, "{x}");
                 }
             }
+            let _ = write!(text, ",{}", t.bound);
         }
-        let _ = writeln!(text, ",{}", u8::from(p.meets));
+        let _ = writeln!(
+            text,
+            ",{},{}",
+            u8::from(p.meets),
+            u8::from(answer == Some(&p.value))
+        );
     }
     let tmp = path.with_extension("csv.tmp");
     std::fs::write(&tmp, text)?;
