@@ -602,13 +602,26 @@ fn print_summary(info: &RunInfo, s: &Summary, events: u64) {
         print_distributions(s);
     }
     println!(
-        "\nGPU utilization {:.1}%  allocated {:.0} GPU-h  peak {:.1} GPUs  makespan {:.1} h  throughput {:.1} jobs/h",
+        "\nGPU utilization {:.1}% over {} window {:.1}–{:.1} h, {:.1}% over makespan",
+        s.gpu_utilization_window * 100.0,
+        s.utilization_window.as_str(),
+        s.utilization_window_s[0] / 3600.0,
+        s.utilization_window_s[1] / 3600.0,
         s.gpu_utilization * 100.0,
+    );
+    println!(
+        "allocated {:.0} GPU-h  peak {:.1} GPUs  makespan {:.1} h  throughput {:.1} jobs/h",
         s.allocated_gpu_hours,
         s.peak_busy_gpus,
         s.makespan_s / 3600.0,
         s.throughput_jobs_per_hour
     );
+    if let Some(p) = &s.power {
+        println!(
+            "energy IT {:.3} MWh, facility {:.3} MWh (PUE {:.3})  peak IT {:.1} kW, facility {:.1} kW",
+            p.it_energy_mwh, p.facility_energy_mwh, p.mean_pue, p.peak_it_kw, p.peak_facility_kw
+        );
+    }
 }
 
 /// The wait, JCT and bounded-slowdown rows of the summary table.
@@ -636,27 +649,6 @@ fn print_distributions(s: &Summary) {
         "{:<18}{:>12.3}{:>12.3}{:>12.3}{:>12.3}",
         "bounded slowdown", b.mean, b.p50, b.p95, b.p99
     );
-    println!(
-        "\nGPU utilization {:.1}% over {} window {:.1}–{:.1} h, {:.1}% over makespan",
-        s.gpu_utilization_window * 100.0,
-        s.utilization_window.as_str(),
-        s.utilization_window_s[0] / 3600.0,
-        s.utilization_window_s[1] / 3600.0,
-        s.gpu_utilization * 100.0,
-    );
-    println!(
-        "allocated {:.0} GPU-h  peak {:.1} GPUs  makespan {:.1} h  throughput {:.1} jobs/h",
-        s.allocated_gpu_hours,
-        s.peak_busy_gpus,
-        s.makespan_s / 3600.0,
-        s.throughput_jobs_per_hour
-    );
-    if let Some(p) = &s.power {
-        println!(
-            "energy IT {:.3} MWh, facility {:.3} MWh (PUE {:.3})  peak IT {:.1} kW, facility {:.1} kW",
-            p.it_energy_mwh, p.facility_energy_mwh, p.mean_pue, p.peak_it_kw, p.peak_facility_kw
-        );
-    }
 }
 
 /// Preemption costs nothing unless the scenario says what it costs: say so when a run
