@@ -66,15 +66,46 @@ impl fmt::Display for Target {
     }
 }
 
+/// Statistics a summary keeps of each distribution (`wait_s.p95`).
+const STATS: [&str; 6] = ["mean", "p50", "p95", "p99", "max", "count"];
+/// Figures of the power summary (`power.peak_facility_kw`).
+const POWER: [&str; 5] = [
+    "peak_facility_kw",
+    "peak_it_kw",
+    "it_energy_mwh",
+    "facility_energy_mwh",
+    "mean_pue",
+];
+
+/// The summary's dotted name of a figure also accepted by its `compare.csv` name:
+/// `wait_p95_s` is `wait_s.p95`, `bounded_slowdown_mean` is `bounded_slowdown.mean`,
+/// `peak_facility_kw` is `power.peak_facility_kw`; other names pass unchanged.
+fn canonical(name: &str) -> String {
+    if POWER.contains(&name) {
+        return format!("power.{name}");
+    }
+    let (body, unit) = match name.strip_suffix("_s") {
+        Some(b) => (b, "_s"),
+        None => (name, ""),
+    };
+    if let Some((base, stat)) = body.rsplit_once('_') {
+        if STATS.contains(&stat) && !base.is_empty() {
+            return format!("{base}{unit}.{stat}");
+        }
+    }
+    name.to_string()
+}
+
 impl Target {
-    /// Parses `figure <= bound` (also `<`, `>=`, `>`).
+    /// Parses `figure <= bound` (also `<`, `>=`, `>`); a figure may be named as in
+    /// `sweep.csv` (`wait_s.p95`) or as in `compare.csv` (`wait_p95_s`).
     pub fn parse(text: &str) -> Result<Target, SweepError> {
         let bad = |why: &str| SweepError::Invalid(format!("--target \"{text}\": {why}"));
         let (at, op, len) = ["<=", ">=", "<", ">"]
             .iter()
             .find_map(|o| text.find(o).map(|i| (i, *o, o.len())))
             .ok_or_else(|| bad("expected FIGURE <= BOUND (or <, >=, >), e.g. \"wait_s.p95 <= 3600\""))?;
-        let figure = text[..at].trim().to_string();
+        let figure = canonical(text[..at].trim());
         let bound: f64 = text[at + len..]
             .trim()
             .parse()
@@ -338,6 +369,19 @@ mod tests {
             estimates: vec![Estimate::of(&[mean])],
             meets: false,
         }
+    }
+
+    #[test]
+    fn compare_csv_names_are_the_summarys_figures() {
+        let fig = |t: &str| Target::parse(t).unwrap().figure;
+        assert_eq!(fig("wait_p95_s <= 3600"), "wait_s.p95");
+        assert_eq!(fig("jct_mean_s < 1"), "jct_s.mean");
+        assert_eq!(fig("not_running_p99_s <= 1"), "not_running_s.p99");
+        assert_eq!(fig("bounded_slowdown_mean <= 2"), "bounded_slowdown.mean");
+        assert_eq!(fig("peak_facility_kw <= 2000"), "power.peak_facility_kw");
+        assert_eq!(fig("wait_s.p95 <= 3600"), "wait_s.p95");
+        assert_eq!(fig("makespan_s <= 1"), "makespan_s");
+        assert_eq!(fig("gpu_utilization_window >= 0.5"), "gpu_utilization_window");
     }
 
     #[test]
