@@ -20,7 +20,7 @@ use crate::scheduler::{
 };
 use crate::speed::SpeedTable;
 use crate::topology::{Cluster, GpuModelId, NodeId};
-use crate::workload::{HostDemand, JobId, Workload, MILLI_PER_GPU};
+use crate::workload::{GpuDemand, HostDemand, JobId, Workload, MILLI_PER_GPU};
 
 /// How jobs get their start times.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
@@ -527,7 +527,7 @@ impl Core<'_> {
             priority: spec.priority,
             duration: spec.duration,
             remaining: SimTime(s.remaining_ms.ceil() as u64),
-            attained_gpu_ms: s.busy_ms * spec.demand.total_milli() / u64::from(MILLI_PER_GPU),
+            attained_gpu_ms: attained_gpu_ms(s.busy_ms, spec.demand),
             preemptions: s.preemptions,
         }
     }
@@ -691,7 +691,7 @@ impl Core<'_> {
             milli_per_gpu: demand.milli_per_gpu,
         });
         queued.remaining = SimTime(s.remaining_ms.ceil() as u64);
-        queued.attained_gpu_ms = s.busy_ms * demand.total_milli() / u64::from(MILLI_PER_GPU);
+        queued.attained_gpu_ms = attained_gpu_ms(s.busy_ms, demand);
         queued.preemptions = s.preemptions;
         self.free
             .release_job(&self.grants[offset..offset + len], &queued.request);
@@ -821,13 +821,7 @@ impl Core<'_> {
             if !self.place(job.id.0, &job.request) {
                 break;
             }
-            assert!(
-                grants_valid(&self.scratch, &self.free, job),
-                "placement `{}` broke its contract for job {}: {:?}",
-                self.placement.name(),
-                job.id.0,
-                self.scratch
-            );
+            self.check_contract(job);
         }
         for &(g, m) in self.hidden.iter().rev() {
             self.free.release(g, m);
@@ -855,6 +849,18 @@ impl Core<'_> {
         changes.clear();
         self.rate_changes = changes;
     }
+
+    /// Panics if the grants placement just proposed in `scratch` break its contract (an
+    /// internal bug of the placement policy, never a user error).
+    fn check_contract(&self, job: &QueuedJob) {
+        assert!(
+            grants_valid(&self.scratch, &self.free, job),
+            "placement `{}` broke its contract for job {}: {:?}",
+            self.placement.name(),
+            job.id.0,
+            self.scratch
+        );
+    }
 }
 
 impl SchedContext for Core<'_> {
@@ -866,13 +872,7 @@ impl SchedContext for Core<'_> {
         if !self.place(job.id.0, &job.request) {
             return false;
         }
-        assert!(
-            grants_valid(&self.scratch, &self.free, job),
-            "placement `{}` broke its contract for job {}: {:?}",
-            self.placement.name(),
-            job.id.0,
-            self.scratch
-        );
+        self.check_contract(job);
         if !self.power_admits(job) {
             return false;
         }
@@ -936,13 +936,7 @@ impl SchedContext for Core<'_> {
             let v = self.held[i].id;
             evicted.extend(self.preempt(v));
         }
-        assert!(
-            grants_valid(&self.scratch, &self.free, job),
-            "placement `{}` broke its contract for job {}: {:?}",
-            self.placement.name(),
-            job.id.0,
-            self.scratch
-        );
+        self.check_contract(job);
         self.begin(job.id.0);
         true
     }
@@ -958,6 +952,12 @@ impl SchedContext for Core<'_> {
     fn wake_at(&mut self, at: SimTime) {
         self.events.push(at.max(self.now + SimTime(1)), Event::Wake);
     }
+}
+
+/// GPU-milliseconds of service a job has had: time held × its GPU share (a 0.1-GPU job
+/// accrues a tenth of a whole GPU's), as LAS policies rank by.
+fn attained_gpu_ms(busy_ms: u64, demand: GpuDemand) -> u64 {
+    busy_ms * demand.total_milli() / u64::from(MILLI_PER_GPU)
 }
 
 /// The placement contract: exactly the GPUs asked for, one model, each with the share
