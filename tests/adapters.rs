@@ -226,6 +226,35 @@ fn philly_slice() {
     assert_eq!(w.tenant_name(j.tenant), "6214e9");
 }
 
+/// The earliest `timestamp` of a Philly file, read independently of the adapter.
+fn philly_earliest(path: &Path) -> chrono::NaiveDateTime {
+    raw_rows(path)
+        .iter()
+        .map(|r| chrono::NaiveDateTime::parse_from_str(&r["timestamp"], "%Y-%m-%d %H:%M:%S").unwrap())
+        .min()
+        .unwrap()
+}
+
+/// A wall-clock trace keeps its calendar epoch: time 0 is the earliest timestamp read,
+/// on the trace's clock (Philly publishes no zone); relative-time traces have none.
+#[test]
+fn epochs_of_the_committed_slices() {
+    let path = repo().join("scenarios/data/philly_slice.csv");
+    let w = read_trace(TraceFormat::Philly, &path).unwrap();
+    let epoch = w.epoch.expect("Philly has wall-clock timestamps");
+    assert_eq!(epoch.start, philly_earliest(&path));
+    assert_eq!(epoch.zone, None);
+    let openb = read_trace(
+        TraceFormat::Openb,
+        &repo().join("scenarios/data/openb_pod_list_default.csv"),
+    )
+    .unwrap();
+    assert_eq!(
+        openb.epoch, None,
+        "openb times are seconds from an unpublished start"
+    );
+}
+
 #[test]
 #[cfg_attr(not(dcsim_shared), ignore = "needs ../shared")]
 fn philly_full() {
@@ -254,6 +283,10 @@ fn philly_full() {
         w.jobs.last().unwrap().submit,
         SimTime::from_secs(span.num_seconds() as u64)
     );
+    // README: the first submission is 2017-09-04 10:30:41, no time zone published.
+    let epoch = w.epoch.unwrap();
+    assert_eq!(epoch.start.to_string(), "2017-09-04 10:30:41");
+    assert_eq!(epoch.zone, None);
     let big = w
         .jobs
         .iter()
@@ -290,6 +323,8 @@ fn itp_all_clusters() {
         assert_close(gpu_hours(&w), ref_hours);
         assert!((gpu_hours(&w) - 1_467_277.0).abs() < 1.0, "{}", gpu_hours(&w));
         assert_eq!(w.tenants.len(), 9);
+        // README: the window's start instant is not published, so no calendar epoch.
+        assert_eq!(w.epoch, None);
         // README: submit times share one window; cluster01 starts at 1,932,025 s.
         let c01 = w.tenants.iter().position(|t| t == "cluster01").unwrap() as u32;
         let first = w.jobs.iter().find(|j| j.tenant.0 == c01).unwrap();
@@ -395,6 +430,13 @@ fn genai_full() {
         raw.len() - kept.len()
     );
     assert_close(gpu_hours(&w), hours);
+    // Time 0 is the earliest `gmt_create` of the requests kept.
+    let earliest = kept
+        .iter()
+        .map(|r| chrono::NaiveDateTime::parse_from_str(&r["gmt_create"], "%Y-%m-%d %H:%M:%S").unwrap())
+        .min()
+        .unwrap();
+    assert_eq!(w.epoch.map(|e| e.start), Some(earliest));
     assert!(w
         .jobs
         .iter()

@@ -49,12 +49,14 @@ climate = "temperate"
 "#;
 
 /// The scenario, with the tiny topology under a 20 kW feed (below its ~30 kW nameplate,
-/// so caps bind and GPUs are throttled).
+/// so caps bind and GPUs are throttled), a 25 kW hall cap, 15 kW row caps and 9 kW rack
+/// caps.
 fn scenario(dir: &Path) -> PathBuf {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
     let topo = dir.join("tiny-fed.toml");
     let tiny = fs::read_to_string(repo.join("topologies/tiny.toml")).unwrap();
-    fs::write(&topo, format!("{tiny}\n[power]\nfeed_kw = 20.0\n")).unwrap();
+    let caps = "hall_cap_kw = 25.0\nrow_cap_kw = 15.0\nrack_cap_kw = 9.0";
+    fs::write(&topo, format!("{tiny}\n[power]\nfeed_kw = 20.0\n{caps}\n")).unwrap();
     let p = dir.join("s.toml");
     let text = SCENARIO
         .replace("@REPO@", env!("CARGO_MANIFEST_DIR"))
@@ -171,6 +173,35 @@ fn run_report_draws_every_figure_with_its_series() {
         "feed cap (20 kW, IT)",
         "power",
     );
+    // The hall, row and rack caps (tiny: 1 hall, 2 rows, 3 racks) each get a panel
+    // with the member closest to its cap and a legend entry for the cap.
+    let power_texts = svg_texts(&plots_dir.join("power.svg"));
+    for want in [
+        "hall cap (25.0 kW)",
+        "row cap (15.0 kW)",
+        "rack cap (9.0 kW)",
+        "(the only hall with a cap)",
+        "(of 2 rows with caps)",
+        "(of 3 racks with caps)",
+    ] {
+        assert!(
+            power_texts.iter().any(|t| t.contains(want)),
+            "power.svg lacks `{want}`"
+        );
+    }
+    // Dates on time axes: the Philly slice's clock starts at its earliest timestamp,
+    // 2017-09-07 09:57:50 (the file's own minimum); a month-long run gets weekly ticks
+    // from the first midnight, Sep 8.
+    assert_eq!(summary["epoch"]["start"], "2017-09-07T09:57:50.000");
+    assert_eq!(summary["epoch"]["zone"], serde_json::Value::Null);
+    let util = svg_texts(&plots_dir.join("utilization.svg"));
+    assert_has(
+        &util,
+        "date, 2017 (the trace's local clock; time zone not published)",
+        "utilization",
+    );
+    assert_has(&util, "Sep 8", "utilization");
+    assert_has(&util, "Sep 15", "utilization");
     // The cap binds: the throttled-GPU panel has GPUs above zero.
     let figs = plots::figures(&out).unwrap();
     let power = figs.iter().find(|f| f.name == "power").unwrap();

@@ -3,7 +3,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::engine::SimTime;
-use crate::workload::{SkipReport, Workload, MILLI_PER_GPU};
+use crate::workload::{SkipReport, TraceEpoch, Workload, MILLI_PER_GPU};
 
 use super::records::{JobRecord, Outcome};
 use super::series::TimeSeries;
@@ -120,6 +120,10 @@ pub struct Summary {
     /// Power and energy, when the run had power accounting on (absent otherwise).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub power: Option<crate::power::PowerSummary>,
+    /// The trace clock's reading at time 0, when the trace has real timestamps (absent
+    /// otherwise): plots draw calendar dates from it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub epoch: Option<TraceEpoch>,
 }
 
 impl Summary {
@@ -220,6 +224,7 @@ impl Summary {
             arrival_rate_per_s: per_span((n as u64 - skipped) as f64),
             tenants: tenants.summaries(workload),
             power: None,
+            epoch: workload.epoch,
         };
         let (from, to) = arrivals.unwrap_or((first_submit, first_submit));
         summary.set_utilization_window(series, from, to, UtilizationWindow::Arrivals);

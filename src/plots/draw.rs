@@ -93,6 +93,14 @@ pub enum Scale {
     LogSeconds,
     /// Values are indices into these names (bars, heat-map rows).
     Categories(Vec<String>),
+    /// Values are times in units of `div` seconds after `epoch` (the trace clock's
+    /// reading at time 0); ticks read as calendar dates ([`super::calendar`]).
+    Calendar {
+        /// The trace clock at value 0.
+        epoch: chrono::NaiveDateTime,
+        /// Seconds per unit of value (3600 for hours, 86,400 for days).
+        div: f64,
+    },
 }
 
 /// One bar (vertical or horizontal): its category position and extent, and an optional
@@ -313,7 +321,7 @@ fn range(axis: &Axis, (lo, hi): (f64, f64), headroom: f64) -> (f64, f64) {
     match &axis.scale {
         Scale::Categories(names) => (-0.5, names.len().max(1) as f64 - 0.5),
         Scale::LogSeconds => (lo.min(0.0), hi.max(lo + 1.0)),
-        Scale::Linear => {
+        Scale::Linear | Scale::Calendar { .. } => {
             let lo = if lo >= 0.0 { 0.0 } else { lo };
             let hi = if hi > lo {
                 hi + (hi - lo) * headroom
@@ -353,7 +361,7 @@ const ROUND_DURATIONS: [(f64, &str); 10] = [
 pub fn tick(scale: &Scale, v: f64, span: f64) -> String {
     match scale {
         Scale::Linear => number(v, span),
-        Scale::LogSeconds => String::new(),
+        Scale::LogSeconds | Scale::Calendar { .. } => String::new(),
         Scale::Categories(names) => {
             let i = v.round();
             if (v - i).abs() < 1e-6 && i >= 0.0 {
@@ -442,9 +450,21 @@ fn panel<DB: DrawingBackend>(
         Scale::Categories(names) => names.len() + 2,
         _ => default,
     };
-    let log_x = p.x.scale == Scale::LogSeconds;
+    // Ticks drawn here rather than by plotters: round durations on log-seconds axes
+    // (plotters would put them at powers of ten of seconds), round calendar instants on
+    // date axes.
+    let own_ticks: Option<Vec<(f64, String)>> = match &p.x.scale {
+        Scale::LogSeconds => Some(
+            ROUND_DURATIONS
+                .iter()
+                .map(|&(s, text)| (s.log10(), text.to_string()))
+                .collect(),
+        ),
+        Scale::Calendar { epoch, div } => Some(super::calendar::ticks(*epoch, *div, x0, data_x1)),
+        _ => None,
+    };
     let mut mesh = chart.configure_mesh();
-    if log_x {
+    if own_ticks.is_some() {
         mesh.disable_x_mesh();
     }
     mesh.x_desc(p.x.label.as_str())
@@ -458,22 +478,19 @@ fn panel<DB: DrawingBackend>(
         .light_line_style(RGBColor(235, 235, 235))
         .bold_line_style(RGBColor(215, 215, 215))
         .draw()?;
-    if log_x {
-        // Ticks at round durations (plotters would put them at powers of ten of seconds).
-        let base = area.get_base_pixel();
-        for &(s, text) in ROUND_DURATIONS.iter() {
-            let x = s.log10();
-            if x < x0 || x > x1 {
-                continue;
-            }
-            chart.draw_series(std::iter::once(PathElement::new(
-                vec![(x, y0), (x, y1)],
-                RGBColor(215, 215, 215),
-            )))?;
-            let (px, py) = chart.backend_coord(&(x, y0));
-            let style = TextStyle::from((FAMILY, 13).into_font()).pos(Pos::new(HPos::Center, VPos::Top));
-            area.draw(&Text::new(text, (px - base.0, py - base.1 + 8), style))?;
+    let base = area.get_base_pixel();
+    for (x, text) in own_ticks.iter().flatten() {
+        let x = *x;
+        if x < x0 || x > x1 {
+            continue;
         }
+        chart.draw_series(std::iter::once(PathElement::new(
+            vec![(x, y0), (x, y1)],
+            RGBColor(215, 215, 215),
+        )))?;
+        let (px, py) = chart.backend_coord(&(x, y0));
+        let style = TextStyle::from((FAMILY, 13).into_font()).pos(Pos::new(HPos::Center, VPos::Top));
+        area.draw(&Text::new(text.as_str(), (px - base.0, py - base.1 + 8), style))?;
     }
     for layer in &p.layers {
         match layer {

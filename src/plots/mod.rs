@@ -8,6 +8,7 @@
 //! Column conventions and down-sampling are documented in `docs/reports.md`.
 
 mod budget;
+mod calendar;
 pub mod cdf;
 mod compare;
 pub mod downsample;

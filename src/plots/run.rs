@@ -4,13 +4,15 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use chrono::NaiveDateTime;
 use serde_json::Value;
 
-use super::cdf;
 use super::downsample::step_points;
 use super::draw::{Axis, Bar, Figure, Layer, LegendAt, Panel, Scale, COLUMNS, HEAT_BINS};
 use super::table::{self, Table};
+use super::{calendar, cdf};
 use super::{Kind, PlotError, Section};
+use crate::workload::EPOCH_FORMAT;
 
 /// Racks shown in the heat map (the hottest by peak power).
 const HOT_RACKS: usize = 20;
@@ -19,34 +21,66 @@ const HEAT_COLUMNS: usize = 240;
 /// Tenants shown by name; the rest are summed as "other".
 const TOP_TENANTS: usize = 12;
 
-/// How a time axis is written: seconds divided by `div`, labelled with `unit`.
-#[derive(Clone, Copy)]
+/// The trace clock at time 0, from `summary.json`'s `epoch` (traces with real timestamps).
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Clock {
+    start: NaiveDateTime,
+    zone: Option<String>,
+}
+
+impl Clock {
+    /// The clock of a run's summary, if it has a readable `epoch`.
+    pub(crate) fn of(summary: &Value) -> Option<Clock> {
+        let epoch = summary.get("epoch")?;
+        let start = NaiveDateTime::parse_from_str(epoch.get("start")?.as_str()?, EPOCH_FORMAT).ok()?;
+        let zone = epoch.get("zone").and_then(Value::as_str).map(str::to_string);
+        Some(Clock { start, zone })
+    }
+}
+
+/// How a time axis is written: seconds divided by `div`, labelled with `unit`, and as
+/// calendar dates when the trace's clock is known.
+#[derive(Clone)]
 pub(crate) struct TimeUnit {
     div: f64,
     unit: &'static str,
+    clock: Option<Clock>,
 }
 
 impl TimeUnit {
-    /// Days for spans over three days, else hours.
-    pub(crate) fn for_span(span_s: f64) -> TimeUnit {
-        if span_s > 3.0 * 86_400.0 {
-            TimeUnit {
-                div: 86_400.0,
-                unit: "days",
-            }
+    /// Days for spans over three days, else hours; dates on the axis when `clock` is known.
+    pub(crate) fn for_span(span_s: f64, clock: Option<&Clock>) -> TimeUnit {
+        let (div, unit) = if span_s > 3.0 * 86_400.0 {
+            (86_400.0, "days")
         } else {
-            TimeUnit {
-                div: 3600.0,
-                unit: "hours",
-            }
+            (3600.0, "hours")
+        };
+        TimeUnit {
+            div,
+            unit,
+            clock: clock.cloned(),
         }
     }
 
-    fn axis(self) -> Axis {
-        Axis::linear(format!("time since trace start ({})", self.unit))
+    /// The axis of times up to `end_s` seconds.
+    fn axis(&self, end_s: f64) -> Axis {
+        match &self.clock {
+            Some(c) => {
+                let end = c.start + chrono::TimeDelta::milliseconds((end_s * 1000.0) as i64);
+                Axis {
+                    label: calendar::axis_label(c.start, c.zone.as_deref(), end),
+                    scale: Scale::Calendar {
+                        epoch: c.start,
+                        div: self.div,
+                    },
+                    range: None,
+                }
+            }
+            None => Axis::linear(format!("time since trace start ({})", self.unit)),
+        }
     }
 
-    fn scale(self, t: &[f64]) -> Vec<f64> {
+    fn scale(&self, t: &[f64]) -> Vec<f64> {
         t.iter().map(|v| v / self.div).collect()
     }
 }
@@ -138,24 +172,30 @@ pub(crate) fn section(dir: &Path) -> Result<Section, PlotError> {
         || jobs_path.is_file().then(|| waits(&jobs_path)),
     );
     let cluster_gpus = num(&summary, &["cluster_gpus"]);
+    let clock = Clock::of(&summary);
     match ts {
-        Some(ts) => figures.push(utilization(ts?, cluster_gpus)?),
+        Some(ts) => figures.push(utilization(ts?, cluster_gpus, clock.as_ref())?),
         None => missing.push("busy GPUs and queue: timeseries.csv absent".to_string()),
     }
     match jobs {
         Some(j) => figures.push(j?),
         None => missing.push("wait and JCT CDFs: jobs.csv absent".to_string()),
     }
+    let levels_path = dir.join("power_levels.csv");
+    let levels = match levels_path.is_file() {
+        true => Some(Table::read(&levels_path)?),
+        false => None,
+    };
     let power_path = dir.join("power.csv");
     if power_path.is_file() {
-        figures.push(power(&power_path, num(&summary, &["power", "feed_kw"]))?);
+        let feed = num(&summary, &["power", "feed_kw"]);
+        figures.push(power(&power_path, feed, levels.as_ref(), clock.as_ref())?);
     }
     if let Some(f) = tenants(&summary) {
         figures.push(f);
     }
-    let levels = dir.join("power_levels.csv");
-    if levels.is_file() {
-        if let Some(f) = rack_heat(&levels)? {
+    if let Some(levels) = &levels {
+        if let Some(f) = rack_heat(levels, clock.as_ref()) {
             figures.push(f);
         }
     }
@@ -205,9 +245,9 @@ fn timeseries(path: &Path) -> Result<Series, PlotError> {
     Ok(Series { time, busy, queued })
 }
 
-fn utilization(s: Series, cluster_gpus: Option<f64>) -> Result<Figure, PlotError> {
+fn utilization(s: Series, cluster_gpus: Option<f64>, clock: Option<&Clock>) -> Result<Figure, PlotError> {
     let end = s.time.last().copied().unwrap_or(0.0);
-    let unit = TimeUnit::for_span(end - s.time.first().copied().unwrap_or(0.0));
+    let unit = TimeUnit::for_span(end - s.time.first().copied().unwrap_or(0.0), clock);
     let t = unit.scale(&s.time);
     let end_u = end / unit.div;
     let mut busy = stacked(&t, end_u, &s.busy);
@@ -221,7 +261,7 @@ fn utilization(s: Series, cluster_gpus: Option<f64>) -> Result<Figure, PlotError
     }
     let mut panels = vec![Panel {
         title: "Busy GPUs by model (stacked)".into(),
-        x: unit.axis(),
+        x: unit.axis(end),
         y: Axis::linear("busy GPUs"),
         layers: busy,
         legend: LegendAt::UpperRight,
@@ -229,7 +269,7 @@ fn utilization(s: Series, cluster_gpus: Option<f64>) -> Result<Figure, PlotError
     if !s.queued.is_empty() {
         panels.push(Panel {
             title: "Jobs waiting in the queue".into(),
-            x: unit.axis(),
+            x: unit.axis(end),
             y: Axis::linear("queued jobs"),
             layers: vec![Layer::Line {
                 name: "queued jobs".into(),
@@ -316,7 +356,12 @@ fn waits(path: &Path) -> Result<Figure, PlotError> {
     })
 }
 
-fn power(path: &Path, feed_kw: Option<f64>) -> Result<Figure, PlotError> {
+fn power(
+    path: &Path,
+    feed_kw: Option<f64>,
+    levels: Option<&Table>,
+    clock: Option<&Clock>,
+) -> Result<Figure, PlotError> {
     let mut c = table::columns(
         path,
         &[
@@ -333,7 +378,7 @@ fn power(path: &Path, feed_kw: Option<f64>) -> Result<Figure, PlotError> {
         message: "no time_s column".into(),
     })?;
     let end = time.last().copied().unwrap_or(0.0);
-    let unit = TimeUnit::for_span(end - time.first().copied().unwrap_or(0.0));
+    let unit = TimeUnit::for_span(end - time.first().copied().unwrap_or(0.0), clock);
     let t = unit.scale(&time);
     let end_u = end / unit.div;
     let parts: Vec<(String, Vec<f64>)> = [("IT", 1), ("cooling", 2), ("distribution losses", 3)]
@@ -351,7 +396,7 @@ fn power(path: &Path, feed_kw: Option<f64>) -> Result<Figure, PlotError> {
     }
     let mut panels = vec![Panel {
         title: "Facility power (stacked)".into(),
-        x: unit.axis(),
+        x: unit.axis(end),
         y: Axis::linear("power (kW)"),
         layers,
         legend: LegendAt::UpperRight,
@@ -359,7 +404,7 @@ fn power(path: &Path, feed_kw: Option<f64>) -> Result<Figure, PlotError> {
     if let Some(pue) = c[4].take() {
         panels.push(Panel {
             title: "Power usage effectiveness".into(),
-            x: unit.axis(),
+            x: unit.axis(end),
             y: Axis {
                 range: Some(tight(&pue)),
                 ..Axis::linear("PUE (facility / IT)")
@@ -376,7 +421,7 @@ fn power(path: &Path, feed_kw: Option<f64>) -> Result<Figure, PlotError> {
     if let Some(thr) = c[5].take() {
         panels.push(Panel {
             title: "GPUs of throttled jobs".into(),
-            x: unit.axis(),
+            x: unit.axis(end),
             y: Axis::linear("throttled GPUs"),
             layers: vec![Layer::Line {
                 name: "throttled GPUs".into(),
@@ -387,16 +432,99 @@ fn power(path: &Path, feed_kw: Option<f64>) -> Result<Figure, PlotError> {
             legend: LegendAt::UpperRight,
         });
     }
+    let capped = levels.map(|l| cap_panels(l, &unit, end)).unwrap_or_default();
+    let levels_note = if capped.is_empty() {
+        String::new()
+    } else {
+        " For each of hall, row and rack with caps, the one whose interval peak came closest to its cap is drawn against that cap (power_levels.csv).".into()
+    };
+    panels.extend(capped);
     Ok(Figure {
         name: "power".into(),
         columns: 1,
         title: "Power over time".into(),
         caption: format!(
-            "From power.csv ({} change points), M4 down-sampled per pixel column; the feed cap (from summary.json) bounds IT power.",
+            "From power.csv ({} change points), M4 down-sampled per pixel column; the feed cap (from summary.json) bounds IT power.{levels_note}",
             time.len()
         ),
         panels,
     })
+}
+
+/// One panel per level of the power tree below the feed (hall, row, rack) whose members
+/// have caps: the member whose interval peak IT power came closest to its own cap
+/// (highest peak / cap; ties to the first name), its interval peaks as steps, and its
+/// cap dashed. Drawing every rack would bury the one that matters; the heat map shows
+/// the rest.
+fn cap_panels(t: &Table, unit: &TimeUnit, end_s: f64) -> Vec<Panel> {
+    let (Some(level), Some(name), Some(start), Some(peak), Some(cap)) = (
+        t.text("level"),
+        t.text("name"),
+        t.num("start_s"),
+        t.num("peak_kw"),
+        t.num("cap_kw"),
+    ) else {
+        return Vec::new();
+    };
+    let mut panels = Vec::new();
+    for (kind, title) in [("hall", "Hall"), ("row", "Row"), ("rack", "Rack")] {
+        // Rows of each capped member, by name, in file order.
+        let mut members: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+        for i in (0..level.len()).filter(|&i| level[i] == kind && cap[i].is_finite() && cap[i] > 0.0) {
+            members.entry(name[i]).or_default().push(i);
+        }
+        let ratio = |rows: &Vec<usize>| {
+            let top = rows
+                .iter()
+                .map(|&i| peak[i])
+                .filter(|p| p.is_finite())
+                .fold(0.0, f64::max);
+            top / cap[rows[0]]
+        };
+        let mut best: Option<(&str, &Vec<usize>, f64)> = None;
+        for (n, rows) in &members {
+            let r = ratio(rows);
+            if best.is_none_or(|(_, _, b)| r > b) {
+                best = Some((n, rows, r));
+            }
+        }
+        let Some((n, rows, r)) = best else { continue };
+        let times: Vec<f64> = rows.iter().map(|&i| start[i]).collect();
+        let peaks: Vec<f64> = rows.iter().map(|&i| peak[i]).collect();
+        let cap_kw = cap[rows[0]];
+        let t = unit.scale(&times);
+        let end_u = end_s / unit.div;
+        panels.push(Panel {
+            title: match members.len() {
+                1 => format!(
+                    "{title} {n} (the only {kind} with a cap): peak at {:.0}% of its cap",
+                    100.0 * r
+                ),
+                m => format!(
+                    "{title} closest to its cap: {n} (of {m} {kind}s with caps), peak at {:.0}% of cap",
+                    100.0 * r
+                ),
+            },
+            x: unit.axis(end_s),
+            y: Axis::linear("IT power (kW)"),
+            layers: vec![
+                Layer::Line {
+                    name: format!("{kind} {n}: interval peak IT power"),
+                    colour: 0,
+                    points: step_points(&t, &peaks, end_u, COLUMNS),
+                    dashed: false,
+                },
+                Layer::Line {
+                    name: format!("{kind} cap ({cap_kw:.1} kW)"),
+                    colour: 5,
+                    points: vec![(t.first().copied().unwrap_or(0.0), cap_kw), (end_u, cap_kw)],
+                    dashed: true,
+                },
+            ],
+            legend: LegendAt::UpperRight,
+        });
+    }
+    panels
 }
 
 /// A range around the finite values of `v` with 10% margins above and 30% (legend room)
@@ -527,8 +655,7 @@ fn tenants(summary: &Value) -> Option<Figure> {
 /// Rack power as a heat map over time for the hottest racks (by peak), from
 /// `power_levels.csv`; intervals are merged into at most [`HEAT_COLUMNS`] bins, each
 /// showing the highest interval mean it covers.
-fn rack_heat(path: &Path) -> Result<Option<Figure>, PlotError> {
-    let t = Table::read(path)?;
+fn rack_heat(t: &Table, clock: Option<&Clock>) -> Option<Figure> {
     let (Some(level), Some(name), Some(start), Some(end), Some(mean), Some(peak)) = (
         t.text("level"),
         t.text("name"),
@@ -537,7 +664,7 @@ fn rack_heat(path: &Path) -> Result<Option<Figure>, PlotError> {
         t.num("mean_kw"),
         t.num("peak_kw"),
     ) else {
-        return Ok(None);
+        return None;
     };
     let mut racks: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for (i, l) in level.iter().enumerate() {
@@ -546,7 +673,7 @@ fn rack_heat(path: &Path) -> Result<Option<Figure>, PlotError> {
         }
     }
     if racks.is_empty() {
-        return Ok(None);
+        return None;
     }
     let peak_of = |rows: &Vec<usize>| rows.iter().map(|&i| peak[i]).fold(0.0, f64::max);
     let mut hot: Vec<(&str, f64)> = racks.iter().map(|(n, r)| (*n, peak_of(r))).collect();
@@ -554,7 +681,7 @@ fn rack_heat(path: &Path) -> Result<Option<Figure>, PlotError> {
     hot.truncate(HOT_RACKS);
     let t0 = start.iter().copied().fold(f64::INFINITY, f64::min);
     let t1 = end.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    let unit = TimeUnit::for_span(t1 - t0);
+    let unit = TimeUnit::for_span(t1 - t0, clock);
     let width = ((t1 - t0) / HEAT_COLUMNS as f64).max(1e-9);
     let vmax = hot
         .iter()
@@ -581,7 +708,7 @@ fn rack_heat(path: &Path) -> Result<Option<Figure>, PlotError> {
         .map(|i| format!("{:.1}–{:.1} kW", step * i as f64, step * (i + 1) as f64))
         .collect();
     let names: Vec<String> = hot.iter().map(|(n, _)| n.to_string()).collect();
-    Ok(Some(Figure {
+    Some(Figure {
         name: "rack_power".into(),
         title: format!("Power of the {} hottest racks", names.len()),
         caption: format!(
@@ -590,7 +717,7 @@ fn rack_heat(path: &Path) -> Result<Option<Figure>, PlotError> {
         columns: 1,
         panels: vec![Panel {
             title: "Mean IT power per rack and interval".into(),
-            x: unit.axis(),
+            x: unit.axis(t1),
             y: Axis {
                 label: "rack".into(),
                 scale: Scale::Categories(names),
@@ -599,7 +726,7 @@ fn rack_heat(path: &Path) -> Result<Option<Figure>, PlotError> {
             layers: vec![Layer::Heat { cells, bins: legend }],
             legend: LegendAt::UpperRight,
         }],
-    }))
+    })
 }
 
 /// The headline figures of `summary.json` as a two-column table.

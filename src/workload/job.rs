@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use chrono::NaiveDateTime;
 use serde::Serialize;
 
 use crate::engine::SimTime;
@@ -332,6 +333,39 @@ impl SkipReport {
     }
 }
 
+/// The wall-clock instant a workload's time 0 stands for, as the trace's clock reads it.
+///
+/// Traces write local wall-clock times, mostly without a zone: `zone` is None unless
+/// the trace publishes one, and `start` is then the trace's own reading, not UTC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TraceEpoch {
+    /// The trace clock's reading at time 0.
+    pub start: NaiveDateTime,
+    /// The clock's time zone (an IANA name such as `US/Pacific`), when published.
+    pub zone: Option<&'static str>,
+}
+
+/// How [`TraceEpoch::start`] is written in outputs (ISO 8601, no zone, milliseconds).
+pub const EPOCH_FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.3f";
+
+impl TraceEpoch {
+    /// The trace clock's reading `t` after time 0.
+    pub fn at(&self, t: SimTime) -> NaiveDateTime {
+        self.start + chrono::TimeDelta::milliseconds(t.as_ms() as i64)
+    }
+}
+
+impl Serialize for TraceEpoch {
+    /// `{"start": "2017-09-04T10:30:41.000", "zone": null}`.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("TraceEpoch", 2)?;
+        st.serialize_field("start", &self.start.format(EPOCH_FORMAT).to_string())?;
+        st.serialize_field("zone", &self.zone)?;
+        st.end()
+    }
+}
+
 /// A workload ready to simulate: jobs sorted by `(submit, source order)` with dense ids,
 /// plus the name tables their ids index.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -350,6 +384,10 @@ pub struct Workload {
     /// set by the scenario's `workload.measured_on`. None: each job's duration is its
     /// run time on whichever GPU model it runs on, so GPU speed changes nothing.
     pub measured_on: Option<String>,
+    /// The calendar instant time 0 stands for, when the trace has real timestamps
+    /// (Philly, GenAI); None for traces with relative times and for generated
+    /// workloads. Plots draw calendar dates on time axes when it is known.
+    pub epoch: Option<TraceEpoch>,
     /// Rows read from the sources (jobs + skipped).
     pub rows_read: u64,
     /// Rows not turned into jobs, by reason.

@@ -11,5 +11,5 @@ pub use error::WorkloadError;
 pub(crate) use job::check_job_count;
 pub use job::{
     ClassId, GpuDemand, GpuTypeSet, HostDemand, Interner, JobId, JobKind, JobSpec, SkipCount, SkipReport,
-    TenantId, UserId, Workload, MAX_JOBS, MILLI_PER_GPU,
+    TenantId, TraceEpoch, UserId, Workload, EPOCH_FORMAT, MAX_JOBS, MILLI_PER_GPU,
 };

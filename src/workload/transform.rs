@@ -9,12 +9,12 @@
 //! 2. **Window** `[start_s, end_s)` on submit time. Kept jobs are then shifted by
 //!    `start_s` (not by the first kept job), so the window's start becomes time 0 and
 //!    the gaps from the window start are preserved; `recorded_start` is shifted by the
-//!    same amount.
+//!    same amount, and so is the workload's calendar epoch (time 0's date).
 //! 3. **Load scaling** by `load_scale = f`: `submit' = round(submit / f)` (in ms), which
 //!    divides every inter-arrival gap by `f` and so multiplies the arrival rate, and the
 //!    offered load, by `f`. Durations are unchanged. Recorded start times no longer
 //!    match the new submit times, so they are cleared (the job can then no longer be
-//!    replayed as recorded).
+//!    replayed as recorded), and so is the calendar epoch (scaled times are no dates).
 //! 4. **Tiling** `tile = n`: the trace is repeated `n` times end to end. Copy `k`
 //!    (0-based) is shifted by `k · span`, where `span = (last − first) · m / (m − 1)` for
 //!    `m` jobs with submit times from `first` to `last` (rounded up to whole ms): the
@@ -35,7 +35,7 @@
 use serde::Deserialize;
 
 use crate::engine::SimTime;
-use crate::workload::{JobSpec, SkipReport, Workload, WorkloadError};
+use crate::workload::{JobSpec, SkipReport, TraceEpoch, Workload, WorkloadError};
 
 /// Which transforms to apply (the `[workload.transform]` table of a scenario). Every
 /// key is optional; the default changes nothing. See the module docs for the order.
@@ -214,6 +214,10 @@ pub fn apply(mut workload: Workload, cfg: &TransformConfig) -> Result<Workload, 
         job.recorded_start = job.recorded_start.map(|r| r - start);
         jobs.push(job);
     }
+    workload.epoch = workload.epoch.map(|e| TraceEpoch {
+        start: e.at(start),
+        ..e
+    });
 
     if let Some(f) = cfg.load_scale {
         for job in &mut jobs {
@@ -230,6 +234,8 @@ pub fn apply(mut workload: Workload, cfg: &TransformConfig) -> Result<Workload, 
             })?;
             job.recorded_start = None;
         }
+        // Scaled times no longer read as the trace's calendar.
+        workload.epoch = None;
     }
 
     if let (Some(n), Some(first), Some(last)) = (cfg.tile, jobs.first(), jobs.last()) {
@@ -395,6 +401,29 @@ mod tests {
         assert_eq!(submits, [0, 5_000, 15_000]);
         assert!(out.jobs.iter().all(|j| j.recorded_start.is_none()));
         assert!(out.jobs.iter().all(|j| j.duration == SimTime::from_secs(60)));
+    }
+
+    /// The calendar epoch moves with the window's start (t = 0 is now `start_s` later on
+    /// the trace clock) and is dropped by load scaling (scaled times are no dates).
+    #[test]
+    fn window_moves_the_epoch_and_load_scale_drops_it() {
+        let start = chrono::NaiveDate::from_ymd_opt(2017, 9, 4)
+            .and_then(|d| d.and_hms_opt(10, 30, 41))
+            .expect("date");
+        let dated = || Workload {
+            epoch: Some(TraceEpoch { start, zone: None }),
+            ..workload(&[(0, 1000, 5), (0, 1000, 7_000)])
+        };
+        let out = apply(dated(), &parse("start_s = 3600.0")).unwrap();
+        let moved = out.epoch.expect("epoch kept").start;
+        assert_eq!(
+            moved.format("%Y-%m-%d %H:%M:%S").to_string(),
+            "2017-09-04 11:30:41"
+        );
+        let out = apply(dated(), &parse("tile = 2")).unwrap();
+        assert_eq!(out.epoch.map(|e| e.start), Some(start));
+        let out = apply(dated(), &parse("load_scale = 2.0")).unwrap();
+        assert_eq!(out.epoch, None);
     }
 
     #[test]

@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use crate::engine::SimTime;
-use crate::workload::{GpuTypeSet, Interner, JobSpec, SkipReport, Workload, WorkloadError};
+use crate::workload::{GpuTypeSet, Interner, JobSpec, SkipReport, TraceEpoch, Workload, WorkloadError};
 
 pub use generic::write_generic;
 
@@ -190,7 +190,8 @@ pub(crate) struct Builder {
     /// Skips of finished files.
     skipped: SkipReport,
     /// Set by wall-clock adapters: job times are milliseconds since 1970 and are shifted
-    /// so the earliest submit over all files is zero.
+    /// so the earliest submit over all files is zero; that instant becomes the
+    /// workload's [`TraceEpoch`] (zone unknown: no trace read here publishes one).
     wall_clock: bool,
     /// openb's CPU-only pods become 0-GPU jobs ([`read_traces_keeping_cpu_only`]).
     keep_cpu_only: bool,
@@ -230,12 +231,18 @@ impl Builder {
 
     /// Sorts, numbers and packages the jobs.
     fn finish(mut self) -> Workload {
+        let mut epoch = None;
         if self.wall_clock {
             let origin = self.jobs.iter().map(|j| j.submit).min().unwrap_or(SimTime::ZERO);
             for j in &mut self.jobs {
                 j.submit = j.submit - origin;
                 j.recorded_start = j.recorded_start.map(|s| s - origin);
             }
+            // Wall-clock times were read as milliseconds since 1970 on the trace's clock.
+            epoch = chrono::DateTime::from_timestamp_millis(origin.as_ms() as i64).map(|t| TraceEpoch {
+                start: t.naive_utc(),
+                zone: None,
+            });
         }
         let mut w = Workload {
             jobs: self.jobs,
@@ -246,6 +253,7 @@ impl Builder {
             rows_read: self.rows_read,
             skipped: self.skipped,
             measured_on: None,
+            epoch,
         };
         w.finish();
         w
