@@ -463,3 +463,67 @@ fn ci_widths_shrink_as_one_over_root_n() {
     let ratio = widths[0] / widths[1];
     assert!((1.6..3.4).contains(&ratio), "CI width ratio n=8 vs n=32: {ratio}");
 }
+
+/// A resume after an input file changed is refused, naming the file: the trace (read
+/// through `workload.path`) and the topology. Before input files were hashed, the
+/// changed trace resumed silently and mixed results of two traces in one sweep.csv.
+#[test]
+fn resume_after_an_input_changed_is_refused_naming_the_file() {
+    let slice = std::fs::read_to_string(repo("scenarios/data/philly_slice.csv")).unwrap();
+    let head: Vec<&str> = slice.lines().take(41).collect();
+    let body = "[workload]\nformat = \"philly\"\npath = \"trace.csv\"\n[workload.transform]\nmax_gpus = 1\n\
+                [sweep]\n[[sweep.axis]]\nkey = \"seed\"\nvalues = [1, 2]\n";
+    let (tmp, path) = scenario_dir(body);
+    let trace = tmp.path().join("trace.csv");
+    std::fs::write(&trace, head.join("\n") + "\n").unwrap();
+    let out = tmp.path().join("out");
+    let opts = SweepOptions {
+        dir: out.clone(),
+        shard: None,
+        force: false,
+    };
+    let s = Sweep::load(&path, &[]).unwrap();
+    let files: Vec<&str> = s.inputs.iter().map(|f| f.path.as_str()).collect();
+    assert!(files.iter().any(|f| f.ends_with("trace.csv")), "{files:?}");
+    assert!(files.iter().any(|f| f.ends_with("servers.toml")), "{files:?}");
+    s.run(&opts, &|_, _| {}).unwrap();
+    // Unchanged inputs: the resume finds every run done.
+    let again = Sweep::load(&path, &[]).unwrap().run(&opts, &|_, _| {}).unwrap();
+    assert_eq!(again.resumed, again.runs);
+
+    // One job's duration changes (line 2 of the file: 66.0 s → 67.0 s).
+    let changed = head.join("\n").replacen(",66.0,1,66.0,", ",67.0,1,67.0,", 1) + "\n";
+    assert_ne!(changed, head.join("\n") + "\n");
+    std::fs::write(&trace, changed).unwrap();
+    let e = Sweep::load(&path, &[])
+        .unwrap()
+        .run(&opts, &|_, _| {})
+        .unwrap_err();
+    assert!(matches!(e, SweepError::InputChanged { .. }), "{e}");
+    let msg = e.to_string();
+    assert!(
+        msg.contains(&format!("input file {} changed", trace.display())),
+        "{msg}"
+    );
+    assert!(msg.contains("--force"), "{msg}");
+    // --force starts over with the new trace.
+    let forced = SweepOptions {
+        force: true,
+        ..opts.clone()
+    };
+    let r = Sweep::load(&path, &[]).unwrap().run(&forced, &|_, _| {}).unwrap();
+    assert_eq!(r.resumed, 0);
+
+    // The topology is an input too.
+    let topo = tmp.path().join("servers.toml");
+    std::fs::write(&topo, SERVERS.replace("count = 30", "count = 31")).unwrap();
+    let msg = Sweep::load(&path, &[])
+        .unwrap()
+        .run(&opts, &|_, _| {})
+        .unwrap_err()
+        .to_string();
+    assert!(
+        msg.contains(&format!("input file {} changed", topo.display())),
+        "{msg}"
+    );
+}

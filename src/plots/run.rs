@@ -182,9 +182,10 @@ pub(crate) fn section(dir: &Path) -> Result<Section, PlotError> {
         None => missing.push("wait and JCT CDFs: jobs.csv absent".to_string()),
     }
     let levels_path = dir.join("power_levels.csv");
-    let levels = match levels_path.is_file() {
-        true => Some(Table::read(&levels_path)?),
-        false => None,
+    let levels = if levels_path.is_file() {
+        Some(Table::read(&levels_path)?)
+    } else {
+        None
     };
     let power_path = dir.join("power.csv");
     if power_path.is_file() {

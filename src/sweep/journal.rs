@@ -2,8 +2,9 @@
 //! interrupted sweep resumes where it stopped and shards can be merged.
 //!
 //! The first line is a [`Header`] naming the sweep by a hash of everything that decides
-//! its results (scenario and topology text, `--set` overrides); a journal of another
-//! sweep is refused. Each further line is a [`Row`]. A line cut short by an interruption
+//! its results (scenario and topology text, `--set` overrides, the bytes of every input
+//! file: see [`super::inputs`]); a journal of another sweep is refused, naming the
+//! input file that changed when that is the difference. Each further line is a [`Row`]. A line cut short by an interruption
 //! is ignored (and cut off before the next append), so its run is simply run again.
 
 use std::collections::BTreeSet;
@@ -14,6 +15,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::figures::Figure;
+use super::inputs::InputFile;
 
 /// The journal's file name inside a sweep's output directory.
 pub const FILE: &str = "journal.jsonl";
@@ -38,6 +40,10 @@ pub struct Header {
     pub replications: u32,
     /// `(index, count)` when this journal holds one shard's runs.
     pub shard: Option<(u64, u64)>,
+    /// Every file the sweep reads, with its hash (also folded into `sweep`), so a
+    /// changed input is named when a resume or merge is refused.
+    #[serde(default)]
+    pub inputs: Vec<InputFile>,
 }
 
 /// One finished run.

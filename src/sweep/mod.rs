@@ -16,6 +16,7 @@
 //! for the smallest value that meets targets, with the same runs.
 
 pub mod figures;
+pub mod inputs;
 pub mod journal;
 pub mod output;
 pub mod overrides;
@@ -66,6 +67,18 @@ pub enum SweepError {
     Changed {
         /// The output directory.
         dir: PathBuf,
+    },
+    /// The output directory holds this sweep's journal, but an input file changed.
+    #[error(
+        "{dir} holds a journal of this sweep, but {change} since it was started; its runs \
+         would mix results of different inputs: pass --force to start over, or choose \
+         another --output"
+    )]
+    InputChanged {
+        /// The output directory.
+        dir: PathBuf,
+        /// Which file changed, in words.
+        change: String,
     },
     /// Not every run of the grid is in the journals.
     #[error(

@@ -71,6 +71,14 @@ impl Assembled {
         for j in &journals {
             let h = &j.header;
             if h.sweep != base.sweep || h.keys != base.keys || h.points != base.points {
+                if let Some(change) = super::inputs::first_change(&base.inputs, &h.inputs) {
+                    return Err(SweepError::Merge(format!(
+                        "{} is from another sweep than {}: {change} between the two \
+                         (shards merge only when every input file is the same)",
+                        j.path.display(),
+                        first.path.display(),
+                    )));
+                }
                 return Err(SweepError::Merge(format!(
                     "{} is from another sweep than {} (scenario `{}` vs `{}`, sweep hash {} vs {}): \
                      shards merge only when scenario, topology, grid and --set are the same",

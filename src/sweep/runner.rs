@@ -21,6 +21,7 @@ use crate::sim::Simulation;
 use crate::topology::LoadReport;
 use crate::workload::Workload;
 
+use super::inputs::{self, InputFile};
 use super::journal::{self, Header, Index, Row, Writer};
 use super::output::{self, Assembled};
 use super::overrides::{Override, Target};
@@ -74,8 +75,11 @@ pub struct Sweep {
     pub sets: Vec<Override>,
     /// The grid.
     pub grid: Grid,
-    /// Hash of what decides the results: scenario and topology text, `--set` (hex).
+    /// Hash of what decides the results: scenario and topology text, `--set`, and the
+    /// input files' hashes (hex).
     pub hash: String,
+    /// Every file the sweep's points read, with its hash.
+    pub inputs: Vec<InputFile>,
 }
 
 /// Where and how to run a sweep.
@@ -199,13 +203,21 @@ impl Sweep {
         }
         let topo_text = std::fs::read_to_string(scenario.topology_path()).unwrap_or_default();
         let set_text: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
-        let hash = fnv_hex(&[&text, &topo_text, &set_text.join("\n")]);
+        let point_sets = (0..grid.points()).map(|p| {
+            let mut all = sets.to_vec();
+            all.extend(grid.point(p));
+            all
+        });
+        let inputs = inputs::of_points(&text, path, point_sets)?;
+        let input_text: Vec<String> = inputs.iter().map(|f| format!("{} {}", f.fnv, f.path)).collect();
+        let hash = fnv_hex(&[&text, &topo_text, &set_text.join("\n"), &input_text.join("\n")]);
         let sweep = Sweep {
             scenario,
             text,
             sets: sets.to_vec(),
             grid,
             hash,
+            inputs,
         };
         for p in 0..sweep.grid.points() {
             let s = sweep
@@ -290,6 +302,7 @@ impl Sweep {
             points: self.grid.points(),
             replications: self.grid.replications,
             shard: shard.map(|s| (s.index, s.count)),
+            inputs: self.inputs.clone(),
         }
     }
 
@@ -318,6 +331,15 @@ impl Sweep {
         let (mut writer, done) = match existing {
             Some(Ok(ix)) if ix.header == header => {
                 (Writer::append(&ix)?, ix.runs.iter().map(|r| r.0).collect())
+            }
+            Some(Ok(ix)) if !opts.force => {
+                return Err(match inputs::first_change(&ix.header.inputs, &header.inputs) {
+                    Some(change) => SweepError::InputChanged {
+                        dir: dir.clone(),
+                        change,
+                    },
+                    None => SweepError::Changed { dir: dir.clone() },
+                })
             }
             Some(_) if !opts.force => return Err(SweepError::Changed { dir: dir.clone() }),
             None if !opts.force && dir.join(output::RUNS_FILE).exists() => {
