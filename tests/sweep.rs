@@ -412,6 +412,13 @@ fn plan_on_a_deterministic_case_matches_the_hand_worked_value() {
         svg.contains("answer: mean, topology.nodes.server.count = 25"),
         "no answer marked in the plan's figure"
     );
+    // The page calls a plan a plan (it read "sweep" before), naming the key varied.
+    let html = std::fs::read_to_string(t.path().join("report.html")).unwrap();
+    assert!(
+        html.contains("<h2>Plan</h2>") && !html.contains("<h2>Sweep</h2>"),
+        "{html}"
+    );
+    assert!(html.contains("<td>key varied</td>"), "no varied key on the page");
     // A target that more of the key makes harder is reported, not answered: the makespan
     // is 10 h on 10 servers and 1 h on 100, so `makespan_s >= 36000` holds at the bottom
     // of the range and fails at the top.

@@ -29,7 +29,8 @@ h3{font-size:16px;margin:20px 0 4px}table{border-collapse:collapse;margin:8px 0;
 td,th{border:1px solid #ddd;padding:3px 8px;text-align:left}th{background:#f3f3f3}\
 td.n{text-align:right;font-variant-numeric:tabular-nums}figure{margin:12px 0}\
 figure svg{max-width:100%;height:auto;border:1px solid #eee}figcaption{font-size:13px;color:#555}\
-.about td:first-child{font-weight:bold;white-space:nowrap}.note{color:#555;font-size:13px}";
+.about td:first-child{font-weight:bold;white-space:nowrap}.note{color:#555;font-size:13px}\
+.wide{overflow-x:auto;max-width:100%}";
 
 /// The page for `dir`: its sections with their figures (`svgs[s][f]` is section `s`'s
 /// figure `f` as an SVG document).
@@ -109,7 +110,9 @@ fn capitalise(s: &str) -> String {
 }
 
 fn table(h: &mut String, rows: &[Vec<String>]) {
-    h.push_str("<table><tr>");
+    // Wide tables (a sweep's every metric) scroll inside their box instead of running
+    // off the page.
+    h.push_str("<div class=\"wide\"><table><tr>");
     for c in &rows[0] {
         let _ = write!(h, "<th>{}</th>", escape(c));
     }
@@ -125,7 +128,7 @@ fn table(h: &mut String, rows: &[Vec<String>]) {
         }
         h.push_str("</tr>");
     }
-    h.push_str("</table>\n");
+    h.push_str("</table></div>\n");
 }
 
 /// An SVG document without its XML declaration, for inlining.

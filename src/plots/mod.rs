@@ -68,8 +68,11 @@ pub enum Kind {
     Run,
     /// `dcsim compare`: `compare.csv`.
     Compare,
-    /// `dcsim sweep` or `plan`: `sweep_summary.csv`, `sweep.csv` or `plan.csv`.
+    /// `dcsim sweep`: `sweep_summary.csv` or `sweep.csv`.
     Sweep,
+    /// `dcsim plan`: `plan.csv` (or `plan_probes.csv`) without a sweep's files; drawn
+    /// like a sweep, named a plan.
+    Plan,
     /// `dcsim budget`: `costs.csv`.
     Budget,
 }
@@ -81,6 +84,7 @@ impl Kind {
             Kind::Run => "run",
             Kind::Compare => "comparison",
             Kind::Sweep => "sweep",
+            Kind::Plan => "plan",
             Kind::Budget => "budget",
         }
     }
@@ -96,8 +100,10 @@ pub fn detect(dir: &Path) -> Vec<Kind> {
     if has("compare.csv") {
         kinds.push(Kind::Compare);
     }
-    if has("sweep_summary.csv") || has("sweep.csv") || has("plan.csv") || has("plan_probes.csv") {
+    if has("sweep_summary.csv") || has("sweep.csv") {
         kinds.push(Kind::Sweep);
+    } else if has("plan.csv") || has("plan_probes.csv") {
+        kinds.push(Kind::Plan);
     }
     if has("costs.csv") {
         kinds.push(Kind::Budget);
@@ -171,7 +177,7 @@ fn sections(dir: &Path) -> Result<Vec<Section>, PlotError> {
         .map(|k| match k {
             Kind::Run => run::section(dir),
             Kind::Compare => compare::section(dir),
-            Kind::Sweep => sweep::section(dir),
+            Kind::Sweep | Kind::Plan => sweep::section(dir),
             Kind::Budget => budget::section(dir),
         })
         .collect()

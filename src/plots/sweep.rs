@@ -88,6 +88,7 @@ pub(crate) fn section(dir: &Path) -> Result<Section, PlotError> {
     } else {
         from_runs(&t, &path)?
     };
+    let is_plan = plan.as_ref() == Some(&path);
     if let Some(plan) = plan.filter(|p| *p != path) {
         let p = Table::read(&plan)?;
         mark(&mut sweep, &p);
@@ -95,11 +96,19 @@ pub(crate) fn section(dir: &Path) -> Result<Section, PlotError> {
         mark(&mut sweep, &t);
     }
     let mut table = vec![t.header.clone()];
-    table.extend(t.rows.iter().take(60).cloned());
+    table.extend(
+        t.rows
+            .iter()
+            .take(60)
+            .map(|r| r.iter().map(|c| short_number(c)).collect()),
+    );
     Ok(Section {
-        kind: Kind::Sweep,
+        kind: if is_plan { Kind::Plan } else { Kind::Sweep },
         about: vec![
-            ("swept key".into(), sweep.key.clone()),
+            (
+                if is_plan { "key varied" } else { "swept key" }.into(),
+                sweep.key.clone(),
+            ),
             ("metrics".into(), sweep.metrics.join(", ")),
             ("points from".into(), sweep.source.clone()),
         ],
@@ -365,5 +374,40 @@ fn figure(s: &Sweep) -> Figure {
         ),
         columns: if panels.len() > 2 { 2 } else { 1 },
         panels,
+    }
+}
+
+/// A table cell as shown on the page: a number with more than six significant digits
+/// (`30616.608333333334`) rounded to six (`30616.6`); anything else as written. The CSV
+/// files keep every digit.
+fn short_number(cell: &str) -> String {
+    let Ok(v) = cell.trim().parse::<f64>() else {
+        return cell.to_string();
+    };
+    if !v.is_finite() || v == 0.0 || cell.trim().len() <= 8 {
+        return cell.to_string();
+    }
+    let decimals = (5 - v.abs().log10().floor() as i32).clamp(0, 12) as usize;
+    let s = format!("{v:.decimals$}");
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::short_number;
+
+    /// Hand-worked: six significant digits; short cells, text and integers unchanged.
+    #[test]
+    fn long_numbers_are_shortened_for_the_page() {
+        assert_eq!(short_number("30616.608333333334"), "30616.6");
+        assert_eq!(short_number("0.0016043219876"), "0.00160432");
+        assert_eq!(short_number("3600"), "3600");
+        assert_eq!(short_number("12345678901"), "12345678901");
+        assert_eq!(short_number("fifo"), "fifo");
+        assert_eq!(short_number("1.5"), "1.5");
     }
 }
