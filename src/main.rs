@@ -511,11 +511,8 @@ fn run(
         prepared.queue,
         prepared.placement,
         scenario.sim_config(),
-    );
-    let sim = match prepared.power {
-        Some(p) => sim.with_power(p),
-        None => sim,
-    };
+    )
+    .with_models(prepared.models);
     let recording = record.recording(&scenario);
     let out = sim.with_recording(recording).run(&mut |n| bar.set_position(n));
     bar.finish_and_clear();

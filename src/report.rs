@@ -87,17 +87,17 @@ pub fn write_run(
     on_bytes: &OnBytes,
     finish: Option<&Finish>,
 ) -> Result<(), ReportError> {
-    let jobs = |w: &mut dyn Write| write_jobs(w, info, workload, &out.jobs, out.power.as_ref());
+    let jobs = |w: &mut dyn Write| write_jobs(w, info, workload, &out.jobs, out.models.power.as_ref());
     let series = |w: &mut dyn Write| write_series(w, info, &out.series);
     let intervals = |w: &mut dyn Write| match &out.series_intervals {
         Some(b) => write_series_intervals(w, info, b),
         None => Ok(()),
     };
-    let power = |w: &mut dyn Write| match &out.power {
+    let power = |w: &mut dyn Write| match &out.models.power {
         Some(p) => write_power(w, p, out.figures.end),
         None => Ok(()),
     };
-    let levels = |w: &mut dyn Write| match &out.power {
+    let levels = |w: &mut dyn Write| match &out.models.power {
         Some(p) => write_power_levels(w, &p.levels),
         None => Ok(()),
     };
@@ -121,7 +121,7 @@ pub fn write_run(
         } else {
             files.push((t, &series));
         }
-        if out.power.is_some() {
+        if out.models.power.is_some() {
             files.push((p, &power));
             files.push((l, &levels));
         }
