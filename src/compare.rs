@@ -67,7 +67,7 @@ use std::path::Path;
 use rayon::prelude::*;
 
 use crate::engine::SimTime;
-use crate::metrics::{JobRecord, Summary, UtilizationWindow};
+use crate::metrics::{JobRecord, OutputLevel, Recording, SeriesResolution, Summary, UtilizationWindow};
 use crate::plots;
 use crate::report::{self, FileWriter, ReportError};
 use crate::scenario::{Scenario, ScenarioError};
@@ -507,8 +507,14 @@ pub fn compare(scenario: &Scenario, config: &CompareConfig) -> Result<Comparison
                 scenario.sim_config(),
             )
             .with_models(scenario.models(&report, workload, seed)?);
-            let mut out = sim.run(&mut |_| {});
-            scenario.config.metrics.apply(&mut out.summary, &out.series);
+            // The comparison draws CDFs of waits and JCTs: it keeps the jobs, not the series.
+            let out = sim
+                .with_recording(Recording {
+                    level: OutputLevel::Jobs,
+                    resolution: SeriesResolution::ChangePoints,
+                    utilization_window: scenario.config.metrics.window(),
+                })
+                .run(&mut |_| {});
             let secs = |f: fn(&JobRecord) -> Option<SimTime>| -> Vec<f64> {
                 out.jobs
                     .iter()

@@ -3,6 +3,7 @@
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::str::FromStr;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
@@ -11,7 +12,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use dcsim::compare;
 use dcsim::inflation;
-use dcsim::metrics::Summary;
+use dcsim::metrics::{OutputLevel, Recording, SeriesResolution, Summary};
 use dcsim::output::{self, Kind};
 use dcsim::plots;
 use dcsim::report::{self, RunInfo};
@@ -60,6 +61,8 @@ enum Command {
         /// Skip the figures and report.html.
         #[arg(long)]
         no_report: bool,
+        #[command(flatten)]
+        record: RecordArgs,
         #[command(flatten)]
         sets: Sets,
     },
@@ -151,6 +154,31 @@ impl Sets {
 
     fn load(&self, path: &Path) -> Result<Scenario> {
         Ok(Scenario::load_with(path, &self.parse()?)?)
+    }
+}
+
+/// What a run keeps and writes (`dcsim run`).
+#[derive(clap::Args, Clone, Default)]
+struct RecordArgs {
+    /// Which tables to write: `summary` (summary.json only, and no report), `jobs` (also
+    /// jobs.csv) or `full` (also the time series, and power's tables when power is on).
+    /// A run keeps only what it writes.
+    #[arg(long, default_value = "full", value_parser = OutputLevel::from_str)]
+    outputs: OutputLevel,
+    /// Bin the time series into intervals of this many seconds, with each quantity's
+    /// min, mean and max (timeseries_intervals.csv), instead of a row per change point
+    /// (timeseries.csv).
+    #[arg(long, value_name = "SECONDS", allow_hyphen_values = true, value_parser = SeriesResolution::interval)]
+    series_interval: Option<SeriesResolution>,
+}
+
+impl RecordArgs {
+    fn recording(&self, scenario: &Scenario) -> Recording {
+        Recording {
+            level: self.outputs,
+            resolution: self.series_interval.unwrap_or_default(),
+            utilization_window: scenario.config.metrics.window(),
+        }
     }
 }
 
@@ -356,6 +384,7 @@ fn dispatch(command: Command) -> Result<()> {
             placement,
             force,
             no_report,
+            record,
             sets,
         } => run(
             &sets.load(&scenario)?,
@@ -363,7 +392,7 @@ fn dispatch(command: Command) -> Result<()> {
             seed,
             (queue, placement),
             force,
-            !no_report,
+            (!no_report, &record),
         ),
         Command::Report { dir, png } => report_cmd(&dir, png),
         Command::Validate { scenario, sets } => validate(&scenario, &sets.load(&scenario)?),
@@ -441,7 +470,7 @@ fn run(
     seed: Option<u64>,
     (queue, placement): PolicyOverride,
     force: bool,
-    with_report: bool,
+    (with_report, record): (bool, &RecordArgs),
 ) -> Result<()> {
     let t0 = Instant::now();
     let mut scenario = scenario.clone();
@@ -484,10 +513,13 @@ fn run(
         scenario.sim_config(),
     )
     .with_models(prepared.models);
-    let mut out = sim.run(&mut |n| bar.set_position(n));
+    let recording = record.recording(&scenario);
+    let out = sim.with_recording(recording).run(&mut |n| bar.set_position(n));
     bar.finish_and_clear();
-    cfg.metrics.apply(&mut out.summary, &out.series);
     let simulated = t0.elapsed() - loaded;
+    // The report draws from jobs.csv and the series: with the summary alone there is
+    // nothing to draw.
+    let with_report = with_report && recording.level.keeps_jobs();
     let bar = write_progress();
     let finish = |tmp: &Path| render_report(tmp, false);
     let written = report::write_run(
@@ -496,6 +528,7 @@ fn run(
         &info,
         &prepared.workload,
         &out,
+        recording.level,
         &|n| bar.inc(n),
         with_report.then_some(&finish as &report::Finish),
     );

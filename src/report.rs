@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use crate::engine::SimTime;
 use crate::facility::FacilityPower;
-use crate::metrics::{JobRecord, Summary, TimeSeries};
+use crate::metrics::{BinnedSeries, JobRecord, OutputLevel, Summary, TimeSeries, BASE_QUANTITIES};
 use crate::power::{PowerLevels, PowerOutput};
 use crate::sim::RunOutput;
 use crate::workload::{Workload, MILLI_PER_GPU};
@@ -57,9 +57,10 @@ struct SummaryFile<'a> {
     summary: &'a Summary,
 }
 
-/// Every file a run folder can hold (power's only with power on): what marks a folder
-/// as an earlier run that `--force` may replace.
-pub const RUN_FILES: [&str; 7] = [
+/// Every file a run folder can hold (power's only with power on; the interval series
+/// instead of `timeseries.csv` with `--series-interval`): what marks a folder as an
+/// earlier run that `--force` may replace.
+pub const RUN_FILES: [&str; 8] = [
     "jobs.csv",
     "timeseries.csv",
     "power.csv",
@@ -67,24 +68,33 @@ pub const RUN_FILES: [&str; 7] = [
     "summary.json",
     "report.html",
     "plots",
+    "timeseries_intervals.csv",
 ];
 
 /// Writes a run into `dir` atomically ([`write_dir`]); refuses to replace an existing
 /// `dir` unless `force`; `on_bytes` hears of every buffer written (for progress).
 /// `finish` (e.g. the report) runs on the complete files before they are moved into place.
+/// `level` says which tables are written: the run must have kept them (its
+/// [`crate::metrics::Recording`] had this level).
+#[allow(clippy::too_many_arguments)]
 pub fn write_run(
     dir: &Path,
     force: bool,
     info: &RunInfo,
     workload: &Workload,
     out: &RunOutput,
+    level: OutputLevel,
     on_bytes: &OnBytes,
     finish: Option<&Finish>,
 ) -> Result<(), ReportError> {
     let jobs = |w: &mut dyn Write| write_jobs(w, info, workload, &out.jobs, out.models.power.as_ref());
     let series = |w: &mut dyn Write| write_series(w, info, &out.series);
+    let intervals = |w: &mut dyn Write| match &out.series_intervals {
+        Some(b) => write_series_intervals(w, info, b),
+        None => Ok(()),
+    };
     let power = |w: &mut dyn Write| match &out.models.power {
-        Some(p) => write_power(w, p, out.series.time.last().copied()),
+        Some(p) => write_power(w, p, out.figures.end),
         None => Ok(()),
     };
     let levels = |w: &mut dyn Write| match &out.models.power {
@@ -100,11 +110,21 @@ pub fn write_run(
         serde_json::to_writer_pretty(&mut *w, &file)?;
         writeln!(w)
     };
-    let [j, t, p, l, s, ..] = RUN_FILES;
-    let mut files: Vec<(&str, &FileWriter)> = vec![(j, &jobs), (t, &series)];
-    if out.models.power.is_some() {
-        files.push((p, &power));
-        files.push((l, &levels));
+    let [j, t, p, l, s, _, _, ti] = RUN_FILES;
+    let mut files: Vec<(&str, &FileWriter)> = Vec::new();
+    if level.keeps_jobs() {
+        files.push((j, &jobs));
+    }
+    if level.keeps_series() {
+        if out.series_intervals.is_some() {
+            files.push((ti, &intervals));
+        } else {
+            files.push((t, &series));
+        }
+        if out.models.power.is_some() {
+            files.push((p, &power));
+            files.push((l, &levels));
+        }
     }
     files.push((s, &summary));
     write_dir_then(dir, force, &files, on_bytes, finish)
@@ -416,6 +436,62 @@ pub fn write_series(w: &mut dyn Write, info: &RunInfo, s: &TimeSeries) -> io::Re
         if s.frag_tracked {
             line.push(',');
             push_thousandths(&mut line, s.frag_milli[i]);
+        }
+        line.push('\n');
+        w.write_all(line.as_bytes())?;
+    }
+    Ok(())
+}
+
+/// Writes `timeseries_intervals.csv`: one row per fixed interval, `[start_s, end_s)`
+/// (cut to the run's span), with each quantity's minimum, time-weighted mean and maximum
+/// over it: busy GPUs, queued and running jobs, busy GPUs per model, and fragmented GPUs
+/// when measured. Min and max are over the values held for a positive time.
+pub fn write_series_intervals(w: &mut dyn Write, info: &RunInfo, b: &BinnedSeries) -> io::Result<()> {
+    let mut names: Vec<String> = ["busy_gpus", "queued_jobs", "running_jobs"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    names.extend(info.gpu_models.iter().map(|m| format!("busy_gpus_{m}")));
+    if b.frag_tracked {
+        names.push("frag_gpus".into());
+    }
+    write!(w, "start_s,end_s")?;
+    for n in &names {
+        write!(w, ",{n}_min,{n}_mean,{n}_max")?;
+    }
+    writeln!(w)?;
+    // Stat order in a row: busy, queued, running, frag, then per model; written as
+    // busy, queued, running, per model, frag. `true` marks thousandths (GPUs).
+    let mut order: Vec<(usize, bool)> = vec![(0, true), (1, false), (2, false)];
+    order.extend((0..b.models).map(|m| (BASE_QUANTITIES + m, true)));
+    if b.frag_tracked {
+        order.push((3, true));
+    }
+    let mut line = String::with_capacity(256);
+    for i in 0..b.len() {
+        line.clear();
+        push_secs(&mut line, b.start[i]);
+        line.push(',');
+        push_secs(&mut line, b.end[i]);
+        let row = b.row(i);
+        for &(k, milli) in &order {
+            let st = &row[k];
+            let (min, max, mean) = (st.min, st.max, b.mean(i, st));
+            line.push(',');
+            if milli {
+                push_thousandths(&mut line, min);
+                line.push(',');
+                push_fixed(&mut line, mean / 1000.0, 3);
+                line.push(',');
+                push_thousandths(&mut line, max);
+            } else {
+                push_int(&mut line, min);
+                line.push(',');
+                push_fixed(&mut line, mean, 3);
+                line.push(',');
+                push_int(&mut line, max);
+            }
         }
         line.push('\n');
         w.write_all(line.as_bytes())?;

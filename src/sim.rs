@@ -9,7 +9,10 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::engine::{EventQueue, SimTime};
-use crate::metrics::{JobRecord, Outcome, Segment, Summary, TimeSeries};
+use crate::metrics::{
+    BinnedSeries, JobRecord, Outcome, Recording, Segment, SeriesFigures, SeriesRecorder, Summary,
+    SummaryBuilder, TimeSeries,
+};
 use crate::model::{Action, Admission, EngineView, Model, ModelCtx, ModelOutputs, TakeOut};
 use crate::rate::{Factor, Rate};
 use crate::scheduler::placement::TaskMix;
@@ -159,14 +162,19 @@ struct JobState {
 /// What a finished run produced.
 #[derive(Debug, Clone)]
 pub struct RunOutput {
-    /// One record per job, in job-id order.
+    /// One record per job, in job-id order (empty unless the [`Recording`] keeps jobs).
     pub jobs: Vec<JobRecord>,
     /// Every stretch of time a job held GPUs, in the order they ended.
     pub segments: Vec<Segment>,
     /// The GPU grants the segments index (one per node).
     pub grants: Vec<GpuGrant>,
-    /// The cluster state at every change point.
+    /// The cluster state at every change point (empty unless the [`Recording`] keeps
+    /// change points).
     pub series: TimeSeries,
+    /// The cluster state binned into fixed intervals, when the [`Recording`] asks so.
+    pub series_intervals: Option<BinnedSeries>,
+    /// The series' figures, kept whatever the [`Recording`]: its integrals and end.
+    pub figures: SeriesFigures,
     /// Headline statistics.
     pub summary: Summary,
     /// Events processed (arrivals, finishes, rate changes, wake-ups), stale ones excluded.
@@ -261,6 +269,8 @@ pub struct Simulation<'a> {
     /// as-recorded mode.
     arrivals: Vec<(SimTime, u32)>,
     cluster_gpus: u64,
+    /// What the run keeps (see [`Simulation::with_recording`]).
+    recording: Recording,
 }
 
 impl<'a> Simulation<'a> {
@@ -403,6 +413,7 @@ impl<'a> Simulation<'a> {
             queue,
             arrivals,
             cluster_gpus: cluster.total_gpus(),
+            recording: Recording::default(),
         }
     }
 
@@ -447,14 +458,41 @@ impl<'a> Simulation<'a> {
         );
     }
 
+    /// Keeps only what `recording` asks for (default: every record and change point), and
+    /// measures its utilization window.
+    pub fn with_recording(mut self, recording: Recording) -> Self {
+        self.recording = recording;
+        self
+    }
+
+    /// The first and last submission of the jobs that run (those not skipped): the
+    /// window utilization is measured over by default. With none, the first submission
+    /// of any job (or 0), twice.
+    fn arrival_window(&self) -> (SimTime, SimTime) {
+        let submits = self
+            .arrivals
+            .iter()
+            .map(|&(_, j)| self.core.workload.jobs[j as usize].submit);
+        let window = submits.fold(None, |w: Option<(SimTime, SimTime)>, t| {
+            Some(w.map_or((t, t), |(a, b)| (a.min(t), b.max(t))))
+        });
+        window.unwrap_or_else(|| {
+            let first = self.core.workload.jobs.iter().map(|j| j.submit).min();
+            let first = first.unwrap_or(SimTime::ZERO);
+            (first, first)
+        })
+    }
+
     /// Runs to the end: until every job has finished. `progress` is called now and then
     /// with the number of jobs that have arrived.
     pub fn run(mut self, progress: &mut dyn FnMut(u64)) -> RunOutput {
-        let mut series = TimeSeries::new(
+        let mut series = SeriesRecorder::new(
             self.core.busy_by_model.len(),
             self.core.free.tracks_fragmentation(),
+            &self.recording,
+            self.arrival_window(),
+            2 * self.arrivals.len() + 1,
         );
-        series.reserve(2 * self.arrivals.len() + 1);
         let mut next_arrival = 0usize;
         let mut events = 0u64;
         let mut last_progress = 0u64;
@@ -524,10 +562,22 @@ impl<'a> Simulation<'a> {
             }
         }
         progress(next_arrival as u64);
-        let jobs = self.core.records();
-        let mut summary = Summary::compute(workload, &jobs, &series, self.cluster_gpus);
+        let (figures, series, series_intervals) = series.finish();
+        let n = workload.jobs.len();
+        // Models read the records when they finish: kept whenever a model ran.
+        let keep_jobs = self.recording.level.keeps_jobs() || !self.core.models.is_empty();
+        let mut jobs = Vec::with_capacity(if keep_jobs { n } else { 0 });
+        let mut summary = SummaryBuilder::new(workload.tenants.len(), n);
+        for i in 0..n {
+            let r = self.core.record(i);
+            summary.add(&r);
+            if keep_jobs {
+                jobs.push(r);
+            }
+        }
+        let mut summary = summary.finish(workload, &figures, self.cluster_gpus);
         // The last change point: stale finish events can pop later and change nothing.
-        let end = series.time.last().copied().unwrap_or(self.core.now);
+        let end = figures.end.unwrap_or(self.core.now);
         let mut models = ModelOutputs::default();
         for m in std::mem::take(&mut self.core.models) {
             m.finish(end, workload, &jobs, &mut summary, &mut models);
@@ -537,6 +587,8 @@ impl<'a> Simulation<'a> {
             segments: self.core.segments,
             grants: self.core.grants,
             series,
+            series_intervals,
+            figures,
             summary,
             events,
             models,
@@ -794,38 +846,33 @@ impl Core<'_> {
         self.begin(job);
     }
 
-    fn records(&self) -> Vec<JobRecord> {
-        self.workload
-            .jobs
-            .iter()
-            .zip(&self.jobs)
-            .map(|(spec, s)| {
-                let ran = s.status == Status::Done;
-                JobRecord {
-                    id: spec.id,
-                    submit: spec.submit,
-                    start: ran.then_some(s.first_start),
-                    end: ran.then_some(s.last_update),
-                    busy: SimTime(s.busy_ms),
-                    demand: spec.demand,
-                    nodes: s.grant_len,
-                    gpu_model: s.model.map(|m| m.0),
-                    tenant: spec.tenant,
-                    preemptions: s.preemptions,
-                    lost_work: SimTime(s.lost_work_ms.round() as u64),
-                    outcome: match s.status {
-                        Status::Skipped(_) => Outcome::Skipped,
-                        Status::Done if spec.open_ended => Outcome::Censored,
-                        Status::Done => Outcome::Completed,
-                        Status::Pending | Status::Waiting | Status::Running => Outcome::Unfinished,
-                    },
-                    skip_reason: match s.status {
-                        Status::Skipped(r) => Some(r.as_str()),
-                        _ => None,
-                    },
-                }
-            })
-            .collect()
+    /// Job `i`'s record, from its state at the end of the run.
+    fn record(&self, i: usize) -> JobRecord {
+        let (spec, s) = (&self.workload.jobs[i], &self.jobs[i]);
+        let ran = s.status == Status::Done;
+        JobRecord {
+            id: spec.id,
+            submit: spec.submit,
+            start: ran.then_some(s.first_start),
+            end: ran.then_some(s.last_update),
+            busy: SimTime(s.busy_ms),
+            demand: spec.demand,
+            nodes: s.grant_len,
+            gpu_model: s.model.map(|m| m.0),
+            tenant: spec.tenant,
+            preemptions: s.preemptions,
+            lost_work: SimTime(s.lost_work_ms.round() as u64),
+            outcome: match s.status {
+                Status::Skipped(_) => Outcome::Skipped,
+                Status::Done if spec.open_ended => Outcome::Censored,
+                Status::Done => Outcome::Completed,
+                Status::Pending | Status::Waiting | Status::Running => Outcome::Unfinished,
+            },
+            skip_reason: match s.status {
+                Status::Skipped(r) => Some(r.as_str()),
+                _ => None,
+            },
+        }
     }
 }
 

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use dcsim::compare::{self, CompareConfig};
 use dcsim::engine::SimTime;
-use dcsim::metrics::{MetricsConfig, UtilizationWindow};
+use dcsim::metrics::{MetricsConfig, Recording, UtilizationWindow};
 use dcsim::report::{self, RunInfo};
 use dcsim::scenario::Scenario;
 use dcsim::scheduler::registry;
@@ -137,7 +137,7 @@ fn utilization_over_the_arrival_window_and_a_configured_one() {
         common::job(0.0, 100.0, 1, 1000),
         common::job(100.0, 1000.0, 2, 1000),
     ]);
-    let mut out = run(&c, &w, "fifo", "best-fit", SimConfig::default());
+    let out = run(&c, &w, "fifo", "best-fit", SimConfig::default());
     let s = &out.summary;
     assert_eq!(s.utilization_window, UtilizationWindow::Arrivals);
     assert_eq!(s.utilization_window_s, [0.0, 100.0]);
@@ -151,7 +151,18 @@ fn utilization_over_the_arrival_window_and_a_configured_one() {
     let cfg = MetricsConfig {
         utilization_window_s: Some([100.0, 600.0]),
     };
-    cfg.apply(&mut out.summary, &out.series);
+    let out = Simulation::new(
+        &c,
+        &w,
+        registry::queue_policy("fifo").unwrap(),
+        registry::placement("best-fit").unwrap(),
+        SimConfig::default(),
+    )
+    .with_recording(Recording {
+        utilization_window: cfg.window(),
+        ..Recording::default()
+    })
+    .run(&mut |_| {});
     let s = &out.summary;
     assert_eq!(s.utilization_window, UtilizationWindow::Configured);
     assert_eq!(s.utilization_window_s, [100.0, 600.0]);

@@ -2,9 +2,6 @@ use serde::Deserialize;
 
 use crate::engine::SimTime;
 
-use super::series::TimeSeries;
-use super::summary::{Summary, UtilizationWindow};
-
 /// `[metrics]` in a scenario: how a run's figures are taken.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -27,17 +24,13 @@ impl MetricsConfig {
         ))
     }
 
-    /// Applies a configured utilization window to a run's summary (the summary already
-    /// holds the arrival window's figure when none is configured). The window is taken as
-    /// [`validate`](Self::validate) accepted it; out-of-range ends are clamped.
-    pub fn apply(&self, summary: &mut Summary, series: &TimeSeries) {
-        if let Some([start, end]) = self.utilization_window_s {
-            summary.set_utilization_window(
-                series,
-                SimTime::try_from_secs_f64(start).unwrap_or(SimTime::ZERO),
-                SimTime::try_from_secs_f64(end).unwrap_or(SimTime::MAX_HORIZON),
-                UtilizationWindow::Configured,
-            );
-        }
+    /// The configured utilization window, if any, as simulation times (what
+    /// [`super::Recording::utilization_window`] takes): the run measures it as it goes.
+    pub fn window(&self) -> Option<(SimTime, SimTime)> {
+        let [start, end] = self.utilization_window_s?;
+        Some((
+            SimTime::try_from_secs_f64(start).unwrap_or(SimTime::ZERO),
+            SimTime::try_from_secs_f64(end).unwrap_or(SimTime::MAX_HORIZON),
+        ))
     }
 }

@@ -5,8 +5,8 @@ use serde::Serialize;
 use crate::engine::SimTime;
 use crate::workload::{SkipReport, TraceEpoch, Workload, MILLI_PER_GPU};
 
+use super::recorder::{SeriesFigures, WindowIntegral};
 use super::records::{JobRecord, Outcome};
-use super::series::TimeSeries;
 use super::stats::Distribution;
 
 /// Run time below which bounded slowdown treats a job as this long (Feitelson et al.,
@@ -126,86 +126,121 @@ pub struct Summary {
     pub epoch: Option<TraceEpoch>,
 }
 
-impl Summary {
-    /// Computes the summary of a finished run.
-    pub fn compute(
-        workload: &Workload,
-        records: &[JobRecord],
-        series: &TimeSeries,
-        cluster_gpus: u64,
-    ) -> Summary {
-        // One pass over the records (they are large and a run may hold millions).
-        let secs = |t: SimTime| t.as_secs_f64();
-        let n = records.len();
-        let (mut waits, mut not_running, mut jcts, mut slowdowns) = (
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-        );
-        let mut jobs_skipped: BTreeMap<String, u64> = BTreeMap::new();
-        let mut tenants = TenantAcc::new(workload.tenants.len());
-        let (mut completed, mut censored, mut unfinished, mut unplaced, mut skipped) =
-            (0u64, 0u64, 0u64, 0u64, 0u64);
-        let (mut preemptions, mut lost_gpu_s) = (0u64, 0.0);
-        let mut first_submit: Option<SimTime> = None;
-        let mut last_end: Option<SimTime> = None;
-        let mut arrivals: Option<(SimTime, SimTime)> = None;
-        for r in records {
-            if r.outcome != Outcome::Skipped {
-                arrivals =
-                    Some(arrivals.map_or((r.submit, r.submit), |(a, b)| (a.min(r.submit), b.max(r.submit))));
-            }
-            first_submit = Some(first_submit.map_or(r.submit, |f| f.min(r.submit)));
-            preemptions += u64::from(r.preemptions);
-            lost_gpu_s += r.lost_work.as_secs_f64() * r.demand.gpus_f64();
-            tenants.add(r);
-            match r.outcome {
-                Outcome::Completed | Outcome::Censored => {
-                    if r.outcome == Outcome::Completed {
-                        completed += 1;
-                    } else {
-                        censored += 1;
-                    }
-                    unplaced += u64::from(r.nodes == 0);
-                    if let Some(end) = r.end {
-                        last_end = Some(last_end.map_or(end, |l| l.max(end)));
-                    }
-                    waits.extend(r.wait().map(secs));
-                    not_running.extend(r.not_running().map(secs));
-                    jcts.extend(r.jct().map(secs));
-                    slowdowns.extend(bounded_slowdown(r));
-                }
-                Outcome::Skipped => {
-                    skipped += 1;
-                    *jobs_skipped
-                        .entry(r.skip_reason.unwrap_or("unknown").to_string())
-                        .or_insert(0) += 1;
-                }
-                Outcome::Unfinished => unfinished += 1,
-            }
-        }
-        let first_submit = first_submit.unwrap_or(SimTime::ZERO);
-        let makespan = last_end.unwrap_or(first_submit) - first_submit;
-        let span_s = makespan.as_secs_f64();
-        let busy_milli_ms = series.busy_integral();
-        let gpu_seconds = busy_milli_ms as f64 / (f64::from(MILLI_PER_GPU) * 1000.0);
-        let per_span = |x: f64| if span_s > 0.0 { x / span_s } else { 0.0 };
-        let ran = completed + censored;
+/// Builds a run's [`Summary`] from its job records one at a time, so a run need not
+/// keep the records: it keeps only the four per-job figures whose percentiles the
+/// summary reports (8 bytes each), and exact counts and sums.
+pub struct SummaryBuilder {
+    waits: Vec<f64>,
+    not_running: Vec<f64>,
+    jcts: Vec<f64>,
+    slowdowns: Vec<f64>,
+    jobs: u64,
+    jobs_skipped: BTreeMap<String, u64>,
+    tenants: TenantAcc,
+    completed: u64,
+    censored: u64,
+    unfinished: u64,
+    unplaced: u64,
+    skipped: u64,
+    preemptions: u64,
+    lost_gpu_s: f64,
+    first_submit: Option<SimTime>,
+    last_end: Option<SimTime>,
+}
 
+impl SummaryBuilder {
+    /// A builder for a workload of `tenants` tenants and about `jobs` jobs (sizes the
+    /// per-job figures once).
+    pub fn new(tenants: usize, jobs: usize) -> Self {
+        SummaryBuilder {
+            waits: Vec::with_capacity(jobs),
+            not_running: Vec::with_capacity(jobs),
+            jcts: Vec::with_capacity(jobs),
+            slowdowns: Vec::with_capacity(jobs),
+            jobs: 0,
+            jobs_skipped: BTreeMap::new(),
+            tenants: TenantAcc::new(tenants),
+            completed: 0,
+            censored: 0,
+            unfinished: 0,
+            unplaced: 0,
+            skipped: 0,
+            preemptions: 0,
+            lost_gpu_s: 0.0,
+            first_submit: None,
+            last_end: None,
+        }
+    }
+
+    /// Takes one job's record (in job-id order, so sums add up in the same order on
+    /// every run).
+    pub fn add(&mut self, r: &JobRecord) {
+        let secs = |t: SimTime| t.as_secs_f64();
+        self.jobs += 1;
+        self.first_submit = Some(self.first_submit.map_or(r.submit, |f| f.min(r.submit)));
+        self.preemptions += u64::from(r.preemptions);
+        self.lost_gpu_s += r.lost_work.as_secs_f64() * r.demand.gpus_f64();
+        self.tenants.add(r);
+        match r.outcome {
+            Outcome::Completed | Outcome::Censored => {
+                if r.outcome == Outcome::Completed {
+                    self.completed += 1;
+                } else {
+                    self.censored += 1;
+                }
+                self.unplaced += u64::from(r.nodes == 0);
+                if let Some(end) = r.end {
+                    self.last_end = Some(self.last_end.map_or(end, |l| l.max(end)));
+                }
+                self.waits.extend(r.wait().map(secs));
+                self.not_running.extend(r.not_running().map(secs));
+                self.jcts.extend(r.jct().map(secs));
+                self.slowdowns.extend(bounded_slowdown(r));
+            }
+            Outcome::Skipped => {
+                self.skipped += 1;
+                *self
+                    .jobs_skipped
+                    .entry(r.skip_reason.unwrap_or("unknown").to_string())
+                    .or_insert(0) += 1;
+            }
+            Outcome::Unfinished => self.unfinished += 1,
+        }
+    }
+
+    /// The waits (submission to first start, seconds) of the jobs that ran, in job-id
+    /// order: what a comparison's wait CDF is drawn from.
+    pub fn waits(&self) -> &[f64] {
+        &self.waits
+    }
+
+    /// The JCTs (seconds) of the jobs that ran, in job-id order.
+    pub fn jcts(&self) -> &[f64] {
+        &self.jcts
+    }
+
+    /// The summary, from the records taken and the series' figures. The utilization
+    /// window is `series.configured` when set, else the arrival window.
+    pub fn finish(mut self, workload: &Workload, series: &SeriesFigures, cluster_gpus: u64) -> Summary {
+        let first_submit = self.first_submit.unwrap_or(SimTime::ZERO);
+        let makespan = self.last_end.unwrap_or(first_submit) - first_submit;
+        let span_s = makespan.as_secs_f64();
+        let gpu_seconds = series.busy_integral as f64 / (f64::from(MILLI_PER_GPU) * 1000.0);
+        let per_span = |x: f64| if span_s > 0.0 { x / span_s } else { 0.0 };
+        let ran = self.completed + self.censored;
         let mut summary = Summary {
             rows_read: workload.rows_read,
             rows_skipped: workload.skipped.clone(),
-            jobs: records.len() as u64,
-            completed,
-            censored,
-            unfinished,
-            jobs_skipped,
-            unplaced,
-            wait_s: Distribution::of(&mut waits),
-            not_running_s: Distribution::of(&mut not_running),
-            jct_s: Distribution::of(&mut jcts),
-            bounded_slowdown: Distribution::of(&mut slowdowns),
+            jobs: self.jobs,
+            completed: self.completed,
+            censored: self.censored,
+            unfinished: self.unfinished,
+            jobs_skipped: self.jobs_skipped,
+            unplaced: self.unplaced,
+            wait_s: Distribution::of(&mut self.waits),
+            not_running_s: Distribution::of(&mut self.not_running),
+            jct_s: Distribution::of(&mut self.jcts),
+            bounded_slowdown: Distribution::of(&mut self.slowdowns),
             makespan_s: span_s,
             cluster_gpus,
             gpu_utilization: per_span(gpu_seconds) / cluster_gpus.max(1) as f64,
@@ -213,42 +248,40 @@ impl Summary {
             utilization_window: UtilizationWindow::Arrivals,
             utilization_window_s: [0.0; 2],
             allocated_gpu_hours: gpu_seconds / 3600.0,
-            peak_busy_gpus: series.peak_busy_milli() as f64 / f64::from(MILLI_PER_GPU),
+            peak_busy_gpus: series.peak_busy_milli as f64 / f64::from(MILLI_PER_GPU),
             mean_frag_gpus: series
                 .frag_tracked
-                .then(|| per_span(series.frag_integral() as f64 / (f64::from(MILLI_PER_GPU) * 1000.0))),
-            preemptions,
-            lost_gpu_hours: lost_gpu_s / 3600.0,
+                .then(|| per_span(series.frag_integral as f64 / (f64::from(MILLI_PER_GPU) * 1000.0))),
+            preemptions: self.preemptions,
+            lost_gpu_hours: self.lost_gpu_s / 3600.0,
             throughput_jobs_per_hour: per_span(ran as f64) * 3600.0,
-            mean_queue_length: per_span(series.queued_integral() as f64 / 1000.0),
-            arrival_rate_per_s: per_span((n as u64 - skipped) as f64),
-            tenants: tenants.summaries(workload),
+            mean_queue_length: per_span(series.queued_integral as f64 / 1000.0),
+            arrival_rate_per_s: per_span((self.jobs - self.skipped) as f64),
+            tenants: self.tenants.summaries(workload),
             power: None,
             epoch: workload.epoch,
         };
-        let (from, to) = arrivals.unwrap_or((first_submit, first_submit));
-        summary.set_utilization_window(series, from, to, UtilizationWindow::Arrivals);
+        match &series.configured {
+            Some(w) => summary.set_utilization_window(w, UtilizationWindow::Configured),
+            None => summary.set_utilization_window(&series.arrivals, UtilizationWindow::Arrivals),
+        }
         summary
     }
+}
 
-    /// Sets `gpu_utilization_window` to the utilization over `[from, to)` of `series`
-    /// (the run's own time series), and records the window and where it came from.
-    pub fn set_utilization_window(
-        &mut self,
-        series: &TimeSeries,
-        from: SimTime,
-        to: SimTime,
-        source: UtilizationWindow,
-    ) {
-        let span_s = to.saturating_sub(from).as_secs_f64();
-        let gpu_s = series.busy_integral_between(from, to) as f64 / (f64::from(MILLI_PER_GPU) * 1000.0);
+impl Summary {
+    /// Sets `gpu_utilization_window` to the utilization over the window `w` (measured
+    /// on the run's own time series), and records the window and where it came from.
+    fn set_utilization_window(&mut self, w: &WindowIntegral, source: UtilizationWindow) {
+        let span_s = w.to.saturating_sub(w.from).as_secs_f64();
+        let gpu_s = w.busy as f64 / (f64::from(MILLI_PER_GPU) * 1000.0);
         self.gpu_utilization_window = if span_s > 0.0 {
             gpu_s / span_s / self.cluster_gpus.max(1) as f64
         } else {
             0.0
         };
         self.utilization_window = source;
-        self.utilization_window_s = [from.as_secs_f64(), to.as_secs_f64()];
+        self.utilization_window_s = [w.from.as_secs_f64(), w.to.as_secs_f64()];
     }
 }
 

@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
 
-use crate::metrics::Summary;
+use crate::metrics::{OutputLevel, Recording, Summary};
 use crate::scenario::{Policies, Scenario, ScenarioError};
 use crate::sim::Simulation;
 use crate::topology::LoadReport;
@@ -287,7 +287,12 @@ impl Sweep {
             scenario.sim_config(),
         )
         .with_models(models);
-        Ok((seed, sim.run(&mut |_| {}).summary))
+        // A sweep reads only the summary: its runs keep no records and no series.
+        let recording = Recording {
+            level: OutputLevel::Summary,
+            ..Recording::default()
+        };
+        Ok((seed, sim.with_recording(recording).run(&mut |_| {}).summary))
     }
 
     fn header(&self, shard: Option<Shard>) -> Header {

@@ -397,7 +397,9 @@ pub struct Workload {
 impl Workload {
     /// Sorts jobs by `(submit, current order)` and renumbers ids densely.
     pub fn finish(&mut self) {
-        self.jobs.sort_by_key(|j| j.submit); // stable: equal submits keep source order
+        if !self.jobs.is_sorted_by_key(|j| j.submit) {
+            self.jobs.sort_by_key(|j| j.submit); // stable: equal submits keep source order
+        }
         for (i, j) in self.jobs.iter_mut().enumerate() {
             j.id = JobId(i as u32);
         }

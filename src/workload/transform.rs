@@ -169,6 +169,11 @@ fn skip(skipped: &mut SkipReport, reason: &str, job: &JobSpec) {
 /// or when the transforms leave no job at all.
 pub fn apply(mut workload: Workload, cfg: &TransformConfig) -> Result<Workload, WorkloadError> {
     cfg.validate()?;
+    if *cfg == TransformConfig::default() {
+        // Nothing to change: sort and number in place rather than copy every job.
+        workload.finish();
+        return Ok(workload);
+    }
     let include = match &cfg.include_tenants {
         Some(names) => Some(tenant_mask(&workload, names, "include_tenants")?),
         None => None,
@@ -310,6 +315,17 @@ mod tests {
     use super::*;
     use crate::workload::{GpuDemand, JobId, TenantId};
     use proptest::prelude::*;
+
+    /// The default (empty) transform hands the jobs back in place: the same allocation,
+    /// not a copy of every job (issue 17: transforms that change nothing copy nothing).
+    #[test]
+    fn the_empty_transform_copies_nothing() {
+        let w = workload(&[(0, 1000, 30), (1, 500, 10), (2, 2000, 20)]);
+        let (ptr, expected) = (w.jobs.as_ptr(), w.jobs.clone());
+        let out = apply(w, &TransformConfig::default()).unwrap();
+        assert_eq!(out.jobs.as_ptr(), ptr);
+        assert_eq!(out.jobs, expected);
+    }
 
     /// A workload with one job per `(tenant, gpu milli, submit s)`; recorded start = submit + 5 s.
     fn workload(jobs: &[(u32, u32, u64)]) -> Workload {
