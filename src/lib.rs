@@ -10,6 +10,7 @@ pub mod output;
 pub mod plots;
 pub mod power;
 pub mod rate;
+pub mod reliability;
 pub mod report;
 pub mod scenario;
 pub mod scheduler;

@@ -14,6 +14,7 @@ use serde::Deserialize;
 use crate::engine::RngStreams;
 use crate::metrics::MetricsConfig;
 use crate::power::{self, PowerConfig, PowerRun};
+use crate::reliability::ReliabilityConfig;
 use crate::scheduler::params::PolicyError;
 use crate::scheduler::registry;
 use crate::scheduler::{Placement, QueuePolicy};
@@ -110,6 +111,9 @@ pub struct ScenarioConfig {
     /// Power model, caps and energy accounting (absent or `mode = "off"`: none).
     #[serde(default)]
     pub power: Option<PowerConfig>,
+    /// Failures, repairs and checkpoints (`[reliability]`; absent: nothing fails).
+    #[serde(default)]
+    pub reliability: Option<ReliabilityConfig>,
     /// How figures are taken (`[metrics]`: the utilization window).
     #[serde(default)]
     pub metrics: MetricsConfig,
@@ -452,6 +456,9 @@ impl Scenario {
             if let Some((key, message)) = p.validate().into_iter().next() {
                 return Err(self.invalid(&key, message));
             }
+        }
+        if let Some(r) = &self.config.reliability {
+            r.validate().map_err(|e| self.invalid(&e.key, e.message))?;
         }
         Ok(())
     }
