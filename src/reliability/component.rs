@@ -91,6 +91,8 @@ pub struct BlastMap {
     gpu_start: Vec<u64>,
     /// Nodes of each rack.
     rack_nodes: Vec<Vec<NodeId>>,
+    /// Rack of each node.
+    node_rack: Vec<u32>,
 }
 
 impl BlastMap {
@@ -108,6 +110,7 @@ impl BlastMap {
         BlastMap {
             gpu_start,
             rack_nodes,
+            node_rack: cluster.nodes.iter().map(|n| n.rack.0).collect(),
         }
     }
 
@@ -115,6 +118,11 @@ impl BlastMap {
     pub fn node_of_gpu(&self, gpu: u64) -> NodeId {
         let i = self.gpu_start.partition_point(|&s| s <= gpu) - 1;
         NodeId(i as u32)
+    }
+
+    /// The rack of `node`.
+    pub fn rack_of(&self, node: NodeId) -> u32 {
+        self.node_rack[node.0 as usize]
     }
 
     /// The nodes a failure of `c` takes down, appended to `out`.
