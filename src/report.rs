@@ -57,14 +57,16 @@ struct SummaryFile<'a> {
     summary: &'a Summary,
 }
 
-/// Every file a run folder can hold (power's only with power on): what marks a folder
-/// as an earlier run that `--force` may replace.
-pub const RUN_FILES: [&str; 7] = [
+/// Every file a run folder can hold (power's only with power on, failures' only with
+/// reliability on): what marks a folder as an earlier run that `--force` may replace.
+pub const RUN_FILES: [&str; 9] = [
     "jobs.csv",
     "timeseries.csv",
     "power.csv",
     "power_levels.csv",
     "summary.json",
+    "failures.csv",
+    "job_failures.csv",
     "report.html",
     "plots",
 ];
@@ -100,11 +102,23 @@ pub fn write_run(
         serde_json::to_writer_pretty(&mut *w, &file)?;
         writeln!(w)
     };
-    let [j, t, p, l, s, ..] = RUN_FILES;
+    let failures = |w: &mut dyn Write| match &out.models.reliability {
+        Some(r) => r.write_failures_csv(w),
+        None => Ok(()),
+    };
+    let job_failures = |w: &mut dyn Write| match &out.models.reliability {
+        Some(r) => r.write_jobs_csv(w, workload),
+        None => Ok(()),
+    };
+    let [j, t, p, l, s, f, jf, ..] = RUN_FILES;
     let mut files: Vec<(&str, &FileWriter)> = vec![(j, &jobs), (t, &series)];
     if out.models.power.is_some() {
         files.push((p, &power));
         files.push((l, &levels));
+    }
+    if out.models.reliability.is_some() {
+        files.push((f, &failures));
+        files.push((jf, &job_failures));
     }
     files.push((s, &summary));
     write_dir_then(dir, force, &files, on_bytes, finish)

@@ -47,10 +47,6 @@ pub struct ReliabilityConfig {
     /// At most this many components under repair at once (0: no limit).
     #[serde(default)]
     pub max_concurrent_repairs: u32,
-    /// A job interrupted more than this many times is not restarted again and ends as
-    /// failed (absent: no limit).
-    #[serde(default)]
-    pub retry_limit: Option<u32>,
     /// Hot spare nodes.
     #[serde(default)]
     pub spares: Option<SpareConfig>,

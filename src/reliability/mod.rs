@@ -10,6 +10,7 @@
 pub mod checkpoint;
 pub mod component;
 pub mod config;
+pub mod model;
 pub mod output;
 pub mod presets;
 pub mod process;
@@ -17,6 +18,7 @@ pub mod process;
 pub use checkpoint::{daly_expected_wall, daly_interval, young_interval, CheckpointPolicy};
 pub use component::{BlastMap, Component, ComponentKind};
 pub use config::{Cause, ReliabilityConfig, ReliabilityError};
+pub use model::ReliabilityModel;
 pub use output::{FailureRecord, JobReliability, ReliabilityOutput, ReliabilitySummary};
 pub use presets::Preset;
 pub use process::{read_log, Failure, FailureProcess, LoggedFailure};

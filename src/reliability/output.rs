@@ -10,6 +10,7 @@ use serde::Serialize;
 use super::component::Component;
 use crate::engine::SimTime;
 use crate::metrics::JobRecord;
+use crate::workload::Workload;
 
 /// One failure and its blast radius.
 #[derive(Debug, Clone, PartialEq)]
@@ -158,8 +159,35 @@ impl ReliabilityOutput {
         }
     }
 
+    /// Writes `job_failures.csv`: per job (by name) its interruptions, checkpoints, lost
+    /// GPU-hours, checkpoint and restart seconds and allocated GPU-hours.
+    pub fn write_jobs_csv(&self, out: &mut dyn Write, workload: &Workload) -> std::io::Result<()> {
+        let mut w = csv::Writer::from_writer(out);
+        w.write_record([
+            "job",
+            "interruptions",
+            "checkpoints",
+            "lost_gpu_h",
+            "checkpoint_s",
+            "restart_s",
+            "allocated_gpu_h",
+        ])?;
+        for (j, spec) in self.jobs.iter().zip(&workload.jobs) {
+            w.write_record([
+                spec.name.clone(),
+                j.interruptions.to_string(),
+                j.checkpoints.to_string(),
+                format!("{:.6}", j.lost_gpu_h),
+                format!("{:.3}", j.checkpoint_s),
+                format!("{:.3}", j.restart_s),
+                format!("{:.6}", j.allocated_gpu_h),
+            ])?;
+        }
+        w.flush()
+    }
+
     /// Writes `failures.csv`: one row per failure with its blast radius.
-    pub fn write_failures_csv(&self, out: &mut impl Write) -> std::io::Result<()> {
+    pub fn write_failures_csv(&self, out: &mut dyn Write) -> std::io::Result<()> {
         let mut w = csv::Writer::from_writer(out);
         w.write_record([
             "time_s",
