@@ -99,8 +99,16 @@ fn llama3_54d_count_and_cause_mix() {
         .run(&mut |_| {});
     let r = out.models.reliability.as_ref().expect("reliability on");
     let day54 = SimTime::from_secs(54 * 86_400);
-    let hits: Vec<_> = r.failures.iter().filter(|f| f.jobs_hit > 0 && f.at < day54).collect();
-    assert!((hits.len() as f64 - 419.0).abs() <= 41.0, "{} interruptions", hits.len());
+    let hits: Vec<_> = r
+        .failures
+        .iter()
+        .filter(|f| f.jobs_hit > 0 && f.at < day54)
+        .collect();
+    assert!(
+        (hits.len() as f64 - 419.0).abs() <= 41.0,
+        "{} interruptions",
+        hits.len()
+    );
     let table = dcsim::reliability::presets::LLAMA3_TABLE5;
     let mut observed = [0u64; 8];
     for f in &hits {
@@ -110,7 +118,11 @@ fn llama3_54d_count_and_cause_mix() {
     let n = hits.len() as f64;
     let chi2: f64 = (0..8)
         .map(|k| {
-            let count: u32 = if k < 7 { table[k].2 } else { table[7..].iter().map(|t| t.2).sum() };
+            let count: u32 = if k < 7 {
+                table[k].2
+            } else {
+                table[7..].iter().map(|t| t.2).sum()
+            };
             let e = n * f64::from(count) / 419.0;
             (observed[k] as f64 - e).powi(2) / e
         })
@@ -143,9 +155,19 @@ fn kokolis_mttf_scales_as_one_over_nodes() {
     for (gpus, nodes) in [(8u32, 1.0), (64, 8.0), (512, 64.0)] {
         let got = r.summary.mttf_h_by_job_gpus[&gpus];
         let want = 24.0 / (nodes * rate);
-        let n = r.jobs.iter().zip(&out.jobs).find(|(_, j)| j.demand.gpus == gpus).unwrap().0.interruptions;
+        let n = r
+            .jobs
+            .iter()
+            .zip(&out.jobs)
+            .find(|(_, j)| j.demand.gpus == gpus)
+            .unwrap()
+            .0
+            .interruptions;
         let sigma = want / f64::from(n).sqrt();
-        assert!((got - want).abs() < 3.0 * sigma, "{gpus} GPUs: {got:.1} h vs {want:.1} h ({n} interruptions)");
+        assert!(
+            (got - want).abs() < 3.0 * sigma,
+            "{gpus} GPUs: {got:.1} h vs {want:.1} h ({n} interruptions)"
+        );
     }
 }
 
@@ -193,10 +215,18 @@ mod prop {
 fn bad_reliability_input_names_key_and_line() {
     let text = "name = \"x\"\n[topology]\npath = \"t.toml\"\n[workload]\nformat = \"generic\"\npath = \"j.csv\"\n\
                 [reliability]\n[[reliability.causes]]\nname = \"gpu\"\ncomponent = \"gpu\"\nper_component_day = -0.5\n";
-    let e = dcsim::scenario::Scenario::parse(text, std::path::Path::new("s.toml")).unwrap_err().to_string();
-    assert!(e.contains("reliability.causes[0].per_component_day") && e.contains("expected a number > 0"), "{e}");
-    let e = dcsim::scenario::Scenario::parse(&text.replace("\"gpu\"\nper", "\"toaster\"\nper"), std::path::Path::new("s.toml"))
+    let e = dcsim::scenario::Scenario::parse(text, std::path::Path::new("s.toml"))
         .unwrap_err()
         .to_string();
+    assert!(
+        e.contains("reliability.causes[0].per_component_day") && e.contains("expected a number > 0"),
+        "{e}"
+    );
+    let e = dcsim::scenario::Scenario::parse(
+        &text.replace("\"gpu\"\nper", "\"toaster\"\nper"),
+        std::path::Path::new("s.toml"),
+    )
+    .unwrap_err()
+    .to_string();
     assert!(e.contains("s.toml:10") && e.contains("toaster"), "{e}");
 }

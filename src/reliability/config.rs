@@ -199,7 +199,7 @@ fn positive(key: &str, v: f64, what: &str) -> Result<(), ReliabilityError> {
 }
 
 fn non_negative(key: &str, v: f64) -> Result<(), ReliabilityError> {
-    if v.is_finite() && v >= 0.0 && v < 1e9 {
+    if (0.0..1e9).contains(&v) {
         Ok(())
     } else {
         Err(err(key, format!("{v}: expected a finite number ≥ 0")))

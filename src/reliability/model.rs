@@ -326,13 +326,11 @@ impl ReliabilityModel {
         );
         for &n in &nodes {
             let st = &mut self.nodes[n.0 as usize];
-            if st.down == 0 && !st.cordoned {
-                if !st.spare {
-                    record.gpus_idled += self.node_gpus[n.0 as usize];
-                    ctx.take_out(n, TakeOut::Now);
-                    st.out_since = Some(now);
-                    self.swap_in_spare(ctx, n);
-                }
+            if st.down == 0 && !st.cordoned && !st.spare {
+                record.gpus_idled += self.node_gpus[n.0 as usize];
+                ctx.take_out(n, TakeOut::Now);
+                st.out_since = Some(now);
+                self.swap_in_spare(ctx, n);
             }
             let st = &mut self.nodes[n.0 as usize];
             st.down += 1;
