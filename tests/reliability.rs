@@ -5,9 +5,10 @@ mod common;
 
 use dcsim::engine::{RngStreams, SimTime};
 use dcsim::model::Model;
-use dcsim::reliability::config::{CheckpointConfig, RepairDist};
+use dcsim::reliability::config::{CheckpointConfig, CordonConfig, RepairDist, SpareConfig, SparePer};
 use dcsim::reliability::{
-    daly_expected_wall, daly_interval, Cause, CheckpointPolicy, ComponentKind, ReliabilityModel,
+    daly_expected_wall, daly_interval, Cause, CheckpointPolicy, Component, ComponentKind, LoggedFailure,
+    ReliabilityModel,
 };
 use dcsim::scheduler::registry;
 use dcsim::sim::{RunOutput, SimConfig, Simulation};
@@ -229,4 +230,100 @@ fn bad_reliability_input_names_key_and_line() {
     .unwrap_err()
     .to_string();
     assert!(e.contains("s.toml:10") && e.contains("toaster"), "{e}");
+}
+
+/// Runs `w` on `c` with failures replayed from `log` (cause "node", repaired in
+/// `repair_h` fixed hours), no checkpoints, free restarts.
+fn run_log(
+    c: &Cluster,
+    w: &Workload,
+    log: Vec<(f64, u64)>,
+    repair_h: f64,
+    spares: Option<SpareConfig>,
+    cordon: Option<CordonConfig>,
+    max_repairs: u32,
+) -> RunOutput {
+    let log = log
+        .into_iter()
+        .map(|(at_s, node)| LoggedFailure {
+            at: SimTime::try_from_secs_f64(at_s).unwrap(),
+            component: Component {
+                kind: ComponentKind::Node,
+                index: node,
+            },
+            cause: "node".into(),
+        })
+        .collect();
+    let none = CheckpointConfig {
+        policy: CheckpointPolicy::None,
+        interval_min: 0.0,
+        cost_s: 0.0,
+        restart_s: 0.0,
+    };
+    let model = ReliabilityModel::new(
+        c,
+        w,
+        &[node_cause(1.0, repair_h)],
+        Some(log),
+        none,
+        spares,
+        cordon,
+        max_repairs,
+        &RngStreams::new(1),
+    );
+    Simulation::new(
+        c,
+        w,
+        registry::queue_policy("fifo").unwrap(),
+        registry::placement("first-fit").unwrap(),
+        SimConfig::default(),
+    )
+    .with_models(vec![Box::new(model) as Box<dyn Model>])
+    .run(&mut |_| {})
+}
+
+/// Hand-worked: 3 nodes of 8 GPUs in one rack, a 2 h job of 16 GPUs from t = 0 on
+/// nodes 0 and 1, node 0 fails at 1 h (the job loses its hour: no checkpoints) and takes
+/// 5 h to repair. With one hot spare per rack (node 2) swapping in after 10 min the job
+/// restarts at 1 h 10 min and ends at 3 h 10 min; without spares it waits for the
+/// repair and ends at 6 h + 2 h = 8 h.
+#[test]
+fn hot_spare_swaps_in_after_its_delay() {
+    let c = common::cluster(&[("H100", 3, 8)]);
+    let w = common::workload(vec![common::job(0.0, 7200.0, 16, 1000)]);
+    let spare = SpareConfig {
+        per: SparePer::Rack,
+        count: 1,
+        swap_min: 10.0,
+    };
+    let with = run_log(&c, &w, vec![(3600.0, 0)], 5.0, Some(spare), None, 0);
+    assert_eq!(with.jobs[0].end, Some(SimTime::from_secs(3 * 3600 + 600)));
+    let without = run_log(&c, &w, vec![(3600.0, 0)], 5.0, None, None, 0);
+    // Node 2 is free without spares: the job restarts at once on nodes 1 and 2.
+    assert_eq!(without.jobs[0].end, Some(SimTime::from_secs(3 * 3600)));
+    let w24 = common::workload(vec![common::job(0.0, 7200.0, 24, 1000)]);
+    let whole = run_log(&c, &w24, vec![(3600.0, 0)], 5.0, None, None, 0);
+    assert_eq!(whole.jobs[0].end, Some(SimTime::from_secs(8 * 3600)));
+}
+
+/// Hand-worked: a 24-GPU job on all 3 nodes, nodes 0 and 1 fail at 1 h and 1 h + 1 s,
+/// repairs take 2 h. With one repair at a time node 1's repair starts at 3 h and ends at
+/// 5 h, so the job restarts at 5 h and ends at 7 h; with no limit it ends at 5 h + 1 s.
+/// With cordoning after one failure the nodes never come back and the job stays
+/// unfinished (not dropped).
+#[test]
+fn repair_limit_and_cordoning() {
+    let c = common::cluster(&[("H100", 3, 8)]);
+    let w = common::workload(vec![common::job(0.0, 7200.0, 24, 1000)]);
+    let log = vec![(3600.0, 0), (3601.0, 1)];
+    let one = run_log(&c, &w, log.clone(), 2.0, None, None, 1);
+    assert_eq!(one.jobs[0].end, Some(SimTime::from_secs(7 * 3600)));
+    let any = run_log(&c, &w, log.clone(), 2.0, None, None, 0);
+    assert_eq!(any.jobs[0].end, Some(SimTime::from_secs(5 * 3600 + 1)));
+    let cordon = CordonConfig {
+        failures: 1,
+        window_h: 24.0,
+    };
+    let lemon = run_log(&c, &w, log, 2.0, None, Some(cordon), 0);
+    assert_eq!(lemon.jobs[0].outcome, dcsim::metrics::Outcome::Unfinished);
 }
