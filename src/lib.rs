@@ -11,6 +11,7 @@ pub mod output;
 pub mod plots;
 pub mod power;
 pub mod rate;
+pub mod reliability;
 pub mod report;
 pub mod scenario;
 pub mod scheduler;

@@ -89,6 +89,8 @@ pub trait Model {
 pub struct ModelOutputs {
     /// Power accounting, when the run had it on.
     pub power: Option<PowerOutput>,
+    /// Failures, interruptions and checkpoints, when the run had `[reliability]`.
+    pub reliability: Option<crate::reliability::ReliabilityOutput>,
 }
 
 /// The engine state a model may read during a call (implemented by the core).

@@ -57,15 +57,17 @@ struct SummaryFile<'a> {
     summary: &'a Summary,
 }
 
-/// Every file a run folder can hold (power's only with power on; the interval series
-/// instead of `timeseries.csv` with `--series-interval`): what marks a folder as an
-/// earlier run that `--force` may replace.
-pub const RUN_FILES: [&str; 8] = [
+/// Every file a run folder can hold (power's only with power on, failures' only with
+/// reliability on; the interval series instead of `timeseries.csv` with
+/// `--series-interval`): what marks a folder as an earlier run that `--force` may replace.
+pub const RUN_FILES: [&str; 10] = [
     "jobs.csv",
     "timeseries.csv",
     "power.csv",
     "power_levels.csv",
     "summary.json",
+    "failures.csv",
+    "job_failures.csv",
     "report.html",
     "plots",
     "timeseries_intervals.csv",
@@ -110,10 +112,22 @@ pub fn write_run(
         serde_json::to_writer_pretty(&mut *w, &file)?;
         writeln!(w)
     };
-    let [j, t, p, l, s, _, _, ti] = RUN_FILES;
+    let failures = |w: &mut dyn Write| match &out.models.reliability {
+        Some(r) => r.write_failures_csv(w),
+        None => Ok(()),
+    };
+    let job_failures = |w: &mut dyn Write| match &out.models.reliability {
+        Some(r) => r.write_jobs_csv(w, workload),
+        None => Ok(()),
+    };
+    let [j, t, p, l, s, f, jf, _, _, ti] = RUN_FILES;
     let mut files: Vec<(&str, &FileWriter)> = Vec::new();
     if level.keeps_jobs() {
         files.push((j, &jobs));
+        if out.models.reliability.is_some() {
+            files.push((f, &failures));
+            files.push((jf, &job_failures));
+        }
     }
     if level.keeps_series() {
         if out.series_intervals.is_some() {

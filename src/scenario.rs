@@ -15,6 +15,7 @@ use crate::engine::RngStreams;
 use crate::metrics::MetricsConfig;
 use crate::model::Model;
 use crate::power::{self, PowerConfig, PowerRun};
+use crate::reliability::{ReliabilityConfig, ReliabilityModel};
 use crate::scheduler::params::PolicyError;
 use crate::scheduler::registry;
 use crate::scheduler::{Placement, QueuePolicy};
@@ -111,6 +112,9 @@ pub struct ScenarioConfig {
     /// Power model, caps and energy accounting (absent or `mode = "off"`: none).
     #[serde(default)]
     pub power: Option<PowerConfig>,
+    /// Failures, repairs and checkpoints (`[reliability]`; absent: nothing fails).
+    #[serde(default)]
+    pub reliability: Option<ReliabilityConfig>,
     /// How figures are taken (`[metrics]`: the utilization window).
     #[serde(default)]
     pub metrics: MetricsConfig,
@@ -456,6 +460,9 @@ impl Scenario {
                 return Err(self.invalid(&key, message));
             }
         }
+        if let Some(r) = &self.config.reliability {
+            r.validate().map_err(|e| self.invalid(&e.key, e.message))?;
+        }
         Ok(())
     }
 
@@ -546,7 +553,56 @@ impl Scenario {
         if let Some(p) = self.power_run(&report.cluster, &report.power, workload.jobs.len(), seed)? {
             models.push(Box::new(p));
         }
+        if let Some(r) = &self.config.reliability {
+            models.push(Box::new(self.reliability_model(
+                r,
+                &report.cluster,
+                workload,
+                seed,
+            )?));
+        }
         Ok(models)
+    }
+
+    /// The reliability model of one run: `[reliability]` checked against `cluster`, its
+    /// failure log read when it names one.
+    fn reliability_model(
+        &self,
+        cfg: &ReliabilityConfig,
+        cluster: &Cluster,
+        workload: &Workload,
+        seed: u64,
+    ) -> Result<ReliabilityModel, ScenarioError> {
+        let invalid = |e: crate::reliability::ReliabilityError| self.invalid(&e.key, e.message);
+        cfg.validate_for(cluster).map_err(invalid)?;
+        let streams = RngStreams::new(seed);
+        let log = match &cfg.log {
+            Some(p) => {
+                let path = self.input_file("reliability.log", p)?;
+                Some(
+                    crate::reliability::read_log(&path, cluster, &streams).map_err(|e| {
+                        ScenarioError::Invalid {
+                            path: path.clone(),
+                            line: None,
+                            key: e.key,
+                            message: e.message,
+                        }
+                    })?,
+                )
+            }
+            None => None,
+        };
+        Ok(ReliabilityModel::new(
+            cluster,
+            workload,
+            &cfg.causes().map_err(invalid)?,
+            log,
+            cfg.checkpoint,
+            cfg.spares,
+            cfg.cordon,
+            cfg.max_concurrent_repairs,
+            &streams,
+        ))
     }
 
     /// Power accounting for one run of `jobs` jobs on `cluster` (`power` from the

@@ -499,6 +499,11 @@ impl<'a> Simulation<'a> {
         let workload = self.core.workload;
         loop {
             let t_arrival = self.arrivals.get(next_arrival).map(|a| a.0);
+            if t_arrival.is_none() && self.core.running.is_empty() && self.queue.is_empty() {
+                // Models' own timers (failures, repairs) do not keep a run alive: it
+                // ends when no job is left to arrive, run or wait.
+                break;
+            }
             let t_event = self.core.events.peek_time();
             let now = match (t_arrival, t_event) {
                 (None, None) => break,

@@ -124,6 +124,9 @@ pub struct Summary {
     /// otherwise): plots draw calendar dates from it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub epoch: Option<TraceEpoch>,
+    /// Failures, goodput and availability, when the run had `[reliability]`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reliability: Option<crate::reliability::ReliabilitySummary>,
 }
 
 /// Builds a run's [`Summary`] from its job records one at a time, so a run need not
@@ -260,6 +263,7 @@ impl SummaryBuilder {
             tenants: self.tenants.summaries(workload),
             power: None,
             epoch: workload.epoch,
+            reliability: None,
         };
         match &series.configured {
             Some(w) => summary.set_utilization_window(w, UtilizationWindow::Configured),

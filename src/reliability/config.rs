@@ -1,0 +1,382 @@
+//! `[reliability]`: failure causes, repairs, spares, cordoning and checkpoints, as
+//! written in a scenario, and their validation.
+
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+use super::checkpoint::CheckpointPolicy;
+use super::component::ComponentKind;
+use super::presets::{Preset, PRESET_REPAIR_H};
+use crate::topology::Cluster;
+
+/// Why a reliability set-up is invalid.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("`{key}`: {message}")]
+pub struct ReliabilityError {
+    /// Dotted scenario key (or `file:line` of a failure log).
+    pub key: String,
+    /// What was wrong and what was expected.
+    pub message: String,
+}
+
+fn err(key: impl Into<String>, message: impl Into<String>) -> ReliabilityError {
+    ReliabilityError {
+        key: key.into(),
+        message: message.into(),
+    }
+}
+
+/// `[reliability]` as written.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReliabilityConfig {
+    /// A published failure mix to start from (`llama3`, `kokolis-rsc1`, `kokolis-rsc2`).
+    #[serde(default)]
+    pub preset: Option<Preset>,
+    /// Causes of failure, added to the preset's (`[[reliability.causes]]`).
+    #[serde(default)]
+    pub causes: Vec<CauseConfig>,
+    /// A recorded failure log to replay instead of drawing failures (CSV: `time_s`,
+    /// `component`, optional `index` and `cause`).
+    #[serde(default)]
+    pub log: Option<PathBuf>,
+    /// How often jobs checkpoint and what it costs.
+    #[serde(default)]
+    pub checkpoint: CheckpointConfig,
+    /// At most this many components under repair at once (0: no limit).
+    #[serde(default)]
+    pub max_concurrent_repairs: u32,
+    /// Hot spare nodes.
+    #[serde(default)]
+    pub spares: Option<SpareConfig>,
+    /// Cordoning of nodes that fail too often ("lemon" nodes).
+    #[serde(default)]
+    pub cordon: Option<CordonConfig>,
+}
+
+/// One cause of failure (`[[reliability.causes]]`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CauseConfig {
+    /// Name written in outputs.
+    pub name: String,
+    /// The component that fails.
+    pub component: ComponentKind,
+    /// Failures per component per day (the inverse of a component's MTTF in days).
+    pub per_component_day: f64,
+    /// Lifetime distribution.
+    #[serde(default)]
+    pub lifetime: Lifetime,
+    /// Weibull shape k (with `lifetime = "weibull"`); k < 1: infant mortality.
+    #[serde(default)]
+    pub shape: Option<f64>,
+    /// Mean time to repair, hours.
+    #[serde(default = "default_repair_h")]
+    pub repair_h: f64,
+    /// Repair-time distribution.
+    #[serde(default)]
+    pub repair: RepairDist,
+}
+
+fn default_repair_h() -> f64 {
+    PRESET_REPAIR_H
+}
+
+/// A component's lifetime distribution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Lifetime {
+    /// Memoryless: failures at a constant rate.
+    #[default]
+    Exponential,
+    /// Weibull with the cause's `shape`, renewed at each failure.
+    Weibull,
+}
+
+/// A repair-time distribution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RepairDist {
+    /// Exponential with the cause's mean.
+    #[default]
+    Exponential,
+    /// Always the cause's mean.
+    Fixed,
+}
+
+/// `[reliability.checkpoint]`.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckpointConfig {
+    /// none, fixed, young or daly.
+    #[serde(default)]
+    pub policy: CheckpointPolicy,
+    /// Work minutes between checkpoints, with `policy = "fixed"`.
+    #[serde(default)]
+    pub interval_min: f64,
+    /// Seconds a checkpoint takes to write (δ), the job paused.
+    #[serde(default)]
+    pub cost_s: f64,
+    /// Seconds a restarted job spends restoring its checkpoint (R), holding its GPUs.
+    #[serde(default)]
+    pub restart_s: f64,
+}
+
+impl Default for CheckpointConfig {
+    fn default() -> Self {
+        CheckpointConfig {
+            policy: CheckpointPolicy::None,
+            interval_min: 0.0,
+            cost_s: 0.0,
+            restart_s: 0.0,
+        }
+    }
+}
+
+/// Where hot spares sit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SparePer {
+    /// `count` spare nodes in each rack.
+    Rack,
+    /// `count` spare nodes in each row.
+    Row,
+}
+
+/// `[reliability.spares]`: nodes held out of service that swap in for a failed one.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpareConfig {
+    /// Rack or row.
+    pub per: SparePer,
+    /// Spare nodes per rack or row.
+    pub count: u32,
+    /// Minutes from a failure until a spare is in service.
+    #[serde(default)]
+    pub swap_min: f64,
+}
+
+/// `[reliability.cordon]`: a node failing `failures` times within `window_h` is removed
+/// for good.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CordonConfig {
+    /// Failures that cordon a node.
+    pub failures: u32,
+    /// Window, hours.
+    pub window_h: f64,
+}
+
+/// A validated cause of failure (a preset's or the file's).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cause {
+    /// Name written in outputs.
+    pub name: String,
+    /// The component that fails.
+    pub component: ComponentKind,
+    /// Failures per component per day.
+    pub per_component_day: f64,
+    /// Lifetime distribution.
+    pub lifetime: Lifetime,
+    /// Weibull shape (1.0 for exponential).
+    pub shape: f64,
+    /// Mean time to repair, hours.
+    pub repair_h: f64,
+    /// Repair-time distribution.
+    pub repair: RepairDist,
+}
+
+fn positive(key: &str, v: f64, what: &str) -> Result<(), ReliabilityError> {
+    if v.is_finite() && v > 0.0 {
+        Ok(())
+    } else {
+        Err(err(
+            key,
+            format!("{v} is not a valid {what}; expected a number > 0"),
+        ))
+    }
+}
+
+fn non_negative(key: &str, v: f64) -> Result<(), ReliabilityError> {
+    if (0.0..1e9).contains(&v) {
+        Ok(())
+    } else {
+        Err(err(key, format!("{v}: expected a finite number ≥ 0")))
+    }
+}
+
+impl ReliabilityConfig {
+    /// Checks what needs no cluster; keys are dotted from the scenario root.
+    pub fn validate(&self) -> Result<(), ReliabilityError> {
+        self.causes()?;
+        let c = &self.checkpoint;
+        non_negative("reliability.checkpoint.cost_s", c.cost_s)?;
+        non_negative("reliability.checkpoint.restart_s", c.restart_s)?;
+        if c.policy == CheckpointPolicy::Fixed {
+            positive("reliability.checkpoint.interval_min", c.interval_min, "interval")?;
+        } else if c.interval_min != 0.0 {
+            return Err(err(
+                "reliability.checkpoint.interval_min",
+                "only used with policy = \"fixed\"; young and daly derive the interval",
+            ));
+        }
+        if matches!(c.policy, CheckpointPolicy::Young | CheckpointPolicy::Daly) {
+            positive(
+                "reliability.checkpoint.cost_s",
+                c.cost_s,
+                "checkpoint cost for young/daly",
+            )?;
+        }
+        if let Some(s) = &self.spares {
+            non_negative("reliability.spares.swap_min", s.swap_min)?;
+        }
+        if let Some(k) = &self.cordon {
+            if k.failures == 0 {
+                return Err(err("reliability.cordon.failures", "expected at least 1"));
+            }
+            positive("reliability.cordon.window_h", k.window_h, "window")?;
+        }
+        if self.preset.is_none() && self.causes.is_empty() && self.log.is_none() {
+            return Err(err(
+                "reliability",
+                "no failures configured: give a `preset`, `[[reliability.causes]]` or a `log`",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Checks against the cluster: spares must leave nodes to run on.
+    pub fn validate_for(&self, cluster: &Cluster) -> Result<(), ReliabilityError> {
+        self.validate()?;
+        if let Some(s) = &self.spares {
+            let groups = match s.per {
+                SparePer::Rack => group_sizes(
+                    cluster.nodes.iter().map(|n| n.rack.0 as usize),
+                    cluster.racks.len(),
+                ),
+                SparePer::Row => group_sizes(
+                    cluster
+                        .nodes
+                        .iter()
+                        .map(|n| cluster.racks[n.rack.0 as usize].row.0 as usize),
+                    cluster.rows.len(),
+                ),
+            };
+            let smallest = groups.iter().copied().filter(|&n| n > 0).min().unwrap_or(0);
+            if u64::from(s.count) >= smallest as u64 {
+                return Err(err(
+                    "reliability.spares.count",
+                    format!(
+                        "{} spare nodes per {:?} leave no node in service: the smallest has {smallest} nodes",
+                        s.count, s.per
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The preset's causes followed by the file's, validated.
+    pub fn causes(&self) -> Result<Vec<Cause>, ReliabilityError> {
+        let mut out: Vec<Cause> = self
+            .preset
+            .map(|p| p.causes())
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(name, component, rate)| Cause {
+                name,
+                component,
+                per_component_day: rate,
+                lifetime: Lifetime::Exponential,
+                shape: 1.0,
+                repair_h: PRESET_REPAIR_H,
+                repair: RepairDist::Exponential,
+            })
+            .collect();
+        for (i, c) in self.causes.iter().enumerate() {
+            let key = |k: &str| format!("reliability.causes[{i}].{k}");
+            positive(&key("per_component_day"), c.per_component_day, "failure rate")?;
+            non_negative(&key("repair_h"), c.repair_h)?;
+            let shape = match (c.lifetime, c.shape) {
+                (Lifetime::Weibull, Some(k)) => {
+                    positive(&key("shape"), k, "Weibull shape")?;
+                    k
+                }
+                (Lifetime::Weibull, None) => {
+                    return Err(err(key("shape"), "lifetime = \"weibull\" needs a shape"))
+                }
+                (Lifetime::Exponential, Some(_)) => {
+                    return Err(err(key("shape"), "only used with lifetime = \"weibull\""))
+                }
+                (Lifetime::Exponential, None) => 1.0,
+            };
+            if c.name.is_empty() || out.iter().any(|o| o.name == c.name) {
+                return Err(err(
+                    key("name"),
+                    format!("{:?}: expected a non-empty name used once", c.name),
+                ));
+            }
+            out.push(Cause {
+                name: c.name.clone(),
+                component: c.component,
+                per_component_day: c.per_component_day,
+                lifetime: c.lifetime,
+                shape,
+                repair_h: c.repair_h,
+                repair: c.repair,
+            });
+        }
+        Ok(out)
+    }
+}
+
+fn group_sizes(of: impl Iterator<Item = usize>, groups: usize) -> Vec<usize> {
+    let mut n = vec![0; groups];
+    for g in of {
+        n[g] += 1;
+    }
+    n
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> ReliabilityConfig {
+        toml::from_str(text).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn bad_rates_and_shapes_name_their_key() {
+        for (text, key) in [
+            ("[[causes]]\nname = \"x\"\ncomponent = \"gpu\"\nper_component_day = 0.0", "reliability.causes[0].per_component_day"),
+            ("[[causes]]\nname = \"x\"\ncomponent = \"gpu\"\nper_component_day = -1.0", "reliability.causes[0].per_component_day"),
+            ("[[causes]]\nname = \"x\"\ncomponent = \"gpu\"\nper_component_day = 1.0\nlifetime = \"weibull\"", "reliability.causes[0].shape"),
+            ("preset = \"llama3\"\n[checkpoint]\npolicy = \"fixed\"", "reliability.checkpoint.interval_min"),
+            ("preset = \"llama3\"\n[checkpoint]\npolicy = \"daly\"", "reliability.checkpoint.cost_s"),
+            ("[checkpoint]\npolicy = \"none\"", "reliability"),
+        ] {
+            let e = parse(text).validate().unwrap_err();
+            assert_eq!(e.key, key, "{text}: {e}");
+        }
+        assert!(toml::from_str::<ReliabilityConfig>(
+            "[[causes]]\nname = \"x\"\ncomponent = \"toaster\"\nper_component_day = 1.0"
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn spare_pool_larger_than_its_rack_is_an_error() {
+        let text = "name = \"t\"\nsource = \"test\"\n[layout]\nnodes_per_rack = 2\nracks_per_row = 2\nrows_per_hall = 2\n\
+                    [[nodes]]\nname = \"n\"\ngpu = \"H100-SXM5\"\ngpus = 8\ncount = 8\ncpu_cores = 112\nmemory_gib = 2048\n";
+        let cluster = crate::topology::parse(text, std::path::Path::new("t.toml")).unwrap();
+        let ok = parse("preset = \"llama3\"\n[spares]\nper = \"row\"\ncount = 3");
+        ok.validate_for(&cluster).unwrap();
+        let e = parse("preset = \"llama3\"\n[spares]\nper = \"rack\"\ncount = 2")
+            .validate_for(&cluster)
+            .unwrap_err();
+        assert_eq!(e.key, "reliability.spares.count");
+        assert!(e.message.contains("smallest has 2 nodes"), "{e}");
+    }
+}

@@ -1,0 +1,599 @@
+//! The reliability model in a run: failures stop the jobs on the nodes they take down,
+//! repairs and hot spares bring capacity back, lemon nodes are cordoned, and jobs write
+//! checkpoints that bound what a failure costs them.
+//!
+//! Everything goes through the model seam ([`crate::model`]): a failure interrupts each
+//! job on the failed nodes with `ctx.interrupt(job, lost, restart)` (the stopping path
+//! preemption takes), then takes the nodes out of service; a repair or a spare swap
+//! brings nodes back. A checkpoint is a pause: the job's [`Factor::Checkpoint`] is 0
+//! while it writes, and the work done when the write ends is safe.
+
+use std::collections::VecDeque;
+
+use rand_chacha::ChaCha12Rng;
+use rand_distr::{Distribution, Exp};
+
+use super::checkpoint::{daly_interval, young_interval, CheckpointPolicy};
+use super::component::{BlastMap, Component, ComponentKind};
+use super::config::{Cause, CheckpointConfig, CordonConfig, RepairDist, SpareConfig, SparePer};
+use super::output::{FailureRecord, JobReliability, ReliabilityOutput};
+use super::process::{FailureProcess, LoggedFailure};
+use crate::engine::{RngStreams, SimTime};
+use crate::metrics::{JobRecord, Summary};
+use crate::model::{Model, ModelCtx, ModelOutputs, TakeOut};
+use crate::rate::Factor;
+use crate::scheduler::GpuGrant;
+use crate::topology::{Cluster, NodeId};
+use crate::workload::{JobId, Workload};
+
+/// Token kinds (top byte of an event token).
+const NEXT_FAILURE: u64 = 0;
+const CHECKPOINT: u64 = 1;
+const REPAIR_DONE: u64 = 2;
+const SPARE_IN: u64 = 3;
+const KIND_SHIFT: u32 = 56;
+
+fn token(kind: u64, payload: u64) -> u64 {
+    (kind << KIND_SHIFT) | payload
+}
+
+/// Where failures come from.
+#[derive(Debug)]
+enum Arrivals {
+    /// Drawn from the causes' distributions.
+    Drawn(FailureProcess),
+    /// Replayed from a log, next row at the index.
+    Log(Vec<LoggedFailure>, usize),
+}
+
+/// A failure due next: when, the cause's index and the component.
+#[derive(Debug, Clone, Copy)]
+struct Due {
+    at: SimTime,
+    cause: usize,
+    component: Component,
+}
+
+/// A node's state.
+#[derive(Debug, Clone, Default)]
+struct NodeState {
+    /// Outstanding failures keeping it down (a rack failure and a GPU failure add up).
+    down: u32,
+    /// Held as a hot spare (out of service until swapped in).
+    spare: bool,
+    /// Removed for good after too many failures.
+    cordoned: bool,
+    /// When it last left service, while it is out.
+    out_since: Option<SimTime>,
+    /// Its recent failure times (only with cordoning).
+    recent: VecDeque<SimTime>,
+}
+
+/// A job's state across its runs.
+#[derive(Debug, Clone, Default)]
+struct JobState {
+    /// Bumped at each stop, so checkpoint events of an ended run are ignored.
+    generation: u32,
+    /// GPUs held in the current run.
+    gpus: u32,
+    /// Nodes of the current run.
+    nodes: Vec<NodeId>,
+    /// When the current run started.
+    run_start: SimTime,
+    /// Work done in this run (ms) that a checkpoint has made safe (or the restore done
+    /// before training resumes).
+    safe_ms: f64,
+    /// Work (ms) in this run at which the next checkpoint is due.
+    next_ckpt_ms: f64,
+    /// Checkpoint interval of this run, ms of work (0: none).
+    interval_ms: f64,
+    /// When the write in progress started.
+    writing_since: Option<SimTime>,
+    /// Restore time (ms) charged at the last interruption, redone before work resumes.
+    restore_ms: f64,
+    /// Measured work rate of this run (work ms per wall ms), 1 until measured.
+    rate: f64,
+    /// Wall time and work at the last checkpoint check, to measure the rate.
+    probe: (SimTime, f64),
+    /// Figures for the outputs.
+    figures: JobReliability,
+}
+
+/// The reliability model of one run.
+pub struct ReliabilityModel {
+    causes: Vec<String>,
+    cause_repair: Vec<(f64, RepairDist)>,
+    arrivals: Arrivals,
+    due: Option<Due>,
+    blast: BlastMap,
+    node_gpus: Vec<u32>,
+    node_group: Vec<u32>,
+    nodes: Vec<NodeState>,
+    node_jobs: Vec<Vec<u32>>,
+    jobs: Vec<JobState>,
+    per_gpu_day: f64,
+    per_node_day: f64,
+    per_rack_day: f64,
+    checkpoint: CheckpointConfig,
+    spares: Option<SpareConfig>,
+    spare_pool: Vec<Vec<NodeId>>,
+    cordon: Option<CordonConfig>,
+    max_repairs: u32,
+    repairs_active: u32,
+    repair_queue: VecDeque<(u64, usize)>,
+    repair_nodes: Vec<Vec<NodeId>>,
+    repair_rng: ChaCha12Rng,
+    failures: Vec<FailureRecord>,
+    begun: bool,
+    down_gpu_ms: f64,
+    scratch_nodes: Vec<NodeId>,
+    scratch_jobs: Vec<u32>,
+}
+
+impl ReliabilityModel {
+    /// The model for `cluster` and `workload`: `causes` drawn from `streams`, or the
+    /// failures of `log` replayed (its causes named as written).
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        cluster: &Cluster,
+        workload: &Workload,
+        causes: &[Cause],
+        log: Option<Vec<LoggedFailure>>,
+        checkpoint: CheckpointConfig,
+        spares: Option<SpareConfig>,
+        cordon: Option<CordonConfig>,
+        max_concurrent_repairs: u32,
+        streams: &RngStreams,
+    ) -> ReliabilityModel {
+        let mut names: Vec<String> = causes.iter().map(|c| c.name.clone()).collect();
+        let mut cause_repair: Vec<(f64, RepairDist)> =
+            causes.iter().map(|c| (c.repair_h, c.repair)).collect();
+        let arrivals = match log {
+            Some(rows) => {
+                let logged: Vec<LoggedFailure> = rows
+                    .into_iter()
+                    .map(|mut r| {
+                        let i = match names.iter().position(|n| *n == r.cause) {
+                            Some(i) => i,
+                            None => {
+                                names.push(r.cause.clone());
+                                cause_repair.push(repair_of(causes, &r.cause));
+                                names.len() - 1
+                            }
+                        };
+                        r.cause = i.to_string();
+                        r
+                    })
+                    .collect();
+                Arrivals::Log(logged, 0)
+            }
+            None => Arrivals::Drawn(FailureProcess::new(causes, cluster, streams)),
+        };
+        let rate = |kinds: &[ComponentKind]| -> f64 {
+            causes
+                .iter()
+                .filter(|c| kinds.contains(&c.component))
+                .map(|c| c.per_component_day)
+                .sum()
+        };
+        let node_group: Vec<u32> = cluster
+            .nodes
+            .iter()
+            .map(|n| match spares.map(|s| s.per) {
+                Some(SparePer::Row) => cluster.racks[n.rack.0 as usize].row.0,
+                _ => n.rack.0,
+            })
+            .collect();
+        let groups = match spares.map(|s| s.per) {
+            Some(SparePer::Row) => cluster.rows.len(),
+            _ => cluster.racks.len(),
+        };
+        ReliabilityModel {
+            causes: names,
+            cause_repair,
+            arrivals,
+            due: None,
+            blast: BlastMap::new(cluster),
+            node_gpus: cluster.nodes.iter().map(|n| n.gpus).collect(),
+            node_group,
+            nodes: vec![NodeState::default(); cluster.nodes.len()],
+            node_jobs: vec![Vec::new(); cluster.nodes.len()],
+            jobs: vec![JobState::default(); workload.jobs.len()],
+            per_gpu_day: rate(&[ComponentKind::Gpu, ComponentKind::Hbm]),
+            per_node_day: rate(&[ComponentKind::Node, ComponentKind::Nic]),
+            per_rack_day: rate(&[ComponentKind::LeafSwitch, ComponentKind::RackPdu]),
+            checkpoint,
+            spares,
+            spare_pool: vec![Vec::new(); groups],
+            cordon,
+            max_repairs: max_concurrent_repairs,
+            repairs_active: 0,
+            repair_queue: VecDeque::new(),
+            repair_nodes: Vec::new(),
+            repair_rng: streams.stream("reliability/repair", 0),
+            failures: Vec::new(),
+            begun: false,
+            down_gpu_ms: 0.0,
+            scratch_nodes: Vec::new(),
+            scratch_jobs: Vec::new(),
+        }
+    }
+
+    /// The next failure from the source, if any.
+    fn pull(&mut self) -> Option<Due> {
+        match &mut self.arrivals {
+            Arrivals::Drawn(p) => p.next_failure().map(|f| Due {
+                at: f.at,
+                cause: f.cause,
+                component: f.component,
+            }),
+            Arrivals::Log(rows, next) => {
+                let r = rows.get(*next)?;
+                *next += 1;
+                Some(Due {
+                    at: r.at,
+                    cause: r.cause.parse().expect("index written in new"),
+                    component: r.component,
+                })
+            }
+        }
+    }
+
+    fn arm_next_failure(&mut self, ctx: &mut ModelCtx<'_>) {
+        // Failures at the horizon's end never fire (a run cannot reach them).
+        self.due = self.pull().filter(|d| d.at < SimTime::MAX_HORIZON);
+        if let Some(d) = self.due {
+            ctx.schedule(d.at.max(ctx.now()), token(NEXT_FAILURE, 0));
+        }
+    }
+
+    /// Sets hot spares aside and arms the first failure (first call of the run).
+    fn begin(&mut self, ctx: &mut ModelCtx<'_>) {
+        self.begun = true;
+        if let Some(s) = self.spares {
+            // The last `count` nodes of each group are its spares.
+            for n in (0..self.nodes.len()).rev() {
+                let g = self.node_group[n] as usize;
+                if self.spare_pool[g].len() < s.count as usize {
+                    self.spare_pool[g].push(NodeId(n as u32));
+                    self.nodes[n].spare = true;
+                    ctx.take_out(NodeId(n as u32), TakeOut::Drain);
+                }
+            }
+        }
+        self.arm_next_failure(ctx);
+    }
+
+    /// The job's mean time to failure (ms) on the components it holds.
+    fn job_mttf_ms(&self, gpus: u64, nodes: u64, racks: u64) -> f64 {
+        let per_day = self.per_gpu_day * gpus as f64
+            + self.per_node_day * nodes as f64
+            + self.per_rack_day * racks as f64;
+        if per_day > 0.0 {
+            86_400_000.0 / per_day
+        } else {
+            f64::INFINITY
+        }
+    }
+
+    fn interval_ms(&self, gpus: u64, nodes: u64, racks: u64) -> f64 {
+        let delta = self.checkpoint.cost_s * 1000.0;
+        match self.checkpoint.policy {
+            CheckpointPolicy::None => 0.0,
+            CheckpointPolicy::Fixed => self.checkpoint.interval_min * 60_000.0,
+            CheckpointPolicy::Young => young_interval(delta, self.job_mttf_ms(gpus, nodes, racks)),
+            CheckpointPolicy::Daly => daly_interval(delta, self.job_mttf_ms(gpus, nodes, racks)),
+        }
+    }
+
+    fn fail(&mut self, ctx: &mut ModelCtx<'_>, due: Due) {
+        let now = ctx.now();
+        let mut nodes = std::mem::take(&mut self.scratch_nodes);
+        let mut hit = std::mem::take(&mut self.scratch_jobs);
+        nodes.clear();
+        hit.clear();
+        self.blast.nodes_hit(due.component, &mut nodes);
+        for &n in &nodes {
+            hit.extend_from_slice(&self.node_jobs[n.0 as usize]);
+        }
+        hit.sort_unstable();
+        hit.dedup();
+        let restart_ms = self.checkpoint.restart_s * 1000.0;
+        let mut record = FailureRecord {
+            at: now,
+            component: due.component,
+            cause: due.cause,
+            jobs_hit: hit.len() as u32,
+            gpus_idled: 0,
+            gpus_of_jobs_hit: 0,
+            lost_gpu_h: 0.0,
+            repair_h: 0.0,
+        };
+        for &j in &hit {
+            let done = ctx.work_done_in_run_ms(JobId(j));
+            let s = &mut self.jobs[j as usize];
+            let lost = (done - s.safe_ms).max(0.0);
+            s.restore_ms = restart_ms;
+            s.figures.interruptions += 1;
+            s.figures.lost_gpu_h += lost * f64::from(s.gpus) / 3.6e6;
+            record.lost_gpu_h += lost * f64::from(s.gpus) / 3.6e6;
+            record.gpus_of_jobs_hit += s.gpus;
+            ctx.interrupt(JobId(j), lost, restart_ms);
+        }
+        let node_level = matches!(
+            due.component.kind,
+            ComponentKind::Gpu | ComponentKind::Hbm | ComponentKind::Node | ComponentKind::Nic
+        );
+        for &n in &nodes {
+            let st = &mut self.nodes[n.0 as usize];
+            if st.down == 0 && !st.cordoned && !st.spare {
+                record.gpus_idled += self.node_gpus[n.0 as usize];
+                ctx.take_out(n, TakeOut::Now);
+                st.out_since = Some(now);
+                self.swap_in_spare(ctx, n);
+            }
+            let st = &mut self.nodes[n.0 as usize];
+            st.down += 1;
+            if let (Some(k), true) = (self.cordon, node_level) {
+                let window = SimTime((k.window_h * 3.6e6) as u64);
+                st.recent.push_back(now);
+                while st.recent.front().is_some_and(|&t| t + window < now) {
+                    st.recent.pop_front();
+                }
+                if st.recent.len() >= k.failures as usize && !st.cordoned {
+                    st.cordoned = true;
+                    st.spare = false;
+                }
+            }
+        }
+        let (mean_h, dist) = self.cause_repair[due.cause];
+        let ttr_ms = match dist {
+            RepairDist::Fixed => mean_h * 3.6e6,
+            RepairDist::Exponential if mean_h > 0.0 => Exp::new(1.0 / (mean_h * 3.6e6))
+                .expect("mean > 0")
+                .sample(&mut self.repair_rng),
+            RepairDist::Exponential => 0.0,
+        };
+        record.repair_h = ttr_ms / 3.6e6;
+        let repair = self.repair_nodes.len();
+        self.repair_nodes.push(nodes.clone());
+        self.failures.push(record);
+        if self.max_repairs == 0 || self.repairs_active < self.max_repairs {
+            self.repairs_active += 1;
+            ctx.schedule(
+                now + SimTime(ttr_ms.round() as u64),
+                token(REPAIR_DONE, repair as u64),
+            );
+        } else {
+            self.repair_queue.push_back((ttr_ms.round() as u64, repair));
+        }
+        self.scratch_nodes = nodes;
+        self.scratch_jobs = hit;
+    }
+
+    /// A node left service: a spare of its group, if one is free, swaps in after the
+    /// configured delay.
+    fn swap_in_spare(&mut self, ctx: &mut ModelCtx<'_>, failed: NodeId) {
+        let Some(s) = self.spares else { return };
+        let g = self.node_group[failed.0 as usize] as usize;
+        if let Some(spare) = self.spare_pool[g].pop() {
+            let at = ctx.now() + SimTime((s.swap_min * 60_000.0).round() as u64);
+            ctx.schedule(at, token(SPARE_IN, u64::from(spare.0)));
+        }
+    }
+
+    fn repaired(&mut self, ctx: &mut ModelCtx<'_>, repair: usize) {
+        let nodes = std::mem::take(&mut self.repair_nodes[repair]);
+        for &n in &nodes {
+            let st = &mut self.nodes[n.0 as usize];
+            st.down -= 1;
+            if st.down > 0 || st.cordoned || st.spare {
+                continue;
+            }
+            let g = self.node_group[n.0 as usize] as usize;
+            let short = self
+                .spares
+                .is_some_and(|s| self.spare_pool[g].len() < s.count as usize);
+            if short {
+                st.spare = true;
+                self.close_outage(ctx.now(), n);
+                self.spare_pool[g].push(n);
+            } else {
+                self.bring_back(ctx, n);
+            }
+        }
+        self.repairs_active -= 1;
+        if let Some((ttr, next)) = self.repair_queue.pop_front() {
+            self.repairs_active += 1;
+            ctx.schedule(ctx.now() + SimTime(ttr), token(REPAIR_DONE, next as u64));
+        }
+    }
+
+    fn bring_back(&mut self, ctx: &mut ModelCtx<'_>, n: NodeId) {
+        self.close_outage(ctx.now(), n);
+        ctx.bring_back(n);
+    }
+
+    /// Ends node `n`'s outage at `now`, adding its GPU-time lost.
+    fn close_outage(&mut self, now: SimTime, n: NodeId) {
+        if let Some(since) = self.nodes[n.0 as usize].out_since.take() {
+            self.down_gpu_ms += (now - since).as_ms() as f64 * f64::from(self.node_gpus[n.0 as usize]);
+        }
+    }
+
+    fn spare_in(&mut self, ctx: &mut ModelCtx<'_>, n: NodeId) {
+        let st = &mut self.nodes[n.0 as usize];
+        st.spare = false;
+        if st.down == 0 && !st.cordoned {
+            self.bring_back(ctx, n);
+        }
+    }
+
+    /// Schedules the next checkpoint check of job `j` for when its work reaches
+    /// `next_ckpt_ms` at its measured rate.
+    fn arm_checkpoint(&mut self, ctx: &mut ModelCtx<'_>, j: u32, done: f64) {
+        let s = &self.jobs[j as usize];
+        let wait = ((s.next_ckpt_ms - done) / s.rate).max(0.0).ceil() as u64;
+        let payload = (u64::from(s.generation & 0xff_ffff) << 32) | u64::from(j);
+        ctx.schedule(ctx.now() + SimTime(wait.max(1)), token(CHECKPOINT, payload));
+    }
+
+    fn checkpoint_event(&mut self, ctx: &mut ModelCtx<'_>, payload: u64) {
+        let j = (payload & 0xffff_ffff) as u32;
+        let generation = (payload >> 32) as u32;
+        let now = ctx.now();
+        let done = ctx.work_done_in_run_ms(JobId(j));
+        let delta_ms = (self.checkpoint.cost_s * 1000.0).round() as u64;
+        let s = &mut self.jobs[j as usize];
+        if s.generation & 0xff_ffff != generation {
+            return;
+        }
+        if let Some(since) = s.writing_since.take() {
+            // The write is done: the work before it is safe.
+            s.safe_ms = done;
+            s.next_ckpt_ms = done + s.interval_ms;
+            s.figures.checkpoint_s += (now - since).as_secs_f64();
+            s.probe = (now, done);
+            ctx.set_factor(JobId(j), Factor::Checkpoint, 1.0);
+            self.arm_checkpoint(ctx, j, done);
+            return;
+        }
+        let elapsed = (now - s.probe.0).as_ms() as f64;
+        if elapsed > 0.0 && done > s.probe.1 {
+            s.rate = (done - s.probe.1) / elapsed;
+        }
+        s.probe = (now, done);
+        if done + 0.5 < s.next_ckpt_ms {
+            self.arm_checkpoint(ctx, j, done);
+            return;
+        }
+        s.figures.checkpoints += 1;
+        if delta_ms == 0 {
+            s.safe_ms = done;
+            s.next_ckpt_ms = done + s.interval_ms;
+            self.arm_checkpoint(ctx, j, done);
+            return;
+        }
+        s.writing_since = Some(now);
+        ctx.set_factor(JobId(j), Factor::Checkpoint, 0.0);
+        let payload = (u64::from(s.generation & 0xff_ffff) << 32) | u64::from(j);
+        ctx.schedule(now + SimTime(delta_ms), token(CHECKPOINT, payload));
+    }
+}
+
+/// The repair settings of a cause only a log names: the configured cause of that name
+/// or, failing that, an instant repair.
+fn repair_of(causes: &[Cause], name: &str) -> (f64, RepairDist) {
+    causes
+        .iter()
+        .find(|c| c.name == name)
+        .map_or((0.0, RepairDist::Fixed), |c| (c.repair_h, c.repair))
+}
+
+impl Model for ReliabilityModel {
+    fn name(&self) -> &'static str {
+        "reliability"
+    }
+
+    fn on_start(&mut self, ctx: &mut ModelCtx<'_>, job: JobId, grants: &[GpuGrant]) {
+        if !self.begun {
+            self.begin(ctx);
+        }
+        let j = job.0;
+        let gpus: u32 = grants.iter().map(|g| g.gpus.count_ones()).sum();
+        let mut racks: Vec<u32> = grants.iter().map(|g| self.blast.rack_of(g.node)).collect();
+        racks.sort_unstable();
+        racks.dedup();
+        let interval = self.interval_ms(u64::from(gpus), grants.len() as u64, racks.len() as u64);
+        let now = ctx.now();
+        let s = &mut self.jobs[j as usize];
+        s.gpus = gpus;
+        s.nodes.clear();
+        s.nodes.extend(grants.iter().map(|g| g.node));
+        s.run_start = now;
+        s.safe_ms = std::mem::take(&mut s.restore_ms);
+        s.figures.restart_s += s.safe_ms / 1000.0;
+        s.interval_ms = interval;
+        s.next_ckpt_ms = s.safe_ms + interval;
+        s.writing_since = None;
+        s.rate = 1.0;
+        s.probe = (now, 0.0);
+        for g in grants {
+            self.node_jobs[g.node.0 as usize].push(j);
+        }
+        if interval > 0.0 {
+            self.arm_checkpoint(ctx, j, 0.0);
+        }
+    }
+
+    fn on_stop(&mut self, ctx: &mut ModelCtx<'_>, job: JobId) {
+        let j = job.0;
+        let now = ctx.now();
+        let s = &mut self.jobs[j as usize];
+        s.generation = s.generation.wrapping_add(1);
+        s.figures.allocated_gpu_h += f64::from(s.gpus) * (now - s.run_start).as_ms() as f64 / 3.6e6;
+        if let Some(since) = s.writing_since.take() {
+            s.figures.checkpoint_s += (now - since).as_secs_f64();
+        }
+        for n in &s.nodes {
+            let list = &mut self.node_jobs[n.0 as usize];
+            if let Some(p) = list.iter().position(|&x| x == j) {
+                list.swap_remove(p);
+            }
+        }
+    }
+
+    fn on_event(&mut self, ctx: &mut ModelCtx<'_>, token: u64) {
+        let payload = token & ((1 << KIND_SHIFT) - 1);
+        match token >> KIND_SHIFT {
+            NEXT_FAILURE => {
+                if let Some(d) = self.due.take() {
+                    self.fail(ctx, d);
+                }
+                self.arm_next_failure(ctx);
+            }
+            CHECKPOINT => self.checkpoint_event(ctx, payload),
+            REPAIR_DONE => self.repaired(ctx, payload as usize),
+            SPARE_IN => self.spare_in(ctx, NodeId(payload as u32)),
+            _ => unreachable!("tokens are made by this model"),
+        }
+    }
+
+    fn after_batch(&mut self, ctx: &mut ModelCtx<'_>) {
+        if !self.begun {
+            self.begin(ctx);
+        }
+    }
+
+    fn finish(
+        self: Box<Self>,
+        end: SimTime,
+        _workload: &Workload,
+        jobs: &[JobRecord],
+        summary: &mut Summary,
+        out: &mut ModelOutputs,
+    ) {
+        let mut down_ms = self.down_gpu_ms;
+        let mut node_gpu_ms = 0.0;
+        for (n, st) in self.nodes.iter().enumerate() {
+            if let Some(since) = st.out_since {
+                down_ms += (end.max(since) - since).as_ms() as f64 * f64::from(self.node_gpus[n]);
+            }
+            node_gpu_ms += f64::from(self.node_gpus[n]) * end.as_ms() as f64;
+        }
+        let output = ReliabilityOutput::build(
+            self.causes,
+            self.failures,
+            self.jobs.into_iter().map(|s| s.figures).collect(),
+            jobs,
+            end,
+            if node_gpu_ms > 0.0 {
+                1.0 - down_ms / node_gpu_ms
+            } else {
+                1.0
+            },
+        );
+        summary.reliability = Some(output.summary.clone());
+        out.reliability = Some(output);
+    }
+}

@@ -1,0 +1,329 @@
+//! Failures, repairs and checkpoints through the engine (issue 15), against closed
+//! forms and published figures.
+
+mod common;
+
+use dcsim::engine::{RngStreams, SimTime};
+use dcsim::model::Model;
+use dcsim::reliability::config::{CheckpointConfig, CordonConfig, RepairDist, SpareConfig, SparePer};
+use dcsim::reliability::{
+    daly_expected_wall, daly_interval, Cause, CheckpointPolicy, Component, ComponentKind, LoggedFailure,
+    ReliabilityModel,
+};
+use dcsim::scheduler::registry;
+use dcsim::sim::{RunOutput, SimConfig, Simulation};
+use dcsim::topology::Cluster;
+use dcsim::workload::Workload;
+
+fn node_cause(per_node_day: f64, repair_h: f64) -> Cause {
+    Cause {
+        name: "node".into(),
+        component: ComponentKind::Node,
+        per_component_day: per_node_day,
+        lifetime: dcsim::reliability::config::Lifetime::Exponential,
+        shape: 1.0,
+        repair_h,
+        repair: RepairDist::Fixed,
+    }
+}
+
+fn run(c: &Cluster, w: &Workload, causes: &[Cause], ckpt: CheckpointConfig, seed: u64) -> RunOutput {
+    let model = ReliabilityModel::new(c, w, causes, None, ckpt, None, None, 0, &RngStreams::new(seed));
+    Simulation::new(
+        c,
+        w,
+        registry::queue_policy("fifo").unwrap(),
+        registry::placement("first-fit").unwrap(),
+        SimConfig::default(),
+    )
+    .with_models(vec![Box::new(model) as Box<dyn Model>])
+    .run(&mut |_| {})
+}
+
+fn fixed(interval_min: f64, cost_s: f64, restart_s: f64) -> CheckpointConfig {
+    CheckpointConfig {
+        policy: CheckpointPolicy::Fixed,
+        interval_min,
+        cost_s,
+        restart_s,
+    }
+}
+
+/// One 8-GPU job of 50,000 h of work on one node failing at M = 6 h (4 per node-day),
+/// repaired at once; δ = 5 min, R = 10 min (Daly 2006's case). Its simulated wall time
+/// matches Daly's expected wall time M·e^{R/M}·(e^{(τ+δ)/M} − 1)·T_s/τ within 2% at
+/// several intervals, and the best of the grid is Daly's optimum (57 min). The same seed
+/// gives every interval the same failure times.
+#[test]
+fn wall_time_follows_daly_and_optimum_is_dalys_interval() {
+    let c = common::cluster(&[("H100", 1, 8)]);
+    let ts_h = 50_000.0;
+    let w = common::workload(vec![common::job(0.0, ts_h * 3600.0, 8, 1000)]);
+    let (m, d, r) = (360.0, 5.0, 10.0);
+    let opt = daly_interval(d, m);
+    let mut walls = Vec::new();
+    for f in [0.5, 0.67, 1.0, 1.5, 2.0] {
+        let tau = opt * f;
+        let out = run(&c, &w, &[node_cause(4.0, 0.0)], fixed(tau, d * 60.0, r * 60.0), 1);
+        let end = out.jobs[0].end.expect("the job finishes");
+        let wall_min = end.as_secs_f64() / 60.0;
+        let want = daly_expected_wall(ts_h * 60.0, tau, d, r, m);
+        assert!(
+            (wall_min / want - 1.0).abs() < 0.02,
+            "τ = {tau:.1} min: {wall_min:.0} vs Daly {want:.0}"
+        );
+        walls.push(wall_min);
+    }
+    let best = walls
+        .iter()
+        .enumerate()
+        .min_by(|a, b| a.1.total_cmp(b.1))
+        .unwrap()
+        .0;
+    assert_eq!(best, 2, "walls {walls:?}");
+}
+
+fn repo(p: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(p)
+}
+
+/// `llama3-54d`: interruptions of the one 16,384-GPU job in its first 54 days against
+/// the Llama 3 report's 419 (Poisson σ ≈ 20.5, so ± 41 is 2σ), and its cause mix
+/// against Table 5 by Pearson chi-square: the seven largest causes and the rest pooled
+/// (so no expected count is below 5), 7 degrees of freedom, 0.1% critical value 24.32.
+#[test]
+fn llama3_54d_count_and_cause_mix() {
+    let s = dcsim::scenario::Scenario::load(&repo("scenarios/llama3-54d.toml")).unwrap();
+    let p = s.prepare(s.config.seed).unwrap();
+    let out = Simulation::new(&p.cluster, &p.workload, p.queue, p.placement, s.sim_config())
+        .with_models(p.models)
+        .run(&mut |_| {});
+    let r = out.models.reliability.as_ref().expect("reliability on");
+    let day54 = SimTime::from_secs(54 * 86_400);
+    let hits: Vec<_> = r
+        .failures
+        .iter()
+        .filter(|f| f.jobs_hit > 0 && f.at < day54)
+        .collect();
+    assert!(
+        (hits.len() as f64 - 419.0).abs() <= 41.0,
+        "{} interruptions",
+        hits.len()
+    );
+    let table = dcsim::reliability::presets::LLAMA3_TABLE5;
+    let mut observed = [0u64; 8];
+    for f in &hits {
+        let i = table.iter().position(|t| t.0 == r.causes[f.cause]).unwrap();
+        observed[i.min(7)] += 1;
+    }
+    let n = hits.len() as f64;
+    let chi2: f64 = (0..8)
+        .map(|k| {
+            let count: u32 = if k < 7 {
+                table[k].2
+            } else {
+                table[7..].iter().map(|t| t.2).sum()
+            };
+            let e = n * f64::from(count) / 419.0;
+            (observed[k] as f64 - e).powi(2) / e
+        })
+        .sum();
+    assert!(chi2 < 24.32, "chi-square {chi2}: {observed:?}");
+    assert_eq!(out.jobs[0].outcome, dcsim::metrics::Outcome::Completed);
+    let ett = r.summary.largest_job_effective_training_time.unwrap();
+    assert!(ett > 0.8 && ett < 1.0, "effective training time {ett}");
+}
+
+/// Kokolis et al.'s job MTTF model, MTTF = 1 / (nodes × r), from RSC-1's per-node rate
+/// r = 6.5 per 1,000 node-days: 8-GPU, 64-GPU and 512-GPU jobs (1, 8 and 64 nodes)
+/// running back to back on a 64-node cluster, repairs instant. Observed MTTF per size
+/// (hours run per interruption) within 3σ of 1/(n·r) (σ = MTTF/√interruptions).
+#[test]
+fn kokolis_mttf_scales_as_one_over_nodes() {
+    let c = common::cluster(&[("H100", 64, 8)]);
+    let rate = 6.5e-3;
+    let mut jobs = Vec::new();
+    for gpus in [8u32, 64, 512] {
+        // 26,000 node-days of work per size: about 26,000 · r ≈ 170 interruptions each.
+        let days = 26_000.0 / f64::from(gpus / 8);
+        jobs.push(common::job(0.0, days * 86_400.0, gpus, 1000));
+    }
+    let w = common::workload(jobs);
+    // Free hourly checkpoints, so that long jobs finish; they do not change when
+    // failures happen.
+    let out = run(&c, &w, &[node_cause(rate, 0.0)], fixed(60.0, 0.0, 0.0), 3);
+    let r = out.models.reliability.unwrap();
+    for (gpus, nodes) in [(8u32, 1.0), (64, 8.0), (512, 64.0)] {
+        let got = r.summary.mttf_h_by_job_gpus[&gpus];
+        let want = 24.0 / (nodes * rate);
+        let n = r
+            .jobs
+            .iter()
+            .zip(&out.jobs)
+            .find(|(_, j)| j.demand.gpus == gpus)
+            .unwrap()
+            .0
+            .interruptions;
+        let sigma = want / f64::from(n).sqrt();
+        assert!(
+            (got - want).abs() < 3.0 * sigma,
+            "{gpus} GPUs: {got:.1} h vs {want:.1} h ({n} interruptions)"
+        );
+    }
+}
+
+mod prop {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+        /// Whatever the rates, intervals and costs: every job completes with all its
+        /// work done, the engine's lost work is the model's, and no failure costs a job
+        /// more than the work since its last checkpoint (one interval τ).
+        #[test]
+        fn no_checkpointed_work_lost(
+            per_day in 0.2f64..5.0,
+            interval_min in 5.0f64..120.0,
+            cost_s in 0.0f64..300.0,
+            restart_s in 0.0f64..600.0,
+            seed in 0u64..1000,
+        ) {
+            let c = common::cluster(&[("H100", 4, 8)]);
+            let w = common::workload(vec![
+                common::job(0.0, 2.0 * 86_400.0, 16, 1000),
+                common::job(100.0, 86_400.0, 8, 1000),
+                common::job(200.0, 3.0 * 86_400.0, 8, 1000),
+            ]);
+            let out = run(&c, &w, &[node_cause(per_day, 0.5)], fixed(interval_min, cost_s, restart_s), seed);
+            let r = out.models.reliability.unwrap();
+            for (rec, j) in out.jobs.iter().zip(&r.jobs) {
+                prop_assert_eq!(rec.outcome, dcsim::metrics::Outcome::Completed);
+                let model_lost_h = j.lost_gpu_h;
+                let engine_lost_h = rec.lost_work.as_secs_f64() / 3600.0 * f64::from(rec.demand.gpus);
+                prop_assert!((model_lost_h - engine_lost_h).abs() < 1e-3 * (1.0 + engine_lost_h), "{} vs {}", model_lost_h, engine_lost_h);
+            }
+            for f in &r.failures {
+                let bound = f64::from(f.gpus_of_jobs_hit) * interval_min / 60.0;
+                prop_assert!(f.lost_gpu_h <= bound + 1e-4, "{} > {}", f.lost_gpu_h, bound);
+            }
+        }
+    }
+}
+
+/// Bad input in a scenario names the key and its line.
+#[test]
+fn bad_reliability_input_names_key_and_line() {
+    let text = "name = \"x\"\n[topology]\npath = \"t.toml\"\n[workload]\nformat = \"generic\"\npath = \"j.csv\"\n\
+                [reliability]\n[[reliability.causes]]\nname = \"gpu\"\ncomponent = \"gpu\"\nper_component_day = -0.5\n";
+    let e = dcsim::scenario::Scenario::parse(text, std::path::Path::new("s.toml"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("reliability.causes[0].per_component_day") && e.contains("expected a number > 0"),
+        "{e}"
+    );
+    let e = dcsim::scenario::Scenario::parse(
+        &text.replace("\"gpu\"\nper", "\"toaster\"\nper"),
+        std::path::Path::new("s.toml"),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("s.toml:10") && e.contains("toaster"), "{e}");
+}
+
+/// Runs `w` on `c` with failures replayed from `log` (cause "node", repaired in
+/// `repair_h` fixed hours), no checkpoints, free restarts.
+fn run_log(
+    c: &Cluster,
+    w: &Workload,
+    log: Vec<(f64, u64)>,
+    repair_h: f64,
+    spares: Option<SpareConfig>,
+    cordon: Option<CordonConfig>,
+    max_repairs: u32,
+) -> RunOutput {
+    let log = log
+        .into_iter()
+        .map(|(at_s, node)| LoggedFailure {
+            at: SimTime::try_from_secs_f64(at_s).unwrap(),
+            component: Component {
+                kind: ComponentKind::Node,
+                index: node,
+            },
+            cause: "node".into(),
+        })
+        .collect();
+    let none = CheckpointConfig {
+        policy: CheckpointPolicy::None,
+        interval_min: 0.0,
+        cost_s: 0.0,
+        restart_s: 0.0,
+    };
+    let model = ReliabilityModel::new(
+        c,
+        w,
+        &[node_cause(1.0, repair_h)],
+        Some(log),
+        none,
+        spares,
+        cordon,
+        max_repairs,
+        &RngStreams::new(1),
+    );
+    Simulation::new(
+        c,
+        w,
+        registry::queue_policy("fifo").unwrap(),
+        registry::placement("first-fit").unwrap(),
+        SimConfig::default(),
+    )
+    .with_models(vec![Box::new(model) as Box<dyn Model>])
+    .run(&mut |_| {})
+}
+
+/// Hand-worked: 3 nodes of 8 GPUs in one rack, a 2 h job of 16 GPUs from t = 0 on
+/// nodes 0 and 1, node 0 fails at 1 h (the job loses its hour: no checkpoints) and takes
+/// 5 h to repair. With one hot spare per rack (node 2) swapping in after 10 min the job
+/// restarts at 1 h 10 min and ends at 3 h 10 min; without spares it waits for the
+/// repair and ends at 6 h + 2 h = 8 h.
+#[test]
+fn hot_spare_swaps_in_after_its_delay() {
+    let c = common::cluster(&[("H100", 3, 8)]);
+    let w = common::workload(vec![common::job(0.0, 7200.0, 16, 1000)]);
+    let spare = SpareConfig {
+        per: SparePer::Rack,
+        count: 1,
+        swap_min: 10.0,
+    };
+    let with = run_log(&c, &w, vec![(3600.0, 0)], 5.0, Some(spare), None, 0);
+    assert_eq!(with.jobs[0].end, Some(SimTime::from_secs(3 * 3600 + 600)));
+    let without = run_log(&c, &w, vec![(3600.0, 0)], 5.0, None, None, 0);
+    // Node 2 is free without spares: the job restarts at once on nodes 1 and 2.
+    assert_eq!(without.jobs[0].end, Some(SimTime::from_secs(3 * 3600)));
+    let w24 = common::workload(vec![common::job(0.0, 7200.0, 24, 1000)]);
+    let whole = run_log(&c, &w24, vec![(3600.0, 0)], 5.0, None, None, 0);
+    assert_eq!(whole.jobs[0].end, Some(SimTime::from_secs(8 * 3600)));
+}
+
+/// Hand-worked: a 24-GPU job on all 3 nodes, nodes 0 and 1 fail at 1 h and 1 h + 1 s,
+/// repairs take 2 h. With one repair at a time node 1's repair starts at 3 h and ends at
+/// 5 h, so the job restarts at 5 h and ends at 7 h; with no limit it ends at 5 h + 1 s.
+/// With cordoning after one failure the nodes never come back and the job stays
+/// unfinished (not dropped).
+#[test]
+fn repair_limit_and_cordoning() {
+    let c = common::cluster(&[("H100", 3, 8)]);
+    let w = common::workload(vec![common::job(0.0, 7200.0, 24, 1000)]);
+    let log = vec![(3600.0, 0), (3601.0, 1)];
+    let one = run_log(&c, &w, log.clone(), 2.0, None, None, 1);
+    assert_eq!(one.jobs[0].end, Some(SimTime::from_secs(7 * 3600)));
+    let any = run_log(&c, &w, log.clone(), 2.0, None, None, 0);
+    assert_eq!(any.jobs[0].end, Some(SimTime::from_secs(5 * 3600 + 1)));
+    let cordon = CordonConfig {
+        failures: 1,
+        window_h: 24.0,
+    };
+    let lemon = run_log(&c, &w, log, 2.0, None, Some(cordon), 0);
+    assert_eq!(lemon.jobs[0].outcome, dcsim::metrics::Outcome::Unfinished);
+}
