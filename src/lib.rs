@@ -13,6 +13,7 @@ pub mod rate;
 pub mod report;
 pub mod scenario;
 pub mod scheduler;
+pub mod sharing;
 pub mod sim;
 pub mod speed;
 pub mod sweep;
