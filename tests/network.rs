@@ -291,3 +291,26 @@ fn disconnected_host_and_missing_gpus_are_refused() {
     let e = topology::parse_report(&text(""), &origin).expect_err("no gpus");
     assert!(e.to_string().contains("node_list[0].gpus"), "{e}");
 }
+
+/// The shipped fabrics are what their files document: the H100/B200 hall has 8 rail
+/// groups of 32 systems, each non-blocking (32 × 8 × 400 Gb/s = 12.8 TB/s up); Philly
+/// has one leaf per rack (79) and 100 Gb/s = 12.5 GB/s per server.
+#[test]
+fn shipped_fabrics_match_their_documentation() {
+    let load = |name: &str| {
+        topology::load_report(
+            &Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("topologies")
+                .join(name),
+        )
+        .unwrap_or_else(|e| panic!("{e}"))
+    };
+    let hall = load("h100-b200-hall.toml").fabric.expect("hall fabric");
+    assert_eq!(hall.leaves(), 8);
+    assert!(hall.leaf_uplink_bps.iter().all(|&c| c == 12.8e12));
+    let philly = load("philly.toml");
+    let fabric = philly.fabric.expect("philly fabric");
+    assert_eq!(fabric.leaves(), philly.cluster.racks.len());
+    assert_eq!(fabric.leaves(), 79);
+    assert!(fabric.node_nic_bps.iter().all(|&c| c == 12.5e9));
+}
