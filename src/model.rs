@@ -89,6 +89,8 @@ pub trait Model {
 pub struct ModelOutputs {
     /// Power accounting, when the run had it on.
     pub power: Option<PowerOutput>,
+    /// Network accounting, when the run had the fabric on.
+    pub network: Option<crate::network::NetworkOutput>,
 }
 
 /// The engine state a model may read during a call (implemented by the core).

@@ -14,6 +14,7 @@ use serde::Deserialize;
 use crate::engine::RngStreams;
 use crate::metrics::MetricsConfig;
 use crate::model::Model;
+use crate::network::{NetworkConfig, NetworkModel};
 use crate::power::{self, PowerConfig, PowerRun};
 use crate::scheduler::params::PolicyError;
 use crate::scheduler::registry;
@@ -111,6 +112,9 @@ pub struct ScenarioConfig {
     /// Power model, caps and energy accounting (absent or `mode = "off"`: none).
     #[serde(default)]
     pub power: Option<PowerConfig>,
+    /// Network fabric model (`[network]`; the topology needs a `[fabric]`): absent, off.
+    #[serde(default)]
+    pub network: Option<NetworkConfig>,
     /// How figures are taken (`[metrics]`: the utilization window).
     #[serde(default)]
     pub metrics: MetricsConfig,
@@ -456,6 +460,9 @@ impl Scenario {
                 return Err(self.invalid(&key, message));
             }
         }
+        if let Some(Err((key, message))) = self.config.network.as_ref().map(NetworkConfig::validate) {
+            return Err(self.invalid(&format!("network.{key}"), message));
+        }
         Ok(())
     }
 
@@ -545,6 +552,20 @@ impl Scenario {
         let mut models: Vec<Box<dyn Model>> = Vec::new();
         if let Some(p) = self.power_run(&report.cluster, &report.power, workload.jobs.len(), seed)? {
             models.push(Box::new(p));
+        }
+        if let Some(cfg) = &self.config.network {
+            let fabric = report.fabric.clone().ok_or_else(|| {
+                self.invalid(
+                    "network",
+                    "the network model needs a [fabric] in the topology file (docs/topologies.md)",
+                )
+            })?;
+            models.push(Box::new(NetworkModel::new(
+                &report.cluster,
+                fabric,
+                cfg,
+                workload.jobs.len(),
+            )));
         }
         Ok(models)
     }

@@ -314,3 +314,70 @@ fn shipped_fabrics_match_their_documentation() {
     assert_eq!(fabric.leaves(), 79);
     assert!(fabric.node_nic_bps.iter().all(|&c| c == 12.5e9));
 }
+
+mod common;
+
+/// Through the engine: behind a 4:1 spine (racks of 2 DGX-class nodes, as in
+/// `two_racks_behind_a_4_to_1_spine_slow_by_the_hand_computed_factor`), an inference job
+/// fills node 0, so first-fit places a 16-GPU training job on nodes 1 and 2, one in each
+/// rack. Its rate is 1012.1875 / 1024.375, so 1000 s of work take
+/// 1000 × 1024.375 / 1012.1875 = 1012.0408 s; it lost 12.0408 s on 16 GPUs.
+#[test]
+fn the_engine_runs_a_job_at_its_network_factor() {
+    use dcsim::network::{NetworkConfig, NetworkModel};
+    use dcsim::scheduler::registry;
+    use dcsim::sim::{SimConfig, Simulation};
+    use dcsim::workload::JobKind;
+    let fabric = r#"
+layout = "leaf-spine"
+nics_per_node = 8
+nic_gbps = 400.0
+nvlink_gbytes_per_s = 450.0
+spine_oversubscription = 4.0
+"#;
+    let report =
+        topology::parse_report(&topo(4, 2, fabric), Path::new("t.toml")).unwrap_or_else(|e| panic!("{e}"));
+    let mut serving = common::job(0.0, 5000.0, 8, 1000);
+    serving.kind = JobKind::Inference;
+    let training = common::job(1.0, 1000.0, 16, 1000);
+    let w = common::workload(vec![serving, training]);
+    let cfg = NetworkConfig {
+        gradient_gb: Some(2.6),
+        compute_ms: Some(1000.0),
+        overlap: Some(0.0),
+        ..NetworkConfig::default()
+    };
+    let model = NetworkModel::new(
+        &report.cluster,
+        report.fabric.clone().expect("fabric"),
+        &cfg,
+        w.jobs.len(),
+    );
+    let out = Simulation::new(
+        &report.cluster,
+        &w,
+        registry::queue_policy("fifo").expect("fifo"),
+        registry::placement("first-fit").expect("first-fit"),
+        SimConfig::default(),
+    )
+    .with_model(Box::new(model))
+    .run(&mut |_| {});
+    let run_s = 1000.0 * 1024.375 / 1012.1875;
+    let end = out.jobs[1].end.expect("finished").as_secs_f64();
+    assert!((end - (1.0 + run_s)).abs() < 2e-3, "end {end}");
+    let net = out.models.network.expect("network output");
+    assert_eq!(
+        (net.jobs[1].leaves, net.jobs[1].racks, net.jobs[1].crossed_spine),
+        (2, 2, true)
+    );
+    assert_eq!((net.jobs[0].leaves, net.jobs[0].crossed_spine), (1, false));
+    assert_eq!(net.summary.jobs_crossing_spine, 0.5);
+    let lost_h = 16.0 * (run_s - 1000.0) / 3600.0;
+    assert!(
+        (net.summary.gpu_hours_lost - lost_h).abs() < 1e-5,
+        "{}",
+        net.summary.gpu_hours_lost
+    );
+    assert!((net.jobs[1].slowdown() - (1024.375 / 1012.1875 - 1.0)).abs() < 1e-5);
+    assert_eq!(out.summary.network, Some(net.summary));
+}

@@ -120,6 +120,10 @@ pub struct Summary {
     /// Power and energy, when the run had power accounting on (absent otherwise).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub power: Option<crate::power::PowerSummary>,
+    /// Network slowdown and spine crossings, when the run had the fabric on (absent
+    /// otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub network: Option<crate::network::NetworkSummary>,
 }
 
 impl Summary {
@@ -220,6 +224,7 @@ impl Summary {
             arrival_rate_per_s: per_span((n as u64 - skipped) as f64),
             tenants: tenants.summaries(workload),
             power: None,
+            network: None,
         };
         let (from, to) = arrivals.unwrap_or((first_submit, first_submit));
         summary.set_utilization_window(series, from, to, UtilizationWindow::Arrivals);

@@ -8,7 +8,9 @@
 //! ([`contention`]).
 
 pub mod contention;
+pub mod model;
 pub mod profile;
 
 pub use contention::{Contention, JobTraffic};
+pub use model::{NetworkConfig, NetworkModel, NetworkOutput, NetworkSummary};
 pub use profile::CommProfile;

@@ -145,6 +145,8 @@ pub struct Fabric {
     pub nvlink_bps: f64,
     /// Name of each leaf (switch label from a node list, or `leaf<i>`).
     pub leaf_name: Vec<String>,
+    /// The spine oversubscription the leaf uplinks were sized with.
+    pub spine_oversubscription: f64,
 }
 
 /// Bytes per second in one gigabit per second.
@@ -243,7 +245,22 @@ impl Fabric {
             pod_uplink_bps,
             nvlink_bps: keys.nvlink_gbytes_per_s * 1e9,
             leaf_name,
+            spine_oversubscription: keys.spine_oversubscription,
         }
+    }
+
+    /// Resizes the leaf uplinks (and the pod uplinks above them) for another spine
+    /// oversubscription `ratio` (> 0): what-if runs over one topology.
+    pub fn set_spine_oversubscription(&mut self, ratio: f64) {
+        let scale = self.spine_oversubscription / ratio;
+        for c in self
+            .leaf_uplink_bps
+            .iter_mut()
+            .chain(self.pod_uplink_bps.iter_mut())
+        {
+            *c *= scale;
+        }
+        self.spine_oversubscription = ratio;
     }
 
     /// Number of leaves.
