@@ -359,10 +359,13 @@ mod tests {
         assert_eq!(s.rate(f), 1.0);
     }
 
+    /// A test flow: (weight, bound, (resource, usage) pairs).
+    type TestFlow = (f64, f64, Vec<(usize, f64)>);
+
     /// An independent slow solver: progressive filling by bisection on the common level
     /// (no closed-form saturation levels), freezing after each step the flows that touch
     /// a saturated resource or reached their bound.
-    fn slow_solve(cap: &[f64], flows: &[(f64, f64, Vec<(usize, f64)>)]) -> Vec<f64> {
+    fn slow_solve(cap: &[f64], flows: &[TestFlow]) -> Vec<f64> {
         let mut x = vec![0.0; flows.len()];
         let mut frozen = vec![false; flows.len()];
         let feasible = |x: &[f64]| {
@@ -420,7 +423,7 @@ mod tests {
         x
     }
 
-    fn system() -> impl Strategy<Value = (Vec<f64>, Vec<(f64, f64, Vec<(usize, f64)>)>)> {
+    fn system() -> impl Strategy<Value = (Vec<f64>, Vec<TestFlow>)> {
         (1usize..8).prop_flat_map(|nr| {
             let caps = prop::collection::vec(0.5f64..100.0, nr);
             let flow = (
