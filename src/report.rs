@@ -59,7 +59,7 @@ struct SummaryFile<'a> {
 
 /// Every file a run folder can hold (power's only with power on): what marks a folder
 /// as an earlier run that `--force` may replace.
-pub const RUN_FILES: [&str; 7] = [
+pub const RUN_FILES: [&str; 8] = [
     "jobs.csv",
     "timeseries.csv",
     "power.csv",
@@ -67,6 +67,7 @@ pub const RUN_FILES: [&str; 7] = [
     "summary.json",
     "report.html",
     "plots",
+    "network_jobs.csv",
 ];
 
 /// Writes a run into `dir` atomically ([`write_dir`]); refuses to replace an existing
@@ -100,14 +101,49 @@ pub fn write_run(
         serde_json::to_writer_pretty(&mut *w, &file)?;
         writeln!(w)
     };
-    let [j, t, p, l, s, ..] = RUN_FILES;
+    let network = |w: &mut dyn Write| match &out.models.network {
+        Some(n) => write_network_jobs(w, workload, n),
+        None => Ok(()),
+    };
+    let [j, t, p, l, s, _, _, n] = RUN_FILES;
     let mut files: Vec<(&str, &FileWriter)> = vec![(j, &jobs), (t, &series)];
     if out.models.power.is_some() {
         files.push((p, &power));
         files.push((l, &levels));
     }
+    if out.models.network.is_some() {
+        files.push((n, &network));
+    }
     files.push((s, &summary));
     write_dir_then(dir, force, &files, on_bytes, finish)
+}
+
+/// Writes `network_jobs.csv`: one row per job that ran with the fabric on: leaves and
+/// racks its last run spanned, whether it crossed the spine, its run time and the time
+/// it lost to the network (s), and its network slowdown (lost / (run − lost)).
+pub fn write_network_jobs(
+    w: &mut dyn Write,
+    workload: &Workload,
+    net: &crate::network::NetworkOutput,
+) -> io::Result<()> {
+    writeln!(
+        w,
+        "job,name,leaves,racks,crossed_spine,run_s,network_lost_s,network_slowdown"
+    )?;
+    for (i, j) in net.jobs.iter().enumerate().filter(|(_, j)| j.run_s > 0.0) {
+        let name = workload.jobs.get(i).map_or("", |s| s.name.as_str());
+        writeln!(
+            w,
+            "{i},{name},{},{},{},{:.3},{:.3},{:.6}",
+            j.leaves,
+            j.racks,
+            u8::from(j.crossed_spine),
+            j.run_s,
+            j.lost_s,
+            j.slowdown()
+        )?;
+    }
+    Ok(())
 }
 
 /// Appends `value / 1000` with exactly three decimals (seconds from ms, GPUs from milli).

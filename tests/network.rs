@@ -379,5 +379,10 @@ spine_oversubscription = 4.0
         net.summary.gpu_hours_lost
     );
     assert!((net.jobs[1].slowdown() - (1024.375 / 1012.1875 - 1.0)).abs() < 1e-5);
+    let mut csv = Vec::new();
+    dcsim::report::write_network_jobs(&mut csv, &w, &net).expect("write");
+    let csv = String::from_utf8(csv).expect("utf-8");
+    let row = format!("1,j1,2,2,1,{run_s:.3},{:.3},", run_s - 1000.0);
+    assert!(csv.lines().nth(2).is_some_and(|l| l.starts_with(&row)), "{csv}");
     assert_eq!(out.summary.network, Some(net.summary));
 }
