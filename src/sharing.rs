@@ -41,8 +41,11 @@
 //! let mut s = Sharing::new();
 //! let (l1, l2, l3) = (s.add_resource(1.0), s.add_resource(10.0), s.add_resource(1.0));
 //! let all = s.add_flow(1.0, None, &[(l1, 1.0), (l2, 1.0), (l3, 1.0)]);
+//! let f1 = s.add_flow(1.0, None, &[(l1, 1.0)]);
 //! let f2 = s.add_flow(1.0, None, &[(l2, 1.0)]);
+//! let f3 = s.add_flow(1.0, None, &[(l3, 1.0)]);
 //! s.solve();
+//! assert_eq!((s.rate(f1), s.rate(f3)), (0.5, 0.5));
 //! assert_eq!(s.rate(all), 0.5);
 //! assert_eq!(s.rate(f2), 9.5);
 //! ```
