@@ -91,6 +91,8 @@ pub struct ModelOutputs {
     pub power: Option<PowerOutput>,
     /// Failures, interruptions and checkpoints, when the run had `[reliability]`.
     pub reliability: Option<crate::reliability::ReliabilityOutput>,
+    /// Network accounting, when the run had the fabric on.
+    pub network: Option<crate::network::NetworkOutput>,
 }
 
 /// The engine state a model may read during a call (implemented by the core).

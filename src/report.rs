@@ -58,9 +58,10 @@ struct SummaryFile<'a> {
 }
 
 /// Every file a run folder can hold (power's only with power on, failures' only with
-/// reliability on; the interval series instead of `timeseries.csv` with
-/// `--series-interval`): what marks a folder as an earlier run that `--force` may replace.
-pub const RUN_FILES: [&str; 10] = [
+/// reliability on, the network's only with the fabric on; the interval series instead of
+/// `timeseries.csv` with `--series-interval`): what marks a folder as an earlier run that
+/// `--force` may replace.
+pub const RUN_FILES: [&str; 11] = [
     "jobs.csv",
     "timeseries.csv",
     "power.csv",
@@ -71,6 +72,7 @@ pub const RUN_FILES: [&str; 10] = [
     "report.html",
     "plots",
     "timeseries_intervals.csv",
+    "network_jobs.csv",
 ];
 
 /// Writes a run into `dir` atomically ([`write_dir`]); refuses to replace an existing
@@ -120,13 +122,20 @@ pub fn write_run(
         Some(r) => r.write_jobs_csv(w, workload),
         None => Ok(()),
     };
-    let [j, t, p, l, s, f, jf, _, _, ti] = RUN_FILES;
+    let network = |w: &mut dyn Write| match &out.models.network {
+        Some(n) => write_network_jobs(w, workload, n),
+        None => Ok(()),
+    };
+    let [j, t, p, l, s, f, jf, _, _, ti, n] = RUN_FILES;
     let mut files: Vec<(&str, &FileWriter)> = Vec::new();
     if level.keeps_jobs() {
         files.push((j, &jobs));
         if out.models.reliability.is_some() {
             files.push((f, &failures));
             files.push((jf, &job_failures));
+        }
+        if out.models.network.is_some() {
+            files.push((n, &network));
         }
     }
     if level.keeps_series() {
@@ -142,6 +151,34 @@ pub fn write_run(
     }
     files.push((s, &summary));
     write_dir_then(dir, force, &files, on_bytes, finish)
+}
+
+/// Writes `network_jobs.csv`: one row per job that ran with the fabric on: leaves and
+/// racks its last run spanned, whether it crossed the spine, its run time and the time
+/// it lost to the network (s), and its network slowdown (lost / (run − lost)).
+pub fn write_network_jobs(
+    w: &mut dyn Write,
+    workload: &Workload,
+    net: &crate::network::NetworkOutput,
+) -> io::Result<()> {
+    writeln!(
+        w,
+        "job,name,leaves,racks,crossed_spine,run_s,network_lost_s,network_slowdown"
+    )?;
+    for (i, j) in net.jobs.iter().enumerate().filter(|(_, j)| j.run_s > 0.0) {
+        let name = workload.jobs.get(i).map_or("", |s| s.name.as_str());
+        writeln!(
+            w,
+            "{i},{name},{},{},{},{:.3},{:.3},{:.6}",
+            j.leaves,
+            j.racks,
+            u8::from(j.crossed_spine),
+            j.run_s,
+            j.lost_s,
+            j.slowdown()
+        )?;
+    }
+    Ok(())
 }
 
 /// Appends `value / 1000` with exactly three decimals (seconds from ms, GPUs from milli).

@@ -14,6 +14,7 @@ use serde::Deserialize;
 use crate::engine::RngStreams;
 use crate::metrics::MetricsConfig;
 use crate::model::Model;
+use crate::network::{NetworkConfig, NetworkModel};
 use crate::power::{self, PowerConfig, PowerRun};
 use crate::reliability::{ReliabilityConfig, ReliabilityModel};
 use crate::scheduler::params::PolicyError;
@@ -115,6 +116,9 @@ pub struct ScenarioConfig {
     /// Failures, repairs and checkpoints (`[reliability]`; absent: nothing fails).
     #[serde(default)]
     pub reliability: Option<ReliabilityConfig>,
+    /// Network fabric model (`[network]`; the topology needs a `[fabric]`): absent, off.
+    #[serde(default)]
+    pub network: Option<NetworkConfig>,
     /// How figures are taken (`[metrics]`: the utilization window).
     #[serde(default)]
     pub metrics: MetricsConfig,
@@ -463,6 +467,9 @@ impl Scenario {
         if let Some(r) = &self.config.reliability {
             r.validate().map_err(|e| self.invalid(&e.key, e.message))?;
         }
+        if let Some(Err((key, message))) = self.config.network.as_ref().map(NetworkConfig::validate) {
+            return Err(self.invalid(&format!("network.{key}"), message));
+        }
         Ok(())
     }
 
@@ -560,6 +567,20 @@ impl Scenario {
                 workload,
                 seed,
             )?));
+        }
+        if let Some(cfg) = &self.config.network {
+            let fabric = report.fabric.clone().ok_or_else(|| {
+                self.invalid(
+                    "network",
+                    "the network model needs a [fabric] in the topology file (docs/topologies.md)",
+                )
+            })?;
+            models.push(Box::new(NetworkModel::new(
+                &report.cluster,
+                fabric,
+                cfg,
+                workload.jobs.len(),
+            )));
         }
         Ok(models)
     }

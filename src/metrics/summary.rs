@@ -127,6 +127,10 @@ pub struct Summary {
     /// Failures, goodput and availability, when the run had `[reliability]`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reliability: Option<crate::reliability::ReliabilitySummary>,
+    /// Network slowdown and spine crossings, when the run had the fabric on (absent
+    /// otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub network: Option<crate::network::NetworkSummary>,
 }
 
 /// Builds a run's [`Summary`] from its job records one at a time, so a run need not
@@ -264,6 +268,7 @@ impl SummaryBuilder {
             power: None,
             epoch: workload.epoch,
             reliability: None,
+            network: None,
         };
         match &series.configured {
             Some(w) => summary.set_utilization_window(w, UtilizationWindow::Configured),

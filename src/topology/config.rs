@@ -22,6 +22,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 use super::error::Issue;
+use super::fabric::{Fabric, FabricKeys};
 use super::node_list::{self, ListedNode, NodeListFormat};
 use super::{Cluster, GpuModelId, Hall, HallId, Node, Rack, RackId, Row, RowId, TopologyError};
 use crate::hardware::{self, GpuSpec};
@@ -60,6 +61,9 @@ pub struct TopologyFile {
     /// `[power]`: power caps and overheads of the power tree (all optional).
     #[serde(default)]
     pub power: PowerKeys,
+    /// `[fabric]`: the network fabric (none: the network is not modelled).
+    #[serde(default)]
+    pub fabric: Option<FabricKeys>,
 }
 
 /// `[power]` of a topology: caps along feed ▸ hall ▸ row ▸ rack, and the power of
@@ -285,8 +289,14 @@ pub struct NodeGroup {
 pub struct NodeListDef {
     /// Path of the list, relative to the topology file.
     pub path: String,
-    /// Its format: `openb` or `spot-gpu`.
+    /// Its format: `openb`, `spot-gpu` or `lingjun-topo`.
     pub format: NodeListFormat,
+    /// GPU model of every node, for formats without GPU columns (`lingjun-topo`).
+    #[serde(default)]
+    pub gpu: Option<String>,
+    /// GPUs of every node, for formats without GPU columns (`lingjun-topo`).
+    #[serde(default)]
+    pub gpus: Option<u32>,
     /// Overrides `layout.nodes_per_rack` for this list.
     #[serde(default)]
     pub nodes_per_rack: Option<u32>,
@@ -316,6 +326,8 @@ pub struct LoadReport {
     pub cpu_only_nodes: u64,
     /// Base power of each node and the caps of the power tree.
     pub power: TopologyPower,
+    /// The network fabric, when the file has a `[fabric]`.
+    pub fabric: Option<Fabric>,
 }
 
 /// Loads and builds a topology file.
@@ -450,6 +462,33 @@ impl TopologyFile {
             );
         }
         self.validate_power(&mut out);
+        if let Some(f) = &self.fabric {
+            f.validate(&mut out);
+        }
+        for (i, l) in self.node_list.iter().enumerate() {
+            let needs = !l.format.has_gpu_columns();
+            if needs && (l.gpu.is_none() || l.gpus.is_none_or(|g| g == 0)) {
+                issue(
+                    &mut out,
+                    format!("node_list[{i}].gpus"),
+                    "this format has no GPU columns: set `gpu` and `gpus` (>= 1)",
+                );
+            }
+            if !needs && (l.gpu.is_some() || l.gpus.is_some()) {
+                issue(
+                    &mut out,
+                    format!("node_list[{i}].gpu"),
+                    "only for formats without GPU columns (the list gives them)",
+                );
+            }
+            if needs && l.gpus.is_some_and(|g| g > MAX_GPUS_PER_NODE) {
+                issue(
+                    &mut out,
+                    format!("node_list[{i}].gpus"),
+                    format!("at most {MAX_GPUS_PER_NODE}"),
+                );
+            }
+        }
         for (i, l) in self.node_list.iter().enumerate() {
             if l.path.trim().is_empty() {
                 issue(&mut out, format!("node_list[{i}].path"), "must not be empty");
@@ -586,7 +625,13 @@ impl TopologyFile {
         }
         for (i, l) in self.node_list.iter().enumerate() {
             let path = origin.parent().unwrap_or(Path::new("")).join(&l.path);
-            let listed = node_list::read(&path, l.format)?;
+            let mut listed = node_list::read(&path, l.format)?;
+            if let (Some(gpu), Some(gpus)) = (&l.gpu, l.gpus) {
+                for n in &mut listed {
+                    n.model.clone_from(gpu);
+                    n.gpus = gpus;
+                }
+            }
             b.add_list(&path, &format!("node_list[{i}]"), listed, l)?;
         }
         b.finish()
@@ -619,6 +664,8 @@ struct Builder<'a> {
     seg_base_w: Option<f64>,
     seg_rack_cap_kw: Option<f64>,
     seg_rack_cooling_kw: Option<f64>,
+    /// (pod, leaf) switch labels of each node placed so far, where its list names them.
+    switches: Vec<Option<(String, String)>>,
 }
 
 impl<'a> Builder<'a> {
@@ -649,6 +696,7 @@ impl<'a> Builder<'a> {
             seg_base_w: None,
             seg_rack_cap_kw: None,
             seg_rack_cooling_kw: None,
+            switches: Vec::new(),
         }
     }
 
@@ -752,6 +800,7 @@ impl<'a> Builder<'a> {
         self.nodes_in_rack += 1;
         self.cluster.nodes.push(node);
         self.node_base_w.push(self.seg_base_w);
+        self.switches.push(None);
         Ok(())
     }
 
@@ -828,6 +877,7 @@ impl<'a> Builder<'a> {
             );
             for n in nodes {
                 let at = format!("{key} ({}, line {})", path.display(), n.line);
+                let switches = n.switches;
                 self.push(
                     Node {
                         name: n.name,
@@ -839,6 +889,9 @@ impl<'a> Builder<'a> {
                     },
                     &at,
                 )?;
+                if let Some(slot) = self.switches.last_mut() {
+                    *slot = switches;
+                }
             }
         }
         Ok(())
@@ -873,10 +926,16 @@ impl<'a> Builder<'a> {
             rack_overhead_w: keys.rack_overhead_w,
             row_overhead_w: keys.row_overhead_w,
         };
+        let fabric = self
+            .file
+            .fabric
+            .as_ref()
+            .map(|keys| Fabric::build(&self.cluster, keys, &self.switches));
         Ok(LoadReport {
             cluster: self.cluster,
             cpu_only_nodes: self.cpu_only,
             power,
+            fabric,
         })
     }
 }

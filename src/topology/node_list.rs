@@ -20,6 +20,9 @@ pub enum NodeListFormat {
     /// spot-GPU `node_info_df.csv`: `gpu_model,gpu_capacity_num,cpu_num,node_name`
     /// (`cpu_num` in vCPUs; the file gives no memory size).
     SpotGpu,
+    /// Alibaba Lingjun 2023 `topo.csv`: `ip,DSW,PSW,ASW` (a host and its core,
+    /// aggregation and ToR switch; no GPU columns, so the topology gives them).
+    LingjunTopo,
 }
 
 impl NodeListFormat {
@@ -28,7 +31,13 @@ impl NodeListFormat {
         match self {
             Self::Openb => &["sn", "cpu_milli", "memory_mib", "gpu", "model"],
             Self::SpotGpu => &["gpu_model", "gpu_capacity_num", "cpu_num", "node_name"],
+            Self::LingjunTopo => &["ip", "DSW", "PSW", "ASW"],
         }
+    }
+
+    /// Whether the list gives each node's GPU model and count.
+    pub fn has_gpu_columns(self) -> bool {
+        !matches!(self, Self::LingjunTopo)
     }
 }
 
@@ -47,6 +56,10 @@ pub struct ListedNode {
     pub memory_mib: u64,
     /// 1-based line of the row in its file (line 1 is the header).
     pub line: u64,
+    /// The (pod, leaf) switches the node hangs off, where the list names them: labels
+    /// unique across the list (a ToR label repeats under different aggregation
+    /// switches, so it is qualified by them).
+    pub switches: Option<(String, String)>,
 }
 
 /// Reads a node list file.
@@ -75,7 +88,8 @@ pub fn read_from<R: std::io::Read>(
         .map_err(|e| err(1, format!("cannot read the header: {e}")))?
         .clone();
     let mut index = [0usize; 5];
-    for (slot, want) in index.iter_mut().zip(format.columns()) {
+    let columns = format.columns();
+    for (slot, want) in index.iter_mut().zip(columns) {
         *slot = header.iter().position(|h| h.trim() == *want).ok_or_else(|| {
             err(
                 1,
@@ -111,6 +125,7 @@ pub fn read_from<R: std::io::Read>(
                 gpus: gpu_count(number(3)?, line, &err)?,
                 model: field(4).to_owned(),
                 line,
+                switches: None,
             },
             NodeListFormat::SpotGpu => ListedNode {
                 model: field(0).to_owned(),
@@ -121,7 +136,27 @@ pub fn read_from<R: std::io::Read>(
                 name: field(3).to_owned(),
                 memory_mib: 0,
                 line,
+                switches: None,
             },
+            NodeListFormat::LingjunTopo => {
+                let (core, agg, tor) = (field(1), field(2), field(3));
+                if core.is_empty() || agg.is_empty() || tor.is_empty() {
+                    return Err(err(
+                        line,
+                        "a host without its DSW, PSW or ASW switch is disconnected from the fabric"
+                            .to_owned(),
+                    ));
+                }
+                ListedNode {
+                    name: field(0).to_owned(),
+                    model: String::new(),
+                    gpus: 0,
+                    cpu_milli: 0,
+                    memory_mib: 0,
+                    line,
+                    switches: Some((format!("{core}/{agg}"), format!("{core}/{agg}/{tor}"))),
+                }
+            }
         };
         if node.name.is_empty() {
             return Err(err(line, "empty node name".to_owned()));

@@ -1,0 +1,263 @@
+//! The network as a [`Model`]: maps each starting job's traffic onto the fabric, settles
+//! the max-min shares after each batch, owns [`Factor::Network`], and accounts the time
+//! jobs lose to the network.
+
+use serde::{Deserialize, Serialize};
+
+use crate::engine::SimTime;
+use crate::metrics::percentile;
+use crate::metrics::{JobRecord, Summary};
+use crate::model::{Model, ModelCtx, ModelOutputs};
+use crate::rate::Factor;
+use crate::scheduler::GpuGrant;
+use crate::topology::fabric::Fabric;
+use crate::topology::{Cluster, NodeId};
+use crate::workload::{JobId, Workload};
+
+use super::contention::Contention;
+use super::profile::CommProfile;
+
+/// `[network]` of a scenario: turns the network model on (the topology must have a
+/// `[fabric]`) and may override the fabric's spine oversubscription and the default
+/// communication profile of training jobs.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkConfig {
+    /// Replaces the topology's `fabric.spine_oversubscription` (what-if runs).
+    pub spine_oversubscription: Option<f64>,
+    /// Gradient all-reduced per iteration by a training job, GB (default:
+    /// [`super::profile::DEFAULT_GRADIENT_BYTES`]).
+    pub gradient_gb: Option<f64>,
+    /// Compute time of one iteration, ms (default [`super::profile::DEFAULT_COMPUTE_MS`]).
+    pub compute_ms: Option<f64>,
+    /// Share of compute that communication hides behind, in [0, 1] (default
+    /// [`super::profile::DEFAULT_OVERLAP`]).
+    pub overlap: Option<f64>,
+}
+
+impl NetworkConfig {
+    /// The first problem with the keys: (key under `network.`, what is wrong).
+    pub fn validate(&self) -> Result<(), (String, String)> {
+        for (key, v) in [
+            ("spine_oversubscription", self.spine_oversubscription),
+            ("gradient_gb", self.gradient_gb),
+            ("compute_ms", self.compute_ms),
+        ] {
+            if v.is_some_and(|v| !(v.is_finite() && v > 0.0)) {
+                return Err((key.to_owned(), "must be a positive number".to_owned()));
+            }
+        }
+        if self.overlap.is_some_and(|o| !(0.0..=1.0).contains(&o)) {
+            return Err(("overlap".to_owned(), "must be in [0, 1]".to_owned()));
+        }
+        Ok(())
+    }
+
+    /// The profile of a training job under these keys.
+    fn training_profile(&self) -> CommProfile {
+        let d = CommProfile::default_for(crate::workload::JobKind::Training).unwrap_or(CommProfile {
+            gradient_bytes: super::profile::DEFAULT_GRADIENT_BYTES,
+            compute_ms: super::profile::DEFAULT_COMPUTE_MS,
+            overlap: super::profile::DEFAULT_OVERLAP,
+        });
+        CommProfile {
+            gradient_bytes: self.gradient_gb.map_or(d.gradient_bytes, |g| g * 1e9),
+            compute_ms: self.compute_ms.unwrap_or(d.compute_ms),
+            overlap: self.overlap.unwrap_or(d.overlap),
+        }
+    }
+}
+
+/// One job's network figures over all its runs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct JobNetwork {
+    /// Leaves its last run spanned (0: never ran).
+    pub leaves: u32,
+    /// Racks its last run spanned.
+    pub racks: u32,
+    /// Whether any of its runs crossed the spine.
+    pub crossed_spine: bool,
+    /// Wall time it ran, s.
+    pub run_s: f64,
+    /// Wall time lost to the network (∫ (1 − network factor) dt), s.
+    pub lost_s: f64,
+    /// GPUs of its last run.
+    #[serde(skip)]
+    gpus: u32,
+    /// Its network factor now, and since when.
+    #[serde(skip)]
+    factor: f64,
+    #[serde(skip)]
+    since: SimTime,
+}
+
+impl JobNetwork {
+    /// Network slowdown: time lost over the time it would have run at its reference
+    /// bandwidth (0: never slowed).
+    pub fn slowdown(&self) -> f64 {
+        let useful = self.run_s - self.lost_s;
+        if useful > 0.0 {
+            self.lost_s / useful
+        } else {
+            0.0
+        }
+    }
+}
+
+/// Headline network figures of a run (`summary.json` → `network`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NetworkSummary {
+    /// Mean network slowdown of the jobs that ran.
+    pub mean_slowdown: f64,
+    /// 95th percentile of the network slowdown of the jobs that ran.
+    pub p95_slowdown: f64,
+    /// Share of the jobs that ran whose traffic crossed the spine.
+    pub jobs_crossing_spine: f64,
+    /// Share of the GPU-hours run by jobs whose traffic crossed the spine.
+    pub gpu_hours_crossing_spine: f64,
+    /// GPU-hours lost to the network (time lost × GPUs).
+    pub gpu_hours_lost: f64,
+}
+
+/// What the network model hands over at the end of a run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NetworkOutput {
+    /// Per job, indexed by [`JobId`].
+    pub jobs: Vec<JobNetwork>,
+    /// The headline figures.
+    pub summary: NetworkSummary,
+}
+
+/// The network model of one run.
+#[derive(Debug)]
+pub struct NetworkModel {
+    contention: Contention,
+    profile: CommProfile,
+    node_rack: Vec<u32>,
+    jobs: Vec<JobNetwork>,
+    changed: Vec<(u32, f64)>,
+    nodes: Vec<(NodeId, u32)>,
+    racks: Vec<u32>,
+}
+
+impl NetworkModel {
+    /// The model over `fabric` (of `cluster`) for a workload of `jobs` jobs.
+    pub fn new(cluster: &Cluster, mut fabric: Fabric, cfg: &NetworkConfig, jobs: usize) -> Self {
+        if let Some(ratio) = cfg.spine_oversubscription {
+            fabric.set_spine_oversubscription(ratio);
+        }
+        NetworkModel {
+            contention: Contention::new(fabric),
+            profile: cfg.training_profile(),
+            node_rack: cluster.nodes.iter().map(|n| n.rack.0).collect(),
+            jobs: vec![JobNetwork::default(); jobs],
+            changed: Vec::new(),
+            nodes: Vec::new(),
+            racks: Vec::new(),
+        }
+    }
+
+    /// Adds the time since the job's last change at its current factor.
+    fn accrue(&mut self, job: u32, now: SimTime) {
+        if let Some(j) = self.jobs.get_mut(job as usize) {
+            let dt = now.saturating_sub(j.since).as_secs_f64();
+            j.run_s += dt;
+            j.lost_s += dt * (1.0 - j.factor);
+            j.since = now;
+        }
+    }
+}
+
+impl Model for NetworkModel {
+    fn name(&self) -> &'static str {
+        "network"
+    }
+
+    fn on_start(&mut self, ctx: &mut ModelCtx<'_>, job: JobId, grants: &[GpuGrant]) {
+        if job.0 as usize >= self.jobs.len() {
+            return;
+        }
+        self.nodes.clear();
+        self.nodes
+            .extend(grants.iter().map(|g| (g.node, g.gpus.count_ones())));
+        self.racks.clear();
+        self.racks
+            .extend(grants.iter().map(|g| self.node_rack[g.node.0 as usize]));
+        self.racks.sort_unstable();
+        self.racks.dedup();
+        let kind = ctx.workload().jobs[job.0 as usize].kind;
+        let profile = CommProfile::default_for(kind).map(|_| self.profile);
+        let fabric = self.contention.fabric();
+        let mut leaves: Vec<u32> = grants.iter().map(|g| fabric.leaf(g.node).0).collect();
+        leaves.sort_unstable();
+        leaves.dedup();
+        let mut factor = 1.0;
+        let mut crossed = false;
+        if let Some(profile) = profile {
+            let traffic = self.contention.traffic(profile, &self.nodes);
+            factor = traffic.factor();
+            crossed = traffic.leaves > 1;
+            if !traffic.links.is_empty() {
+                self.contention.start(job.0, traffic);
+            }
+        }
+        let now = ctx.now();
+        let j = &mut self.jobs[job.0 as usize];
+        j.leaves = leaves.len() as u32;
+        j.racks = self.racks.len() as u32;
+        j.crossed_spine |= crossed;
+        j.gpus = self.nodes.iter().map(|n| n.1).sum();
+        j.factor = factor;
+        j.since = now;
+        ctx.set_factor(job, Factor::Network, factor);
+    }
+
+    fn on_stop(&mut self, ctx: &mut ModelCtx<'_>, job: JobId) {
+        self.accrue(job.0, ctx.now());
+        self.contention.stop(job.0);
+    }
+
+    fn after_batch(&mut self, ctx: &mut ModelCtx<'_>) {
+        let mut changed = std::mem::take(&mut self.changed);
+        self.contention.settle(&mut changed);
+        let now = ctx.now();
+        for &(job, factor) in &changed {
+            self.accrue(job, now);
+            self.jobs[job as usize].factor = factor;
+            ctx.set_factor(JobId(job), Factor::Network, factor);
+        }
+        self.changed = changed;
+    }
+
+    fn finish(
+        self: Box<Self>,
+        _end: SimTime,
+        _workload: &Workload,
+        _jobs: &[JobRecord],
+        summary: &mut Summary,
+        out: &mut ModelOutputs,
+    ) {
+        let ran: Vec<&JobNetwork> = self.jobs.iter().filter(|j| j.run_s > 0.0).collect();
+        let mut slow: Vec<f64> = ran.iter().map(|j| j.slowdown()).collect();
+        slow.sort_by(f64::total_cmp);
+        let gpu_h = |j: &JobNetwork| j.run_s * f64::from(j.gpus) / 3600.0;
+        let all_h: f64 = ran.iter().map(|j| gpu_h(j)).sum();
+        let spine_h: f64 = ran.iter().filter(|j| j.crossed_spine).map(|j| gpu_h(j)).sum();
+        let share = |a: f64, b: f64| if b > 0.0 { a / b } else { 0.0 };
+        let net = NetworkSummary {
+            mean_slowdown: share(slow.iter().sum(), slow.len() as f64),
+            p95_slowdown: percentile(&slow, 95.0).unwrap_or(0.0),
+            jobs_crossing_spine: share(
+                ran.iter().filter(|j| j.crossed_spine).count() as f64,
+                ran.len() as f64,
+            ),
+            gpu_hours_crossing_spine: share(spine_h, all_h),
+            gpu_hours_lost: ran.iter().map(|j| j.lost_s * f64::from(j.gpus) / 3600.0).sum(),
+        };
+        summary.network = Some(net.clone());
+        out.network = Some(NetworkOutput {
+            jobs: self.jobs,
+            summary: net,
+        });
+    }
+}

@@ -1,0 +1,388 @@
+//! The network fabric: fabric building from topology files, ring all-reduce times on an
+//! idle fabric, oversubscription and contention against hand-worked figures, and bad
+//! input.
+
+use std::path::Path;
+
+use dcsim::network::{CommProfile, Contention};
+use dcsim::topology::{self, NodeId, TopologyError};
+
+/// A topology of `nodes` 8-GPU H100 nodes, `per_rack` per rack, with `fabric` keys.
+fn topo(nodes: u32, per_rack: u32, fabric: &str) -> String {
+    format!(
+        r#"
+name = "t"
+source = "test"
+[layout]
+nodes_per_rack = {per_rack}
+racks_per_row = 100
+rows_per_hall = 100
+[[nodes]]
+name = "n"
+gpu = "H100"
+gpus = 8
+count = {nodes}
+[fabric]
+{fabric}
+"#
+    )
+}
+
+fn contention(text: &str) -> Contention {
+    let report = topology::parse_report(text, Path::new("t.toml")).unwrap_or_else(|e| panic!("{e}"));
+    Contention::new(report.fabric.expect("the topology has a [fabric]"))
+}
+
+/// `n` GPUs packed 8 per node from node `first` on.
+fn packed(first: u32, n: u32) -> Vec<(NodeId, u32)> {
+    (0..n.div_ceil(8))
+        .map(|i| (NodeId(first + i), (n - 8 * i).min(8)))
+        .collect()
+}
+
+const RAIL: &str = r#"
+layout = "rail-optimized"
+nodes_per_leaf = 32
+nic_gbps = 400.0
+nvlink_gbytes_per_s = 450.0
+"#;
+
+const PROFILE: CommProfile = CommProfile {
+    gradient_bytes: 2.6e9,
+    compute_ms: 1000.0,
+    overlap: 0.0,
+};
+
+/// One job alone on an idle rail-optimized fabric (128 DGX-class nodes, 400 Gb/s per GPU
+/// NIC, NVLink 450 GB/s per GPU) communicates for exactly NCCL's ring time
+/// 2(n−1)/n · S/B (nccl-tests doc/PERFORMANCE.md) for n = 2..1024, where B is, by hand:
+/// the NVLink bandwidth inside one node, else the narrowest node's NICs (one 50 GB/s
+/// NIC per GPU the job holds there; the last node of a packed job holds n mod 8).
+#[test]
+fn idle_fabric_matches_the_ring_formula() {
+    let mut net = contention(&topo(128, 4, RAIL));
+    for n in 2..=1024u32 {
+        let t = net.traffic(PROFILE, &packed(0, n));
+        let b = if n <= 8 {
+            450e9
+        } else {
+            let last = if n % 8 == 0 { 8 } else { n % 8 };
+            f64::from(last) * 400e9 / 8.0
+        };
+        let want_ms = 2.0 * f64::from(n - 1) / f64::from(n) * 2.6e9 / b * 1000.0;
+        let got_ms = PROFILE.comm_ms(t.ranks, t.bps);
+        assert!(
+            (got_ms - want_ms).abs() <= 1e-9 * want_ms,
+            "n = {n}: {got_ms} ms vs {want_ms} ms"
+        );
+        assert_eq!(t.factor(), 1.0, "n = {n}: alone on a non-blocking fabric");
+    }
+}
+
+/// A job inside one node uses no link; a job inside one leaf crosses no spine link;
+/// one across two leaves does.
+#[test]
+fn inside_one_leaf_sees_no_spine() {
+    let mut net = contention(&topo(64, 4, RAIL));
+    let one_node = net.traffic(PROFILE, &packed(0, 8));
+    assert!(one_node.links.is_empty());
+    let one_leaf = net.traffic(PROFILE, &packed(0, 256));
+    assert_eq!(one_leaf.leaves, 1);
+    let nodes = net.fabric().node_leaf.len() as u32;
+    assert!(
+        one_leaf.links.iter().all(|&(l, _)| l < nodes),
+        "{:?}",
+        one_leaf.links
+    );
+    let two_leaves = net.traffic(PROFILE, &packed(16, 256));
+    assert_eq!(two_leaves.leaves, 2);
+    assert_eq!(two_leaves.links.iter().filter(|&&(l, _)| l >= nodes).count(), 2);
+}
+
+/// Leaf-spine, one leaf per rack of 2 DGX-class nodes (8 × 400 Gb/s NICs each),
+/// spine 4:1. A 16-GPU job in one rack: B = 8 × 50 GB/s = 400 GB/s. The same job on
+/// two racks: each leaf's uplink is 2 × 400 / 4 = 200 GB/s, so B = 200 GB/s.
+/// By hand (S = 2.6 GB, compute 1000 ms, no overlap): comm = 2 · 15/16 · 2.6e9 / B =
+/// 12.1875 ms at 400 GB/s, 24.375 ms at 200 GB/s; factor = 1012.1875 / 1024.375.
+#[test]
+fn two_racks_behind_a_4_to_1_spine_slow_by_the_hand_computed_factor() {
+    let fabric = r#"
+layout = "leaf-spine"
+nics_per_node = 8
+nic_gbps = 400.0
+nvlink_gbytes_per_s = 450.0
+spine_oversubscription = 4.0
+"#;
+    let mut net = contention(&topo(4, 2, fabric));
+    let one_rack = net.traffic(PROFILE, &[(NodeId(0), 8), (NodeId(1), 8)]);
+    assert_eq!((one_rack.leaves, one_rack.bps), (1, 400e9));
+    assert_eq!(one_rack.factor(), 1.0);
+    let two_racks = net.traffic(PROFILE, &[(NodeId(0), 8), (NodeId(2), 8)]);
+    assert_eq!((two_racks.leaves, two_racks.bps), (2, 200e9));
+    let want = 1012.1875 / 1024.375;
+    assert!(
+        (two_racks.factor() - want).abs() < 1e-12,
+        "{}",
+        two_racks.factor()
+    );
+    // Started and settled alone, nothing changes: the bandwidth is already its own.
+    net.start(7, two_racks);
+    let mut changed = Vec::new();
+    net.settle(&mut changed);
+    assert!(changed.is_empty(), "{changed:?}");
+}
+
+/// Two jobs crossing the same spine uplinks share them max-min fairly, and only the
+/// jobs connected to a touched link are re-solved. Fabric as above at 2:1: a leaf's
+/// uplink is 400 GB/s, one job alone gets its nodes' 400 GB/s, two get 200 GB/s each;
+/// a third job inside one rack is never reported.
+#[test]
+fn jobs_sharing_an_uplink_split_it_and_recover_when_one_stops() {
+    let fabric = r#"
+layout = "leaf-spine"
+nics_per_node = 8
+nic_gbps = 400.0
+nvlink_gbytes_per_s = 450.0
+spine_oversubscription = 2.0
+"#;
+    let mut net = contention(&topo(6, 2, fabric));
+    let a = net.traffic(PROFILE, &[(NodeId(0), 8), (NodeId(2), 8)]);
+    let b = net.traffic(PROFILE, &[(NodeId(1), 8), (NodeId(3), 8)]);
+    let c = net.traffic(PROFILE, &[(NodeId(4), 8), (NodeId(5), 8)]);
+    net.start(1, a);
+    net.start(2, b);
+    net.start(3, c);
+    let mut changed = Vec::new();
+    net.settle(&mut changed);
+    // comm at 200 GB/s = 24.375 ms; factor = 1012.1875 / 1024.375 for both.
+    let f = 1012.1875 / 1024.375;
+    assert_eq!(changed.len(), 2, "{changed:?}");
+    for (job, factor) in &changed {
+        assert!([1, 2].contains(job));
+        assert!((factor - f).abs() < 1e-12);
+    }
+    net.stop(2);
+    net.settle(&mut changed);
+    assert_eq!(changed, vec![(1, 1.0)]);
+}
+
+/// Crux (Cao et al., SIGCOMM 2024, §2): two co-located GPT jobs sharing a link slowed
+/// from 1.53 s to 1.70 s per iteration (11%). Our case: the Lingjun fabric (assumed
+/// link speeds, topologies/lingjun-2023.toml) with its ToRs made 2:1
+/// oversubscribed so that two 16-GPU jobs crossing the same two 2-host ToRs get half their
+/// NIC bandwidth each; profile: GPT-3 6.7B (Brown et al. 2020, Table 2.1) gradient in
+/// 16-bit (13.4 GB), Crux's isolated 1.53 s as compute, no overlap (an upper bound on
+/// the slowdown). By hand: B = 8 × 25 GB/s = 200 GB/s alone, 100 GB/s shared; comm =
+/// 2 · 15/16 · 13.4e9 / B = 125.6 ms alone, 251.3 ms shared; slowdown
+/// (1530 + 251.3) / (1530 + 125.6) − 1 = 7.6%. Direction and size: above 0, well
+/// below the 100% of a fully communication-bound job, near Crux's 11%.
+#[test]
+fn crux_co_located_jobs_slow_each_other_by_about_ten_percent() {
+    let text =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("topologies/lingjun-2023.toml"))
+            .expect("shipped topology")
+            .replace(
+                "nic_gbps = 200.0",
+                "nic_gbps = 200.0\nspine_oversubscription = 2.0",
+            );
+    let origin = Path::new(env!("CARGO_MANIFEST_DIR")).join("topologies/lingjun-2023.toml");
+    let report = topology::parse_report(&text, &origin).unwrap_or_else(|e| panic!("{e}"));
+    let fabric = report.fabric.expect("fabric");
+    // Two ToRs of 2 hosts each; each job takes one host under each.
+    let mut by_leaf: std::collections::BTreeMap<u32, Vec<u32>> = Default::default();
+    for (n, l) in fabric.node_leaf.iter().enumerate() {
+        by_leaf.entry(l.0).or_default().push(n as u32);
+    }
+    let big: Vec<&Vec<u32>> = by_leaf.values().filter(|v| v.len() == 2).take(2).collect();
+    assert_eq!(big.len(), 2, "two ToRs of 2 hosts");
+    let mut net = Contention::new(fabric);
+    let gpt = CommProfile {
+        gradient_bytes: 13.4e9,
+        compute_ms: 1530.0,
+        overlap: 0.0,
+    };
+    let a = net.traffic(gpt, &[(NodeId(big[0][0]), 8), (NodeId(big[1][0]), 8)]);
+    let b = net.traffic(gpt, &[(NodeId(big[0][1]), 8), (NodeId(big[1][1]), 8)]);
+    assert_eq!(a.bps, 200e9, "alone: 8 NICs of 25 GB/s");
+    net.start(1, a);
+    net.start(2, b);
+    let mut changed = Vec::new();
+    net.settle(&mut changed);
+    assert_eq!(changed.len(), 2);
+    let slowdown = 1.0 / changed[0].1 - 1.0;
+    let alone = 1530.0 + 2.0 * 15.0 / 16.0 * 13.4e9 / 200e9 * 1000.0;
+    let shared = 1530.0 + 2.0 * 15.0 / 16.0 * 13.4e9 / 100e9 * 1000.0;
+    assert!((slowdown - (shared / alone - 1.0)).abs() < 1e-12, "{slowdown}");
+    assert!(slowdown > 0.05 && slowdown < 0.15, "Crux: 0.11; ours {slowdown}");
+}
+
+/// The shipped Lingjun topology reads topo.csv as a topology: 847 hosts, one leaf per
+/// (DSW, PSW, ASW) triple (119, the dataset README's count), 3 pods under one core.
+#[test]
+fn lingjun_topology_reads_its_switches() {
+    let report =
+        topology::load_report(&Path::new(env!("CARGO_MANIFEST_DIR")).join("topologies/lingjun-2023.toml"))
+            .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(report.cluster.nodes.len(), 847);
+    let fabric = report.fabric.expect("fabric");
+    assert_eq!((fabric.leaves(), fabric.pods()), (119, 3));
+    assert!(fabric.has_core());
+}
+
+fn error_of(text: &str) -> String {
+    match topology::parse_report(text, Path::new("t.toml")) {
+        Ok(_) => panic!("accepted bad input"),
+        Err(e) => e.to_string(),
+    }
+}
+
+/// Zero-capacity links and missing keys are refused with the key named.
+#[test]
+fn bad_fabric_keys_are_named() {
+    let e = error_of(&topo(
+        2,
+        2,
+        "layout = \"leaf-spine\"\nnic_gbps = 0.0\nnvlink_gbytes_per_s = 450.0",
+    ));
+    assert!(
+        e.contains("fabric.nic_gbps") && e.contains("zero-capacity"),
+        "{e}"
+    );
+    let e = error_of(&topo(
+        2,
+        2,
+        "layout = \"leaf-spine\"\nnic_gbps = 100.0\nnvlink_gbytes_per_s = 450.0\nspine_oversubscription = inf",
+    ));
+    assert!(e.contains("fabric.spine_oversubscription"), "{e}");
+    let e = error_of(&topo(
+        2,
+        2,
+        "layout = \"rail-optimized\"\nnic_gbps = 100.0\nnvlink_gbytes_per_s = 450.0",
+    ));
+    assert!(e.contains("fabric.nodes_per_leaf"), "{e}");
+    let e = error_of(&topo(
+        2,
+        2,
+        "layout = \"mesh\"\nnic_gbps = 100.0\nnvlink_gbytes_per_s = 450.0",
+    ));
+    assert!(e.contains("fabric.layout"), "{e}");
+}
+
+/// A Lingjun host without its switches is disconnected from the fabric: the error names
+/// the file and line; a Lingjun list without `gpus` is refused.
+#[test]
+fn disconnected_host_and_missing_gpus_are_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("topo.csv"),
+        "ip,DSW,PSW,ASW\nh0,G6,P1,S1\nh1,G6,,S2\n",
+    )
+    .expect("write");
+    let text = |gpus: &str| {
+        format!(
+            "name = \"t\"\nsource = \"test\"\n[layout]\nnodes_per_rack = 2\nracks_per_row = 2\nrows_per_hall = 2\n\
+             [[node_list]]\npath = \"topo.csv\"\nformat = \"lingjun-topo\"\ngpu = \"A100\"\n{gpus}"
+        )
+    };
+    let origin = dir.path().join("t.toml");
+    let e = topology::parse_report(&text("gpus = 8"), &origin).expect_err("disconnected host");
+    assert!(matches!(e, TopologyError::NodeList { line: 3, .. }), "{e}");
+    assert!(e.to_string().contains("disconnected"), "{e}");
+    let e = topology::parse_report(&text(""), &origin).expect_err("no gpus");
+    assert!(e.to_string().contains("node_list[0].gpus"), "{e}");
+}
+
+/// The shipped fabrics are what their files document: the H100/B200 hall has 8 rail
+/// groups of 32 systems, each non-blocking (32 × 8 × 400 Gb/s = 12.8 TB/s up); Philly
+/// has one leaf per rack (79) and 100 Gb/s = 12.5 GB/s per server.
+#[test]
+fn shipped_fabrics_match_their_documentation() {
+    let load = |name: &str| {
+        topology::load_report(
+            &Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("topologies")
+                .join(name),
+        )
+        .unwrap_or_else(|e| panic!("{e}"))
+    };
+    let hall = load("h100-b200-hall.toml").fabric.expect("hall fabric");
+    assert_eq!(hall.leaves(), 8);
+    assert!(hall.leaf_uplink_bps.iter().all(|&c| c == 12.8e12));
+    let philly = load("philly.toml");
+    let fabric = philly.fabric.expect("philly fabric");
+    assert_eq!(fabric.leaves(), philly.cluster.racks.len());
+    assert_eq!(fabric.leaves(), 79);
+    assert!(fabric.node_nic_bps.iter().all(|&c| c == 12.5e9));
+}
+
+mod common;
+
+/// Through the engine: behind a 4:1 spine (racks of 2 DGX-class nodes, as in
+/// `two_racks_behind_a_4_to_1_spine_slow_by_the_hand_computed_factor`), an inference job
+/// fills node 0, so first-fit places a 16-GPU training job on nodes 1 and 2, one in each
+/// rack. Its rate is 1012.1875 / 1024.375, so 1000 s of work take
+/// 1000 × 1024.375 / 1012.1875 = 1012.0408 s; it lost 12.0408 s on 16 GPUs.
+#[test]
+fn the_engine_runs_a_job_at_its_network_factor() {
+    use dcsim::network::{NetworkConfig, NetworkModel};
+    use dcsim::scheduler::registry;
+    use dcsim::sim::{SimConfig, Simulation};
+    use dcsim::workload::JobKind;
+    let fabric = r#"
+layout = "leaf-spine"
+nics_per_node = 8
+nic_gbps = 400.0
+nvlink_gbytes_per_s = 450.0
+spine_oversubscription = 4.0
+"#;
+    let report =
+        topology::parse_report(&topo(4, 2, fabric), Path::new("t.toml")).unwrap_or_else(|e| panic!("{e}"));
+    let mut serving = common::job(0.0, 5000.0, 8, 1000);
+    serving.kind = JobKind::Inference;
+    let training = common::job(1.0, 1000.0, 16, 1000);
+    let w = common::workload(vec![serving, training]);
+    let cfg = NetworkConfig {
+        gradient_gb: Some(2.6),
+        compute_ms: Some(1000.0),
+        overlap: Some(0.0),
+        ..NetworkConfig::default()
+    };
+    let model = NetworkModel::new(
+        &report.cluster,
+        report.fabric.clone().expect("fabric"),
+        &cfg,
+        w.jobs.len(),
+    );
+    let out = Simulation::new(
+        &report.cluster,
+        &w,
+        registry::queue_policy("fifo").expect("fifo"),
+        registry::placement("first-fit").expect("first-fit"),
+        SimConfig::default(),
+    )
+    .with_model(Box::new(model))
+    .run(&mut |_| {});
+    let run_s = 1000.0 * 1024.375 / 1012.1875;
+    let end = out.jobs[1].end.expect("finished").as_secs_f64();
+    assert!((end - (1.0 + run_s)).abs() < 2e-3, "end {end}");
+    let net = out.models.network.expect("network output");
+    assert_eq!(
+        (net.jobs[1].leaves, net.jobs[1].racks, net.jobs[1].crossed_spine),
+        (2, 2, true)
+    );
+    assert_eq!((net.jobs[0].leaves, net.jobs[0].crossed_spine), (1, false));
+    assert_eq!(net.summary.jobs_crossing_spine, 0.5);
+    let lost_h = 16.0 * (run_s - 1000.0) / 3600.0;
+    assert!(
+        (net.summary.gpu_hours_lost - lost_h).abs() < 1e-5,
+        "{}",
+        net.summary.gpu_hours_lost
+    );
+    assert!((net.jobs[1].slowdown() - (1024.375 / 1012.1875 - 1.0)).abs() < 1e-5);
+    let mut csv = Vec::new();
+    dcsim::report::write_network_jobs(&mut csv, &w, &net).expect("write");
+    let csv = String::from_utf8(csv).expect("utf-8");
+    let row = format!("1,j1,2,2,1,{run_s:.3},{:.3},", run_s - 1000.0);
+    assert!(csv.lines().nth(2).is_some_and(|l| l.starts_with(&row)), "{csv}");
+    assert_eq!(out.summary.network, Some(net.summary));
+}
