@@ -13,6 +13,7 @@ pub mod rate;
 pub mod report;
 pub mod scenario;
 pub mod scheduler;
+pub mod serving;
 pub mod sim;
 pub mod speed;
 pub mod sweep;
