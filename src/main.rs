@@ -482,11 +482,8 @@ fn run(
         prepared.queue,
         prepared.placement,
         scenario.sim_config(),
-    );
-    let sim = match prepared.power {
-        Some(p) => sim.with_power(p),
-        None => sim,
-    };
+    )
+    .with_models(prepared.models);
     let mut out = sim.run(&mut |n| bar.set_position(n));
     bar.finish_and_clear();
     cfg.metrics.apply(&mut out.summary, &out.series);
