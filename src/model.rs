@@ -89,6 +89,8 @@ pub trait Model {
 pub struct ModelOutputs {
     /// Power accounting, when the run had it on.
     pub power: Option<PowerOutput>,
+    /// Inference services, when the scenario has `[[services]]`.
+    pub serving: Option<Vec<crate::serving::engine::ServiceOutput>>,
 }
 
 /// The engine state a model may read during a call (implemented by the core).

@@ -6,6 +6,8 @@
 //! ([`traces`]) or a generator ([`generate`]).
 
 pub mod autoscale;
+pub mod config;
+pub mod engine;
 pub mod error;
 pub mod generate;
 pub mod perf;
