@@ -23,6 +23,9 @@ pub enum RequestSource {
     Azure {
         /// The CSV.
         path: std::path::PathBuf,
+        /// Copies of the trace end to end (default 1): the hour-long trace made longer.
+        #[serde(default = "one")]
+        repeat: u32,
     },
     /// The Alibaba GenAI 2026 request CSV (recorded execution times; no `model` needed).
     Genai {
@@ -40,12 +43,20 @@ pub enum RequestSource {
     },
 }
 
+fn one() -> u32 {
+    1
+}
+
 fn default_interval() -> f64 {
     60.0
 }
 
 fn default_decode_power_share() -> f64 {
     0.5
+}
+
+fn default_max_batch_tokens() -> u32 {
+    4096
 }
 
 fn default_max_batch() -> u32 {
@@ -69,6 +80,11 @@ pub struct ServiceConfig {
     /// Most sequences per iteration (default 64).
     #[serde(default = "default_max_batch")]
     pub max_batch: u32,
+    /// Most prompt tokens prefilled per iteration (default 4,096: vLLM's
+    /// `max_num_batched_tokens` without chunked prefill is the model's context length,
+    /// 4,096 for Llama 2).
+    #[serde(default = "default_max_batch_tokens")]
+    pub max_batch_tokens: u32,
     /// Replica count policy.
     pub scaling: ScalePolicy,
     /// Seconds between autoscaling decisions (default 60).
@@ -98,9 +114,13 @@ impl ServiceConfig {
         let streams = RngStreams::new(seed);
         let mut rng = streams.stream(&format!("serving.{index}.requests"), 0);
         let mut trace = match &self.requests {
-            RequestSource::Azure { path } => read_azure(&dir.join(path))?,
+            RequestSource::Azure { path, repeat } => repeat_trace(read_azure(&dir.join(path))?, *repeat),
             RequestSource::Genai { path } => read_genai(&dir.join(path))?,
-            RequestSource::Generated { arrivals, sizes, duration_s } => {
+            RequestSource::Generated {
+                arrivals,
+                sizes,
+                duration_s,
+            } => {
                 return Ok(generate(arrivals, &self.bursts, sizes, *duration_s, &mut rng));
             }
         };
@@ -114,28 +134,63 @@ impl ServiceConfig {
         for (i, b) in self.bursts.iter().enumerate() {
             b.validate(&format!("{key}.bursts[{i}]"))?;
         }
-        if let RequestSource::Generated { arrivals, sizes, duration_s } = &self.requests {
+        if let RequestSource::Generated {
+            arrivals,
+            sizes,
+            duration_s,
+        } = &self.requests
+        {
             arrivals.validate(&format!("{key}.requests.arrivals"))?;
             if !(duration_s.is_finite() && *duration_s > 0.0) {
-                return Err(ServingError::config(format!("{key}.requests.duration_s"), "expected seconds > 0"));
+                return Err(ServingError::config(
+                    format!("{key}.requests.duration_s"),
+                    "expected seconds > 0",
+                ));
             }
             if let Sizes::ExponentialExec { mean_s } = sizes {
                 if !(mean_s.is_finite() && *mean_s > 0.0) {
-                    return Err(ServingError::config(format!("{key}.requests.sizes.mean_s"), "expected seconds > 0"));
+                    return Err(ServingError::config(
+                        format!("{key}.requests.sizes.mean_s"),
+                        "expected seconds > 0",
+                    ));
                 }
             }
         }
+        if let RequestSource::Azure { repeat: 0, .. } = self.requests {
+            return Err(ServingError::config(
+                format!("{key}.requests.repeat"),
+                "expected at least 1",
+            ));
+        }
         if self.max_batch == 0 {
-            return Err(ServingError::config(format!("{key}.max_batch"), "expected at least 1"));
+            return Err(ServingError::config(
+                format!("{key}.max_batch"),
+                "expected at least 1",
+            ));
+        }
+        if self.max_batch_tokens == 0 {
+            return Err(ServingError::config(
+                format!("{key}.max_batch_tokens"),
+                "expected at least 1",
+            ));
         }
         if !(self.interval_s.is_finite() && self.interval_s > 0.0) {
-            return Err(ServingError::config(format!("{key}.interval_s"), "expected seconds > 0"));
+            return Err(ServingError::config(
+                format!("{key}.interval_s"),
+                "expected seconds > 0",
+            ));
         }
         if !(self.load_time_s.is_finite() && self.load_time_s >= 0.0) {
-            return Err(ServingError::config(format!("{key}.load_time_s"), "expected seconds >= 0"));
+            return Err(ServingError::config(
+                format!("{key}.load_time_s"),
+                "expected seconds >= 0",
+            ));
         }
         if !(0.0..=1.0).contains(&self.decode_power_share) {
-            return Err(ServingError::config(format!("{key}.decode_power_share"), "expected a share 0 to 1"));
+            return Err(ServingError::config(
+                format!("{key}.decode_power_share"),
+                "expected a share 0 to 1",
+            ));
         }
         if let Some(m) = &self.model {
             if llm(m).is_none() {
@@ -151,7 +206,8 @@ impl ServiceConfig {
     /// The performance model on `gpu`, or `None` without `model`.
     pub fn perf(&self, gpu: &GpuSpec, key: &str) -> Result<Option<ReplicaPerf>, ServingError> {
         let Some(m) = &self.model else { return Ok(None) };
-        let spec = llm(m).ok_or_else(|| ServingError::config(format!("{key}.model"), format!("unknown model `{m}`")))?;
+        let spec = llm(m)
+            .ok_or_else(|| ServingError::config(format!("{key}.model"), format!("unknown model `{m}`")))?;
         ReplicaPerf::new(spec, gpu, self.gpus_per_replica, efficiency_for(gpu), key).map(Some)
     }
 
@@ -159,6 +215,7 @@ impl ServiceConfig {
     pub fn settings(&self, gpu: &GpuSpec) -> ServiceSettings {
         ServiceSettings {
             max_batch: self.max_batch,
+            max_batch_tokens: self.max_batch_tokens,
             scaling: self.scaling.clone(),
             interval_s: self.interval_s,
             load_time_s: self.load_time_s,
@@ -170,4 +227,25 @@ impl ServiceConfig {
             decode_power_share: self.decode_power_share,
         }
     }
+}
+
+/// `copies` of `trace` end to end; copy k is shifted by k × (span + mean gap), so the
+/// gap between copies is the trace's mean inter-arrival time.
+fn repeat_trace(mut trace: RequestTrace, copies: u32) -> RequestTrace {
+    let n = trace.requests.len();
+    let (Some(first), Some(last)) = (trace.requests.first(), trace.requests.last()) else {
+        return trace;
+    };
+    let span = last.arrival_s - first.arrival_s;
+    let period = if n > 1 { span + span / (n - 1) as f64 } else { 1.0 };
+    for k in 1..copies {
+        for i in 0..n {
+            let r = trace.requests[i];
+            trace.requests.push(super::request::Request {
+                arrival_s: r.arrival_s + f64::from(k) * period,
+                ..r
+            });
+        }
+    }
+    trace
 }

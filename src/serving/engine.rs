@@ -52,7 +52,12 @@ pub struct ServingModel {
 
 /// Simulates each service and prepares its node schedule on `cluster`; paths are
 /// relative to `dir`. Errors name the service (`services[i].key`).
-pub fn setup(configs: &[ServiceConfig], cluster: &Cluster, dir: &Path, seed: u64) -> Result<ServingModel, ServingError> {
+pub fn setup(
+    configs: &[ServiceConfig],
+    cluster: &Cluster,
+    dir: &Path,
+    seed: u64,
+) -> Result<ServingModel, ServingError> {
     let mut services = Vec::with_capacity(configs.len());
     for (i, c) in configs.iter().enumerate() {
         let key = format!("services[{i}]");
@@ -61,7 +66,11 @@ pub fn setup(configs: &[ServiceConfig], cluster: &Cluster, dir: &Path, seed: u64
             let known: Vec<&str> = cluster.models.iter().map(|g| g.name.as_str()).collect();
             return Err(ServingError::config(
                 format!("{key}.gpu"),
-                format!("no node of GPU model `{}` in the cluster; it has: {}", c.gpu, known.join(", ")),
+                format!(
+                    "no node of GPU model `{}` in the cluster; it has: {}",
+                    c.gpu,
+                    known.join(", ")
+                ),
             ));
         };
         let model = GpuModelId(m as u16);
@@ -70,7 +79,13 @@ pub fn setup(configs: &[ServiceConfig], cluster: &Cluster, dir: &Path, seed: u64
             .filter(|&n| cluster.nodes[n].model == model && cluster.nodes[n].gpus >= c.gpus_per_replica)
             .map(|n| NodeId(n as u32))
             .collect();
-        let largest = cluster.nodes.iter().filter(|n| n.model == model).map(|n| n.gpus).max().unwrap_or(0);
+        let largest = cluster
+            .nodes
+            .iter()
+            .filter(|n| n.model == model)
+            .map(|n| n.gpus)
+            .max()
+            .unwrap_or(0);
         if candidates.is_empty() || c.gpus_per_replica == 0 {
             return Err(ServingError::config(
                 format!("{key}.gpus_per_replica"),
@@ -80,18 +95,25 @@ pub fn setup(configs: &[ServiceConfig], cluster: &Cluster, dir: &Path, seed: u64
                 ),
             ));
         }
-        let per_node = candidates.iter().map(|n| cluster.nodes[n.0 as usize].gpus / c.gpus_per_replica).min().unwrap_or(1);
+        let per_node = candidates
+            .iter()
+            .map(|n| cluster.nodes[n.0 as usize].gpus / c.gpus_per_replica)
+            .min()
+            .unwrap_or(1);
         let most = candidates.len() as u64 * u64::from(per_node);
         if u64::from(c.scaling.max()) > most {
             return Err(ServingError::config(
                 format!("{key}.scaling"),
-                format!("asks for up to {} replicas; the cluster holds at most {most}", c.scaling.max()),
+                format!(
+                    "asks for up to {} replicas; the cluster holds at most {most}",
+                    c.scaling.max()
+                ),
             ));
         }
         let perf = c.perf(gpu, &key)?;
         let trace = c.requests(dir, seed, i)?;
-        let report = simulate(&trace.requests, perf.as_ref(), &c.settings(gpu), None)
-            .map_err(|e| prefix(e, &key))?;
+        let report =
+            simulate(&trace.requests, perf.as_ref(), &c.settings(gpu), None).map_err(|e| prefix(e, &key))?;
         let mut nodes_over_time: Vec<(f64, u32)> = Vec::new();
         for &(t, r) in &report.replicas_over_time {
             let n = r.div_ceil(per_node);
@@ -100,18 +122,28 @@ pub fn setup(configs: &[ServiceConfig], cluster: &Cluster, dir: &Path, seed: u64
             }
         }
         services.push(Placed {
-            out: ServiceOutput { name: c.name.clone(), report, nodes_over_time },
+            out: ServiceOutput {
+                name: c.name.clone(),
+                report,
+                nodes_over_time,
+            },
             model,
             candidates,
             held: Vec::new(),
         });
     }
-    Ok(ServingModel { services, scheduled: false })
+    Ok(ServingModel {
+        services,
+        scheduled: false,
+    })
 }
 
 fn prefix(e: ServingError, key: &str) -> ServingError {
     match e {
-        ServingError::Config { key: k, msg } => ServingError::Config { key: format!("{key}.{k}"), msg },
+        ServingError::Config { key: k, msg } => ServingError::Config {
+            key: format!("{key}.{k}"),
+            msg,
+        },
         other => other,
     }
 }
@@ -129,7 +161,8 @@ impl ServingModel {
                 .free()
                 .nodes_by_free_desc(p.model)
                 .find(|n| p.candidates.contains(n) && !p.held.contains(n));
-            let Some(node) = freest.or_else(|| p.candidates.iter().copied().find(|n| !p.held.contains(n))) else {
+            let Some(node) = freest.or_else(|| p.candidates.iter().copied().find(|n| !p.held.contains(n)))
+            else {
                 break;
             };
             ctx.take_out(node, TakeOut::Now);

@@ -27,6 +27,9 @@ use crate::metrics::Distribution;
 pub struct ServiceSettings {
     /// Most sequences in one iteration of a replica.
     pub max_batch: u32,
+    /// Most prompt tokens prefilled in one iteration (vLLM's `max_num_batched_tokens`);
+    /// a longer prompt still runs, alone among the prompts of its iteration.
+    pub max_batch_tokens: u32,
     /// Replica count policy.
     pub scaling: ScalePolicy,
     /// Seconds between autoscaling decisions.
@@ -95,8 +98,11 @@ pub fn simulate(
 
 fn check(trace: &[Request], perf: Option<&ReplicaPerf>, s: &ServiceSettings) -> Result<(), ServingError> {
     s.scaling.validate("scaling")?;
-    if s.max_batch == 0 {
-        return Err(ServingError::config("max_batch", "expected at least 1"));
+    if s.max_batch == 0 || s.max_batch_tokens == 0 {
+        return Err(ServingError::config(
+            "max_batch",
+            "expected max_batch and max_batch_tokens of at least 1",
+        ));
     }
     if !(s.speed > 0.0 && s.speed <= 1.0) {
         return Err(ServingError::config("speed", "expected a factor in (0, 1]"));
@@ -309,6 +315,7 @@ impl<'a> Sim<'a> {
         debug_assert!(!rep.running);
         // Admit new prompts in front of the decoding sequences.
         let mut admitted = 0usize;
+        let mut prompt_tokens = 0u64;
         if rep.state == State::Serving {
             while let Some(&q) = self.queue.front() {
                 let r = &self.trace[q as usize];
@@ -318,9 +325,12 @@ impl<'a> Sim<'a> {
                 let kv_ok = self
                     .perf
                     .is_none_or(|p| rep.kv_used + need <= p.kv_capacity_tokens);
-                if rep.seqs.len() >= limit || !kv_ok {
+                let tokens_ok = admitted == 0
+                    || prompt_tokens + u64::from(r.prompt_tokens) <= u64::from(self.s.max_batch_tokens);
+                if rep.seqs.len() >= limit || !kv_ok || !tokens_ok {
                     break;
                 }
+                prompt_tokens += u64::from(r.prompt_tokens);
                 self.queue.pop_front();
                 rep.seqs.push(q);
                 let last = rep.seqs.len() - 1;
