@@ -17,6 +17,7 @@ pub mod report;
 pub mod scenario;
 pub mod scheduler;
 pub mod sharing;
+pub mod serving;
 pub mod sim;
 pub mod speed;
 pub mod sweep;

@@ -93,6 +93,8 @@ pub struct ModelOutputs {
     pub reliability: Option<crate::reliability::ReliabilityOutput>,
     /// Network accounting, when the run had the fabric on.
     pub network: Option<crate::network::NetworkOutput>,
+    /// Inference services, when the scenario has `[[services]]`.
+    pub serving: Option<Vec<crate::serving::engine::ServiceOutput>>,
 }
 
 /// The engine state a model may read during a call (implemented by the core).

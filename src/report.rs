@@ -55,6 +55,9 @@ struct SummaryFile<'a> {
     events: u64,
     #[serde(flatten)]
     summary: &'a Summary,
+    /// Inference services (`[[services]]`), when the scenario has any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    serving: Option<&'a Vec<crate::serving::engine::ServiceOutput>>,
 }
 
 /// Every file a run folder can hold (power's only with power on, failures' only with
@@ -110,6 +113,7 @@ pub fn write_run(
             run: info,
             events: out.events,
             summary: &out.summary,
+            serving: out.models.serving.as_ref(),
         };
         serde_json::to_writer_pretty(&mut *w, &file)?;
         writeln!(w)

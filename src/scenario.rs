@@ -125,6 +125,9 @@ pub struct ScenarioConfig {
     /// `[sweep]`: the grid `dcsim sweep` runs (ignored by `run`); see `docs/sweeps.md`.
     #[serde(default)]
     pub sweep: Option<SweepSpec>,
+    /// `[[services]]`: inference services beside the workload (see [`crate::serving`]).
+    #[serde(default)]
+    pub services: Vec<crate::serving::config::ServiceConfig>,
 }
 
 /// `[topology]`.
@@ -581,6 +584,15 @@ impl Scenario {
                 cfg,
                 workload.jobs.len(),
             )));
+        }
+        if !self.config.services.is_empty() {
+            let dir = self.path.parent().unwrap_or(Path::new("."));
+            let serving = crate::serving::engine::setup(&self.config.services, &report.cluster, dir, seed)
+                .map_err(|e| match e {
+                    crate::serving::ServingError::Config { key, msg } => self.invalid(&key, msg),
+                    other => self.invalid("services", other.to_string()),
+                })?;
+            models.push(Box::new(serving));
         }
         Ok(models)
     }

@@ -225,6 +225,9 @@ pub struct GpuModelDef {
     /// simulation does not read.
     #[serde(default)]
     pub fp16_tflops: f64,
+    /// Peak memory bandwidth, TB/s (0 = not known); read by the serving model only.
+    #[serde(default)]
+    pub memory_bw_tbs: f64,
     /// Speed relative to trace-nominal speed (default 1.0).
     #[serde(default = "one")]
     pub relative_speed: f64,
@@ -572,6 +575,9 @@ impl TopologyFile {
             if !(m.fp16_tflops.is_finite() && m.fp16_tflops >= 0.0) {
                 issue(out, k("fp16_tflops"), "must be a non-negative number");
             }
+            if !(m.memory_bw_tbs.is_finite() && m.memory_bw_tbs >= 0.0) {
+                issue(out, k("memory_bw_tbs"), "must be a non-negative number");
+            }
             if !finite_pos(m.relative_speed) {
                 issue(out, k("relative_speed"), "must be positive");
             }
@@ -733,6 +739,7 @@ impl<'a> Builder<'a> {
                 idle_w: m.idle_w,
                 memory_gib: m.memory_gib,
                 fp16_tflops: m.fp16_tflops,
+                memory_bw_tbs: m.memory_bw_tbs,
                 relative_speed: m.relative_speed,
                 speed_by_class: m.speed_by_class.clone(),
                 source: m.source.clone(),

@@ -531,6 +531,7 @@ mod tests {
             idle_w: 50.0,
             memory_gib: 80.0,
             fp16_tflops: 0.0,
+            memory_bw_tbs: 0.0,
             relative_speed: 1.0,
             speed_by_class: Default::default(),
             source: "test".into(),

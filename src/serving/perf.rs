@@ -1,0 +1,269 @@
+//! Performance model of an LLM replica: the time of one continuous-batching iteration.
+//!
+//! An iteration runs the prompts admitted in it (prefill) and one token of every
+//! sequence already decoding. Its time, on a replica of G GPUs with datasheet peak
+//! F FLOP/s and B bytes/s each, is
+//!
+//! ```text
+//! t = (W + KV·Σctx + a·L·H·2·Σp²) / (G·B·e_bw)   weights, KV cache and attention scores read
+//!   + 2·P·Σp / (G·F·e_c)                          prefill compute (2 FLOPs per parameter per token)
+//!   + s · (sequences in the iteration)             per-sequence overhead (sampling, scheduling)
+//! ```
+//!
+//! with W the weight bytes, P the parameters, KV the KV-cache bytes per token, Σctx the
+//! context of the decoding sequences, p each prompt's length, L layers, H attention heads.
+//! Decode is memory-bound (the weights are read once per step and amortized over the
+//! batch); prefill is compute-bound. The efficiencies e_c, e_bw, the overhead s and the
+//! attention passes a are fitted per GPU to a published measurement: SplitwiseSim's
+//! profile of Llama2-70B on DGX-A100 and DGX-H100 (Patel et al., ISCA 2024;
+//! `scenarios/data/splitwise_perf_llama2_70b_tp8.csv`); see `docs/validation.md`.
+
+use serde::Serialize;
+
+use super::error::ServingError;
+use crate::hardware::GpuSpec;
+
+/// Shape of a decoder-only LLM.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LlmSpec {
+    /// Name, e.g. `llama2-70b`.
+    pub name: &'static str,
+    /// Parameters.
+    pub params: f64,
+    /// Transformer layers.
+    pub layers: u32,
+    /// Attention (query) heads.
+    pub heads: u32,
+    /// Key/value heads (grouped-query attention; = heads without it).
+    pub kv_heads: u32,
+    /// Dimension of one head.
+    pub head_dim: u32,
+    /// Bytes per weight and per KV element (2 for FP16/BF16).
+    pub bytes_per_value: f64,
+}
+
+impl LlmSpec {
+    /// Bytes of the weights.
+    pub fn weight_bytes(&self) -> f64 {
+        self.params * self.bytes_per_value
+    }
+
+    /// KV-cache bytes per token: keys and values in every layer.
+    pub fn kv_bytes_per_token(&self) -> f64 {
+        2.0 * f64::from(self.layers)
+            * f64::from(self.kv_heads)
+            * f64::from(self.head_dim)
+            * self.bytes_per_value
+    }
+}
+
+/// The built-in models. Shapes from each model's published `config.json` (Hugging Face
+/// `meta-llama/*`): layers, heads, KV heads, hidden size / heads; parameter counts are
+/// those the shapes give (Llama2-70B: 68.98 B).
+pub fn llm(name: &str) -> Option<LlmSpec> {
+    let m = |name, params, layers, heads, kv_heads| LlmSpec {
+        name,
+        params,
+        layers,
+        heads,
+        kv_heads,
+        head_dim: 128,
+        bytes_per_value: 2.0,
+    };
+    Some(match name.to_ascii_lowercase().as_str() {
+        "llama2-7b" => m("llama2-7b", 6.74e9, 32, 32, 32),
+        "llama2-13b" => m("llama2-13b", 13.02e9, 40, 40, 40),
+        "llama2-70b" => m("llama2-70b", 68.98e9, 80, 64, 8),
+        "llama3-8b" => m("llama3-8b", 8.03e9, 32, 32, 8),
+        "llama3-70b" => m("llama3-70b", 70.55e9, 80, 64, 8),
+        _ => return None,
+    })
+}
+
+/// Names [`llm`] knows, for error messages.
+pub const LLM_NAMES: &[&str] = &["llama2-7b", "llama2-13b", "llama2-70b", "llama3-8b", "llama3-70b"];
+
+/// Measured efficiencies of a GPU model serving an LLM (see the module formula).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Efficiency {
+    /// Share of peak FLOP/s reached in prefill.
+    pub compute: f64,
+    /// Share of peak memory bandwidth reached reading weights and KV cache.
+    pub bandwidth: f64,
+    /// Overhead per sequence in an iteration, in ms.
+    pub per_seq_ms: f64,
+    /// Passes over each prompt's attention-score matrix (0 with fused attention).
+    pub attn_passes: f64,
+    /// Where the figures come from.
+    pub source: &'static str,
+}
+
+/// Fitted to SplitwiseSim's DGX-A100 profile (Llama2-70B, TP 8): decode over batches
+/// 1–64 and contexts 512–8,192, prefill of single prompts 128–8,192 tokens.
+pub const A100_EFFICIENCY: Efficiency = Efficiency {
+    compute: 0.4875,
+    bandwidth: 0.195,
+    per_seq_ms: 0.32,
+    attn_passes: 2.0,
+    source: "fitted to SplitwiseSim data/perf_model.csv, llama2-70b a100-80gb TP8 (Patel et al., ISCA 2024)",
+};
+
+/// Fitted to SplitwiseSim's DGX-H100 profile (Llama2-70B, TP 8), as for A100.
+pub const H100_EFFICIENCY: Efficiency = Efficiency {
+    compute: 0.2575,
+    bandwidth: 0.17,
+    per_seq_ms: 0.26,
+    attn_passes: 0.5,
+    source: "fitted to SplitwiseSim data/perf_model.csv, llama2-70b h100-80gb TP8 (Patel et al., ISCA 2024)",
+};
+
+/// The efficiency for a catalog GPU: A100-class (A100, A800) and H100-class (H100, H800,
+/// H200) have measured figures; other models take the H100's, the newest measured, and
+/// the source says so.
+pub fn efficiency_for(gpu: &GpuSpec) -> Efficiency {
+    let n = gpu.name.to_ascii_uppercase();
+    if n.starts_with("A100") || n.starts_with("A800") {
+        A100_EFFICIENCY
+    } else if n.starts_with("H100") || n.starts_with("H800") || n.starts_with("H200") {
+        H100_EFFICIENCY
+    } else {
+        Efficiency {
+            source: "no measurement for this GPU: H100's figures fitted to SplitwiseSim (an assumption)",
+            ..H100_EFFICIENCY
+        }
+    }
+}
+
+/// Share of device memory usable for weights and KV cache: vLLM's default
+/// `gpu_memory_utilization` (0.9; vLLM engine arguments documentation).
+pub const MEMORY_UTILIZATION: f64 = 0.9;
+
+/// What one iteration processes: prompts being prefilled and sequences decoding.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Batch {
+    /// Prompts prefilled in this iteration.
+    pub prefill_seqs: u32,
+    /// Their tokens, Σp.
+    pub prefill_tokens: f64,
+    /// Σp², for attention.
+    pub prefill_sq_tokens: f64,
+    /// Sequences producing one token.
+    pub decode_seqs: u32,
+    /// Their context tokens (prompt plus tokens so far), Σctx.
+    pub decode_ctx_tokens: f64,
+}
+
+/// An LLM on a replica of `gpus` GPUs of one model (tensor parallel).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReplicaPerf {
+    /// The model served.
+    pub llm: LlmSpec,
+    /// GPUs per replica.
+    pub gpus: u32,
+    /// Summed peak FLOP/s of the replica.
+    pub flops: f64,
+    /// Summed peak memory bandwidth of the replica, bytes/s.
+    pub bytes_per_s: f64,
+    /// The efficiencies used.
+    pub eff: Efficiency,
+    /// Tokens of KV cache that fit beside the weights.
+    pub kv_capacity_tokens: u64,
+}
+
+impl ReplicaPerf {
+    /// The replica of `llm` on `gpus` × `gpu`; an error if the GPU lacks datasheet
+    /// figures or the weights do not fit its memory. `key` names the service in errors.
+    pub fn new(
+        llm: LlmSpec,
+        gpu: &GpuSpec,
+        gpus: u32,
+        eff: Efficiency,
+        key: &str,
+    ) -> Result<Self, ServingError> {
+        if gpu.fp16_tflops <= 0.0 || gpu.memory_bw_tbs <= 0.0 || gpu.memory_gib <= 0.0 {
+            return Err(ServingError::config(
+                format!("{key}.gpu"),
+                format!(
+                    "GPU model `{}` lacks fp16_tflops, memory_bw_tbs or memory_gib",
+                    gpu.name
+                ),
+            ));
+        }
+        if gpus == 0 {
+            return Err(ServingError::config(
+                format!("{key}.gpus_per_replica"),
+                "expected at least 1 GPU",
+            ));
+        }
+        let g = f64::from(gpus);
+        let usable = g * gpu.memory_gib * 1024f64.powi(3) * MEMORY_UTILIZATION;
+        let free = usable - llm.weight_bytes();
+        if free < llm.kv_bytes_per_token() {
+            return Err(ServingError::config(
+                format!("{key}.gpus_per_replica"),
+                format!(
+                    "{} needs {:.0} GiB of weights; {gpus} × {} hold {:.0} GiB usable ({:.0}% of memory): use more GPUs per replica",
+                    llm.name,
+                    llm.weight_bytes() / 1024f64.powi(3),
+                    gpu.name,
+                    usable / 1024f64.powi(3),
+                    MEMORY_UTILIZATION * 100.0
+                ),
+            ));
+        }
+        Ok(ReplicaPerf {
+            kv_capacity_tokens: (free / llm.kv_bytes_per_token()) as u64,
+            flops: g * gpu.fp16_tflops * 1e12,
+            bytes_per_s: g * gpu.memory_bw_tbs * 1e12,
+            llm,
+            gpus,
+            eff,
+        })
+    }
+
+    /// Time of one iteration, in ms (the module formula); 0 for an empty batch.
+    pub fn iteration_ms(&self, b: &Batch) -> f64 {
+        let seqs = b.prefill_seqs + b.decode_seqs;
+        if seqs == 0 {
+            return 0.0;
+        }
+        let l = &self.llm;
+        let attn =
+            self.eff.attn_passes * f64::from(l.layers) * f64::from(l.heads) * 2.0 * b.prefill_sq_tokens;
+        let bytes = l.weight_bytes() + l.kv_bytes_per_token() * b.decode_ctx_tokens + attn;
+        let read_s = bytes / (self.bytes_per_s * self.eff.bandwidth);
+        let compute_s = 2.0 * l.params * b.prefill_tokens / (self.flops * self.eff.compute);
+        (read_s + compute_s) * 1e3 + self.eff.per_seq_ms * f64::from(seqs)
+    }
+
+    /// Share of an iteration's time spent on prefill compute: 1 prefill-only, near 0
+    /// decode-only. Drives power by load.
+    pub fn compute_share(&self, b: &Batch) -> f64 {
+        let t = self.iteration_ms(b);
+        if t <= 0.0 {
+            return 0.0;
+        }
+        let compute_ms = 2.0 * self.llm.params * b.prefill_tokens / (self.flops * self.eff.compute) * 1e3;
+        compute_ms / t
+    }
+
+    /// Time to prefill one prompt alone, in ms.
+    pub fn prefill_ms(&self, prompt: u32) -> f64 {
+        let p = f64::from(prompt);
+        self.iteration_ms(&Batch {
+            prefill_seqs: 1,
+            prefill_tokens: p,
+            prefill_sq_tokens: p * p,
+            ..Batch::default()
+        })
+    }
+
+    /// Time of one decode step of `batch` sequences with `ctx` context tokens each, in ms.
+    pub fn decode_ms(&self, batch: u32, ctx: f64) -> f64 {
+        self.iteration_ms(&Batch {
+            decode_seqs: batch,
+            decode_ctx_tokens: f64::from(batch) * ctx,
+            ..Batch::default()
+        })
+    }
+}

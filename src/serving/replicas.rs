@@ -1,0 +1,573 @@
+//! Request-level simulator of one service's replicas.
+//!
+//! Events are iteration ends, replica load completions, autoscaling ticks and arrivals
+//! (read in order from the trace, never queued as events). Waiting requests sit in one
+//! FIFO; a replica admits from its head at the start of each iteration while it has
+//! batch slots and KV cache for the request's prompt plus output (reserved up front, so
+//! no request is ever evicted). Admitted prompts are prefilled in that iteration and get
+//! their first token at its end; sequences already decoding get one token per
+//! iteration (continuous batching with mixed prefill and decode, Splitwise's baseline).
+//! Requests with a recorded execution time (no performance model) run alone on a
+//! replica for that time: with exponential times and one slot that is M/M/c.
+//!
+//! Per-request state lives in arrays sized once; the hot loop allocates nothing.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
+
+use super::autoscale::{Observed, ScalePolicy};
+use super::error::ServingError;
+use super::perf::{Batch, ReplicaPerf};
+use super::report::{Drops, ServiceReport, Slo};
+use super::request::Request;
+use crate::metrics::Distribution;
+
+/// How one service runs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServiceSettings {
+    /// Most sequences in one iteration of a replica.
+    pub max_batch: u32,
+    /// Most prompt tokens prefilled in one iteration (vLLM's `max_num_batched_tokens`);
+    /// a longer prompt still runs, alone among the prompts of its iteration.
+    pub max_batch_tokens: u32,
+    /// Replica count policy.
+    pub scaling: ScalePolicy,
+    /// Seconds between autoscaling decisions.
+    pub interval_s: f64,
+    /// Seconds from asking for a replica to its serving (model load time).
+    pub load_time_s: f64,
+    /// Latency objectives.
+    pub slo: Slo,
+    /// Speed factor of every replica (1 = full speed; a power cap lowers it).
+    pub speed: f64,
+    /// GPUs per replica (for GPU-hours).
+    pub gpus_per_replica: u32,
+    /// Idle and full power of one GPU, in watts.
+    pub gpu_idle_w: f64,
+    /// Full (TDP) power of one GPU, in watts.
+    pub gpu_tdp_w: f64,
+    /// Share of the busy power range a decode-only iteration draws (prefill draws all).
+    pub decode_power_share: f64,
+}
+
+/// Time in microseconds, the simulator's clock.
+type Us = u64;
+
+fn us(s: f64) -> Us {
+    (s * 1e6).round().max(0.0) as Us
+}
+
+const UNSET: Us = Us::MAX;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Loading,
+    Serving,
+    Draining,
+    Gone,
+}
+
+/// One replica: the sequences it holds and its iteration in progress.
+#[derive(Debug)]
+struct Replica {
+    state: State,
+    /// Indices of the requests in its batch.
+    seqs: Vec<u32>,
+    /// How many of `seqs` (a prefix) are prefilled in the running iteration.
+    prefilling: usize,
+    kv_used: u64,
+    running: bool,
+    iter_start: Us,
+    busy_us: u64,
+    /// Power of the running iteration, W per GPU.
+    iter_w: f64,
+}
+
+/// Runs `trace` (sorted by arrival) through the service until every request is done, or
+/// until `horizon_s` if given. `perf` is the performance model; `None` serves requests
+/// by their recorded execution time.
+pub fn simulate(
+    trace: &[Request],
+    perf: Option<&ReplicaPerf>,
+    s: &ServiceSettings,
+    horizon_s: Option<f64>,
+) -> Result<ServiceReport, ServingError> {
+    check(trace, perf, s)?;
+    Sim::new(trace, perf, s).run(horizon_s.map(us))
+}
+
+fn check(trace: &[Request], perf: Option<&ReplicaPerf>, s: &ServiceSettings) -> Result<(), ServingError> {
+    s.scaling.validate("scaling")?;
+    if s.max_batch == 0 || s.max_batch_tokens == 0 {
+        return Err(ServingError::config(
+            "max_batch",
+            "expected max_batch and max_batch_tokens of at least 1",
+        ));
+    }
+    if !(s.speed > 0.0 && s.speed <= 1.0) {
+        return Err(ServingError::config("speed", "expected a factor in (0, 1]"));
+    }
+    if !(s.interval_s > 0.0 && s.load_time_s >= 0.0) {
+        return Err(ServingError::config(
+            "interval_s",
+            "expected interval_s > 0 and load_time_s >= 0",
+        ));
+    }
+    if !trace.is_empty() && s.scaling.max() == 0 {
+        return Err(ServingError::config(
+            "scaling",
+            format!(
+                "{} requests but the service can never have a replica (max 0)",
+                trace.len()
+            ),
+        ));
+    }
+    if perf.is_none() {
+        if let Some(i) = trace.iter().position(|r| r.exec_s.is_none()) {
+            return Err(ServingError::config(
+                "model",
+                format!(
+                    "request {i} has no recorded execution time and the service names no model to time it"
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Ev {
+    /// Replica finishes its iteration.
+    IterEnd(u32),
+    /// Replica finishes loading.
+    Loaded(u32),
+    /// Autoscaling decision.
+    Tick,
+}
+
+struct Sim<'a> {
+    trace: &'a [Request],
+    perf: Option<&'a ReplicaPerf>,
+    s: &'a ServiceSettings,
+    now: Us,
+    heap: BinaryHeap<Reverse<(Us, u64, Ev)>>,
+    seq: u64,
+    next_arrival: usize,
+    queue: VecDeque<u32>,
+    replicas: Vec<Replica>,
+    idle: Vec<u32>,
+    generated: Vec<u32>,
+    first_token: Vec<Us>,
+    ttft_s: Vec<f64>,
+    e2e_s: Vec<f64>,
+    attained: u64,
+    tbt: Vec<(f64, u32)>,
+    drops: Drops,
+    served: u64,
+    in_system: u64,
+    area_in_system: f64,
+    last_area: Us,
+    gpu_seconds: f64,
+    energy_j: f64,
+    replicas_over_time: Vec<(f64, u32)>,
+    interval_first_tokens: Vec<f64>,
+    interval_busy_us: u64,
+}
+
+impl<'a> Sim<'a> {
+    fn new(trace: &'a [Request], perf: Option<&'a ReplicaPerf>, s: &'a ServiceSettings) -> Self {
+        let n = trace.len();
+        Sim {
+            trace,
+            perf,
+            s,
+            now: 0,
+            heap: BinaryHeap::new(),
+            seq: 0,
+            next_arrival: 0,
+            queue: VecDeque::with_capacity(n.min(1 << 20)),
+            replicas: Vec::new(),
+            idle: Vec::new(),
+            generated: vec![0; n],
+            first_token: vec![UNSET; n],
+            ttft_s: Vec::with_capacity(n),
+            e2e_s: Vec::with_capacity(n),
+            attained: 0,
+            tbt: Vec::new(),
+            drops: Drops::default(),
+            served: 0,
+            in_system: 0,
+            area_in_system: 0.0,
+            last_area: 0,
+            gpu_seconds: 0.0,
+            energy_j: 0.0,
+            replicas_over_time: Vec::new(),
+            interval_first_tokens: Vec::new(),
+            interval_busy_us: 0,
+        }
+    }
+
+    fn push(&mut self, at: Us, ev: Ev) {
+        self.seq += 1;
+        self.heap.push(Reverse((at, self.seq, ev)));
+    }
+
+    fn run(mut self, horizon: Option<Us>) -> Result<ServiceReport, ServingError> {
+        let start = self.s.scaling.initial();
+        for _ in 0..start {
+            self.add_replica(true);
+        }
+        self.note_replicas();
+        self.push(us(self.s.interval_s), Ev::Tick);
+        let end_of = |t: Us| horizon.is_some_and(|h| t > h);
+        loop {
+            let arrival = self.trace.get(self.next_arrival).map(|r| us(r.arrival_s));
+            let event = self.heap.peek().map(|Reverse((t, _, _))| *t);
+            let work_left = self.next_arrival < self.trace.len() || self.in_system > 0;
+            let t = match (arrival, event) {
+                (Some(a), Some(e)) if a <= e => a,
+                (Some(a), None) => a,
+                (_, Some(e)) => e,
+                (None, None) => break,
+            };
+            if !work_left || end_of(t) {
+                break;
+            }
+            self.advance(t);
+            if arrival == Some(t) && event.is_none_or(|e| t <= e) {
+                self.arrive();
+            } else {
+                let Reverse((_, _, ev)) = self.heap.pop().expect("peeked");
+                match ev {
+                    Ev::IterEnd(r) => self.iteration_end(r),
+                    Ev::Loaded(r) => self.loaded(r),
+                    Ev::Tick => self.tick(),
+                }
+            }
+        }
+        let end = horizon.map_or(self.now, |h| h.max(self.now));
+        self.advance(end);
+        Ok(self.report())
+    }
+
+    /// Moves the clock, integrating requests in the system, GPU-time and idle energy.
+    fn advance(&mut self, t: Us) {
+        let dt = (t - self.last_area) as f64 / 1e6;
+        self.area_in_system += self.in_system as f64 * dt;
+        let held = self.replicas.iter().filter(|r| r.state != State::Gone).count() as f64;
+        let g = f64::from(self.s.gpus_per_replica);
+        self.gpu_seconds += held * g * dt;
+        // Idle power for every held GPU; busy iterations add their excess at their end.
+        self.energy_j += held * g * self.s.gpu_idle_w * dt;
+        self.last_area = t;
+        self.now = t;
+    }
+
+    fn add_replica(&mut self, ready: bool) {
+        let id = self.replicas.len() as u32;
+        self.replicas.push(Replica {
+            state: if ready { State::Serving } else { State::Loading },
+            seqs: Vec::with_capacity(self.s.max_batch as usize),
+            prefilling: 0,
+            kv_used: 0,
+            running: false,
+            iter_start: 0,
+            busy_us: 0,
+            iter_w: 0.0,
+        });
+        if ready {
+            self.idle.push(id);
+        } else {
+            self.push(self.now + us(self.s.load_time_s), Ev::Loaded(id));
+        }
+    }
+
+    fn note_replicas(&mut self) {
+        let n = self.replicas.iter().filter(|r| r.state != State::Gone).count() as u32;
+        let t = self.now as f64 / 1e6;
+        match self.replicas_over_time.last_mut() {
+            Some(last) if last.0 == t => last.1 = n,
+            Some(last) if last.1 == n => {}
+            _ => self.replicas_over_time.push((t, n)),
+        }
+    }
+
+    fn arrive(&mut self) {
+        let i = self.next_arrival as u32;
+        self.next_arrival += 1;
+        let r = &self.trace[i as usize];
+        if let Some(p) = self.perf {
+            if u64::from(r.prompt_tokens) + u64::from(r.output_tokens) > p.kv_capacity_tokens {
+                self.drops.exceeds_kv_cache += 1;
+                return;
+            }
+        }
+        self.in_system += 1;
+        self.queue.push_back(i);
+        if let Some(id) = self.idle.pop() {
+            self.start_iteration(id);
+        }
+    }
+
+    /// Admits from the queue and starts an iteration if the replica has work.
+    fn start_iteration(&mut self, id: u32) {
+        let rep = &mut self.replicas[id as usize];
+        debug_assert!(!rep.running);
+        // Admit new prompts in front of the decoding sequences.
+        let mut admitted = 0usize;
+        let mut prompt_tokens = 0u64;
+        if rep.state == State::Serving {
+            while let Some(&q) = self.queue.front() {
+                let r = &self.trace[q as usize];
+                let exec = r.exec_s.is_some() && self.perf.is_none();
+                let limit = if exec { 1 } else { self.s.max_batch as usize };
+                let need = u64::from(r.prompt_tokens) + u64::from(r.output_tokens);
+                let kv_ok = self
+                    .perf
+                    .is_none_or(|p| rep.kv_used + need <= p.kv_capacity_tokens);
+                let tokens_ok = admitted == 0
+                    || prompt_tokens + u64::from(r.prompt_tokens) <= u64::from(self.s.max_batch_tokens);
+                if rep.seqs.len() >= limit || !kv_ok || !tokens_ok {
+                    break;
+                }
+                prompt_tokens += u64::from(r.prompt_tokens);
+                self.queue.pop_front();
+                rep.seqs.push(q);
+                let last = rep.seqs.len() - 1;
+                rep.seqs.swap(admitted, last);
+                admitted += 1;
+                rep.kv_used += need;
+            }
+        }
+        rep.prefilling = admitted;
+        if rep.seqs.is_empty() {
+            if rep.state == State::Draining {
+                rep.state = State::Gone;
+                self.note_replicas();
+            } else if rep.state == State::Serving {
+                self.idle.push(id);
+            }
+            return;
+        }
+        let (ms, share) = match self.perf {
+            None => (self.trace[rep.seqs[0] as usize].exec_s.unwrap_or(0.0) * 1e3, 1.0),
+            Some(p) => {
+                let mut b = Batch::default();
+                for (k, &q) in rep.seqs.iter().enumerate() {
+                    let r = &self.trace[q as usize];
+                    if k < admitted {
+                        let pt = f64::from(r.prompt_tokens);
+                        b.prefill_seqs += 1;
+                        b.prefill_tokens += pt;
+                        b.prefill_sq_tokens += pt * pt;
+                    } else {
+                        b.decode_seqs += 1;
+                        b.decode_ctx_tokens += f64::from(r.prompt_tokens + self.generated[q as usize]);
+                    }
+                }
+                (p.iteration_ms(&b), p.compute_share(&b))
+            }
+        };
+        let dur = us(ms / 1e3 / self.s.speed).max(1);
+        let power_share = share + (1.0 - share) * self.s.decode_power_share;
+        rep.iter_w = (self.s.gpu_tdp_w - self.s.gpu_idle_w) * power_share;
+        rep.running = true;
+        rep.iter_start = self.now;
+        let at = self.now + dur;
+        self.push(at, Ev::IterEnd(id));
+    }
+
+    fn iteration_end(&mut self, id: u32) {
+        let now = self.now;
+        let rep = &mut self.replicas[id as usize];
+        rep.running = false;
+        let dur = now - rep.iter_start;
+        rep.busy_us += dur;
+        self.interval_busy_us += dur;
+        self.energy_j += rep.iter_w * f64::from(self.s.gpus_per_replica) * dur as f64 / 1e6;
+        let decoding = (rep.seqs.len() - rep.prefilling) as u32;
+        if decoding > 0 {
+            self.tbt.push((dur as f64 / 1e6, decoding));
+        }
+        let mut k = 0;
+        while k < rep.seqs.len() {
+            let q = rep.seqs[k] as usize;
+            let r = &self.trace[q];
+            self.generated[q] += 1;
+            if self.first_token[q] == UNSET {
+                self.first_token[q] = now;
+                let ttft = (now - us(r.arrival_s)) as f64 / 1e6;
+                self.interval_first_tokens.push(ttft);
+            }
+            let exec = r.exec_s.is_some() && self.perf.is_none();
+            if exec || self.generated[q] >= r.output_tokens {
+                let arrival = us(r.arrival_s);
+                let ttft = (self.first_token[q] - arrival) as f64 / 1e6;
+                let e2e = (now - arrival) as f64 / 1e6;
+                let mean_tbt = if r.output_tokens > 1 {
+                    (e2e - ttft) / f64::from(r.output_tokens - 1)
+                } else {
+                    0.0
+                };
+                if ttft <= self.s.slo.ttft_s && mean_tbt <= self.s.slo.tbt_s {
+                    self.attained += 1;
+                }
+                self.ttft_s.push(ttft);
+                self.e2e_s.push(e2e);
+                self.served += 1;
+                self.in_system -= 1;
+                rep.kv_used -= u64::from(r.prompt_tokens) + u64::from(r.output_tokens);
+                rep.seqs.swap_remove(k);
+            } else {
+                k += 1;
+            }
+        }
+        self.start_iteration(id);
+    }
+
+    fn loaded(&mut self, id: u32) {
+        let rep = &mut self.replicas[id as usize];
+        if rep.state == State::Loading {
+            rep.state = State::Serving;
+            self.start_iteration(id);
+        }
+    }
+
+    fn tick(&mut self) {
+        let interval = us(self.s.interval_s);
+        let n_serving = self.replicas.iter().filter(|r| r.state == State::Serving).count() as u32;
+        let mut ft = std::mem::take(&mut self.interval_first_tokens);
+        let p90 = if ft.is_empty() {
+            0.0
+        } else {
+            let k = ((0.9 * ft.len() as f64).ceil() as usize).clamp(1, ft.len()) - 1;
+            *ft.select_nth_unstable_by(k, f64::total_cmp).1
+        };
+        ft.clear();
+        self.interval_first_tokens = ft;
+        let busy = std::mem::take(&mut self.interval_busy_us);
+        let o = Observed {
+            now_s: self.now as f64 / 1e6,
+            replicas: n_serving,
+            utilization: if n_serving == 0 {
+                1.0
+            } else {
+                busy as f64 / (f64::from(n_serving) * interval as f64)
+            },
+            outstanding: self.in_system,
+            ttft_p90_s: p90,
+        };
+        let want = self.s.scaling.desired(&o);
+        let have = self
+            .replicas
+            .iter()
+            .filter(|r| matches!(r.state, State::Serving | State::Loading))
+            .count() as u32;
+        if want > have {
+            for _ in have..want {
+                self.add_replica(false);
+            }
+        } else {
+            // Drain the newest replicas first: loading ones go at once.
+            let mut excess = have - want;
+            for id in (0..self.replicas.len()).rev() {
+                if excess == 0 {
+                    break;
+                }
+                let rep = &mut self.replicas[id];
+                match rep.state {
+                    State::Loading => rep.state = State::Gone,
+                    State::Serving => {
+                        rep.state = State::Draining;
+                        if !rep.running {
+                            self.idle.retain(|&i| i as usize != id);
+                            self.replicas[id].state = if self.replicas[id].seqs.is_empty() {
+                                State::Gone
+                            } else {
+                                State::Draining
+                            };
+                        }
+                    }
+                    _ => continue,
+                }
+                excess -= 1;
+            }
+        }
+        self.note_replicas();
+        let more = self.next_arrival < self.trace.len() || self.in_system > 0;
+        if more {
+            self.push(self.now + interval, Ev::Tick);
+        }
+    }
+
+    fn report(mut self) -> ServiceReport {
+        let duration_s = self.now as f64 / 1e6;
+        let arrived = self.next_arrival as u64;
+        let mut tbt = std::mem::take(&mut self.tbt);
+        let tbt_p99 = weighted_percentile(&mut tbt, 0.99);
+        let tbt_p50 = weighted_percentile(&mut tbt, 0.50);
+        let tbt_p95 = weighted_percentile(&mut tbt, 0.95);
+        let ttft = Distribution::of(&mut self.ttft_s);
+        let e2e = Distribution::of(&mut self.e2e_s);
+        let mut sorted_ttft = self.ttft_s;
+        sorted_ttft.sort_by(f64::total_cmp);
+        let ttft_p90 = crate::metrics::percentile(&sorted_ttft, 90.0).unwrap_or(0.0);
+        let energy_kwh = self.energy_j / 3.6e6;
+        let gpu_hours = self.gpu_seconds / 3600.0;
+        let per_k = |x: f64| {
+            if self.served > 0 {
+                x * 1000.0 / self.served as f64
+            } else {
+                0.0
+            }
+        };
+        ServiceReport {
+            requests: self.trace.len() as u64,
+            arrived,
+            served: self.served,
+            dropped: self.drops,
+            in_system_at_end: self.in_system,
+            not_arrived: self.trace.len() as u64 - arrived,
+            ttft_s: ttft,
+            ttft_p90_s: ttft_p90,
+            tbt_s: [tbt_p50, tbt_p95, tbt_p99],
+            e2e_s: e2e,
+            slo: self.s.slo,
+            slo_attainment: if self.served > 0 {
+                self.attained as f64 / self.served as f64
+            } else {
+                0.0
+            },
+            slo_met: ttft_p90 <= self.s.slo.ttft_p90_s && tbt_p99 <= self.s.slo.tbt_p99_s,
+            mean_in_system: if duration_s > 0.0 {
+                self.area_in_system / duration_s
+            } else {
+                0.0
+            },
+            duration_s,
+            gpu_hours,
+            energy_kwh,
+            gpu_hours_per_1000: per_k(gpu_hours),
+            energy_kwh_per_1000: per_k(energy_kwh),
+            replicas_over_time: self.replicas_over_time,
+        }
+    }
+}
+
+/// Percentile `q` (0–1) of values weighted by counts (nearest rank); 0 when empty.
+fn weighted_percentile(v: &mut [(f64, u32)], q: f64) -> f64 {
+    v.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let total: u64 = v.iter().map(|x| u64::from(x.1)).sum();
+    if total == 0 {
+        return 0.0;
+    }
+    let rank = ((q * total as f64).ceil() as u64).clamp(1, total);
+    let mut seen = 0;
+    for &(x, w) in v.iter() {
+        seen += u64::from(w);
+        if seen >= rank {
+            return x;
+        }
+    }
+    v[v.len() - 1].0
+}
