@@ -11,6 +11,7 @@ pub mod config;
 pub mod fleet;
 pub mod growth;
 pub mod rule;
+pub mod state;
 
 pub use config::BudgetConfig;
 
