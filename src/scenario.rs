@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::budget::{BudgetConfig, BudgetError};
 use crate::engine::RngStreams;
 use crate::metrics::MetricsConfig;
 use crate::power::{self, PowerConfig, PowerRun};
@@ -116,6 +117,10 @@ pub struct ScenarioConfig {
     /// `[sweep]`: the grid `dcsim sweep` runs (ignored by `run`); see `docs/sweeps.md`.
     #[serde(default)]
     pub sweep: Option<SweepSpec>,
+    /// `[budget]`: months, growth and fleet `dcsim budget` runs (ignored by `run`); see
+    /// `docs/budget.md`.
+    #[serde(default)]
+    pub budget: Option<BudgetConfig>,
 }
 
 /// `[topology]`.
@@ -453,7 +458,17 @@ impl Scenario {
                 return Err(self.invalid(&key, message));
             }
         }
+        if let Some(b) = &self.config.budget {
+            b.validate().map_err(|e| self.budget_err(e))?;
+        }
         Ok(())
+    }
+
+    /// A `[budget]` error, named by its key and line.
+    pub fn budget_err(&self, e: BudgetError) -> ScenarioError {
+        match e {
+            BudgetError::Invalid { key, message } => self.invalid(&key, message),
+        }
     }
 
     fn format(&self, name: &str, key: &str) -> Result<TraceFormat, ScenarioError> {

@@ -11,7 +11,9 @@ pub mod config;
 pub mod fleet;
 pub mod growth;
 pub mod rule;
+pub mod run;
 pub mod state;
+pub mod table;
 
 pub use config::BudgetConfig;
 
@@ -39,3 +41,16 @@ impl BudgetError {
         }
     }
 }
+
+/// Every file a budget folder can hold: a run's ([`crate::report::RUN_FILES`]) and
+/// `budget.csv`; what marks a folder as an earlier budget that `--force` may replace.
+pub const FILES: [&str; 8] = [
+    "jobs.csv",
+    "timeseries.csv",
+    "power.csv",
+    "power_levels.csv",
+    "summary.json",
+    "report.html",
+    "plots",
+    "budget.csv",
+];

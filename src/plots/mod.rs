@@ -69,7 +69,7 @@ pub enum Kind {
     Compare,
     /// `dcsim sweep` or `plan`: `sweep_summary.csv`, `sweep.csv` or `plan.csv`.
     Sweep,
-    /// `dcsim budget`: `costs.csv`.
+    /// `dcsim budget`: `budget.csv` (or a bill's `costs.csv`).
     Budget,
 }
 
@@ -98,7 +98,7 @@ pub fn detect(dir: &Path) -> Vec<Kind> {
     if has("sweep_summary.csv") || has("sweep.csv") || has("plan.csv") || has("plan_probes.csv") {
         kinds.push(Kind::Sweep);
     }
-    if has("costs.csv") {
+    if has("budget.csv") || has("costs.csv") {
         kinds.push(Kind::Budget);
     }
     kinds
