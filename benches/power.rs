@@ -44,7 +44,7 @@ fn replay(
             let p = power::setup(cfg, cluster, topo, w.jobs.len(), Path::new("."), 0)
                 .expect("valid power set-up")
                 .expect("power on");
-            sim.with_power(p)
+            sim.with_model(Box::new(p))
         }
         None => sim,
     };

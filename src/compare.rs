@@ -470,7 +470,7 @@ pub fn compare(scenario: &Scenario, config: &CompareConfig) -> Result<Comparison
     }
 
     let report = scenario.load_topology()?;
-    let cluster = report.cluster;
+    let cluster = &report.cluster;
     // A trace workload does not depend on the seed: load it once for every replication.
     let seeded = scenario.config.workload.synthetic.is_some();
     let seeds: Vec<u64> = if seeded {
@@ -500,16 +500,13 @@ pub fn compare(scenario: &Scenario, config: &CompareConfig) -> Result<Comparison
             let seed = config.seed_of(r);
             let workload = &workloads[if seeded { r as usize } else { 0 }];
             let sim = Simulation::new(
-                &cluster,
+                cluster,
                 workload,
                 scenario.queue_policy(q, seed)?,
                 scenario.placement_policy(p, seed)?,
                 scenario.sim_config(),
-            );
-            let sim = match scenario.power_run(&cluster, &report.power, workload.jobs.len(), seed)? {
-                Some(power) => sim.with_power(power),
-                None => sim,
-            };
+            )
+            .with_models(scenario.models(&report, workload, seed)?);
             let mut out = sim.run(&mut |_| {});
             scenario.config.metrics.apply(&mut out.summary, &out.series);
             let secs = |f: fn(&JobRecord) -> Option<SimTime>| -> Vec<f64> {

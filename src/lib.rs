@@ -7,6 +7,7 @@ pub mod facility;
 pub mod hardware;
 pub mod inflation;
 pub mod metrics;
+pub mod model;
 pub mod output;
 pub mod plots;
 pub mod power;

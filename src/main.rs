@@ -499,11 +499,8 @@ fn run(
         prepared.queue,
         prepared.placement,
         scenario.sim_config(),
-    );
-    let sim = match prepared.power {
-        Some(p) => sim.with_power(p),
-        None => sim,
-    };
+    )
+    .with_models(prepared.models);
     let mut out = sim.run(&mut |n| bar.set_position(n));
     bar.finish_and_clear();
     cfg.metrics.apply(&mut out.summary, &out.series);
@@ -574,32 +571,21 @@ fn budget_cmd(
     output::check_target(&dir, Kind::Dir(&budget::FILES), force)?;
     let seed = seed.unwrap_or(cfg.seed);
     let setup = budget::run::prepare(scenario, seed, months)?;
-    if setup.fleet_changes() {
-        bail!(
-            "{}: dated fleet groups and the capacity rule need the engine's model seam, which this build lacks; remove [[budget.fleet]] and [budget.rule] to budget a fixed fleet",
-            scenario.path.display()
-        );
-    }
     let info = run_info(scenario, seed, &setup.prepared);
-    let state = setup.fleet_state(scenario);
     let budget::run::BudgetSetup { prepared, calendar, .. } = setup;
     let Prepared {
         cluster,
         workload,
         queue,
         placement,
-        power,
+        models,
     } = prepared;
     let bar = progress_bar(workload.jobs.len() as u64);
-    let sim = Simulation::new(&cluster, &workload, queue, placement, scenario.sim_config());
-    let sim = match power {
-        Some(power) => sim.with_power(power),
-        None => sim,
-    };
+    let sim = Simulation::new(&cluster, &workload, queue, placement, scenario.sim_config()).with_models(models);
     let mut out = sim.run(&mut |n| bar.set_position(n));
     bar.finish_and_clear();
     cfg.metrics.apply(&mut out.summary, &out.series);
-    let fleet = budget::run::replay(state, &out, &workload);
+    let fleet = out.models.fleet.take().map(|f| f.months).unwrap_or_default();
     let metric = cfg.budget.as_ref().and_then(|b| b.rule.as_ref()).map(|r| r.metric);
     let rows = budget::table::rows(&calendar, &out.jobs, &fleet, metric);
     let table = |w: &mut dyn std::io::Write| budget::table::write(w, &rows);

@@ -3,8 +3,8 @@
 //! A job's rate is the work it does per unit of time (1.0: its trace duration's pace).
 //! Each model that slows or speeds a job owns one factor and changes only that one
 //! (DESIGN.md, "Running jobs advance at a rate"): the GPU's speed for the job's class,
-//! and power throttling. The rate is their product, so the models compose instead of
-//! overwriting each other. Models added later (network, failures) add their own factor.
+//! power throttling, fabric contention and checkpoint writing. The rate is their product,
+//! so the models compose instead of overwriting each other.
 
 /// Who owns a factor of a job's rate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -14,11 +14,17 @@ pub enum Factor {
     Speed,
     /// Power throttling (see [`crate::power`]): 1.0 unthrottled, lower under a cap.
     Power,
+    /// Fabric contention: 1.0 when the job's communication runs at its isolated pace,
+    /// lower when links it shares with other jobs slow it.
+    Network,
+    /// Checkpoint writing: the share of the job's pace left while it saves its state
+    /// (0 when training pauses for a synchronous checkpoint).
+    Checkpoint,
 }
 
 impl Factor {
     /// How many factors there are.
-    pub const COUNT: usize = 2;
+    pub const COUNT: usize = 4;
 
     /// The factor's slot in [`Rate`].
     const fn index(self) -> usize {

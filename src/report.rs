@@ -97,13 +97,13 @@ pub fn write_run_with(
     on_bytes: &OnBytes,
     finish: Option<&Finish>,
 ) -> Result<(), ReportError> {
-    let jobs = |w: &mut dyn Write| write_jobs(w, info, workload, &out.jobs, out.power.as_ref());
+    let jobs = |w: &mut dyn Write| write_jobs(w, info, workload, &out.jobs, out.models.power.as_ref());
     let series = |w: &mut dyn Write| write_series(w, info, &out.series);
-    let power = |w: &mut dyn Write| match &out.power {
+    let power = |w: &mut dyn Write| match &out.models.power {
         Some(p) => write_power(w, p, out.series.time.last().copied()),
         None => Ok(()),
     };
-    let levels = |w: &mut dyn Write| match &out.power {
+    let levels = |w: &mut dyn Write| match &out.models.power {
         Some(p) => write_power_levels(w, &p.levels),
         None => Ok(()),
     };
@@ -118,7 +118,7 @@ pub fn write_run_with(
     };
     let [j, t, p, l, s, ..] = RUN_FILES;
     let mut files: Vec<(&str, &FileWriter)> = vec![(j, &jobs), (t, &series)];
-    if out.power.is_some() {
+    if out.models.power.is_some() {
         files.push((p, &power));
         files.push((l, &levels));
     }

@@ -14,6 +14,7 @@ use serde::Deserialize;
 use crate::budget::{BudgetConfig, BudgetError};
 use crate::engine::RngStreams;
 use crate::metrics::MetricsConfig;
+use crate::model::Model;
 use crate::power::{self, PowerConfig, PowerRun};
 use crate::scheduler::params::PolicyError;
 use crate::scheduler::registry;
@@ -221,14 +222,15 @@ pub struct Scenario {
     pub overrides: Vec<Override>,
 }
 
-/// The per-run parts of a run: fresh policies and power accounting.
+/// The per-run parts of a run: fresh policies and models.
 pub struct Policies {
     /// A fresh queue policy.
     pub queue: Box<dyn QueuePolicy>,
     /// A fresh placement policy.
     pub placement: Box<dyn Placement>,
-    /// Power accounting for the run, when `[power]` turns it on.
-    pub power: Option<PowerRun>,
+    /// The models beside the scheduler for the run (power, when `[power]` turns it
+    /// on; ...), in the order they are called.
+    pub models: Vec<Box<dyn Model>>,
 }
 
 /// Everything a run needs, built from a scenario.
@@ -241,8 +243,9 @@ pub struct Prepared {
     pub queue: Box<dyn QueuePolicy>,
     /// A fresh placement policy.
     pub placement: Box<dyn Placement>,
-    /// Power accounting for the run, when `[power]` turns it on.
-    pub power: Option<PowerRun>,
+    /// The models beside the scheduler for the run (power, when `[power]` turns it
+    /// on; ...), in the order they are called.
+    pub models: Vec<Box<dyn Model>>,
 }
 
 impl Scenario {
@@ -510,10 +513,10 @@ impl Scenario {
         let Policies {
             queue,
             placement,
-            power,
+            models,
         } = self.policies(&report, &workload, seed)?;
         Ok(Prepared {
-            power,
+            models,
             cluster: report.cluster,
             workload,
             queue,
@@ -521,7 +524,7 @@ impl Scenario {
         })
     }
 
-    /// Fresh policies and power accounting for one run on a loaded cluster and workload
+    /// Fresh policies and models for one run on a loaded cluster and workload
     /// (what [`Scenario::prepare`] adds to them; sweeps reuse a cluster and workload
     /// across runs).
     pub fn policies(
@@ -539,12 +542,26 @@ impl Scenario {
         })?;
         let queue = self.queue_policy(&self.config.scheduler.queue, seed)?;
         self.check_tenants(queue.as_ref(), workload)?;
-        let power = self.power_run(&report.cluster, &report.power, workload.jobs.len(), seed)?;
         Ok(Policies {
             queue,
             placement: self.placement_policy(&self.config.scheduler.placement, seed)?,
-            power,
+            models: self.models(report, workload, seed)?,
         })
+    }
+
+    /// Fresh models for one run (see [`crate::model`]), in the order they are called:
+    /// each model the scenario turns on adds one line here.
+    pub fn models(
+        &self,
+        report: &LoadReport,
+        workload: &Workload,
+        seed: u64,
+    ) -> Result<Vec<Box<dyn Model>>, ScenarioError> {
+        let mut models: Vec<Box<dyn Model>> = Vec::new();
+        if let Some(p) = self.power_run(&report.cluster, &report.power, workload.jobs.len(), seed)? {
+            models.push(Box::new(p));
+        }
+        Ok(models)
     }
 
     /// Power accounting for one run of `jobs` jobs on `cluster` (`power` from the

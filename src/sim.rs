@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::engine::{EventQueue, SimTime};
 use crate::metrics::{JobRecord, Outcome, Segment, Summary, TimeSeries};
-use crate::power::{PowerOutput, PowerRun};
+use crate::model::{Action, Admission, EngineView, Model, ModelCtx, ModelOutputs, TakeOut};
 use crate::rate::{Factor, Rate};
 use crate::scheduler::placement::TaskMix;
 use crate::scheduler::whatif::{place_if_freed, Held};
@@ -112,6 +112,11 @@ enum Event {
         value_bits: u64,
     },
     Wake,
+    /// One of a model's own events.
+    Model {
+        model: u16,
+        token: u64,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -147,6 +152,8 @@ struct JobState {
     busy_ms: u64,
     preemptions: u32,
     lost_work_ms: f64,
+    /// Restore time to add when the job next starts (after a preemption or interruption).
+    restore_ms: f64,
 }
 
 /// What a finished run produced.
@@ -164,8 +171,8 @@ pub struct RunOutput {
     pub summary: Summary,
     /// Events processed (arrivals, finishes, rate changes, wake-ups), stale ones excluded.
     pub events: u64,
-    /// Power accounting, when the run had it on.
-    pub power: Option<PowerOutput>,
+    /// What the models that ran (power, ...) handed over.
+    pub models: ModelOutputs,
 }
 
 /// Everything the scheduling pass touches, apart from the queue policy itself.
@@ -188,24 +195,36 @@ struct Core<'a> {
     running_pos: Vec<u32>,
     finished: Vec<QueuedJob>,
     wake: bool,
-    /// Power accounting, when on (see [`Simulation::with_power`]).
-    power: Option<Box<PowerRun>>,
-    /// Scratch for the rate changes power capping asks for.
-    rate_changes: Vec<(u32, f64)>,
+    /// The models beside the scheduler ([`Simulation::with_model`]).
+    models: Vec<Box<dyn Model>>,
+    /// Actions the models asked for, with the asking model's index, not yet applied.
+    pending: Vec<(u16, Action)>,
+    /// Scratch: the actions of one model call.
+    asked: Vec<Action>,
+    /// Jobs stopped by an interruption, to hand back to the queue policy.
+    requeued: Vec<QueuedJob>,
+    /// Whether a model's action changed what can run (an interruption, a node taken out
+    /// or brought back), so the scheduler must look again at this instant.
+    reshaped: bool,
+    /// Per node: whether it is out of service, and the free capacity hidden from
+    /// placement meanwhile.
+    out_of_service: Vec<bool>,
+    out_hidden: Vec<Vec<(GpuGrant, u32)>>,
     /// Running jobs whose rate changed since the queue policy was last told (it may
     /// hold their expected ends, as EASY's reservation does).
     rate_changed: Vec<u32>,
     /// GPU speeds per class and model: the speed factor of each run.
     speeds: SpeedTable,
     /// Admission rerouting: free capacity hidden from placement (grant, thousandths
-    /// per GPU), and the nodes to hide.
+    /// per GPU), and the nodes a model asked to avoid.
     hidden: Vec<(GpuGrant, u32)>,
-    hidden_nodes: Vec<u32>,
+    avoid: Vec<NodeId>,
 }
 
-/// How many times admission asks placement again, each time hiding the part of the
-/// power tree whose cap the last proposal would exceed, before the job waits.
-pub const POWER_REROUTES: u32 = 8;
+/// How many times admission asks placement again, each time hiding the nodes a model
+/// asked to avoid (power: the part of the tree whose cap the last proposal would
+/// exceed), before the job waits.
+pub const REROUTES: u32 = 8;
 
 /// Hides node `n`'s free capacity from placement by allocating it, recording what was
 /// taken in `hidden` so it can be given back.
@@ -315,6 +334,7 @@ impl<'a> Simulation<'a> {
                     busy_ms: 0,
                     preemptions: 0,
                     lost_work_ms: 0.0,
+                    restore_ms: 0.0,
                 }
             })
             .collect();
@@ -368,12 +388,17 @@ impl<'a> Simulation<'a> {
                 running: Vec::new(),
                 finished: Vec::new(),
                 wake: false,
-                power: None,
-                rate_changes: Vec::new(),
+                models: Vec::new(),
+                pending: Vec::new(),
+                asked: Vec::new(),
+                requeued: Vec::new(),
+                reshaped: false,
+                out_of_service: vec![false; cluster.nodes.len()],
+                out_hidden: vec![Vec::new(); cluster.nodes.len()],
                 rate_changed: Vec::new(),
                 speeds,
                 hidden: Vec::new(),
-                hidden_nodes: Vec::new(),
+                avoid: Vec::new(),
             },
             queue,
             arrivals,
@@ -392,10 +417,16 @@ impl<'a> Simulation<'a> {
         out
     }
 
-    /// Turns power accounting on for this run: job power, caps, admission or
-    /// throttling, and energy (see [`crate::power`]).
-    pub fn with_power(mut self, power: PowerRun) -> Self {
-        self.core.power = Some(Box::new(power));
+    /// Adds a model beside the scheduler (power, ...; see [`crate::model`]). Models
+    /// are called in the order they were added.
+    pub fn with_model(mut self, model: Box<dyn Model>) -> Self {
+        self.core.models.push(model);
+        self
+    }
+
+    /// Adds models in order ([`Simulation::with_model`]).
+    pub fn with_models(mut self, models: Vec<Box<dyn Model>>) -> Self {
+        self.core.models.extend(models);
         self
     }
 
@@ -428,6 +459,8 @@ impl<'a> Simulation<'a> {
         let mut events = 0u64;
         let mut last_progress = 0u64;
         let workload = self.core.workload;
+        self.core.notify(|m, ctx| m.on_begin(ctx));
+        self.settle_actions();
         loop {
             let t_arrival = self.arrivals.get(next_arrival).map(|a| a.0);
             let t_event = self.core.events.peek_time();
@@ -444,6 +477,7 @@ impl<'a> Simulation<'a> {
                 if self.core.apply(ev.event) {
                     events += 1;
                 }
+                self.settle_actions();
             }
             for &job in &self.core.finished {
                 self.queue.on_finish(&FinishedJob { job, end: now });
@@ -466,9 +500,15 @@ impl<'a> Simulation<'a> {
             }
             if !self.queue.is_empty() || std::mem::take(&mut self.core.wake) {
                 self.queue.schedule(&mut self.core);
+                self.settle_actions();
             }
-            if events != events_before {
-                self.core.settle_power();
+            if events != events_before && !self.core.models.is_empty() {
+                self.core.notify(|m, ctx| m.after_batch(ctx));
+                self.settle_actions();
+            }
+            if std::mem::take(&mut self.core.reshaped) {
+                // Capacity changed under the scheduler: it looks again at this instant.
+                self.core.events.push(now, Event::Wake);
             }
             let c = &self.core;
             let running = c.running.len() as u32;
@@ -490,8 +530,10 @@ impl<'a> Simulation<'a> {
         let mut summary = Summary::compute(workload, &jobs, &series, self.cluster_gpus);
         // The last change point: stale finish events can pop later and change nothing.
         let end = series.time.last().copied().unwrap_or(self.core.now);
-        let power = self.core.power.take().map(|p| p.finish(end, workload));
-        summary.power = power.as_ref().map(|p| p.summary.clone());
+        let mut models = ModelOutputs::default();
+        for m in std::mem::take(&mut self.core.models) {
+            m.finish(end, workload, &jobs, &mut summary, &mut models);
+        }
         RunOutput {
             jobs,
             segments: self.core.segments,
@@ -499,7 +541,16 @@ impl<'a> Simulation<'a> {
             series,
             summary,
             events,
-            power,
+            models,
+        }
+    }
+
+    /// Applies the actions the models asked for and hands jobs they interrupted back to
+    /// the queue policy.
+    fn settle_actions(&mut self) {
+        self.core.apply_actions();
+        for job in self.core.requeued.drain(..) {
+            self.queue.enqueue(job);
         }
     }
 }
@@ -558,6 +609,10 @@ impl Core<'_> {
             }
             Event::Wake => {
                 self.wake = true;
+                true
+            }
+            Event::Model { model, token } => {
+                self.notify_one(usize::from(model), |m, ctx| m.on_event(ctx, token));
                 true
             }
         }
@@ -631,17 +686,14 @@ impl Core<'_> {
         }
         self.busy_milli += demand.total_milli();
         let now = self.now;
-        let restore_ms = self.config.preemption.restore_s * 1000.0;
         let speed = model.map_or(1.0, |m| {
             self.speeds.factor(self.workload.jobs[job as usize].class, m)
         });
         let s = &mut self.jobs[job as usize];
-        if s.preemptions > 0 {
-            s.remaining_ms += restore_ms;
-        }
+        s.remaining_ms += std::mem::take(&mut s.restore_ms);
         s.status = Status::Running;
         // Every run starts with all factors nominal but its GPU's speed (unplaced: 1);
-        // power sets its factor at the next settle.
+        // the models set their own factors (power: at the next settle).
         s.rate = Rate::NOMINAL;
         s.rate.set(Factor::Speed, speed);
         s.first_start = s.first_start.min(now);
@@ -651,7 +703,9 @@ impl Core<'_> {
         s.grant_offset = offset;
         s.grant_len = self.scratch.len() as u32;
         s.model = model;
-        self.power_start(job);
+        let grants = std::mem::take(&mut self.scratch);
+        self.notify(|m, ctx| m.on_start(ctx, JobId(job), &grants));
+        self.scratch = grants;
         self.running_pos[job as usize] = self.running.len() as u32;
         let snapshot = self.queued(job);
         self.running.push(RunningJob {
@@ -669,7 +723,7 @@ impl Core<'_> {
     /// is cold by the time a job ends).
     fn stop(&mut self, job: u32) -> QueuedJob {
         self.charge(job);
-        self.power_stop(job);
+        self.notify(|m, ctx| m.on_stop(ctx, JobId(job)));
         let pos = std::mem::replace(&mut self.running_pos[job as usize], NOT_RUNNING) as usize;
         let mut queued = self.running.swap_remove(pos).job;
         if let Some(moved) = self.running.get(pos) {
@@ -695,6 +749,12 @@ impl Core<'_> {
         queued.preemptions = s.preemptions;
         self.free
             .release_job(&self.grants[offset..offset + len], &queued.request);
+        for g in &self.grants[offset..offset + len] {
+            let n = g.node.0 as usize;
+            if self.out_of_service[n] {
+                hide_node(&mut self.free, g.node, &mut self.out_hidden[n]);
+            }
+        }
         if let Some(m) = model {
             self.busy_by_model[m.0 as usize] -= demand.total_milli();
         }
@@ -771,83 +831,218 @@ impl Core<'_> {
     }
 }
 
-/// Power hooks: kept apart from the engine so power-off runs take one branch each.
+/// The model seam: calls into the models and the actions they ask for.
 impl Core<'_> {
-    /// Power accounting sees `job` start on the grants in `scratch`.
-    fn power_start(&mut self, job: u32) {
-        if let Some(p) = self.power.as_deref_mut() {
-            // Power owns its factor of the rate: every run starts unthrottled (the
-            // factor is 1 from `begin`), throttling lowers it at the next settle.
-            let spec = &self.workload.jobs[job as usize];
-            p.start(self.now, job, &self.scratch, spec);
+    /// Calls every model in turn, collecting the actions each asks for (applied later
+    /// by [`Core::apply_actions`], outside the scheduling pass).
+    fn notify(&mut self, mut call: impl FnMut(&mut dyn Model, &mut ModelCtx<'_>)) {
+        if self.models.is_empty() {
+            return;
         }
+        let mut models = std::mem::take(&mut self.models);
+        for (i, m) in models.iter_mut().enumerate() {
+            self.call_model(i, m.as_mut(), &mut call);
+        }
+        self.models = models;
     }
 
-    /// Power accounting sees `job` stop.
-    fn power_stop(&mut self, job: u32) {
-        if let Some(p) = self.power.as_deref_mut() {
-            p.stop(self.now, job);
+    /// Calls model `i` alone.
+    fn notify_one(&mut self, i: usize, mut call: impl FnMut(&mut dyn Model, &mut ModelCtx<'_>)) {
+        let mut models = std::mem::take(&mut self.models);
+        if let Some(m) = models.get_mut(i) {
+            self.call_model(i, m.as_mut(), &mut call);
         }
+        self.models = models;
     }
 
-    /// Admission mode: whether `job` may start, on the grants in `scratch` or, when they
-    /// would exceed a rack's, row's or hall's cap, on grants placement finds with that
-    /// part of the tree hidden (up to [`POWER_REROUTES`] times); `scratch` then holds
-    /// them. A job that fits nowhere, or only under an exceeded feed, is refused and
-    /// waits, its wait attributed to power.
-    fn power_admits(&mut self, job: &QueuedJob) -> bool {
-        // Taken out while placement is asked again (which borrows the whole core).
-        let Some(mut p) = self.power.take() else {
-            return true;
-        };
-        let milli = job.request.demand.milli_per_gpu;
-        let mut ok = false;
-        for attempt in 0..=POWER_REROUTES {
-            let level = match p.over_cap(&self.scratch, milli) {
-                None => {
-                    ok = true;
-                    break;
+    fn call_model(
+        &mut self,
+        i: usize,
+        model: &mut dyn Model,
+        call: &mut impl FnMut(&mut dyn Model, &mut ModelCtx<'_>),
+    ) {
+        let mut asked = std::mem::take(&mut self.asked);
+        call(model, &mut ModelCtx::new(&*self, &mut asked));
+        self.pending.extend(asked.drain(..).map(|a| (i as u16, a)));
+        self.asked = asked;
+    }
+
+    /// Applies the models' pending actions in the order asked, including those the
+    /// applied ones lead to (a stop tells the models, who may ask for more).
+    fn apply_actions(&mut self) {
+        let mut k = 0;
+        while let Some(&(model, action)) = self.pending.get(k) {
+            k += 1;
+            match action {
+                Action::SetFactor { job, factor, value } => {
+                    if self.jobs.get(job.0 as usize).map(|s| s.status) == Some(Status::Running) {
+                        self.set_factor(job.0, factor, value);
+                    }
                 }
-                Some(level) => level,
-            };
-            if level == 0 || attempt == POWER_REROUTES {
+                Action::Schedule { at, token } => {
+                    self.events.push(at.max(self.now), Event::Model { model, token });
+                }
+                Action::Interrupt {
+                    job,
+                    lost_ms,
+                    restore_ms,
+                } => self.interrupt(job.0, lost_ms, restore_ms),
+                Action::TakeOut { node, how } => self.take_out(node, how),
+                Action::BringBack { node } => self.bring_back(node),
+            }
+        }
+        self.pending.clear();
+    }
+
+    /// Stops running `job` and requeues its remainder (see [`ModelCtx::interrupt`]).
+    fn interrupt(&mut self, job: u32, lost_ms: f64, restore_ms: f64) {
+        if self.jobs.get(job as usize).map(|s| s.status) != Some(Status::Running) {
+            return;
+        }
+        let queued = self.requeue(job, lost_ms, restore_ms);
+        self.requeued.push(queued);
+        self.reshaped = true;
+    }
+
+    /// The one path by which a run ends early (preemption or interruption): stops
+    /// `job`, charges up to `lost_ms` of this run's work as lost (to be redone), notes
+    /// `restore_ms` to add when it resumes, and returns the job as it now waits.
+    fn requeue(&mut self, job: u32, lost_ms: f64, restore_ms: f64) -> QueuedJob {
+        self.stop(job);
+        let s = &mut self.jobs[job as usize];
+        let progress = (s.remaining_at_run_start - s.remaining_ms).max(0.0);
+        let lost = lost_ms.clamp(0.0, progress);
+        s.remaining_ms += lost;
+        s.lost_work_ms += lost;
+        s.restore_ms = restore_ms.max(0.0);
+        s.status = Status::Waiting;
+        self.queued(job)
+    }
+
+    /// Work lost and restore time when `job` is stopped under the scenario's
+    /// preemption rule (see [`PreemptionCost`]).
+    fn preemption_loss(&self, job: u32) -> (f64, f64) {
+        let cost = self.config.preemption;
+        let interval_ms = cost.checkpoint_interval_s * 1000.0;
+        let lost = if interval_ms > 0.0 {
+            self.view_work_done(job) % interval_ms
+        } else {
+            0.0
+        };
+        (lost, cost.restore_s * 1000.0)
+    }
+
+    /// Work done in `job`'s current run, charged up to now.
+    fn view_work_done(&self, job: u32) -> f64 {
+        let s = &self.jobs[job as usize];
+        if s.status != Status::Running {
+            return 0.0;
+        }
+        let elapsed = (self.now - s.last_update).as_ms() as f64;
+        let remaining = (s.remaining_ms - elapsed * s.rate.get()).max(0.0);
+        (s.remaining_at_run_start - remaining).max(0.0)
+    }
+
+    /// Takes `node` out of service (see [`ModelCtx::take_out`]).
+    fn take_out(&mut self, node: NodeId, how: TakeOut) {
+        let n = node.0 as usize;
+        if n >= self.out_of_service.len() || self.out_of_service[n] {
+            return;
+        }
+        self.out_of_service[n] = true;
+        if how == TakeOut::Now {
+            let on_node: Vec<u32> = self
+                .running
+                .iter()
+                .map(|r| r.job.id.0)
+                .filter(|&j| self.view_grants(j).iter().any(|g| g.node == node))
+                .collect();
+            for job in on_node {
+                let (lost, restore) = self.preemption_loss(job);
+                self.interrupt(job, lost, restore);
+            }
+        }
+        hide_node(&mut self.free, node, &mut self.out_hidden[n]);
+        self.reshaped = true;
+    }
+
+    /// Puts a node taken out back in service.
+    fn bring_back(&mut self, node: NodeId) {
+        let n = node.0 as usize;
+        if n >= self.out_of_service.len() || !self.out_of_service[n] {
+            return;
+        }
+        self.out_of_service[n] = false;
+        for (g, m) in std::mem::take(&mut self.out_hidden[n]) {
+            self.free.release(g, m);
+        }
+        self.reshaped = true;
+    }
+
+    fn view_grants(&self, job: u32) -> &[GpuGrant] {
+        match self.jobs.get(job as usize) {
+            Some(s) if s.status == Status::Running => {
+                let start = s.grant_offset as usize;
+                &self.grants[start..start + s.grant_len as usize]
+            }
+            _ => &[],
+        }
+    }
+
+    /// Whether every model admits `job` on the grants in `scratch` or, when one asks
+    /// to reroute, on grants placement finds with the nodes it named hidden (up to
+    /// [`REROUTES`] times); `scratch` then holds them. A job no model lets start is
+    /// refused and waits, the refusing model told.
+    fn admits(&mut self, job: &QueuedJob) -> bool {
+        if self.models.is_empty() {
+            return true;
+        }
+        // Taken out while placement is asked again (which borrows the whole core).
+        let mut models = std::mem::take(&mut self.models);
+        let mut ok = false;
+        let mut refuser = 0;
+        'attempts: for attempt in 0..=REROUTES {
+            let mut reroute = false;
+            for (i, m) in models.iter_mut().enumerate() {
+                match m.admits(job, &self.scratch, &mut self.avoid) {
+                    Admission::Admit => {}
+                    Admission::Refuse => {
+                        refuser = i;
+                        break 'attempts;
+                    }
+                    Admission::Reroute => {
+                        refuser = i;
+                        reroute = true;
+                        break;
+                    }
+                }
+            }
+            if !reroute {
+                ok = true;
                 break;
             }
-            self.hidden_nodes.clear();
-            p.nodes_under(level, &mut self.hidden_nodes);
-            for &n in &self.hidden_nodes {
-                hide_node(&mut self.free, NodeId(n), &mut self.hidden);
+            if attempt == REROUTES {
+                break;
             }
+            for k in 0..self.avoid.len() {
+                hide_node(&mut self.free, self.avoid[k], &mut self.hidden);
+            }
+            self.avoid.clear();
             if !self.place(job.id.0, &job.request) {
                 break;
             }
             self.check_contract(job);
         }
+        self.avoid.clear();
         for &(g, m) in self.hidden.iter().rev() {
             self.free.release(g, m);
         }
         self.hidden.clear();
         if !ok {
-            p.refuse(self.now, job.id.0);
+            models[refuser].on_refused(self.now, job.id);
         }
-        self.power = Some(p);
+        self.models = models;
         ok
-    }
-
-    /// After a batch: recomputes throttling where it changed and applies the new rates.
-    fn settle_power(&mut self) {
-        let Some(p) = self.power.as_deref_mut() else {
-            return;
-        };
-        let mut changes = std::mem::take(&mut self.rate_changes);
-        p.settle(self.now, &mut changes);
-        for &(job, factor) in &changes {
-            if self.jobs[job as usize].status == Status::Running {
-                self.set_factor(job, Factor::Power, factor);
-            }
-        }
-        changes.clear();
-        self.rate_changes = changes;
     }
 
     /// Panics if the grants placement just proposed in `scratch` break its contract (an
@@ -863,6 +1058,36 @@ impl Core<'_> {
     }
 }
 
+impl EngineView for Core<'_> {
+    fn now(&self) -> SimTime {
+        self.now
+    }
+
+    fn workload(&self) -> &Workload {
+        self.workload
+    }
+
+    fn free(&self) -> &FreeCapacity {
+        &self.free
+    }
+
+    fn running(&self) -> &[RunningJob] {
+        &self.running
+    }
+
+    fn grants(&self, job: JobId) -> &[GpuGrant] {
+        self.view_grants(job.0)
+    }
+
+    fn work_done_in_run_ms(&self, job: JobId) -> f64 {
+        if (job.0 as usize) < self.jobs.len() {
+            self.view_work_done(job.0)
+        } else {
+            0.0
+        }
+    }
+}
+
 impl SchedContext for Core<'_> {
     fn now(&self) -> SimTime {
         self.now
@@ -873,7 +1098,7 @@ impl SchedContext for Core<'_> {
             return false;
         }
         self.check_contract(job);
-        if !self.power_admits(job) {
+        if !self.admits(job) {
             return false;
         }
         self.begin(job.id.0);
@@ -884,20 +1109,9 @@ impl SchedContext for Core<'_> {
         if self.jobs.get(job.0 as usize)?.status != Status::Running {
             return None;
         }
-        self.stop(job.0);
-        let interval_ms = self.config.preemption.checkpoint_interval_s * 1000.0;
-        let s = &mut self.jobs[job.0 as usize];
-        let progress = s.remaining_at_run_start - s.remaining_ms;
-        let lost = if interval_ms > 0.0 {
-            progress % interval_ms
-        } else {
-            0.0
-        };
-        s.remaining_ms += lost;
-        s.lost_work_ms += lost;
-        s.preemptions += 1;
-        s.status = Status::Waiting;
-        Some(self.queued(job.0))
+        let (lost, restore) = self.preemption_loss(job.0);
+        self.jobs[job.0 as usize].preemptions += 1;
+        Some(self.requeue(job.0, lost, restore))
     }
 
     fn start_preempting(&mut self, job: &QueuedJob, victims: &[JobId], evicted: &mut Vec<QueuedJob>) -> bool {
@@ -924,13 +1138,16 @@ impl SchedContext for Core<'_> {
         ) {
             return false;
         }
-        // Power is asked before anyone stops, with the victims still drawing: if the
-        // grants fit under every cap now, they still do once the victims are gone.
-        let milli = job.request.demand.milli_per_gpu;
-        if let Some(p) = self.power.as_deref_mut() {
-            if p.over_cap(&self.scratch, milli).is_some() {
-                return false;
-            }
+        // The models are asked before anyone stops, with the victims still running (power:
+        // still drawing): grants admitted now stay admissible once the victims are gone.
+        let mut models = std::mem::take(&mut self.models);
+        let admitted = models
+            .iter_mut()
+            .all(|m| m.admits(job, &self.scratch, &mut self.avoid) == Admission::Admit);
+        self.avoid.clear();
+        self.models = models;
+        if !admitted {
+            return false;
         }
         for i in 0..self.held.len() {
             let v = self.held[i].id;

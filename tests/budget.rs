@@ -19,9 +19,14 @@ fn dcsim(args: &[&str]) -> Output {
 /// A trace of one 1-GPU, 60-second job per hour for a day (submits 0, 1, ..., 23 h): its
 /// tile span is 23 h · 24 / 23 = 24 h, so tiled it has exactly one arrival per hour.
 fn hourly_trace(dir: &Path) -> PathBuf {
+    hourly_jobs(dir, 1, 60)
+}
+
+/// Like [`hourly_trace`], with `gpus` GPUs per job running `duration_s` seconds.
+fn hourly_jobs(dir: &Path, gpus: u32, duration_s: u32) -> PathBuf {
     let mut text = String::from("id,submit_s,duration_s,gpus,gpu_milli,tenant\n");
     for h in 0..24 {
-        text.push_str(&format!("j{h},{},60,1,1000,alpha\n", h * 3600));
+        text.push_str(&format!("j{h},{},{duration_s},{gpus},1000,alpha\n", h * 3600));
     }
     let p = dir.join("hourly.csv");
     fs::write(&p, text).unwrap();
@@ -31,7 +36,11 @@ fn hourly_trace(dir: &Path) -> PathBuf {
 /// A scenario on topologies/tiny.toml (40 GPUs) with the hourly trace and `budget`
 /// (the `[budget]` table's body).
 fn scenario(dir: &Path, budget: &str) -> PathBuf {
-    let trace = hourly_trace(dir);
+    scenario_with(dir, &hourly_trace(dir), budget)
+}
+
+/// [`scenario`] with another trace.
+fn scenario_with(dir: &Path, trace: &Path, budget: &str) -> PathBuf {
     let text = format!(
         r#"
 name = "b"
@@ -143,4 +152,56 @@ fn bad_budget_input_names_the_key_and_line() {
     .unwrap();
     let o = dcsim(&["budget", s.to_str().unwrap()]);
     assert!(String::from_utf8_lossy(&o.stderr).contains("needs a [budget] table"));
+}
+
+/// Runs `dcsim budget` on `s` and returns budget.csv's rows (header left out).
+fn budget_rows(dir: &Path, s: &Path) -> Vec<Vec<String>> {
+    let out = dir.join("out-rows");
+    let o = dcsim(&["budget", s.to_str().unwrap(), "-o", out.to_str().unwrap(), "--no-report", "--force"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let mut r = csv::Reader::from_path(out.join("budget.csv")).unwrap();
+    r.records().map(|rec| rec.unwrap().iter().map(String::from).collect()).collect()
+}
+
+#[test]
+fn dated_groups_enter_and_leave_service() {
+    // tiny.toml: group h100 = 4 nodes × 8 GPUs, a100 = 2 nodes × 4 GPUs. h100 enters on
+    // February 1, a100 retires on March 1: 8 GPUs in January, 40 in February, 32 in March.
+    let dir = tempfile::tempdir().unwrap();
+    let s = scenario(
+        dir.path(),
+        "start = \"2026-01-01\"\nmonths = 3\n[[budget.fleet]]\nnodes = \"h100\"\nin_service = \"2026-02-01\"\n[[budget.fleet]]\nnodes = \"a100\"\nretire = \"2026-03-01\"",
+    );
+    let rows = budget_rows(dir.path(), &s);
+    let gpus: Vec<&str> = rows.iter().map(|r| r[1].as_str()).collect();
+    assert_eq!(gpus, ["8", "40", "32"]);
+}
+
+#[test]
+fn the_capacity_rule_orders_at_the_hand_worked_month_and_racks_arrive_after_the_lead() {
+    // In service: the 2 A100 nodes (8 GPUs); reserve: group h100, 2 racks of 2 nodes
+    // (16 GPUs each). One 2-GPU, 1-hour job per pattern hour, grown by the table
+    // ×1, ×2, ×3.5, ×3.5, ×3.5, ×3.5: a month's busy GPU-hours ≈ 2 · g per hour, so
+    // utilization ≈ 2g / 8 = 0.25, 0.5, 0.875, ... The rule (above 0.8, 1 rack, lead 1
+    // month) first fires at March's end (month 3); the rack enters service on May 1
+    // (March + 1 + lead 1). April is still above 0.8 but the order is in transit; from
+    // May, 24 GPUs carry 7 busy ones on average (≈ 0.29): no further order.
+    let dir = tempfile::tempdir().unwrap();
+    let trace = hourly_jobs(dir.path(), 2, 3600);
+    let s = scenario_with(
+        dir.path(),
+        &trace,
+        "start = \"2026-01-01\"\nmonths = 6\n[budget.growth]\nkind = \"table\"\nmultipliers = [1.0, 2.0, 3.5, 3.5, 3.5, 3.5]\n[budget.rule]\nmetric = \"utilization\"\nabove = 0.8\nracks = 1\nfrom_group = \"h100\"\nlead_months = 1",
+    );
+    let rows = budget_rows(dir.path(), &s);
+    let gpus: Vec<&str> = rows.iter().map(|r| r[1].as_str()).collect();
+    assert_eq!(gpus, ["8", "8", "8", "8", "24", "24"]);
+    let util: Vec<f64> = rows.iter().map(|r| r[2].parse().unwrap()).collect();
+    assert!((util[0] - 0.25).abs() < 0.01 && (util[1] - 0.5).abs() < 0.01, "{util:?}");
+    assert!(util[2] > 0.8 && util[3] > 0.8 && util[4] < 0.35, "{util:?}");
+    let fired: Vec<usize> = (0..6).filter(|&m| !rows[m][6].is_empty()).collect();
+    assert_eq!(fired, [2], "{rows:?}");
+    assert!(rows[2][6].contains("ordered 1 racks") && rows[2][6].contains("in service 2026-05"), "{}", rows[2][6]);
+    let delivered: Vec<&str> = rows.iter().map(|r| r[5].as_str()).collect();
+    assert_eq!(delivered, ["0", "0", "0", "0", "1", "0"]);
 }

@@ -66,7 +66,7 @@ fn run_case(queue: &str) {
         registry::placement("best-fit").unwrap(),
         SimConfig::default(),
     )
-    .with_power(p)
+    .with_model(Box::new(p))
     .run(&mut |_| {});
     let ends: Vec<_> = out.jobs.iter().map(|j| j.end).collect();
     assert_eq!(

@@ -287,7 +287,7 @@ fn compare_reports_energy_with_power_on_and_omits_empty_columns() {
         scenario.placement_policy("best-fit", 3).unwrap(),
         scenario.sim_config(),
     )
-    .with_power(p.power.unwrap())
+    .with_models(p.models)
     .run(&mut |_| {})
     .summary;
     let dp = direct.power.as_ref().unwrap();

@@ -39,7 +39,7 @@ fn run_queue(
         registry::placement("best-fit").unwrap(),
         SimConfig::default(),
     )
-    .with_power(p)
+    .with_model(Box::new(p))
     .run(&mut |_| {})
 }
 
@@ -105,7 +105,7 @@ fn dgx_h100_node_power_against_nvidia_figures() {
     );
     let w = common::workload(vec![common::job(0.0, 1000.0, 8, 1000)]);
     let out = run_with(&r.cluster, &r.power, &w, &cfg);
-    let node_w = out.power.unwrap().job_energy_j[0] / 1000.0;
+    let node_w = out.models.power.unwrap().job_energy_j[0] / 1000.0;
     assert!((node_w - 6700.8).abs() < 0.1, "{node_w}");
     assert!((6500.0..=8500.0).contains(&node_w));
 }
@@ -137,7 +137,7 @@ fn throttled_job_end_time_by_hand() {
     let w = common::workload(vec![common::job(0.0, 3000.0, 8, 1000)]);
     let out = run_with(&c, &topo, &w, &hand_config());
     assert_eq!(out.jobs[0].end, Some(SimTime::from_secs(6000)));
-    let p = out.power.unwrap();
+    let p = out.models.power.unwrap();
     // It draws 1,600 W for 6,000 s: 9.6 MJ = 2.6667 kWh, all of the rack's energy.
     assert!((p.job_energy_j[0] - 1600.0 * 6000.0).abs() < 1e-6);
     // Slowdown: 8 GPUs × (1 − 0.5) × 6,000 s = 24,000 GPU-s = 6.6667 GPU-h.
@@ -184,7 +184,7 @@ fn measured_utilization_sets_job_power() {
     measured.gpu_util = Some(0.5);
     for (job, joules) in [(measured, 1.8e6), (common::job(0.0, 1000.0, 8, 1000), 3.2e6)] {
         let out = run_with(&c, &bare(&c), &common::workload(vec![job]), &hand_config());
-        let e = out.power.unwrap().job_energy_j[0];
+        let e = out.models.power.unwrap().job_energy_j[0];
         assert!((e - joules).abs() < 1e-6, "{e} vs {joules}");
     }
 }
@@ -213,7 +213,7 @@ fn rates_follow_other_jobs_by_hand() {
 }
 
 fn conservation(out: &RunOutput) -> (f64, f64) {
-    let s = &out.power.as_ref().unwrap().summary;
+    let s = &out.models.power.as_ref().unwrap().summary;
     let parts = s.jobs_energy_mwh + s.idle_energy_mwh + s.overhead_energy_mwh;
     (s.it_energy_mwh, parts)
 }
@@ -252,7 +252,7 @@ fn energy_is_conserved() {
         assert!(it > 0.0);
         assert!((it - parts).abs() <= 1e-9 * it, "{capping:?}: {it} vs {parts}");
         // The series integrates to the same IT energy.
-        let p = out.power.as_ref().unwrap();
+        let p = out.models.power.as_ref().unwrap();
         let end = out.series.time.last().copied().unwrap();
         let s = &p.series;
         let series_j: f64 = (0..s.len())
@@ -327,7 +327,7 @@ fn power_levels_match_an_independent_sweep() {
         }
     }
     steps.sort_by_key(|s| s.0);
-    let levels = &out.power.as_ref().unwrap().levels;
+    let levels = &out.models.power.as_ref().unwrap().levels;
     assert_eq!(levels.interval, SimTime::from_secs(700));
     let mut rows = levels.rows();
     let mut power: Vec<f64> = (0..n).map(|i| static_w(&tree, i)).collect();
@@ -401,14 +401,14 @@ fn admission_routes_around_a_capped_rack() {
     assert_eq!(out.jobs[1].start, Some(SimTime::from_secs(10)));
     let seg = out.segments.iter().find(|s| s.job.0 == 1).unwrap();
     assert_eq!(out.grants[seg.first_grant as usize].node, NodeId(1));
-    let p = &out.power.as_ref().unwrap().summary;
+    let p = &out.models.power.as_ref().unwrap().summary;
     assert_eq!((p.power_refusals, p.jobs_power_delayed), (0, 0));
 
     let mut topo = bare(&c);
     topo.feed_w = 800.0 + 1400.0;
     let out = run_with(&c, &topo, &w, &cfg);
     assert_eq!(out.jobs[1].start, Some(SimTime::from_secs(1000)));
-    let p = &out.power.as_ref().unwrap().summary;
+    let p = &out.models.power.as_ref().unwrap().summary;
     assert_eq!(p.jobs_power_delayed, 1);
     assert!(p.power_refusals >= 1);
     assert!((p.power_wait_hours - 990.0 / 3600.0).abs() < 1e-12);
@@ -436,7 +436,7 @@ fn a_job_no_cap_admits_waits_and_is_reported() {
     assert_eq!(out.jobs[1].end, Some(SimTime::from_secs(101)));
     assert_eq!(out.summary.unfinished, 1);
     // Its wait, still open at the run's end (101 s), counts as power wait.
-    let s = out.power.unwrap().summary;
+    let s = out.models.power.unwrap().summary;
     assert_eq!(s.jobs_power_delayed, 1);
     assert!(
         (s.power_wait_hours - 101.0 / 3600.0).abs() < 1e-12,
@@ -660,7 +660,7 @@ fn run_scenario(name: &str) -> RunOutput {
         p.placement,
         scenario.sim_config(),
     );
-    sim.with_power(p.power.expect("power on")).run(&mut |_| {})
+    sim.with_models(p.models).run(&mut |_| {})
 }
 
 /// IT power the model must draw with the cluster's allocation at row `i` of the run's time
@@ -753,7 +753,7 @@ fn isca_2007_gap_on_real_traces_against_the_sources_range() {
     let p = philly.prepare(philly.config.seed).unwrap();
     let report = dcsim::topology::load_report(&root.join("topologies/philly.toml")).unwrap();
     let out = Simulation::new(&p.cluster, &p.workload, p.queue, p.placement, philly.sim_config())
-        .with_power(p.power.expect("power on"))
+        .with_models(p.models)
         .run(&mut |_| {});
     let s = out.summary.power.as_ref().unwrap();
     let hand_peak = (0..out.series.len())
@@ -851,7 +851,7 @@ fn peak_facility_power_is_the_most_of_power_csv() {
         ..Default::default()
     };
     let out = run_with(&c, &TopologyPower::uncapped(&c), &w, &cfg);
-    let p = out.power.as_ref().unwrap();
+    let p = out.models.power.as_ref().unwrap();
     let mut buf = Vec::new();
     dcsim::report::write_power(&mut buf, p, out.series.time.last().copied()).unwrap();
     let mut rdr = csv::Reader::from_reader(buf.as_slice());

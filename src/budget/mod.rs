@@ -10,6 +10,7 @@ pub mod calendar;
 pub mod config;
 pub mod fleet;
 pub mod growth;
+pub mod model;
 pub mod rule;
 pub mod run;
 pub mod state;

@@ -19,6 +19,7 @@
 //! A GPU shared by several jobs draws idle + Σ share·(P(u_job) − idle): linear in the
 //! shares, an approximation of the non-linear curve at the GPU's summed utilization.
 
+mod hooks;
 pub mod levels;
 pub mod model;
 pub mod output;

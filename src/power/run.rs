@@ -188,6 +188,10 @@ pub struct PowerRun {
     series: PowerSeries,
     /// Per-GPU figures of a job of each kind (training, inference, eval) on each model.
     gp_table: Vec<[JobGpuPower; 3]>,
+    /// Scratch: (job, power factor) changes of the last settle.
+    pub(super) changes: Vec<(u32, f64)>,
+    /// Scratch: the nodes under a level whose cap a proposal would exceed.
+    pub(super) under: Vec<u32>,
 }
 
 impl PowerRun {
@@ -321,6 +325,8 @@ impl PowerRun {
                 halls: hall_names,
             },
             gp_table,
+            changes: Vec::new(),
+            under: Vec::new(),
             tree,
         }
     }

@@ -265,7 +265,7 @@ impl Sweep {
         let Policies {
             queue,
             placement,
-            power,
+            models,
         } = scenario.policies(&report, &workload, seed)?;
         let sim = Simulation::new(
             &report.cluster,
@@ -273,11 +273,8 @@ impl Sweep {
             queue,
             placement,
             scenario.sim_config(),
-        );
-        let sim = match power {
-            Some(p) => sim.with_power(p),
-            None => sim,
-        };
+        )
+        .with_models(models);
         Ok((seed, sim.run(&mut |_| {}).summary))
     }
 
