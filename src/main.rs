@@ -572,7 +572,9 @@ fn budget_cmd(
     let seed = seed.unwrap_or(cfg.seed);
     let setup = budget::run::prepare(scenario, seed, months)?;
     let info = run_info(scenario, seed, &setup.prepared);
-    let budget::run::BudgetSetup { prepared, calendar, .. } = setup;
+    let budget::run::BudgetSetup {
+        prepared, calendar, ..
+    } = setup;
     let Prepared {
         cluster,
         workload,
@@ -581,12 +583,17 @@ fn budget_cmd(
         models,
     } = prepared;
     let bar = progress_bar(workload.jobs.len() as u64);
-    let sim = Simulation::new(&cluster, &workload, queue, placement, scenario.sim_config()).with_models(models);
+    let sim =
+        Simulation::new(&cluster, &workload, queue, placement, scenario.sim_config()).with_models(models);
     let mut out = sim.run(&mut |n| bar.set_position(n));
     bar.finish_and_clear();
     cfg.metrics.apply(&mut out.summary, &out.series);
     let fleet = out.models.fleet.take().map(|f| f.months).unwrap_or_default();
-    let metric = cfg.budget.as_ref().and_then(|b| b.rule.as_ref()).map(|r| r.metric);
+    let metric = cfg
+        .budget
+        .as_ref()
+        .and_then(|b| b.rule.as_ref())
+        .map(|r| r.metric);
     let rows = budget::table::rows(&calendar, &out.jobs, &fleet, metric);
     let table = |w: &mut dyn std::io::Write| budget::table::write(w, &rows);
     let finish = |tmp: &Path| render_report(tmp, false);

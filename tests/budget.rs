@@ -90,7 +90,10 @@ fn growth_counts_per_month_by_hand() {
     );
     let setup = run::prepare(&Scenario::load(&s).unwrap(), 1, Some(2)).unwrap();
     assert_eq!(per_month(&setup), [372, 840]);
-    assert_eq!(setup.prepared.workload.skipped.reasons["growth.thinned"].count, 372);
+    assert_eq!(
+        setup.prepared.workload.skipped.reasons["growth.thinned"].count,
+        372
+    );
 }
 
 #[test]
@@ -100,7 +103,13 @@ fn months_sum_to_the_run() {
     let dir = tempfile::tempdir().unwrap();
     let s = scenario(dir.path(), "start = \"2026-01-01\"\nmonths = 12");
     let out = dir.path().join("out");
-    let o = dcsim(&["budget", s.to_str().unwrap(), "-o", out.to_str().unwrap(), "--no-report"]);
+    let o = dcsim(&[
+        "budget",
+        s.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--no-report",
+    ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let text = fs::read_to_string(out.join("budget.csv")).unwrap();
     let rows: Vec<Vec<&str>> = text.lines().skip(1).map(|l| l.split(',').collect()).collect();
@@ -116,9 +125,19 @@ fn months_sum_to_the_run() {
         assert!(out.join(f).is_file(), "{f}");
     }
     // Without --force an existing budget folder is kept.
-    let again = dcsim(&["budget", s.to_str().unwrap(), "-o", out.to_str().unwrap(), "--no-report"]);
+    let again = dcsim(&[
+        "budget",
+        s.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--no-report",
+    ]);
     assert!(!again.status.success());
-    assert!(String::from_utf8_lossy(&again.stderr).contains("--force"), "{}", String::from_utf8_lossy(&again.stderr));
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("--force"),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
 }
 
 #[test]
@@ -157,10 +176,19 @@ fn bad_budget_input_names_the_key_and_line() {
 /// Runs `dcsim budget` on `s` and returns budget.csv's rows (header left out).
 fn budget_rows(dir: &Path, s: &Path) -> Vec<Vec<String>> {
     let out = dir.join("out-rows");
-    let o = dcsim(&["budget", s.to_str().unwrap(), "-o", out.to_str().unwrap(), "--no-report", "--force"]);
+    let o = dcsim(&[
+        "budget",
+        s.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--no-report",
+        "--force",
+    ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let mut r = csv::Reader::from_path(out.join("budget.csv")).unwrap();
-    r.records().map(|rec| rec.unwrap().iter().map(String::from).collect()).collect()
+    r.records()
+        .map(|rec| rec.unwrap().iter().map(String::from).collect())
+        .collect()
 }
 
 #[test]
@@ -197,11 +225,18 @@ fn the_capacity_rule_orders_at_the_hand_worked_month_and_racks_arrive_after_the_
     let gpus: Vec<&str> = rows.iter().map(|r| r[1].as_str()).collect();
     assert_eq!(gpus, ["8", "8", "8", "8", "24", "24"]);
     let util: Vec<f64> = rows.iter().map(|r| r[2].parse().unwrap()).collect();
-    assert!((util[0] - 0.25).abs() < 0.01 && (util[1] - 0.5).abs() < 0.01, "{util:?}");
+    assert!(
+        (util[0] - 0.25).abs() < 0.01 && (util[1] - 0.5).abs() < 0.01,
+        "{util:?}"
+    );
     assert!(util[2] > 0.8 && util[3] > 0.8 && util[4] < 0.35, "{util:?}");
     let fired: Vec<usize> = (0..6).filter(|&m| !rows[m][6].is_empty()).collect();
     assert_eq!(fired, [2], "{rows:?}");
-    assert!(rows[2][6].contains("ordered 1 racks") && rows[2][6].contains("in service 2026-05"), "{}", rows[2][6]);
+    assert!(
+        rows[2][6].contains("ordered 1 rack(s)") && rows[2][6].contains("in service 2026-05"),
+        "{}",
+        rows[2][6]
+    );
     let delivered: Vec<&str> = rows.iter().map(|r| r[5].as_str()).collect();
     assert_eq!(delivered, ["0", "0", "0", "0", "1", "0"]);
 }

@@ -33,7 +33,10 @@ impl Calendar {
         let mut labels = Vec::with_capacity(months as usize);
         for m in 0..=months {
             let day = start.checked_add_months(Months::new(m)).ok_or_else(|| {
-                BudgetError::invalid("budget.months", format!("{months} months from {start} leave the calendar"))
+                BudgetError::invalid(
+                    "budget.months",
+                    format!("{months} months from {start} leave the calendar"),
+                )
             })?;
             let days = (day - start).num_days() as u64;
             bounds.push(SimTime(days * MS_PER_DAY));
@@ -41,7 +44,11 @@ impl Calendar {
                 labels.push(day.format("%Y-%m").to_string());
             }
         }
-        Ok(Calendar { start, bounds, labels })
+        Ok(Calendar {
+            start,
+            bounds,
+            labels,
+        })
     }
 
     /// Number of months.

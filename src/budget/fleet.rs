@@ -74,7 +74,12 @@ fn group_names(cluster: &Cluster) -> String {
 /// Resolves `cfg`'s groups and reserve on `cluster` over `cal`. Errors name the key
 /// of a group the topology lacks.
 pub fn plan(cfg: &BudgetConfig, cal: &Calendar, cluster: &Cluster) -> Result<FleetPlan, BudgetError> {
-    let gpus = |nodes: &[NodeId]| nodes.iter().map(|n| u64::from(cluster.nodes[n.0 as usize].gpus)).sum();
+    let gpus = |nodes: &[NodeId]| {
+        nodes
+            .iter()
+            .map(|n| u64::from(cluster.nodes[n.0 as usize].gpus))
+            .sum()
+    };
     let find = |key: &str, name: &str| {
         let nodes = group_nodes(cluster, name);
         if nodes.is_empty() {
@@ -110,11 +115,19 @@ pub fn plan(cfg: &BudgetConfig, cal: &Calendar, cluster: &Cluster) -> Result<Fle
         if let Some(at) = when("in_service", &g.in_service)? {
             if at > SimTime::ZERO {
                 plan.out_at_start.extend(&nodes);
-                plan.changes.push(Change { at, group: i, enters: true });
+                plan.changes.push(Change {
+                    at,
+                    group: i,
+                    enters: true,
+                });
             }
         }
         if let Some(at) = when("retire", &g.retire)? {
-            plan.changes.push(Change { at, group: i, enters: false });
+            plan.changes.push(Change {
+                at,
+                group: i,
+                enters: false,
+            });
         }
         plan.group_gpus.push(gpus(&nodes));
         plan.groups.push(nodes);
@@ -176,7 +189,9 @@ mod tests {
             gpus = 8
             count = 5
         "#;
-        topology::parse_report(text, std::path::Path::new("t.toml")).unwrap().cluster
+        topology::parse_report(text, std::path::Path::new("t.toml"))
+            .unwrap()
+            .cluster
     }
 
     fn cfg(text: &str) -> BudgetConfig {
@@ -209,8 +224,16 @@ mod tests {
         assert_eq!(
             p.changes,
             [
-                Change { at: day(31), group: 1, enters: true },
-                Change { at: day(181), group: 0, enters: false },
+                Change {
+                    at: day(31),
+                    group: 1,
+                    enters: true
+                },
+                Change {
+                    at: day(181),
+                    group: 0,
+                    enters: false
+                },
             ]
         );
         // 5 reserve nodes, 2 per rack: racks of 2, 2 and 1 nodes.

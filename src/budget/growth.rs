@@ -61,14 +61,23 @@ fn multiplier(key: &str, v: f64) -> Result<f64, BudgetError> {
     if v.is_finite() && v >= 0.0 {
         Ok(v)
     } else {
-        Err(BudgetError::invalid(key, format!("must be a finite multiplier ≥ 0, got {v}")))
+        Err(BudgetError::invalid(
+            key,
+            format!("must be a finite multiplier ≥ 0, got {v}"),
+        ))
     }
 }
 
 impl GrowthConfig {
     /// The multiplier of each of `months` months; errors name the `budget.growth.*` key.
     pub fn multipliers(&self, months: usize) -> Result<Vec<f64>, BudgetError> {
-        let frac = |m: usize| if months > 1 { m as f64 / (months - 1) as f64 } else { 0.0 };
+        let frac = |m: usize| {
+            if months > 1 {
+                m as f64 / (months - 1) as f64
+            } else {
+                0.0
+            }
+        };
         match *self {
             GrowthConfig::Linear { from, to } => {
                 let (from, to) = (
@@ -92,7 +101,10 @@ impl GrowthConfig {
                 if multipliers.len() < months {
                     return Err(BudgetError::invalid(
                         "budget.growth.multipliers",
-                        format!("has {} values; the budget runs {months} months", multipliers.len()),
+                        format!(
+                            "has {} values; the budget runs {months} months",
+                            multipliers.len()
+                        ),
                     ));
                 }
                 multipliers[..months]
@@ -161,13 +173,11 @@ pub fn apply(mut workload: Workload, mult: &[f64], bounds: &[SimTime]) -> Result
         total += u128::from(copies(month, c));
         c += 1;
     });
-    crate::workload::check_job_count("budget.growth", total, || {
-        "the grown workload's jobs".to_string()
-    })
-    .map_err(|e| match e {
-        crate::workload::WorkloadError::Invalid { key, message } => BudgetError::invalid(&key, message),
-        other => BudgetError::invalid("budget.growth", other.to_string()),
-    })?;
+    crate::workload::check_job_count("budget.growth", total, || "the grown workload's jobs".to_string())
+        .map_err(|e| match e {
+            crate::workload::WorkloadError::Invalid { key, message } => BudgetError::invalid(&key, message),
+            other => BudgetError::invalid("budget.growth", other.to_string()),
+        })?;
     let mut jobs = Vec::with_capacity(total as usize);
     let (mut month, mut c) = (0usize, 0u64);
     let mut in_pattern = vec![false; base.len()];
@@ -183,9 +193,9 @@ pub fn apply(mut workload: Workload, mult: &[f64], bounds: &[SimTime]) -> Result
         c += 1;
         let src = &base[a.i];
         if n == 0 {
-            workload
-                .skipped
-                .skip("growth.thinned", || format!("growth: job {} (tile {})", src.name, a.k));
+            workload.skipped.skip("growth.thinned", || {
+                format!("growth: job {} (tile {})", src.name, a.k)
+            });
             return;
         }
         let gap = (a.next - a.at).as_ms();
@@ -206,9 +216,9 @@ pub fn apply(mut workload: Workload, mult: &[f64], bounds: &[SimTime]) -> Result
     });
     for (job, seen) in base.iter().zip(&in_pattern) {
         if !seen {
-            workload
-                .skipped
-                .skip("growth.after_end", || format!("growth: job {} submitted after the budget's end", job.name));
+            workload.skipped.skip("growth.after_end", || {
+                format!("growth: job {} submitted after the budget's end", job.name)
+            });
         }
     }
     workload.jobs = jobs;
@@ -247,14 +257,27 @@ mod tests {
 
     #[test]
     fn multipliers_by_kind() {
-        let lin = GrowthConfig::Linear { from: 1.0, to: 3.0 }.multipliers(5).unwrap();
+        let lin = GrowthConfig::Linear { from: 1.0, to: 3.0 }
+            .multipliers(5)
+            .unwrap();
         assert_eq!(lin, [1.0, 1.5, 2.0, 2.5, 3.0]);
         // ×4 over 3 months compounds as ×2 per month: 1, 2, 4.
-        let comp = GrowthConfig::Compound { from: 1.0, to: 4.0 }.multipliers(3).unwrap();
-        assert!(comp.iter().zip([1.0, 2.0, 4.0]).all(|(a, b)| (a - b).abs() < 1e-12), "{comp:?}");
-        let one = GrowthConfig::Linear { from: 2.0, to: 3.0 }.multipliers(1).unwrap();
+        let comp = GrowthConfig::Compound { from: 1.0, to: 4.0 }
+            .multipliers(3)
+            .unwrap();
+        assert!(
+            comp.iter()
+                .zip([1.0, 2.0, 4.0])
+                .all(|(a, b)| (a - b).abs() < 1e-12),
+            "{comp:?}"
+        );
+        let one = GrowthConfig::Linear { from: 2.0, to: 3.0 }
+            .multipliers(1)
+            .unwrap();
         assert_eq!(one, [2.0]);
-        let table = GrowthConfig::Table { multipliers: vec![1.0, 0.5, 2.0] };
+        let table = GrowthConfig::Table {
+            multipliers: vec![1.0, 0.5, 2.0],
+        };
         assert_eq!(table.multipliers(2).unwrap(), [1.0, 0.5]);
         assert!(table.multipliers(4).is_err());
     }
@@ -265,10 +288,24 @@ mod tests {
             Err(BudgetError::Invalid { key, .. }) => key,
             other => panic!("expected Invalid, got {other:?}"),
         };
-        assert_eq!(key(GrowthConfig::Linear { from: -1.0, to: 2.0 }), "budget.growth.from");
-        assert_eq!(key(GrowthConfig::Linear { from: 1.0, to: f64::NAN }), "budget.growth.to");
-        assert_eq!(key(GrowthConfig::Compound { from: 0.0, to: 2.0 }), "budget.growth.from");
-        let t = GrowthConfig::Table { multipliers: vec![1.0, -2.0, 1.0] };
+        assert_eq!(
+            key(GrowthConfig::Linear { from: -1.0, to: 2.0 }),
+            "budget.growth.from"
+        );
+        assert_eq!(
+            key(GrowthConfig::Linear {
+                from: 1.0,
+                to: f64::NAN
+            }),
+            "budget.growth.to"
+        );
+        assert_eq!(
+            key(GrowthConfig::Compound { from: 0.0, to: 2.0 }),
+            "budget.growth.from"
+        );
+        let t = GrowthConfig::Table {
+            multipliers: vec![1.0, -2.0, 1.0],
+        };
         assert_eq!(key(t), "budget.growth.multipliers[1]");
     }
 

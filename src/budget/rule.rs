@@ -63,9 +63,10 @@ impl RuleConfig {
     pub fn validate(&self) -> Result<(), (String, String)> {
         let bad = |k: &str, m: String| Err((format!("budget.rule.{k}"), m));
         match self.metric {
-            RuleMetric::WaitP95S if !(self.above.is_finite() && self.above >= 0.0) => {
-                bad("above", format!("a wait target must be ≥ 0 seconds, got {}", self.above))
-            }
+            RuleMetric::WaitP95S if !(self.above.is_finite() && self.above >= 0.0) => bad(
+                "above",
+                format!("a wait target must be ≥ 0 seconds, got {}", self.above),
+            ),
             RuleMetric::Utilization if !(self.above >= 0.0 && self.above < 1.0) => bad(
                 "above",
                 format!("a utilization target must be in [0, 1), got {}", self.above),
@@ -206,7 +207,10 @@ mod tests {
     #[test]
     fn orders_stop_when_the_reserve_runs_out_and_the_last_is_partial() {
         let mut r = rule(RuleMetric::Utilization, 0.5, 0, 3);
-        let racks: Vec<u32> = (0..4).filter_map(|m| r.close_month(m, 0.9).1).map(|o| o.racks).collect();
+        let racks: Vec<u32> = (0..4)
+            .filter_map(|m| r.close_month(m, 0.9).1)
+            .map(|o| o.racks)
+            .collect();
         assert_eq!(racks, [2, 1]);
     }
 

@@ -78,7 +78,13 @@ impl FleetState {
     /// The fleet of `plan` over `cal` for a workload of `jobs` jobs; `rule` is the
     /// capacity rule (it may buy the plan's reserve racks). `gpus_at_start` is what is
     /// in service at time 0 ([`FleetPlan::gpus_at_start`]).
-    pub fn new(plan: FleetPlan, cal: Calendar, rule: Option<RuleConfig>, gpus_at_start: u64, jobs: usize) -> FleetState {
+    pub fn new(
+        plan: FleetPlan,
+        cal: Calendar,
+        rule: Option<RuleConfig>,
+        gpus_at_start: u64,
+        jobs: usize,
+    ) -> FleetState {
         let rule = rule.map(|r| CapacityRule::new(r, plan.reserve.len() as u32));
         let months = cal.months();
         FleetState {
@@ -198,7 +204,10 @@ impl FleetState {
             rule_value = Some(value);
             if let Some(o) = o {
                 if o.delivery_month < self.cal.months() {
-                    out.push(Action::Schedule(self.cal.bounds[o.delivery_month], token(DELIVERY, self.orders.len())));
+                    out.push(Action::Schedule(
+                        self.cal.bounds[o.delivery_month],
+                        token(DELIVERY, self.orders.len()),
+                    ));
                 }
                 self.orders.push(o);
                 order = Some(o);
@@ -264,7 +273,13 @@ mod tests {
         let at_start = plan.gpus_at_start(&cluster);
         let mut w = Workload::default();
         w.tenants.push("a".into());
-        w.jobs.push(JobSpec::new("j".into(), SimTime::ZERO, SimTime::MAX_HORIZON, GpuDemand::whole(16), TenantId(0)));
+        w.jobs.push(JobSpec::new(
+            "j".into(),
+            SimTime::ZERO,
+            SimTime::MAX_HORIZON,
+            GpuDemand::whole(16),
+            TenantId(0),
+        ));
         w.finish();
         (FleetState::new(plan, cal, cfg.rule, at_start, 1), w)
     }
@@ -304,7 +319,10 @@ mod tests {
         let (mut s, w) = setup(1);
         let mut actions = Vec::new();
         s.begin(&mut actions);
-        assert_eq!(actions.iter().filter(|a| matches!(a, Action::TakeOut(_))).count(), 4);
+        assert_eq!(
+            actions.iter().filter(|a| matches!(a, Action::TakeOut(_))).count(),
+            4
+        );
         s.job_started(SimTime::ZERO, JobId(0), SimTime::ZERO, 16_000);
         let back = drive(&mut s, &w, actions);
         // Jan 31 + Feb 28 days = 59 days to March 1.

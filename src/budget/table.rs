@@ -27,7 +27,12 @@ pub struct MonthRow {
 }
 
 /// The month rows of a run over `cal`, from its job records and the fleet's months.
-pub fn rows(cal: &Calendar, jobs: &[JobRecord], fleet: &[FleetMonth], metric: Option<RuleMetric>) -> Vec<MonthRow> {
+pub fn rows(
+    cal: &Calendar,
+    jobs: &[JobRecord],
+    fleet: &[FleetMonth],
+    metric: Option<RuleMetric>,
+) -> Vec<MonthRow> {
     let mut waits: Vec<Vec<f64>> = vec![Vec::new(); cal.months()];
     for r in jobs {
         if let (Some(start), Some(wait)) = (r.start, r.wait()) {
@@ -44,11 +49,13 @@ pub fn rows(cal: &Calendar, jobs: &[JobRecord], fleet: &[FleetMonth], metric: Op
             w.sort_by(f64::total_cmp);
             let rules = match (f.order, metric) {
                 (Some(o), Some(metric)) => format!(
-                    "ordered {} racks ({} = {:.3} above target; in service {})",
+                    "ordered {} rack(s) ({} = {:.3} above target; in service {})",
                     o.racks,
                     metric.as_str(),
                     o.value,
-                    cal.labels.get(o.delivery_month).map_or("after the budget", String::as_str)
+                    cal.labels
+                        .get(o.delivery_month)
+                        .map_or("after the budget", String::as_str)
                 ),
                 _ => String::new(),
             };

@@ -10,7 +10,11 @@ use super::table::Table;
 use super::{Kind, PlotError, Section};
 
 pub(crate) fn section(dir: &Path) -> Result<Section, PlotError> {
-    let file = if dir.join("budget.csv").is_file() { "budget.csv" } else { "costs.csv" };
+    let file = if dir.join("budget.csv").is_file() {
+        "budget.csv"
+    } else {
+        "costs.csv"
+    };
     let t = Table::read(&dir.join(file))?;
     let months: Vec<String> = t
         .text("month")
