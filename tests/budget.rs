@@ -240,3 +240,27 @@ fn the_capacity_rule_orders_at_the_hand_worked_month_and_racks_arrive_after_the_
     let delivered: Vec<&str> = rows.iter().map(|r| r[5].as_str()).collect();
     assert_eq!(delivered, ["0", "0", "0", "0", "1", "0"]);
 }
+
+#[test]
+fn the_bundled_budget_scenario_runs_without_shared_data() {
+    // Two months of scenarios/budget-2026.toml: 384 GPUs in service (12 racks of 4 DGX
+    // H100; the 4 reserve racks wait for the rule), rows labelled by calendar month.
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("b26");
+    let o = dcsim(&[
+        "budget",
+        "scenarios/budget-2026.toml",
+        "--months",
+        "2",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let mut r = csv::Reader::from_path(out.join("budget.csv")).unwrap();
+    let rows: Vec<csv::StringRecord> = r.records().map(Result::unwrap).collect();
+    let months: Vec<&str> = rows.iter().map(|r| &r[0]).collect();
+    assert_eq!(months, ["2026-01", "2026-02"]);
+    assert_eq!(&rows[0][1], "384");
+    // The report draws the budget figure from budget.csv.
+    assert!(out.join("plots/budget.svg").is_file());
+}
