@@ -1,5 +1,6 @@
 //! dcsim: a discrete-event simulator of GPU data centers.
 
+pub mod budget;
 pub mod compare;
 pub mod engine;
 pub mod facility;

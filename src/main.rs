@@ -10,13 +10,14 @@ use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
+use dcsim::budget;
 use dcsim::compare;
 use dcsim::inflation;
 use dcsim::metrics::{OutputLevel, Recording, SeriesResolution, Summary};
 use dcsim::output::{self, Kind};
 use dcsim::plots;
 use dcsim::report::{self, RunInfo};
-use dcsim::scenario::Scenario;
+use dcsim::scenario::{Prepared, Scenario};
 use dcsim::scheduler::params::ParamDoc;
 use dcsim::scheduler::registry;
 use dcsim::sim::{Mode, PreemptionCost, Simulation};
@@ -63,6 +64,30 @@ enum Command {
         no_report: bool,
         #[command(flatten)]
         record: RecordArgs,
+        #[command(flatten)]
+        sets: Sets,
+    },
+    /// Budget month by month: run the scenario's [budget] months as one continuous
+    /// simulation (demand growth, fleet changes) and write budget.csv beside the run's
+    /// files. See docs/budget.md.
+    Budget {
+        /// The scenario file (with a [budget] table).
+        scenario: PathBuf,
+        /// Months to run [default: the scenario's budget.months].
+        #[arg(long)]
+        months: Option<u32>,
+        /// Output directory [default: output/<scenario name>-budget].
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+        /// Seed for every random stream, overriding the scenario's.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Replace an existing output directory.
+        #[arg(long)]
+        force: bool,
+        /// Skip the figures and report.html.
+        #[arg(long)]
+        no_report: bool,
         #[command(flatten)]
         sets: Sets,
     },
@@ -394,6 +419,15 @@ fn dispatch(command: Command) -> Result<()> {
             force,
             (!no_report, &record),
         ),
+        Command::Budget {
+            scenario,
+            months,
+            output,
+            seed,
+            force,
+            no_report,
+            sets,
+        } => budget_cmd(&sets.load(&scenario)?, months, output, seed, force, !no_report),
         Command::Report { dir, png } => report_cmd(&dir, png),
         Command::Validate { scenario, sets } => validate(&scenario, &sets.load(&scenario)?),
         Command::Sweep(args) => sweep_cmd(args),
@@ -486,24 +520,7 @@ fn run(
     let seed = seed.unwrap_or(cfg.seed);
     let prepared = scenario.prepare(seed)?;
     let loaded = t0.elapsed();
-    let info = RunInfo {
-        scenario: cfg.name.clone(),
-        seed,
-        mode: match cfg.mode {
-            Mode::Queue => "queue".into(),
-            Mode::AsRecorded => "as-recorded".into(),
-        },
-        queue_policy: prepared.queue.name().into(),
-        placement: prepared.placement.name().into(),
-        description: cfg.description.clone(),
-        topology: prepared.cluster.name.clone(),
-        workload: plots::workload_label(cfg),
-        gpu_models: prepared.cluster.models.iter().map(|m| m.name.clone()).collect(),
-        gpu_model_counts: (0..prepared.cluster.models.len())
-            .map(|i| prepared.cluster.gpus_of(GpuModelId(i as u16)))
-            .collect(),
-        dcsim_version: env!("CARGO_PKG_VERSION").into(),
-    };
+    let info = run_info(&scenario, seed, &prepared);
     let bar = progress_bar(prepared.workload.jobs.len() as u64);
     let sim = Simulation::new(
         &prepared.cluster,
@@ -543,6 +560,103 @@ fn run(
         t0.elapsed().as_secs_f64(),
         loaded.as_secs_f64(),
         simulated.as_secs_f64(),
+        dir.display()
+    );
+    Ok(())
+}
+
+/// What ran, for the outputs' headers and the printed summary.
+fn run_info(scenario: &Scenario, seed: u64, prepared: &Prepared) -> RunInfo {
+    let cfg = &scenario.config;
+    RunInfo {
+        scenario: cfg.name.clone(),
+        seed,
+        mode: match cfg.mode {
+            Mode::Queue => "queue".into(),
+            Mode::AsRecorded => "as-recorded".into(),
+        },
+        queue_policy: prepared.queue.name().into(),
+        placement: prepared.placement.name().into(),
+        description: cfg.description.clone(),
+        topology: prepared.cluster.name.clone(),
+        workload: plots::workload_label(cfg),
+        gpu_models: prepared.cluster.models.iter().map(|m| m.name.clone()).collect(),
+        gpu_model_counts: (0..prepared.cluster.models.len())
+            .map(|i| prepared.cluster.gpus_of(GpuModelId(i as u16)))
+            .collect(),
+        dcsim_version: env!("CARGO_PKG_VERSION").into(),
+    }
+}
+
+/// `dcsim budget`: one continuous run over the months, then `budget.csv` beside the
+/// run's files.
+fn budget_cmd(
+    scenario: &Scenario,
+    months: Option<u32>,
+    output: Option<PathBuf>,
+    seed: Option<u64>,
+    force: bool,
+    with_report: bool,
+) -> Result<()> {
+    let t0 = Instant::now();
+    let cfg = &scenario.config;
+    let dir = output.unwrap_or_else(|| Path::new("output").join(format!("{}-budget", cfg.name)));
+    output::check_target(&dir, Kind::Dir(&budget::FILES), force)?;
+    let seed = seed.unwrap_or(cfg.seed);
+    let setup = budget::run::prepare(scenario, seed, months)?;
+    let info = run_info(scenario, seed, &setup.prepared);
+    let budget::run::BudgetSetup {
+        prepared, calendar, ..
+    } = setup;
+    let Prepared {
+        cluster,
+        workload,
+        queue,
+        placement,
+        models,
+    } = prepared;
+    let bar = progress_bar(workload.jobs.len() as u64);
+    let sim =
+        Simulation::new(&cluster, &workload, queue, placement, scenario.sim_config()).with_models(models);
+    let mut out = sim.run(&mut |n| bar.set_position(n));
+    bar.finish_and_clear();
+    cfg.metrics.apply(&mut out.summary, &out.series);
+    let fleet = out.models.fleet.take().map(|f| f.months).unwrap_or_default();
+    let metric = cfg
+        .budget
+        .as_ref()
+        .and_then(|b| b.rule.as_ref())
+        .map(|r| r.metric);
+    let rows = budget::table::rows(&calendar, &out.jobs, &fleet, metric);
+    let table = |w: &mut dyn std::io::Write| budget::table::write(w, &rows);
+    let finish = |tmp: &Path| render_report(tmp, false);
+    report::write_run_with(
+        &dir,
+        force,
+        &info,
+        &workload,
+        &out,
+        &[("budget.csv", &table)],
+        &|_| {},
+        with_report.then_some(&finish as &report::Finish),
+    )?;
+    println!("month    GPUs  util   p95 wait (h)  rules");
+    for r in &rows {
+        println!(
+            "{:<8} {:>5} {:>5.1}% {:>13.2}  {}",
+            r.month,
+            r.gpus_installed,
+            r.utilization * 100.0,
+            r.wait_p95_s / 3600.0,
+            r.rules
+        );
+    }
+    println!(
+        "\n{} months, {} jobs, {} events in {:.2} s; outputs in {}",
+        rows.len(),
+        out.summary.jobs,
+        out.events,
+        t0.elapsed().as_secs_f64(),
         dir.display()
     );
     Ok(())

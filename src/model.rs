@@ -50,6 +50,10 @@ pub trait Model {
     /// Short name, for errors and outputs.
     fn name(&self) -> &'static str;
 
+    /// At time 0, before the first event: take nodes out of service that are not
+    /// there yet, schedule the model's own timed events.
+    fn on_begin(&mut self, _ctx: &mut ModelCtx<'_>) {}
+
     /// Whether `job` may start on `grants`. On [`Admission::Reroute`] the model has
     /// pushed the nodes to avoid into `avoid`.
     fn admits(&mut self, _job: &QueuedJob, _grants: &[GpuGrant], _avoid: &mut Vec<NodeId>) -> Admission {
@@ -95,6 +99,8 @@ pub struct ModelOutputs {
     pub network: Option<crate::network::NetworkOutput>,
     /// Inference services, when the scenario has `[[services]]`.
     pub serving: Option<Vec<crate::serving::engine::ServiceOutput>>,
+    /// The fleet's months, when `dcsim budget` ran it.
+    pub fleet: Option<crate::budget::model::FleetOutput>,
 }
 
 /// The engine state a model may read during a call (implemented by the core).

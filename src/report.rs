@@ -94,6 +94,22 @@ pub fn write_run(
     on_bytes: &OnBytes,
     finish: Option<&Finish>,
 ) -> Result<(), ReportError> {
+    write_run_with(dir, force, info, workload, out, &[], on_bytes, finish)
+}
+
+/// [`write_run`] with `extra` files written beside the run's, in the same atomic step
+/// (e.g. `dcsim budget`'s `budget.csv`).
+#[allow(clippy::too_many_arguments)]
+pub fn write_run_with(
+    dir: &Path,
+    force: bool,
+    info: &RunInfo,
+    workload: &Workload,
+    out: &RunOutput,
+    extra: &[(&str, &FileWriter)],
+    on_bytes: &OnBytes,
+    finish: Option<&Finish>,
+) -> Result<(), ReportError> {
     let jobs = |w: &mut dyn Write| write_jobs(w, info, workload, &out.jobs, out.models.power.as_ref());
     let series = |w: &mut dyn Write| write_series(w, info, &out.series);
     let intervals = |w: &mut dyn Write| match &out.series_intervals {
@@ -154,6 +170,7 @@ pub fn write_run(
         }
     }
     files.push((s, &summary));
+    files.extend_from_slice(extra);
     write_dir_then(dir, force, &files, on_bytes, finish)
 }
 

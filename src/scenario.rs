@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::budget::{BudgetConfig, BudgetError};
 use crate::engine::RngStreams;
 use crate::metrics::MetricsConfig;
 use crate::model::Model;
@@ -128,6 +129,10 @@ pub struct ScenarioConfig {
     /// `[[services]]`: inference services beside the workload (see [`crate::serving`]).
     #[serde(default)]
     pub services: Vec<crate::serving::config::ServiceConfig>,
+    /// `[budget]`: months, growth and fleet `dcsim budget` runs (ignored by `run`); see
+    /// `docs/budget.md`.
+    #[serde(default)]
+    pub budget: Option<BudgetConfig>,
 }
 
 /// `[topology]`.
@@ -473,7 +478,17 @@ impl Scenario {
         if let Some(Err((key, message))) = self.config.network.as_ref().map(NetworkConfig::validate) {
             return Err(self.invalid(&format!("network.{key}"), message));
         }
+        if let Some(b) = &self.config.budget {
+            b.validate().map_err(|e| self.budget_err(e))?;
+        }
         Ok(())
+    }
+
+    /// A `[budget]` error, named by its key and line.
+    pub fn budget_err(&self, e: BudgetError) -> ScenarioError {
+        match e {
+            BudgetError::Invalid { key, message } => self.invalid(&key, message),
+        }
     }
 
     fn format(&self, name: &str, key: &str) -> Result<TraceFormat, ScenarioError> {

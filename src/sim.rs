@@ -497,6 +497,8 @@ impl<'a> Simulation<'a> {
         let mut events = 0u64;
         let mut last_progress = 0u64;
         let workload = self.core.workload;
+        self.core.notify(|m, ctx| m.on_begin(ctx));
+        self.settle_actions();
         loop {
             let t_arrival = self.arrivals.get(next_arrival).map(|a| a.0);
             if t_arrival.is_none() && self.core.running.is_empty() && self.queue.is_empty() {

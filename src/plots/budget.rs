@@ -1,4 +1,4 @@
-//! A budget's figures, from `costs.csv` (one row per month; conventions in
+//! A budget's figures, from `budget.csv`, else `costs.csv` (one row per month; conventions in
 //! `docs/reports.md`): monthly cost stacked by component (the `*_usd` columns but
 //! `total_usd`), GPUs installed (`gpus_installed`), and peak power against the feed
 //! (`peak_kw`, `feed_kw`).
@@ -10,8 +10,12 @@ use super::table::Table;
 use super::{Kind, PlotError, Section};
 
 pub(crate) fn section(dir: &Path) -> Result<Section, PlotError> {
-    let path = dir.join("costs.csv");
-    let t = Table::read(&path)?;
+    let file = if dir.join("budget.csv").is_file() {
+        "budget.csv"
+    } else {
+        "costs.csv"
+    };
+    let t = Table::read(&dir.join(file))?;
     let months: Vec<String> = t
         .text("month")
         .map(|v| v.iter().map(|s| s.to_string()).collect())
@@ -30,7 +34,7 @@ pub(crate) fn section(dir: &Path) -> Result<Section, PlotError> {
     let mut panels = Vec::new();
     let mut missing = Vec::new();
     if components.is_empty() {
-        missing.push("monthly cost: costs.csv has no <component>_usd columns".to_string());
+        missing.push(format!("monthly cost: {file} has no <component>_usd columns"));
     } else {
         let mut below = vec![0.0; months.len()];
         let mut layers = Vec::new();
@@ -86,7 +90,7 @@ pub(crate) fn section(dir: &Path) -> Result<Section, PlotError> {
             layers: vec![l],
             legend: LegendAt::UpperLeft,
         }),
-        None => missing.push("GPUs installed: costs.csv has no gpus_installed column".into()),
+        None => missing.push(format!("GPUs installed: {file} has no gpus_installed column")),
     }
     let power: Vec<Layer> = [
         line("peak_kw", "peak IT power", 5, false),
@@ -96,7 +100,7 @@ pub(crate) fn section(dir: &Path) -> Result<Section, PlotError> {
     .flatten()
     .collect();
     if power.is_empty() {
-        missing.push("peak power: costs.csv has no peak_kw column".into());
+        missing.push(format!("peak power: {file} has no peak_kw column"));
     } else {
         panels.push(Panel {
             title: "Peak power against the feed".into(),
@@ -114,7 +118,7 @@ pub(crate) fn section(dir: &Path) -> Result<Section, PlotError> {
         vec![Figure {
             name: "budget".into(),
             title: "Budget by month".into(),
-            caption: "From costs.csv.".into(),
+            caption: format!("From {file}."),
             columns: 1,
             panels,
         }]

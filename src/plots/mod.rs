@@ -73,7 +73,7 @@ pub enum Kind {
     /// `dcsim plan`: `plan.csv` (or `plan_probes.csv`) without a sweep's files; drawn
     /// like a sweep, named a plan.
     Plan,
-    /// `dcsim budget`: `costs.csv`.
+    /// `dcsim budget`: `budget.csv` (or a bill's `costs.csv`).
     Budget,
 }
 
@@ -105,7 +105,7 @@ pub fn detect(dir: &Path) -> Vec<Kind> {
     } else if has("plan.csv") || has("plan_probes.csv") {
         kinds.push(Kind::Plan);
     }
-    if has("costs.csv") {
+    if has("budget.csv") || has("costs.csv") {
         kinds.push(Kind::Budget);
     }
     kinds

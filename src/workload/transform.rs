@@ -159,6 +159,19 @@ fn skip(skipped: &mut SkipReport, reason: &str, job: &JobSpec) {
     skipped.skip(reason, || format!("transform {reason}: job {}", job.name));
 }
 
+/// The shift between two tiled copies of `m` jobs submitted from `first` to `last`, in
+/// ms: the extent times `m / (m − 1)` rounded up, at least 1 (see the module docs). Also
+/// used by demand growth ([`crate::budget::growth`]), which tiles the same way.
+pub(crate) fn tile_span(first: SimTime, last: SimTime, m: usize) -> u128 {
+    let extent = (last - first).as_ms();
+    let span = if m >= 2 {
+        (u128::from(extent) * m as u128).div_ceil(m as u128 - 1)
+    } else {
+        0
+    };
+    span.max(1)
+}
+
 /// Applies the transforms of `cfg` to `workload` in the documented order and returns it
 /// sorted by submit time with dense ids ([`Workload::finish`]).
 ///
@@ -247,13 +260,7 @@ pub fn apply(mut workload: Workload, cfg: &TransformConfig) -> Result<Workload, 
         let m = jobs.len();
         let total = m as u128 * u128::from(n);
         crate::workload::check_job_count("transform.tile", total, || format!("tile × jobs = {n} × {m}"))?;
-        let extent = (last.submit - first.submit).as_ms();
-        let span = if m >= 2 {
-            (u128::from(extent) * m as u128).div_ceil(m as u128 - 1)
-        } else {
-            0
-        };
-        let span = span.max(1);
+        let span = tile_span(first.submit, last.submit, m);
         // The last copy's last job must still lie within the horizon.
         let latest = span * u128::from(n - 1) + u128::from(last.submit.as_ms());
         if latest > u128::from(SimTime::MAX_HORIZON.as_ms()) {

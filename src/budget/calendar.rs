@@ -1,0 +1,112 @@
+//! The budget's calendar: consecutive calendar months from a start date, as simulated
+//! time. Simulated time 0 is midnight at the start of `start` (no time zone: the months'
+//! bounds are midnights of the calendar, so January has 31 days and February 28 or 29).
+
+use chrono::{Months, NaiveDate};
+
+use super::BudgetError;
+use crate::engine::SimTime;
+
+/// Milliseconds in a day.
+const MS_PER_DAY: u64 = 86_400_000;
+
+/// `months` consecutive calendar months from `start`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Calendar {
+    /// The first day (simulated time 0).
+    pub start: NaiveDate,
+    /// Month bounds in simulated time: month `m` is `[bounds[m], bounds[m + 1])`;
+    /// `bounds[0]` is 0 and there are `months + 1` of them.
+    pub bounds: Vec<SimTime>,
+    /// A label per month, `YYYY-MM` of the month's first day.
+    pub labels: Vec<String>,
+}
+
+impl Calendar {
+    /// The calendar of `months` (≥ 1) months from `start`; the error names key
+    /// `budget.start` or `budget.months`.
+    pub fn new(start: NaiveDate, months: u32) -> Result<Calendar, BudgetError> {
+        if months == 0 {
+            return Err(BudgetError::invalid("budget.months", "must be ≥ 1"));
+        }
+        let mut bounds = Vec::with_capacity(months as usize + 1);
+        let mut labels = Vec::with_capacity(months as usize);
+        for m in 0..=months {
+            let day = start.checked_add_months(Months::new(m)).ok_or_else(|| {
+                BudgetError::invalid(
+                    "budget.months",
+                    format!("{months} months from {start} leave the calendar"),
+                )
+            })?;
+            let days = (day - start).num_days() as u64;
+            bounds.push(SimTime(days * MS_PER_DAY));
+            if m < months {
+                labels.push(day.format("%Y-%m").to_string());
+            }
+        }
+        Ok(Calendar {
+            start,
+            bounds,
+            labels,
+        })
+    }
+
+    /// Number of months.
+    pub fn months(&self) -> usize {
+        self.labels.len()
+    }
+
+    /// The end of the last month.
+    pub fn end(&self) -> SimTime {
+        self.bounds[self.months()]
+    }
+
+    /// The month that holds `t`, or `None` at or past the end.
+    pub fn month_of(&self, t: SimTime) -> Option<usize> {
+        if t >= self.end() {
+            return None;
+        }
+        Some(self.bounds.partition_point(|&b| b <= t) - 1)
+    }
+
+    /// Simulated time of midnight at the start of `day` (a date before the start, or
+    /// one past the horizon, is an error naming `key`).
+    pub fn time_of(&self, day: NaiveDate, key: &str) -> Result<SimTime, BudgetError> {
+        let days = (day - self.start).num_days();
+        if days < 0 {
+            return Err(BudgetError::invalid(
+                key,
+                format!("{day} is before the budget's start ({})", self.start),
+            ));
+        }
+        Ok(SimTime(days as u64 * MS_PER_DAY))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn months_have_their_calendar_lengths() {
+        // 2024 is a leap year: Jan 31, Feb 29, Mar 31 days.
+        let c = Calendar::new(day("2024-01-01"), 3).unwrap();
+        let h = |d: u64| SimTime(d * MS_PER_DAY);
+        assert_eq!(c.bounds, [h(0), h(31), h(60), h(91)]);
+        assert_eq!(c.labels, ["2024-01", "2024-02", "2024-03"]);
+        assert_eq!(c.month_of(h(30)), Some(0));
+        assert_eq!(c.month_of(h(31)), Some(1));
+        assert_eq!(c.month_of(h(91)), None);
+        assert_eq!(c.time_of(day("2024-02-01"), "k").unwrap(), h(31));
+        assert!(c.time_of(day("2023-12-31"), "k").is_err());
+    }
+
+    #[test]
+    fn zero_months_is_an_error() {
+        assert!(Calendar::new(day("2024-01-01"), 0).is_err());
+    }
+}
