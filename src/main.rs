@@ -618,9 +618,13 @@ fn budget_cmd(
     let bar = progress_bar(workload.jobs.len() as u64);
     let sim =
         Simulation::new(&cluster, &workload, queue, placement, scenario.sim_config()).with_models(models);
-    let mut out = sim.run(&mut |n| bar.set_position(n));
+    let recording = Recording {
+        level: OutputLevel::Full,
+        resolution: SeriesResolution::default(),
+        utilization_window: cfg.metrics.window(),
+    };
+    let mut out = sim.with_recording(recording).run(&mut |n| bar.set_position(n));
     bar.finish_and_clear();
-    cfg.metrics.apply(&mut out.summary, &out.series);
     let fleet = out.models.fleet.take().map(|f| f.months).unwrap_or_default();
     let metric = cfg
         .budget
@@ -636,6 +640,7 @@ fn budget_cmd(
         &info,
         &workload,
         &out,
+        OutputLevel::Full,
         &[("budget.csv", &table)],
         &|_| {},
         with_report.then_some(&finish as &report::Finish),

@@ -94,7 +94,7 @@ pub fn write_run(
     on_bytes: &OnBytes,
     finish: Option<&Finish>,
 ) -> Result<(), ReportError> {
-    write_run_with(dir, force, info, workload, out, &[], on_bytes, finish)
+    write_run_with(dir, force, info, workload, out, level, &[], on_bytes, finish)
 }
 
 /// [`write_run`] with `extra` files written beside the run's, in the same atomic step
@@ -106,6 +106,7 @@ pub fn write_run_with(
     info: &RunInfo,
     workload: &Workload,
     out: &RunOutput,
+    level: OutputLevel,
     extra: &[(&str, &FileWriter)],
     on_bytes: &OnBytes,
     finish: Option<&Finish>,
