@@ -1,6 +1,7 @@
 //! dcsim: a discrete-event simulator of GPU data centers.
 
 pub mod compare;
+pub mod economics;
 pub mod engine;
 pub mod facility;
 pub mod hardware;

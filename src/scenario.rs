@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::economics::{EconError, Economics, EconomicsConfig};
 use crate::engine::RngStreams;
 use crate::metrics::MetricsConfig;
 use crate::power::{self, PowerConfig, PowerRun};
@@ -70,6 +71,9 @@ pub enum ScenarioError {
     /// The workload failed to load.
     #[error(transparent)]
     Workload(#[from] WorkloadError),
+    /// A price, carbon or region file of `[economics]` failed to load.
+    #[error(transparent)]
+    Economics(EconError),
     /// A `--set KEY=VALUE` names no key of the file, or gives a value the key does not
     /// accept (the message names the key and, for an unknown key, the valid ones).
     #[error(transparent)]
@@ -116,6 +120,9 @@ pub struct ScenarioConfig {
     /// `[sweep]`: the grid `dcsim sweep` runs (ignored by `run`); see `docs/sweeps.md`.
     #[serde(default)]
     pub sweep: Option<SweepSpec>,
+    /// `[economics]`: money and carbon of the run (absent: none); see `docs/economics.md`.
+    #[serde(default)]
+    pub economics: Option<EconomicsConfig>,
 }
 
 /// `[topology]`.
@@ -238,6 +245,8 @@ pub struct Prepared {
     pub placement: Box<dyn Placement>,
     /// Power accounting for the run, when `[power]` turns it on.
     pub power: Option<PowerRun>,
+    /// The cost model, when `[economics]` is present.
+    pub economics: Option<Economics>,
 }
 
 impl Scenario {
@@ -497,8 +506,10 @@ impl Scenario {
             placement,
             power,
         } = self.policies(&report, &workload, seed)?;
+        let economics = self.economics(&report.cluster)?;
         Ok(Prepared {
             power,
+            economics,
             cluster: report.cluster,
             workload,
             queue,
@@ -549,6 +560,22 @@ impl Scenario {
             }
             None => Ok(None),
         }
+    }
+
+    /// The validated `[economics]` for `cluster` (`None` without one); it needs power
+    /// accounting on, since it bills the power series.
+    pub fn economics(&self, cluster: &Cluster) -> Result<Option<Economics>, ScenarioError> {
+        let Some(cfg) = &self.config.economics else {
+            return Ok(None);
+        };
+        if self.config.power.is_none() {
+            return Err(self.invalid("economics", EconError::NoPower.to_string()));
+        }
+        let dir = self.path.parent().unwrap_or(Path::new("."));
+        Economics::new(cfg, dir, cluster).map(Some).map_err(|e| match e {
+            EconError::Invalid { key, message } => self.invalid(&format!("economics.{key}"), message),
+            other => ScenarioError::Economics(other),
+        })
     }
 
     /// Fails if the queue policy's parameters name tenants the workload does not have.
