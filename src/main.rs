@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use dcsim::compare;
+use dcsim::economics;
 use dcsim::inflation;
 use dcsim::metrics::Summary;
 use dcsim::output::{self, Kind};
@@ -490,6 +491,11 @@ fn run(
     let mut out = sim.run(&mut |n| bar.set_position(n));
     bar.finish_and_clear();
     cfg.metrics.apply(&mut out.summary, &out.series);
+    let bill = match &prepared.economics {
+        Some(e) => Some(economics::bill(e, &out, &prepared.workload, &prepared.cluster)?),
+        None => None,
+    };
+    out.summary.economics = bill.as_ref().map(economics::EconSummary::of);
     let simulated = t0.elapsed() - loaded;
     let bar = write_progress();
     let finish = |tmp: &Path| render_report(tmp, false);
@@ -499,6 +505,7 @@ fn run(
         &info,
         &prepared.workload,
         &out,
+        bill.as_ref(),
         &|n| bar.inc(n),
         with_report.then_some(&finish as &report::Finish),
     );
@@ -620,6 +627,22 @@ fn print_summary(info: &RunInfo, s: &Summary, events: u64) {
         println!(
             "energy IT {:.3} MWh, facility {:.3} MWh (PUE {:.3})  peak IT {:.1} kW, facility {:.1} kW",
             p.it_energy_mwh, p.facility_energy_mwh, p.mean_pue, p.peak_it_kw, p.peak_facility_kw
+        );
+    }
+    if let Some(e) = &s.economics {
+        let t = &e.totals;
+        let money = |x| economics::bill::cents(x);
+        println!(
+            "cost       {} {} total: energy {}, demand {}, capex {}, opex {}  ({:.1} tCO2, {} per GPU-h)",
+            money(t.total),
+            e.currency,
+            money(t.energy_cost),
+            money(t.demand_cost),
+            money(t.capex),
+            money(t.opex),
+            t.co2_t,
+            t.per_gpu_hour()
+                .map_or("-".to_string(), |x| x.round_dp(2).to_string()),
         );
     }
 }

@@ -11,6 +11,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
+use crate::economics::{self, Bill};
 use crate::engine::SimTime;
 use crate::facility::FacilityPower;
 use crate::metrics::{JobRecord, Summary, TimeSeries};
@@ -59,12 +60,15 @@ struct SummaryFile<'a> {
 
 /// Every file a run folder can hold (power's only with power on): what marks a folder
 /// as an earlier run that `--force` may replace.
-pub const RUN_FILES: [&str; 7] = [
+pub const RUN_FILES: [&str; 10] = [
     "jobs.csv",
     "timeseries.csv",
     "power.csv",
     "power_levels.csv",
     "summary.json",
+    "costs.csv",
+    "tenants.csv",
+    "job_costs.csv",
     "report.html",
     "plots",
 ];
@@ -78,6 +82,7 @@ pub fn write_run(
     info: &RunInfo,
     workload: &Workload,
     out: &RunOutput,
+    bill: Option<&Bill>,
     on_bytes: &OnBytes,
     finish: Option<&Finish>,
 ) -> Result<(), ReportError> {
@@ -100,13 +105,25 @@ pub fn write_run(
         serde_json::to_writer_pretty(&mut *w, &file)?;
         writeln!(w)
     };
-    let [j, t, p, l, s, ..] = RUN_FILES;
+    let costs = |w: &mut dyn Write| bill.map_or(Ok(()), |b| economics::output::write_costs(w, b));
+    let tenants = |w: &mut dyn Write| bill.map_or(Ok(()), |b| economics::output::write_tenants(w, b));
+    let job_costs = |w: &mut dyn Write| {
+        bill.map_or(Ok(()), |b| {
+            economics::output::write_job_costs(w, b, workload, &out.jobs)
+        })
+    };
+    let [j, t, p, l, s, c, tn, jc, ..] = RUN_FILES;
     let mut files: Vec<(&str, &FileWriter)> = vec![(j, &jobs), (t, &series)];
     if out.power.is_some() {
         files.push((p, &power));
         files.push((l, &levels));
     }
     files.push((s, &summary));
+    if bill.is_some() {
+        files.push((c, &costs));
+        files.push((tn, &tenants));
+        files.push((jc, &job_costs));
+    }
     write_dir_then(dir, force, &files, on_bytes, finish)
 }
 

@@ -230,7 +230,12 @@ pub fn month_rows(
 }
 
 /// Bills a finished run: `out` must carry power accounting.
-pub fn bill(econ: &Economics, out: &RunOutput, workload: &Workload, cluster: &Cluster) -> Result<Bill, EconError> {
+pub fn bill(
+    econ: &Economics,
+    out: &RunOutput,
+    workload: &Workload,
+    cluster: &Cluster,
+) -> Result<Bill, EconError> {
     let power = out.power.as_ref().ok_or(EconError::NoPower)?;
     let cal = &econ.calendar;
     let end = out.series.time.last().copied().unwrap_or(SimTime::ZERO);
@@ -317,7 +322,11 @@ pub fn bill(econ: &Economics, out: &RunOutput, workload: &Workload, cluster: &Cl
         let jb = &mut jobs[job];
         parts(s, &mut |m, ms| {
             let gh = gpus * ms as f64 / 3_600_000.0;
-            let e = if busy > 0 { j * ms as f64 / busy as f64 } else { 0.0 };
+            let e = if busy > 0 {
+                j * ms as f64 / busy as f64
+            } else {
+                0.0
+            };
             let energy = e_rate[m].map_or(Decimal::ZERO, |r| r * dec(e));
             let capital = g_rate[m].map_or(Decimal::ZERO, |r| r * dec(gh));
             jb.cost += energy + capital;
@@ -347,7 +356,11 @@ pub fn bill(econ: &Economics, out: &RunOutput, workload: &Workload, cluster: &Cl
     let cents = split_cents(totals.total, &exact);
     let mut tenants: Vec<TenantBill> = (0..=nt)
         .map(|t| TenantBill {
-            tenant: workload.tenants.get(t).cloned().unwrap_or_else(|| IDLE_TENANT.to_string()),
+            tenant: workload
+                .tenants
+                .get(t)
+                .cloned()
+                .unwrap_or_else(|| IDLE_TENANT.to_string()),
             energy_kwh: t_kwh[t],
             gpu_hours: t_gpu_h[t],
             energy_cost: t_energy[t],

@@ -64,9 +64,14 @@ pub fn parse_instant_with_offset(s: &str) -> Option<i64> {
 /// optional).
 pub fn parse_naive(s: &str) -> Option<NaiveDateTime> {
     let s = s.trim();
-    ["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M"]
-        .iter()
-        .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
+    [
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%dT%H:%M",
+    ]
+    .iter()
+    .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
 }
 
 /// A local time resolved in `tz`: `Some(ms)` or `None` when it does not exist (spring
@@ -95,7 +100,9 @@ impl Calendar {
         let start_ms = parse_instant_with_offset(start).ok_or_else(|| {
             EconError::invalid(
                 "start",
-                format!("`{start}` is not a date-time with offset (expected e.g. \"2023-01-01T00:00:00-06:00\")"),
+                format!(
+                    "`{start}` is not a date-time with offset (expected e.g. \"2023-01-01T00:00:00-06:00\")"
+                ),
             )
         })?;
         Ok(Calendar { start_ms, tz })
@@ -141,7 +148,10 @@ impl Calendar {
         NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
             .map(|d| self.day_start(d))
             .map_err(|_| {
-                EconError::invalid(key, format!("`{s}` is not a date (expected \"YYYY-MM-DD\" or a date-time with offset)"))
+                EconError::invalid(
+                    key,
+                    format!("`{s}` is not a date (expected \"YYYY-MM-DD\" or a date-time with offset)"),
+                )
             })
     }
 

@@ -37,7 +37,10 @@ pub struct CapitalCosts {
 
 fn per_month(key: &str, price: Decimal, residual: Decimal, life_years: u32) -> Result<Decimal, EconError> {
     if life_years == 0 {
-        return Err(EconError::invalid(format!("{key}.life_years"), "must be at least 1"));
+        return Err(EconError::invalid(
+            format!("{key}.life_years"),
+            "must be at least 1",
+        ));
     }
     if price < Decimal::ZERO || residual < Decimal::ZERO || residual > price {
         return Err(EconError::invalid(
@@ -67,7 +70,12 @@ impl CapitalCosts {
                         "`{}` is not a GPU model of topology `{}` (models: {})",
                         e.gpu_model,
                         cluster.name,
-                        cluster.models.iter().map(|m| m.name.as_str()).collect::<Vec<_>>().join(", ")
+                        cluster
+                            .models
+                            .iter()
+                            .map(|m| m.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     ),
                 )
             })?;
@@ -134,7 +142,9 @@ impl CapitalCosts {
             .assets
             .iter()
             .map(|a| {
-                a.units * a.per_unit_month * share(a.from_ms.unwrap_or(i64::MIN), a.until_ms.unwrap_or(i64::MAX))
+                a.units
+                    * a.per_unit_month
+                    * share(a.from_ms.unwrap_or(i64::MIN), a.until_ms.unwrap_or(i64::MAX))
             })
             .sum();
         (capex, self.opex_per_month * share(i64::MIN, i64::MAX))

@@ -21,16 +21,29 @@ pub enum Carbon {
 impl Carbon {
     /// Validates `cfg` (files relative to `base_dir`).
     pub fn new(cfg: &CarbonConfig, base_dir: &Path) -> Result<Carbon, EconError> {
-        let given = [cfg.g_per_kwh.is_some(), cfg.series.is_some(), cfg.region.is_some()];
+        let given = [
+            cfg.g_per_kwh.is_some(),
+            cfg.series.is_some(),
+            cfg.region.is_some(),
+        ];
         if given.iter().filter(|g| **g).count() != 1 {
-            return Err(EconError::invalid("carbon", "give exactly one of `g_per_kwh`, `series` or `region`"));
+            return Err(EconError::invalid(
+                "carbon",
+                "give exactly one of `g_per_kwh`, `series` or `region`",
+            ));
         }
         if cfg.regions_path.is_some() && cfg.region.is_none() {
-            return Err(EconError::invalid("carbon.regions_path", "only applies with `region`"));
+            return Err(EconError::invalid(
+                "carbon.regions_path",
+                "only applies with `region`",
+            ));
         }
         if let Some(g) = cfg.g_per_kwh {
             if !(g.is_finite() && g >= 0.0) {
-                return Err(EconError::invalid("carbon.g_per_kwh", format!("{g} is not an intensity (expected ≥ 0 gCO₂/kWh)")));
+                return Err(EconError::invalid(
+                    "carbon.g_per_kwh",
+                    format!("{g} is not an intensity (expected ≥ 0 gCO₂/kWh)"),
+                ));
             }
             return Ok(Carbon::Constant(g));
         }
@@ -96,6 +109,10 @@ fn region_intensity(path: &Path, region: &str) -> Result<f64, EconError> {
     }
     Err(EconError::invalid(
         "carbon.region",
-        format!("`{region}` is not in {} (regions: {})", path.display(), names.join(", ")),
+        format!(
+            "`{region}` is not in {} (regions: {})",
+            path.display(),
+            names.join(", ")
+        ),
     ))
 }

@@ -38,5 +38,8 @@ pub fn split_cents(total: Decimal, shares: &[Decimal]) -> Vec<Decimal> {
             left += 1;
         }
     }
-    cents.into_iter().map(|c| Decimal::from_i128_with_scale(c, 2)).collect()
+    cents
+        .into_iter()
+        .map(|c| Decimal::from_i128_with_scale(c, 2))
+        .collect()
 }

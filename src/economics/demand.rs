@@ -25,7 +25,13 @@ pub struct Meter {
 impl Meter {
     /// Integrates `series` (piecewise-constant IT power, closed at `end`) into slots of
     /// `slot_ms`; facility overhead from `facility` at every weather change.
-    pub fn new(series: &PowerSeries, facility: &Facility, cal: &Calendar, end: SimTime, slot_ms: i64) -> Meter {
+    pub fn new(
+        series: &PowerSeries,
+        facility: &Facility,
+        cal: &Calendar,
+        end: SimTime,
+        slot_ms: i64,
+    ) -> Meter {
         let start_ms = cal.epoch_ms(SimTime::ZERO);
         let end_ms = cal.epoch_ms(end).max(start_ms);
         let first_ms = start_ms.div_euclid(slot_ms) * slot_ms;
@@ -80,7 +86,10 @@ pub fn billed_demand(peaks_kw: &[f64], ratchet: Option<f64>) -> Vec<f64> {
         .enumerate()
         .map(|(i, &p)| match ratchet {
             Some(r) => {
-                let year_peak = peaks_kw[i.saturating_sub(11)..=i].iter().copied().fold(0.0, f64::max);
+                let year_peak = peaks_kw[i.saturating_sub(11)..=i]
+                    .iter()
+                    .copied()
+                    .fold(0.0, f64::max);
                 p.max(r * year_peak)
             }
             None => p,

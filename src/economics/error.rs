@@ -43,7 +43,9 @@ pub enum EconError {
         message: String,
     },
     /// The bill needs the run's power series, and the run had power accounting off.
-    #[error("`economics` needs power accounting: add a `[power]` section (energy is billed from its series)")]
+    #[error(
+        "`economics` needs power accounting: add a `[power]` section (energy is billed from its series)"
+    )]
     NoPower,
 }
 

@@ -13,6 +13,7 @@ pub mod chargeback;
 pub mod config;
 pub mod demand;
 pub mod error;
+pub mod output;
 pub mod series;
 pub mod tariff;
 
@@ -28,6 +29,7 @@ pub use capex::CapitalCosts;
 pub use carbon::Carbon;
 pub use config::EconomicsConfig;
 pub use error::EconError;
+pub use output::EconSummary;
 pub use tariff::Prices;
 
 /// The demand charge, validated.
@@ -77,7 +79,10 @@ impl Economics {
         if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_uppercase()) {
             return Err(EconError::invalid(
                 "currency",
-                format!("`{}` is not an ISO 4217 code (expected three letters, e.g. \"USD\", \"EUR\")", cfg.currency),
+                format!(
+                    "`{}` is not an ISO 4217 code (expected three letters, e.g. \"USD\", \"EUR\")",
+                    cfg.currency
+                ),
             ));
         }
         let calendar = Calendar::new(&cfg.start, &cfg.time_zone)?;
@@ -87,12 +92,18 @@ impl Economics {
                 if d.interval_min == 0 || 60 % d.interval_min != 0 {
                     return Err(EconError::invalid(
                         "demand.interval_min",
-                        format!("{} does not divide an hour (expected 1, 5, 15, 30, 60, ...)", d.interval_min),
+                        format!(
+                            "{} does not divide an hour (expected 1, 5, 15, 30, 60, ...)",
+                            d.interval_min
+                        ),
                     ));
                 }
                 if let Some(r) = d.ratchet {
                     if !(0.0..=1.0).contains(&r) {
-                        return Err(EconError::invalid("demand.ratchet", format!("{r} is not a share (expected 0–1)")));
+                        return Err(EconError::invalid(
+                            "demand.ratchet",
+                            format!("{r} is not a share (expected 0–1)"),
+                        ));
                     }
                 }
                 Some(Demand {
@@ -103,8 +114,18 @@ impl Economics {
             }
             None => None,
         };
-        let carbon = cfg.carbon.as_ref().map(|c| Carbon::new(c, base_dir)).transpose()?;
-        let capital = CapitalCosts::new(&calendar, &cfg.capex, cfg.racks.as_ref(), cfg.facility.as_ref(), cluster)?;
+        let carbon = cfg
+            .carbon
+            .as_ref()
+            .map(|c| Carbon::new(c, base_dir))
+            .transpose()?;
+        let capital = CapitalCosts::new(
+            &calendar,
+            &cfg.capex,
+            cfg.racks.as_ref(),
+            cfg.facility.as_ref(),
+            cluster,
+        )?;
         Ok(Economics {
             currency,
             calendar,
@@ -121,7 +142,13 @@ impl Economics {
     /// are constant.
     pub fn slot_ms(&self) -> i64 {
         let mut s = self.demand.as_ref().map_or(15 * 60_000, |d| d.interval_ms);
-        for step in [self.prices.step_ms(), self.carbon.as_ref().and_then(Carbon::step_ms)].into_iter().flatten() {
+        for step in [
+            self.prices.step_ms(),
+            self.carbon.as_ref().and_then(Carbon::step_ms),
+        ]
+        .into_iter()
+        .flatten()
+        {
             s = gcd(s, step);
         }
         s.max(1_000)

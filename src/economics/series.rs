@@ -66,7 +66,9 @@ pub struct StepSeries {
 /// Parses a decimal cell (`55.94`, `-0.07`, `1e-3`).
 fn parse_decimal(s: &str) -> Option<Decimal> {
     let s = s.trim();
-    Decimal::from_str(s).ok().or_else(|| Decimal::from_scientific(s).ok())
+    Decimal::from_str(s)
+        .ok()
+        .or_else(|| Decimal::from_scientific(s).ok())
 }
 
 impl StepSeries {
@@ -97,14 +99,20 @@ impl StepSeries {
             .map(|h| h.trim().trim_start_matches('\u{feff}').to_string())
             .collect();
         let col = match &spec.column {
-            Some(c) => header.iter().position(|h| h == c).ok_or_else(|| {
-                file_err(1, format!("no column `{c}` (columns: {})", header.join(", ")))
-            })?,
+            Some(c) => header
+                .iter()
+                .position(|h| h == c)
+                .ok_or_else(|| file_err(1, format!("no column `{c}` (columns: {})", header.join(", "))))?,
             None if header.len() == 2 => 1,
             None => {
                 return Err(EconError::invalid(
                     format!("{key}.column"),
-                    format!("{} has {} columns: name the value column (one of {})", path.display(), header.len(), header[1..].join(", ")),
+                    format!(
+                        "{} has {} columns: name the value column (one of {})",
+                        path.display(),
+                        header.len(),
+                        header[1..].join(", ")
+                    ),
                 ))
             }
         };
@@ -133,7 +141,10 @@ impl StepSeries {
                 None
             } else {
                 Some(parse_decimal(cell).ok_or_else(|| {
-                    file_err(line, format!("`{cell}` in column `{}` is not a number", header[col]))
+                    file_err(
+                        line,
+                        format!("`{cell}` in column `{}` is not a number", header[col]),
+                    )
                 })?)
             };
             if let Some(&(prev, _)) = rows.last() {
@@ -149,7 +160,11 @@ impl StepSeries {
         if rows.is_empty() {
             return Err(file_err(2, "no rows".into()));
         }
-        let step_ms = rows.windows(2).map(|w| w[1].0 - w[0].0).min().unwrap_or(3_600_000);
+        let step_ms = rows
+            .windows(2)
+            .map(|w| w[1].0 - w[0].0)
+            .min()
+            .unwrap_or(3_600_000);
         let first_ms = rows[0].0;
         let n = ((rows[rows.len() - 1].0 - first_ms) / step_ms + 1) as usize;
         let mut values = vec![None; n];

@@ -103,7 +103,10 @@ fn tou_cells(periods: &[TouPeriod], default: Option<Decimal>) -> Result<Vec<Deci
 
 /// The currency and unit a header such as `Price (USD/MWh)` names.
 fn header_unit(column: &str) -> (Option<String>, Option<EnergyUnit>) {
-    let inner = column.split_once('(').and_then(|(_, r)| r.split_once(')')).map(|(i, _)| i);
+    let inner = column
+        .split_once('(')
+        .and_then(|(_, r)| r.split_once(')'))
+        .map(|(i, _)| i);
     let Some((cur, unit)) = inner.and_then(|i| i.split_once('/')) else {
         return (None, None);
     };
@@ -118,7 +121,11 @@ fn header_unit(column: &str) -> (Option<String>, Option<EnergyUnit>) {
 impl Prices {
     /// Validates `cfg` (series read relative to `base_dir`); `currency` is the bill's.
     pub fn new(cfg: &ElectricityConfig, currency: &str, base_dir: &Path) -> Result<Prices, EconError> {
-        let given = [cfg.flat_per_kwh.is_some(), !cfg.tou.is_empty(), cfg.series.is_some()];
+        let given = [
+            cfg.flat_per_kwh.is_some(),
+            !cfg.tou.is_empty(),
+            cfg.series.is_some(),
+        ];
         if given.iter().filter(|g| **g).count() != 1 {
             return Err(EconError::invalid(
                 "electricity",
@@ -126,7 +133,10 @@ impl Prices {
             ));
         }
         if cfg.tou.is_empty() && cfg.tou_default_per_kwh.is_some() {
-            return Err(EconError::invalid("electricity.tou_default_per_kwh", "only applies with `tou` periods"));
+            return Err(EconError::invalid(
+                "electricity.tou_default_per_kwh",
+                "only applies with `tou` periods",
+            ));
         }
         let tariff = if let Some(p) = cfg.flat_per_kwh {
             Tariff::Flat(p)
@@ -136,7 +146,10 @@ impl Prices {
             let cur = s.currency.clone().or(hcur).ok_or_else(|| {
                 EconError::invalid(
                     "electricity.series.currency",
-                    format!("the header `{}` names no currency: give `currency`", series.column),
+                    format!(
+                        "the header `{}` names no currency: give `currency`",
+                        series.column
+                    ),
                 )
             })?;
             if !cur.eq_ignore_ascii_case(currency) {
@@ -148,7 +161,10 @@ impl Prices {
             let unit = s.per.or(hunit).ok_or_else(|| {
                 EconError::invalid(
                     "electricity.series.per",
-                    format!("the header `{}` names no unit: give `per = \"mwh\"` or `\"kwh\"`", series.column),
+                    format!(
+                        "the header `{}` names no unit: give `per = \"mwh\"` or `\"kwh\"`",
+                        series.column
+                    ),
                 )
             })?;
             let factor = match unit {

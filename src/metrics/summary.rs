@@ -120,6 +120,9 @@ pub struct Summary {
     /// Power and energy, when the run had power accounting on (absent otherwise).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub power: Option<crate::power::PowerSummary>,
+    /// The bill's totals, when the scenario has `[economics]` (absent otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub economics: Option<crate::economics::EconSummary>,
 }
 
 impl Summary {
@@ -220,6 +223,7 @@ impl Summary {
             arrival_rate_per_s: per_span((n as u64 - skipped) as f64),
             tenants: tenants.summaries(workload),
             power: None,
+            economics: None,
         };
         let (from, to) = arrivals.unwrap_or((first_submit, first_submit));
         summary.set_utilization_window(series, from, to, UtilizationWindow::Arrivals);

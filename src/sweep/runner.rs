@@ -278,7 +278,13 @@ impl Sweep {
             Some(p) => sim.with_power(p),
             None => sim,
         };
-        Ok((seed, sim.run(&mut |_| {}).summary))
+        let mut out = sim.run(&mut |_| {});
+        if let Some(e) = scenario.economics(&report.cluster)? {
+            let bill = crate::economics::bill(&e, &out, &workload, &report.cluster)
+                .map_err(ScenarioError::Economics)?;
+            out.summary.economics = Some(crate::economics::EconSummary::of(&bill));
+        }
+        Ok((seed, out.summary))
     }
 
     fn header(&self, shard: Option<Shard>) -> Header {
