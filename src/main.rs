@@ -503,9 +503,11 @@ fn run(
         &dir,
         force,
         &info,
-        &prepared.workload,
-        &out,
-        bill.as_ref(),
+        report::RunData {
+            workload: &prepared.workload,
+            out: &out,
+            bill: bill.as_ref(),
+        },
         &|n| bar.inc(n),
         with_report.then_some(&finish as &report::Finish),
     );

@@ -73,6 +73,17 @@ pub const RUN_FILES: [&str; 10] = [
     "plots",
 ];
 
+/// What a run folder is written from.
+#[derive(Clone, Copy)]
+pub struct RunData<'a> {
+    /// The jobs as loaded.
+    pub workload: &'a Workload,
+    /// What the simulation produced.
+    pub out: &'a RunOutput,
+    /// The bill, when the scenario has `[economics]`.
+    pub bill: Option<&'a Bill>,
+}
+
 /// Writes a run into `dir` atomically ([`write_dir`]); refuses to replace an existing
 /// `dir` unless `force`; `on_bytes` hears of every buffer written (for progress).
 /// `finish` (e.g. the report) runs on the complete files before they are moved into place.
@@ -80,12 +91,11 @@ pub fn write_run(
     dir: &Path,
     force: bool,
     info: &RunInfo,
-    workload: &Workload,
-    out: &RunOutput,
-    bill: Option<&Bill>,
+    data: RunData<'_>,
     on_bytes: &OnBytes,
     finish: Option<&Finish>,
 ) -> Result<(), ReportError> {
+    let RunData { workload, out, bill } = data;
     let jobs = |w: &mut dyn Write| write_jobs(w, info, workload, &out.jobs, out.power.as_ref());
     let series = |w: &mut dyn Write| write_series(w, info, &out.series);
     let power = |w: &mut dyn Write| match &out.power {
