@@ -93,6 +93,9 @@ pub enum CompareError {
     /// The outputs could not be written, or the output directory already exists.
     #[error(transparent)]
     Report(#[from] ReportError),
+    /// A run could not be billed (`[economics]`).
+    #[error(transparent)]
+    Economics(#[from] crate::economics::EconError),
 }
 
 /// What to compare.
@@ -253,6 +256,26 @@ pub const FIGURES: &[Figure] = &[
         name: "peak_facility_kw",
         about: "highest facility power, kW (power on only)",
         get: |s| s.power.as_ref().map(|p| p.peak_facility_kw),
+    },
+    Figure {
+        name: "total_cost",
+        about: "total cost in the scenario's currency ([economics] only)",
+        get: |s| s.economics.as_ref().map(|e| e.total()),
+    },
+    Figure {
+        name: "co2_t",
+        about: "tonnes CO2 of facility energy ([economics] with carbon only)",
+        get: |s| s.economics.as_ref().map(|e| e.totals.co2_t),
+    },
+    Figure {
+        name: "cost_per_gpu_hour",
+        about: "total cost per allocated GPU-hour ([economics] only)",
+        get: |s| {
+            s.economics
+                .as_ref()
+                .and_then(|e| e.totals.per_gpu_hour())
+                .map(crate::economics::bill::to_f64)
+        },
     },
 ];
 
@@ -471,6 +494,7 @@ pub fn compare(scenario: &Scenario, config: &CompareConfig) -> Result<Comparison
 
     let report = scenario.load_topology()?;
     let cluster = &report.cluster;
+    let econ = scenario.economics(cluster)?;
     // A trace workload does not depend on the seed: load it once for every replication.
     let seeded = scenario.config.workload.synthetic.is_some();
     let seeds: Vec<u64> = if seeded {
@@ -508,13 +532,17 @@ pub fn compare(scenario: &Scenario, config: &CompareConfig) -> Result<Comparison
             )
             .with_models(scenario.models(&report, workload, seed)?);
             // The comparison draws CDFs of waits and JCTs: it keeps the jobs, not the series.
-            let out = sim
+            let mut out = sim
                 .with_recording(Recording {
                     level: OutputLevel::Jobs,
                     resolution: SeriesResolution::ChangePoints,
                     utilization_window: scenario.config.metrics.window(),
                 })
                 .run(&mut |_| {});
+            if let Some(e) = &econ {
+                let bill = crate::economics::bill(e, &out, workload, cluster)?;
+                out.summary.economics = Some(crate::economics::EconSummary::of(&bill));
+            }
             let secs = |f: fn(&JobRecord) -> Option<SimTime>| -> Vec<f64> {
                 out.jobs
                     .iter()

@@ -2,6 +2,7 @@
 
 pub mod budget;
 pub mod compare;
+pub mod economics;
 pub mod engine;
 pub mod facility;
 pub mod hardware;

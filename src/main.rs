@@ -12,6 +12,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use dcsim::budget;
 use dcsim::compare;
+use dcsim::economics;
 use dcsim::inflation;
 use dcsim::metrics::{OutputLevel, Recording, SeriesResolution, Summary};
 use dcsim::output::{self, Kind};
@@ -531,8 +532,13 @@ fn run(
     )
     .with_models(prepared.models);
     let recording = record.recording(&scenario);
-    let out = sim.with_recording(recording).run(&mut |n| bar.set_position(n));
+    let mut out = sim.with_recording(recording).run(&mut |n| bar.set_position(n));
     bar.finish_and_clear();
+    let bill = match &prepared.economics {
+        Some(e) => Some(economics::bill(e, &out, &prepared.workload, &prepared.cluster)?),
+        None => None,
+    };
+    out.summary.economics = bill.as_ref().map(economics::EconSummary::of);
     let simulated = t0.elapsed() - loaded;
     // The report draws from jobs.csv and the series: with the summary alone there is
     // nothing to draw.
@@ -543,8 +549,11 @@ fn run(
         &dir,
         force,
         &info,
-        &prepared.workload,
-        &out,
+        report::RunData {
+            workload: &prepared.workload,
+            out: &out,
+            bill: bill.as_ref(),
+        },
         recording.level,
         &|n| bar.inc(n),
         with_report.then_some(&finish as &report::Finish),
@@ -614,6 +623,7 @@ fn budget_cmd(
         queue,
         placement,
         models,
+        economics: econ,
     } = prepared;
     let bar = progress_bar(workload.jobs.len() as u64);
     let sim =
@@ -625,6 +635,11 @@ fn budget_cmd(
     };
     let mut out = sim.with_recording(recording).run(&mut |n| bar.set_position(n));
     bar.finish_and_clear();
+    let bill = match &econ {
+        Some(e) => Some(economics::bill(e, &out, &workload, &cluster)?),
+        None => None,
+    };
+    out.summary.economics = bill.as_ref().map(economics::EconSummary::of);
     let fleet = out.models.fleet.take().map(|f| f.months).unwrap_or_default();
     let metric = cfg
         .budget
@@ -638,8 +653,11 @@ fn budget_cmd(
         &dir,
         force,
         &info,
-        &workload,
-        &out,
+        report::RunData {
+            workload: &workload,
+            out: &out,
+            bill: bill.as_ref(),
+        },
         OutputLevel::Full,
         &[("budget.csv", &table)],
         &|_| {},
@@ -769,6 +787,22 @@ fn print_summary(info: &RunInfo, s: &Summary, events: u64) {
         println!(
             "energy IT {:.3} MWh, facility {:.3} MWh (PUE {:.3})  peak IT {:.1} kW, facility {:.1} kW",
             p.it_energy_mwh, p.facility_energy_mwh, p.mean_pue, p.peak_it_kw, p.peak_facility_kw
+        );
+    }
+    if let Some(e) = &s.economics {
+        let t = &e.totals;
+        let money = |x| economics::bill::cents(x);
+        println!(
+            "cost       {} {} total: energy {}, demand {}, capex {}, opex {}  ({:.1} tCO2, {} per GPU-h)",
+            money(t.total),
+            e.currency,
+            money(t.energy_cost),
+            money(t.demand_cost),
+            money(t.capex),
+            money(t.opex),
+            t.co2_t,
+            t.per_gpu_hour()
+                .map_or("-".to_string(), |x| x.round_dp(2).to_string()),
         );
     }
 }

@@ -11,6 +11,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
+use crate::economics::{self, Bill};
 use crate::engine::SimTime;
 use crate::facility::FacilityPower;
 use crate::metrics::{BinnedSeries, JobRecord, OutputLevel, Summary, TimeSeries, BASE_QUANTITIES};
@@ -61,10 +62,10 @@ struct SummaryFile<'a> {
 }
 
 /// Every file a run folder can hold (power's only with power on, failures' only with
-/// reliability on, the network's only with the fabric on; the interval series instead of
-/// `timeseries.csv` with `--series-interval`): what marks a folder as an earlier run that
-/// `--force` may replace.
-pub const RUN_FILES: [&str; 11] = [
+/// reliability on, the network's only with the fabric on, costs only with `[economics]`;
+/// the interval series instead of `timeseries.csv` with `--series-interval`): what marks
+/// a folder as an earlier run that `--force` may replace.
+pub const RUN_FILES: [&str; 14] = [
     "jobs.csv",
     "timeseries.csv",
     "power.csv",
@@ -72,11 +73,25 @@ pub const RUN_FILES: [&str; 11] = [
     "summary.json",
     "failures.csv",
     "job_failures.csv",
+    "costs.csv",
+    "tenants.csv",
+    "job_costs.csv",
     "report.html",
     "plots",
     "timeseries_intervals.csv",
     "network_jobs.csv",
 ];
+
+/// What a run folder is written from.
+#[derive(Clone, Copy)]
+pub struct RunData<'a> {
+    /// The jobs as loaded.
+    pub workload: &'a Workload,
+    /// What the simulation produced.
+    pub out: &'a RunOutput,
+    /// The bill, when the scenario has `[economics]`.
+    pub bill: Option<&'a Bill>,
+}
 
 /// Writes a run into `dir` atomically ([`write_dir`]); refuses to replace an existing
 /// `dir` unless `force`; `on_bytes` hears of every buffer written (for progress).
@@ -88,13 +103,12 @@ pub fn write_run(
     dir: &Path,
     force: bool,
     info: &RunInfo,
-    workload: &Workload,
-    out: &RunOutput,
+    data: RunData<'_>,
     level: OutputLevel,
     on_bytes: &OnBytes,
     finish: Option<&Finish>,
 ) -> Result<(), ReportError> {
-    write_run_with(dir, force, info, workload, out, level, &[], on_bytes, finish)
+    write_run_with(dir, force, info, data, level, &[], on_bytes, finish)
 }
 
 /// [`write_run`] with `extra` files written beside the run's, in the same atomic step
@@ -104,13 +118,13 @@ pub fn write_run_with(
     dir: &Path,
     force: bool,
     info: &RunInfo,
-    workload: &Workload,
-    out: &RunOutput,
+    data: RunData<'_>,
     level: OutputLevel,
     extra: &[(&str, &FileWriter)],
     on_bytes: &OnBytes,
     finish: Option<&Finish>,
 ) -> Result<(), ReportError> {
+    let RunData { workload, out, bill } = data;
     let jobs = |w: &mut dyn Write| write_jobs(w, info, workload, &out.jobs, out.models.power.as_ref());
     let series = |w: &mut dyn Write| write_series(w, info, &out.series);
     let intervals = |w: &mut dyn Write| match &out.series_intervals {
@@ -147,7 +161,14 @@ pub fn write_run_with(
         Some(n) => write_network_jobs(w, workload, n),
         None => Ok(()),
     };
-    let [j, t, p, l, s, f, jf, _, _, ti, n] = RUN_FILES;
+    let costs = |w: &mut dyn Write| bill.map_or(Ok(()), |b| economics::output::write_costs(w, b));
+    let tenants = |w: &mut dyn Write| bill.map_or(Ok(()), |b| economics::output::write_tenants(w, b));
+    let job_costs = |w: &mut dyn Write| {
+        bill.map_or(Ok(()), |b| {
+            economics::output::write_job_costs(w, b, workload, &out.jobs)
+        })
+    };
+    let [j, t, p, l, s, f, jf, c, tn, jc, _, _, ti, n] = RUN_FILES;
     let mut files: Vec<(&str, &FileWriter)> = Vec::new();
     if level.keeps_jobs() {
         files.push((j, &jobs));
@@ -157,6 +178,9 @@ pub fn write_run_with(
         }
         if out.models.network.is_some() {
             files.push((n, &network));
+        }
+        if bill.is_some() {
+            files.push((jc, &job_costs));
         }
     }
     if level.keeps_series() {
@@ -169,6 +193,10 @@ pub fn write_run_with(
             files.push((p, &power));
             files.push((l, &levels));
         }
+    }
+    if bill.is_some() {
+        files.push((c, &costs));
+        files.push((tn, &tenants));
     }
     files.push((s, &summary));
     files.extend_from_slice(extra);

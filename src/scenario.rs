@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::budget::{BudgetConfig, BudgetError};
+use crate::economics::{EconError, Economics, EconomicsConfig};
 use crate::engine::RngStreams;
 use crate::metrics::MetricsConfig;
 use crate::model::Model;
@@ -74,6 +75,9 @@ pub enum ScenarioError {
     /// The workload failed to load.
     #[error(transparent)]
     Workload(#[from] WorkloadError),
+    /// A price, carbon or region file of `[economics]` failed to load.
+    #[error(transparent)]
+    Economics(EconError),
     /// A `--set KEY=VALUE` names no key of the file, or gives a value the key does not
     /// accept (the message names the key and, for an unknown key, the valid ones).
     #[error(transparent)]
@@ -133,6 +137,9 @@ pub struct ScenarioConfig {
     /// `docs/budget.md`.
     #[serde(default)]
     pub budget: Option<BudgetConfig>,
+    /// `[economics]`: money and carbon of the run (absent: none); see `docs/economics.md`.
+    #[serde(default)]
+    pub economics: Option<EconomicsConfig>,
 }
 
 /// `[topology]`.
@@ -257,6 +264,8 @@ pub struct Prepared {
     /// The models beside the scheduler for the run (power, when `[power]` turns it
     /// on; ...), in the order they are called.
     pub models: Vec<Box<dyn Model>>,
+    /// The cost model, when `[economics]` is present.
+    pub economics: Option<Economics>,
 }
 
 impl Scenario {
@@ -532,8 +541,10 @@ impl Scenario {
             placement,
             models,
         } = self.policies(&report, &workload, seed)?;
+        let economics = self.economics(&report.cluster)?;
         Ok(Prepared {
             models,
+            economics,
             cluster: report.cluster,
             workload,
             queue,
@@ -670,6 +681,22 @@ impl Scenario {
             }
             None => Ok(None),
         }
+    }
+
+    /// The validated `[economics]` for `cluster` (`None` without one); it needs power
+    /// accounting on, since it bills the power series.
+    pub fn economics(&self, cluster: &Cluster) -> Result<Option<Economics>, ScenarioError> {
+        let Some(cfg) = &self.config.economics else {
+            return Ok(None);
+        };
+        if self.config.power.is_none() {
+            return Err(self.invalid("economics", EconError::NoPower.to_string()));
+        }
+        let dir = self.path.parent().unwrap_or(Path::new("."));
+        Economics::new(cfg, dir, cluster).map(Some).map_err(|e| match e {
+            EconError::Invalid { key, message } => self.invalid(&format!("economics.{key}"), message),
+            other => ScenarioError::Economics(other),
+        })
     }
 
     /// Fails if the queue policy's parameters name tenants the workload does not have.

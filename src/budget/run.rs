@@ -51,8 +51,10 @@ pub fn prepare(scenario: &Scenario, seed: u64, months: Option<u32>) -> Result<Bu
         workload.jobs.len(),
     );
     models.push(Box::new(FleetModel::new(state)));
+    let economics = scenario.economics(&report.cluster)?;
     Ok(BudgetSetup {
         prepared: Prepared {
+            economics,
             cluster: report.cluster,
             workload,
             queue,

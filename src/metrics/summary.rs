@@ -131,6 +131,9 @@ pub struct Summary {
     /// otherwise).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub network: Option<crate::network::NetworkSummary>,
+    /// The bill's totals, when the scenario has `[economics]` (absent otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub economics: Option<crate::economics::EconSummary>,
 }
 
 /// Builds a run's [`Summary`] from its job records one at a time, so a run need not
@@ -269,6 +272,7 @@ impl SummaryBuilder {
             epoch: workload.epoch,
             reliability: None,
             network: None,
+            economics: None,
         };
         match &series.configured {
             Some(w) => summary.set_utilization_window(w, UtilizationWindow::Configured),

@@ -6,8 +6,8 @@ use super::placement::{
     RandomFit, WorstFit,
 };
 use super::queue::{
-    gittins_from_params, Conservative, Easy, FairShare, Fifo, FifoSkip, Priority, Qssf, Quota, Sjf, Srtf,
-    Tiresias, ESTIMATE_PARAMS,
+    gittins_from_params, CheapHours, Conservative, Easy, FairShare, Fifo, FifoSkip, Priority, Qssf, Quota,
+    Sjf, Srtf, Tiresias, CHEAP_HOURS_PARAMS, ESTIMATE_PARAMS,
 };
 use super::traits::{Placement, QueuePolicy};
 
@@ -61,6 +61,12 @@ pub const QUEUE_POLICIES: &[Entry<dyn QueuePolicy>] = &[
         about: "FIFO with conservative backfilling: no waiting job's reservation is delayed (Mu'alem & Feitelson 2001)",
         params: &BACKFILL_PARAMS,
         make: |p| Ok(Box::new(Conservative::from_params(p)?)),
+    },
+    Entry {
+        name: "cheap-hours",
+        about: "FIFO that holds low-priority (deferrable) jobs until a daily window of cheap or clean hours",
+        params: &CHEAP_HOURS_PARAMS,
+        make: |p| Ok(Box::new(CheapHours::from_params(p)?)),
     },
     Entry {
         name: "priority",

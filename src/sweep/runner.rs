@@ -292,7 +292,13 @@ impl Sweep {
             level: OutputLevel::Summary,
             ..Recording::default()
         };
-        Ok((seed, sim.with_recording(recording).run(&mut |_| {}).summary))
+        let mut out = sim.with_recording(recording).run(&mut |_| {});
+        if let Some(e) = scenario.economics(&report.cluster)? {
+            let bill = crate::economics::bill(&e, &out, &workload, &report.cluster)
+                .map_err(ScenarioError::Economics)?;
+            out.summary.economics = Some(crate::economics::EconSummary::of(&bill));
+        }
+        Ok((seed, out.summary))
     }
 
     fn header(&self, shard: Option<Shard>) -> Header {

@@ -1,8 +1,10 @@
 //! Queue policies, one file each.
 
+mod cheap_hours;
 mod fifo;
 mod fifo_skip;
 
+pub use cheap_hours::{CheapHours, CHEAP_HOURS_PARAMS};
 pub use fifo::Fifo;
 pub use fifo_skip::FifoSkip;
 
