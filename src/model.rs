@@ -54,6 +54,13 @@ pub trait Model {
     /// there yet, schedule the model's own timed events.
     fn on_begin(&mut self, _ctx: &mut ModelCtx<'_>) {}
 
+    /// Until when the model's own events keep the run going once no job is left to
+    /// arrive, run or wait (a budget's last month close); `None`: they never do (an
+    /// endless failure process must not keep a finished run alive).
+    fn horizon(&self) -> Option<SimTime> {
+        None
+    }
+
     /// Whether `job` may start on `grants`. On [`Admission::Reroute`] the model has
     /// pushed the nodes to avoid into `avoid`.
     fn admits(&mut self, _job: &QueuedJob, _grants: &[GpuGrant], _avoid: &mut Vec<NodeId>) -> Admission {

@@ -499,11 +499,17 @@ impl<'a> Simulation<'a> {
         let workload = self.core.workload;
         self.core.notify(|m, ctx| m.on_begin(ctx));
         self.settle_actions();
+        let horizon = (self.core.models.iter())
+            .filter_map(|m| m.horizon())
+            .max()
+            .unwrap_or(SimTime::ZERO);
         loop {
             let t_arrival = self.arrivals.get(next_arrival).map(|a| a.0);
-            if t_arrival.is_none() && self.core.running.is_empty() && self.queue.is_empty() {
-                // Models' own timers (failures, repairs) do not keep a run alive: it
-                // ends when no job is left to arrive, run or wait.
+            let idle = t_arrival.is_none() && self.core.running.is_empty() && self.queue.is_empty();
+            if idle && self.core.events.peek_time().is_none_or(|t| t > horizon) {
+                // Models' own timers (failures, repairs) keep a run alive only up to the
+                // models' horizon: past it, it ends when no job is left to arrive, run
+                // or wait.
                 break;
             }
             let t_event = self.core.events.peek_time();

@@ -45,7 +45,7 @@ impl BudgetError {
 
 /// Every file a budget folder can hold: a run's ([`crate::report::RUN_FILES`]) and
 /// `budget.csv`; what marks a folder as an earlier budget that `--force` may replace.
-pub const FILES: [&str; 8] = [
+pub const FILES: [&str; 11] = [
     "jobs.csv",
     "timeseries.csv",
     "power.csv",
@@ -54,4 +54,7 @@ pub const FILES: [&str; 8] = [
     "report.html",
     "plots",
     "budget.csv",
+    "costs.csv",
+    "tenants.csv",
+    "job_costs.csv",
 ];

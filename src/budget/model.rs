@@ -50,6 +50,10 @@ impl Model for FleetModel {
         "fleet"
     }
 
+    fn horizon(&self) -> Option<SimTime> {
+        Some(self.state.end())
+    }
+
     fn on_begin(&mut self, ctx: &mut ModelCtx<'_>) {
         self.state.begin(&mut self.actions);
         self.flush(ctx);

@@ -75,6 +75,11 @@ pub struct FleetState {
 }
 
 impl FleetState {
+    /// The end of the budget's last month: its close must run even after the last job.
+    pub fn end(&self) -> SimTime {
+        self.cal.end()
+    }
+
     /// The fleet of `plan` over `cal` for a workload of `jobs` jobs; `rule` is the
     /// capacity rule (it may buy the plan's reserve racks). `gpus_at_start` is what is
     /// in service at time 0 ([`FleetPlan::gpus_at_start`]).
