@@ -263,4 +263,18 @@ fn the_bundled_budget_scenario_runs_without_shared_data() {
     assert_eq!(&rows[0][1], "384");
     // The report draws the budget figure from budget.csv.
     assert!(out.join("plots/budget.svg").is_file());
+    // Billed against ERCOT 2023 ([economics]): costs.csv lies beside budget.csv and the
+    // figure stacks its cost components over the fleet's GPUs.
+    assert!(out.join("costs.csv").is_file() && out.join("tenants.csv").is_file());
+    let svg = std::fs::read_to_string(out.join("plots/budget.svg")).unwrap();
+    for text in [
+        "Monthly cost by component",
+        "GPUs installed",
+        "Peak power against the feed",
+        "energy",
+        "demand",
+        "capex",
+    ] {
+        assert!(svg.contains(text), "budget.svg lacks {text}");
+    }
 }

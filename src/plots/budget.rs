@@ -1,7 +1,7 @@
-//! A budget's figures, from `budget.csv`, else `costs.csv` (one row per month; conventions in
-//! `docs/reports.md`): monthly cost stacked by component (the `*_usd` columns but
-//! `total_usd`), GPUs installed (`gpus_installed`), and peak power against the feed
-//! (`peak_kw`, `feed_kw`).
+//! A budget's figures (one row per month; conventions in `docs/reports.md`): monthly cost
+//! stacked by component (the `*_usd` columns but `total_usd`) and peak power against the
+//! feed (`peak_kw`, `feed_kw`) from the bill's `costs.csv`, and GPUs installed
+//! (`gpus_installed`) from `dcsim budget`'s `budget.csv`; either file alone serves for both.
 
 use std::path::Path;
 
@@ -10,22 +10,32 @@ use super::table::Table;
 use super::{Kind, PlotError, Section};
 
 pub(crate) fn section(dir: &Path) -> Result<Section, PlotError> {
-    let file = if dir.join("budget.csv").is_file() {
-        "budget.csv"
-    } else {
-        "costs.csv"
+    let pick = |first: &'static str, second: &'static str| {
+        if dir.join(first).is_file() {
+            first
+        } else {
+            second
+        }
     };
+    let (file, fleet_file) = (pick("costs.csv", "budget.csv"), pick("budget.csv", "costs.csv"));
     let t = Table::read(&dir.join(file))?;
-    let months: Vec<String> = t
-        .text("month")
-        .map(|v| v.iter().map(|s| s.to_string()).collect())
-        .unwrap_or_else(|| (1..=t.rows.len()).map(|i| i.to_string()).collect());
-    let cats = Scale::Categories(months.clone());
-    let month_axis = || Axis {
+    let fleet = if fleet_file == file {
+        None
+    } else {
+        Some(Table::read(&dir.join(fleet_file))?)
+    };
+    let months_of = |t: &Table| -> Vec<String> {
+        t.text("month")
+            .map(|v| v.iter().map(|s| s.to_string()).collect())
+            .unwrap_or_else(|| (1..=t.rows.len()).map(|i| i.to_string()).collect())
+    };
+    let months = months_of(&t);
+    let month_axis_of = |months: Vec<String>| Axis {
         label: "month".into(),
-        scale: cats.clone(),
+        scale: Scale::Categories(months),
         range: None,
     };
+    let month_axis = || month_axis_of(months.clone());
     let components: Vec<&String> = t
         .header
         .iter()
@@ -69,7 +79,7 @@ pub(crate) fn section(dir: &Path) -> Result<Section, PlotError> {
             legend: LegendAt::UpperLeft,
         });
     }
-    let line = |col: &str, name: &str, colour: usize, dashed: bool| {
+    let line_of = |t: &Table, col: &str, name: &str, colour: usize, dashed: bool| {
         t.num(col).map(|v| Layer::Line {
             name: name.to_string(),
             colour,
@@ -82,15 +92,19 @@ pub(crate) fn section(dir: &Path) -> Result<Section, PlotError> {
             dashed,
         })
     };
-    match line("gpus_installed", "GPUs installed", 0, false) {
+    let line = |col: &str, name: &str, colour: usize, dashed: bool| line_of(&t, col, name, colour, dashed);
+    let ft = fleet.as_ref().unwrap_or(&t);
+    match line_of(ft, "gpus_installed", "GPUs installed", 0, false) {
         Some(l) => panels.push(Panel {
             title: "GPUs installed".into(),
-            x: month_axis(),
+            x: month_axis_of(months_of(ft)),
             y: Axis::linear("GPUs"),
             layers: vec![l],
             legend: LegendAt::UpperLeft,
         }),
-        None => missing.push(format!("GPUs installed: {file} has no gpus_installed column")),
+        None => missing.push(format!(
+            "GPUs installed: {fleet_file} has no gpus_installed column"
+        )),
     }
     let power: Vec<Layer> = [
         line("peak_kw", "peak IT power", 5, false),
@@ -110,15 +124,19 @@ pub(crate) fn section(dir: &Path) -> Result<Section, PlotError> {
             legend: LegendAt::UpperLeft,
         });
     }
-    let mut table = vec![t.header.clone()];
-    table.extend(t.rows.iter().take(120).cloned());
+    let mut table = vec![ft.header.clone()];
+    table.extend(ft.rows.iter().take(120).cloned());
     let figures = if panels.is_empty() {
         Vec::new()
     } else {
         vec![Figure {
             name: "budget".into(),
             title: "Budget by month".into(),
-            caption: format!("From {file}."),
+            caption: if fleet.is_some() {
+                format!("From {file} (cost, power) and {fleet_file} (GPUs).")
+            } else {
+                format!("From {file}.")
+            },
             columns: 1,
             panels,
         }]
