@@ -306,6 +306,25 @@ fn hot_spare_swaps_in_after_its_delay() {
     assert_eq!(whole.jobs[0].end, Some(SimTime::from_secs(8 * 3600)));
 }
 
+/// Hot spares are set aside before the first placement: 3 nodes of 8 GPUs in one rack,
+/// one spare per rack, three 1 h jobs of 8 GPUs at t = 0 and no failure. Two run 0–1 h on
+/// the two working nodes and the third waits for one: it ends at 2 h, not 1 h (as it did
+/// when spares were set aside only after the first scheduling pass).
+#[test]
+fn spares_are_set_aside_before_any_job_starts() {
+    let c = common::cluster(&[("H100", 3, 8)]);
+    let w = common::workload((0..3).map(|_| common::job(0.0, 3600.0, 8, 1000)).collect());
+    let spare = SpareConfig {
+        per: SparePer::Rack,
+        count: 1,
+        swap_min: 10.0,
+    };
+    let out = run_log(&c, &w, vec![], 5.0, Some(spare), None, 0);
+    let ends: Vec<_> = out.jobs.iter().map(|j| j.end).collect();
+    let h = |x: u64| Some(SimTime::from_secs(x * 3600));
+    assert_eq!(ends, vec![h(1), h(1), h(2)]);
+}
+
 /// Hand-worked: a 24-GPU job on all 3 nodes, nodes 0 and 1 fail at 1 h and 1 h + 1 s,
 /// repairs take 2 h. With one repair at a time node 1's repair starts at 3 h and ends at
 /// 5 h, so the job restarts at 5 h and ends at 7 h; with no limit it ends at 5 h + 1 s.

@@ -124,7 +124,6 @@ pub struct ReliabilityModel {
     repair_nodes: Vec<Vec<NodeId>>,
     repair_rng: ChaCha12Rng,
     failures: Vec<FailureRecord>,
-    begun: bool,
     down_gpu_ms: f64,
     scratch_nodes: Vec<NodeId>,
     scratch_jobs: Vec<u32>,
@@ -212,7 +211,6 @@ impl ReliabilityModel {
             repair_nodes: Vec::new(),
             repair_rng: streams.stream("reliability/repair", 0),
             failures: Vec::new(),
-            begun: false,
             down_gpu_ms: 0.0,
             scratch_nodes: Vec::new(),
             scratch_jobs: Vec::new(),
@@ -247,9 +245,9 @@ impl ReliabilityModel {
         }
     }
 
-    /// Sets hot spares aside and arms the first failure (first call of the run).
+    /// Sets hot spares aside and arms the first failure (at time 0, before any job is
+    /// placed).
     fn begin(&mut self, ctx: &mut ModelCtx<'_>) {
-        self.begun = true;
         if let Some(s) = self.spares {
             // The last `count` nodes of each group are its spares.
             for n in (0..self.nodes.len()).rev() {
@@ -495,10 +493,11 @@ impl Model for ReliabilityModel {
         "reliability"
     }
 
+    fn on_begin(&mut self, ctx: &mut ModelCtx<'_>) {
+        self.begin(ctx);
+    }
+
     fn on_start(&mut self, ctx: &mut ModelCtx<'_>, job: JobId, grants: &[GpuGrant]) {
-        if !self.begun {
-            self.begin(ctx);
-        }
         let j = job.0;
         let gpus: u32 = grants.iter().map(|g| g.gpus.count_ones()).sum();
         let mut racks: Vec<u32> = grants.iter().map(|g| self.blast.rack_of(g.node)).collect();
@@ -556,12 +555,6 @@ impl Model for ReliabilityModel {
             REPAIR_DONE => self.repaired(ctx, payload as usize),
             SPARE_IN => self.spare_in(ctx, NodeId(payload as u32)),
             _ => unreachable!("tokens are made by this model"),
-        }
-    }
-
-    fn after_batch(&mut self, ctx: &mut ModelCtx<'_>) {
-        if !self.begun {
-            self.begin(ctx);
         }
     }
 
