@@ -527,7 +527,7 @@ pub fn compare(scenario: &Scenario, config: &CompareConfig) -> Result<Comparison
                 cluster,
                 workload,
                 scenario.queue_policy(q, seed)?,
-                scenario.placement_policy(p, seed)?,
+                scenario.placement_on(p, seed, &report)?,
                 scenario.sim_config(),
             )
             .with_models(scenario.models(&report, workload, seed)?);

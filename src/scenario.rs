@@ -572,7 +572,7 @@ impl Scenario {
         self.check_tenants(queue.as_ref(), workload)?;
         Ok(Policies {
             queue,
-            placement: self.placement_policy(&self.config.scheduler.placement, seed)?,
+            placement: self.placement_on(&self.config.scheduler.placement, seed, report)?,
             models: self.models(report, workload, seed)?,
         })
     }
@@ -729,6 +729,21 @@ impl Scenario {
         let empty = toml::Table::new();
         let params = self.config.scheduler.params.get(name).unwrap_or(&empty);
         registry::build_placement(name, params, seed).map_err(|e| self.policy_err(e))
+    }
+
+    /// [`Scenario::placement_policy`] bound to the loaded topology's fabric, when it has
+    /// one (topology-aware placement groups nodes by its leaves).
+    pub fn placement_on(
+        &self,
+        name: &str,
+        seed: u64,
+        report: &LoadReport,
+    ) -> Result<Box<dyn Placement>, ScenarioError> {
+        let mut placement = self.placement_policy(name, seed)?;
+        if let Some(fabric) = &report.fabric {
+            placement.bind_fabric(fabric);
+        }
+        Ok(placement)
     }
 
     /// Loads (or generates) the workload and applies its transforms.

@@ -227,6 +227,9 @@ struct Core<'a> {
     /// per GPU), and the nodes a model asked to avoid.
     hidden: Vec<(GpuGrant, u32)>,
     avoid: Vec<NodeId>,
+    /// The earliest wake-up placement asked for and not yet passed (a job held back for
+    /// locality relaxes then), so that one pending wake-up serves every such job.
+    placement_wake: SimTime,
 }
 
 /// How many times admission asks placement again, each time hiding the nodes a model
@@ -398,6 +401,7 @@ impl<'a> Simulation<'a> {
                 running: Vec::new(),
                 finished: Vec::new(),
                 wake: false,
+                placement_wake: SimTime::ZERO,
                 models: Vec::new(),
                 pending: Vec::new(),
                 asked: Vec::new(),
@@ -829,8 +833,33 @@ impl Core<'_> {
     /// hidden) on the model [`ModelChoice`] picks; the grants land in `scratch`.
     fn place(&mut self, job: u32, req: &PlacementRequest) -> bool {
         self.scratch.clear();
+        let waited = self.now.saturating_sub(self.workload.jobs[job as usize].submit);
+        let mut retry = None;
+        let placed = self.place_on_model(job, req, waited, &mut retry);
+        if let Some(after) = retry.filter(|_| !placed) {
+            let at = self.now + after.max(SimTime(1));
+            if self.placement_wake <= self.now || at < self.placement_wake {
+                self.placement_wake = at;
+                self.events.push(at, Event::Wake);
+            }
+        }
+        placed
+    }
+
+    /// [`Core::place`] on the model [`ModelChoice`] picks, for a job that has waited
+    /// `waited`; `retry` as [`Placement::place_waited`] sets it.
+    fn place_on_model(
+        &mut self,
+        job: u32,
+        req: &PlacementRequest,
+        waited: SimTime,
+        retry: &mut Option<SimTime>,
+    ) -> bool {
         match self.config.model_choice {
-            ModelChoice::Placement => self.placement.place(req, &self.free, &mut self.scratch),
+            ModelChoice::Placement => {
+                self.placement
+                    .place_waited(req, waited, &self.free, &mut self.scratch, retry)
+            }
             ModelChoice::Fastest => {
                 let class = self.workload.jobs[job as usize].class;
                 for &m in self.speeds.fastest_first(class) {
@@ -841,7 +870,10 @@ impl Core<'_> {
                         models: ModelMask(1 << m.0),
                         ..*req
                     };
-                    if self.placement.place(&one, &self.free, &mut self.scratch) {
+                    if self
+                        .placement
+                        .place_waited(&one, waited, &self.free, &mut self.scratch, retry)
+                    {
                         return true;
                     }
                     self.scratch.clear();

@@ -16,6 +16,7 @@
 use std::collections::BTreeSet;
 
 use super::idset::IdSet;
+use super::leaves::{LeafGroups, LeafIndex};
 use super::placement::TaskMix;
 use super::traits::{ModelMask, PlacementRequest};
 use crate::topology::{Cluster, GpuModelId, NodeId};
@@ -198,6 +199,10 @@ pub struct FreeCapacity {
     /// Free CPU and memory per node, when tracked ([`FreeCapacity::track_host`]).
     host: Option<HostIndex>,
     frag: Option<FragIndex>,
+    /// Rack of each node (the leaves when no fabric names them).
+    node_rack: Vec<u32>,
+    /// Free GPUs per fabric leaf and pod, when tracked ([`FreeCapacity::track_leaves`]).
+    leaves: Option<LeafIndex>,
 }
 
 impl FreeCapacity {
@@ -289,6 +294,8 @@ impl FreeCapacity {
             node_gpus,
             gpu_base,
             gpu_free: vec![MILLI_PER_GPU as u16; total as usize],
+            node_rack: cluster.nodes.iter().map(|n| n.rack.0).collect(),
+            leaves: None,
         }
     }
 
@@ -549,6 +556,28 @@ impl FreeCapacity {
         })
     }
 
+    /// Keeps free GPUs per fabric leaf and pod ([`LeafIndex`]) for topology-aware
+    /// placement: over `groups`, or one leaf per rack in one pod when None. Its upkeep is
+    /// O(log leaves) per allocation that changes a node's count of fully free GPUs.
+    pub fn track_leaves(&mut self, groups: Option<LeafGroups>) {
+        let groups = groups.unwrap_or_else(|| LeafGroups::of_racks(&self.node_rack));
+        let free: Vec<u32> = (0..self.node_model.len())
+            .map(|n| self.node_free_whole(NodeId(n as u32)))
+            .collect();
+        self.leaves = Some(LeafIndex::new(
+            groups,
+            self.pools.len(),
+            &self.node_model,
+            &self.node_gpus,
+            &free,
+        ));
+    }
+
+    /// The per-leaf index, when tracked.
+    pub fn leaves(&self) -> Option<&LeafIndex> {
+        self.leaves.as_ref()
+    }
+
     /// GPU models ordered cheapest first: by relative speed, then TDP, then id (the
     /// order `model-affinity` tries them in).
     pub fn models_by_cost(&self) -> &[GpuModelId] {
@@ -701,6 +730,9 @@ impl FreeCapacity {
             pool.rack_free[r] = pool.rack_free[r] + new_whole - old_whole;
             if let Some(tree) = &mut pool.rack_tree {
                 tree.set(r, saturate(pool.rack_free[r]));
+            }
+            if let Some(ix) = &mut self.leaves {
+                ix.update(GpuModelId(model as u16), grant.node, old_whole, new_whole);
             }
         }
         if let Some(tree) = &mut pool.share_tree {

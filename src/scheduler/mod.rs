@@ -3,6 +3,7 @@
 
 mod free;
 mod idset;
+pub mod leaves;
 pub mod params;
 pub mod placement;
 pub mod queue;
@@ -11,6 +12,7 @@ mod traits;
 pub mod whatif;
 
 pub use free::{FreeCapacity, GpuGrant, HostRoom};
+pub use leaves::{LeafGroups, LeafIndex};
 pub use traits::{
     FinishedJob, ModelMask, Placement, PlacementRequest, QueuePolicy, QueuedJob, RunningJob, SchedContext,
 };

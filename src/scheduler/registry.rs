@@ -2,14 +2,15 @@
 
 use super::params::{ParamDoc, PolicyError, PolicyParams};
 use super::placement::{
-    BestFit, Consolidate, DotProduct, Fgd, FirstFit, GpuClustering, GpuPacking, ModelAffinity, Pooled,
-    RandomFit, WorstFit,
+    BestFit, Consolidate, DotProduct, Fgd, FirstFit, GpuClustering, GpuPacking, Locality, ModelAffinity,
+    Pooled, RandomFit, TopoAware, WorstFit,
 };
 use super::queue::{
     gittins_from_params, CheapHours, Conservative, Easy, FairShare, Fifo, FifoSkip, Priority, Qssf, Quota,
     Sjf, Srtf, Tiresias, CHEAP_HOURS_PARAMS, ESTIMATE_PARAMS,
 };
 use super::traits::{Placement, QueuePolicy};
+use crate::engine::SimTime;
 
 /// One registry entry: name, one-line description with its source, parameters,
 /// constructor.
@@ -257,6 +258,26 @@ pub const PLACEMENTS: &[Entry<dyn Placement>] = &[
         about: "keep tasks with the same GPU request on the same nodes (FGD paper baseline)",
         params: &[],
         make: |_| Ok(Box::new(GpuClustering::default())),
+    },
+    Entry {
+        name: "topo-aware",
+        about: "fewest fabric leaves, then fewest pods: best fit on one node, else the tightest leaf that holds the gang",
+        params: &[],
+        make: |_| Ok(Box::new(TopoAware::default())),
+    },
+    Entry {
+        name: "locality",
+        about: "topo-aware, but a gang waits up to timeout_s for as few leaves as an idle fabric allows (Philly, Jeon et al. ATC 2019)",
+        params: &[ParamDoc {
+            key: "timeout_s",
+            default: "300.0",
+            about: "seconds after submission a gang holds out for a consolidated placement, then takes the fewest leaves free",
+        }],
+        make: |p| {
+            let t = p.f64("timeout_s", 300.0)?;
+            let timeout = SimTime::try_from_secs_f64(t).map_err(|e| p.error("timeout_s", e.to_string()))?;
+            Ok(Box::new(Locality::new(timeout)))
+        },
     },
 ];
 

@@ -1,6 +1,7 @@
 //! The two seams users plug their own policies into.
 
 use crate::engine::SimTime;
+use crate::topology::fabric::Fabric;
 use crate::topology::GpuModelId;
 use crate::workload::{GpuDemand, GpuTypeSet, HostDemand, JobId, TenantId, UserId};
 
@@ -70,6 +71,27 @@ pub trait Placement: Send {
 
     /// Picks GPUs for `req`, appending grants to `out` (empty on entry); false if it does not fit.
     fn place(&mut self, req: &PlacementRequest, free: &FreeCapacity, out: &mut Vec<GpuGrant>) -> bool;
+
+    /// The topology's network fabric, given once before the run (and before
+    /// [`Placement::prepare`]) when the topology has a `[fabric]`: topology-aware policies
+    /// group nodes by its leaves; others ignore it.
+    fn bind_fabric(&mut self, _fabric: &Fabric) {}
+
+    /// [`Placement::place`] for a job that has waited `waited` since its submission. A
+    /// policy that holds jobs back for a better placement (locality with a timeout)
+    /// refuses here what `place` would take and sets `retry` to how much longer the job
+    /// must wait before it relaxes, so that the simulator offers it again then even if
+    /// nothing else happens.
+    fn place_waited(
+        &mut self,
+        req: &PlacementRequest,
+        _waited: SimTime,
+        free: &FreeCapacity,
+        out: &mut Vec<GpuGrant>,
+        _retry: &mut Option<SimTime>,
+    ) -> bool {
+        self.place(req, free, out)
+    }
 }
 
 /// What a queue policy may know about a waiting job.

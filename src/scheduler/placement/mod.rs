@@ -11,6 +11,7 @@ mod gpu_packing;
 mod model_affinity;
 mod pooled;
 mod random;
+mod topo_aware;
 mod worst_fit;
 
 pub use best_fit::BestFit;
@@ -24,6 +25,7 @@ pub use gpu_packing::GpuPacking;
 pub use model_affinity::ModelAffinity;
 pub use pooled::Pooled;
 pub use random::RandomFit;
+pub use topo_aware::{Locality, TopoAware};
 pub use worst_fit::WorstFit;
 
 use crate::scheduler::free::{FreeCapacity, GpuGrant};
