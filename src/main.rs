@@ -751,6 +751,12 @@ fn print_summary(info: &RunInfo, s: &Summary, events: u64) {
             s.unplaced
         );
     }
+    if s.jobs_failed > 0 {
+        println!(
+            "           {} jobs failed: a failure past their retry limit ended them",
+            s.jobs_failed
+        );
+    }
     if s.unfinished > 0 {
         let power = s
             .power

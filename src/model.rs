@@ -6,7 +6,7 @@
 //! veto a placement, settles what changed after each batch of simultaneous events, and
 //! hands its outputs over at the end. What a model may see and do during a call is
 //! [`ModelCtx`]: read-only views of the cluster and the running jobs, and a few actions
-//! (set its own rate factor, schedule its own event, interrupt a job, take a node out of
+//! (set its own rate factor, schedule its own event, fail a job, take a node out of
 //! service) that the core applies right after the call returns, in the order issued.
 //! This is SimGrid's split between the engine and its resource models, and its energy
 //! plugin's subscriptions: adding a model adds a module and one registration line
@@ -37,9 +37,28 @@ pub enum Admission {
 pub enum TakeOut {
     /// No new placements; jobs running there finish first (a retirement).
     Drain,
-    /// At once: jobs still running there are interrupted under the scenario's
-    /// preemption rule, unless the model interrupted them first (a failure).
+    /// At once: jobs still running there are stopped and requeued, at the cost
+    /// [`Model::stop_loss`] gives (else the scenario's preemption rule), unless the
+    /// model failed them first.
     Now,
+}
+
+/// What stopping a run early costs a job ([`Model::stop_loss`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StopLoss {
+    /// Work of this run to redo (done since the last checkpoint), milliseconds at rate 1.
+    pub lost_ms: f64,
+    /// Restore time added before the job resumes, milliseconds at rate 1.
+    pub restore_ms: f64,
+}
+
+/// What becomes of a job a failure stops ([`ModelCtx::fail`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AfterFailure {
+    /// It waits in the queue to resume from its last checkpoint.
+    Requeue,
+    /// It has hit its retry limit: it ends, failed ([`crate::metrics::Outcome::Failed`]).
+    GiveUp,
 }
 
 /// A model that takes part in a run beside the scheduler.
@@ -75,6 +94,16 @@ pub trait Model {
 
     /// A run of `job` ended: it finished, was preempted or was interrupted.
     fn on_stop(&mut self, _ctx: &mut ModelCtx<'_>, _job: JobId) {}
+
+    /// A run of `job` is ending early (a failure, a preemption, its node taken out),
+    /// `done_ms` of work into the run: what the stop costs it under this model's
+    /// checkpoints, or `None` when the model keeps none for the job. Called once per
+    /// such stop, just before [`Model::on_stop`]; the first model to answer decides,
+    /// and without an answer the scenario's preemption rule does. Failures and
+    /// preemptions share this one accounting.
+    fn stop_loss(&mut self, _job: JobId, _done_ms: f64) -> Option<StopLoss> {
+        None
+    }
 
     /// One of this model's own events ([`ModelCtx::schedule`]) fell due.
     fn on_event(&mut self, _ctx: &mut ModelCtx<'_>, _token: u64) {}
@@ -123,27 +152,11 @@ pub(crate) trait EngineView {
 /// A change a model asked for, applied by the core after the model's call returns.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) enum Action {
-    SetFactor {
-        job: JobId,
-        factor: Factor,
-        value: f64,
-    },
-    Schedule {
-        at: SimTime,
-        token: u64,
-    },
-    Interrupt {
-        job: JobId,
-        lost_ms: f64,
-        restore_ms: f64,
-    },
-    TakeOut {
-        node: NodeId,
-        how: TakeOut,
-    },
-    BringBack {
-        node: NodeId,
-    },
+    SetFactor { job: JobId, factor: Factor, value: f64 },
+    Schedule { at: SimTime, token: u64 },
+    Fail { job: JobId, then: AfterFailure },
+    TakeOut { node: NodeId, how: TakeOut },
+    BringBack { node: NodeId },
 }
 
 /// What a model sees and may do during one of its calls.
@@ -200,15 +213,12 @@ impl<'a> ModelCtx<'a> {
         self.actions.push(Action::Schedule { at, token });
     }
 
-    /// Stops running `job` now and requeues what is left, `lost_ms` of its work to be
-    /// redone (at most the work done in this run) and `restore_ms` added before it
-    /// resumes: the one stopping path preemption also takes.
-    pub fn interrupt(&mut self, job: JobId, lost_ms: f64, restore_ms: f64) {
-        self.actions.push(Action::Interrupt {
-            job,
-            lost_ms,
-            restore_ms,
-        });
+    /// A failure stops running `job` now: the work since its last checkpoint is lost
+    /// and a restore added, as the models' [`Model::stop_loss`] says (the accounting
+    /// preemption uses too), and the job is requeued or, at its retry limit, ends
+    /// failed. Ignored if the job has stopped by then.
+    pub fn fail(&mut self, job: JobId, then: AfterFailure) {
+        self.actions.push(Action::Fail { job, then });
     }
 
     /// Takes `node` out of service: nothing new is placed on it until

@@ -661,7 +661,10 @@ impl Scenario {
             cfg.cordon,
             cfg.max_concurrent_repairs,
             &streams,
-        ))
+        )
+        .with_retry_limit(cfg.retry_limit)
+        .with_storage(cfg.storage)
+        .with_isolation(cfg.isolation))
     }
 
     /// Power accounting for one run of `jobs` jobs on `cluster` (`power` from the

@@ -13,7 +13,7 @@ use crate::metrics::{
     BinnedSeries, JobRecord, Outcome, Recording, Segment, SeriesFigures, SeriesRecorder, Summary,
     SummaryBuilder, TimeSeries,
 };
-use crate::model::{Action, Admission, EngineView, Model, ModelCtx, ModelOutputs, TakeOut};
+use crate::model::{Action, Admission, AfterFailure, EngineView, Model, ModelCtx, ModelOutputs, TakeOut};
 use crate::rate::{Factor, Rate};
 use crate::scheduler::placement::TaskMix;
 use crate::scheduler::whatif::{place_if_freed, Held};
@@ -128,6 +128,8 @@ enum Status {
     Waiting,
     Running,
     Done,
+    /// Ended by a failure at its retry limit.
+    Failed,
     Skipped(SkipReason),
 }
 
@@ -209,7 +211,7 @@ struct Core<'a> {
     pending: Vec<(u16, Action)>,
     /// Scratch: the actions of one model call.
     asked: Vec<Action>,
-    /// Jobs stopped by an interruption, to hand back to the queue policy.
+    /// Jobs stopped by a failure or a node taken out, to hand back to the queue policy.
     requeued: Vec<QueuedJob>,
     /// Whether a model's action changed what can run (an interruption, a node taken out
     /// or brought back), so the scheduler must look again at this instant.
@@ -894,7 +896,7 @@ impl Core<'_> {
     /// Job `i`'s record, from its state at the end of the run.
     fn record(&self, i: usize) -> JobRecord {
         let (spec, s) = (&self.workload.jobs[i], &self.jobs[i]);
-        let ran = s.status == Status::Done;
+        let ran = matches!(s.status, Status::Done | Status::Failed);
         JobRecord {
             id: spec.id,
             submit: spec.submit,
@@ -911,6 +913,7 @@ impl Core<'_> {
                 Status::Skipped(_) => Outcome::Skipped,
                 Status::Done if spec.open_ended => Outcome::Censored,
                 Status::Done => Outcome::Completed,
+                Status::Failed => Outcome::Failed,
                 Status::Pending | Status::Waiting | Status::Running => Outcome::Unfinished,
             },
             skip_reason: match s.status {
@@ -972,11 +975,7 @@ impl Core<'_> {
                 Action::Schedule { at, token } => {
                     self.events.push(at.max(self.now), Event::Model { model, token });
                 }
-                Action::Interrupt {
-                    job,
-                    lost_ms,
-                    restore_ms,
-                } => self.interrupt(job.0, lost_ms, restore_ms),
+                Action::Fail { job, then } => self.fail(job.0, then),
                 Action::TakeOut { node, how } => self.take_out(node, how),
                 Action::BringBack { node } => self.bring_back(node),
             }
@@ -984,13 +983,21 @@ impl Core<'_> {
         self.pending.clear();
     }
 
-    /// Stops running `job` and requeues its remainder (see [`ModelCtx::interrupt`]).
-    fn interrupt(&mut self, job: u32, lost_ms: f64, restore_ms: f64) {
+    /// A failure stops running `job` (see [`ModelCtx::fail`]): requeued at the cost of
+    /// [`Core::preemption_loss`], or ended as failed.
+    fn fail(&mut self, job: u32, then: AfterFailure) {
         if self.jobs.get(job as usize).map(|s| s.status) != Some(Status::Running) {
             return;
         }
-        let queued = self.requeue(job, lost_ms, restore_ms);
-        self.requeued.push(queued);
+        let (lost, restore) = self.preemption_loss(job);
+        let queued = self.requeue(job, lost, restore);
+        match then {
+            AfterFailure::Requeue => self.requeued.push(queued),
+            AfterFailure::GiveUp => {
+                self.jobs[job as usize].status = Status::Failed;
+                self.finished.push(queued);
+            }
+        }
         self.reshaped = true;
     }
 
@@ -1009,13 +1016,19 @@ impl Core<'_> {
         self.queued(job)
     }
 
-    /// Work lost and restore time when `job` is stopped under the scenario's
-    /// preemption rule (see [`PreemptionCost`]).
-    fn preemption_loss(&self, job: u32) -> (f64, f64) {
+    /// Work lost and restore time when running `job` stops early (preempted, failed,
+    /// its node taken out): what the first model keeping checkpoints for it says
+    /// ([`Model::stop_loss`]), else the scenario's preemption rule ([`PreemptionCost`]).
+    fn preemption_loss(&mut self, job: u32) -> (f64, f64) {
+        let done = self.view_work_done(job);
+        let loss = (self.models.iter_mut()).find_map(|m| m.stop_loss(JobId(job), done));
+        if let Some(l) = loss {
+            return (l.lost_ms, l.restore_ms);
+        }
         let cost = self.config.preemption;
         let interval_ms = cost.checkpoint_interval_s * 1000.0;
         let lost = if interval_ms > 0.0 {
-            self.view_work_done(job) % interval_ms
+            done % interval_ms
         } else {
             0.0
         };
@@ -1049,7 +1062,8 @@ impl Core<'_> {
                 .collect();
             for job in on_node {
                 let (lost, restore) = self.preemption_loss(job);
-                self.interrupt(job, lost, restore);
+                let queued = self.requeue(job, lost, restore);
+                self.requeued.push(queued);
             }
         }
         hide_node(&mut self.free, node, &mut self.out_hidden[n]);

@@ -8,7 +8,7 @@ use std::rc::Rc;
 
 use dcsim::engine::SimTime;
 use dcsim::metrics::{JobRecord, Summary};
-use dcsim::model::{Admission, Model, ModelCtx, ModelOutputs, TakeOut};
+use dcsim::model::{Admission, AfterFailure, Model, ModelCtx, ModelOutputs, StopLoss, TakeOut};
 use dcsim::rate::Factor;
 use dcsim::scheduler::{registry, GpuGrant, QueuedJob};
 use dcsim::sim::{RunOutput, SimConfig, Simulation};
@@ -24,7 +24,8 @@ struct Script {
     take_out: Vec<(u64, u32, TakeOut)>,
     /// (time, node): brings it back.
     bring_back: Vec<(u64, u32)>,
-    /// (time, job, lost s, restore s): interrupts the job.
+    /// (time, job, lost s, restore s): fails the job (`ctx.fail`), its stop costing the
+    /// lost work and restore given (`Model::stop_loss`).
     interrupt: Vec<(u64, u32, f64, f64)>,
 }
 
@@ -42,6 +43,8 @@ struct Toy {
     script: Script,
     heard: Rc<RefCell<Heard>>,
     scheduled: bool,
+    /// The cost of the stop it asked for, in ms, until the core asks.
+    loss: Option<StopLoss>,
 }
 
 /// Event tokens: the kind in the high bits, the index of the scripted action below.
@@ -86,10 +89,18 @@ impl Model for Toy {
                 let (_, j, lost, restore) = self.script.interrupt[i];
                 let done = ctx.work_done_in_run_ms(JobId(j));
                 self.heard.borrow_mut().work_done_at_interrupt.push(done);
-                ctx.interrupt(JobId(j), lost * 1000.0, restore * 1000.0);
+                self.loss = Some(StopLoss {
+                    lost_ms: lost * 1000.0,
+                    restore_ms: restore * 1000.0,
+                });
+                ctx.fail(JobId(j), AfterFailure::Requeue);
             }
             _ => unreachable!("unknown token {token}"),
         }
+    }
+
+    fn stop_loss(&mut self, _job: JobId, _done_ms: f64) -> Option<StopLoss> {
+        self.loss.take()
     }
 
     fn after_batch(&mut self, ctx: &mut ModelCtx<'_>) {
@@ -184,6 +195,7 @@ fn toy(script: Script) -> (Box<dyn Model>, Rc<RefCell<Heard>>) {
         script,
         heard: heard.clone(),
         scheduled: false,
+        loss: None,
     };
     (Box::new(m), heard)
 }

@@ -46,6 +46,7 @@ fn fixed(interval_min: f64, cost_s: f64, restart_s: f64) -> CheckpointConfig {
         interval_min,
         cost_s,
         restart_s,
+        ..CheckpointConfig::default()
     }
 }
 
@@ -259,6 +260,7 @@ fn run_log(
         interval_min: 0.0,
         cost_s: 0.0,
         restart_s: 0.0,
+        ..CheckpointConfig::default()
     };
     let model = ReliabilityModel::new(
         c,
@@ -345,4 +347,278 @@ fn repair_limit_and_cordoning() {
     };
     let lemon = run_log(&c, &w, log, 2.0, None, Some(cordon), 0);
     assert_eq!(lemon.jobs[0].outcome, dcsim::metrics::Outcome::Unfinished);
+}
+
+/// A node failure replayed at each of `at_s` on node 0 (cause "node", repaired at once),
+/// checkpoints `ckpt`, `retry_limit`, under `queue`.
+fn run_failing(
+    c: &Cluster,
+    w: &Workload,
+    at_s: &[f64],
+    ckpt: CheckpointConfig,
+    retry_limit: Option<u32>,
+    queue: Box<dyn dcsim::scheduler::QueuePolicy>,
+) -> RunOutput {
+    let log = at_s
+        .iter()
+        .map(|&t| LoggedFailure {
+            at: SimTime::try_from_secs_f64(t).unwrap(),
+            component: Component {
+                kind: ComponentKind::Node,
+                index: 0,
+            },
+            cause: "node".into(),
+        })
+        .collect();
+    let model = ReliabilityModel::new(
+        c,
+        w,
+        &[node_cause(1.0, 0.0)],
+        Some(log),
+        ckpt,
+        None,
+        None,
+        0,
+        &RngStreams::new(1),
+    )
+    .with_retry_limit(retry_limit);
+    Simulation::new(
+        c,
+        w,
+        queue,
+        registry::placement("first-fit").unwrap(),
+        SimConfig::default(),
+    )
+    .with_models(vec![Box::new(model) as Box<dyn Model>])
+    .run(&mut |_| {})
+}
+
+/// Hand-worked retry limit: one 8-GPU node, a 2 h job from t = 0, no checkpoints, the
+/// node failing at 1 h and 2 h 30 min and repaired at once. Unlimited: it loses its
+/// first hour, restarts at 1 h, loses 1 h 30 min at 2 h 30 min and ends at 4 h 30 min.
+/// With `retry_limit = 1` the second failure ends it as failed at 2 h 30 min; with 0,
+/// the first at 1 h. A failed job counts in `jobs_failed`, not among the completed.
+#[test]
+fn retry_limit_ends_a_job_as_failed() {
+    let c = common::cluster(&[("H100", 1, 8)]);
+    let w = common::workload(vec![common::job(0.0, 7200.0, 8, 1000)]);
+    let none = CheckpointConfig::default();
+    let fifo = || registry::queue_policy("fifo").unwrap();
+    let at = [3600.0, 9000.0];
+    let free = run_failing(&c, &w, &at, none, None, fifo());
+    assert_eq!(free.jobs[0].outcome, dcsim::metrics::Outcome::Completed);
+    assert_eq!(free.jobs[0].end, Some(SimTime::from_secs(16_200)));
+    assert_eq!(free.jobs[0].lost_work, SimTime::from_secs(3600 + 5400));
+    assert_eq!(free.summary.jobs_failed, 0);
+    for (limit, end) in [(1, 9000), (0, 3600)] {
+        let out = run_failing(&c, &w, &at, none, Some(limit), fifo());
+        let j = &out.jobs[0];
+        assert_eq!(j.outcome, dcsim::metrics::Outcome::Failed, "limit {limit}");
+        assert_eq!(
+            (j.start, j.end),
+            (Some(SimTime::ZERO), Some(SimTime::from_secs(end)))
+        );
+        assert_eq!((out.summary.jobs_failed, out.summary.completed), (1, 0));
+        let r = out.models.reliability.unwrap();
+        assert_eq!(r.jobs[0].interruptions, limit + 1);
+    }
+}
+
+/// Highest priority first; a waiting job evicts a lower-priority running one (the test
+/// double of `tests/preemption.rs`).
+#[derive(Default)]
+struct EvictLowerPriority {
+    waiting: Vec<dcsim::scheduler::QueuedJob>,
+}
+
+impl dcsim::scheduler::QueuePolicy for EvictLowerPriority {
+    fn name(&self) -> &'static str {
+        "test-evict"
+    }
+
+    fn enqueue(&mut self, job: dcsim::scheduler::QueuedJob) {
+        self.waiting.push(job);
+        self.waiting
+            .sort_by_key(|j| (std::cmp::Reverse(j.priority), j.submit, j.id));
+    }
+
+    fn schedule(&mut self, ctx: &mut dyn dcsim::scheduler::SchedContext) {
+        while let Some(head) = self.waiting.first().copied() {
+            if ctx.try_start(&head) {
+                self.waiting.remove(0);
+                continue;
+            }
+            let victim = (ctx.running().iter())
+                .find(|r| r.job.priority < head.priority)
+                .map(|r| r.job.id);
+            match victim.and_then(|v| ctx.preempt(v)) {
+                Some(evicted) => self.enqueue(evicted),
+                None => break,
+            }
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.waiting.len()
+    }
+}
+
+/// Preemption reuses the failure path's checkpoint accounting (`Model::stop_loss`),
+/// hand-worked: one 8-GPU node, A (3 h of work, priority 0) from t = 0 checkpointing
+/// every 60 min at no cost with a 2 min restart; B (10 min, priority 1) arrives at
+/// 1 h 45 min and evicts A. A loses the 45 min since its checkpoint at 1 h (the
+/// scenario's own preemption rule, free here, would lose nothing), B runs to 1 h 55 min,
+/// A resumes with 2 h of work plus its 2 min restore and ends at 3 h 57 min. No failure
+/// happens.
+#[test]
+fn preemption_loses_the_work_since_the_models_checkpoint() {
+    let c = common::cluster(&[("H100", 1, 8)]);
+    let mut b = common::job(6300.0, 600.0, 8, 1000);
+    b.priority = 1;
+    let w = common::workload(vec![common::job(0.0, 3.0 * 3600.0, 8, 1000), b]);
+    let out = run_failing(
+        &c,
+        &w,
+        &[],
+        fixed(60.0, 0.0, 120.0),
+        None,
+        Box::new(EvictLowerPriority::default()),
+    );
+    let (a, b) = (&out.jobs[0], &out.jobs[1]);
+    assert_eq!(b.end, Some(SimTime::from_secs(6900)));
+    assert_eq!(a.preemptions, 1);
+    assert_eq!(a.lost_work, SimTime::from_secs(45 * 60));
+    assert_eq!(a.end, Some(SimTime::from_secs(3 * 3600 + 57 * 60)));
+    let r = out.models.reliability.unwrap();
+    assert!(
+        (r.jobs[0].lost_gpu_h - 0.75 * 8.0).abs() < 1e-9,
+        "{}",
+        r.jobs[0].lost_gpu_h
+    );
+    assert_eq!(r.jobs[0].interruptions, 0);
+}
+
+/// `n` one-node jobs of 8 GPUs and 90 min of work from t = 0 on 4 nodes, checkpointing
+/// every 60 min a 1,000 GB checkpoint to `storage`; no failure.
+fn checkpoint_wave(n: usize, storage: dcsim::reliability::config::StorageConfig) -> RunOutput {
+    let c = common::cluster(&[("H100", 4, 8)]);
+    let w = common::workload((0..n).map(|_| common::job(0.0, 5400.0, 8, 1000)).collect());
+    let ckpt = CheckpointConfig {
+        size_gb: 1000.0,
+        ..fixed(60.0, 0.0, 0.0)
+    };
+    let model = ReliabilityModel::new(
+        &c,
+        &w,
+        &[node_cause(1.0, 0.0)],
+        Some(vec![]),
+        ckpt,
+        None,
+        None,
+        0,
+        &RngStreams::new(1),
+    )
+    .with_storage(Some(storage));
+    Simulation::new(
+        &c,
+        &w,
+        registry::queue_policy("fifo").unwrap(),
+        registry::placement("first-fit").unwrap(),
+        SimConfig::default(),
+    )
+    .with_models(vec![Box::new(model) as Box<dyn Model>])
+    .run(&mut |_| {})
+}
+
+/// A synchronous checkpoint of N jobs on a shared tier takes N× one job's time when the
+/// tier is the bottleneck, hand-worked: each job's nodes write at 100 GB/s, the tier
+/// gives 10 GB/s in all, so one job writes its 1,000 GB in 100 s and N jobs writing at
+/// once share the tier (10/N GB/s each, max-min) and each take N × 100 s; every job then
+/// ends at 90 min + N × 100 s. When the tier is not the bottleneck (1,000 GB/s) each
+/// write takes 10 s at its nodes' bound, whatever N.
+#[test]
+fn synchronous_checkpoints_share_the_tier() {
+    use dcsim::reliability::config::StorageConfig;
+    for n in 1..=4 {
+        let slow = StorageConfig {
+            node_gbps: 100.0,
+            shared_gbps: Some(10.0),
+        };
+        let fast = StorageConfig {
+            shared_gbps: Some(1000.0),
+            ..slow
+        };
+        for (storage, each_s) in [(slow, 100 * n as u64), (fast, 10)] {
+            let out = checkpoint_wave(n, storage);
+            let r = out.models.reliability.unwrap();
+            for (rec, j) in out.jobs.iter().zip(&r.jobs) {
+                assert_eq!(j.checkpoints, 1);
+                assert!(
+                    (j.checkpoint_s - each_s as f64).abs() < 1e-9,
+                    "n {n}: {}",
+                    j.checkpoint_s
+                );
+                assert_eq!(rec.end, Some(SimTime::from_secs(5400 + each_s)), "n {n}");
+            }
+        }
+    }
+}
+
+/// Fault isolation, hand-worked: 3 nodes of 8 GPUs, node 0 fails at 30 min and is
+/// repaired at once. At 1 h a large job (8 GPUs, `large_job_gpus = 8`) and a small one
+/// (4 GPUs) arrive: first-fit puts the large one on node 0 without isolation, on node 1
+/// with it (node 0 is noisy for 24 h), and the small one on node 0 either way. A large
+/// job arriving after the window (24 h 30 min + 1 s) may use node 0 again.
+#[test]
+fn isolation_keeps_large_jobs_off_noisy_nodes() {
+    use dcsim::reliability::config::IsolationConfig;
+    let c = common::cluster(&[("H100", 3, 8)]);
+    let w = common::workload(vec![
+        common::job(3600.0, 600.0, 8, 1000),
+        common::job(3600.0, 600.0, 4, 1000),
+        common::job(88_201.0, 600.0, 8, 1000),
+    ]);
+    let nodes_of = |isolation: Option<IsolationConfig>| {
+        let log = vec![LoggedFailure {
+            at: SimTime::from_secs(1800),
+            component: Component {
+                kind: ComponentKind::Node,
+                index: 0,
+            },
+            cause: "node".into(),
+        }];
+        let model = ReliabilityModel::new(
+            &c,
+            &w,
+            &[node_cause(1.0, 0.0)],
+            Some(log),
+            CheckpointConfig::default(),
+            None,
+            None,
+            0,
+            &RngStreams::new(1),
+        )
+        .with_isolation(isolation);
+        let out = Simulation::new(
+            &c,
+            &w,
+            registry::queue_policy("fifo").unwrap(),
+            registry::placement("first-fit").unwrap(),
+            SimConfig::default(),
+        )
+        .with_models(vec![Box::new(model) as Box<dyn Model>])
+        .run(&mut |_| {});
+        let mut nodes = vec![u32::MAX; 3];
+        for s in &out.segments {
+            nodes[s.job.0 as usize] = out.grants[s.first_grant as usize].node.0;
+        }
+        nodes
+    };
+    assert_eq!(nodes_of(None), vec![0, 1, 0]);
+    let iso = IsolationConfig {
+        large_job_gpus: 8,
+        failures: 1,
+        window_h: 24.0,
+    };
+    assert_eq!(nodes_of(Some(iso)), vec![1, 0, 0]);
 }

@@ -16,6 +16,9 @@ pub enum Outcome {
     /// Still waiting (or preempted) when the run ended: the policy never (re)started it,
     /// e.g. a job larger than its tenant's quota.
     Unfinished,
+    /// Stopped by a failure after its retry limit (`[reliability] retry_limit`): its
+    /// start and end are its first start and the failure that ended it.
+    Failed,
 }
 
 impl Outcome {
@@ -26,6 +29,7 @@ impl Outcome {
             Outcome::Censored => "censored",
             Outcome::Skipped => "skipped",
             Outcome::Unfinished => "unfinished",
+            Outcome::Failed => "failed",
         }
     }
 }

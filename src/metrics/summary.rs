@@ -68,6 +68,9 @@ pub struct Summary {
     pub censored: u64,
     /// Jobs still waiting when the run ended (the policy never started them).
     pub unfinished: u64,
+    /// Jobs ended by a failure at their retry limit (absent when none).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub jobs_failed: u64,
     /// Jobs the cluster cannot host, by reason.
     pub jobs_skipped: BTreeMap<String, u64>,
     /// As-recorded mode: jobs run without a placement because none fit (0 otherwise).
@@ -150,6 +153,7 @@ pub struct SummaryBuilder {
     completed: u64,
     censored: u64,
     unfinished: u64,
+    failed: u64,
     unplaced: u64,
     skipped: u64,
     preemptions: u64,
@@ -173,6 +177,7 @@ impl SummaryBuilder {
             completed: 0,
             censored: 0,
             unfinished: 0,
+            failed: 0,
             unplaced: 0,
             skipped: 0,
             preemptions: 0,
@@ -215,6 +220,7 @@ impl SummaryBuilder {
                     .or_insert(0) += 1;
             }
             Outcome::Unfinished => self.unfinished += 1,
+            Outcome::Failed => self.failed += 1,
         }
     }
 
@@ -245,6 +251,7 @@ impl SummaryBuilder {
             completed: self.completed,
             censored: self.censored,
             unfinished: self.unfinished,
+            jobs_failed: self.failed,
             jobs_skipped: self.jobs_skipped,
             unplaced: self.unplaced,
             wait_s: Distribution::of(&mut self.waits),
@@ -298,6 +305,10 @@ impl Summary {
     }
 }
 
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
 fn bounded_slowdown(r: &JobRecord) -> Option<f64> {
     let jct = r.jct()?.as_secs_f64();
     let run = r.run_time()?.as_secs_f64();
@@ -327,6 +338,9 @@ impl TenantAcc {
             return;
         };
         a.jobs += 1;
+        if r.outcome == Outcome::Failed {
+            return;
+        }
         if let (Some(w), Some(run), Some(sd)) = (r.wait(), r.run_time(), bounded_slowdown(r)) {
             a.ran += 1;
             a.gpu_s += r.demand.gpus_f64() * run.as_secs_f64();

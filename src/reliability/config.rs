@@ -53,6 +53,17 @@ pub struct ReliabilityConfig {
     /// Cordoning of nodes that fail too often ("lemon" nodes).
     #[serde(default)]
     pub cordon: Option<CordonConfig>,
+    /// Fault isolation: large jobs kept off nodes that failed recently.
+    #[serde(default)]
+    pub isolation: Option<IsolationConfig>,
+    /// The storage tier checkpoints are written to; absent: a write takes the fixed
+    /// `checkpoint.cost_s`.
+    #[serde(default)]
+    pub storage: Option<StorageConfig>,
+    /// Failures a job survives (each time requeued from its last checkpoint); the next
+    /// one ends it as `failed`. Absent: no limit.
+    #[serde(default)]
+    pub retry_limit: Option<u32>,
 }
 
 /// One cause of failure (`[[reliability.causes]]`).
@@ -115,9 +126,18 @@ pub struct CheckpointConfig {
     /// Work minutes between checkpoints, with `policy = "fixed"`.
     #[serde(default)]
     pub interval_min: f64,
-    /// Seconds a checkpoint takes to write (δ), the job paused.
+    /// Seconds a checkpoint takes to write (δ), the job paused (without
+    /// `[reliability.storage]`, where the write time follows from size and bandwidth).
     #[serde(default)]
     pub cost_s: f64,
+    /// Size of every job's checkpoint, GB (with `[reliability.storage]`). From a model's
+    /// size: parameters × bytes per parameter (about 14 with mixed-precision Adam: bf16
+    /// weights, fp32 master weights and two fp32 moments), e.g. 405 B → 5,670 GB.
+    #[serde(default)]
+    pub size_gb: f64,
+    /// Size of a job's checkpoint per GPU it holds, GB (instead of `size_gb`).
+    #[serde(default)]
+    pub size_gb_per_gpu: f64,
     /// Seconds a restarted job spends restoring its checkpoint (R), holding its GPUs.
     #[serde(default)]
     pub restart_s: f64,
@@ -129,9 +149,36 @@ impl Default for CheckpointConfig {
             policy: CheckpointPolicy::None,
             interval_min: 0.0,
             cost_s: 0.0,
+            size_gb: 0.0,
+            size_gb_per_gpu: 0.0,
             restart_s: 0.0,
         }
     }
+}
+
+impl CheckpointConfig {
+    /// A job's checkpoint size in GB, for a job holding `gpus` GPUs.
+    pub fn size_gb(&self, gpus: u32) -> f64 {
+        self.size_gb + self.size_gb_per_gpu * f64::from(gpus)
+    }
+}
+
+/// `[reliability.storage]`: where checkpoints are written. Each job's write is a flow
+/// bounded by its nodes' write bandwidth (`nodes × node_gbps`); on a shared tier the
+/// writes in progress also share `shared_gbps` max-min fairly, through the solver the
+/// network uses ([`crate::sharing`]), so a synchronous wave of checkpoints takes as
+/// long as the tier makes it.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StorageConfig {
+    /// Write bandwidth of one node, GB/s: its local SSDs' (node-local tier) or its path
+    /// to the shared tier.
+    pub node_gbps: f64,
+    /// Aggregate bandwidth of a shared parallel file system or object store, GB/s
+    /// (Meta's Tectonic: 2,000 sustained, 7,000 peak). Absent: node-local SSDs only,
+    /// nothing shared.
+    #[serde(default)]
+    pub shared_gbps: Option<f64>,
 }
 
 /// Where hot spares sit.
@@ -166,6 +213,27 @@ pub struct CordonConfig {
     pub failures: u32,
     /// Window, hours.
     pub window_h: f64,
+}
+
+/// `[reliability.isolation]`: a job of at least `large_job_gpus` GPUs is not placed on
+/// a "noisy" node, one with `failures` or more node-level failures (GPU, HBM, node, NIC)
+/// in the last `window_h` hours; placement is asked again with the noisy nodes hidden,
+/// and the job waits if it fits nowhere else. Kokolis et al. (HPCA 2025) report that
+/// keeping large jobs off such nodes cut their failure rate.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IsolationConfig {
+    /// GPUs from which a job counts as large.
+    pub large_job_gpus: u32,
+    /// Failures within the window that make a node noisy.
+    #[serde(default = "one")]
+    pub failures: u32,
+    /// Window, hours.
+    pub window_h: f64,
+}
+
+fn one() -> u32 {
+    1
 }
 
 /// A validated cause of failure (a preset's or the file's).
@@ -213,6 +281,42 @@ impl ReliabilityConfig {
         let c = &self.checkpoint;
         non_negative("reliability.checkpoint.cost_s", c.cost_s)?;
         non_negative("reliability.checkpoint.restart_s", c.restart_s)?;
+        non_negative("reliability.checkpoint.size_gb", c.size_gb)?;
+        non_negative("reliability.checkpoint.size_gb_per_gpu", c.size_gb_per_gpu)?;
+        let sized = c.size_gb > 0.0 || c.size_gb_per_gpu > 0.0;
+        match &self.storage {
+            Some(st) => {
+                positive("reliability.storage.node_gbps", st.node_gbps, "bandwidth")?;
+                if let Some(g) = st.shared_gbps {
+                    positive("reliability.storage.shared_gbps", g, "bandwidth")?;
+                }
+                if c.size_gb > 0.0 && c.size_gb_per_gpu > 0.0 {
+                    return Err(err(
+                        "reliability.checkpoint.size_gb_per_gpu",
+                        "give `size_gb` or `size_gb_per_gpu`, not both",
+                    ));
+                }
+                if c.policy != CheckpointPolicy::None && !sized {
+                    return Err(err(
+                        "reliability.checkpoint.size_gb",
+                        "with [reliability.storage] a checkpoint's size sets its write time: expected size_gb or size_gb_per_gpu > 0",
+                    ));
+                }
+                if c.cost_s != 0.0 {
+                    return Err(err(
+                        "reliability.checkpoint.cost_s",
+                        "with [reliability.storage] the write time follows from the size and the tier's bandwidth; remove cost_s",
+                    ));
+                }
+            }
+            None if sized => {
+                return Err(err(
+                    "reliability.checkpoint.size_gb",
+                    "a checkpoint size needs a [reliability.storage] tier to write it to",
+                ))
+            }
+            None => {}
+        }
         if c.policy == CheckpointPolicy::Fixed {
             positive("reliability.checkpoint.interval_min", c.interval_min, "interval")?;
         } else if c.interval_min != 0.0 {
@@ -221,7 +325,7 @@ impl ReliabilityConfig {
                 "only used with policy = \"fixed\"; young and daly derive the interval",
             ));
         }
-        if matches!(c.policy, CheckpointPolicy::Young | CheckpointPolicy::Daly) {
+        if matches!(c.policy, CheckpointPolicy::Young | CheckpointPolicy::Daly) && self.storage.is_none() {
             positive(
                 "reliability.checkpoint.cost_s",
                 c.cost_s,
@@ -230,6 +334,15 @@ impl ReliabilityConfig {
         }
         if let Some(s) = &self.spares {
             non_negative("reliability.spares.swap_min", s.swap_min)?;
+        }
+        if let Some(i) = &self.isolation {
+            if i.large_job_gpus == 0 || i.failures == 0 {
+                return Err(err(
+                    "reliability.isolation",
+                    "large_job_gpus and failures: expected at least 1",
+                ));
+            }
+            positive("reliability.isolation.window_h", i.window_h, "window")?;
         }
         if let Some(k) = &self.cordon {
             if k.failures == 0 {
@@ -356,10 +469,18 @@ mod tests {
             ("preset = \"llama3\"\n[checkpoint]\npolicy = \"fixed\"", "reliability.checkpoint.interval_min"),
             ("preset = \"llama3\"\n[checkpoint]\npolicy = \"daly\"", "reliability.checkpoint.cost_s"),
             ("[checkpoint]\npolicy = \"none\"", "reliability"),
+            ("preset = \"llama3\"\n[checkpoint]\npolicy = \"fixed\"\ninterval_min = 60.0\nsize_gb = 10.0", "reliability.checkpoint.size_gb"),
+            ("preset = \"llama3\"\n[checkpoint]\npolicy = \"fixed\"\ninterval_min = 60.0\n[storage]\nnode_gbps = 1.0", "reliability.checkpoint.size_gb"),
+            ("preset = \"llama3\"\n[checkpoint]\npolicy = \"daly\"\nsize_gb = 10.0\ncost_s = 5.0\n[storage]\nnode_gbps = 1.0", "reliability.checkpoint.cost_s"),
+            ("preset = \"llama3\"\n[checkpoint]\npolicy = \"daly\"\nsize_gb = 10.0\n[storage]\nnode_gbps = 0.0", "reliability.storage.node_gbps"),
+            ("preset = \"llama3\"\n[checkpoint]\npolicy = \"daly\"\nsize_gb = 10.0\n[storage]\nnode_gbps = 1.0\nshared_gbps = -2.0", "reliability.storage.shared_gbps"),
         ] {
             let e = parse(text).validate().unwrap_err();
             assert_eq!(e.key, key, "{text}: {e}");
         }
+        parse("preset = \"llama3\"\n[checkpoint]\npolicy = \"daly\"\nsize_gb_per_gpu = 2.0\n[storage]\nnode_gbps = 1.0")
+            .validate()
+            .unwrap();
         assert!(toml::from_str::<ReliabilityConfig>(
             "[[causes]]\nname = \"x\"\ncomponent = \"toaster\"\nper_component_day = 1.0"
         )

@@ -5,7 +5,8 @@
 //! work since each job's last checkpoint. This module holds the pieces that need no
 //! engine: the configuration ([`config`]), the published failure mixes ([`presets`]),
 //! what each component's failure takes down ([`component`]), failure arrivals drawn or
-//! replayed ([`process`]) and checkpoint-interval math ([`checkpoint`]).
+//! replayed ([`process`]), checkpoint-interval math ([`checkpoint`]) and checkpoint
+//! writes sharing a storage tier ([`storage`]).
 
 pub mod checkpoint;
 pub mod component;
@@ -14,6 +15,7 @@ pub mod model;
 pub mod output;
 pub mod presets;
 pub mod process;
+pub mod storage;
 
 pub use checkpoint::{daly_expected_wall, daly_interval, young_interval, CheckpointPolicy};
 pub use component::{BlastMap, Component, ComponentKind};

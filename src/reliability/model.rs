@@ -2,10 +2,11 @@
 //! repairs and hot spares bring capacity back, lemon nodes are cordoned, and jobs write
 //! checkpoints that bound what a failure costs them.
 //!
-//! Everything goes through the model seam ([`crate::model`]): a failure interrupts each
-//! job on the failed nodes with `ctx.interrupt(job, lost, restart)` (the stopping path
-//! preemption takes), then takes the nodes out of service; a repair or a spare swap
-//! brings nodes back. A checkpoint is a pause: the job's [`Factor::Checkpoint`] is 0
+//! Everything goes through the model seam ([`crate::model`]): a failure stops each job
+//! on the failed nodes with `ctx.fail(job, ..)` (requeued, or failed for good at its
+//! retry limit), then takes the nodes out of service; a repair or a spare swap brings
+//! nodes back. What any early stop costs a job (failure or preemption alike) is the
+//! model's [`Model::stop_loss`]: the work since its last checkpoint, and the restart. A checkpoint is a pause: the job's [`Factor::Checkpoint`] is 0
 //! while it writes, and the work done when the write ends is safe.
 
 use std::collections::VecDeque;
@@ -15,14 +16,17 @@ use rand_distr::{Distribution, Exp};
 
 use super::checkpoint::{daly_interval, young_interval, CheckpointPolicy};
 use super::component::{BlastMap, Component, ComponentKind};
-use super::config::{Cause, CheckpointConfig, CordonConfig, RepairDist, SpareConfig, SparePer};
+use super::config::{
+    Cause, CheckpointConfig, CordonConfig, IsolationConfig, RepairDist, SpareConfig, SparePer, StorageConfig,
+};
 use super::output::{FailureRecord, JobReliability, ReliabilityOutput};
 use super::process::{FailureProcess, LoggedFailure};
+use super::storage::Writes;
 use crate::engine::{RngStreams, SimTime};
 use crate::metrics::{JobRecord, Summary};
-use crate::model::{Model, ModelCtx, ModelOutputs, TakeOut};
+use crate::model::{Admission, AfterFailure, Model, ModelCtx, ModelOutputs, StopLoss, TakeOut};
 use crate::rate::Factor;
-use crate::scheduler::GpuGrant;
+use crate::scheduler::{GpuGrant, QueuedJob};
 use crate::topology::{Cluster, NodeId};
 use crate::workload::{JobId, Workload};
 
@@ -31,6 +35,8 @@ const NEXT_FAILURE: u64 = 0;
 const CHECKPOINT: u64 = 1;
 const REPAIR_DONE: u64 = 2;
 const SPARE_IN: u64 = 3;
+const WRITE_DONE: u64 = 4;
+const NOISY_EXPIRES: u64 = 5;
 const KIND_SHIFT: u32 = 56;
 
 fn token(kind: u64, payload: u64) -> u64 {
@@ -67,6 +73,8 @@ struct NodeState {
     out_since: Option<SimTime>,
     /// Its recent failure times (only with cordoning).
     recent: VecDeque<SimTime>,
+    /// Its node-level failures within the isolation window (only with isolation).
+    noisy: u32,
 }
 
 /// A job's state across its runs.
@@ -95,6 +103,9 @@ struct JobState {
     rate: f64,
     /// Wall time and work at the last checkpoint check, to measure the rate.
     probe: (SimTime, f64),
+    /// Bumped whenever the end of its checkpoint write on the storage tier moves, so
+    /// stale ends are ignored.
+    write_generation: u32,
     /// Figures for the outputs.
     figures: JobReliability,
 }
@@ -127,6 +138,15 @@ pub struct ReliabilityModel {
     down_gpu_ms: f64,
     scratch_nodes: Vec<NodeId>,
     scratch_jobs: Vec<u32>,
+    /// Failures a job survives before the next one ends it (`None`: no limit).
+    retry_limit: Option<u32>,
+    /// Checkpoint writes on the storage tier, when there is one (else a write takes
+    /// the checkpoint's fixed cost).
+    writes: Option<Writes>,
+    scratch_done: Vec<u32>,
+    /// Fault isolation, and the nodes noisy now (in node order, for determinism).
+    isolation: Option<IsolationConfig>,
+    noisy: std::collections::BTreeSet<u32>,
 }
 
 impl ReliabilityModel {
@@ -214,7 +234,61 @@ impl ReliabilityModel {
             down_gpu_ms: 0.0,
             scratch_nodes: Vec::new(),
             scratch_jobs: Vec::new(),
+            retry_limit: None,
+            writes: None,
+            scratch_done: Vec::new(),
+            isolation: None,
+            noisy: std::collections::BTreeSet::new(),
         }
+    }
+
+    /// Large jobs are kept off noisy nodes as `isolation` says (`None`: no isolation).
+    pub fn with_isolation(mut self, isolation: Option<IsolationConfig>) -> Self {
+        self.isolation = isolation;
+        self
+    }
+
+    /// A node-level failure of node `n` at `now` counts towards its noise for the
+    /// isolation window.
+    fn note_noise(&mut self, ctx: &mut ModelCtx<'_>, n: NodeId) {
+        let Some(iso) = self.isolation else { return };
+        let st = &mut self.nodes[n.0 as usize];
+        st.noisy += 1;
+        if st.noisy >= iso.failures {
+            self.noisy.insert(n.0);
+        }
+        let window = SimTime((iso.window_h * 3.6e6).round() as u64);
+        ctx.schedule(ctx.now() + window, token(NOISY_EXPIRES, u64::from(n.0)));
+    }
+
+    /// One failure of node `n` has left the isolation window.
+    fn noise_expired(&mut self, n: u32) {
+        let Some(iso) = self.isolation else { return };
+        let st = &mut self.nodes[n as usize];
+        st.noisy -= 1;
+        if st.noisy < iso.failures {
+            self.noisy.remove(&n);
+        }
+    }
+
+    /// Checkpoints are written to the tier `storage` describes, their write times set
+    /// by their size and the bandwidth the tier gives them (`None`: the fixed cost).
+    pub fn with_storage(mut self, storage: Option<StorageConfig>) -> Self {
+        self.writes = storage.map(Writes::new);
+        self
+    }
+
+    /// A job is requeued after at most `limit` failures; the next one ends it as
+    /// failed (`None`: it is always requeued).
+    pub fn with_retry_limit(mut self, limit: Option<u32>) -> Self {
+        self.retry_limit = limit;
+        self
+    }
+
+    /// Work lost by job `j` if its run stops `done` ms of work in: what it did since
+    /// its last checkpoint (or since its restore).
+    fn lost_ms(&self, j: u32, done: f64) -> f64 {
+        (done - self.jobs[j as usize].safe_ms).max(0.0)
     }
 
     /// The next failure from the source, if any.
@@ -275,7 +349,10 @@ impl ReliabilityModel {
     }
 
     fn interval_ms(&self, gpus: u64, nodes: u64, racks: u64) -> f64 {
-        let delta = self.checkpoint.cost_s * 1000.0;
+        let delta = match &self.writes {
+            Some(w) => w.alone_s(self.checkpoint.size_gb(gpus as u32), nodes as u32) * 1000.0,
+            None => self.checkpoint.cost_s * 1000.0,
+        };
         match self.checkpoint.policy {
             CheckpointPolicy::None => 0.0,
             CheckpointPolicy::Fixed => self.checkpoint.interval_min * 60_000.0,
@@ -296,7 +373,6 @@ impl ReliabilityModel {
         }
         hit.sort_unstable();
         hit.dedup();
-        let restart_ms = self.checkpoint.restart_s * 1000.0;
         let mut record = FailureRecord {
             at: now,
             component: due.component,
@@ -308,15 +384,18 @@ impl ReliabilityModel {
             repair_h: 0.0,
         };
         for &j in &hit {
-            let done = ctx.work_done_in_run_ms(JobId(j));
+            // The job's own loss is charged when the core stops it (`stop_loss`), at
+            // this same instant.
+            let lost = self.lost_ms(j, ctx.work_done_in_run_ms(JobId(j)));
             let s = &mut self.jobs[j as usize];
-            let lost = (done - s.safe_ms).max(0.0);
-            s.restore_ms = restart_ms;
             s.figures.interruptions += 1;
-            s.figures.lost_gpu_h += lost * f64::from(s.gpus) / 3.6e6;
             record.lost_gpu_h += lost * f64::from(s.gpus) / 3.6e6;
             record.gpus_of_jobs_hit += s.gpus;
-            ctx.interrupt(JobId(j), lost, restart_ms);
+            let then = match self.retry_limit {
+                Some(limit) if s.figures.interruptions > limit => AfterFailure::GiveUp,
+                _ => AfterFailure::Requeue,
+            };
+            ctx.fail(JobId(j), then);
         }
         let node_level = matches!(
             due.component.kind,
@@ -329,6 +408,9 @@ impl ReliabilityModel {
                 ctx.take_out(n, TakeOut::Now);
                 st.out_since = Some(now);
                 self.swap_in_spare(ctx, n);
+            }
+            if node_level {
+                self.note_noise(ctx, n);
             }
             let st = &mut self.nodes[n.0 as usize];
             st.down += 1;
@@ -446,14 +528,8 @@ impl ReliabilityModel {
         if s.generation & 0xff_ffff != generation {
             return;
         }
-        if let Some(since) = s.writing_since.take() {
-            // The write is done: the work before it is safe.
-            s.safe_ms = done;
-            s.next_ckpt_ms = done + s.interval_ms;
-            s.figures.checkpoint_s += (now - since).as_secs_f64();
-            s.probe = (now, done);
-            ctx.set_factor(JobId(j), Factor::Checkpoint, 1.0);
-            self.arm_checkpoint(ctx, j, done);
+        if s.writing_since.is_some() {
+            self.write_done(ctx, j);
             return;
         }
         let elapsed = (now - s.probe.0).as_ms() as f64;
@@ -466,7 +542,7 @@ impl ReliabilityModel {
             return;
         }
         s.figures.checkpoints += 1;
-        if delta_ms == 0 {
+        if delta_ms == 0 && self.writes.is_none() {
             s.safe_ms = done;
             s.next_ckpt_ms = done + s.interval_ms;
             self.arm_checkpoint(ctx, j, done);
@@ -474,8 +550,62 @@ impl ReliabilityModel {
         }
         s.writing_since = Some(now);
         ctx.set_factor(JobId(j), Factor::Checkpoint, 0.0);
+        if let Some(w) = &mut self.writes {
+            let nodes = s.nodes.len() as u32;
+            w.begin(now, j, self.checkpoint.size_gb(s.gpus), nodes);
+            self.schedule_writes(ctx);
+            return;
+        }
         let payload = (u64::from(s.generation & 0xff_ffff) << 32) | u64::from(j);
         ctx.schedule(now + SimTime(delta_ms), token(CHECKPOINT, payload));
+    }
+
+    /// Job `j`'s checkpoint write is done: the work before it is safe, and it resumes.
+    fn write_done(&mut self, ctx: &mut ModelCtx<'_>, j: u32) {
+        let now = ctx.now();
+        let done = ctx.work_done_in_run_ms(JobId(j));
+        let s = &mut self.jobs[j as usize];
+        s.write_generation = s.write_generation.wrapping_add(1);
+        let Some(since) = s.writing_since.take() else {
+            return;
+        };
+        s.safe_ms = done;
+        s.next_ckpt_ms = done + s.interval_ms;
+        s.figures.checkpoint_s += (now - since).as_secs_f64();
+        s.probe = (now, done);
+        ctx.set_factor(JobId(j), Factor::Checkpoint, 1.0);
+        self.arm_checkpoint(ctx, j, done);
+    }
+
+    /// Shares the storage tier among the writes in progress and (re)schedules their
+    /// ends, superseding the ends scheduled before.
+    fn schedule_writes(&mut self, ctx: &mut ModelCtx<'_>) {
+        let Some(w) = &mut self.writes else { return };
+        let jobs = &mut self.jobs;
+        w.solve(ctx.now(), |j, end| {
+            let s = &mut jobs[j as usize];
+            s.write_generation = s.write_generation.wrapping_add(1);
+            let payload = (u64::from(s.write_generation & 0xff_ffff) << 32) | u64::from(j);
+            ctx.schedule(end, token(WRITE_DONE, payload));
+        });
+    }
+
+    /// A write's expected end fell due: every write complete by now ends, and the
+    /// tier is shared again among the rest.
+    fn write_end_event(&mut self, ctx: &mut ModelCtx<'_>, payload: u64) {
+        let j = (payload & 0xffff_ffff) as u32;
+        if self.jobs[j as usize].write_generation & 0xff_ffff != (payload >> 32) as u32 {
+            return;
+        }
+        let Some(w) = &mut self.writes else { return };
+        let mut done = std::mem::take(&mut self.scratch_done);
+        w.complete(ctx.now(), &mut done);
+        for &k in &done {
+            self.write_done(ctx, k);
+        }
+        done.clear();
+        self.scratch_done = done;
+        self.schedule_writes(ctx);
     }
 }
 
@@ -495,6 +625,19 @@ impl Model for ReliabilityModel {
 
     fn on_begin(&mut self, ctx: &mut ModelCtx<'_>) {
         self.begin(ctx);
+    }
+
+    /// Fault isolation: a large job proposed on a noisy node is rerouted with every
+    /// noisy node hidden.
+    fn admits(&mut self, job: &QueuedJob, grants: &[GpuGrant], avoid: &mut Vec<NodeId>) -> Admission {
+        let large = self
+            .isolation
+            .is_some_and(|i| job.request.demand.gpus >= i.large_job_gpus);
+        if !large || !grants.iter().any(|g| self.noisy.contains(&g.node.0)) {
+            return Admission::Admit;
+        }
+        avoid.extend(self.noisy.iter().map(|&n| NodeId(n)));
+        Admission::Reroute
     }
 
     fn on_start(&mut self, ctx: &mut ModelCtx<'_>, job: JobId, grants: &[GpuGrant]) {
@@ -525,20 +668,37 @@ impl Model for ReliabilityModel {
         }
     }
 
+    fn stop_loss(&mut self, job: JobId, done_ms: f64) -> Option<StopLoss> {
+        let lost_ms = self.lost_ms(job.0, done_ms);
+        let restore_ms = self.checkpoint.restart_s * 1000.0;
+        let s = &mut self.jobs[job.0 as usize];
+        s.restore_ms = restore_ms;
+        s.figures.lost_gpu_h += lost_ms * f64::from(s.gpus) / 3.6e6;
+        Some(StopLoss { lost_ms, restore_ms })
+    }
+
     fn on_stop(&mut self, ctx: &mut ModelCtx<'_>, job: JobId) {
         let j = job.0;
         let now = ctx.now();
         let s = &mut self.jobs[j as usize];
         s.generation = s.generation.wrapping_add(1);
+        s.write_generation = s.write_generation.wrapping_add(1);
         s.figures.allocated_gpu_h += f64::from(s.gpus) * (now - s.run_start).as_ms() as f64 / 3.6e6;
-        if let Some(since) = s.writing_since.take() {
+        let was_writing = if let Some(since) = s.writing_since.take() {
             s.figures.checkpoint_s += (now - since).as_secs_f64();
-        }
+            true
+        } else {
+            false
+        };
         for n in &s.nodes {
             let list = &mut self.node_jobs[n.0 as usize];
             if let Some(p) = list.iter().position(|&x| x == j) {
                 list.swap_remove(p);
             }
+        }
+        if was_writing && self.writes.as_mut().is_some_and(|w| w.abandon(now, j)) {
+            // Its share of the tier goes to the writes still in progress.
+            self.schedule_writes(ctx);
         }
     }
 
@@ -554,6 +714,8 @@ impl Model for ReliabilityModel {
             CHECKPOINT => self.checkpoint_event(ctx, payload),
             REPAIR_DONE => self.repaired(ctx, payload as usize),
             SPARE_IN => self.spare_in(ctx, NodeId(payload as u32)),
+            WRITE_DONE => self.write_end_event(ctx, payload),
+            NOISY_EXPIRES => self.noise_expired(payload as u32),
             _ => unreachable!("tokens are made by this model"),
         }
     }

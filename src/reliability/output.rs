@@ -40,7 +40,8 @@ pub struct JobReliability {
     pub interruptions: u32,
     /// Checkpoints begun.
     pub checkpoints: u32,
-    /// GPU-hours of work lost to failures.
+    /// GPU-hours of work lost when its runs stopped early (failures and preemptions):
+    /// the work since the last checkpoint.
     pub lost_gpu_h: f64,
     /// Seconds spent writing checkpoints.
     pub checkpoint_s: f64,
