@@ -615,7 +615,10 @@ fn budget_cmd(
     let setup = budget::run::prepare(scenario, seed, months)?;
     let info = run_info(scenario, seed, &setup.prepared);
     let budget::run::BudgetSetup {
-        prepared, calendar, ..
+        prepared,
+        calendar,
+        plan,
+        ..
     } = setup;
     let Prepared {
         cluster,
@@ -623,7 +626,7 @@ fn budget_cmd(
         queue,
         placement,
         models,
-        economics: econ,
+        economics: mut econ,
     } = prepared;
     let bar = progress_bar(workload.jobs.len() as u64);
     let sim =
@@ -635,19 +638,23 @@ fn budget_cmd(
     };
     let mut out = sim.with_recording(recording).run(&mut |n| bar.set_position(n));
     bar.finish_and_clear();
-    let bill = match &econ {
-        Some(e) => Some(economics::bill(e, &out, &workload, &cluster)?),
+    let fleet = out.models.fleet.take().unwrap_or_default();
+    let bill = match &mut econ {
+        Some(e) => {
+            budget::run::bill_fleet(scenario, e, &cluster, (&calendar, &plan), &fleet.orders)?;
+            Some(economics::bill(e, &out, &workload, &cluster)?)
+        }
         None => None,
     };
     out.summary.economics = bill.as_ref().map(economics::EconSummary::of);
-    let fleet = out.models.fleet.take().map(|f| f.months).unwrap_or_default();
+    let fleet = fleet.months;
     let metric = cfg
         .budget
         .as_ref()
         .and_then(|b| b.rule.as_ref())
         .map(|r| r.metric);
     let rows = budget::table::rows(&calendar, &out.jobs, &fleet, metric);
-    let table = |w: &mut dyn std::io::Write| budget::table::write(w, &rows);
+    let table = |w: &mut dyn std::io::Write| budget::table::write(w, &rows, bill.as_ref());
     let finish = |tmp: &Path| render_report(tmp, false);
     report::write_run_with(
         &dir,
@@ -663,17 +670,7 @@ fn budget_cmd(
         &|_| {},
         with_report.then_some(&finish as &report::Finish),
     )?;
-    println!("month    GPUs  util   p95 wait (h)  rules");
-    for r in &rows {
-        println!(
-            "{:<8} {:>5} {:>5.1}% {:>13.2}  {}",
-            r.month,
-            r.gpus_installed,
-            r.utilization * 100.0,
-            r.wait_p95_s / 3600.0,
-            r.rules
-        );
-    }
+    budget::table::print(&rows, bill.as_ref());
     println!(
         "\n{} months, {} jobs, {} events in {:.2} s; outputs in {}",
         rows.len(),

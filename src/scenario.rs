@@ -21,6 +21,7 @@ use crate::power::{self, PowerConfig, PowerRun};
 use crate::reliability::{ReliabilityConfig, ReliabilityModel};
 use crate::scheduler::params::PolicyError;
 use crate::scheduler::registry;
+use crate::scheduler::signal::{HourlySignal, SignalKind};
 use crate::scheduler::{Placement, QueuePolicy};
 use crate::sim::{Mode, ModelChoice, PreemptionCost, SimConfig};
 use crate::speed::{SpeedError, SpeedTable};
@@ -542,6 +543,13 @@ impl Scenario {
             models,
         } = self.policies(&report, &workload, seed)?;
         let economics = self.economics(&report.cluster)?;
+        if let Some(e) = &economics {
+            // Price and carbon series must cover at least every arrival, checked now
+            // rather than after the run.
+            let last = workload.jobs.iter().map(|j| j.submit.as_ms()).max().unwrap_or(0);
+            e.check_coverage(crate::engine::SimTime::ZERO, crate::engine::SimTime(last + 1))
+                .map_err(ScenarioError::Economics)?;
+        }
         Ok(Prepared {
             models,
             economics,
@@ -696,10 +704,17 @@ impl Scenario {
             return Err(self.invalid("economics", EconError::NoPower.to_string()));
         }
         let dir = self.path.parent().unwrap_or(Path::new("."));
-        Economics::new(cfg, dir, cluster).map(Some).map_err(|e| match e {
-            EconError::Invalid { key, message } => self.invalid(&format!("economics.{key}"), message),
-            other => ScenarioError::Economics(other),
-        })
+        // One calendar: with [budget], t = 0 is local midnight of its first day.
+        let first_day = match &self.config.budget {
+            Some(b) => Some(b.first_day().map_err(|e| self.budget_err(e))?),
+            None => None,
+        };
+        Economics::with_start(cfg, dir, cluster, first_day)
+            .map(Some)
+            .map_err(|e| match e {
+                EconError::Invalid { key, message } => self.invalid(&format!("economics.{key}"), message),
+                other => ScenarioError::Economics(other),
+            })
     }
 
     /// Fails if the queue policy's parameters name tenants the workload does not have.
@@ -724,7 +739,34 @@ impl Scenario {
     pub fn queue_policy(&self, name: &str, seed: u64) -> Result<Box<dyn QueuePolicy>, ScenarioError> {
         let empty = toml::Table::new();
         let params = self.config.scheduler.params.get(name).unwrap_or(&empty);
-        registry::build_queue(name, params, seed).map_err(|e| self.policy_err(e))
+        let mut queue = registry::build_queue(name, params, seed).map_err(|e| self.policy_err(e))?;
+        if let Some(kind) = queue.wants_signal() {
+            queue.bind_signal(&self.signal(name, kind)?);
+        }
+        Ok(queue)
+    }
+
+    /// The hourly price or carbon signal queue policy `name` follows, from `[economics]`
+    /// on the bill's calendar.
+    fn signal(&self, name: &str, kind: SignalKind) -> Result<HourlySignal, ScenarioError> {
+        let Some(cfg) = &self.config.economics else {
+            return Err(self.invalid(
+                &format!("scheduler.params.{name}.signal"),
+                format!(
+                    "signal = \"{}\" follows the [economics] series: add an [economics] section",
+                    kind.as_str()
+                ),
+            ));
+        };
+        let first_day = match &self.config.budget {
+            Some(b) => Some(b.first_day().map_err(|e| self.budget_err(e))?),
+            None => None,
+        };
+        let dir = self.path.parent().unwrap_or(Path::new("."));
+        crate::economics::signal::hourly(cfg, dir, first_day, kind).map_err(|e| match e {
+            EconError::Invalid { key, message } => self.invalid(&format!("economics.{key}"), message),
+            other => ScenarioError::Economics(other),
+        })
     }
 
     /// The placement policy `name` with its `[scheduler.params.<name>]` table.

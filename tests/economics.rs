@@ -527,6 +527,19 @@ fn run_and_bill(
     queue: &str,
     econ_toml: &str,
 ) -> (dcsim::economics::Bill, f64) {
+    run_and_bill_with(
+        w,
+        dcsim::scheduler::registry::queue_policy(queue).unwrap(),
+        econ_toml,
+    )
+}
+
+/// [`run_and_bill`] with a queue policy built by the caller.
+fn run_and_bill_with(
+    w: &dcsim::workload::Workload,
+    queue: Box<dyn dcsim::scheduler::QueuePolicy>,
+    econ_toml: &str,
+) -> (dcsim::economics::Bill, f64) {
     let c = common::cluster(&[("A", 2, 8)]);
     let mut topo = TopologyPower::uncapped(&c);
     topo.node_base_w.iter_mut().for_each(|b| *b = 0.0);
@@ -541,7 +554,7 @@ fn run_and_bill(
     let out = Simulation::new(
         &c,
         w,
-        dcsim::scheduler::registry::queue_policy(queue).unwrap(),
+        queue,
         dcsim::scheduler::registry::placement("best-fit").unwrap(),
         SimConfig::default(),
     )
@@ -638,4 +651,155 @@ series = { path = "data/ercot_carbon_2023.csv", column = "gCO2eq/kWh direct" }
         cheap_wait / 3600.0
     );
     assert!(per_mwh(&cheap) < per_mwh(&fifo));
+}
+
+/// One calendar for a budget: t = 0 is local midnight of the budget's first day
+/// (2026-01-01 in Texas), and `series_year = 2023` reads ERCOT's 2023 prices at the same
+/// local date and hour. A constant 1 MW over August 2026 (no DST change in August)
+/// therefore costs exactly the sum of the 744 hourly prices of August 2023, summed here
+/// from the file's rows; the bill over the budget's year has its 12 months, not 13.
+#[test]
+fn series_year_replays_2023_prices_on_the_2026_calendar() {
+    let cfg: EconomicsConfig = toml::from_str(
+        r#"time_zone = "America/Chicago"
+series_year = 2023
+[electricity]
+series = { path = "data/ercot_prices_2023.csv" }
+"#,
+    )
+    .unwrap();
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
+    let e = Economics::with_start(
+        &cfg,
+        &root().join("scenarios"),
+        &common::cluster(&[("A", 2, 8)]),
+        Some(day),
+    )
+    .unwrap();
+    let cal = &e.calendar;
+    let local = |y, mo, d, h| {
+        use chrono::TimeZone;
+        chrono_tz::America::Chicago
+            .with_ymd_and_hms(y, mo, d, h, 0, 0)
+            .earliest()
+            .unwrap()
+            .timestamp_millis()
+    };
+    assert_eq!(cal.start_ms, local(2026, 1, 1, 0));
+    assert_eq!(cal.series_ms(local(2026, 8, 15, 17)), local(2023, 8, 15, 17));
+    // 12 March 2026 02:00 exists (DST began on 8 March); in 2023 it is the spring gap:
+    // read one hour later.
+    assert_eq!(cal.series_ms(local(2026, 3, 12, 2)), local(2023, 3, 12, 3));
+    let h = |ms: i64| ((ms - cal.start_ms) / 1000) as u64;
+    let (aug, sep, end) = (
+        h(local(2026, 8, 1, 0)),
+        h(local(2026, 9, 1, 0)),
+        h(local(2027, 1, 1, 0)),
+    );
+    let r = rows(&e, &[(0, 0.0), (aug, 1_000_000.0), (sep, 0.0)], end, 1.0);
+    let labels: Vec<&str> = r.iter().map(|m| m.label.as_str()).collect();
+    assert_eq!(labels.len(), 12);
+    assert_eq!((labels[0], labels[11]), ("2026-01", "2026-12"));
+    let text = std::fs::read_to_string(root().join("scenarios/data/ercot_prices_2023.csv")).unwrap();
+    let august: Vec<Decimal> = text
+        .lines()
+        .filter(|l| l.starts_with("2023-08-"))
+        .map(|l| d(l.rsplit(',').next().unwrap()))
+        .collect();
+    assert_eq!(august.len(), 744);
+    assert_eq!(r[7].energy_cost, august.iter().sum::<Decimal>());
+    assert_eq!(total(&r, |m| m.energy_cost), r[7].energy_cost);
+    // Coverage before the run: the 2023 series covers the 2026 year exactly; a 13th
+    // month is refused, naming the file and the span.
+    assert!(e.check_coverage(SimTime::ZERO, SimTime::from_secs(end)).is_ok());
+    let err = e
+        .check_coverage(SimTime::ZERO, SimTime::from_secs(end + 24 * H))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("ercot_prices_2023.csv")
+            && err.contains("from 2027-01-01 00:00 CST to 2027-01-02 00:00 CST")
+            && err.contains("24 of the run's 8784 steps"),
+        "{err}"
+    );
+}
+
+/// Without a `[budget]`, `economics.start` is required; with one, a different start is
+/// a second calendar and is refused.
+#[test]
+fn the_bill_has_one_calendar() {
+    let cfg: EconomicsConfig = toml::from_str("[electricity]\nflat_per_kwh = 0.1\n").unwrap();
+    let c = common::cluster(&[("A", 2, 8)]);
+    let err = Economics::new(&cfg, Path::new("."), &c).unwrap_err().to_string();
+    assert!(
+        err.contains("economics.start") && err.contains("missing"),
+        "{err}"
+    );
+    let cfg: EconomicsConfig =
+        toml::from_str("start = \"2026-01-01T00:00:00Z\"\ntime_zone = \"America/Chicago\"\n[electricity]\nflat_per_kwh = 0.1\n").unwrap();
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 1, 1);
+    let err = Economics::with_start(&cfg, Path::new("."), &c, day)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("one calendar"), "{err}");
+}
+
+/// `cheap-hours` following the series themselves (`signal = "price"` / `"carbon"`: each
+/// local day's 8 lowest hours) against FIFO on the ERCOT August 2023 workload above:
+/// dollars per MWh, grams per kWh and mean wait, printed (`--nocapture`) for
+/// docs/validation.md. Following the price must pay less per MWh than FIFO, following
+/// carbon must emit less per kWh, and both make deferrable jobs wait longer.
+#[test]
+fn signal_aware_cheap_hours_against_fifo_on_ercot_august() {
+    let mut jobs = Vec::new();
+    for i in 0..120u32 {
+        let mut j = common::job(f64::from(i) * 2880.0, 3600.0 * f64::from(1 + i % 3), 8, 1000);
+        if i % 3 == 0 {
+            j.priority = -1;
+        }
+        jobs.push(j);
+    }
+    let w = common::workload(jobs);
+    let tariff = r#"start = "2023-08-01T00:00:00-05:00"
+time_zone = "America/Chicago"
+[electricity]
+series = { path = "data/ercot_prices_2023.csv" }
+[carbon]
+series = { path = "data/ercot_carbon_2023.csv", column = "gCO2eq/kWh direct" }
+"#;
+    let cfg: EconomicsConfig = toml::from_str(tariff).unwrap();
+    let policy = |signal: &str| {
+        let params: toml::Table = toml::from_str(&format!("signal = \"{signal}\"")).unwrap();
+        let mut q = dcsim::scheduler::registry::build_queue("cheap-hours", &params, 0).unwrap();
+        let kind = q
+            .wants_signal()
+            .expect("a signal-aware policy asks for its signal");
+        let s = dcsim::economics::signal::hourly(&cfg, &root().join("scenarios"), None, kind).unwrap();
+        q.bind_signal(&s);
+        q
+    };
+    let per_mwh = |b: &dcsim::economics::Bill| {
+        dcsim::economics::bill::to_f64(b.totals.energy_cost) / b.totals.billed_kwh * 1000.0
+    };
+    let g_per_kwh = |b: &dcsim::economics::Bill| b.totals.co2_t * 1e6 / b.totals.facility_kwh;
+    let (fifo, fifo_wait) = run_and_bill(&w, "fifo", tariff);
+    let (price, price_wait) = run_and_bill_with(&w, policy("price"), tariff);
+    let (carbon, carbon_wait) = run_and_bill_with(&w, policy("carbon"), tariff);
+    for (name, b, wait) in [
+        ("fifo", &fifo, fifo_wait),
+        ("cheap-hours signal=price", &price, price_wait),
+        ("cheap-hours signal=carbon", &carbon, carbon_wait),
+    ] {
+        eprintln!(
+            "{name}: ${} energy, {:.2} $/MWh, {:.4} t, {:.1} g/kWh, mean wait {:.2} h",
+            cents(b.totals.energy_cost),
+            per_mwh(b),
+            b.totals.co2_t,
+            g_per_kwh(b),
+            wait / 3600.0
+        );
+    }
+    assert!(per_mwh(&price) < per_mwh(&fifo));
+    assert!(g_per_kwh(&carbon) < g_per_kwh(&fifo));
+    assert!(price_wait > fifo_wait && carbon_wait > fifo_wait);
 }

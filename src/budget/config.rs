@@ -1,6 +1,7 @@
 //! `[budget]` of a scenario, as written, and its checks that need no other file.
 
 use chrono::NaiveDate;
+use chrono_tz::Tz;
 use serde::Deserialize;
 
 use super::calendar::Calendar;
@@ -51,9 +52,19 @@ pub(crate) fn date(key: &str, s: &str) -> Result<NaiveDate, BudgetError> {
 }
 
 impl BudgetConfig {
-    /// The budget's calendar over `months` months (the scenario's when `None`).
+    /// The budget's calendar over `months` months (the scenario's when `None`), in UTC.
     pub fn calendar(&self, months: Option<u32>) -> Result<Calendar, BudgetError> {
-        Calendar::new(date("budget.start", &self.start)?, months.unwrap_or(self.months))
+        self.calendar_in(months, Tz::UTC)
+    }
+
+    /// The budget's calendar in zone `tz` (the bill's `economics.time_zone`).
+    pub fn calendar_in(&self, months: Option<u32>, tz: Tz) -> Result<Calendar, BudgetError> {
+        Calendar::in_zone(self.first_day()?, months.unwrap_or(self.months), tz)
+    }
+
+    /// The first day, `budget.start`.
+    pub fn first_day(&self) -> Result<NaiveDate, BudgetError> {
+        date("budget.start", &self.start)
     }
 
     /// Checks every key that needs no topology: dates, in service before retirement,

@@ -12,7 +12,9 @@ use std::collections::BTreeSet;
 
 use super::calendar::Calendar;
 use super::config::{date, BudgetConfig};
+use super::rule::Order;
 use super::BudgetError;
+use crate::economics::capex::Service;
 use crate::engine::SimTime;
 use crate::topology::{Cluster, NodeId};
 
@@ -157,6 +159,51 @@ impl FleetPlan {
                 .iter()
                 .map(|n| u64::from(cluster.nodes[n.0 as usize].gpus))
                 .sum::<u64>()
+    }
+}
+
+impl FleetPlan {
+    /// When each of the cluster's `nodes` nodes is in service over the run (epoch ms on
+    /// `cal`'s clock), for the bill's capex and opex: dated groups from their
+    /// `in_service` to their `retire`, the reserve racks the rule ordered (`orders`, in
+    /// order, racks taken in rack order) from delivery, other reserve racks never, and
+    /// every other node for the whole run.
+    pub fn service(&self, cal: &Calendar, orders: &[Order], nodes: usize) -> Vec<Option<Service>> {
+        let mut out = vec![Some(Service::default()); nodes];
+        let ms = |t: SimTime| Some(cal.clock.epoch_ms(t));
+        for c in &self.changes {
+            for n in &self.groups[c.group] {
+                if let Some(s) = &mut out[n.0 as usize] {
+                    if c.enters {
+                        s.from_ms = ms(c.at);
+                    } else {
+                        s.until_ms = ms(c.at);
+                    }
+                }
+            }
+        }
+        let mut racks = self.reserve.iter();
+        let mut delivered = Vec::new();
+        for o in orders {
+            let at = cal.bounds.get(o.delivery_month).copied();
+            for rack in racks.by_ref().take(o.racks as usize) {
+                delivered.push((rack, at));
+            }
+        }
+        for rack in &self.reserve {
+            for n in rack {
+                out[n.0 as usize] = None;
+            }
+        }
+        for (rack, at) in delivered {
+            for n in rack {
+                out[n.0 as usize] = at.map(|t| Service {
+                    from_ms: ms(t),
+                    until_ms: None,
+                });
+            }
+        }
+        out
     }
 }
 

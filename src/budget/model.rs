@@ -10,7 +10,7 @@ use crate::scheduler::GpuGrant;
 use crate::workload::{JobId, Workload};
 
 /// What the fleet hands over at the end of a budget run.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct FleetOutput {
     /// One per month closed.
     pub months: Vec<FleetMonth>,

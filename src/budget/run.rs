@@ -5,8 +5,12 @@ use super::calendar::Calendar;
 use super::fleet::{self, FleetPlan};
 use super::growth;
 use super::model::FleetModel;
+use super::rule::Order;
 use super::state::FleetState;
+use crate::economics::{CapitalCosts, Economics};
+use crate::engine::SimTime;
 use crate::scenario::{Policies, Prepared, Scenario, ScenarioError};
+use crate::topology::Cluster;
 
 /// What a budget run needs: the run's parts (workload grown), its months and fleet.
 pub struct BudgetSetup {
@@ -32,9 +36,18 @@ pub fn prepare(scenario: &Scenario, seed: u64, months: Option<u32>) -> Result<Bu
         )));
     };
     let err = |e| scenario.budget_err(e);
-    let calendar = cfg.calendar(months).map_err(err)?;
-    let multipliers = cfg.growth.multipliers(calendar.months()).map_err(err)?;
     let report = scenario.load_topology()?;
+    // One calendar: the budget's months are the bill's local months.
+    let mut economics = scenario.economics(&report.cluster)?;
+    let tz = economics.as_ref().map_or(chrono_tz::Tz::UTC, |e| e.calendar.tz);
+    let calendar = cfg.calendar_in(months, tz).map_err(err)?;
+    if let Some(e) = &mut economics {
+        // The bill covers exactly the budget's months; its series must cover them.
+        e.until = Some(calendar.end());
+        e.check_coverage(SimTime::ZERO, calendar.end())
+            .map_err(ScenarioError::Economics)?;
+    }
+    let multipliers = cfg.growth.multipliers(calendar.months()).map_err(err)?;
     let plan = fleet::plan(cfg, &calendar, &report.cluster).map_err(err)?;
     let base = scenario.load_workload(seed, plan.gpus_at_start(&report.cluster))?;
     let workload = growth::apply(base, &multipliers, &calendar.bounds).map_err(err)?;
@@ -51,7 +64,6 @@ pub fn prepare(scenario: &Scenario, seed: u64, months: Option<u32>) -> Result<Bu
         workload.jobs.len(),
     );
     models.push(Box::new(FleetModel::new(state)));
-    let economics = scenario.economics(&report.cluster)?;
     Ok(BudgetSetup {
         prepared: Prepared {
             economics,
@@ -65,4 +77,31 @@ pub fn prepare(scenario: &Scenario, seed: u64, months: Option<u32>) -> Result<Bu
         multipliers,
         plan,
     })
+}
+
+/// Bills the fleet as it was: recomputes `econ`'s capex and opex so that each node and
+/// rack pays from its first day in service (a dated group's `in_service`, a rack the
+/// rule ordered from its delivery) until its retirement. `orders` are the run's orders.
+pub fn bill_fleet(
+    scenario: &Scenario,
+    econ: &mut Economics,
+    cluster: &Cluster,
+    setup: (&Calendar, &FleetPlan),
+    orders: &[Order],
+) -> Result<(), ScenarioError> {
+    let Some(cfg) = &scenario.config.economics else {
+        return Ok(());
+    };
+    let (calendar, plan) = setup;
+    let service = plan.service(calendar, orders, cluster.nodes.len());
+    econ.capital = CapitalCosts::for_fleet(
+        &econ.calendar,
+        &cfg.capex,
+        cfg.racks.as_ref(),
+        cfg.facility.as_ref(),
+        cluster,
+        &service,
+    )
+    .map_err(ScenarioError::Economics)?;
+    Ok(())
 }

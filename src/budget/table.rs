@@ -5,6 +5,8 @@ use std::io::{self, Write};
 use super::calendar::Calendar;
 use super::rule::RuleMetric;
 use super::state::FleetMonth;
+use crate::economics::bill::money_text;
+use crate::economics::{Bill, MonthBill};
 use crate::metrics::{percentile, JobRecord};
 
 /// One month of the budget.
@@ -72,10 +74,19 @@ pub fn rows(
         .collect()
 }
 
-/// Writes `budget.csv`.
-pub fn write(w: &mut dyn Write, rows: &[MonthRow]) -> io::Result<()> {
+/// The bill's month matching each row (by `YYYY-MM` label: the budget and its bill
+/// share one calendar, so every row has one).
+pub fn money<'a>(rows: &[MonthRow], bill: &'a Bill) -> Vec<Option<&'a MonthBill>> {
+    rows.iter()
+        .map(|r| bill.months.iter().find(|m| m.label == r.month))
+        .collect()
+}
+
+/// Writes `budget.csv`; with a bill, its money and carbon columns too (amounts rounded
+/// to the cent, the currency in each money column's name: `energy_usd`).
+pub fn write(w: &mut dyn Write, rows: &[MonthRow], bill: Option<&Bill>) -> io::Result<()> {
     let mut csv = csv::Writer::from_writer(w);
-    csv.write_record([
+    let mut header: Vec<String> = [
         "month",
         "gpus_installed",
         "utilization",
@@ -83,9 +94,20 @@ pub fn write(w: &mut dyn Write, rows: &[MonthRow]) -> io::Result<()> {
         "wait_p95_s",
         "racks_delivered",
         "rules_fired",
-    ])?;
-    for r in rows {
-        csv.write_record([
+    ]
+    .map(String::from)
+    .to_vec();
+    if let Some(b) = bill {
+        let cur = b.currency.to_ascii_lowercase();
+        for c in ["energy", "demand", "capex", "opex", "total"] {
+            header.push(format!("{c}_{cur}"));
+        }
+        header.push("co2_t".into());
+    }
+    csv.write_record(&header)?;
+    let months = bill.map(|b| money(rows, b)).unwrap_or_default();
+    for (i, r) in rows.iter().enumerate() {
+        let mut rec = vec![
             r.month.clone(),
             r.gpus_installed.to_string(),
             format!("{:.4}", r.utilization),
@@ -93,7 +115,73 @@ pub fn write(w: &mut dyn Write, rows: &[MonthRow]) -> io::Result<()> {
             format!("{:.3}", r.wait_p95_s),
             r.racks_delivered.to_string(),
             r.rules.clone(),
-        ])?;
+        ];
+        if bill.is_some() {
+            match months.get(i).copied().flatten() {
+                Some(m) => {
+                    for x in [m.energy_cost, m.demand_cost, m.capex, m.opex, m.total] {
+                        rec.push(money_text(x));
+                    }
+                    rec.push(format!("{:.3}", m.co2_t));
+                }
+                None => rec.extend(std::iter::repeat_n(String::new(), 6)),
+            }
+        }
+        csv.write_record(&rec)?;
     }
     csv.flush()
+}
+
+/// Prints the month rows as a table (stdout), with the bill's money and carbon columns
+/// (amounts to the cent, currency in the header) when there is one.
+pub fn print(rows: &[MonthRow], bill: Option<&Bill>) {
+    let cur = bill.map(|b| b.currency.as_str()).unwrap_or_default();
+    let mut head = "month    GPUs  util   p95 wait (h)".to_string();
+    if bill.is_some() {
+        head += &format!(
+            "  {:>13} {:>12} {:>13} {:>12} {:>14} {:>9}",
+            format!("energy {cur}"),
+            format!("demand {cur}"),
+            format!("capex {cur}"),
+            format!("opex {cur}"),
+            format!("total {cur}"),
+            "tCO2"
+        );
+    }
+    println!("{head}  rules");
+    let months = bill.map(|b| money(rows, b)).unwrap_or_default();
+    for (i, r) in rows.iter().enumerate() {
+        let mut line = format!(
+            "{:<8} {:>5} {:>5.1}% {:>13.2}",
+            r.month,
+            r.gpus_installed,
+            r.utilization * 100.0,
+            r.wait_p95_s / 3600.0
+        );
+        if let Some(m) = months.get(i).copied().flatten() {
+            line += &format!(
+                "  {:>13} {:>12} {:>13} {:>12} {:>14} {:>9.1}",
+                money_text(m.energy_cost),
+                money_text(m.demand_cost),
+                money_text(m.capex),
+                money_text(m.opex),
+                money_text(m.total),
+                m.co2_t
+            );
+        }
+        println!("{line}  {}", r.rules);
+    }
+    if let Some(b) = bill {
+        let t = &b.totals;
+        println!(
+            "{:<35}  {:>13} {:>12} {:>13} {:>12} {:>14} {:>9.1}",
+            "total",
+            money_text(t.energy_cost),
+            money_text(t.demand_cost),
+            money_text(t.capex),
+            money_text(t.opex),
+            money_text(t.total),
+            t.co2_t
+        );
+    }
 }

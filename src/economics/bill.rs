@@ -201,7 +201,7 @@ pub fn month_rows(
             r.energy_cost += dec(billed) * econ.prices.at(cal, at)?;
         }
         if let Some(c) = &econ.carbon {
-            r.co2_t += fac * c.at(at)? / 1e6;
+            r.co2_t += fac * c.at(cal.series_ms(at))? / 1e6;
         }
         let istart = at.div_euclid(interval_ms) * interval_ms;
         if istart != interval.0 {
@@ -238,7 +238,9 @@ pub fn bill(
 ) -> Result<Bill, EconError> {
     let power = out.models.power.as_ref().ok_or(EconError::NoPower)?;
     let cal = &econ.calendar;
-    let end = out.series.time.last().copied().unwrap_or(SimTime::ZERO);
+    let end = econ
+        .until
+        .unwrap_or_else(|| out.series.time.last().copied().unwrap_or(SimTime::ZERO));
     let (months, mut rows) = month_rows(econ, &power.series, &power.facility, end)?;
 
     // GPU-hours and job energy per month, from the runs' segments.
@@ -258,7 +260,7 @@ pub fn bill(
     };
     // Walks a segment's parts per month: (month, ms in it).
     let parts = |s: &crate::metrics::Segment, f: &mut dyn FnMut(usize, i64)| {
-        let (mut a, b) = (cal.epoch_ms(s.start), cal.epoch_ms(s.end));
+        let (mut a, b) = (cal.epoch_ms(s.start), cal.epoch_ms(s.end.min(end)));
         while a < b {
             let m = month_of(&months, a);
             let to = if m + 1 == nm { b } else { months[m].end_ms.min(b) };
@@ -385,6 +387,11 @@ pub fn bill(
 /// Rounds an amount to the cent (half away from zero), for writing.
 pub fn cents(x: Decimal) -> Decimal {
     x.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero)
+}
+
+/// An amount as written: rounded to the cent, always two decimals (`241000.00`).
+pub fn money_text(x: Decimal) -> String {
+    format!("{:.2}", cents(x))
 }
 
 /// An f64 view of an amount (for figures and comparisons, never for sums).

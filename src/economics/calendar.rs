@@ -19,6 +19,10 @@ pub struct Calendar {
     pub start_ms: i64,
     /// The zone of local months, days and hours.
     pub tz: Tz,
+    /// Years added to an instant's local date to find it in the price and carbon
+    /// series (`economics.series_year` minus the start's year; 0: the series are read
+    /// at the run's own dates).
+    pub series_shift_years: i32,
 }
 
 /// One local calendar month, as UTC epoch milliseconds `[start_ms, end_ms)`.
@@ -105,7 +109,53 @@ impl Calendar {
                 ),
             )
         })?;
-        Ok(Calendar { start_ms, tz })
+        Ok(Calendar {
+            start_ms,
+            tz,
+            series_shift_years: 0,
+        })
+    }
+
+    /// A calendar whose t = 0 is local midnight of `day` in zone `tz` (a budget's first
+    /// day: its months are then the calendar's local months).
+    pub fn at_midnight(day: NaiveDate, tz: &str) -> Result<Calendar, EconError> {
+        Ok(Calendar::midnight_in(day, parse_tz("time_zone", tz)?))
+    }
+
+    /// [`Calendar::at_midnight`] with a parsed zone.
+    pub fn midnight_in(day: NaiveDate, tz: Tz) -> Calendar {
+        let mut cal = Calendar {
+            start_ms: 0,
+            tz,
+            series_shift_years: 0,
+        };
+        cal.start_ms = cal.day_start(day);
+        cal
+    }
+
+    /// Replays the series of `year` as the run's first year: an instant is looked up in
+    /// the series at the same local date and time, `year − start's year` years away.
+    pub fn replay_series_year(&mut self, year: i32) {
+        self.series_shift_years = year - self.local(self.start_ms).year();
+    }
+
+    /// The epoch instant at which the price and carbon series are read for run instant
+    /// `ms`: `ms` itself, or with `series_year` the same local date and time in the
+    /// replayed year (29 February read as 28 February; a local time the replayed year
+    /// skips for DST read one hour later).
+    pub fn series_ms(&self, ms: i64) -> i64 {
+        if self.series_shift_years == 0 {
+            return ms;
+        }
+        let local = self.local(ms).naive_local();
+        let year = local.year() + self.series_shift_years;
+        let date = NaiveDate::from_ymd_opt(year, local.month(), local.day())
+            .or_else(|| NaiveDate::from_ymd_opt(year, local.month(), local.day() - 1))
+            .unwrap_or_default();
+        let naive = date.and_time(local.time());
+        resolve_local(self.tz, naive, None)
+            .or_else(|| resolve_local(self.tz, naive + chrono::Duration::hours(1), None))
+            .unwrap_or_else(|| naive.and_utc().timestamp_millis())
     }
 
     /// UTC epoch milliseconds of simulated time `t`.

@@ -2,6 +2,8 @@
 //! `(price − residual) / (life_years · 12)` per unit per month, times the share of the
 //! month that is both in service and inside the run.
 
+use std::collections::BTreeMap;
+
 use chrono::Datelike;
 use rust_decimal::Decimal;
 
@@ -26,13 +28,24 @@ pub struct Asset {
     pub until_ms: Option<i64>,
 }
 
+/// When one node is in service, epoch ms: from `from_ms` (`None`: before the run) until
+/// `until_ms` (`None`: after it). A node never in service (a reserve rack nobody
+/// ordered) has no span and costs nothing.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Service {
+    /// First instant in service.
+    pub from_ms: Option<i64>,
+    /// First instant out of service (retirement).
+    pub until_ms: Option<i64>,
+}
+
 /// The capital and operating cost lines of a bill.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CapitalCosts {
     /// Written-off assets.
     pub assets: Vec<Asset>,
-    /// Opex per month (all racks).
-    pub opex_per_month: Decimal,
+    /// Operating costs (rack-months), as assets whose `per_unit_month` is the opex.
+    pub opex: Vec<Asset>,
 }
 
 fn per_month(key: &str, price: Decimal, residual: Decimal, life_years: u32) -> Result<Decimal, EconError> {
@@ -51,14 +64,49 @@ fn per_month(key: &str, price: Decimal, residual: Decimal, life_years: u32) -> R
     Ok((price - residual) / Decimal::from(life_years * 12))
 }
 
+/// The end of a life of `years` from `from_ms` (same local date, `years` later).
+fn life_end(cal: &Calendar, from_ms: i64, years: u32) -> i64 {
+    let d = cal.local(from_ms).date_naive();
+    let end = d.with_year(d.year() + years as i32).unwrap_or(d);
+    cal.day_start(end)
+}
+
+/// Counts units per distinct service span, in span order (deterministic).
+fn by_span(spans: impl Iterator<Item = Service>) -> BTreeMap<Service, u32> {
+    let mut out = BTreeMap::new();
+    for s in spans {
+        *out.entry(s).or_insert(0) += 1;
+    }
+    out
+}
+
 impl CapitalCosts {
-    /// Resolves the config against the cluster (node and rack counts).
+    /// Resolves the config against the cluster (node and rack counts), every node in
+    /// service for the whole run.
     pub fn new(
         cal: &Calendar,
         capex: &[CapexEntry],
         racks: Option<&RackCosts>,
         facility: Option<&FacilityCapex>,
         cluster: &Cluster,
+    ) -> Result<CapitalCosts, EconError> {
+        let always = vec![Some(Service::default()); cluster.nodes.len()];
+        CapitalCosts::for_fleet(cal, capex, racks, facility, cluster, &always)
+    }
+
+    /// Resolves the config against a fleet whose node `n` is in service over
+    /// `service[n]` (`None`: never). A capex entry without `nodes` pays for each node of
+    /// its model from the node's first day in service (or the entry's `in_service`, for
+    /// nodes there from the start) until the end of its life or its retirement; a rack
+    /// pays its network, storage and opex while any of its nodes is in service. An entry
+    /// with `nodes` counts that many nodes from `in_service`, whatever the fleet.
+    pub fn for_fleet(
+        cal: &Calendar,
+        capex: &[CapexEntry],
+        racks: Option<&RackCosts>,
+        facility: Option<&FacilityCapex>,
+        cluster: &Cluster,
+        service: &[Option<Service>],
     ) -> Result<CapitalCosts, EconError> {
         let mut out = CapitalCosts::default();
         for (i, e) in capex.iter().enumerate() {
@@ -79,36 +127,80 @@ impl CapitalCosts {
                     ),
                 )
             })?;
-            let nodes = e
-                .nodes
-                .unwrap_or_else(|| cluster.nodes.iter().filter(|n| n.model == model).count() as u32);
-            let from_ms = match &e.in_service {
+            let per_unit_month = per_month(&key, e.price_per_node, e.residual_per_node, e.life_years)?;
+            let in_service = match &e.in_service {
                 Some(s) => Some(cal.parse_date(&format!("{key}.in_service"), s)?),
                 None => None,
             };
-            let until_ms = from_ms.map(|f| {
-                let d = cal.local(f).date_naive();
-                let end = d.with_year(d.year() + e.life_years as i32).unwrap_or(d);
-                cal.day_start(end)
-            });
-            out.assets.push(Asset {
-                label: format!("nodes {}", e.gpu_model),
-                units: Decimal::from(nodes),
-                per_unit_month: per_month(&key, e.price_per_node, e.residual_per_node, e.life_years)?,
-                from_ms,
-                until_ms,
-            });
+            let spans = match e.nodes {
+                Some(n) => BTreeMap::from([(
+                    Service {
+                        from_ms: in_service,
+                        until_ms: None,
+                    },
+                    n,
+                )]),
+                None => by_span(cluster.nodes.iter().enumerate().filter_map(|(k, n)| {
+                    let s = service.get(k).copied().flatten()?;
+                    (n.model == model).then_some(Service {
+                        from_ms: s.from_ms.or(in_service),
+                        until_ms: s.until_ms,
+                    })
+                })),
+            };
+            for (span, units) in spans {
+                let life = span.from_ms.map(|f| life_end(cal, f, e.life_years));
+                out.assets.push(Asset {
+                    label: format!("nodes {}", e.gpu_model),
+                    units: Decimal::from(units),
+                    per_unit_month,
+                    from_ms: span.from_ms,
+                    until_ms: match (life, span.until_ms) {
+                        (Some(a), Some(b)) => Some(a.min(b)),
+                        (a, b) => a.or(b),
+                    },
+                });
+            }
         }
         if let Some(r) = racks {
-            let n = Decimal::from(cluster.racks.len());
-            out.assets.push(Asset {
-                label: "racks network+storage".into(),
-                units: n,
-                per_unit_month: per_month("racks", r.network_storage_price, r.residual, r.life_years)?,
-                from_ms: None,
-                until_ms: None,
-            });
-            out.opex_per_month = n * r.opex_per_month;
+            let per_rack = per_month("racks", r.network_storage_price, r.residual, r.life_years)?;
+            // A rack is in service from its first node's first day to its last node's
+            // retirement (`None` wins: before / after the run).
+            let mut rack_span: Vec<Option<Service>> = vec![None; cluster.racks.len()];
+            for (k, n) in cluster.nodes.iter().enumerate() {
+                let Some(s) = service.get(k).copied().flatten() else {
+                    continue;
+                };
+                let r = &mut rack_span[n.rack.0 as usize];
+                *r = Some(match *r {
+                    None => s,
+                    Some(o) => Service {
+                        from_ms: o.from_ms.zip(s.from_ms).map(|(a, b)| a.min(b)),
+                        until_ms: o.until_ms.zip(s.until_ms).map(|(a, b)| a.max(b)),
+                    },
+                });
+            }
+            for (span, units) in by_span(rack_span.into_iter().flatten()) {
+                let life = span.from_ms.map(|f| life_end(cal, f, r.life_years));
+                let units = Decimal::from(units);
+                out.assets.push(Asset {
+                    label: "racks network+storage".into(),
+                    units,
+                    per_unit_month: per_rack,
+                    from_ms: span.from_ms,
+                    until_ms: match (life, span.until_ms) {
+                        (Some(a), Some(b)) => Some(a.min(b)),
+                        (a, b) => a.or(b),
+                    },
+                });
+                out.opex.push(Asset {
+                    label: "racks opex".into(),
+                    units,
+                    per_unit_month: r.opex_per_month,
+                    from_ms: span.from_ms,
+                    until_ms: span.until_ms,
+                });
+            }
         }
         if let Some(f) = facility {
             if f.provisioned_kw < Decimal::ZERO {
@@ -138,15 +230,16 @@ impl CapitalCosts {
                 Decimal::from(b - a) / Decimal::from(month.len_ms())
             }
         };
-        let capex = self
-            .assets
-            .iter()
-            .map(|a| {
-                a.units
-                    * a.per_unit_month
-                    * share(a.from_ms.unwrap_or(i64::MIN), a.until_ms.unwrap_or(i64::MAX))
-            })
-            .sum();
-        (capex, self.opex_per_month * share(i64::MIN, i64::MAX))
+        let sum = |assets: &[Asset]| -> Decimal {
+            assets
+                .iter()
+                .map(|a| {
+                    a.units
+                        * a.per_unit_month
+                        * share(a.from_ms.unwrap_or(i64::MIN), a.until_ms.unwrap_or(i64::MAX))
+                })
+                .sum()
+        };
+        (sum(&self.assets), sum(&self.opex))
     }
 }

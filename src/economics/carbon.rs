@@ -58,11 +58,20 @@ impl Carbon {
         region_intensity(&base_dir.join(rel), region).map(Carbon::Constant)
     }
 
-    /// The intensity at epoch `ms`, gCO₂/kWh.
+    /// The intensity at epoch `ms` of the series' own calendar
+    /// ([`super::Calendar::series_ms`] of a run instant), gCO₂/kWh.
     pub fn at(&self, ms: i64) -> Result<f64, EconError> {
         match self {
             Carbon::Constant(g) => Ok(*g),
             Carbon::Series(s) => Ok(s.at(ms)?.to_f64().unwrap_or(0.0)),
+        }
+    }
+
+    /// The intensity series, when it is one.
+    pub fn series(&self) -> Option<&StepSeries> {
+        match self {
+            Carbon::Series(s) => Some(s),
+            Carbon::Constant(_) => None,
         }
     }
 

@@ -16,8 +16,13 @@ pub struct EconomicsConfig {
     #[serde(default = "default_currency")]
     pub currency: String,
     /// The calendar instant simulated t = 0 maps to, RFC 3339 with offset
-    /// (`2023-01-01T00:00:00-06:00`).
-    pub start: String,
+    /// (`2023-01-01T00:00:00-06:00`). Absent in a scenario with `[budget]`: local
+    /// midnight of `budget.start` in `time_zone`, so the bill's months are the budget's.
+    pub start: Option<String>,
+    /// The year of the price and carbon series, when it is not the run's own (a 2023
+    /// series replayed for a 2026 budget): instants are read in the series at the same
+    /// local date and time in that year.
+    pub series_year: Option<i32>,
     /// IANA zone of local months, days and hours (billing months, time-of-use periods).
     #[serde(default = "default_tz")]
     pub time_zone: String,

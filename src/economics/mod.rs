@@ -15,12 +15,15 @@ pub mod demand;
 pub mod error;
 pub mod output;
 pub mod series;
+pub mod signal;
 pub mod tariff;
 
 use std::path::Path;
 
+use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
+use crate::engine::SimTime;
 use crate::topology::Cluster;
 
 pub use bill::{bill, Bill, JobBill, MonthBill, TenantBill};
@@ -60,6 +63,9 @@ pub struct Economics {
     pub carbon: Option<Carbon>,
     /// Capex and opex.
     pub capital: CapitalCosts,
+    /// The end of the billed span (`None`: the run's end). A budget bills exactly its
+    /// months; what runs after the last month is outside the bill.
+    pub until: Option<SimTime>,
 }
 
 /// Greatest common divisor.
@@ -71,10 +77,61 @@ fn gcd(a: i64, b: i64) -> i64 {
     }
 }
 
+/// The calendar of `cfg`: t = 0 at `economics.start`, or at local midnight of
+/// `first_day` (a budget's start; `start`, if also given, must be that instant), with
+/// `series_year` applied. Errors name the key below `economics`.
+pub fn calendar_of(cfg: &EconomicsConfig, first_day: Option<NaiveDate>) -> Result<Calendar, EconError> {
+    let mut calendar = match (&cfg.start, first_day) {
+        (Some(start), None) => Calendar::new(start, &cfg.time_zone)?,
+        (None, Some(day)) => Calendar::at_midnight(day, &cfg.time_zone)?,
+        (Some(start), Some(day)) => {
+            let given = Calendar::new(start, &cfg.time_zone)?;
+            let budget = Calendar::at_midnight(day, &cfg.time_zone)?;
+            if given.start_ms != budget.start_ms {
+                return Err(EconError::invalid(
+                    "start",
+                    format!(
+                        "`{start}` is not local midnight of budget.start ({day} in {}): one calendar for the budget and its bill; leave `economics.start` out (and set `series_year` to replay another year's series)",
+                        cfg.time_zone
+                    ),
+                ));
+            }
+            given
+        }
+        (None, None) => {
+            return Err(EconError::invalid(
+                "start",
+                "missing: the instant simulated t = 0 maps to (e.g. \"2023-01-01T00:00:00-06:00\"), or a [budget] start",
+            ))
+        }
+    };
+    if let Some(year) = cfg.series_year {
+        if !(1900..=2200).contains(&year) {
+            return Err(EconError::invalid(
+                "series_year",
+                format!("{year} is not a year (expected e.g. 2023)"),
+            ));
+        }
+        calendar.replay_series_year(year);
+    }
+    Ok(calendar)
+}
+
 impl Economics {
     /// Validates `cfg` against the cluster; files are relative to `base_dir` (the
     /// scenario's folder). Errors name the key below `economics`.
     pub fn new(cfg: &EconomicsConfig, base_dir: &Path, cluster: &Cluster) -> Result<Economics, EconError> {
+        Economics::with_start(cfg, base_dir, cluster, None)
+    }
+
+    /// [`Economics::new`] for a run whose first day is `first_day` (a budget's start):
+    /// t = 0 is its local midnight, and `economics.start`, if given, must be that instant.
+    pub fn with_start(
+        cfg: &EconomicsConfig,
+        base_dir: &Path,
+        cluster: &Cluster,
+        first_day: Option<NaiveDate>,
+    ) -> Result<Economics, EconError> {
         let currency = cfg.currency.trim().to_ascii_uppercase();
         if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_uppercase()) {
             return Err(EconError::invalid(
@@ -85,7 +142,7 @@ impl Economics {
                 ),
             ));
         }
-        let calendar = Calendar::new(&cfg.start, &cfg.time_zone)?;
+        let calendar = calendar_of(cfg, first_day)?;
         let prices = Prices::new(&cfg.electricity, &currency, base_dir)?;
         let demand = match &cfg.demand {
             Some(d) => {
@@ -134,7 +191,46 @@ impl Economics {
             demand,
             carbon,
             capital,
+            until: None,
         })
+    }
+
+    /// Checks, before a run, that every price and carbon series with `fill = "error"`
+    /// has a value at each of its steps in simulated `[from, to)` (read at the replayed
+    /// year with `series_year`): a series that does not cover the run is an error naming
+    /// the file and the uncovered span, not a failure after the run.
+    pub fn check_coverage(&self, from: SimTime, to: SimTime) -> Result<(), EconError> {
+        let cal = &self.calendar;
+        let (a, b) = (cal.epoch_ms(from), cal.epoch_ms(to));
+        let series = [
+            self.prices.series(),
+            self.carbon.as_ref().and_then(Carbon::series),
+        ];
+        for s in series.into_iter().flatten() {
+            if s.fill == series::Fill::Hold {
+                continue;
+            }
+            if let Some((first, last, missing, steps)) = s.uncovered(a, b, |ms| cal.series_ms(ms)) {
+                let local = |ms: i64| cal.local(ms).format("%Y-%m-%d %H:%M %Z").to_string();
+                let replay = if cal.series_shift_years == 0 {
+                    String::new()
+                } else {
+                    format!(", read {} year(s) away (series_year)", cal.series_shift_years)
+                };
+                return Err(EconError::Coverage {
+                    path: s.path.clone(),
+                    message: format!(
+                        "does not cover the run: no `{}` value from {} to {} ({missing} of the run's {steps} steps{replay}; the series covers {} to {} UTC); extend the series or set `fill = \"hold\"` to repeat the previous value",
+                        s.column,
+                        local(first),
+                        local(last),
+                        series::fmt_utc(s.first_ms),
+                        series::fmt_utc(s.first_ms + s.step_ms * s.values.len() as i64),
+                    ),
+                });
+            }
+        }
+        Ok(())
     }
 
     /// The metering slot, ms: the gcd of the demand interval (15 min without one) and

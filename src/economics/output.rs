@@ -10,7 +10,7 @@ use serde::ser::{Serialize, SerializeMap, Serializer};
 use crate::metrics::JobRecord;
 use crate::workload::Workload;
 
-use super::bill::{cents, to_f64, Bill, MonthBill};
+use super::bill::{cents, money_text, to_f64, Bill, MonthBill};
 
 /// The `economics` section of `summary.json`: the bill's totals.
 #[derive(Debug, Clone, PartialEq)]
@@ -113,13 +113,13 @@ pub fn write_costs(w: &mut dyn Write, bill: &Bill) -> io::Result<()> {
             format!("{:.3}", m.billed_kwh),
             format!("{:.3}", m.it_kwh),
             format!("{:.3}", m.facility_kwh),
-            cents(m.energy_cost).to_string(),
+            money_text(m.energy_cost),
             format!("{:.3}", m.peak_kw),
             format!("{:.3}", m.demand_kw),
-            cents(m.demand_cost).to_string(),
-            cents(m.capex).to_string(),
-            cents(m.opex).to_string(),
-            cents(m.total).to_string(),
+            money_text(m.demand_cost),
+            money_text(m.capex),
+            money_text(m.opex),
+            money_text(m.total),
             format!("{:.6}", m.co2_t),
             format!("{:.3}", m.gpu_hours),
             format!("{:.3}", m.useful_gpu_hours),
@@ -150,9 +150,9 @@ pub fn write_tenants(w: &mut dyn Write, bill: &Bill) -> io::Result<()> {
             t.tenant.clone(),
             format!("{:.3}", t.gpu_hours),
             format!("{:.3}", t.energy_kwh),
-            cents(t.energy_cost).to_string(),
-            cents(t.capital_cost).to_string(),
-            t.cost_cents.to_string(),
+            money_text(t.energy_cost),
+            money_text(t.capital_cost),
+            money_text(t.cost_cents),
             format!("{:.6}", t.co2_t),
         ])?;
     }
@@ -181,7 +181,7 @@ pub fn write_job_costs(
             r.id.0.to_string(),
             workload.tenant_name(r.tenant).to_string(),
             spec.kind.as_str().to_string(),
-            cents(b.cost).to_string(),
+            money_text(b.cost),
             format!("{:.9}", b.co2_t),
         ])?;
     }

@@ -217,6 +217,36 @@ impl StepSeries {
         }
     }
 
+    /// Whether the series has a value (its own or a filled one) at epoch `ms`.
+    pub fn has(&self, ms: i64) -> bool {
+        self.at(ms).is_ok()
+    }
+
+    /// The instants of `[from_ms, to_ms)` (run clock, one per series step) at which
+    /// the series, read through `read` (run instant → series instant), has no value:
+    /// `None` when it covers them all; otherwise the first and last missing instants
+    /// and how many of how many steps miss, for an error that names the span.
+    pub fn uncovered(
+        &self,
+        from_ms: i64,
+        to_ms: i64,
+        read: impl Fn(i64) -> i64,
+    ) -> Option<(i64, i64, usize, usize)> {
+        let mut t = from_ms.div_euclid(self.step_ms) * self.step_ms;
+        let (mut first, mut last, mut missing, mut steps) = (None, 0, 0, 0);
+        while t < to_ms {
+            let at = t.max(from_ms);
+            steps += 1;
+            if !self.has(read(at)) {
+                first.get_or_insert(at);
+                last = t + self.step_ms;
+                missing += 1;
+            }
+            t += self.step_ms;
+        }
+        first.map(|f| (f, last.min(to_ms), missing, steps))
+    }
+
     /// The mean of the present values (for reports and tests).
     pub fn mean(&self) -> Option<Decimal> {
         let present: Vec<Decimal> = self.values.iter().flatten().copied().collect();

@@ -189,9 +189,17 @@ impl Prices {
                 let (h, weekend, m) = cal.tou_key(ms);
                 cells[((m as usize - 1) * 2 + usize::from(weekend)) * 24 + h as usize]
             }
-            Tariff::Series(s, factor) => s.at(ms)? * factor,
+            Tariff::Series(s, factor) => s.at(cal.series_ms(ms))? * factor,
         };
         Ok(base + self.adder)
+    }
+
+    /// The price series, when the tariff is one.
+    pub fn series(&self) -> Option<&StepSeries> {
+        match &self.tariff {
+            Tariff::Series(s, _) => Some(s),
+            _ => None,
+        }
     }
 
     /// The step the price can change on, ms (`None`: never changes).

@@ -8,6 +8,7 @@ pub mod params;
 pub mod placement;
 pub mod queue;
 pub mod registry;
+pub mod signal;
 mod traits;
 pub mod whatif;
 

@@ -6,6 +6,7 @@ use crate::topology::GpuModelId;
 use crate::workload::{GpuDemand, GpuTypeSet, HostDemand, JobId, TenantId, UserId};
 
 use super::free::{FreeCapacity, GpuGrant};
+use super::signal::{HourlySignal, SignalKind};
 
 /// Bits over the cluster's GPU models ([`crate::topology::GpuModelId`]) a job may use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -204,6 +205,15 @@ pub trait QueuePolicy: Send {
     /// The workload's tenant names, indexed by [`TenantId`], given once before the run
     /// (policies with per-tenant tables keyed by name resolve them here).
     fn bind_tenants(&mut self, _names: &[String]) {}
+
+    /// The hourly signal (price or carbon) the policy follows, if any: the scenario
+    /// then builds it from `[economics]` and hands it over with `bind_signal`.
+    fn wants_signal(&self) -> Option<SignalKind> {
+        None
+    }
+
+    /// The signal asked for by `wants_signal`, given once before the run.
+    fn bind_signal(&mut self, _signal: &HourlySignal) {}
 
     /// Tenant names the policy's parameters mention that are not among `names` (the
     /// workload's tenants): a typo that would otherwise silently do nothing.
