@@ -145,6 +145,7 @@ proptest! {
                 Outcome::Skipped => prop_assert!(r.skip_reason.is_some()),
                 // With default parameters every policy eventually starts every job.
                 Outcome::Unfinished => prop_assert!(false, "job {} never started", r.id.0),
+                Outcome::Failed => prop_assert!(false, "job {} failed with no failures", r.id.0),
                 Outcome::Completed | Outcome::Censored => {
                     let (s, e) = (r.start.unwrap(), r.end.unwrap());
                     prop_assert!(s >= r.submit);
@@ -196,6 +197,7 @@ proptest! {
             match r.outcome {
                 Outcome::Skipped => prop_assert!(r.skip_reason.is_some()),
                 Outcome::Unfinished => prop_assert!(false, "job {} never started", r.id.0),
+                Outcome::Failed => prop_assert!(false, "job {} failed with no failures", r.id.0),
                 Outcome::Completed | Outcome::Censored => {}
             }
         }
