@@ -6,6 +6,7 @@ use serde::Deserialize;
 
 use super::autoscale::ScalePolicy;
 use super::error::ServingError;
+use super::fluid::{demand_of_rate, demand_of_trace, Demand};
 use super::generate::{apply_bursts, generate, Arrivals, Burst, Sizes};
 use super::perf::{efficiency_for, llm, ReplicaPerf, LLM_NAMES};
 use super::replicas::ServiceSettings;
@@ -63,6 +64,18 @@ fn default_max_batch() -> u32 {
     64
 }
 
+/// How a service's requests are simulated.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// One by one, every iteration of every replica ([`super::replicas`]).
+    #[default]
+    Requests,
+    /// As a per-interval arrival rate against capacity with a queueing approximation
+    /// ([`super::fluid`]): for runs of millions of requests.
+    Fluid,
+}
+
 /// One `[[services]]` table.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -105,6 +118,9 @@ pub struct ServiceConfig {
     /// all of it). Default 0.5: an assumption, not a measurement (docs/validation.md).
     #[serde(default = "default_decode_power_share")]
     pub decode_power_share: f64,
+    /// `requests` (default) or `fluid`; the fluid interval is `interval_s`.
+    #[serde(default)]
+    pub mode: Mode,
 }
 
 impl ServiceConfig {
@@ -126,6 +142,34 @@ impl ServiceConfig {
         };
         apply_bursts(&mut trace, &self.bursts, &mut rng);
         Ok(trace)
+    }
+
+    /// The service's demand per interval for fluid mode: a generator's rate integrated
+    /// in closed form (no request drawn), a trace's requests binned.
+    pub fn demand(
+        &self,
+        dir: &Path,
+        seed: u64,
+        index: usize,
+        perf: Option<&ReplicaPerf>,
+    ) -> Result<Demand, ServingError> {
+        if let RequestSource::Generated {
+            arrivals,
+            sizes,
+            duration_s,
+        } = &self.requests
+        {
+            return Ok(demand_of_rate(
+                arrivals,
+                &self.bursts,
+                sizes,
+                *duration_s,
+                perf,
+                self.interval_s,
+            ));
+        }
+        let trace = self.requests(dir, seed, index)?;
+        Ok(demand_of_trace(&trace.requests, perf, self.interval_s))
     }
 
     /// Checks every field; `key` is the table's dotted path (`services[0]`).

@@ -13,8 +13,9 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::config::ServiceConfig;
+use super::config::{Mode, ServiceConfig};
 use super::error::ServingError;
+use super::fluid::simulate_fluid;
 use super::replicas::simulate;
 use super::report::ServiceReport;
 use crate::engine::SimTime;
@@ -111,9 +112,17 @@ pub fn setup(
             ));
         }
         let perf = c.perf(gpu, &key)?;
-        let trace = c.requests(dir, seed, i)?;
-        let report =
-            simulate(&trace.requests, perf.as_ref(), &c.settings(gpu), None).map_err(|e| prefix(e, &key))?;
+        let report = match c.mode {
+            Mode::Requests => {
+                let trace = c.requests(dir, seed, i)?;
+                simulate(&trace.requests, perf.as_ref(), &c.settings(gpu), None)
+            }
+            Mode::Fluid => {
+                let demand = c.demand(dir, seed, i, perf.as_ref())?;
+                simulate_fluid(&demand, perf.as_ref(), &c.settings(gpu))
+            }
+        }
+        .map_err(|e| prefix(e, &key))?;
         let mut nodes_over_time: Vec<(f64, u32)> = Vec::new();
         for &(t, r) in &report.replicas_over_time {
             let n = r.div_ceil(per_node);

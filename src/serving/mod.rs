@@ -9,6 +9,7 @@ pub mod autoscale;
 pub mod config;
 pub mod engine;
 pub mod error;
+pub mod fluid;
 pub mod generate;
 pub mod perf;
 pub mod replicas;
