@@ -745,15 +745,18 @@ fn the_bill_has_one_calendar() {
 }
 
 /// `cheap-hours` following the series themselves (`signal = "price"` / `"carbon"`: each
-/// local day's 8 lowest hours) against FIFO on the ERCOT August 2023 workload above:
+/// local day's 8 lowest hours) against FIFO on ERCOT August 2023 (a lighter workload
+/// than the one above, whose queue leaves no room to move work):
 /// dollars per MWh, grams per kWh and mean wait, printed (`--nocapture`) for
 /// docs/validation.md. Following the price must pay less per MWh than FIFO, following
 /// carbon must emit less per kWh, and both make deferrable jobs wait longer.
 #[test]
 fn signal_aware_cheap_hours_against_fifo_on_ercot_august() {
+    // 96 one- to three-hour 8-GPU jobs, one every 2 hours over 8 days from 1 August, a
+    // third deferrable: mean load 0.5 on the 16 GPUs, so there is room to move work.
     let mut jobs = Vec::new();
-    for i in 0..120u32 {
-        let mut j = common::job(f64::from(i) * 2880.0, 3600.0 * f64::from(1 + i % 3), 8, 1000);
+    for i in 0..96u32 {
+        let mut j = common::job(f64::from(i) * 7200.0, 3600.0 * f64::from(1 + i % 3), 8, 1000);
         if i % 3 == 0 {
             j.priority = -1;
         }
@@ -785,8 +788,10 @@ series = { path = "data/ercot_carbon_2023.csv", column = "gCO2eq/kWh direct" }
     let (fifo, fifo_wait) = run_and_bill(&w, "fifo", tariff);
     let (price, price_wait) = run_and_bill_with(&w, policy("price"), tariff);
     let (carbon, carbon_wait) = run_and_bill_with(&w, policy("carbon"), tariff);
+    let (clock, clock_wait) = run_and_bill(&w, "cheap-hours", tariff);
     for (name, b, wait) in [
         ("fifo", &fifo, fifo_wait),
+        ("cheap-hours clock 22-06", &clock, clock_wait),
         ("cheap-hours signal=price", &price, price_wait),
         ("cheap-hours signal=carbon", &carbon, carbon_wait),
     ] {

@@ -65,7 +65,7 @@ pub const QUEUE_POLICIES: &[Entry<dyn QueuePolicy>] = &[
     },
     Entry {
         name: "cheap-hours",
-        about: "FIFO that holds low-priority (deferrable) jobs until a daily window of cheap or clean hours",
+        about: "FIFO that holds low-priority (deferrable) jobs for cheap or clean hours: a fixed daily window, or each day's lowest hours of the [economics] price or carbon series",
         params: &CHEAP_HOURS_PARAMS,
         make: |p| Ok(Box::new(CheapHours::from_params(p)?)),
     },
