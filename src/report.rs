@@ -65,7 +65,7 @@ struct SummaryFile<'a> {
 /// reliability on, the network's only with the fabric on, costs only with `[economics]`;
 /// the interval series instead of `timeseries.csv` with `--series-interval`): what marks
 /// a folder as an earlier run that `--force` may replace.
-pub const RUN_FILES: [&str; 14] = [
+pub const RUN_FILES: [&str; 15] = [
     "jobs.csv",
     "timeseries.csv",
     "power.csv",
@@ -80,6 +80,7 @@ pub const RUN_FILES: [&str; 14] = [
     "plots",
     "timeseries_intervals.csv",
     "network_jobs.csv",
+    "network_links.csv",
 ];
 
 /// What a run folder is written from.
@@ -161,6 +162,10 @@ pub fn write_run_with(
         Some(n) => write_network_jobs(w, workload, n),
         None => Ok(()),
     };
+    let network_links = |w: &mut dyn Write| match &out.models.network {
+        Some(n) => write_network_links(w, n),
+        None => Ok(()),
+    };
     let costs = |w: &mut dyn Write| bill.map_or(Ok(()), |b| economics::output::write_costs(w, b));
     let tenants = |w: &mut dyn Write| bill.map_or(Ok(()), |b| economics::output::write_tenants(w, b));
     let job_costs = |w: &mut dyn Write| {
@@ -168,7 +173,7 @@ pub fn write_run_with(
             economics::output::write_job_costs(w, b, workload, &out.jobs)
         })
     };
-    let [j, t, p, l, s, f, jf, c, tn, jc, _, _, ti, n] = RUN_FILES;
+    let [j, t, p, l, s, f, jf, c, tn, jc, _, _, ti, n, nl] = RUN_FILES;
     let mut files: Vec<(&str, &FileWriter)> = Vec::new();
     if level.keeps_jobs() {
         files.push((j, &jobs));
@@ -192,6 +197,9 @@ pub fn write_run_with(
         if out.models.power.is_some() {
             files.push((p, &power));
             files.push((l, &levels));
+        }
+        if out.models.network.is_some() {
+            files.push((nl, &network_links));
         }
     }
     if bill.is_some() {
@@ -226,6 +234,29 @@ pub fn write_network_jobs(
             j.run_s,
             j.lost_s,
             j.slowdown()
+        )?;
+    }
+    Ok(())
+}
+
+/// Writes `network_links.csv`: per bin and tier (node NICs, leaf uplinks, pod uplinks),
+/// the link with the highest mean utilization in the bin, that mean and its peak.
+pub fn write_network_links(w: &mut dyn Write, net: &crate::network::NetworkOutput) -> io::Result<()> {
+    use crate::network::contention::Tier;
+    writeln!(w, "start_s,tier,link,mean_utilization,peak_utilization")?;
+    for r in &net.links {
+        let tier = match r.tier {
+            Tier::Node => "node",
+            Tier::Leaf => "leaf",
+            Tier::Pod => "pod",
+        };
+        let name = net.link_names.get(r.link as usize).map_or("", String::as_str);
+        writeln!(
+            w,
+            "{:.3},{tier},{name},{:.6},{:.6}",
+            r.start.as_secs_f64(),
+            r.mean,
+            r.peak
         )?;
     }
     Ok(())

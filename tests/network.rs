@@ -384,5 +384,54 @@ spine_oversubscription = 4.0
     let csv = String::from_utf8(csv).expect("utf-8");
     let row = format!("1,j1,2,2,1,{run_s:.3},{:.3},", run_s - 1000.0);
     assert!(csv.lines().nth(2).is_some_and(|l| l.starts_with(&row)), "{csv}");
-    assert_eq!(out.summary.network, Some(net.summary));
+    assert_eq!(out.summary.network, Some(net.summary.clone()));
+
+    // network_links.csv, hourly bins: the job's two leaf uplinks (200 GB/s each) carry
+    // its 200 GB/s, utilization 1; its nodes' NICs (400 GB/s) half. Both leaves (and both
+    // nodes) tie; the lower index is named. One bin, means over the hour.
+    let held = end - 1.0;
+    let rows: Vec<(f64, &str, &str, f64, f64)> = net
+        .links
+        .iter()
+        .map(|r| {
+            let tier = match r.tier {
+                dcsim::network::contention::Tier::Node => "node",
+                dcsim::network::contention::Tier::Leaf => "leaf",
+                dcsim::network::contention::Tier::Pod => "pod",
+            };
+            (
+                r.start.as_secs_f64(),
+                tier,
+                net.link_names[r.link as usize].as_str(),
+                r.mean,
+                r.peak,
+            )
+        })
+        .collect();
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    let node1 = report.cluster.nodes[1].name.as_str();
+    let expect = [
+        (0.0, "node", node1, 0.5 * held / 3600.0, 0.5),
+        (0.0, "leaf", "leaf0", held / 3600.0, 1.0),
+    ];
+    for (got, want) in rows.iter().zip(expect) {
+        assert_eq!((got.0, got.1, got.2), (want.0, want.1, want.2));
+        assert!(
+            (got.3 - want.3).abs() < 1e-9 && (got.4 - want.4).abs() < 1e-9,
+            "{got:?} vs {want:?}"
+        );
+    }
+    let mut csv = Vec::new();
+    dcsim::report::write_network_links(&mut csv, &net).expect("write");
+    let csv = String::from_utf8(csv).expect("utf-8");
+    assert_eq!(
+        csv.lines().next(),
+        Some("start_s,tier,link,mean_utilization,peak_utilization")
+    );
+    assert!(
+        csv.lines()
+            .nth(2)
+            .is_some_and(|l| l.starts_with("0.000,leaf,leaf0,0.28")),
+        "{csv}"
+    );
 }

@@ -92,6 +92,8 @@ pub struct Contention {
     sharing: Sharing,
     scratch: Vec<(ResourceId, f64)>,
     node_scratch: Vec<(u32, u32, u32)>,
+    /// (link, utilization) of every link the last settle re-solved.
+    link_util: Vec<(u32, f64)>,
 }
 
 impl Contention {
@@ -117,7 +119,15 @@ impl Contention {
             sharing: Sharing::new(),
             scratch: Vec::new(),
             node_scratch: Vec::new(),
+            link_util: Vec::new(),
         }
+    }
+
+    /// (link, utilization: traffic over capacity) of every link the last
+    /// [`Contention::settle`] re-solved, in link order: the only links whose traffic
+    /// can have changed.
+    pub fn link_utilization(&self) -> &[(u32, f64)] {
+        &self.link_util
     }
 
     /// The fabric.
@@ -251,6 +261,7 @@ impl Contention {
     /// for each job whose bandwidth changed, in job key order.
     pub fn settle(&mut self, changed: &mut Vec<(u32, f64)>) {
         changed.clear();
+        self.link_util.clear();
         if self.dirty.is_empty() {
             return;
         }
@@ -310,6 +321,18 @@ impl Contention {
                 t.bps = bps;
                 changed.push((job, t.factor()));
             }
+        }
+        for &l in &self.links_in {
+            let load: f64 = self.on_link[l as usize]
+                .iter()
+                .map(|job| {
+                    let t = &self.jobs[job];
+                    let a: f64 = t.links.iter().filter(|x| x.0 == l).map(|x| x.1).sum();
+                    a * t.bps
+                })
+                .sum();
+            let cap = self.capacity[l as usize];
+            self.link_util.push((l, if cap > 0.0 { load / cap } else { 0.0 }));
         }
         self.job_mark.retain(|_, m| *m == generation);
     }

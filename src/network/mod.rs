@@ -8,6 +8,7 @@
 //! ([`contention`]).
 
 pub mod contention;
+pub mod links;
 pub mod model;
 pub mod profile;
 

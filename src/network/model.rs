@@ -14,7 +14,8 @@ use crate::topology::fabric::Fabric;
 use crate::topology::{Cluster, NodeId};
 use crate::workload::{JobId, Workload};
 
-use super::contention::Contention;
+use super::contention::{Contention, Tier};
+use super::links::{LinkRow, LinkSeries};
 use super::profile::CommProfile;
 
 /// `[network]` of a scenario: turns the network model on (the topology must have a
@@ -33,6 +34,8 @@ pub struct NetworkConfig {
     /// Share of compute that communication hides behind, in [0, 1] (default
     /// [`super::profile::DEFAULT_OVERLAP`]).
     pub overlap: Option<f64>,
+    /// Width of the bins of `network_links.csv`, s (default 3600).
+    pub link_bin_s: Option<f64>,
 }
 
 impl NetworkConfig {
@@ -42,6 +45,7 @@ impl NetworkConfig {
             ("spine_oversubscription", self.spine_oversubscription),
             ("gradient_gb", self.gradient_gb),
             ("compute_ms", self.compute_ms),
+            ("link_bin_s", self.link_bin_s),
         ] {
             if v.is_some_and(|v| !(v.is_finite() && v > 0.0)) {
                 return Err((key.to_owned(), "must be a positive number".to_owned()));
@@ -67,6 +71,9 @@ impl NetworkConfig {
         }
     }
 }
+
+/// Default width of the bins of `network_links.csv`, s: an hour.
+pub const DEFAULT_LINK_BIN_S: f64 = 3600.0;
 
 /// One job's network figures over all its runs.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
@@ -126,6 +133,11 @@ pub struct NetworkOutput {
     pub jobs: Vec<JobNetwork>,
     /// The headline figures.
     pub summary: NetworkSummary,
+    /// The busiest link of each tier per bin (`network_links.csv`).
+    pub links: Vec<LinkRow>,
+    /// Name of every link, by index: a node's NICs by the node's name, a leaf's uplinks
+    /// by the leaf's, a pod's by `pod<i>`.
+    pub link_names: Vec<String>,
 }
 
 /// The network model of one run.
@@ -138,6 +150,8 @@ pub struct NetworkModel {
     changed: Vec<(u32, f64)>,
     nodes: Vec<(NodeId, u32)>,
     racks: Vec<u32>,
+    links: LinkSeries,
+    link_names: Vec<String>,
 }
 
 impl NetworkModel {
@@ -146,8 +160,21 @@ impl NetworkModel {
         if let Some(ratio) = cfg.spine_oversubscription {
             fabric.set_spine_oversubscription(ratio);
         }
+        let contention = Contention::new(fabric);
+        let tiers = (0..contention.links()).map(|l| contention.tier(l).0).collect();
+        let link_names = (0..contention.links())
+            .map(|l| match contention.tier(l) {
+                (Tier::Node, i) => cluster.nodes[i as usize].name.clone(),
+                (Tier::Leaf, i) => contention.fabric().leaf_name[i as usize].clone(),
+                (Tier::Pod, i) => format!("pod{i}"),
+            })
+            .collect();
+        let bin = SimTime::try_from_secs_f64(cfg.link_bin_s.unwrap_or(DEFAULT_LINK_BIN_S))
+            .unwrap_or(SimTime::from_secs(3600));
         NetworkModel {
-            contention: Contention::new(fabric),
+            links: LinkSeries::new(bin, tiers),
+            link_names,
+            contention,
             profile: cfg.training_profile(),
             node_rack: cluster.nodes.iter().map(|n| n.rack.0).collect(),
             jobs: vec![JobNetwork::default(); jobs],
@@ -227,11 +254,14 @@ impl Model for NetworkModel {
             ctx.set_factor(JobId(job), Factor::Network, factor);
         }
         self.changed = changed;
+        for &(link, util) in self.contention.link_utilization() {
+            self.links.set(link, util, now);
+        }
     }
 
     fn finish(
         self: Box<Self>,
-        _end: SimTime,
+        end: SimTime,
         _workload: &Workload,
         _jobs: &[JobRecord],
         summary: &mut Summary,
@@ -258,6 +288,8 @@ impl Model for NetworkModel {
         out.network = Some(NetworkOutput {
             jobs: self.jobs,
             summary: net,
+            links: self.links.finish(end),
+            link_names: self.link_names,
         });
     }
 }
