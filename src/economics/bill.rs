@@ -238,7 +238,9 @@ pub fn bill(
 ) -> Result<Bill, EconError> {
     let power = out.models.power.as_ref().ok_or(EconError::NoPower)?;
     let cal = &econ.calendar;
-    let end = out.series.time.last().copied().unwrap_or(SimTime::ZERO);
+    // The run's last change point, kept whatever the output level (the series' own rows
+    // are empty with `--outputs summary` or `--series-interval`).
+    let end = out.figures.end.unwrap_or(SimTime::ZERO);
     let (months, mut rows) = month_rows(econ, &power.series, &power.facility, end)?;
 
     // GPU-hours and job energy per month, from the runs' segments.
