@@ -534,3 +534,140 @@ fn resume_after_an_input_changed_is_refused_naming_the_file() {
         "{msg}"
     );
 }
+
+/// Every number of a JSON value by its dotted path (`wait_s.p95`), arrays and text left
+/// out, booleans as 0/1: how `sweep.csv` names the figures of `summary.json`.
+fn json_figures(prefix: &str, v: &serde_json::Value, out: &mut Vec<(String, f64)>) {
+    match v {
+        serde_json::Value::Object(map) => {
+            for (k, x) in map {
+                let name = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                json_figures(&name, x, out);
+            }
+        }
+        serde_json::Value::Number(n) => out.push((prefix.to_string(), n.as_f64().unwrap())),
+        serde_json::Value::Bool(b) => out.push((prefix.to_string(), f64::from(u8::from(*b)))),
+        _ => {}
+    }
+}
+
+/// A sweep's row is the summary `dcsim run` writes for the same point and seed, figure for
+/// figure, with the scenario's `[metrics] utilization_window_s`, power and economics on.
+/// Before this test the sweep's runs ignored `[metrics]`: `gpu_utilization_window` in
+/// `sweep.csv` was taken over the arrival window while `dcsim run` took the configured one.
+#[test]
+fn a_sweep_row_equals_dcsim_run_of_the_same_point() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let text = format!(
+        r#"name = "parity"
+seed = 42
+[topology]
+path = "{root}/topologies/h100-hall-2026.toml"
+[workload]
+format = "philly"
+path = "{root}/scenarios/data/philly_slice.csv"
+[workload.transform]
+load_scale = 2.0
+[scheduler]
+queue = "fifo-skip"
+placement = "best-fit"
+[power]
+mode = "oversubscription"
+capping = "proportional"
+curve = "fan2007"
+[power.facility]
+climate = "temperate"
+[metrics]
+utilization_window_s = [86400, 604800]
+[economics]
+currency = "USD"
+start = "2023-01-01T00:00:00-06:00"
+time_zone = "America/Chicago"
+[economics.electricity]
+billed_on = "facility"
+series = {{ path = "{root}/scenarios/data/ercot_prices_2023.csv", fill = "hold" }}
+[economics.demand]
+per_kw_month = 15.0
+interval_min = 15
+[sweep]
+replications = 2
+[[sweep.axis]]
+key = "topology.nodes.dgx-h100.count"
+values = [16, 32]
+[[sweep.axis]]
+key = "scheduler.placement"
+values = ["best-fit", "random"]
+"#
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("parity.toml");
+    std::fs::write(&path, text).unwrap();
+    run_sweep(&path, &tmp.path().join("sweep"), 2, None).unwrap();
+    let (runs, _) = files(&tmp.path().join("sweep"));
+    let mut lines = runs.lines();
+    let head: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows.len(), 8);
+    let col = |name: &str| head.iter().position(|h| *h == name).unwrap();
+    let window = col("gpu_utilization_window");
+    let mut compared = 0;
+    for row in &rows {
+        let (count, placement, seed) = (
+            row[col("topology.nodes.dgx-h100.count")],
+            row[col("scheduler.placement")],
+            row[col("run_seed")],
+        );
+        let out = tmp
+            .path()
+            .join(format!("run-{}-{}", row[col("point")], row[col("replication")]));
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_dcsim"))
+            .args(["run", path.to_str().unwrap(), "--no-report", "--seed", seed])
+            .args(["--set", &format!("topology.nodes.dgx-h100.count={count}")])
+            .args(["--set", &format!("scheduler.placement={placement}")])
+            .arg("-o")
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let json: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+        let mut want = Vec::new();
+        json_figures("", &json, &mut want);
+        // summary.json adds what ran (`run.*`) and the event count; the rest is the summary.
+        want.retain(|(k, _)| !k.starts_with("run.") && k != "events");
+        assert!(want.len() > 40, "{want:?}");
+        for (name, value) in &want {
+            let i = head
+                .iter()
+                .position(|h| h == name)
+                .unwrap_or_else(|| panic!("{name} of summary.json is not in sweep.csv"));
+            let got: f64 = row[i].parse().unwrap_or_else(|_| panic!("{name}: `{}`", row[i]));
+            // serde_json's default float parser may miss the nearest double by an ulp
+            // (its `float_roundtrip` feature, not enabled here, is exact): allow 2 ulps.
+            assert!(
+                (got - value).abs() <= 2.0 * f64::EPSILON * value.abs(),
+                "{name}: sweep.csv {got}, dcsim run {value} (seed {seed})"
+            );
+            compared += 1;
+        }
+        // The configured window, not the arrival window, and so a different figure from
+        // the overall utilization.
+        assert_ne!(row[window], row[col("gpu_utilization")]);
+    }
+    assert!(compared > 8 * 40);
+    // The window itself reaches sweep.csv only through the figure: check that the run took
+    // the configured one.
+    let json: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(tmp.path().join("run-0-0").join("summary.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(json["utilization_window"], "configured");
+    assert_eq!(
+        json["utilization_window_s"],
+        serde_json::json!([86400.0, 604800.0])
+    );
+}

@@ -238,9 +238,11 @@ pub fn bill(
 ) -> Result<Bill, EconError> {
     let power = out.models.power.as_ref().ok_or(EconError::NoPower)?;
     let cal = &econ.calendar;
+    // The run's last change point, kept whatever the output level (the series' own rows
+    // are empty with `--outputs summary` or `--series-interval`).
     let end = econ
         .until
-        .unwrap_or_else(|| out.series.time.last().copied().unwrap_or(SimTime::ZERO));
+        .unwrap_or_else(|| out.figures.end.unwrap_or(SimTime::ZERO));
     let (months, mut rows) = month_rows(econ, &power.series, &power.facility, end)?;
 
     // GPU-hours and job energy per month, from the runs' segments.

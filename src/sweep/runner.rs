@@ -287,9 +287,11 @@ impl Sweep {
             scenario.sim_config(),
         )
         .with_models(models);
-        // A sweep reads only the summary: its runs keep no records and no series.
+        // A sweep reads only the summary: its runs keep no records and no series, but
+        // take every figure as `dcsim run` does (the point's `[metrics]` settings).
         let recording = Recording {
             level: OutputLevel::Summary,
+            utilization_window: scenario.config.metrics.window(),
             ..Recording::default()
         };
         let mut out = sim.with_recording(recording).run(&mut |_| {});
