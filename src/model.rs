@@ -147,6 +147,7 @@ pub(crate) trait EngineView {
     fn running(&self) -> &[RunningJob];
     fn grants(&self, job: JobId) -> &[GpuGrant];
     fn work_done_in_run_ms(&self, job: JobId) -> f64;
+    fn run_work_ms(&self, job: JobId) -> f64;
 }
 
 /// A change a model asked for, applied by the core after the model's call returns.
@@ -199,6 +200,13 @@ impl<'a> ModelCtx<'a> {
     /// it is not running).
     pub fn work_done_in_run_ms(&self, job: JobId) -> f64 {
         self.view.work_done_in_run_ms(job)
+    }
+
+    /// Work `job`'s current run must do to finish, in milliseconds at rate 1: what was
+    /// left when it started, restore included (0 when it is not running). A model need
+    /// not time anything for after a run's end.
+    pub fn run_work_ms(&self, job: JobId) -> f64 {
+        self.view.run_work_ms(job)
     }
 
     /// Sets the model's own `factor` of running `job`'s rate (ignored if the job has

@@ -1190,6 +1190,13 @@ impl EngineView for Core<'_> {
             0.0
         }
     }
+
+    fn run_work_ms(&self, job: JobId) -> f64 {
+        match self.jobs.get(job.0 as usize) {
+            Some(s) if s.status == Status::Running => s.remaining_at_run_start,
+            _ => 0.0,
+        }
+    }
 }
 
 impl SchedContext for Core<'_> {

@@ -209,6 +209,60 @@ mod prop {
                 prop_assert!(f.lost_gpu_h <= bound + 1e-4, "{} > {}", f.lost_gpu_h, bound);
             }
         }
+
+        /// The same with checkpoints written to a shared tier (writes cut short by
+        /// failures and the tier re-shared) and a retry limit: a job completes, or ends
+        /// failed only at its limit + 1st failure; the engine's lost work is the model's;
+        /// a completed job held its GPUs for its work, the work it redid, its restores
+        /// and its checkpoint writes, no less and no more (to the millisecond per stop).
+        #[test]
+        fn storage_and_retry_limit_keep_the_accounting(
+            per_day in 0.2f64..5.0,
+            interval_min in 5.0f64..120.0,
+            size_gb in 10.0f64..5000.0,
+            shared_gbps in 1.0f64..100.0,
+            limit in proptest::option::of(0u32..4),
+            seed in 0u64..1000,
+        ) {
+            use dcsim::metrics::Outcome;
+            use dcsim::reliability::config::StorageConfig;
+            let c = common::cluster(&[("H100", 4, 8)]);
+            let w = common::workload(vec![
+                common::job(0.0, 2.0 * 86_400.0, 16, 1000),
+                common::job(0.0, 86_400.0, 8, 1000),
+                common::job(0.0, 3.0 * 86_400.0, 8, 1000),
+            ]);
+            let ckpt = CheckpointConfig { size_gb, ..fixed(interval_min, 0.0, 60.0) };
+            let storage = StorageConfig { node_gbps: 10.0, shared_gbps: Some(shared_gbps) };
+            let model = ReliabilityModel::new(&c, &w, &[node_cause(per_day, 0.5)], None, ckpt, None, None, 0, &RngStreams::new(seed))
+                .with_storage(Some(storage))
+                .with_retry_limit(limit);
+            let out = Simulation::new(
+                &c,
+                &w,
+                registry::queue_policy("fifo").unwrap(),
+                registry::placement("first-fit").unwrap(),
+                SimConfig::default(),
+            )
+            .with_models(vec![Box::new(model) as Box<dyn Model>])
+            .run(&mut |_| {});
+            let r = out.models.reliability.unwrap();
+            for ((rec, j), spec) in out.jobs.iter().zip(&r.jobs).zip(&w.jobs) {
+                let engine_lost_h = rec.lost_work.as_secs_f64() / 3600.0 * f64::from(rec.demand.gpus);
+                prop_assert!((j.lost_gpu_h - engine_lost_h).abs() < 1e-3 * (1.0 + engine_lost_h), "{} vs {}", j.lost_gpu_h, engine_lost_h);
+                match rec.outcome {
+                    Outcome::Completed => {
+                        prop_assert!(limit.is_none_or(|l| j.interruptions <= l));
+                        let held = rec.busy.as_secs_f64();
+                        let due = spec.duration.as_secs_f64() + rec.lost_work.as_secs_f64() + j.restart_s + j.checkpoint_s;
+                        let slack = 0.002 * f64::from(2 * j.checkpoints + j.interruptions + 1);
+                        prop_assert!((held - due).abs() <= slack, "held {} vs due {}", held, due);
+                    }
+                    Outcome::Failed => prop_assert_eq!(Some(j.interruptions), limit.map(|l| l + 1)),
+                    other => prop_assert!(false, "job {} {:?}", rec.id.0, other),
+                }
+            }
+        }
     }
 }
 

@@ -510,9 +510,13 @@ impl ReliabilityModel {
     }
 
     /// Schedules the next checkpoint check of job `j` for when its work reaches
-    /// `next_ckpt_ms` at its measured rate.
+    /// `next_ckpt_ms` at its measured rate; none if the run ends first (most short jobs
+    /// never checkpoint, and a timer per start would add an event per job).
     fn arm_checkpoint(&mut self, ctx: &mut ModelCtx<'_>, j: u32, done: f64) {
         let s = &self.jobs[j as usize];
+        if s.next_ckpt_ms >= ctx.run_work_ms(JobId(j)) {
+            return;
+        }
         let wait = ((s.next_ckpt_ms - done) / s.rate).max(0.0).ceil() as u64;
         let payload = (u64::from(s.generation & 0xff_ffff) << 32) | u64::from(j);
         ctx.schedule(ctx.now() + SimTime(wait.max(1)), token(CHECKPOINT, payload));
