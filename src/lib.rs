@@ -1,6 +1,7 @@
 //! dcsim: a discrete-event simulator of GPU data centers.
 
 pub mod budget;
+pub mod columnar;
 pub mod compare;
 pub mod economics;
 pub mod engine;

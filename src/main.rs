@@ -11,6 +11,7 @@ use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use dcsim::budget;
+use dcsim::columnar::TableFormat;
 use dcsim::compare;
 use dcsim::economics;
 use dcsim::inflation;
@@ -196,6 +197,10 @@ struct RecordArgs {
     /// (timeseries.csv).
     #[arg(long, value_name = "SECONDS", allow_hyphen_values = true, value_parser = SeriesResolution::interval)]
     series_interval: Option<SeriesResolution>,
+    /// Write the tables as `csv` or as `parquet` (same columns and units, typed; see
+    /// docs/outputs.md). Parquet runs have no report (it draws from the CSV files).
+    #[arg(long, default_value = "csv", value_parser = TableFormat::from_str)]
+    format: TableFormat,
 }
 
 impl RecordArgs {
@@ -542,10 +547,10 @@ fn run(
     let simulated = t0.elapsed() - loaded;
     // The report draws from jobs.csv and the series: with the summary alone there is
     // nothing to draw.
-    let with_report = with_report && recording.level.keeps_jobs();
+    let with_report = with_report && recording.level.keeps_jobs() && record.format == TableFormat::Csv;
     let bar = write_progress();
     let finish = |tmp: &Path| render_report(tmp, false);
-    let written = report::write_run(
+    let written = report::write_run_as(
         &dir,
         force,
         &info,
@@ -554,7 +559,8 @@ fn run(
             out: &out,
             bill: bill.as_ref(),
         },
-        recording.level,
+        (recording.level, record.format),
+        &[],
         &|n| bar.inc(n),
         with_report.then_some(&finish as &report::Finish),
     );

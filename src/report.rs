@@ -11,6 +11,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
+use crate::columnar::TableFormat;
 use crate::economics::{self, Bill};
 use crate::engine::SimTime;
 use crate::facility::FacilityPower;
@@ -125,6 +126,31 @@ pub fn write_run_with(
     on_bytes: &OnBytes,
     finish: Option<&Finish>,
 ) -> Result<(), ReportError> {
+    write_run_as(
+        dir,
+        force,
+        info,
+        data,
+        (level, TableFormat::Csv),
+        extra,
+        on_bytes,
+        finish,
+    )
+}
+
+/// [`write_run_with`] with the tables in `format` (as Parquet, every CSV table is
+/// written as a `.parquet` file of the same columns; `summary.json` stays JSON).
+#[allow(clippy::too_many_arguments)]
+pub fn write_run_as(
+    dir: &Path,
+    force: bool,
+    info: &RunInfo,
+    data: RunData<'_>,
+    (level, format): (OutputLevel, TableFormat),
+    extra: &[(&str, &FileWriter)],
+    on_bytes: &OnBytes,
+    finish: Option<&Finish>,
+) -> Result<(), ReportError> {
     let RunData { workload, out, bill } = data;
     let jobs = |w: &mut dyn Write| write_jobs(w, info, workload, &out.jobs, out.models.power.as_ref());
     let series = |w: &mut dyn Write| write_series(w, info, &out.series);
@@ -208,7 +234,7 @@ pub fn write_run_with(
     }
     files.push((s, &summary));
     files.extend_from_slice(extra);
-    write_dir_then(dir, force, &files, on_bytes, finish)
+    crate::columnar::write_dir_as(dir, force, &files, format, on_bytes, finish)
 }
 
 /// Writes `network_jobs.csv`: one row per job that ran with the fabric on: leaves and

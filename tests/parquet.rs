@@ -1,0 +1,260 @@
+//! `--format parquet` (issue 17): every table a run writes as CSV is also written as
+//! Parquet with the same columns and the same values. The oracle is the CSV of the same
+//! run, read back with the `csv` crate; the Parquet is read back with the `parquet`
+//! crate's own reader (a different code path from the writer's), cell by cell.
+
+use std::fs;
+use std::path::Path;
+use std::process::Command;
+
+use parquet::file::reader::{FileReader, SerializedFileReader};
+use parquet::record::Field;
+
+use dcsim::columnar::{self, ColumnType, ROW_GROUP};
+
+fn dcsim(args: &[&str], threads: &str) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_dcsim"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("RAYON_NUM_THREADS", threads)
+        .output()
+        .unwrap()
+}
+
+/// Runs `scenario` with `extra` arguments into `dir`, asserting success.
+fn run(scenario: &str, dir: &Path, extra: &[&str], threads: &str) {
+    let path = format!("scenarios/{scenario}.toml");
+    let mut args = vec!["run", &path, "--output", dir.to_str().unwrap(), "--no-report"];
+    args.extend_from_slice(extra);
+    let out = dcsim(&args, threads);
+    assert!(
+        out.status.success(),
+        "{scenario}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Every `.csv` in `dir`, by stem.
+fn tables(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| {
+            let name = e.unwrap().file_name().to_string_lossy().into_owned();
+            name.strip_suffix(".csv").map(str::to_string)
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// Whether the Parquet cell `f` holds exactly what the CSV cell `cell` says.
+fn same(f: &Field, cell: &str) -> bool {
+    match f {
+        Field::Null => cell.is_empty(),
+        Field::Long(v) => v.to_string() == cell,
+        Field::Str(s) => s == cell,
+        Field::Double(d) if d.is_nan() => cell == "NaN",
+        Field::Double(d) if d.is_infinite() => cell == if *d > 0.0 { "inf" } else { "-inf" },
+        Field::Double(d) => {
+            // The double prints back to the CSV's digits at the CSV's precision.
+            let decimals = cell.split_once('.').map_or(0, |(_, frac)| frac.len());
+            if cell.contains(['e', 'E']) {
+                cell.parse::<f64>() == Ok(*d)
+            } else {
+                format!("{d:.decimals$}") == cell
+            }
+        }
+        _ => false,
+    }
+}
+
+/// The Parquet file holds the CSV's header, row count and every value; returns the
+/// Parquet columns' physical types by name.
+fn assert_same_table(csv_path: &Path, pq_path: &Path) -> Vec<(String, String)> {
+    let mut csv = csv::Reader::from_path(csv_path).unwrap();
+    let header: Vec<String> = csv.headers().unwrap().iter().map(str::to_string).collect();
+    let reader = SerializedFileReader::new(fs::File::open(pq_path).unwrap()).unwrap();
+    let schema = reader.metadata().file_metadata().schema_descr_ptr();
+    let columns: Vec<(String, String)> = schema
+        .columns()
+        .iter()
+        .map(|c| (c.name().to_string(), c.physical_type().to_string()))
+        .collect();
+    let names: Vec<&String> = columns.iter().map(|(n, _)| n).collect();
+    assert_eq!(names, header.iter().collect::<Vec<_>>(), "{}", pq_path.display());
+    let mut rows = reader.get_row_iter(None).unwrap();
+    for (n, rec) in csv.records().enumerate() {
+        let rec = rec.unwrap();
+        let row = rows
+            .next()
+            .unwrap_or_else(|| panic!("{}: fewer rows than the CSV", pq_path.display()))
+            .unwrap();
+        for ((name, f), cell) in row.get_column_iter().zip(rec.iter()) {
+            assert!(
+                same(f, cell),
+                "{} row {n} column {name}: parquet {f:?}, csv `{cell}`",
+                pq_path.display()
+            );
+        }
+    }
+    assert!(
+        rows.next().is_none(),
+        "{}: more rows than the CSV",
+        pq_path.display()
+    );
+    columns
+}
+
+/// Runs `scenario` as CSV and as Parquet (twice: 1 and 4 threads), checks every table
+/// holds the same values and the Parquet bytes do not change; returns the tables seen.
+fn check(scenario: &str, extra: &[&str]) -> Vec<String> {
+    let tmp = tempfile::tempdir().unwrap();
+    let (c, p1, p4) = (
+        tmp.path().join("csv"),
+        tmp.path().join("p1"),
+        tmp.path().join("p4"),
+    );
+    run(scenario, &c, extra, "4");
+    let pq: Vec<&str> = extra.iter().copied().chain(["--format", "parquet"]).collect();
+    run(scenario, &p1, &pq, "1");
+    run(scenario, &p4, &pq, "4");
+    let names = tables(&c);
+    assert!(!names.is_empty());
+    assert!(tables(&p1).is_empty(), "a Parquet run writes no CSV");
+    for t in &names {
+        let file = format!("{t}.parquet");
+        assert_same_table(&c.join(format!("{t}.csv")), &p1.join(&file));
+        assert_eq!(
+            fs::read(p1.join(&file)).unwrap(),
+            fs::read(p4.join(&file)).unwrap(),
+            "{scenario}: {file} differs between 1 and 4 threads"
+        );
+    }
+    assert_eq!(
+        fs::read(c.join("summary.json")).unwrap(),
+        fs::read(p1.join("summary.json")).unwrap()
+    );
+    names
+}
+
+#[test]
+fn jobs_and_series_hold_the_csv_values_with_documented_types() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (c, p) = (tmp.path().join("csv"), tmp.path().join("pq"));
+    run("default", &c, &[], "4");
+    run("default", &p, &["--format", "parquet"], "4");
+    let types = assert_same_table(&c.join("jobs.csv"), &p.join("jobs.parquet"));
+    let ty = |name: &str| types.iter().find(|(n, _)| n == name).unwrap().1.clone();
+    // docs/outputs.md, "Parquet": counts INT64, times and GPU figures DOUBLE, names text.
+    assert_eq!(ty("id"), "INT64");
+    assert_eq!(ty("gpus"), "INT64");
+    assert_eq!(ty("submit_s"), "DOUBLE");
+    assert_eq!(ty("wait_s"), "DOUBLE");
+    assert_eq!(ty("name"), "BYTE_ARRAY");
+    assert_eq!(ty("outcome"), "BYTE_ARRAY");
+    let types = assert_same_table(&c.join("timeseries.csv"), &p.join("timeseries.parquet"));
+    assert_eq!(types[0], ("time_s".into(), "DOUBLE".into()));
+    assert!(types.contains(&("queued_jobs".into(), "INT64".into())));
+}
+
+#[test]
+fn every_table_of_power_economics_and_intervals_runs_matches() {
+    let names = check("budget-2026", &[]);
+    for t in [
+        "costs",
+        "job_costs",
+        "jobs",
+        "power",
+        "power_levels",
+        "tenants",
+        "timeseries",
+    ] {
+        assert!(names.contains(&t.to_string()), "{t} missing from {names:?}");
+    }
+    let names = check("philly-slice", &["--series-interval", "3600"]);
+    assert!(names.contains(&"timeseries_intervals".to_string()), "{names:?}");
+}
+
+#[test]
+fn failure_tables_match() {
+    let names = check("llama3-54d", &["--outputs", "jobs"]);
+    for t in ["failures", "job_failures", "jobs"] {
+        assert!(names.contains(&t.to_string()), "{t} missing from {names:?}");
+    }
+}
+
+#[test]
+#[cfg_attr(not(dcsim_shared), ignore = "needs ../shared")]
+fn network_table_matches() {
+    let names = check("network-philly", &["--outputs", "jobs"]);
+    assert!(names.contains(&"network_jobs".to_string()), "{names:?}");
+}
+
+/// A table longer than a row group (three groups, the last partial), with nulls, quoted
+/// text and every type, written through the library and read back.
+#[test]
+fn long_tables_span_row_groups() {
+    let rows = 2 * ROW_GROUP + 17;
+    let table = |w: &mut dyn std::io::Write| -> std::io::Result<()> {
+        let mut csv = csv::Writer::from_writer(w);
+        csv.write_record(["id", "name", "t_s", "empty"])?;
+        for i in 0..rows {
+            let t = if i % 7 == 0 {
+                String::new()
+            } else {
+                format!("{}.{:03}", i, i % 1000)
+            };
+            csv.write_record([i.to_string(), format!("job, \"{i}\""), t, String::new()])?;
+        }
+        csv.flush()
+    };
+    let types = columnar::column_types(&table).unwrap();
+    let kinds: Vec<ColumnType> = types.iter().map(|(_, t)| *t).collect();
+    assert_eq!(
+        kinds,
+        [
+            ColumnType::Int,
+            ColumnType::Text,
+            ColumnType::Float,
+            ColumnType::Empty
+        ]
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let (c, p) = (tmp.path().join("t.csv"), tmp.path().join("t.parquet"));
+    let mut f = fs::File::create(&c).unwrap();
+    table(&mut f).unwrap();
+    let mut f = fs::File::create(&p).unwrap();
+    columnar::write_parquet(&table, &mut f).unwrap();
+    drop(f);
+    assert_same_table(&c, &p);
+    let reader = SerializedFileReader::new(fs::File::open(&p).unwrap()).unwrap();
+    assert_eq!(reader.metadata().num_row_groups(), 3);
+    assert_eq!(reader.metadata().file_metadata().num_rows(), rows as i64);
+}
+
+/// Values that do not exist are refused before anything runs, naming the value and what
+/// is expected.
+#[test]
+fn bad_format_outputs_and_resolution_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("x");
+    let d = dir.to_str().unwrap();
+    for (args, says) in [
+        (
+            vec!["--format", "xml"],
+            "unknown table format `xml`; expected csv or parquet",
+        ),
+        (
+            vec!["--outputs", "everything"],
+            "expected one of summary, jobs, full",
+        ),
+        (vec!["--series-interval", "0"], "expected a number of seconds > 0"),
+    ] {
+        let mut all = vec!["run", "scenarios/default.toml", "--output", d];
+        all.extend(args);
+        let out = dcsim(&all, "1");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && err.contains(says), "{all:?}: {err}");
+        assert!(!dir.exists());
+    }
+}
