@@ -142,7 +142,8 @@ fn read(path: &Path) -> Vec<std::collections::HashMap<String, String>> {
 ///
 /// So capex is 5,200 a month from January to April, 17,400 in May and 20,000 in June;
 /// opex 1,000, then 2,000, then 2,500. `budget.csv` carries the same money as
-/// `costs.csv`, to the cent, and both have exactly the budget's 6 months.
+/// `costs.csv`, to the cent, and both have exactly the budget's 6 months; the energy
+/// bill agrees with `power.csv` recomputed here.
 #[test]
 fn capex_and_opex_follow_the_fleet_by_hand() {
     let dir = tempfile::tempdir().unwrap();
@@ -190,6 +191,28 @@ fn capex_and_opex_follow_the_fleet_by_hand() {
         let usd: f64 = r["energy_usd"].parse().unwrap();
         assert!((usd - kwh * 0.10).abs() <= 0.005 + 1e-9, "{r:?}");
     }
+    // Independently from power.csv (rows of facility kW from their time to the next):
+    // the year's energy at 0.10 $/kWh over the budget's 181 days equals the bill's.
+    let end_s = 181.0 * 86_400.0;
+    let power = read(&out.join("power.csv"));
+    let mut kwh = 0.0;
+    for (i, r) in power.iter().enumerate() {
+        let t: f64 = r["time_s"].parse().unwrap();
+        let next = power
+            .get(i + 1)
+            .map_or(end_s, |n| n["time_s"].parse::<f64>().unwrap())
+            .min(end_s);
+        kwh += r["facility_kw"].parse::<f64>().unwrap() * (next - t).max(0.0) / 3600.0;
+    }
+    let billed: f64 = costs
+        .iter()
+        .map(|r| r["energy_usd"].parse::<f64>().unwrap())
+        .sum();
+    assert!(
+        (billed - kwh * 0.10).abs() < 1e-4 * billed,
+        "bill {billed} vs power.csv {}",
+        kwh * 0.10
+    );
     // The printed table shows the money, currency labelled.
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert!(
