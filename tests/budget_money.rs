@@ -56,8 +56,8 @@ count = 2
 /// The capacity rule's hand-worked case of `tests/budget.rs` (2 GPU-hours per pattern
 /// hour grown ×1, ×2, ×3.5, ...; utilization 0.25, 0.5, 0.875 on 8 GPUs, so a rack of
 /// h100 is ordered at March's end and enters service on May 1), plus group `late`
-/// entering service mid-June and a bill: flat 0.10 $/kWh, capex per node, network,
-/// storage and opex per rack. `extra` is appended to `[economics]`.
+/// entering service mid-June and a bill: flat 0.10 $/kWh, 367 gCO₂/kWh, capex per node,
+/// network, storage and opex per rack. `extra` is appended to `[economics]`.
 fn scenario(dir: &Path, extra: &str) -> PathBuf {
     let topo = dir.join("money.toml");
     fs::write(&topo, TOPOLOGY).unwrap();
@@ -92,6 +92,8 @@ currency = "USD"
 {extra}
 [economics.electricity]
 flat_per_kwh = 0.10
+[economics.carbon]
+g_per_kwh = 367
 [[economics.capex]]
 gpu_model = "A100-SXM4-80GB"
 price_per_node = 120000
@@ -143,7 +145,7 @@ fn read(path: &Path) -> Vec<std::collections::HashMap<String, String>> {
 /// So capex is 5,200 a month from January to April, 17,400 in May and 20,000 in June;
 /// opex 1,000, then 2,000, then 2,500. `budget.csv` carries the same money as
 /// `costs.csv`, to the cent, and both have exactly the budget's 6 months; the energy
-/// bill agrees with `power.csv` recomputed here.
+/// bill and the tonnes agree with `power.csv` recomputed here.
 #[test]
 fn capex_and_opex_follow_the_fleet_by_hand() {
     let dir = tempfile::tempdir().unwrap();
@@ -212,6 +214,13 @@ fn capex_and_opex_follow_the_fleet_by_hand() {
         (billed - kwh * 0.10).abs() < 1e-4 * billed,
         "bill {billed} vs power.csv {}",
         kwh * 0.10
+    );
+    // Carbon likewise: 367 g per facility kWh (EIA's 2023 US mean, as a constant).
+    let tonnes: f64 = costs.iter().map(|r| r["co2_t"].parse::<f64>().unwrap()).sum();
+    assert!(
+        (tonnes - kwh * 367e-6).abs() < 1e-4 * tonnes,
+        "{tonnes} t vs power.csv {}",
+        kwh * 367e-6
     );
     // The printed table shows the money, currency labelled.
     let stdout = String::from_utf8_lossy(&o.stdout);
