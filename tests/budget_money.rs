@@ -310,3 +310,45 @@ fn a_second_calendar_is_refused() {
         "{err}"
     );
 }
+
+/// A price- or carbon-aware queue policy gets its signal from `[economics]` through the
+/// scenario: the run works with the price, and a carbon signal without
+/// `[economics.carbon]` is refused naming the key.
+#[test]
+fn the_signal_aware_policy_reads_the_scenarios_series() {
+    let dir = tempfile::tempdir().unwrap();
+    let with_policy = |signal: &str, drop_carbon: bool| {
+        let s = scenario(dir.path(), "");
+        let mut t = fs::read_to_string(&s).unwrap().replace(
+            "[power]",
+            &format!("[scheduler]\nqueue = \"cheap-hours\"\n[scheduler.params.cheap-hours]\nsignal = \"{signal}\"\nbelow_priority = 1\n[power]"),
+        );
+        if drop_carbon {
+            t = t.replace("[economics.carbon]\ng_per_kwh = 367\n", "");
+        }
+        fs::write(&s, t).unwrap();
+        s
+    };
+    let out = dir.path().join("out");
+    let s = with_policy("price", false);
+    let o = dcsim(&[
+        "budget",
+        s.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--no-report",
+        "--force",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let s = with_policy("carbon", true);
+    let o = dcsim(&[
+        "budget",
+        s.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--no-report",
+        "--force",
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.contains("economics.carbon"), "{err}");
+}
