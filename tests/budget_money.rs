@@ -56,8 +56,8 @@ count = 2
 /// The capacity rule's hand-worked case of `tests/budget.rs` (2 GPU-hours per pattern
 /// hour grown ×1, ×2, ×3.5, ...; utilization 0.25, 0.5, 0.875 on 8 GPUs, so a rack of
 /// h100 is ordered at March's end and enters service on May 1), plus group `late`
-/// entering service mid-June and a bill: flat 0.10 $/kWh, capex per node, network,
-/// storage and opex per rack. `extra` is appended to `[economics]`.
+/// entering service mid-June and a bill: flat 0.10 $/kWh, 367 gCO₂/kWh, capex per node,
+/// network, storage and opex per rack. `extra` is appended to `[economics]`.
 fn scenario(dir: &Path, extra: &str) -> PathBuf {
     let topo = dir.join("money.toml");
     fs::write(&topo, TOPOLOGY).unwrap();
@@ -92,6 +92,8 @@ currency = "USD"
 {extra}
 [economics.electricity]
 flat_per_kwh = 0.10
+[economics.carbon]
+g_per_kwh = 367
 [[economics.capex]]
 gpu_model = "A100-SXM4-80GB"
 price_per_node = 120000
@@ -142,7 +144,8 @@ fn read(path: &Path) -> Vec<std::collections::HashMap<String, String>> {
 ///
 /// So capex is 5,200 a month from January to April, 17,400 in May and 20,000 in June;
 /// opex 1,000, then 2,000, then 2,500. `budget.csv` carries the same money as
-/// `costs.csv`, to the cent, and both have exactly the budget's 6 months.
+/// `costs.csv`, to the cent, and both have exactly the budget's 6 months; the energy
+/// bill and the tonnes agree with `power.csv` recomputed here.
 #[test]
 fn capex_and_opex_follow_the_fleet_by_hand() {
     let dir = tempfile::tempdir().unwrap();
@@ -190,6 +193,35 @@ fn capex_and_opex_follow_the_fleet_by_hand() {
         let usd: f64 = r["energy_usd"].parse().unwrap();
         assert!((usd - kwh * 0.10).abs() <= 0.005 + 1e-9, "{r:?}");
     }
+    // Independently from power.csv (rows of facility kW from their time to the next):
+    // the year's energy at 0.10 $/kWh over the budget's 181 days equals the bill's.
+    let end_s = 181.0 * 86_400.0;
+    let power = read(&out.join("power.csv"));
+    let mut kwh = 0.0;
+    for (i, r) in power.iter().enumerate() {
+        let t: f64 = r["time_s"].parse().unwrap();
+        let next = power
+            .get(i + 1)
+            .map_or(end_s, |n| n["time_s"].parse::<f64>().unwrap())
+            .min(end_s);
+        kwh += r["facility_kw"].parse::<f64>().unwrap() * (next - t).max(0.0) / 3600.0;
+    }
+    let billed: f64 = costs
+        .iter()
+        .map(|r| r["energy_usd"].parse::<f64>().unwrap())
+        .sum();
+    assert!(
+        (billed - kwh * 0.10).abs() < 1e-4 * billed,
+        "bill {billed} vs power.csv {}",
+        kwh * 0.10
+    );
+    // Carbon likewise: 367 g per facility kWh (EIA's 2023 US mean, as a constant).
+    let tonnes: f64 = costs.iter().map(|r| r["co2_t"].parse::<f64>().unwrap()).sum();
+    assert!(
+        (tonnes - kwh * 367e-6).abs() < 1e-4 * tonnes,
+        "{tonnes} t vs power.csv {}",
+        kwh * 367e-6
+    );
     // The printed table shows the money, currency labelled.
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert!(
@@ -277,4 +309,46 @@ fn a_second_calendar_is_refused() {
         !o.status.success() && err.contains("economics.start") && err.contains("one calendar"),
         "{err}"
     );
+}
+
+/// A price- or carbon-aware queue policy gets its signal from `[economics]` through the
+/// scenario: the run works with the price, and a carbon signal without
+/// `[economics.carbon]` is refused naming the key.
+#[test]
+fn the_signal_aware_policy_reads_the_scenarios_series() {
+    let dir = tempfile::tempdir().unwrap();
+    let with_policy = |signal: &str, drop_carbon: bool| {
+        let s = scenario(dir.path(), "");
+        let mut t = fs::read_to_string(&s).unwrap().replace(
+            "[power]",
+            &format!("[scheduler]\nqueue = \"cheap-hours\"\n[scheduler.params.cheap-hours]\nsignal = \"{signal}\"\nbelow_priority = 1\n[power]"),
+        );
+        if drop_carbon {
+            t = t.replace("[economics.carbon]\ng_per_kwh = 367\n", "");
+        }
+        fs::write(&s, t).unwrap();
+        s
+    };
+    let out = dir.path().join("out");
+    let s = with_policy("price", false);
+    let o = dcsim(&[
+        "budget",
+        s.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--no-report",
+        "--force",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let s = with_policy("carbon", true);
+    let o = dcsim(&[
+        "budget",
+        s.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--no-report",
+        "--force",
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.contains("economics.carbon"), "{err}");
 }

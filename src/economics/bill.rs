@@ -123,7 +123,8 @@ pub struct TenantBill {
 /// One job's cost, in job-id order.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct JobBill {
-    /// Exact cost (energy-related + capital share).
+    /// Its share of the month's energy-related and capital cost, to 10⁻⁹ of the
+    /// currency.
     pub cost: Decimal,
     /// Tonnes CO₂.
     pub co2_t: f64,
@@ -148,6 +149,16 @@ pub struct Bill {
 
 fn dec(x: f64) -> Decimal {
     Decimal::from_f64(x).unwrap_or_default()
+}
+
+/// An f64 amount as a decimal to 10⁻⁹ of the currency (a job's share; far below the
+/// cent it is written to), without the cost of an exact binary-to-decimal conversion.
+fn nano(x: f64) -> Decimal {
+    if x.is_finite() && x.abs() < 9.0e9 {
+        Decimal::new((x * 1e9).round() as i64, 9)
+    } else {
+        dec(x)
+    }
 }
 
 /// Index of the month holding epoch `ms` (months in order, covering it).
@@ -312,10 +323,17 @@ pub fn bill(
         .zip(&month_j)
         .map(|(r, &j)| if j > 0.0 { r.co2_t / j } else { 0.0 })
         .collect();
+    // Per job, the rates in f64 (a job's cost is its share, written to the cent); per
+    // tenant and month, the quantities, priced exactly once below. No decimal work per
+    // segment: that is what keeps cost accounting cheap on a million jobs.
+    let f = |r: &Option<Decimal>| r.map_or(0.0, to_f64);
+    let e_rate_f: Vec<f64> = e_rate.iter().map(f).collect();
+    let g_rate_f: Vec<f64> = g_rate.iter().map(f).collect();
+    let mut job_cost = vec![0.0_f64; out.jobs.len()];
     let mut jobs = vec![JobBill::default(); out.jobs.len()];
     let nt = workload.tenants.len();
-    let mut t_energy = vec![Decimal::ZERO; nt + 1];
-    let mut t_capital = vec![Decimal::ZERO; nt + 1];
+    let mut t_e = vec![0.0_f64; (nt + 1) * nm];
+    let mut t_gh = vec![0.0_f64; (nt + 1) * nm];
     let mut t_co2 = vec![0.0_f64; nt + 1];
     let mut t_gpu_h = vec![0.0_f64; nt + 1];
     let mut t_kwh = vec![0.0_f64; nt + 1];
@@ -323,7 +341,7 @@ pub fn bill(
         let job = s.job.0 as usize;
         let (gpus, j, busy) = (seg_gpus(s), job_j(job), busy_ms[job]);
         let tenant = (out.jobs[job].tenant.0 as usize).min(nt);
-        let jb = &mut jobs[job];
+        let (cost, jb) = (&mut job_cost[job], &mut jobs[job]);
         parts(s, &mut |m, ms| {
             let gh = gpus * ms as f64 / 3_600_000.0;
             let e = if busy > 0 {
@@ -331,16 +349,30 @@ pub fn bill(
             } else {
                 0.0
             };
-            let energy = e_rate[m].map_or(Decimal::ZERO, |r| r * dec(e));
-            let capital = g_rate[m].map_or(Decimal::ZERO, |r| r * dec(gh));
-            jb.cost += energy + capital;
+            *cost += e_rate_f[m] * e + g_rate_f[m] * gh;
             jb.co2_t += c_rate[m] * e;
-            t_energy[tenant] += energy;
-            t_capital[tenant] += capital;
+            t_e[tenant * nm + m] += e;
+            t_gh[tenant * nm + m] += gh;
             t_co2[tenant] += c_rate[m] * e;
             t_gpu_h[tenant] += gh;
             t_kwh[tenant] += e / 3.6e6;
         });
+    }
+    for (jb, &c) in jobs.iter_mut().zip(&job_cost) {
+        jb.cost = nano(c);
+    }
+    let mut t_energy = vec![Decimal::ZERO; nt + 1];
+    let mut t_capital = vec![Decimal::ZERO; nt + 1];
+    for t in 0..=nt {
+        for m in 0..nm {
+            let (e, gh) = (t_e[t * nm + m], t_gh[t * nm + m]);
+            if let (Some(r), true) = (e_rate[m], e != 0.0) {
+                t_energy[t] += r * dec(e);
+            }
+            if let (Some(r), true) = (g_rate[m], gh != 0.0) {
+                t_capital[t] += r * dec(gh);
+            }
+        }
     }
     for (m, r) in rows.iter().enumerate() {
         if e_rate[m].is_none() {
