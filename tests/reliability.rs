@@ -673,6 +673,55 @@ fn isolation_keeps_large_jobs_off_noisy_nodes() {
         large_job_gpus: 8,
         failures: 1,
         window_h: 24.0,
+        separate: false,
     };
     assert_eq!(nodes_of(Some(iso)), vec![1, 0, 0]);
+}
+
+/// Packing small jobs away from large ones, hand-worked: 2 nodes of 8 GPUs, a 12-GPU
+/// job (large from 12) for 1 h and a 4-GPU job for 1 h, both at t = 0. First-fit puts the
+/// large one on all of node 0 and half of node 1; the small one fits in node 1's other
+/// half and ends at 1 h, unless `separate` keeps it off node 1: then it waits for the
+/// large one to end and runs 1–2 h.
+#[test]
+fn separate_keeps_small_jobs_off_nodes_of_large_ones() {
+    use dcsim::reliability::config::IsolationConfig;
+    let c = common::cluster(&[("H100", 2, 8)]);
+    let w = common::workload(vec![
+        common::job(0.0, 3600.0, 12, 1000),
+        common::job(0.0, 3600.0, 4, 1000),
+    ]);
+    let end_of_small = |separate: bool| {
+        let iso = IsolationConfig {
+            large_job_gpus: 12,
+            failures: 1,
+            window_h: 24.0,
+            separate,
+        };
+        let model = ReliabilityModel::new(
+            &c,
+            &w,
+            &[node_cause(1.0, 0.0)],
+            Some(vec![]),
+            CheckpointConfig::default(),
+            None,
+            None,
+            0,
+            &RngStreams::new(1),
+        )
+        .with_isolation(Some(iso));
+        let out = Simulation::new(
+            &c,
+            &w,
+            registry::queue_policy("fifo").unwrap(),
+            registry::placement("first-fit").unwrap(),
+            SimConfig::default(),
+        )
+        .with_models(vec![Box::new(model) as Box<dyn Model>])
+        .run(&mut |_| {});
+        assert_eq!(out.jobs[0].end, Some(SimTime::from_secs(3600)));
+        out.jobs[1].end
+    };
+    assert_eq!(end_of_small(false), Some(SimTime::from_secs(3600)));
+    assert_eq!(end_of_small(true), Some(SimTime::from_secs(7200)));
 }

@@ -219,7 +219,9 @@ pub struct CordonConfig {
 /// a "noisy" node, one with `failures` or more node-level failures (GPU, HBM, node, NIC)
 /// in the last `window_h` hours; placement is asked again with the noisy nodes hidden,
 /// and the job waits if it fits nowhere else. Kokolis et al. (HPCA 2025) report that
-/// keeping large jobs off such nodes cut their failure rate.
+/// keeping large jobs off such nodes cut their failure rate. With `separate`, small and
+/// large jobs never share a node either, so a node failure under a small job does not
+/// stop a large one.
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct IsolationConfig {
@@ -230,6 +232,10 @@ pub struct IsolationConfig {
     pub failures: u32,
     /// Window, hours.
     pub window_h: f64,
+    /// Pack small jobs away from large ones: no node holds both (a job waits if it
+    /// fits only beside the other kind).
+    #[serde(default)]
+    pub separate: bool,
 }
 
 fn one() -> u32 {

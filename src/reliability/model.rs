@@ -147,6 +147,10 @@ pub struct ReliabilityModel {
     /// Fault isolation, and the nodes noisy now (in node order, for determinism).
     isolation: Option<IsolationConfig>,
     noisy: std::collections::BTreeSet<u32>,
+    /// With `isolation.separate`: per node, running small and large jobs on it, and the
+    /// nodes holding any small (0) or large (1) job.
+    on_node: [Vec<u32>; 2],
+    holding: [std::collections::BTreeSet<u32>; 2],
 }
 
 impl ReliabilityModel {
@@ -239,6 +243,8 @@ impl ReliabilityModel {
             scratch_done: Vec::new(),
             isolation: None,
             noisy: std::collections::BTreeSet::new(),
+            on_node: [vec![0; cluster.nodes.len()], vec![0; cluster.nodes.len()]],
+            holding: Default::default(),
         }
     }
 
@@ -259,6 +265,13 @@ impl ReliabilityModel {
         }
         let window = SimTime((iso.window_h * 3.6e6).round() as u64);
         ctx.schedule(ctx.now() + window, token(NOISY_EXPIRES, u64::from(n.0)));
+    }
+
+    /// With `isolation.separate`, the kind (0 small, 1 large) of a job of `gpus` GPUs.
+    fn kind(&self, gpus: u32) -> Option<usize> {
+        self.isolation
+            .filter(|i| i.separate)
+            .map(|i| usize::from(gpus >= i.large_job_gpus))
     }
 
     /// One failure of node `n` has left the isolation window.
@@ -633,15 +646,31 @@ impl Model for ReliabilityModel {
 
     /// Fault isolation: a large job proposed on a noisy node is rerouted with every
     /// noisy node hidden.
+    /// With `separate`, a job proposed beside the other kind of job is rerouted with
+    /// every node holding that kind hidden.
     fn admits(&mut self, job: &QueuedJob, grants: &[GpuGrant], avoid: &mut Vec<NodeId>) -> Admission {
-        let large = self
-            .isolation
-            .is_some_and(|i| job.request.demand.gpus >= i.large_job_gpus);
-        if !large || !grants.iter().any(|g| self.noisy.contains(&g.node.0)) {
+        let Some(iso) = self.isolation else {
             return Admission::Admit;
+        };
+        let gpus = job.request.demand.gpus;
+        let mut reroute = false;
+        let mut hide = |nodes: &std::collections::BTreeSet<u32>| {
+            if grants.iter().any(|g| nodes.contains(&g.node.0)) {
+                avoid.extend(nodes.iter().map(|&n| NodeId(n)));
+                reroute = true;
+            }
+        };
+        if gpus >= iso.large_job_gpus {
+            hide(&self.noisy);
         }
-        avoid.extend(self.noisy.iter().map(|&n| NodeId(n)));
-        Admission::Reroute
+        if let Some(kind) = self.kind(gpus) {
+            hide(&self.holding[1 - kind]);
+        }
+        if reroute {
+            Admission::Reroute
+        } else {
+            Admission::Admit
+        }
     }
 
     fn on_start(&mut self, ctx: &mut ModelCtx<'_>, job: JobId, grants: &[GpuGrant]) {
@@ -666,6 +695,13 @@ impl Model for ReliabilityModel {
         s.probe = (now, 0.0);
         for g in grants {
             self.node_jobs[g.node.0 as usize].push(j);
+        }
+        if let Some(kind) = self.kind(gpus) {
+            for g in grants {
+                let n = g.node.0;
+                self.on_node[kind][n as usize] += 1;
+                self.holding[kind].insert(n);
+            }
         }
         if interval > 0.0 {
             self.arm_checkpoint(ctx, j, 0.0);
@@ -698,6 +734,15 @@ impl Model for ReliabilityModel {
             let list = &mut self.node_jobs[n.0 as usize];
             if let Some(p) = list.iter().position(|&x| x == j) {
                 list.swap_remove(p);
+            }
+        }
+        if let Some(kind) = self.kind(self.jobs[j as usize].gpus) {
+            for n in &self.jobs[j as usize].nodes {
+                let count = &mut self.on_node[kind][n.0 as usize];
+                *count -= 1;
+                if *count == 0 {
+                    self.holding[kind].remove(&n.0);
+                }
             }
         }
         if was_writing && self.writes.as_mut().is_some_and(|w| w.abandon(now, j)) {
