@@ -612,6 +612,8 @@ impl Scenario {
                     "the network model needs a [fabric] in the topology file (docs/topologies.md)",
                 )
             })?;
+            crate::network::model::check_domains(&fabric, workload)
+                .map_err(|m| self.invalid("workload.path", m))?;
             models.push(Box::new(NetworkModel::new(
                 &report.cluster,
                 fabric,

@@ -68,6 +68,7 @@ fn source(pairs: &[(GpuDemand, u64)]) -> Workload {
             open_ended: false,
             gpu_util: None,
             class: None,
+            comm: None,
         });
     }
     w

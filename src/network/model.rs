@@ -154,6 +154,31 @@ pub struct NetworkModel {
     link_names: Vec<String>,
 }
 
+/// Checks that every job's tensor-parallel group fits in one NVLink domain of `fabric`:
+/// the first job whose `tp` exceeds the largest domain's GPUs, as an error message.
+pub fn check_domains(fabric: &Fabric, workload: &Workload) -> Result<(), String> {
+    let mut domain_gpus: Vec<u32> = Vec::new();
+    for (n, &d) in fabric.node_domain.iter().enumerate() {
+        let d = d as usize;
+        if domain_gpus.len() <= d {
+            domain_gpus.resize(d + 1, 0);
+        }
+        domain_gpus[d] += fabric.node_gpus[n];
+    }
+    let largest = domain_gpus.iter().copied().max().unwrap_or(0);
+    for j in &workload.jobs {
+        if let Some(h) = j.comm.as_deref() {
+            if h.tp > largest {
+                return Err(format!(
+                    "job `{}`: column `tp` = {} is larger than any NVLink domain it must fit in ({largest} GPUs)",
+                    j.name, h.tp
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 impl NetworkModel {
     /// The model over `fabric` (of `cluster`) for a workload of `jobs` jobs.
     pub fn new(cluster: &Cluster, mut fabric: Fabric, cfg: &NetworkConfig, jobs: usize) -> Self {
@@ -212,8 +237,10 @@ impl Model for NetworkModel {
             .extend(grants.iter().map(|g| self.node_rack[g.node.0 as usize]));
         self.racks.sort_unstable();
         self.racks.dedup();
-        let kind = ctx.workload().jobs[job.0 as usize].kind;
-        let profile = CommProfile::default_for(kind).map(|_| self.profile);
+        let spec = &ctx.workload().jobs[job.0 as usize];
+        let hints = spec.comm.as_deref().copied().unwrap_or_default();
+        let profile = CommProfile::default_for(spec.kind).map(|_| self.profile.with_hints(&hints));
+        let group = (hints.tp * hints.pp).max(1);
         let fabric = self.contention.fabric();
         let mut leaves: Vec<u32> = grants.iter().map(|g| fabric.leaf(g.node).0).collect();
         leaves.sort_unstable();
@@ -221,7 +248,10 @@ impl Model for NetworkModel {
         let mut factor = 1.0;
         let mut crossed = false;
         if let Some(profile) = profile {
-            let traffic = self.contention.traffic(profile, &self.nodes);
+            let mut traffic = self.contention.traffic(profile, &self.nodes);
+            // Each of the tp × pp data-parallel rings all-reduces its shard of the
+            // gradient over the job's GPUs / (tp × pp) ranks.
+            traffic.ranks /= group;
             factor = traffic.factor();
             crossed = traffic.leaves > 1;
             if !traffic.links.is_empty() {

@@ -6,7 +6,7 @@
 //! = algorithm bandwidth × 2(n−1)/n). Communication overlaps the backward pass: up to
 //! `overlap × compute` of it hides behind compute, the rest adds to the iteration.
 
-use crate::workload::JobKind;
+use crate::workload::{CommHints, JobKind};
 
 /// Default gradient size of a training job, bytes: a 1.3-billion-parameter model
 /// (GPT-3 XL, Brown et al. 2020, Table 2.1) in 16-bit precision. An **assumption**
@@ -55,6 +55,18 @@ impl CommProfile {
                 overlap: DEFAULT_OVERLAP,
             }),
             JobKind::Inference | JobKind::Eval => None,
+        }
+    }
+
+    /// This profile with a trace's `hints` applied: its gradient, compute and overlap
+    /// where given, and the gradient split over the `tp × pp` model-parallel shards
+    /// (each data-parallel ring all-reduces one shard).
+    pub fn with_hints(&self, hints: &CommHints) -> CommProfile {
+        let group = f64::from((hints.tp * hints.pp).max(1));
+        CommProfile {
+            gradient_bytes: hints.gradient_gb.map_or(self.gradient_bytes, |g| g * 1e9) / group,
+            compute_ms: hints.compute_ms.unwrap_or(self.compute_ms),
+            overlap: hints.overlap.unwrap_or(self.overlap),
         }
     }
 

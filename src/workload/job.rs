@@ -248,6 +248,39 @@ pub struct JobSpec {
     /// Workload class, where the trace names one: how fast each GPU model runs the
     /// job depends on it (a ResNet and a Transformer do not speed up alike).
     pub class: Option<ClassId>,
+    /// Communication profile, where the trace gives one (generic CSV columns); the
+    /// network model falls back to its defaults for what is missing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comm: Option<Box<CommHints>>,
+}
+
+/// What a trace says about a job's communication: the network model's profile
+/// ([`crate::network::CommProfile`]) overrides and its parallelism.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct CommHints {
+    /// Gradient all-reduced per iteration, GB (None: the model's default).
+    pub gradient_gb: Option<f64>,
+    /// Compute time of one iteration, ms (None: the model's default).
+    pub compute_ms: Option<f64>,
+    /// Share of compute that communication hides behind, in [0, 1] (None: default).
+    pub overlap: Option<f64>,
+    /// Tensor-parallel degree: GPUs of one tensor-parallel group, which must fit in one
+    /// NVLink domain (1: none).
+    pub tp: u32,
+    /// Pipeline stages, laid across nodes (1: none).
+    pub pp: u32,
+}
+
+impl Default for CommHints {
+    fn default() -> Self {
+        CommHints {
+            gradient_gb: None,
+            compute_ms: None,
+            overlap: None,
+            tp: 1,
+            pp: 1,
+        }
+    }
 }
 
 impl JobSpec {
@@ -276,6 +309,7 @@ impl JobSpec {
             open_ended: false,
             gpu_util: None,
             class: None,
+            comm: None,
         }
     }
 }

@@ -72,6 +72,7 @@ pub(crate) fn read(src: &mut Source, b: &mut Builder) -> Result<(), WorkloadErro
             open_ended: false,
             gpu_util: None,
             class: None,
+            comm: None,
         });
     }
     Ok(())

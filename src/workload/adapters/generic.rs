@@ -1,7 +1,7 @@
 //! dcsim's generic job CSV: the format `dcsim trace convert` writes and any tool can
 //! produce. The full spec is in `docs/trace-formats.md`; in short:
 //!
-//! `id,submit_s,duration_s,gpus,gpu_milli,gpu_types,tenant,user,priority,kind,recorded_start_s,open_ended[,cpu_milli,memory_mib][,gpu_util][,class]`
+//! `id,submit_s,duration_s,gpus,gpu_milli,gpu_types,tenant,user,priority,kind,recorded_start_s,open_ended[,cpu_milli,memory_mib][,gpu_util][,class][,gradient_gb,compute_ms,overlap,tp,pp]`
 //!
 //! - Required: `id`, `submit_s`, `duration_s`, `gpus` (at least 1). The other columns
 //!   may be missing, and an empty cell means the default: `gpu_milli` 1000, any GPU
@@ -9,8 +9,10 @@
 //!   `open_ended` false, no CPU (`cpu_milli`, thousandths of a core) or memory
 //!   (`memory_mib`) demand, no measured GPU utilization (`gpu_util`, in [0, 1]; power
 //!   models then assume one per job kind), no workload class (`class`, a name such as
-//!   `resnet50` that topologies' `speed_by_class` keys on). The writer emits the last
-//!   four only when some job has them.
+//!   `resnet50` that topologies' `speed_by_class` keys on), and no communication profile
+//!   (`gradient_gb`, `compute_ms`, `overlap` in [0, 1]: the network model's defaults;
+//!   `tp`, `pp`: tensor-parallel and pipeline degrees, 1, whose product must divide
+//!   `gpus`). The writer emits the optional columns only when some job has them.
 //! - Times are seconds, decimals allowed; they are rounded to the millisecond (the
 //!   writer emits at most 3 decimals, so writing and reading back is exact).
 //! - `gpu_types` lists allowed GPU type names separated by `|` (empty = any).
@@ -24,7 +26,9 @@ use csv::StringRecord;
 use super::reader::{demand, field, Col, Source};
 use super::Builder;
 use crate::engine::SimTime;
-use crate::workload::{HostDemand, JobId, JobKind, JobSpec, Workload, WorkloadError, MILLI_PER_GPU};
+use crate::workload::{
+    CommHints, HostDemand, JobId, JobKind, JobSpec, Workload, WorkloadError, MILLI_PER_GPU,
+};
 
 /// Every column of the format, in the order the writer emits them.
 const COLUMNS: &[&str] = &[
@@ -44,6 +48,11 @@ const COLUMNS: &[&str] = &[
     "memory_mib",
     "gpu_util",
     "class",
+    "gradient_gb",
+    "compute_ms",
+    "overlap",
+    "tp",
+    "pp",
 ];
 
 /// Columns the writer emits for every workload (the host-demand columns follow only
@@ -85,6 +94,13 @@ pub(crate) fn read(src: &mut Source, b: &mut Builder) -> Result<(), WorkloadErro
     let memory_mib = src.optional_column("memory_mib");
     let gpu_util = src.optional_column("gpu_util");
     let class = src.optional_column("class");
+    let comm_cols = [
+        src.optional_column("gradient_gb"),
+        src.optional_column("compute_ms"),
+        src.optional_column("overlap"),
+        src.optional_column("tp"),
+        src.optional_column("pp"),
+    ];
 
     let mut rec = StringRecord::new();
     while src.next_row(&mut rec)? {
@@ -153,6 +169,7 @@ pub(crate) fn read(src: &mut Source, b: &mut Builder) -> Result<(), WorkloadErro
             cpu_milli: amount(cpu_milli)?,
             memory_mib: amount(memory_mib)?,
         };
+        let comm = comm_hints(src, &rec, comm_cols, n)?;
         b.jobs.push(JobSpec {
             id: JobId::default(),
             name: src.job_id(&rec, id)?,
@@ -169,9 +186,61 @@ pub(crate) fn read(src: &mut Source, b: &mut Builder) -> Result<(), WorkloadErro
             open_ended,
             gpu_util,
             class,
+            comm,
         });
     }
     Ok(())
+}
+
+/// The communication columns of one row (gradient_gb, compute_ms, overlap, tp, pp), or
+/// None when every cell is empty or absent; `gpus` is the row's GPU count.
+fn comm_hints(
+    src: &Source,
+    rec: &StringRecord,
+    [gradient, compute, overlap, tp, pp]: [Option<Col>; 5],
+    gpus: u32,
+) -> Result<Option<Box<CommHints>>, WorkloadError> {
+    let cells = [gradient, compute, overlap, tp, pp];
+    if cells.iter().all(|c| opt(rec, *c).is_empty()) {
+        return Ok(None);
+    }
+    let number = |c: Option<Col>, ok: fn(f64) -> bool, expected: &str| match c {
+        Some(c) if !field(rec, c).is_empty() => field(rec, c)
+            .parse::<f64>()
+            .ok()
+            .filter(|&v| ok(v))
+            .map(Some)
+            .ok_or_else(|| src.bad(rec, c, expected)),
+        _ => Ok(None),
+    };
+    let degree = |c: Option<Col>| match c {
+        Some(c) if !field(rec, c).is_empty() => field(rec, c)
+            .parse::<u32>()
+            .ok()
+            .filter(|&d| d >= 1)
+            .ok_or_else(|| src.bad(rec, c, "an integer degree of at least 1")),
+        _ => Ok(1),
+    };
+    let positive = |v: f64| v.is_finite() && v > 0.0;
+    let hints = CommHints {
+        gradient_gb: number(gradient, positive, "a positive gradient size, GB")?,
+        compute_ms: number(compute, positive, "a positive compute time, ms")?,
+        overlap: number(
+            overlap,
+            |v| (0.0..=1.0).contains(&v),
+            "an overlap between 0 and 1",
+        )?,
+        tp: degree(tp)?,
+        pp: degree(pp)?,
+    };
+    let group = u64::from(hints.tp) * u64::from(hints.pp);
+    if u64::from(gpus) % group != 0 {
+        return Err(src.error(
+            rec,
+            format!("columns `tp`/`pp`: tp × pp = {group} must divide the job's {gpus} GPUs"),
+        ));
+    }
+    Ok(Some(Box::new(hints)))
 }
 
 /// An optional column's cell, or "" when the column is absent.
@@ -190,6 +259,7 @@ pub fn write_generic(workload: &Workload, out: impl Write) -> Result<(), std::io
     let with_host = workload.jobs.iter().any(|j| !j.host.is_none());
     let with_util = workload.jobs.iter().any(|j| j.gpu_util.is_some());
     let with_class = workload.jobs.iter().any(|j| j.class.is_some());
+    let with_comm = workload.jobs.iter().any(|j| j.comm.is_some());
     let mut columns = COLUMNS[..BASE_COLUMNS].to_vec();
     if with_host {
         columns.extend(["cpu_milli", "memory_mib"]);
@@ -199,6 +269,9 @@ pub fn write_generic(workload: &Workload, out: impl Write) -> Result<(), std::io
     }
     if with_class {
         columns.push("class");
+    }
+    if with_comm {
+        columns.extend(["gradient_gb", "compute_ms", "overlap", "tp", "pp"]);
     }
     w.write_record(&columns)?;
     let mut row: Vec<String> = Vec::with_capacity(COLUMNS.len());
@@ -245,6 +318,20 @@ pub fn write_generic(workload: &Workload, out: impl Write) -> Result<(), std::io
         if with_class {
             let name = j.class.and_then(|c| workload.classes.get(c.0 as usize));
             row.push(name.map_or(String::new(), String::clone));
+        }
+        if with_comm {
+            let num = |v: Option<f64>| v.map_or(String::new(), |v| v.to_string());
+            match j.comm.as_deref() {
+                Some(h) => row.extend([
+                    num(h.gradient_gb),
+                    num(h.compute_ms),
+                    num(h.overlap),
+                    h.tp.to_string(),
+                    h.pp.to_string(),
+                ]),
+                // No profile: every cell empty, read back as none.
+                None => row.extend(std::iter::repeat_n(String::new(), 5)),
+            }
         }
         w.write_record(&row)?;
     }

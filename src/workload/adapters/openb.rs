@@ -180,6 +180,7 @@ pub(crate) fn read(src: &mut Source, b: &mut Builder) -> Result<(), WorkloadErro
             open_ended: deleted.is_none(),
             gpu_util: None,
             class: None,
+            comm: None,
         });
     }
     super::close_open_ended(&mut b.jobs[first..], trace_end);
