@@ -1,8 +1,8 @@
 //! Sweep machinery overhead: what a sweep adds to each run of the default scenario.
 //!
 //! - `sweep_overhead/simulate`: one run of `scenarios/default.toml` with its cluster and
-//!   workload already loaded (fresh policies, the simulation, its summary): the work a
-//!   sweep cannot avoid.
+//!   workload already loaded (fresh policies, the simulation, its summary, no job or
+//!   series rows kept, as in a sweep): the work a sweep cannot avoid.
 //! - `sweep_overhead/sweep_run`: the same run as a sweep does it: the scenario text
 //!   re-parsed and re-validated with the point's overrides, the cluster and workload
 //!   taken from the sweep's cache, policies built, the simulation run, and its journal
@@ -18,6 +18,7 @@ use std::path::Path;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 
+use dcsim::metrics::{OutputLevel, Recording};
 use dcsim::scenario::Scenario;
 use dcsim::sim::Simulation;
 use dcsim::sweep::journal::Row;
@@ -48,7 +49,13 @@ fn overhead(c: &mut Criterion) {
                 p.placement,
                 scenario.sim_config(),
             );
-            sim.run(&mut |_| {}).summary
+            // As a sweep keeps it: the summary only, no job or series rows.
+            sim.with_recording(Recording {
+                level: OutputLevel::Summary,
+                ..Recording::default()
+            })
+            .run(&mut |_| {})
+            .summary
         })
     });
     g.bench_function("sweep_run", |b| {

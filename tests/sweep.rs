@@ -286,6 +286,22 @@ fn bad_sweeps_are_refused_with_the_reason() {
         e.contains("sweep.axis[0].range") && e.contains("empty range"),
         "{e}"
     );
+    // `plan --vary` with an unknown key is refused before any run, naming `--vary`.
+    let (_t, path) = scenario_dir(&mmc(10, 1.0));
+    let s = Sweep::load_base(&path, &[]).unwrap();
+    let targets = [Target::parse("wait_s.mean <= 400").unwrap()];
+    for key in ["topology.nodes.server.cuont", "workload.transform.load_scal"] {
+        let e = plan::search(&s, key, &range(1, 3), &targets, 1, &|_| {})
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with(&format!("--vary {key}: ")), "{e}");
+        let valid = if key.starts_with("topology.") {
+            "count"
+        } else {
+            "load_scale"
+        };
+        assert!(e.contains(valid), "{e}");
+    }
     let e = Shard::parse("3/3").unwrap_err().to_string();
     assert!(e.contains("out of range"), "{e}");
     let seeds = "[sweep]\n[[sweep.axis]]\nkey = \"seed\"\nvalues = [1, 2]\n";

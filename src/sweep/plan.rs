@@ -219,8 +219,14 @@ pub fn search(
         key: key.to_string(),
         value: v.clone(),
     };
-    Override::parse(&format!("{key}=0")).map_err(|e| SweepError::Invalid(e.to_string()))?;
-    sweep.point_scenario(&[o(&values[0])])?;
+    // The key is checked before any run, against the scenario and, for a topology key,
+    // the topology; the error names `--vary` (the override it probes with says `--set`).
+    let vary = |e: &dyn fmt::Display| SweepError::Invalid(format!("--vary {key}: {e}"));
+    Override::parse(&format!("{key}=0")).map_err(|e| vary(&e))?;
+    let first = sweep.point_scenario(&[o(&values[0])]).map_err(|e| vary(&e))?;
+    if o(&values[0]).target() == super::overrides::Target::Topology {
+        first.load_topology().map_err(|e| vary(&e))?;
+    }
     let caches = Caches::new();
     let mut probes: Vec<Probe> = Vec::new();
     let mut probe = |k: usize| -> Result<bool, SweepError> {
