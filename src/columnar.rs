@@ -14,11 +14,12 @@ use std::path::Path;
 use std::str::FromStr;
 use std::sync::Arc;
 
+use bytes::Bytes;
 use parquet::basic::{Compression, ConvertedType, Repetition, Type as PhysicalType};
 use parquet::data_type::{ByteArray, ByteArrayType, DoubleType, Int64Type};
 use parquet::file::properties::WriterProperties;
 use parquet::file::writer::SerializedFileWriter;
-use parquet::schema::types::Type;
+use parquet::schema::types::{ColumnPath, Type};
 
 use crate::output::{self, FileWriter, Finish, OnBytes, OutputError};
 
@@ -255,11 +256,12 @@ impl Records for Typing {
     }
 }
 
-/// One column's values in the row group being filled.
+/// One column's values in the row group being filled (text as one byte buffer and each
+/// value's end, so a cell costs no allocation of its own).
 enum Values {
     Int(Vec<i64>),
     Float(Vec<f64>),
-    Text(Vec<ByteArray>),
+    Text { bytes: Vec<u8>, ends: Vec<usize> },
 }
 
 /// The second pass: fills row groups and writes each one through.
@@ -300,10 +302,19 @@ impl<'w> Filling<'w> {
             .with_fields(fields)
             .build()
             .map_err(to_io)?;
-        let props = WriterProperties::builder()
-            .set_created_by(format!("dcsim {}", env!("CARGO_PKG_VERSION")))
-            .set_compression(Compression::SNAPPY)
-            .build();
+        // Decimals (times, kW) rarely repeat: a dictionary would only be tried and
+        // dropped in every row group, so they go plain.
+        let props = header
+            .iter()
+            .zip(types)
+            .filter(|(_, t)| **t == ColumnType::Float)
+            .fold(
+                WriterProperties::builder()
+                    .set_created_by(format!("dcsim {}", env!("CARGO_PKG_VERSION")))
+                    .set_compression(Compression::SNAPPY),
+                |b, (name, _)| b.set_column_dictionary_enabled(ColumnPath::from(name.as_str()), false),
+            );
+        let props = props.build();
         let writer =
             SerializedFileWriter::new(Vec::new(), Arc::new(schema), Arc::new(props)).map_err(to_io)?;
         let mut f = Filling {
@@ -325,7 +336,10 @@ impl<'w> Filling<'w> {
             .map(|t| match t {
                 ColumnType::Int => Values::Int(Vec::with_capacity(ROW_GROUP)),
                 ColumnType::Float => Values::Float(Vec::with_capacity(ROW_GROUP)),
-                ColumnType::Empty | ColumnType::Text => Values::Text(Vec::new()),
+                ColumnType::Empty | ColumnType::Text => Values::Text {
+                    bytes: Vec::new(),
+                    ends: Vec::with_capacity(ROW_GROUP),
+                },
             })
             .collect()
     }
@@ -344,14 +358,26 @@ impl<'w> Filling<'w> {
             match v {
                 Values::Int(x) => col.typed::<Int64Type>().write_batch(x, Some(d), None),
                 Values::Float(x) => col.typed::<DoubleType>().write_batch(x, Some(d), None),
-                Values::Text(x) => col.typed::<ByteArrayType>().write_batch(x, Some(d), None),
+                Values::Text { bytes, ends } => {
+                    let all = Bytes::from(std::mem::take(bytes));
+                    let mut start = 0;
+                    let values: Vec<ByteArray> = ends
+                        .iter()
+                        .map(|&end| {
+                            let b = ByteArray::from(all.slice(start..end));
+                            start = end;
+                            b
+                        })
+                        .collect();
+                    col.typed::<ByteArrayType>().write_batch(&values, Some(d), None)
+                }
             }
             .map_err(to_io)?;
             col.close().map_err(to_io)?;
             match v {
                 Values::Int(x) => x.clear(),
                 Values::Float(x) => x.clear(),
-                Values::Text(x) => x.clear(),
+                Values::Text { ends, .. } => ends.clear(),
             }
             d.clear();
         }
@@ -397,7 +423,10 @@ impl Records for Filling<'_> {
             match v {
                 Values::Int(x) => x.push(text()?.parse().map_err(|_| changed())?),
                 Values::Float(x) => x.push(text()?.parse().map_err(|_| changed())?),
-                Values::Text(x) => x.push(ByteArray::from(f.to_vec())),
+                Values::Text { bytes, ends } => {
+                    bytes.extend_from_slice(f);
+                    ends.push(bytes.len());
+                }
             }
         }
         self.rows += 1;

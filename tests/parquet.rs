@@ -258,3 +258,59 @@ fn bad_format_outputs_and_resolution_are_refused() {
         assert!(!dir.exists());
     }
 }
+
+/// SIGTERM while the Parquet tables stream out: the temporary is removed, nothing
+/// partial is left, and dcsim exits with 130 (the same rule as the CSV writers, checked
+/// for CSV in `tests/outputs.rs`).
+#[cfg(unix)]
+#[test]
+fn an_interrupt_while_streaming_parquet_leaves_nothing() {
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+
+    let tmp = tempfile::tempdir().unwrap();
+    // 400,000 jobs: two tables of several row groups each, over a second to write here.
+    let body = r#"name = "big"
+seed = 1
+[topology]
+path = "@REPO@/topologies/tiny.toml"
+[workload]
+format = "synthetic"
+[workload.synthetic]
+jobs = 400000
+arrival = { process = "poisson", offered_load = 0.5 }
+gpus = { dist = "choice", values = [1, 2, 4] }
+duration = { dist = "exponential", mean_s = 600.0 }
+"#;
+    let s = tmp.path().join("s.toml");
+    fs::write(&s, body.replace("@REPO@", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dcsim"))
+        .args(["run", s.to_str().unwrap(), "-o", "big", "--format", "parquet"])
+        .current_dir(tmp.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let temp = tmp.path().join(format!(".big.tmp-{}", child.id()));
+    let t0 = Instant::now();
+    // Wait for the first row group's bytes: the conversion is streaming by then.
+    while !fs::metadata(temp.join("jobs.parquet")).is_ok_and(|m| m.len() > 0) {
+        assert!(child.try_wait().unwrap().is_none(), "dcsim ended before it wrote");
+        assert!(t0.elapsed() < Duration::from_secs(120), "no temporary appeared");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let o = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(130), "{err}");
+    assert!(err.contains("interrupted"), "{err}");
+    let left: Vec<String> = fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(left, ["s.toml"], "a temporary or a partial run was left");
+}
