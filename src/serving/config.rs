@@ -8,7 +8,7 @@ use super::autoscale::ScalePolicy;
 use super::error::ServingError;
 use super::fluid::{demand_of_rate, demand_of_trace, Demand};
 use super::generate::{apply_bursts, generate, Arrivals, Burst, Sizes};
-use super::perf::{efficiency_for, llm, ReplicaPerf, LLM_NAMES};
+use super::perf::{efficiency_for, llm, ReplicaPerf, DECODE_POWER_SHARE, LLM_NAMES};
 use super::replicas::ServiceSettings;
 use super::report::Slo;
 use super::request::RequestTrace;
@@ -53,7 +53,7 @@ fn default_interval() -> f64 {
 }
 
 fn default_decode_power_share() -> f64 {
-    0.5
+    DECODE_POWER_SHARE
 }
 
 fn default_max_batch_tokens() -> u32 {
@@ -115,7 +115,8 @@ pub struct ServiceConfig {
     #[serde(default)]
     pub slo: Slo,
     /// Share of the idle-to-TDP power range a decode-only iteration draws (prefill draws
-    /// all of it). Default 0.5: an assumption, not a measurement (docs/validation.md).
+    /// all of it). Default [`DECODE_POWER_SHARE`], fitted to SplitwiseSim's measured
+    /// power (docs/validation.md).
     #[serde(default = "default_decode_power_share")]
     pub decode_power_share: f64,
     /// `requests` (default) or `fluid`; the fluid interval is `interval_s`.

@@ -17,7 +17,7 @@ use std::collections::{BinaryHeap, VecDeque};
 
 use super::autoscale::{Observed, ScalePolicy};
 use super::error::ServingError;
-use super::perf::{Batch, ReplicaPerf};
+use super::perf::{power_share, Batch, ReplicaPerf};
 use super::report::{Drops, ServiceReport, Slo};
 use super::request::Request;
 use crate::metrics::Distribution;
@@ -58,6 +58,10 @@ fn us(s: f64) -> Us {
 }
 
 const UNSET: Us = Us::MAX;
+
+/// Window of the peak power: the highest one-second mean draw (a breaker or a PDU's
+/// meter sees means over seconds, not one iteration's draw).
+const PEAK_WINDOW_US: Us = 1_000_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
@@ -169,6 +173,12 @@ struct Sim<'a> {
     last_area: Us,
     gpu_seconds: f64,
     energy_j: f64,
+    /// Excess over idle of the iterations running now, W.
+    busy_w: f64,
+    /// Energy of the current one-second window so far, J.
+    window_j: f64,
+    /// Highest one-second mean draw so far, W.
+    peak_w: f64,
     replicas_over_time: Vec<(f64, u32)>,
     interval_first_tokens: Vec<f64>,
     interval_busy_us: u64,
@@ -201,6 +211,9 @@ impl<'a> Sim<'a> {
             last_area: 0,
             gpu_seconds: 0.0,
             energy_j: 0.0,
+            busy_w: 0.0,
+            window_j: 0.0,
+            peak_w: 0.0,
             replicas_over_time: Vec::new(),
             interval_first_tokens: Vec::new(),
             interval_busy_us: 0,
@@ -259,8 +272,25 @@ impl<'a> Sim<'a> {
         self.gpu_seconds += held * g * dt;
         // Idle power for every held GPU; busy iterations add their excess at their end.
         self.energy_j += held * g * self.s.gpu_idle_w * dt;
+        self.window(t, held * g * self.s.gpu_idle_w + self.busy_w);
         self.last_area = t;
         self.now = t;
+    }
+
+    /// Adds a draw of `watts` from the last event to `t` to the one-second windows,
+    /// closing each full window into the peak.
+    fn window(&mut self, t: Us, watts: f64) {
+        let mut from = self.last_area;
+        while from < t {
+            let end = (from / PEAK_WINDOW_US + 1) * PEAK_WINDOW_US;
+            let to = end.min(t);
+            self.window_j += watts * (to - from) as f64 / 1e6;
+            if to == end {
+                self.peak_w = self.peak_w.max(self.window_j / (PEAK_WINDOW_US as f64 / 1e6));
+                self.window_j = 0.0;
+            }
+            from = to;
+        }
     }
 
     fn add_replica(&mut self, ready: bool) {
@@ -369,8 +399,8 @@ impl<'a> Sim<'a> {
             }
         };
         let dur = us(ms / 1e3 / self.s.speed).max(1);
-        let power_share = share + (1.0 - share) * self.s.decode_power_share;
-        rep.iter_w = (self.s.gpu_tdp_w - self.s.gpu_idle_w) * power_share;
+        rep.iter_w = (self.s.gpu_tdp_w - self.s.gpu_idle_w) * power_share(share, self.s.decode_power_share);
+        self.busy_w += rep.iter_w * f64::from(self.s.gpus_per_replica);
         rep.running = true;
         rep.iter_start = self.now;
         let at = self.now + dur;
@@ -385,6 +415,7 @@ impl<'a> Sim<'a> {
         rep.busy_us += dur;
         self.interval_busy_us += dur;
         self.energy_j += rep.iter_w * f64::from(self.s.gpus_per_replica) * dur as f64 / 1e6;
+        self.busy_w -= rep.iter_w * f64::from(self.s.gpus_per_replica);
         let decoding = (rep.seqs.len() - rep.prefilling) as u32;
         if decoding > 0 {
             self.tbt.push((dur as f64 / 1e6, decoding));
@@ -547,6 +578,7 @@ impl<'a> Sim<'a> {
             duration_s,
             gpu_hours,
             energy_kwh,
+            peak_kw: self.peak_w / 1e3,
             gpu_hours_per_1000: per_k(gpu_hours),
             energy_kwh_per_1000: per_k(energy_kwh),
             replicas_over_time: self.replicas_over_time,
