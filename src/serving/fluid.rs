@@ -533,7 +533,7 @@ impl<'a> Fluid<'a> {
         let mut ttft = Vec::with_capacity(self.steps.len());
         let mut e2e = Vec::with_capacity(self.steps.len());
         let mut tbt = Vec::with_capacity(self.steps.len());
-        let (mut attained, mut area) = (0.0, 0.0);
+        let (mut attained, mut area, mut tokens) = (0.0, 0.0, 0.0);
         let served_total = self.entries.last().map_or(0.0, |e| e.1);
         for (k, st) in self.steps.iter().enumerate() {
             if st.arrived <= 0.0 {
@@ -573,6 +573,7 @@ impl<'a> Fluid<'a> {
                 attained += n;
             }
             area += n * (t + decode);
+            tokens += n * (st.mix.prompt + st.mix.output);
         }
         let arrived = cum.round() as u64;
         let in_system = self.backlog.round() as u64;
@@ -616,6 +617,7 @@ impl<'a> Fluid<'a> {
             gpu_hours,
             energy_kwh,
             peak_kw: self.peak_w / 1e3,
+            tokens_served: tokens,
             gpu_hours_per_1000: per_k(gpu_hours),
             energy_kwh_per_1000: per_k(energy_kwh),
             replicas_over_time: std::mem::take(&mut self.replicas_over_time),

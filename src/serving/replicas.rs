@@ -168,6 +168,7 @@ struct Sim<'a> {
     tbt: Vec<(f64, u32)>,
     drops: Drops,
     served: u64,
+    tokens_served: f64,
     in_system: u64,
     area_in_system: f64,
     last_area: Us,
@@ -206,6 +207,7 @@ impl<'a> Sim<'a> {
             tbt: Vec::new(),
             drops: Drops::default(),
             served: 0,
+            tokens_served: 0.0,
             in_system: 0,
             area_in_system: 0.0,
             last_area: 0,
@@ -446,6 +448,7 @@ impl<'a> Sim<'a> {
                 self.ttft_s.push(ttft);
                 self.e2e_s.push(e2e);
                 self.served += 1;
+                self.tokens_served += f64::from(r.prompt_tokens) + f64::from(r.output_tokens);
                 self.in_system -= 1;
                 rep.kv_used -= u64::from(r.prompt_tokens) + u64::from(r.output_tokens);
                 rep.seqs.swap_remove(k);
@@ -579,6 +582,7 @@ impl<'a> Sim<'a> {
             gpu_hours,
             energy_kwh,
             peak_kw: self.peak_w / 1e3,
+            tokens_served: self.tokens_served,
             gpu_hours_per_1000: per_k(gpu_hours),
             energy_kwh_per_1000: per_k(energy_kwh),
             replicas_over_time: self.replicas_over_time,
