@@ -17,12 +17,17 @@ use dcsim::serving::perf::{efficiency_for, llm, power_share, Batch, ReplicaPerf,
 use dcsim::serving::replicas::{simulate, ServiceSettings};
 use dcsim::serving::report::Slo;
 
-/// (prompt tokens, batch, output tokens) -> mean (prompt ms, token ms, peak, average)
-/// of the A100 rows with power figures.
-fn a100_power() -> BTreeMap<(u32, u32, u32), (f64, f64, f64, f64)> {
+/// A measured configuration: (prompt tokens, batch, output tokens).
+type Config = (u32, u32, u32);
+
+/// Mean (prompt ms, token ms, peak, average) of one configuration.
+type Measured = (f64, f64, f64, f64);
+
+/// The A100 rows with power figures, averaged per configuration.
+fn a100_power() -> BTreeMap<Config, Measured> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/data/splitwise_perf_llama2_70b_tp8.csv");
     let mut rdr = csv::Reader::from_path(path).unwrap();
-    let mut acc: BTreeMap<(u32, u32, u32), [f64; 5]> = BTreeMap::new();
+    let mut acc: BTreeMap<Config, [f64; 5]> = BTreeMap::new();
     for rec in rdr.records() {
         let r = rec.unwrap();
         let peak: f64 = r[5].parse().unwrap();
