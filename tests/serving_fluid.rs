@@ -23,6 +23,7 @@ fn settings(replicas: u32, max_batch: u32) -> ServiceSettings {
         gpu_idle_w: 105.0,
         gpu_tdp_w: 700.0,
         decode_power_share: 0.5,
+        power_cap_w: None,
     }
 }
 
@@ -278,6 +279,11 @@ fn fluid_rejects_zero_replicas_with_requests() {
     assert!(e.to_string().contains("can never have a replica"), "{e}");
     let e = simulate_fluid(&d, None, &settings(1, 8)).unwrap_err();
     assert!(e.to_string().starts_with("model:"), "{e}");
+    // A service power cap is modelled per iteration: fluid refuses it by name.
+    let mut s = settings(1, 8);
+    s.power_cap_w = Some(40e3);
+    let e = simulate_fluid(&d, Some(&h100_70b()), &s).unwrap_err();
+    assert!(e.to_string().starts_with("power_cap_kw:"), "{e}");
 }
 
 fn show(r: &ServiceReport) -> String {

@@ -119,6 +119,10 @@ pub struct ServiceConfig {
     /// power (docs/validation.md).
     #[serde(default = "default_decode_power_share")]
     pub decode_power_share: f64,
+    /// Cap on the service's GPU power, kW (request mode only): iterations that would
+    /// exceed it run at a lower clock (see [`super::replicas::MIN_CLOCK`]).
+    #[serde(default)]
+    pub power_cap_kw: Option<f64>,
     /// `requests` (default) or `fluid`; the fluid interval is `interval_s`.
     #[serde(default)]
     pub mode: Mode,
@@ -237,6 +241,20 @@ impl ServiceConfig {
                 "expected a share 0 to 1",
             ));
         }
+        if let Some(kw) = self.power_cap_kw {
+            if !(kw.is_finite() && kw > 0.0) {
+                return Err(ServingError::config(
+                    format!("{key}.power_cap_kw"),
+                    "expected kW > 0",
+                ));
+            }
+            if self.mode == Mode::Fluid {
+                return Err(ServingError::config(
+                    format!("{key}.power_cap_kw"),
+                    "a service power cap is simulated request by request only; use mode = \"requests\"",
+                ));
+            }
+        }
         if let Some(m) = &self.model {
             if llm(m).is_none() {
                 return Err(ServingError::config(
@@ -270,6 +288,7 @@ impl ServiceConfig {
             gpu_idle_w: gpu.idle_w,
             gpu_tdp_w: gpu.tdp_w,
             decode_power_share: self.decode_power_share,
+            power_cap_w: self.power_cap_kw.map(|kw| kw * 1e3),
         }
     }
 }

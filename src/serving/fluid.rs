@@ -337,6 +337,12 @@ pub fn simulate_fluid(
             ),
         ));
     }
+    if s.power_cap_w.is_some() {
+        return Err(ServingError::config(
+            "power_cap_kw",
+            "a service power cap is simulated request by request only; use mode = \"requests\"",
+        ));
+    }
     if perf.is_none() && demand.loads.iter().any(|l| l.requests > 0.0 && l.exec_s <= 0.0) {
         return Err(ServingError::config(
             "model",
@@ -618,6 +624,7 @@ impl<'a> Fluid<'a> {
             energy_kwh,
             peak_kw: self.peak_w / 1e3,
             tokens_served: tokens,
+            throttled_share: 0.0,
             gpu_hours_per_1000: per_k(gpu_hours),
             energy_kwh_per_1000: per_k(energy_kwh),
             replicas_over_time: std::mem::take(&mut self.replicas_over_time),

@@ -48,7 +48,14 @@ pub struct ServiceSettings {
     pub gpu_tdp_w: f64,
     /// Share of the busy power range a decode-only iteration draws (prefill draws all).
     pub decode_power_share: f64,
+    /// Cap on the service's GPU power, W (`None`: uncapped). An iteration that would
+    /// take the draw over it runs at a lower clock ([`MIN_CLOCK`] at least).
+    pub power_cap_w: Option<f64>,
 }
+
+/// Lowest clock, as a share of the highest, a power cap may set: an assumption (H100
+/// SXM clocks range about 1.1-1.98 GHz under load); below it the cap is exceeded.
+pub const MIN_CLOCK: f64 = 0.5;
 
 /// Time in microseconds, the simulator's clock.
 type Us = u64;
@@ -176,6 +183,11 @@ struct Sim<'a> {
     energy_j: f64,
     /// Excess over idle of the iterations running now, W.
     busy_w: f64,
+    /// Idle draw of the GPUs held at the last event, W.
+    idle_w: f64,
+    /// Iterations started, and those slowed by the power cap.
+    iterations: u64,
+    throttled: u64,
     /// Energy of the current one-second window so far, J.
     window_j: f64,
     /// Highest one-second mean draw so far, W.
@@ -214,6 +226,9 @@ impl<'a> Sim<'a> {
             gpu_seconds: 0.0,
             energy_j: 0.0,
             busy_w: 0.0,
+            idle_w: 0.0,
+            iterations: 0,
+            throttled: 0,
             window_j: 0.0,
             peak_w: 0.0,
             replicas_over_time: Vec::new(),
@@ -274,7 +289,8 @@ impl<'a> Sim<'a> {
         self.gpu_seconds += held * g * dt;
         // Idle power for every held GPU; busy iterations add their excess at their end.
         self.energy_j += held * g * self.s.gpu_idle_w * dt;
-        self.window(t, held * g * self.s.gpu_idle_w + self.busy_w);
+        self.idle_w = held * g * self.s.gpu_idle_w;
+        self.window(t, self.idle_w + self.busy_w);
         self.last_area = t;
         self.now = t;
     }
@@ -400,9 +416,26 @@ impl<'a> Sim<'a> {
                 (p.iteration_ms(&b), p.compute_share(&b))
             }
         };
-        let dur = us(ms / 1e3 / self.s.speed).max(1);
-        rep.iter_w = (self.s.gpu_tdp_w - self.s.gpu_idle_w) * power_share(share, self.s.decode_power_share);
-        self.busy_w += rep.iter_w * f64::from(self.s.gpus_per_replica);
+        let g = f64::from(self.s.gpus_per_replica);
+        let mut watts =
+            (self.s.gpu_tdp_w - self.s.gpu_idle_w) * power_share(share, self.s.decode_power_share);
+        let mut stretch = 1.0;
+        if let Some(cap) = self.s.power_cap_w {
+            // Frequency capping: the busy power above idle scales with the clock f, the
+            // compute-bound share of the iteration takes 1/f as long, the memory-bound
+            // rest is unchanged (POLCA's observation for decode).
+            let room = (cap - self.idle_w - self.busy_w) / g;
+            if watts > room {
+                let f = (room / watts).max(MIN_CLOCK);
+                watts *= f;
+                stretch = share / f + (1.0 - share);
+                self.throttled += 1;
+            }
+        }
+        self.iterations += 1;
+        let dur = us(ms * stretch / 1e3 / self.s.speed).max(1);
+        rep.iter_w = watts;
+        self.busy_w += rep.iter_w * g;
         rep.running = true;
         rep.iter_start = self.now;
         let at = self.now + dur;
@@ -583,6 +616,11 @@ impl<'a> Sim<'a> {
             energy_kwh,
             peak_kw: self.peak_w / 1e3,
             tokens_served: self.tokens_served,
+            throttled_share: if self.iterations > 0 {
+                self.throttled as f64 / self.iterations as f64
+            } else {
+                0.0
+            },
             gpu_hours_per_1000: per_k(gpu_hours),
             energy_kwh_per_1000: per_k(energy_kwh),
             replicas_over_time: self.replicas_over_time,
