@@ -60,6 +60,9 @@ struct SummaryFile<'a> {
     /// Inference services (`[[services]]`), when the scenario has any.
     #[serde(skip_serializing_if = "Option::is_none")]
     serving: Option<&'a Vec<crate::serving::engine::ServiceOutput>>,
+    /// Each service's cost at the bill's rates, when there are services and a bill.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    serving_costs: Option<Vec<crate::serving::cost::ServiceCost>>,
 }
 
 /// Every file a run folder can hold (power's only with power on, failures' only with
@@ -172,6 +175,11 @@ pub fn write_run_as(
             events: out.events,
             summary: &out.summary,
             serving: out.models.serving.as_ref(),
+            serving_costs: out.models.serving.as_ref().zip(bill).map(|(s, b)| {
+                s.iter()
+                    .filter_map(|o| crate::serving::cost::service_cost(&o.name, &o.report, b))
+                    .collect()
+            }),
         };
         serde_json::to_writer_pretty(&mut *w, &file)?;
         writeln!(w)

@@ -23,6 +23,7 @@ fn settings(replicas: u32, max_batch: u32) -> ServiceSettings {
         gpu_idle_w: 105.0,
         gpu_tdp_w: 700.0,
         decode_power_share: 0.5,
+        power_cap_w: None,
     }
 }
 
@@ -278,6 +279,11 @@ fn fluid_rejects_zero_replicas_with_requests() {
     assert!(e.to_string().contains("can never have a replica"), "{e}");
     let e = simulate_fluid(&d, None, &settings(1, 8)).unwrap_err();
     assert!(e.to_string().starts_with("model:"), "{e}");
+    // A service power cap is modelled per iteration: fluid refuses it by name.
+    let mut s = settings(1, 8);
+    s.power_cap_w = Some(40e3);
+    let e = simulate_fluid(&d, Some(&h100_70b()), &s).unwrap_err();
+    assert!(e.to_string().starts_with("power_cap_kw:"), "{e}");
 }
 
 fn show(r: &ServiceReport) -> String {
@@ -293,4 +299,29 @@ fn show(r: &ServiceReport) -> String {
         r.mean_in_system,
         r.duration_s
     )
+}
+
+#[test]
+fn the_day_scenario_serves_86_million_requests_in_fluid_mode() {
+    // scenarios/serving-day-fluid.toml through the scenario loader and the model seam: a
+    // diurnal day at mean 1,000/s integrates to 86.4 million requests, all served, and
+    // queue-length autoscaling follows the ±50% swing (peak at least twice the trough).
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/serving-day-fluid.toml");
+    let s = dcsim::scenario::Scenario::load(&path).unwrap();
+    let p = s.prepare(s.config.seed).unwrap();
+    let mut sim = dcsim::sim::Simulation::new(&p.cluster, &p.workload, p.queue, p.placement, s.sim_config());
+    for m in p.models {
+        sim = sim.with_model(m);
+    }
+    let out = sim.run(&mut |_| {});
+    let svc = &out.models.serving.as_ref().unwrap()[0];
+    let r = &svc.report;
+    assert_eq!(
+        (r.requests, r.served, r.in_system_at_end),
+        (86_400_000, 86_400_000, 0)
+    );
+    let counts: Vec<u32> = r.replicas_over_time.iter().map(|x| x.1).collect();
+    let (lo, hi) = (*counts.iter().min().unwrap(), *counts.iter().max().unwrap());
+    assert!(hi >= 2 * lo, "{lo} to {hi}");
+    assert!(r.slo_met, "p90 TTFT {} s", r.ttft_p90_s);
 }

@@ -24,6 +24,7 @@ fn settings(replicas: u32, max_batch: u32) -> ServiceSettings {
         gpu_idle_w: 105.0,
         gpu_tdp_w: 700.0,
         decode_power_share: 0.5,
+        power_cap_w: None,
     }
 }
 

@@ -8,7 +8,7 @@ use super::autoscale::ScalePolicy;
 use super::error::ServingError;
 use super::fluid::{demand_of_rate, demand_of_trace, Demand};
 use super::generate::{apply_bursts, generate, Arrivals, Burst, Sizes};
-use super::perf::{efficiency_for, llm, ReplicaPerf, LLM_NAMES};
+use super::perf::{efficiency_for, llm, ReplicaPerf, DECODE_POWER_SHARE, LLM_NAMES};
 use super::replicas::ServiceSettings;
 use super::report::Slo;
 use super::request::RequestTrace;
@@ -53,7 +53,7 @@ fn default_interval() -> f64 {
 }
 
 fn default_decode_power_share() -> f64 {
-    0.5
+    DECODE_POWER_SHARE
 }
 
 fn default_max_batch_tokens() -> u32 {
@@ -115,9 +115,14 @@ pub struct ServiceConfig {
     #[serde(default)]
     pub slo: Slo,
     /// Share of the idle-to-TDP power range a decode-only iteration draws (prefill draws
-    /// all of it). Default 0.5: an assumption, not a measurement (docs/validation.md).
+    /// all of it). Default [`DECODE_POWER_SHARE`], fitted to SplitwiseSim's measured
+    /// power (docs/validation.md).
     #[serde(default = "default_decode_power_share")]
     pub decode_power_share: f64,
+    /// Cap on the service's GPU power, kW (request mode only): iterations that would
+    /// exceed it run at a lower clock (see [`super::replicas::MIN_CLOCK`]).
+    #[serde(default)]
+    pub power_cap_kw: Option<f64>,
     /// `requests` (default) or `fluid`; the fluid interval is `interval_s`.
     #[serde(default)]
     pub mode: Mode,
@@ -236,6 +241,20 @@ impl ServiceConfig {
                 "expected a share 0 to 1",
             ));
         }
+        if let Some(kw) = self.power_cap_kw {
+            if !(kw.is_finite() && kw > 0.0) {
+                return Err(ServingError::config(
+                    format!("{key}.power_cap_kw"),
+                    "expected kW > 0",
+                ));
+            }
+            if self.mode == Mode::Fluid {
+                return Err(ServingError::config(
+                    format!("{key}.power_cap_kw"),
+                    "a service power cap is simulated request by request only; use mode = \"requests\"",
+                ));
+            }
+        }
         if let Some(m) = &self.model {
             if llm(m).is_none() {
                 return Err(ServingError::config(
@@ -269,6 +288,7 @@ impl ServiceConfig {
             gpu_idle_w: gpu.idle_w,
             gpu_tdp_w: gpu.tdp_w,
             decode_power_share: self.decode_power_share,
+            power_cap_w: self.power_cap_kw.map(|kw| kw * 1e3),
         }
     }
 }

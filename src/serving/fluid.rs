@@ -36,7 +36,7 @@
 //! with u the replica's busy share, 1 − exp(−λ_r T E[o]) (the batch as an M/G/∞
 //! population). Latency percentiles are over interval means weighted by requests: the
 //! spread within an interval is not modelled, so fluid percentiles understate the
-//! request-level tail. Replicas asked for by autoscaling count from the moment their
+//! request-level tail. Peak power is the highest interval mean. Replicas asked for by autoscaling count from the moment their
 //! load time ends; removed ones go at once. Cost grows with intervals, not requests.
 
 use super::autoscale::Observed;
@@ -337,6 +337,12 @@ pub fn simulate_fluid(
             ),
         ));
     }
+    if s.power_cap_w.is_some() {
+        return Err(ServingError::config(
+            "power_cap_kw",
+            "a service power cap is simulated request by request only; use mode = \"requests\"",
+        ));
+    }
     if perf.is_none() && demand.loads.iter().any(|l| l.requests > 0.0 && l.exec_s <= 0.0) {
         return Err(ServingError::config(
             "model",
@@ -359,6 +365,7 @@ struct Fluid<'a> {
     last_mix: Load,
     gpu_seconds: f64,
     energy_j: f64,
+    peak_w: f64,
     replicas_over_time: Vec<(f64, u32)>,
 }
 
@@ -379,6 +386,7 @@ impl<'a> Fluid<'a> {
                 .unwrap_or_else(|| Load::of(1.0, 1.0, 1.0, 1.0)),
             gpu_seconds: 0.0,
             energy_j: 0.0,
+            peak_w: 0.0,
             replicas_over_time: Vec::new(),
         }
     }
@@ -464,8 +472,10 @@ impl<'a> Fluid<'a> {
         self.gpu_seconds += held * g * dt;
         let prefill_share = (rate * cap.compute).min(busy);
         let share = prefill_share + (busy - prefill_share) * self.s.decode_power_share;
-        self.energy_j += held * g * self.s.gpu_idle_w * dt
-            + serving * g * (self.s.gpu_tdp_w - self.s.gpu_idle_w) * share * dt;
+        let watts =
+            held * g * self.s.gpu_idle_w + serving * g * (self.s.gpu_tdp_w - self.s.gpu_idle_w) * share;
+        self.energy_j += watts * dt;
+        self.peak_w = self.peak_w.max(watts);
         self.steps.push(Step {
             arrived: load.requests,
             mix: self.last_mix,
@@ -529,7 +539,7 @@ impl<'a> Fluid<'a> {
         let mut ttft = Vec::with_capacity(self.steps.len());
         let mut e2e = Vec::with_capacity(self.steps.len());
         let mut tbt = Vec::with_capacity(self.steps.len());
-        let (mut attained, mut area) = (0.0, 0.0);
+        let (mut attained, mut area, mut tokens) = (0.0, 0.0, 0.0);
         let served_total = self.entries.last().map_or(0.0, |e| e.1);
         for (k, st) in self.steps.iter().enumerate() {
             if st.arrived <= 0.0 {
@@ -569,6 +579,7 @@ impl<'a> Fluid<'a> {
                 attained += n;
             }
             area += n * (t + decode);
+            tokens += n * (st.mix.prompt + st.mix.output);
         }
         let arrived = cum.round() as u64;
         let in_system = self.backlog.round() as u64;
@@ -611,6 +622,9 @@ impl<'a> Fluid<'a> {
             duration_s: end_s,
             gpu_hours,
             energy_kwh,
+            peak_kw: self.peak_w / 1e3,
+            tokens_served: tokens,
+            throttled_share: 0.0,
             gpu_hours_per_1000: per_k(gpu_hours),
             energy_kwh_per_1000: per_k(energy_kwh),
             replicas_over_time: std::mem::take(&mut self.replicas_over_time),

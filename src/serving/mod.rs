@@ -7,6 +7,7 @@
 
 pub mod autoscale;
 pub mod config;
+pub mod cost;
 pub mod engine;
 pub mod error;
 pub mod fluid;

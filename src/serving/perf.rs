@@ -134,6 +134,20 @@ pub fn efficiency_for(gpu: &GpuSpec) -> Efficiency {
     }
 }
 
+/// Share of a GPU's idle-to-TDP power range a memory-bound (decode) iteration draws:
+/// 0.33, fitted to SplitwiseSim's measured average power of a batch-1 Llama2-70B request
+/// on DGX-A100 (512-token prompt, 128 output tokens: 0.435 of TDP, `average_power` of
+/// `scenarios/data/splitwise_perf_llama2_70b_tp8.csv` read as a share of TDP) with the
+/// catalog's idle at 15% of TDP; checked against the other rows in
+/// `tests/serving_power.rs` (docs/validation.md).
+pub const DECODE_POWER_SHARE: f64 = 0.33;
+
+/// Share of the idle-to-TDP range an iteration draws: its compute-bound (prefill) time
+/// at TDP, the rest at `decode_share` (power by load: prefill-heavy replicas draw more).
+pub fn power_share(compute_share: f64, decode_share: f64) -> f64 {
+    compute_share + (1.0 - compute_share) * decode_share
+}
+
 /// Share of device memory usable for weights and KV cache: vLLM's default
 /// `gpu_memory_utilization` (0.9; vLLM engine arguments documentation).
 pub const MEMORY_UTILIZATION: f64 = 0.9;

@@ -17,7 +17,7 @@ use std::collections::{BinaryHeap, VecDeque};
 
 use super::autoscale::{Observed, ScalePolicy};
 use super::error::ServingError;
-use super::perf::{Batch, ReplicaPerf};
+use super::perf::{power_share, Batch, ReplicaPerf};
 use super::report::{Drops, ServiceReport, Slo};
 use super::request::Request;
 use crate::metrics::Distribution;
@@ -48,7 +48,14 @@ pub struct ServiceSettings {
     pub gpu_tdp_w: f64,
     /// Share of the busy power range a decode-only iteration draws (prefill draws all).
     pub decode_power_share: f64,
+    /// Cap on the service's GPU power, W (`None`: uncapped). An iteration that would
+    /// take the draw over it runs at a lower clock ([`MIN_CLOCK`] at least).
+    pub power_cap_w: Option<f64>,
 }
+
+/// Lowest clock, as a share of the highest, a power cap may set: an assumption (H100
+/// SXM clocks range about 1.1-1.98 GHz under load); below it the cap is exceeded.
+pub const MIN_CLOCK: f64 = 0.5;
 
 /// Time in microseconds, the simulator's clock.
 type Us = u64;
@@ -58,6 +65,10 @@ fn us(s: f64) -> Us {
 }
 
 const UNSET: Us = Us::MAX;
+
+/// Window of the peak power: the highest one-second mean draw (a breaker or a PDU's
+/// meter sees means over seconds, not one iteration's draw).
+const PEAK_WINDOW_US: Us = 1_000_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
@@ -164,11 +175,23 @@ struct Sim<'a> {
     tbt: Vec<(f64, u32)>,
     drops: Drops,
     served: u64,
+    tokens_served: f64,
     in_system: u64,
     area_in_system: f64,
     last_area: Us,
     gpu_seconds: f64,
     energy_j: f64,
+    /// Excess over idle of the iterations running now, W.
+    busy_w: f64,
+    /// Idle draw of the GPUs held at the last event, W.
+    idle_w: f64,
+    /// Iterations started, and those slowed by the power cap.
+    iterations: u64,
+    throttled: u64,
+    /// Energy of the current one-second window so far, J.
+    window_j: f64,
+    /// Highest one-second mean draw so far, W.
+    peak_w: f64,
     replicas_over_time: Vec<(f64, u32)>,
     interval_first_tokens: Vec<f64>,
     interval_busy_us: u64,
@@ -196,11 +219,18 @@ impl<'a> Sim<'a> {
             tbt: Vec::new(),
             drops: Drops::default(),
             served: 0,
+            tokens_served: 0.0,
             in_system: 0,
             area_in_system: 0.0,
             last_area: 0,
             gpu_seconds: 0.0,
             energy_j: 0.0,
+            busy_w: 0.0,
+            idle_w: 0.0,
+            iterations: 0,
+            throttled: 0,
+            window_j: 0.0,
+            peak_w: 0.0,
             replicas_over_time: Vec::new(),
             interval_first_tokens: Vec::new(),
             interval_busy_us: 0,
@@ -259,8 +289,26 @@ impl<'a> Sim<'a> {
         self.gpu_seconds += held * g * dt;
         // Idle power for every held GPU; busy iterations add their excess at their end.
         self.energy_j += held * g * self.s.gpu_idle_w * dt;
+        self.idle_w = held * g * self.s.gpu_idle_w;
+        self.window(t, self.idle_w + self.busy_w);
         self.last_area = t;
         self.now = t;
+    }
+
+    /// Adds a draw of `watts` from the last event to `t` to the one-second windows,
+    /// closing each full window into the peak.
+    fn window(&mut self, t: Us, watts: f64) {
+        let mut from = self.last_area;
+        while from < t {
+            let end = (from / PEAK_WINDOW_US + 1) * PEAK_WINDOW_US;
+            let to = end.min(t);
+            self.window_j += watts * (to - from) as f64 / 1e6;
+            if to == end {
+                self.peak_w = self.peak_w.max(self.window_j / (PEAK_WINDOW_US as f64 / 1e6));
+                self.window_j = 0.0;
+            }
+            from = to;
+        }
     }
 
     fn add_replica(&mut self, ready: bool) {
@@ -368,9 +416,26 @@ impl<'a> Sim<'a> {
                 (p.iteration_ms(&b), p.compute_share(&b))
             }
         };
-        let dur = us(ms / 1e3 / self.s.speed).max(1);
-        let power_share = share + (1.0 - share) * self.s.decode_power_share;
-        rep.iter_w = (self.s.gpu_tdp_w - self.s.gpu_idle_w) * power_share;
+        let g = f64::from(self.s.gpus_per_replica);
+        let mut watts =
+            (self.s.gpu_tdp_w - self.s.gpu_idle_w) * power_share(share, self.s.decode_power_share);
+        let mut stretch = 1.0;
+        if let Some(cap) = self.s.power_cap_w {
+            // Frequency capping: the busy power above idle scales with the clock f, the
+            // compute-bound share of the iteration takes 1/f as long, the memory-bound
+            // rest is unchanged (POLCA's observation for decode).
+            let room = (cap - self.idle_w - self.busy_w) / g;
+            if watts > room {
+                let f = (room / watts).max(MIN_CLOCK);
+                watts *= f;
+                stretch = share / f + (1.0 - share);
+                self.throttled += 1;
+            }
+        }
+        self.iterations += 1;
+        let dur = us(ms * stretch / 1e3 / self.s.speed).max(1);
+        rep.iter_w = watts;
+        self.busy_w += rep.iter_w * g;
         rep.running = true;
         rep.iter_start = self.now;
         let at = self.now + dur;
@@ -385,6 +450,7 @@ impl<'a> Sim<'a> {
         rep.busy_us += dur;
         self.interval_busy_us += dur;
         self.energy_j += rep.iter_w * f64::from(self.s.gpus_per_replica) * dur as f64 / 1e6;
+        self.busy_w -= rep.iter_w * f64::from(self.s.gpus_per_replica);
         let decoding = (rep.seqs.len() - rep.prefilling) as u32;
         if decoding > 0 {
             self.tbt.push((dur as f64 / 1e6, decoding));
@@ -415,6 +481,7 @@ impl<'a> Sim<'a> {
                 self.ttft_s.push(ttft);
                 self.e2e_s.push(e2e);
                 self.served += 1;
+                self.tokens_served += f64::from(r.prompt_tokens) + f64::from(r.output_tokens);
                 self.in_system -= 1;
                 rep.kv_used -= u64::from(r.prompt_tokens) + u64::from(r.output_tokens);
                 rep.seqs.swap_remove(k);
@@ -547,6 +614,13 @@ impl<'a> Sim<'a> {
             duration_s,
             gpu_hours,
             energy_kwh,
+            peak_kw: self.peak_w / 1e3,
+            tokens_served: self.tokens_served,
+            throttled_share: if self.iterations > 0 {
+                self.throttled as f64 / self.iterations as f64
+            } else {
+                0.0
+            },
             gpu_hours_per_1000: per_k(gpu_hours),
             energy_kwh_per_1000: per_k(energy_kwh),
             replicas_over_time: self.replicas_over_time,

@@ -83,6 +83,13 @@ pub struct ServiceReport {
     pub gpu_hours: f64,
     /// Energy of those GPUs, kWh.
     pub energy_kwh: f64,
+    /// Highest draw of those GPUs, kW: the highest one-second mean in request mode
+    /// (iterations at their power by load), the highest interval mean in fluid mode.
+    pub peak_kw: f64,
+    /// Share of iterations slowed by the service's power cap (0 without one).
+    pub throttled_share: f64,
+    /// Prompt plus output tokens of the served requests.
+    pub tokens_served: f64,
     /// GPU-hours per 1,000 served requests.
     pub gpu_hours_per_1000: f64,
     /// kWh per 1,000 served requests.
