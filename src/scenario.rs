@@ -663,7 +663,7 @@ impl Scenario {
             &streams,
         )
         .with_retry_limit(cfg.retry_limit)
-        .with_storage(cfg.storage)
+        .with_storage(cfg.storage.clone())
         .with_isolation(cfg.isolation))
     }
 

@@ -233,7 +233,7 @@ mod prop {
                 common::job(0.0, 3.0 * 86_400.0, 8, 1000),
             ]);
             let ckpt = CheckpointConfig { size_gb, ..fixed(interval_min, 0.0, 60.0) };
-            let storage = StorageConfig { node_gbps: 10.0, shared_gbps: Some(shared_gbps) };
+            let storage = StorageConfig { node_gbps: 10.0, shared_gbps: Some(shared_gbps), ..StorageConfig::default() };
             let model = ReliabilityModel::new(&c, &w, &[node_cause(per_day, 0.5)], None, ckpt, None, None, 0, &RngStreams::new(seed))
                 .with_storage(Some(storage))
                 .with_retry_limit(limit);
@@ -597,10 +597,11 @@ fn synchronous_checkpoints_share_the_tier() {
         let slow = StorageConfig {
             node_gbps: 100.0,
             shared_gbps: Some(10.0),
+            ..StorageConfig::default()
         };
         let fast = StorageConfig {
             shared_gbps: Some(1000.0),
-            ..slow
+            ..slow.clone()
         };
         for (storage, each_s) in [(slow, 100 * n as u64), (fast, 10)] {
             let out = checkpoint_wave(n, storage);
@@ -724,4 +725,99 @@ fn separate_keeps_small_jobs_off_nodes_of_large_ones() {
     };
     assert_eq!(end_of_small(false), Some(SimTime::from_secs(3600)));
     assert_eq!(end_of_small(true), Some(SimTime::from_secs(7200)));
+}
+
+/// One 8-GPU job of 3 h of work on one node, checkpointing 1,000 GB every 60 min in two
+/// stages (local SSD at 100 GB/s, then a drain at the node's 10 GB/s to a 100 GB/s
+/// shared tier), with one failure replayed at `fail_s` of `cause` (component `node`,
+/// repaired at once); `keeps_local` as in `[reliability.storage]`.
+fn two_stage_run(fail_s: f64, cause: &str, keeps_local: &[&str]) -> RunOutput {
+    use dcsim::reliability::config::StorageConfig;
+    let c = common::cluster(&[("H100", 1, 8)]);
+    let w = common::workload(vec![common::job(0.0, 10_800.0, 8, 1000)]);
+    let ckpt = CheckpointConfig {
+        size_gb: 1000.0,
+        ..fixed(60.0, 0.0, 0.0)
+    };
+    let software = Cause {
+        name: "software-bug".into(),
+        ..node_cause(1.0, 0.0)
+    };
+    let log = vec![LoggedFailure {
+        at: SimTime::try_from_secs_f64(fail_s).unwrap(),
+        component: Component {
+            kind: ComponentKind::Node,
+            index: 0,
+        },
+        cause: cause.into(),
+    }];
+    let storage = StorageConfig {
+        node_gbps: 10.0,
+        shared_gbps: Some(100.0),
+        ssd_gbps: Some(100.0),
+        keeps_local: keeps_local.iter().map(|s| s.to_string()).collect(),
+    };
+    let model = ReliabilityModel::new(
+        &c,
+        &w,
+        &[node_cause(1.0, 0.0), software],
+        Some(log),
+        ckpt,
+        None,
+        None,
+        0,
+        &RngStreams::new(1),
+    )
+    .with_storage(Some(storage));
+    Simulation::new(
+        &c,
+        &w,
+        registry::queue_policy("fifo").unwrap(),
+        registry::placement("first-fit").unwrap(),
+        SimConfig::default(),
+    )
+    .with_models(vec![Box::new(model) as Box<dyn Model>])
+    .run(&mut |_| {})
+}
+
+/// Two-stage checkpoints, hand-worked. The job pauses only for its SSD write, 1,000 GB
+/// / 100 GB/s = 10 s (3,600–3,610 s); the drain then takes 1,000 GB / 10 GB/s = 100 s
+/// on the idle tier (3,610–3,710 s) while the job trains on.
+/// * A node failure at 3,660 s, 50 s into the drain, takes the only copy of the 1 h
+///   checkpoint: the job restores from its start and loses all 3,650 s of work; it
+///   reruns 3 h with two 10 s pauses and ends at 3,660 + 10,800 + 20 = 14,480 s.
+/// * The same failure from a cause listed in `keeps_local` (a software bug: the SSD
+///   survives) restores from the local copy: 50 s lost, 2 h left with one pause, end
+///   3,660 + 7,200 + 10 = 10,870 s.
+/// * A node failure at 3,720 s, after the drain, restores from the drained copy: 110 s
+///   lost, end 3,720 + 7,200 + 10 = 10,930 s.
+#[test]
+fn two_stage_checkpoint_lost_before_its_drain() {
+    for (fail_s, cause, keeps, lost_s, end_s, ckpts) in [
+        (3660.0, "node", &[][..], 3650.0, 14_480, 3),
+        (3660.0, "software-bug", &["software-bug"][..], 50.0, 10_870, 2),
+        (3660.0, "software-bug", &[][..], 3650.0, 14_480, 3),
+        (3720.0, "node", &[][..], 110.0, 10_930, 2),
+    ] {
+        let out = two_stage_run(fail_s, cause, keeps);
+        let r = out.models.reliability.unwrap();
+        let j = &r.jobs[0];
+        assert_eq!(
+            out.jobs[0].end,
+            Some(SimTime::from_secs(end_s)),
+            "{cause} at {fail_s}"
+        );
+        assert_eq!(j.interruptions, 1);
+        assert_eq!(j.checkpoints, ckpts, "{cause} at {fail_s}");
+        assert!(
+            (j.checkpoint_s - 10.0 * f64::from(ckpts)).abs() < 1e-9,
+            "{}",
+            j.checkpoint_s
+        );
+        assert!(
+            (j.lost_gpu_h - lost_s * 8.0 / 3600.0).abs() < 1e-9,
+            "{cause} at {fail_s}: {}",
+            j.lost_gpu_h
+        );
+    }
 }
