@@ -821,3 +821,78 @@ fn two_stage_checkpoint_lost_before_its_drain() {
         );
     }
 }
+
+/// Checkpoint sizes from the model a job trains, hand-worked: two one-node jobs of 90
+/// min, checkpointing at 60 min to a 1,000 GB/s tier at 100 GB/s a node. The job of
+/// class `llama-70b` (70 B parameters × 14 bytes, mixed-precision Adam after ZeRO §3.1)
+/// writes 980 GB in 9.8 s and ends at 5,409.8 s; the job without a class writes the
+/// configured 1,000 GB in 10 s and ends at 5,410 s. A class the workload lacks is an
+/// error naming its key.
+#[test]
+fn checkpoint_size_from_the_model() {
+    use dcsim::reliability::config::{ModelSizeConfig, StorageConfig};
+    let c = common::cluster(&[("H100", 2, 8)]);
+    let mut w = common::workload(vec![
+        common::job(0.0, 5400.0, 8, 1000),
+        common::job(0.0, 5400.0, 8, 1000),
+    ]);
+    w.classes = vec!["llama-70b".into()];
+    w.jobs[0].class = Some(dcsim::workload::ClassId(0));
+    let ckpt = CheckpointConfig {
+        size_gb: 1000.0,
+        ..fixed(60.0, 0.0, 0.0)
+    };
+    let sizes = ModelSizeConfig {
+        bytes_per_param: 14.0,
+        params_b: [("llama-70b".to_string(), 70.0)].into_iter().collect(),
+    };
+    let storage = StorageConfig {
+        node_gbps: 100.0,
+        shared_gbps: Some(1000.0),
+        ..StorageConfig::default()
+    };
+    let model = |w: &dcsim::workload::Workload, sizes: &ModelSizeConfig| {
+        ReliabilityModel::new(
+            &c,
+            w,
+            &[node_cause(1.0, 0.0)],
+            Some(vec![]),
+            ckpt,
+            None,
+            None,
+            0,
+            &RngStreams::new(1),
+        )
+        .with_storage(Some(storage.clone()))
+        .with_model_sizes(w, Some(sizes))
+    };
+    let m = model(&w, &sizes).unwrap();
+    let out = Simulation::new(
+        &c,
+        &w,
+        registry::queue_policy("fifo").unwrap(),
+        registry::placement("first-fit").unwrap(),
+        SimConfig::default(),
+    )
+    .with_models(vec![Box::new(m) as Box<dyn Model>])
+    .run(&mut |_| {});
+    let r = out.models.reliability.unwrap();
+    assert!(
+        (r.jobs[0].checkpoint_s - 9.8).abs() < 1e-9,
+        "{}",
+        r.jobs[0].checkpoint_s
+    );
+    assert!(
+        (r.jobs[1].checkpoint_s - 10.0).abs() < 1e-9,
+        "{}",
+        r.jobs[1].checkpoint_s
+    );
+    assert_eq!(out.jobs[0].end, Some(SimTime(5_409_800)));
+    assert_eq!(out.jobs[1].end, Some(SimTime(5_410_000)));
+    let wrong = ModelSizeConfig {
+        params_b: [("gpt-3".to_string(), 175.0)].into_iter().collect(),
+        ..sizes
+    };
+    let e = model(&w, &wrong).err().unwrap();
+    assert_eq!(e.key, "reliability.model_size.params_b.gpt-3");
+}

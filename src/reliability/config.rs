@@ -60,6 +60,10 @@ pub struct ReliabilityConfig {
     /// `checkpoint.cost_s`.
     #[serde(default)]
     pub storage: Option<StorageConfig>,
+    /// Checkpoint sizes from the model each workload class trains; jobs of other
+    /// classes keep `checkpoint.size_gb` / `size_gb_per_gpu`.
+    #[serde(default)]
+    pub model_size: Option<ModelSizeConfig>,
     /// Failures a job survives (each time requeued from its last checkpoint); the next
     /// one ends it as `failed`. Absent: no limit.
     #[serde(default)]
@@ -198,6 +202,42 @@ pub struct StorageConfig {
     pub keeps_local: Vec<String>,
 }
 
+/// `[reliability.model_size]`: a job's checkpoint size from its model, parameters ×
+/// bytes per parameter. With mixed-precision Adam a checkpoint holds the fp16 weights
+/// (2 bytes a parameter) and the optimizer state, fp32 master weights, momentum and
+/// variance (K = 12 bytes; Rajbhandari et al., "ZeRO", SC 2020, section 3.1): 14 bytes a
+/// parameter, gradients not saved.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelSizeConfig {
+    /// Bytes written per parameter (14: mixed-precision Adam).
+    #[serde(default = "default_bytes_per_param")]
+    pub bytes_per_param: f64,
+    /// Billions of parameters of the model each workload class (by name) trains.
+    pub params_b: std::collections::BTreeMap<String, f64>,
+}
+
+fn default_bytes_per_param() -> f64 {
+    14.0
+}
+
+impl ModelSizeConfig {
+    /// Checkpoint size (GB) per workload class of `classes` (`None`: not listed), or
+    /// the key of a listed class the workload does not have.
+    pub fn per_class_gb(&self, classes: &[String]) -> Result<Vec<Option<f64>>, ReliabilityError> {
+        if let Some(name) = self.params_b.keys().find(|n| !classes.contains(n)) {
+            return Err(err(
+                format!("reliability.model_size.params_b.{name}"),
+                format!("no workload class `{name}`; the workload's classes: {classes:?}"),
+            ));
+        }
+        Ok(classes
+            .iter()
+            .map(|c| self.params_b.get(c).map(|b| b * self.bytes_per_param))
+            .collect())
+    }
+}
+
 /// Where hot spares sit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -307,6 +347,26 @@ impl ReliabilityConfig {
         non_negative("reliability.checkpoint.size_gb", c.size_gb)?;
         non_negative("reliability.checkpoint.size_gb_per_gpu", c.size_gb_per_gpu)?;
         let sized = c.size_gb > 0.0 || c.size_gb_per_gpu > 0.0;
+        if let Some(m) = &self.model_size {
+            positive(
+                "reliability.model_size.bytes_per_param",
+                m.bytes_per_param,
+                "size",
+            )?;
+            for (name, b) in &m.params_b {
+                positive(
+                    &format!("reliability.model_size.params_b.{name}"),
+                    *b,
+                    "parameter count",
+                )?;
+            }
+            if self.storage.is_none() {
+                return Err(err(
+                    "reliability.model_size",
+                    "a checkpoint size needs a [reliability.storage] tier to write it to",
+                ));
+            }
+        }
         match &self.storage {
             Some(st) => {
                 positive("reliability.storage.node_gbps", st.node_gbps, "bandwidth")?;
@@ -525,6 +585,8 @@ mod tests {
             ("preset = \"llama3\"\n[checkpoint]\npolicy = \"daly\"\nsize_gb = 10.0\ncost_s = 5.0\n[storage]\nnode_gbps = 1.0", "reliability.checkpoint.cost_s"),
             ("preset = \"llama3\"\n[checkpoint]\npolicy = \"daly\"\nsize_gb = 10.0\n[storage]\nnode_gbps = 0.0", "reliability.storage.node_gbps"),
             ("preset = \"llama3\"\n[checkpoint]\npolicy = \"daly\"\nsize_gb = 10.0\n[storage]\nnode_gbps = 1.0\nshared_gbps = -2.0", "reliability.storage.shared_gbps"),
+            ("preset = \"llama3\"\n[checkpoint]\npolicy = \"daly\"\nsize_gb = 10.0\n[storage]\nnode_gbps = 1.0\n[model_size]\nparams_b = { gpt = -1.0 }", "reliability.model_size.params_b.gpt"),
+            ("preset = \"llama3\"\n[checkpoint]\npolicy = \"daly\"\ncost_s = 5.0\n[model_size]\nparams_b = { gpt = 7.0 }", "reliability.model_size"),
             ("preset = \"llama3\"\n[checkpoint]\npolicy = \"daly\"\nsize_gb = 10.0\n[storage]\nnode_gbps = 1.0\nssd_gbps = 5.0", "reliability.storage.ssd_gbps"),
             ("preset = \"llama3\"\n[checkpoint]\npolicy = \"daly\"\nsize_gb = 10.0\n[storage]\nnode_gbps = 1.0\nshared_gbps = 10.0\nssd_gbps = 0.0", "reliability.storage.ssd_gbps"),
             ("preset = \"llama3\"\n[checkpoint]\npolicy = \"daly\"\nsize_gb = 10.0\n[storage]\nnode_gbps = 1.0\nshared_gbps = 10.0\nssd_gbps = 5.0\nkeeps_local = [\"toaster\"]", "reliability.storage.keeps_local"),

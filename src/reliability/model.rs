@@ -20,7 +20,8 @@ use rand_distr::{Distribution, Exp};
 use super::checkpoint::{daly_interval, young_interval, CheckpointPolicy};
 use super::component::{BlastMap, Component, ComponentKind};
 use super::config::{
-    Cause, CheckpointConfig, CordonConfig, IsolationConfig, RepairDist, SpareConfig, SparePer, StorageConfig,
+    Cause, CheckpointConfig, CordonConfig, IsolationConfig, ModelSizeConfig, ReliabilityError, RepairDist,
+    SpareConfig, SparePer, StorageConfig,
 };
 use super::output::{FailureRecord, JobReliability, ReliabilityOutput};
 use super::process::{FailureProcess, LoggedFailure};
@@ -162,6 +163,8 @@ pub struct ReliabilityModel {
     ssd_gbps: Option<f64>,
     /// Per cause: its failure leaves the node's local copy readable.
     keeps_local: Vec<bool>,
+    /// Per job: its checkpoint size (GB) from its model, where its class has one.
+    job_size_gb: Vec<Option<f64>>,
     scratch_done: Vec<u32>,
     /// Fault isolation, and the nodes noisy now (in node order, for determinism).
     isolation: Option<IsolationConfig>,
@@ -261,6 +264,7 @@ impl ReliabilityModel {
             writes: None,
             ssd_gbps: None,
             keeps_local: Vec::new(),
+            job_size_gb: Vec::new(),
             scratch_done: Vec::new(),
             isolation: None,
             noisy: std::collections::BTreeSet::new(),
@@ -316,6 +320,36 @@ impl ReliabilityModel {
         }
         self.writes = storage.map(Writes::new);
         self
+    }
+
+    /// Jobs of the workload classes `sizes` names write checkpoints of their model's
+    /// size; the others the configured size. Errs on a class the workload lacks.
+    pub fn with_model_sizes(
+        mut self,
+        workload: &Workload,
+        sizes: Option<&ModelSizeConfig>,
+    ) -> Result<Self, ReliabilityError> {
+        if let Some(m) = sizes {
+            let per_class = m.per_class_gb(&workload.classes)?;
+            self.job_size_gb = workload
+                .jobs
+                .iter()
+                .map(|j| {
+                    j.class
+                        .and_then(|c| per_class.get(c.0 as usize).copied().flatten())
+                })
+                .collect();
+        }
+        Ok(self)
+    }
+
+    /// Job `j`'s checkpoint size (GB) on `gpus` GPUs: its model's, else the configured.
+    fn size_gb(&self, j: u32, gpus: u32) -> f64 {
+        self.job_size_gb
+            .get(j as usize)
+            .copied()
+            .flatten()
+            .unwrap_or_else(|| self.checkpoint.size_gb(gpus))
     }
 
     /// A job is requeued after at most `limit` failures; the next one ends it as
@@ -396,12 +430,13 @@ impl ReliabilityModel {
         }
     }
 
-    fn interval_ms(&self, gpus: u64, nodes: u64, racks: u64) -> f64 {
-        let ssd = self.ssd_ms(self.checkpoint.size_gb(gpus as u32), nodes as u32);
+    fn interval_ms(&self, j: u32, gpus: u64, nodes: u64, racks: u64) -> f64 {
+        let size_gb = self.size_gb(j, gpus as u32);
+        let ssd = self.ssd_ms(size_gb, nodes as u32);
         // δ is what the job pauses for: its local write with two stages.
         let delta = match (ssd, &self.writes) {
             (Some(ms), _) => ms,
-            (None, Some(w)) => w.alone_s(self.checkpoint.size_gb(gpus as u32), nodes as u32) * 1000.0,
+            (None, Some(w)) => w.alone_s(size_gb, nodes as u32) * 1000.0,
             (None, None) => self.checkpoint.cost_s * 1000.0,
         };
         match self.checkpoint.policy {
@@ -588,7 +623,7 @@ impl ReliabilityModel {
             let s = &self.jobs[j as usize];
             (s.gpus, s.nodes.len() as u32)
         };
-        let size_gb = self.checkpoint.size_gb(gpus);
+        let size_gb = self.size_gb(j, gpus);
         let ssd_ms = self.ssd_ms(size_gb, nodes);
         let delta_ms = match ssd_ms {
             // Rounded up to the next millisecond, not for rounding noise.
@@ -656,7 +691,7 @@ impl ReliabilityModel {
     /// Job `j`'s local copy of `work` ms drains to the shared tier, after the drain in
     /// progress if there is one.
     fn start_drain(&mut self, ctx: &mut ModelCtx<'_>, j: u32, work: f64) {
-        let size_gb = self.checkpoint.size_gb(self.jobs[j as usize].gpus);
+        let size_gb = self.size_gb(j, self.jobs[j as usize].gpus);
         let s = &mut self.jobs[j as usize];
         if s.draining.is_some() {
             s.pending_drain = Some(work);
@@ -772,7 +807,7 @@ impl Model for ReliabilityModel {
         let mut racks: Vec<u32> = grants.iter().map(|g| self.blast.rack_of(g.node)).collect();
         racks.sort_unstable();
         racks.dedup();
-        let interval = self.interval_ms(u64::from(gpus), grants.len() as u64, racks.len() as u64);
+        let interval = self.interval_ms(j, u64::from(gpus), grants.len() as u64, racks.len() as u64);
         let now = ctx.now();
         let s = &mut self.jobs[j as usize];
         s.gpus = gpus;
