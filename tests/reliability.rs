@@ -215,6 +215,8 @@ mod prop {
         /// failed only at its limit + 1st failure; the engine's lost work is the model's;
         /// a completed job held its GPUs for its work, the work it redid, its restores
         /// and its checkpoint writes, no less and no more (to the millisecond per stop).
+        /// Half the cases write in two stages (`ssd_gbps`): node failures then also
+        /// lose local copies not yet drained, and the same accounting holds.
         #[test]
         fn storage_and_retry_limit_keep_the_accounting(
             per_day in 0.2f64..5.0,
@@ -222,6 +224,7 @@ mod prop {
             size_gb in 10.0f64..5000.0,
             shared_gbps in 1.0f64..100.0,
             limit in proptest::option::of(0u32..4),
+            ssd_gbps in proptest::option::of(1.0f64..50.0),
             seed in 0u64..1000,
         ) {
             use dcsim::metrics::Outcome;
@@ -233,7 +236,7 @@ mod prop {
                 common::job(0.0, 3.0 * 86_400.0, 8, 1000),
             ]);
             let ckpt = CheckpointConfig { size_gb, ..fixed(interval_min, 0.0, 60.0) };
-            let storage = StorageConfig { node_gbps: 10.0, shared_gbps: Some(shared_gbps), ..StorageConfig::default() };
+            let storage = StorageConfig { node_gbps: 10.0, shared_gbps: Some(shared_gbps), ssd_gbps, ..StorageConfig::default() };
             let model = ReliabilityModel::new(&c, &w, &[node_cause(per_day, 0.5)], None, ckpt, None, None, 0, &RngStreams::new(seed))
                 .with_storage(Some(storage))
                 .with_retry_limit(limit);
