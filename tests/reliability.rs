@@ -730,14 +730,14 @@ fn separate_keeps_small_jobs_off_nodes_of_large_ones() {
     assert_eq!(end_of_small(true), Some(SimTime::from_secs(7200)));
 }
 
-/// One 8-GPU job of 3 h of work on one node, checkpointing 1,000 GB every 60 min in two
-/// stages (local SSD at 100 GB/s, then a drain at the node's 10 GB/s to a 100 GB/s
-/// shared tier), with one failure replayed at `fail_s` of `cause` (component `node`,
-/// repaired at once); `keeps_local` as in `[reliability.storage]`.
-fn two_stage_run(fail_s: f64, cause: &str, keeps_local: &[&str]) -> RunOutput {
+/// `n` 8-GPU jobs of 3 h of work, one a node, checkpointing 1,000 GB every 60 min in two
+/// stages (local SSD at 100 GB/s, then a drain at the node's 10 GB/s to a `shared_gbps`
+/// shared tier), with one failure of node 0 replayed at `fail_s` of `cause` (component
+/// `node`, repaired at once); `keeps_local` as in `[reliability.storage]`.
+fn two_stage_run(n: usize, shared_gbps: f64, fail_s: f64, cause: &str, keeps_local: &[&str]) -> RunOutput {
     use dcsim::reliability::config::StorageConfig;
-    let c = common::cluster(&[("H100", 1, 8)]);
-    let w = common::workload(vec![common::job(0.0, 10_800.0, 8, 1000)]);
+    let c = common::cluster(&[("H100", n as u32, 8)]);
+    let w = common::workload((0..n).map(|_| common::job(0.0, 10_800.0, 8, 1000)).collect());
     let ckpt = CheckpointConfig {
         size_gb: 1000.0,
         ..fixed(60.0, 0.0, 0.0)
@@ -756,7 +756,7 @@ fn two_stage_run(fail_s: f64, cause: &str, keeps_local: &[&str]) -> RunOutput {
     }];
     let storage = StorageConfig {
         node_gbps: 10.0,
-        shared_gbps: Some(100.0),
+        shared_gbps: Some(shared_gbps),
         ssd_gbps: Some(100.0),
         keeps_local: keeps_local.iter().map(|s| s.to_string()).collect(),
     };
@@ -802,7 +802,7 @@ fn two_stage_checkpoint_lost_before_its_drain() {
         (3660.0, "software-bug", &[][..], 3650.0, 14_480, 3),
         (3720.0, "node", &[][..], 110.0, 10_930, 2),
     ] {
-        let out = two_stage_run(fail_s, cause, keeps);
+        let out = two_stage_run(1, 100.0, fail_s, cause, keeps);
         let r = out.models.reliability.unwrap();
         let j = &r.jobs[0];
         assert_eq!(
@@ -898,4 +898,33 @@ fn checkpoint_size_from_the_model() {
     };
     let e = model(&w, &wrong).err().unwrap();
     assert_eq!(e.key, "reliability.model_size.params_b.gpt-3");
+}
+
+/// Drains share the tier max-min, hand-worked: two jobs as in
+/// `two_stage_checkpoint_lost_before_its_drain` on a 10 GB/s tier drain their 1,000 GB
+/// at 5 GB/s each from 3,610 s, so at 3,760 s (a failure of node 0) job 0's copy has
+/// 750 GB drained and is lost: 3,750 s lost, end 3,760 + 10,800 + 20 = 14,580 s. Job 1
+/// then drains its last 250 GB alone at 10 GB/s and ends untouched at 10,800 + 20 s.
+/// Alone on the tier job 0's drain ends at 3,710 s and the same failure costs it 150 s:
+/// end 3,760 + 7,200 + 10 = 10,970 s.
+#[test]
+fn drains_share_the_tier() {
+    let two = two_stage_run(2, 10.0, 3760.0, "node", &[]);
+    let r = two.models.reliability.unwrap();
+    assert_eq!(two.jobs[0].end, Some(SimTime::from_secs(14_580)));
+    assert!(
+        (r.jobs[0].lost_gpu_h - 3750.0 * 8.0 / 3600.0).abs() < 1e-9,
+        "{}",
+        r.jobs[0].lost_gpu_h
+    );
+    assert_eq!(two.jobs[1].end, Some(SimTime::from_secs(10_820)));
+    assert_eq!(r.jobs[1].interruptions, 0);
+    let one = two_stage_run(1, 10.0, 3760.0, "node", &[]);
+    let r = one.models.reliability.unwrap();
+    assert_eq!(one.jobs[0].end, Some(SimTime::from_secs(10_970)));
+    assert!(
+        (r.jobs[0].lost_gpu_h - 150.0 * 8.0 / 3600.0).abs() < 1e-9,
+        "{}",
+        r.jobs[0].lost_gpu_h
+    );
 }
