@@ -661,7 +661,7 @@ impl Scenario {
             }
             None => None,
         };
-        Ok(ReliabilityModel::new(
+        ReliabilityModel::new(
             cluster,
             workload,
             &cfg.causes().map_err(invalid)?,
@@ -673,8 +673,10 @@ impl Scenario {
             &streams,
         )
         .with_retry_limit(cfg.retry_limit)
-        .with_storage(cfg.storage)
-        .with_isolation(cfg.isolation))
+        .with_storage(cfg.storage.clone())
+        .with_isolation(cfg.isolation)
+        .with_model_sizes(workload, cfg.model_size.as_ref())
+        .map_err(invalid)
     }
 
     /// Power accounting for one run of `jobs` jobs on `cluster` (`power` from the

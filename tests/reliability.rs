@@ -215,6 +215,8 @@ mod prop {
         /// failed only at its limit + 1st failure; the engine's lost work is the model's;
         /// a completed job held its GPUs for its work, the work it redid, its restores
         /// and its checkpoint writes, no less and no more (to the millisecond per stop).
+        /// Half the cases write in two stages (`ssd_gbps`): node failures then also
+        /// lose local copies not yet drained, and the same accounting holds.
         #[test]
         fn storage_and_retry_limit_keep_the_accounting(
             per_day in 0.2f64..5.0,
@@ -222,6 +224,7 @@ mod prop {
             size_gb in 10.0f64..5000.0,
             shared_gbps in 1.0f64..100.0,
             limit in proptest::option::of(0u32..4),
+            ssd_gbps in proptest::option::of(1.0f64..50.0),
             seed in 0u64..1000,
         ) {
             use dcsim::metrics::Outcome;
@@ -233,7 +236,7 @@ mod prop {
                 common::job(0.0, 3.0 * 86_400.0, 8, 1000),
             ]);
             let ckpt = CheckpointConfig { size_gb, ..fixed(interval_min, 0.0, 60.0) };
-            let storage = StorageConfig { node_gbps: 10.0, shared_gbps: Some(shared_gbps) };
+            let storage = StorageConfig { node_gbps: 10.0, shared_gbps: Some(shared_gbps), ssd_gbps, ..StorageConfig::default() };
             let model = ReliabilityModel::new(&c, &w, &[node_cause(per_day, 0.5)], None, ckpt, None, None, 0, &RngStreams::new(seed))
                 .with_storage(Some(storage))
                 .with_retry_limit(limit);
@@ -597,10 +600,11 @@ fn synchronous_checkpoints_share_the_tier() {
         let slow = StorageConfig {
             node_gbps: 100.0,
             shared_gbps: Some(10.0),
+            ..StorageConfig::default()
         };
         let fast = StorageConfig {
             shared_gbps: Some(1000.0),
-            ..slow
+            ..slow.clone()
         };
         for (storage, each_s) in [(slow, 100 * n as u64), (fast, 10)] {
             let out = checkpoint_wave(n, storage);
@@ -724,4 +728,203 @@ fn separate_keeps_small_jobs_off_nodes_of_large_ones() {
     };
     assert_eq!(end_of_small(false), Some(SimTime::from_secs(3600)));
     assert_eq!(end_of_small(true), Some(SimTime::from_secs(7200)));
+}
+
+/// `n` 8-GPU jobs of 3 h of work, one a node, checkpointing 1,000 GB every 60 min in two
+/// stages (local SSD at 100 GB/s, then a drain at the node's 10 GB/s to a `shared_gbps`
+/// shared tier), with one failure of node 0 replayed at `fail_s` of `cause` (component
+/// `node`, repaired at once); `keeps_local` as in `[reliability.storage]`.
+fn two_stage_run(n: usize, shared_gbps: f64, fail_s: f64, cause: &str, keeps_local: &[&str]) -> RunOutput {
+    use dcsim::reliability::config::StorageConfig;
+    let c = common::cluster(&[("H100", n as u32, 8)]);
+    let w = common::workload((0..n).map(|_| common::job(0.0, 10_800.0, 8, 1000)).collect());
+    let ckpt = CheckpointConfig {
+        size_gb: 1000.0,
+        ..fixed(60.0, 0.0, 0.0)
+    };
+    let software = Cause {
+        name: "software-bug".into(),
+        ..node_cause(1.0, 0.0)
+    };
+    let log = vec![LoggedFailure {
+        at: SimTime::try_from_secs_f64(fail_s).unwrap(),
+        component: Component {
+            kind: ComponentKind::Node,
+            index: 0,
+        },
+        cause: cause.into(),
+    }];
+    let storage = StorageConfig {
+        node_gbps: 10.0,
+        shared_gbps: Some(shared_gbps),
+        ssd_gbps: Some(100.0),
+        keeps_local: keeps_local.iter().map(|s| s.to_string()).collect(),
+    };
+    let model = ReliabilityModel::new(
+        &c,
+        &w,
+        &[node_cause(1.0, 0.0), software],
+        Some(log),
+        ckpt,
+        None,
+        None,
+        0,
+        &RngStreams::new(1),
+    )
+    .with_storage(Some(storage));
+    Simulation::new(
+        &c,
+        &w,
+        registry::queue_policy("fifo").unwrap(),
+        registry::placement("first-fit").unwrap(),
+        SimConfig::default(),
+    )
+    .with_models(vec![Box::new(model) as Box<dyn Model>])
+    .run(&mut |_| {})
+}
+
+/// Two-stage checkpoints, hand-worked. The job pauses only for its SSD write, 1,000 GB
+/// / 100 GB/s = 10 s (3,600–3,610 s); the drain then takes 1,000 GB / 10 GB/s = 100 s
+/// on the idle tier (3,610–3,710 s) while the job trains on.
+/// * A node failure at 3,660 s, 50 s into the drain, takes the only copy of the 1 h
+///   checkpoint: the job restores from its start and loses all 3,650 s of work; it
+///   reruns 3 h with two 10 s pauses and ends at 3,660 + 10,800 + 20 = 14,480 s.
+/// * The same failure from a cause listed in `keeps_local` (a software bug: the SSD
+///   survives) restores from the local copy: 50 s lost, 2 h left with one pause, end
+///   3,660 + 7,200 + 10 = 10,870 s.
+/// * A node failure at 3,720 s, after the drain, restores from the drained copy: 110 s
+///   lost, end 3,720 + 7,200 + 10 = 10,930 s.
+#[test]
+fn two_stage_checkpoint_lost_before_its_drain() {
+    for (fail_s, cause, keeps, lost_s, end_s, ckpts) in [
+        (3660.0, "node", &[][..], 3650.0, 14_480, 3),
+        (3660.0, "software-bug", &["software-bug"][..], 50.0, 10_870, 2),
+        (3660.0, "software-bug", &[][..], 3650.0, 14_480, 3),
+        (3720.0, "node", &[][..], 110.0, 10_930, 2),
+    ] {
+        let out = two_stage_run(1, 100.0, fail_s, cause, keeps);
+        let r = out.models.reliability.unwrap();
+        let j = &r.jobs[0];
+        assert_eq!(
+            out.jobs[0].end,
+            Some(SimTime::from_secs(end_s)),
+            "{cause} at {fail_s}"
+        );
+        assert_eq!(j.interruptions, 1);
+        assert_eq!(j.checkpoints, ckpts, "{cause} at {fail_s}");
+        assert!(
+            (j.checkpoint_s - 10.0 * f64::from(ckpts)).abs() < 1e-9,
+            "{}",
+            j.checkpoint_s
+        );
+        assert!(
+            (j.lost_gpu_h - lost_s * 8.0 / 3600.0).abs() < 1e-9,
+            "{cause} at {fail_s}: {}",
+            j.lost_gpu_h
+        );
+    }
+}
+
+/// Checkpoint sizes from the model a job trains, hand-worked: two one-node jobs of 90
+/// min, checkpointing at 60 min to a 1,000 GB/s tier at 100 GB/s a node. The job of
+/// class `llama-70b` (70 B parameters × 14 bytes, mixed-precision Adam after ZeRO §3.1)
+/// writes 980 GB in 9.8 s and ends at 5,409.8 s; the job without a class writes the
+/// configured 1,000 GB in 10 s and ends at 5,410 s. A class the workload lacks is an
+/// error naming its key.
+#[test]
+fn checkpoint_size_from_the_model() {
+    use dcsim::reliability::config::{ModelSizeConfig, StorageConfig};
+    let c = common::cluster(&[("H100", 2, 8)]);
+    let mut w = common::workload(vec![
+        common::job(0.0, 5400.0, 8, 1000),
+        common::job(0.0, 5400.0, 8, 1000),
+    ]);
+    w.classes = vec!["llama-70b".into()];
+    w.jobs[0].class = Some(dcsim::workload::ClassId(0));
+    let ckpt = CheckpointConfig {
+        size_gb: 1000.0,
+        ..fixed(60.0, 0.0, 0.0)
+    };
+    let sizes = ModelSizeConfig {
+        bytes_per_param: 14.0,
+        params_b: [("llama-70b".to_string(), 70.0)].into_iter().collect(),
+    };
+    let storage = StorageConfig {
+        node_gbps: 100.0,
+        shared_gbps: Some(1000.0),
+        ..StorageConfig::default()
+    };
+    let model = |w: &dcsim::workload::Workload, sizes: &ModelSizeConfig| {
+        ReliabilityModel::new(
+            &c,
+            w,
+            &[node_cause(1.0, 0.0)],
+            Some(vec![]),
+            ckpt,
+            None,
+            None,
+            0,
+            &RngStreams::new(1),
+        )
+        .with_storage(Some(storage.clone()))
+        .with_model_sizes(w, Some(sizes))
+    };
+    let m = model(&w, &sizes).unwrap();
+    let out = Simulation::new(
+        &c,
+        &w,
+        registry::queue_policy("fifo").unwrap(),
+        registry::placement("first-fit").unwrap(),
+        SimConfig::default(),
+    )
+    .with_models(vec![Box::new(m) as Box<dyn Model>])
+    .run(&mut |_| {});
+    let r = out.models.reliability.unwrap();
+    assert!(
+        (r.jobs[0].checkpoint_s - 9.8).abs() < 1e-9,
+        "{}",
+        r.jobs[0].checkpoint_s
+    );
+    assert!(
+        (r.jobs[1].checkpoint_s - 10.0).abs() < 1e-9,
+        "{}",
+        r.jobs[1].checkpoint_s
+    );
+    assert_eq!(out.jobs[0].end, Some(SimTime(5_409_800)));
+    assert_eq!(out.jobs[1].end, Some(SimTime(5_410_000)));
+    let wrong = ModelSizeConfig {
+        params_b: [("gpt-3".to_string(), 175.0)].into_iter().collect(),
+        ..sizes
+    };
+    let e = model(&w, &wrong).err().unwrap();
+    assert_eq!(e.key, "reliability.model_size.params_b.gpt-3");
+}
+
+/// Drains share the tier max-min, hand-worked: two jobs as in
+/// `two_stage_checkpoint_lost_before_its_drain` on a 10 GB/s tier drain their 1,000 GB
+/// at 5 GB/s each from 3,610 s, so at 3,760 s (a failure of node 0) job 0's copy has
+/// 750 GB drained and is lost: 3,750 s lost, end 3,760 + 10,800 + 20 = 14,580 s. Job 1
+/// then drains its last 250 GB alone at 10 GB/s and ends untouched at 10,800 + 20 s.
+/// Alone on the tier job 0's drain ends at 3,710 s and the same failure costs it 150 s:
+/// end 3,760 + 7,200 + 10 = 10,970 s.
+#[test]
+fn drains_share_the_tier() {
+    let two = two_stage_run(2, 10.0, 3760.0, "node", &[]);
+    let r = two.models.reliability.unwrap();
+    assert_eq!(two.jobs[0].end, Some(SimTime::from_secs(14_580)));
+    assert!(
+        (r.jobs[0].lost_gpu_h - 3750.0 * 8.0 / 3600.0).abs() < 1e-9,
+        "{}",
+        r.jobs[0].lost_gpu_h
+    );
+    assert_eq!(two.jobs[1].end, Some(SimTime::from_secs(10_820)));
+    assert_eq!(r.jobs[1].interruptions, 0);
+    let one = two_stage_run(1, 10.0, 3760.0, "node", &[]);
+    let r = one.models.reliability.unwrap();
+    assert_eq!(one.jobs[0].end, Some(SimTime::from_secs(10_970)));
+    assert!(
+        (r.jobs[0].lost_gpu_h - 150.0 * 8.0 / 3600.0).abs() < 1e-9,
+        "{}",
+        r.jobs[0].lost_gpu_h
+    );
 }

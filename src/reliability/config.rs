@@ -60,6 +60,10 @@ pub struct ReliabilityConfig {
     /// `checkpoint.cost_s`.
     #[serde(default)]
     pub storage: Option<StorageConfig>,
+    /// Checkpoint sizes from the model each workload class trains; jobs of other
+    /// classes keep `checkpoint.size_gb` / `size_gb_per_gpu`.
+    #[serde(default)]
+    pub model_size: Option<ModelSizeConfig>,
     /// Failures a job survives (each time requeued from its last checkpoint); the next
     /// one ends it as `failed`. Absent: no limit.
     #[serde(default)]
@@ -168,7 +172,13 @@ impl CheckpointConfig {
 /// writes in progress also share `shared_gbps` max-min fairly, through the solver the
 /// network uses ([`crate::sharing`]), so a synchronous wave of checkpoints takes as
 /// long as the tier makes it.
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+///
+/// With `ssd_gbps` as well the write has two stages: the job pauses only while it
+/// writes to its nodes' local SSDs (`nodes × ssd_gbps`), then the checkpoint drains to
+/// the shared tier in the background, sharing it with the other drains. A failure that
+/// takes down the node holding a copy not yet drained loses that copy (see
+/// [`StorageConfig::keeps_local`]).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StorageConfig {
     /// Write bandwidth of one node, GB/s: its local SSDs' (node-local tier) or its path
@@ -179,6 +189,53 @@ pub struct StorageConfig {
     /// nothing shared.
     #[serde(default)]
     pub shared_gbps: Option<f64>,
+    /// Write bandwidth of one node's local SSDs, GB/s, for a two-stage write (local
+    /// SSD, then a background drain to the shared tier at `node_gbps`). Absent: one
+    /// stage, the job paused for the whole write.
+    #[serde(default)]
+    pub ssd_gbps: Option<f64>,
+    /// Causes whose failure leaves the node's local SSD readable, so a job restores
+    /// from its local copy even if it was not drained (e.g. a software bug). Without
+    /// it, failures of a GPU, HBM, NIC or leaf switch keep the local copy and failures
+    /// of a node or rack PDU lose it.
+    #[serde(default)]
+    pub keeps_local: Vec<String>,
+}
+
+/// `[reliability.model_size]`: a job's checkpoint size from its model, parameters ×
+/// bytes per parameter. With mixed-precision Adam a checkpoint holds the fp16 weights
+/// (2 bytes a parameter) and the optimizer state, fp32 master weights, momentum and
+/// variance (K = 12 bytes; Rajbhandari et al., "ZeRO", SC 2020, section 3.1): 14 bytes a
+/// parameter, gradients not saved.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelSizeConfig {
+    /// Bytes written per parameter (14: mixed-precision Adam).
+    #[serde(default = "default_bytes_per_param")]
+    pub bytes_per_param: f64,
+    /// Billions of parameters of the model each workload class (by name) trains.
+    pub params_b: std::collections::BTreeMap<String, f64>,
+}
+
+fn default_bytes_per_param() -> f64 {
+    14.0
+}
+
+impl ModelSizeConfig {
+    /// Checkpoint size (GB) per workload class of `classes` (`None`: not listed), or
+    /// the key of a listed class the workload does not have.
+    pub fn per_class_gb(&self, classes: &[String]) -> Result<Vec<Option<f64>>, ReliabilityError> {
+        if let Some(name) = self.params_b.keys().find(|n| !classes.contains(n)) {
+            return Err(err(
+                format!("reliability.model_size.params_b.{name}"),
+                format!("no workload class `{name}`; the workload's classes: {classes:?}"),
+            ));
+        }
+        Ok(classes
+            .iter()
+            .map(|c| self.params_b.get(c).map(|b| b * self.bytes_per_param))
+            .collect())
+    }
 }
 
 /// Where hot spares sit.
@@ -290,11 +347,59 @@ impl ReliabilityConfig {
         non_negative("reliability.checkpoint.size_gb", c.size_gb)?;
         non_negative("reliability.checkpoint.size_gb_per_gpu", c.size_gb_per_gpu)?;
         let sized = c.size_gb > 0.0 || c.size_gb_per_gpu > 0.0;
+        if let Some(m) = &self.model_size {
+            positive(
+                "reliability.model_size.bytes_per_param",
+                m.bytes_per_param,
+                "size",
+            )?;
+            for (name, b) in &m.params_b {
+                positive(
+                    &format!("reliability.model_size.params_b.{name}"),
+                    *b,
+                    "parameter count",
+                )?;
+            }
+            if self.storage.is_none() {
+                return Err(err(
+                    "reliability.model_size",
+                    "a checkpoint size needs a [reliability.storage] tier to write it to",
+                ));
+            }
+        }
         match &self.storage {
             Some(st) => {
                 positive("reliability.storage.node_gbps", st.node_gbps, "bandwidth")?;
                 if let Some(g) = st.shared_gbps {
                     positive("reliability.storage.shared_gbps", g, "bandwidth")?;
+                }
+                if let Some(g) = st.ssd_gbps {
+                    positive("reliability.storage.ssd_gbps", g, "bandwidth")?;
+                    if st.shared_gbps.is_none() {
+                        return Err(err(
+                            "reliability.storage.ssd_gbps",
+                            "a two-stage write drains to a shared tier: expected shared_gbps as well",
+                        ));
+                    }
+                }
+                if !st.keeps_local.is_empty() && st.ssd_gbps.is_none() {
+                    return Err(err(
+                        "reliability.storage.keeps_local",
+                        "only used with a two-stage write (ssd_gbps)",
+                    ));
+                }
+                if self.log.is_none() {
+                    let names = self.causes()?;
+                    if let Some(n) = st
+                        .keeps_local
+                        .iter()
+                        .find(|n| !names.iter().any(|c| c.name == **n))
+                    {
+                        return Err(err(
+                            "reliability.storage.keeps_local",
+                            format!("`{n}` is not a configured cause"),
+                        ));
+                    }
                 }
                 if c.size_gb > 0.0 && c.size_gb_per_gpu > 0.0 {
                     return Err(err(
@@ -480,6 +585,11 @@ mod tests {
             ("preset = \"llama3\"\n[checkpoint]\npolicy = \"daly\"\nsize_gb = 10.0\ncost_s = 5.0\n[storage]\nnode_gbps = 1.0", "reliability.checkpoint.cost_s"),
             ("preset = \"llama3\"\n[checkpoint]\npolicy = \"daly\"\nsize_gb = 10.0\n[storage]\nnode_gbps = 0.0", "reliability.storage.node_gbps"),
             ("preset = \"llama3\"\n[checkpoint]\npolicy = \"daly\"\nsize_gb = 10.0\n[storage]\nnode_gbps = 1.0\nshared_gbps = -2.0", "reliability.storage.shared_gbps"),
+            ("preset = \"llama3\"\n[checkpoint]\npolicy = \"daly\"\nsize_gb = 10.0\n[storage]\nnode_gbps = 1.0\n[model_size]\nparams_b = { gpt = -1.0 }", "reliability.model_size.params_b.gpt"),
+            ("preset = \"llama3\"\n[checkpoint]\npolicy = \"daly\"\ncost_s = 5.0\n[model_size]\nparams_b = { gpt = 7.0 }", "reliability.model_size"),
+            ("preset = \"llama3\"\n[checkpoint]\npolicy = \"daly\"\nsize_gb = 10.0\n[storage]\nnode_gbps = 1.0\nssd_gbps = 5.0", "reliability.storage.ssd_gbps"),
+            ("preset = \"llama3\"\n[checkpoint]\npolicy = \"daly\"\nsize_gb = 10.0\n[storage]\nnode_gbps = 1.0\nshared_gbps = 10.0\nssd_gbps = 0.0", "reliability.storage.ssd_gbps"),
+            ("preset = \"llama3\"\n[checkpoint]\npolicy = \"daly\"\nsize_gb = 10.0\n[storage]\nnode_gbps = 1.0\nshared_gbps = 10.0\nssd_gbps = 5.0\nkeeps_local = [\"toaster\"]", "reliability.storage.keeps_local"),
         ] {
             let e = parse(text).validate().unwrap_err();
             assert_eq!(e.key, key, "{text}: {e}");

@@ -7,7 +7,10 @@
 //! retry limit), then takes the nodes out of service; a repair or a spare swap brings
 //! nodes back. What any early stop costs a job (failure or preemption alike) is the
 //! model's [`Model::stop_loss`]: the work since its last checkpoint, and the restart. A checkpoint is a pause: the job's [`Factor::Checkpoint`] is 0
-//! while it writes, and the work done when the write ends is safe.
+//! while it writes, and the work done when the write ends is safe. With two-stage
+//! writes the pause is the local SSD write; the copy then drains to the shared tier in
+//! the background, and a failure taking the node before the drain ends restores from
+//! the last drained checkpoint.
 
 use std::collections::VecDeque;
 
@@ -17,7 +20,8 @@ use rand_distr::{Distribution, Exp};
 use super::checkpoint::{daly_interval, young_interval, CheckpointPolicy};
 use super::component::{BlastMap, Component, ComponentKind};
 use super::config::{
-    Cause, CheckpointConfig, CordonConfig, IsolationConfig, RepairDist, SpareConfig, SparePer, StorageConfig,
+    Cause, CheckpointConfig, CordonConfig, IsolationConfig, ModelSizeConfig, ReliabilityError, RepairDist,
+    SpareConfig, SparePer, StorageConfig,
 };
 use super::output::{FailureRecord, JobReliability, ReliabilityOutput};
 use super::process::{FailureProcess, LoggedFailure};
@@ -106,6 +110,17 @@ struct JobState {
     /// Bumped whenever the end of its checkpoint write on the storage tier moves, so
     /// stale ends are ignored.
     write_generation: u32,
+    /// Work (ms) of this run safe on the shared tier (two-stage writes only; a
+    /// restore counts as drained).
+    drained_ms: f64,
+    /// The work (ms) whose local copy is draining to the shared tier now.
+    draining: Option<f64>,
+    /// A newer local copy waiting for the drain in progress to end (only the latest
+    /// waits: an older one it supersedes is never drained).
+    pending_drain: Option<f64>,
+    /// A failure this instant took down a node holding its local copy: the stop
+    /// restores from the last drained checkpoint.
+    local_lost: bool,
     /// Figures for the outputs.
     figures: JobReliability,
 }
@@ -143,6 +158,13 @@ pub struct ReliabilityModel {
     /// Checkpoint writes on the storage tier, when there is one (else a write takes
     /// the checkpoint's fixed cost).
     writes: Option<Writes>,
+    /// Local SSD write bandwidth per node, GB/s, for two-stage writes (`None`: one
+    /// stage).
+    ssd_gbps: Option<f64>,
+    /// Per cause: its failure leaves the node's local copy readable.
+    keeps_local: Vec<bool>,
+    /// Per job: its checkpoint size (GB) from its model, where its class has one.
+    job_size_gb: Vec<Option<f64>>,
     scratch_done: Vec<u32>,
     /// Fault isolation, and the nodes noisy now (in node order, for determinism).
     isolation: Option<IsolationConfig>,
@@ -240,6 +262,9 @@ impl ReliabilityModel {
             scratch_jobs: Vec::new(),
             retry_limit: None,
             writes: None,
+            ssd_gbps: None,
+            keeps_local: Vec::new(),
+            job_size_gb: Vec::new(),
             scratch_done: Vec::new(),
             isolation: None,
             noisy: std::collections::BTreeSet::new(),
@@ -286,9 +311,45 @@ impl ReliabilityModel {
 
     /// Checkpoints are written to the tier `storage` describes, their write times set
     /// by their size and the bandwidth the tier gives them (`None`: the fixed cost).
+    /// With `ssd_gbps` a write has two stages: the job pauses for its local SSD write,
+    /// then the copy drains to the shared tier in the background.
     pub fn with_storage(mut self, storage: Option<StorageConfig>) -> Self {
+        if let Some(st) = &storage {
+            self.ssd_gbps = st.ssd_gbps;
+            self.keeps_local = self.causes.iter().map(|c| st.keeps_local.contains(c)).collect();
+        }
         self.writes = storage.map(Writes::new);
         self
+    }
+
+    /// Jobs of the workload classes `sizes` names write checkpoints of their model's
+    /// size; the others the configured size. Errs on a class the workload lacks.
+    pub fn with_model_sizes(
+        mut self,
+        workload: &Workload,
+        sizes: Option<&ModelSizeConfig>,
+    ) -> Result<Self, ReliabilityError> {
+        if let Some(m) = sizes {
+            let per_class = m.per_class_gb(&workload.classes)?;
+            self.job_size_gb = workload
+                .jobs
+                .iter()
+                .map(|j| {
+                    j.class
+                        .and_then(|c| per_class.get(c.0 as usize).copied().flatten())
+                })
+                .collect();
+        }
+        Ok(self)
+    }
+
+    /// Job `j`'s checkpoint size (GB) on `gpus` GPUs: its model's, else the configured.
+    fn size_gb(&self, j: u32, gpus: u32) -> f64 {
+        self.job_size_gb
+            .get(j as usize)
+            .copied()
+            .flatten()
+            .unwrap_or_else(|| self.checkpoint.size_gb(gpus))
     }
 
     /// A job is requeued after at most `limit` failures; the next one ends it as
@@ -299,9 +360,17 @@ impl ReliabilityModel {
     }
 
     /// Work lost by job `j` if its run stops `done` ms of work in: what it did since
-    /// its last checkpoint (or since its restore).
+    /// its last checkpoint (or since its restore); since its last drained one when a
+    /// failure took its local copy.
     fn lost_ms(&self, j: u32, done: f64) -> f64 {
-        (done - self.jobs[j as usize].safe_ms).max(0.0)
+        let s = &self.jobs[j as usize];
+        let from = if s.local_lost { s.drained_ms } else { s.safe_ms };
+        (done - from).max(0.0)
+    }
+
+    /// Milliseconds job `j` pauses for its local SSD write (two-stage writes).
+    fn ssd_ms(&self, gb: f64, nodes: u32) -> Option<f64> {
+        self.ssd_gbps.map(|g| gb / (g * f64::from(nodes.max(1))) * 1000.0)
     }
 
     /// The next failure from the source, if any.
@@ -361,10 +430,14 @@ impl ReliabilityModel {
         }
     }
 
-    fn interval_ms(&self, gpus: u64, nodes: u64, racks: u64) -> f64 {
-        let delta = match &self.writes {
-            Some(w) => w.alone_s(self.checkpoint.size_gb(gpus as u32), nodes as u32) * 1000.0,
-            None => self.checkpoint.cost_s * 1000.0,
+    fn interval_ms(&self, j: u32, gpus: u64, nodes: u64, racks: u64) -> f64 {
+        let size_gb = self.size_gb(j, gpus as u32);
+        let ssd = self.ssd_ms(size_gb, nodes as u32);
+        // δ is what the job pauses for: its local write with two stages.
+        let delta = match (ssd, &self.writes) {
+            (Some(ms), _) => ms,
+            (None, Some(w)) => w.alone_s(size_gb, nodes as u32) * 1000.0,
+            (None, None) => self.checkpoint.cost_s * 1000.0,
         };
         match self.checkpoint.policy {
             CheckpointPolicy::None => 0.0,
@@ -396,7 +469,13 @@ impl ReliabilityModel {
             lost_gpu_h: 0.0,
             repair_h: 0.0,
         };
+        // A node or rack PDU failure takes the node's SSD with it, unless the cause is
+        // one that leaves it readable (`keeps_local`).
+        let local_lost = self.ssd_gbps.is_some()
+            && matches!(due.component.kind, ComponentKind::Node | ComponentKind::RackPdu)
+            && !self.keeps_local.get(due.cause).copied().unwrap_or(false);
         for &j in &hit {
+            self.jobs[j as usize].local_lost |= local_lost;
             // The job's own loss is charged when the core stops it (`stop_loss`), at
             // this same instant.
             let lost = self.lost_ms(j, ctx.work_done_in_run_ms(JobId(j)));
@@ -540,7 +619,17 @@ impl ReliabilityModel {
         let generation = (payload >> 32) as u32;
         let now = ctx.now();
         let done = ctx.work_done_in_run_ms(JobId(j));
-        let delta_ms = (self.checkpoint.cost_s * 1000.0).round() as u64;
+        let (gpus, nodes) = {
+            let s = &self.jobs[j as usize];
+            (s.gpus, s.nodes.len() as u32)
+        };
+        let size_gb = self.size_gb(j, gpus);
+        let ssd_ms = self.ssd_ms(size_gb, nodes);
+        let delta_ms = match ssd_ms {
+            // Rounded up to the next millisecond, not for rounding noise.
+            Some(ms) => (ms - 1e-6).ceil().max(0.0) as u64,
+            None => (self.checkpoint.cost_s * 1000.0).round() as u64,
+        };
         let s = &mut self.jobs[j as usize];
         if s.generation & 0xff_ffff != generation {
             return;
@@ -567,9 +656,8 @@ impl ReliabilityModel {
         }
         s.writing_since = Some(now);
         ctx.set_factor(JobId(j), Factor::Checkpoint, 0.0);
-        if let Some(w) = &mut self.writes {
-            let nodes = s.nodes.len() as u32;
-            w.begin(now, j, self.checkpoint.size_gb(s.gpus), nodes);
+        if let (Some(w), None) = (&mut self.writes, ssd_ms) {
+            w.begin(now, j, size_gb, nodes);
             self.schedule_writes(ctx);
             return;
         }
@@ -581,8 +669,11 @@ impl ReliabilityModel {
     fn write_done(&mut self, ctx: &mut ModelCtx<'_>, j: u32) {
         let now = ctx.now();
         let done = ctx.work_done_in_run_ms(JobId(j));
+        let two_stage = self.ssd_gbps.is_some();
         let s = &mut self.jobs[j as usize];
-        s.write_generation = s.write_generation.wrapping_add(1);
+        if !two_stage {
+            s.write_generation = s.write_generation.wrapping_add(1);
+        }
         let Some(since) = s.writing_since.take() else {
             return;
         };
@@ -592,6 +683,39 @@ impl ReliabilityModel {
         s.probe = (now, done);
         ctx.set_factor(JobId(j), Factor::Checkpoint, 1.0);
         self.arm_checkpoint(ctx, j, done);
+        if two_stage {
+            self.start_drain(ctx, j, done);
+        }
+    }
+
+    /// Job `j`'s local copy of `work` ms drains to the shared tier, after the drain in
+    /// progress if there is one.
+    fn start_drain(&mut self, ctx: &mut ModelCtx<'_>, j: u32, work: f64) {
+        let size_gb = self.size_gb(j, self.jobs[j as usize].gpus);
+        let s = &mut self.jobs[j as usize];
+        if s.draining.is_some() {
+            s.pending_drain = Some(work);
+            return;
+        }
+        s.draining = Some(work);
+        let nodes = s.nodes.len() as u32;
+        if let Some(w) = &mut self.writes {
+            w.begin(ctx.now(), j, size_gb, nodes);
+        }
+        self.schedule_writes(ctx);
+    }
+
+    /// Job `j`'s drain ended: that checkpoint is safe on the shared tier, and the
+    /// newer local copy waiting, if any, drains next.
+    fn drain_done(&mut self, ctx: &mut ModelCtx<'_>, j: u32) {
+        let s = &mut self.jobs[j as usize];
+        s.write_generation = s.write_generation.wrapping_add(1);
+        if let Some(work) = s.draining.take() {
+            s.drained_ms = work;
+        }
+        if let Some(work) = s.pending_drain.take() {
+            self.start_drain(ctx, j, work);
+        }
     }
 
     /// Shares the storage tier among the writes in progress and (re)schedules their
@@ -618,7 +742,11 @@ impl ReliabilityModel {
         let mut done = std::mem::take(&mut self.scratch_done);
         w.complete(ctx.now(), &mut done);
         for &k in &done {
-            self.write_done(ctx, k);
+            if self.ssd_gbps.is_some() {
+                self.drain_done(ctx, k);
+            } else {
+                self.write_done(ctx, k);
+            }
         }
         done.clear();
         self.scratch_done = done;
@@ -679,7 +807,7 @@ impl Model for ReliabilityModel {
         let mut racks: Vec<u32> = grants.iter().map(|g| self.blast.rack_of(g.node)).collect();
         racks.sort_unstable();
         racks.dedup();
-        let interval = self.interval_ms(u64::from(gpus), grants.len() as u64, racks.len() as u64);
+        let interval = self.interval_ms(j, u64::from(gpus), grants.len() as u64, racks.len() as u64);
         let now = ctx.now();
         let s = &mut self.jobs[j as usize];
         s.gpus = gpus;
@@ -691,6 +819,10 @@ impl Model for ReliabilityModel {
         s.interval_ms = interval;
         s.next_ckpt_ms = s.safe_ms + interval;
         s.writing_since = None;
+        s.drained_ms = s.safe_ms;
+        s.draining = None;
+        s.pending_drain = None;
+        s.local_lost = false;
         s.rate = 1.0;
         s.probe = (now, 0.0);
         for g in grants {
@@ -730,6 +862,12 @@ impl Model for ReliabilityModel {
         } else {
             false
         };
+        s.pending_drain = None;
+        // The write on the tier in progress: the job's own (one stage) or its drain.
+        let on_tier = match self.ssd_gbps {
+            Some(_) => s.draining.take().is_some(),
+            None => was_writing,
+        };
         for n in &s.nodes {
             let list = &mut self.node_jobs[n.0 as usize];
             if let Some(p) = list.iter().position(|&x| x == j) {
@@ -745,7 +883,7 @@ impl Model for ReliabilityModel {
                 }
             }
         }
-        if was_writing && self.writes.as_mut().is_some_and(|w| w.abandon(now, j)) {
+        if on_tier && self.writes.as_mut().is_some_and(|w| w.abandon(now, j)) {
             // Its share of the tier goes to the writes still in progress.
             self.schedule_writes(ctx);
         }

@@ -122,8 +122,9 @@ mod tests {
         let cfg = StorageConfig {
             node_gbps: 10.0,
             shared_gbps: Some(30.0),
+            ..StorageConfig::default()
         };
-        let mut w = Writes::new(cfg);
+        let mut w = Writes::new(cfg.clone());
         for j in 0..3 {
             w.begin(SimTime::ZERO, j, 100.0, 2);
         }
