@@ -68,6 +68,7 @@ pub fn requests(cluster: &Cluster, workload: &Workload) -> Vec<PlacementRequest>
             let fits =
                 (0..capacity.len()).any(|m| models.allows(m) && capacity[m] >= u64::from(spec.demand.gpus));
             fits.then_some(PlacementRequest {
+                tp: 1,
                 demand: spec.demand,
                 models,
                 host: spec.host,

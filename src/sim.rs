@@ -366,6 +366,7 @@ impl<'a> Simulation<'a> {
                     .zip(&jobs)
                     .filter(|(_, s)| s.status == Status::Pending)
                     .map(|(spec, s)| PlacementRequest {
+                        tp: 1,
                         demand: spec.demand,
                         models: s.models,
                         host: spec.host,
@@ -629,6 +630,7 @@ impl Core<'_> {
     fn request(&self, job: u32) -> PlacementRequest {
         let spec = &self.workload.jobs[job as usize];
         PlacementRequest {
+            tp: spec.comm.as_deref().map_or(1, |h| h.tp.max(1)),
             demand: spec.demand,
             models: self.jobs[job as usize].models,
             host: spec.host,

@@ -21,6 +21,7 @@ use dcsim::workload::{GpuDemand, HostDemand};
 
 fn task(demand: GpuDemand, cpu_milli: u32) -> PlacementRequest {
     PlacementRequest {
+        tp: 1,
         demand,
         models: ModelMask(u64::MAX),
         host: HostDemand {

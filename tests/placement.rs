@@ -30,6 +30,7 @@ fn two_nodes_5_and_3_free() -> FreeCapacity {
 fn place(policy: &str, free: &FreeCapacity, demand: GpuDemand) -> Vec<GpuGrant> {
     let mut out = Vec::new();
     let req = PlacementRequest {
+        tp: 1,
         demand,
         models: ModelMask(u64::MAX),
         host: HostDemand::NONE,
@@ -170,11 +171,13 @@ fn gpu_model_constraints_are_respected() {
     );
     let mut out = Vec::new();
     let only_a = PlacementRequest {
+        tp: 1,
         demand: GpuDemand::whole(1),
         models: ModelMask(0b01),
         host: HostDemand::NONE,
     };
     let only_b = PlacementRequest {
+        tp: 1,
         demand: GpuDemand::whole(1),
         models: ModelMask(0b10),
         host: HostDemand::NONE,

@@ -24,6 +24,7 @@ fn grant(node: u32, gpus: u64) -> GpuGrant {
 
 fn any(demand: GpuDemand) -> PlacementRequest {
     PlacementRequest {
+        tp: 1,
         demand,
         models: ModelMask(u64::MAX),
         host: HostDemand::NONE,
@@ -132,6 +133,7 @@ fn model_affinity_prefers_the_cheapest_model() {
     // A job that allows only the fast model still gets it.
     let mut out = Vec::new();
     let req = PlacementRequest {
+        tp: 1,
         demand: GpuDemand::whole(1),
         models: ModelMask(0b01),
         host: HostDemand::NONE,
@@ -217,6 +219,7 @@ fn cpu_bound_pair() -> FreeCapacity {
     let mut f = FreeCapacity::new(&c, true);
     f.track_host(&c);
     let small = PlacementRequest {
+        tp: 1,
         host: HostDemand {
             cpu_milli: 4_000,
             memory_mib: 0,
@@ -233,6 +236,7 @@ fn every_policy_respects_cpu() {
     // A 1-GPU task asking for 13 cores fits only node 1; one asking for 17 fits nowhere.
     let f = cpu_bound_pair();
     let ask = |cpu_milli| PlacementRequest {
+        tp: 1,
         host: HostDemand {
             cpu_milli,
             memory_mib: 0,
@@ -258,6 +262,7 @@ fn fgd_avoids_stranding_gpus_on_a_node_out_of_cpu() {
     let f = cpu_bound_pair();
     assert_eq!(f.frag_micro(), 0);
     let req = PlacementRequest {
+        tp: 1,
         host: HostDemand {
             cpu_milli: 12_000,
             memory_mib: 0,
@@ -283,6 +288,7 @@ fn a_cpu_only_pod_goes_where_it_strands_no_gpu_under_fgd() {
     // FGD scores that +3 GPUs and node 1 (6 cores left, the mix still fits) 0: node 1.
     let f = cpu_bound_pair();
     let pod = |cpu_milli| PlacementRequest {
+        tp: 1,
         host: HostDemand {
             cpu_milli,
             memory_mib: 0,

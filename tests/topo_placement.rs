@@ -56,6 +56,7 @@ fn take(free: &mut FreeCapacity, n: u32, k: u32) {
 
 fn gang(gpus: u32) -> PlacementRequest {
     PlacementRequest {
+        tp: 1,
         demand: GpuDemand {
             gpus,
             milli_per_gpu: MILLI_PER_GPU,

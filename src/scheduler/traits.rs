@@ -47,6 +47,9 @@ pub struct PlacementRequest {
     /// CPU and memory asked for (split over nodes in proportion to GPUs, see
     /// [`HostDemand::part`]).
     pub host: HostDemand,
+    /// Tensor-parallel degree (1: none): a placement that honours it gives every node a
+    /// multiple of `tp` of the gang's GPUs, so no tensor-parallel group spans two nodes.
+    pub tp: u32,
 }
 
 /// Chooses which GPUs a job gets.

@@ -38,6 +38,7 @@ impl Placement for Consolidate {
             .filter(|&m| d.gpus <= free.max_node_gpus(m))
             .fold(0u64, |mask, m| mask | 1 << m.0);
         let one_node = PlacementRequest {
+            tp: 1,
             demand: d,
             models: ModelMask(single),
             host: req.host,

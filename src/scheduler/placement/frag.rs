@@ -185,6 +185,7 @@ impl TaskMix {
         for ((demand, mask, host), n) in counts {
             mix.add(
                 &PlacementRequest {
+                    tp: 1,
                     demand,
                     models: crate::scheduler::ModelMask(mask),
                     host,
@@ -308,6 +309,7 @@ mod tests {
 
     fn req(gpus: u32, milli: u32) -> PlacementRequest {
         PlacementRequest {
+            tp: 1,
             demand: GpuDemand {
                 gpus,
                 milli_per_gpu: milli,
@@ -319,6 +321,7 @@ mod tests {
 
     fn hreq(gpus: u32, milli: u32, cpu_milli: u32, memory_mib: u32) -> PlacementRequest {
         PlacementRequest {
+            tp: 1,
             host: HostDemand {
                 cpu_milli,
                 memory_mib,
@@ -398,6 +401,7 @@ mod tests {
             (hreq(1, 250, 0, 128), 0.5),
             (
                 PlacementRequest {
+                    tp: 1,
                     demand: GpuDemand::whole(1),
                     models: ModelMask(0b10),
                     host: HostDemand::NONE,

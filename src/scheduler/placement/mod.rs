@@ -101,7 +101,48 @@ fn spread_large(req: &PlacementRequest, free: &FreeCapacity, out: &mut Vec<GpuGr
     d.is_whole()
         && candidate_models(req, free)
             .filter(|&m| d.gpus > free.max_node_gpus(m))
-            .any(|m| spread(free, m, d.gpus, req.host, out))
+            .any(|m| {
+                if req.tp > 1 {
+                    spread_tp(free, m, d.gpus, req.tp, req.host, out)
+                } else {
+                    spread(free, m, d.gpus, req.host, out)
+                }
+            })
+}
+
+/// Spreads `gpus` GPUs of `model` over nodes most free first, each node taking a multiple
+/// of `tp` (its free GPUs rounded down), so no tensor-parallel group of `tp` GPUs spans
+/// two nodes; false, with `out` cleared, when the rounded free GPUs do not cover the gang.
+/// O(nodes of the model); only gangs with `tp > 1` take it.
+fn spread_tp(
+    free: &FreeCapacity,
+    model: GpuModelId,
+    gpus: u32,
+    tp: u32,
+    host: HostDemand,
+    out: &mut Vec<GpuGrant>,
+) -> bool {
+    if free.free_whole(model) < u64::from(gpus) {
+        return false;
+    }
+    let mut left = gpus;
+    for node in free.nodes_by_free_desc(model) {
+        if left == 0 {
+            break;
+        }
+        let k = (free.node_free_whole(node) / tp * tp).min(left);
+        if k > 0 && free.hosts(node, host.part(k, gpus)) {
+            out.push(GpuGrant {
+                node,
+                gpus: free.free_mask(node, k),
+            });
+            left -= k;
+        }
+    }
+    if left > 0 {
+        out.clear();
+    }
+    left == 0
 }
 
 /// Models allowed by `req` that have GPUs, in model-id order.

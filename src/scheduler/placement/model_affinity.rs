@@ -23,6 +23,7 @@ impl Placement for ModelAffinity {
             .filter(|m| req.models.allows(m.0 as usize) && free.capacity(**m) > 0)
             .any(|m| {
                 let one = PlacementRequest {
+                    tp: 1,
                     demand: req.demand,
                     models: ModelMask(1 << m.0),
                     host: req.host,

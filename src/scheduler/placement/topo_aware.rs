@@ -6,7 +6,7 @@ use crate::topology::fabric::Fabric;
 use crate::topology::{GpuModelId, NodeId};
 use crate::workload::HostDemand;
 
-use super::{candidate_models, spread, BestFit};
+use super::{candidate_models, spread, spread_tp, BestFit};
 
 /// Leaves tried, tightest first, for a gang that fits in one leaf before taking several
 /// (bounds a decision's cost when CPU or memory rule nodes out).
@@ -133,9 +133,8 @@ fn place_topo(req: &PlacementRequest, free: &FreeCapacity, out: &mut Vec<GpuGran
         .filter(|&m| d.gpus <= free.max_node_gpus(m))
         .fold(0u64, |mask, m| mask | 1 << m.0);
     let one_node = PlacementRequest {
-        demand: d,
         models: ModelMask(single),
-        host: req.host,
+        ..*req
     };
     if single != 0 && BestFit.place(&one_node, free, out) {
         return true;
@@ -145,30 +144,39 @@ fn place_topo(req: &PlacementRequest, free: &FreeCapacity, out: &mut Vec<GpuGran
         if free.free_whole(model) < u64::from(d.gpus) {
             continue;
         }
-        if place_on_leaves(ix, free, model, d.gpus, req.host, out) {
+        let tp = req.tp.max(1);
+        if place_on_leaves(ix, free, model, d.gpus, tp, req.host, out) {
             return true;
         }
         out.clear();
-        if spread(free, model, d.gpus, req.host, out) {
+        let spread_ok = if tp > 1 {
+            spread_tp(free, model, d.gpus, tp, req.host, out)
+        } else {
+            spread(free, model, d.gpus, req.host, out)
+        };
+        if spread_ok {
             return true;
         }
     }
     false
 }
 
-/// Places `gpus` GPUs of `model` over the fewest leaves (then pods); false, with `out`
-/// possibly partly filled, when CPU or memory rule the chosen leaves' nodes out.
+/// Places `gpus` GPUs of `model` over the fewest leaves (then pods), every node taking a
+/// multiple of `tp`; false, with `out` possibly partly filled, when CPU or memory (or the
+/// rounding to `tp`) rule the chosen leaves' nodes out.
+#[allow(clippy::too_many_arguments)]
 fn place_on_leaves(
     ix: &LeafIndex,
     free: &FreeCapacity,
     model: GpuModelId,
     gpus: u32,
+    tp: u32,
     host: HostDemand,
     out: &mut Vec<GpuGrant>,
 ) -> bool {
     // One leaf, tightest first.
     for (_, leaf) in ix.leaves_with(model, gpus).take(LEAVES_TRIED) {
-        if fill_leaf(ix, free, model, leaf, gpus, gpus, host, out) {
+        if fill_leaf(ix, free, model, leaf, gpus, gpus, tp, host, out) {
             return true;
         }
         out.clear();
@@ -194,7 +202,7 @@ fn place_on_leaves(
             ix,
             free,
             model,
-            gpus,
+            (gpus, tp),
             host,
             ix.pod_leaves_desc(model, pod),
             |rem| ix.pod_leaves_with(model, pod, rem).map(|(_, l)| l).collect(),
@@ -204,7 +212,7 @@ fn place_on_leaves(
             ix,
             free,
             model,
-            gpus,
+            (gpus, tp),
             host,
             ix.leaves_desc(model),
             |rem| ix.leaves_with(model, rem).map(|(_, l)| l).collect(),
@@ -226,13 +234,15 @@ fn leaves_to_cover(leaves: impl Iterator<Item = (u32, u32)>, gpus: u32) -> Optio
 }
 
 /// Takes leaves most free first, whole, until the remainder fits on one leaf, then the
-/// tightest leaf (from `holding(remainder)`, tightest first) not yet taken for it.
+/// tightest leaf (from `holding(remainder)`, tightest first) not yet taken for it. With
+/// `tp > 1` (of `(gpus, tp)`) a leaf's share is its nodes' free GPUs each rounded down to
+/// a multiple of `tp`, and the remainder tries up to [`LEAVES_TRIED`] holding leaves.
 #[allow(clippy::too_many_arguments)]
 fn take_leaves(
     ix: &LeafIndex,
     free: &FreeCapacity,
     model: GpuModelId,
-    gpus: u32,
+    (gpus, tp): (u32, u32),
     host: HostDemand,
     desc: impl Iterator<Item = (u32, u32)>,
     holding: impl Fn(u32) -> Vec<u32>,
@@ -241,24 +251,51 @@ fn take_leaves(
     let mut left = gpus;
     let mut taken: Vec<u32> = Vec::new();
     for (f, leaf) in desc {
+        let f = if tp > 1 {
+            usable(ix, free, model, leaf, tp)
+        } else {
+            f
+        };
         if f >= left {
             break;
         }
-        if !fill_leaf(ix, free, model, leaf, f, gpus, host, out) {
+        if f == 0 {
+            continue;
+        }
+        if !fill_leaf(ix, free, model, leaf, f, gpus, tp, host, out) {
             return false;
         }
         taken.push(leaf);
         left -= f;
     }
-    let Some(last) = holding(left).into_iter().find(|l| !taken.contains(l)) else {
-        return false;
-    };
-    fill_leaf(ix, free, model, last, left, gpus, host, out)
+    let tries = if tp > 1 { LEAVES_TRIED } else { 1 };
+    let kept = out.len();
+    for last in holding(left)
+        .into_iter()
+        .filter(|l| !taken.contains(l))
+        .take(tries)
+    {
+        if fill_leaf(ix, free, model, last, left, gpus, tp, host, out) {
+            return true;
+        }
+        out.truncate(kept);
+    }
+    false
+}
+
+/// GPUs of `model` that `leaf` can give a gang of tensor-parallel degree `tp`: each
+/// node's free GPUs rounded down to a multiple of `tp`.
+fn usable(ix: &LeafIndex, free: &FreeCapacity, model: GpuModelId, leaf: u32, tp: u32) -> u32 {
+    ix.leaf_nodes(model, leaf)
+        .iter()
+        .map(|&n| free.node_free_whole(n) / tp * tp)
+        .sum()
 }
 
 /// Grants `k` GPUs of `model` on `leaf`'s nodes, most free first (lowest id on ties), the
 /// last node the tightest that holds the remainder, each only with the CPU and memory
-/// for its part of `host` (of a gang of `gpus`); false if the leaf cannot.
+/// for its part of `host` (of a gang of `gpus`) and each a multiple of `tp` (a node's
+/// free GPUs count rounded down to one); false if the leaf cannot.
 #[allow(clippy::too_many_arguments)]
 fn fill_leaf(
     ix: &LeafIndex,
@@ -267,13 +304,14 @@ fn fill_leaf(
     leaf: u32,
     k: u32,
     gpus: u32,
+    tp: u32,
     host: HostDemand,
     out: &mut Vec<GpuGrant>,
 ) -> bool {
     let mut order: Vec<(u32, u32)> = ix
         .leaf_nodes(model, leaf)
         .iter()
-        .map(|&n| (free.node_free_whole(n), n.0))
+        .map(|&n| (free.node_free_whole(n) / tp * tp, n.0))
         .filter(|&(f, _)| f > 0)
         .collect();
     order.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
