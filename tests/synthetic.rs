@@ -54,7 +54,7 @@ fn source(pairs: &[(GpuDemand, u64)]) -> Workload {
     for (i, &(demand, secs)) in pairs.iter().enumerate() {
         w.jobs.push(JobSpec {
             id: JobId(i as u32),
-            name: format!("src{i}"),
+            name: format!("src{i}").into(),
             submit: SimTime::from_secs(i as u64),
             duration: SimTime::from_secs(secs),
             demand,

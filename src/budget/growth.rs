@@ -202,9 +202,9 @@ pub fn apply(mut workload: Workload, mult: &[f64], bounds: &[SimTime]) -> Result
         for j in 0..n {
             let name = match (a.k, j) {
                 (0, 0) => src.name.clone(),
-                (0, j) => format!("{}~{j}", src.name),
-                (k, 0) => format!("{}#{k}", src.name),
-                (k, j) => format!("{}#{k}~{j}", src.name),
+                (0, j) => format!("{}~{j}", src.name).into(),
+                (k, 0) => format!("{}#{k}", src.name).into(),
+                (k, j) => format!("{}#{k}~{j}", src.name).into(),
             };
             jobs.push(JobSpec {
                 name,

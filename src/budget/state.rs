@@ -279,7 +279,7 @@ mod tests {
         let mut w = Workload::default();
         w.tenants.push("a".into());
         w.jobs.push(JobSpec::new(
-            "j".into(),
+            "j",
             SimTime::ZERO,
             SimTime::MAX_HORIZON,
             GpuDemand::whole(16),

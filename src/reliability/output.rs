@@ -175,7 +175,7 @@ impl ReliabilityOutput {
         ])?;
         for (j, spec) in self.jobs.iter().zip(&workload.jobs) {
             w.write_record([
-                spec.name.clone(),
+                spec.name.to_string(),
                 j.interruptions.to_string(),
                 j.checkpoints.to_string(),
                 format!("{:.6}", j.lost_gpu_h),

@@ -8,6 +8,11 @@ use serde::Serialize;
 
 use crate::engine::SimTime;
 
+/// A job's name from its trace. Names of up to 24 bytes (every synthetic `s{i}` and
+/// most trace ids) are stored inline, so generating or loading a million jobs makes no
+/// per-job heap allocation for the name; longer names fall back to the heap.
+pub type JobName = compact_str::CompactString;
+
 /// Dense index of a job in its [`Workload`], assigned after sorting by submit time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize)]
 pub struct JobId(pub u32);
@@ -218,7 +223,7 @@ pub struct JobSpec {
     /// Dense id, in submit order.
     pub id: JobId,
     /// The job's id or name in its source trace.
-    pub name: String,
+    pub name: JobName,
     /// When the job is submitted.
     pub submit: SimTime,
     /// Work at nominal speed: the run time on GPUs of rate 1.0.
@@ -287,7 +292,7 @@ impl JobSpec {
     /// A training job on any GPU model, priority 0, with no CPU or memory demand, user,
     /// recorded start or open end: the common case, to which adapters add what their trace records.
     pub fn new(
-        name: String,
+        name: impl Into<JobName>,
         submit: SimTime,
         duration: SimTime,
         demand: GpuDemand,
@@ -295,7 +300,7 @@ impl JobSpec {
     ) -> JobSpec {
         JobSpec {
             id: JobId::default(),
-            name,
+            name: name.into(),
             submit,
             duration,
             demand,

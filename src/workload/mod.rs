@@ -10,6 +10,6 @@ pub mod transform;
 pub use error::WorkloadError;
 pub(crate) use job::check_job_count;
 pub use job::{
-    ClassId, CommHints, GpuDemand, GpuTypeSet, HostDemand, Interner, JobId, JobKind, JobSpec, SkipCount,
-    SkipReport, TenantId, TraceEpoch, UserId, Workload, EPOCH_FORMAT, MAX_JOBS, MILLI_PER_GPU,
+    ClassId, CommHints, GpuDemand, GpuTypeSet, HostDemand, Interner, JobId, JobKind, JobName, JobSpec,
+    SkipCount, SkipReport, TenantId, TraceEpoch, UserId, Workload, EPOCH_FORMAT, MAX_JOBS, MILLI_PER_GPU,
 };

@@ -281,7 +281,7 @@ pub fn apply(mut workload: Workload, cfg: &TransformConfig) -> Result<Workload, 
             for i in 0..m {
                 let src = &jobs[i];
                 let copy = JobSpec {
-                    name: format!("{}#{k}", src.name),
+                    name: format!("{}#{k}", src.name).into(),
                     submit: src.submit + shift,
                     recorded_start: src.recorded_start.map(|r| r + shift),
                     ..src.clone()

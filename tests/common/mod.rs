@@ -85,7 +85,7 @@ pub fn workload(jobs: Vec<JobSpec>) -> Workload {
         ..Default::default()
     };
     for (i, j) in w.jobs.iter_mut().enumerate() {
-        j.name = format!("j{i}");
+        j.name = format!("j{i}").into();
     }
     w.finish();
     w

@@ -104,7 +104,7 @@ pub(crate) fn read(src: &mut Source, b: &mut Builder) -> Result<(), WorkloadErro
         let tenant = b.tenant(field(&rec, app));
         b.jobs.push(JobSpec {
             id: JobId::default(),
-            name: src.job_id(&rec, instance)?,
+            name: src.job_id(&rec, instance)?.into(),
             submit,
             // Open-ended instances get their duration once the trace end is known.
             duration: deleted.map_or(SimTime::ZERO, |d| d - start),

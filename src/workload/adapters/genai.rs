@@ -58,7 +58,7 @@ pub(crate) fn read(src: &mut Source, b: &mut Builder) -> Result<(), WorkloadErro
         };
         b.jobs.push(JobSpec {
             id: JobId::default(),
-            name: line_name("genai", line(&rec)),
+            name: line_name("genai", line(&rec)).into(),
             submit,
             duration: dur,
             demand: GpuDemand::whole(1),

@@ -172,7 +172,7 @@ pub(crate) fn read(src: &mut Source, b: &mut Builder) -> Result<(), WorkloadErro
         let comm = comm_hints(src, &rec, comm_cols, n)?;
         b.jobs.push(JobSpec {
             id: JobId::default(),
-            name: src.job_id(&rec, id)?,
+            name: src.job_id(&rec, id)?.into(),
             submit,
             duration,
             demand,
@@ -294,7 +294,7 @@ pub fn write_generic(workload: &Workload, out: impl Write) -> Result<(), std::io
             .map_or("", String::as_str);
         row.clear();
         row.extend([
-            j.name.clone(),
+            j.name.to_string(),
             secs(j.submit),
             secs(j.duration),
             j.demand.gpus.to_string(),

@@ -165,7 +165,7 @@ pub(crate) fn read(src: &mut Source, b: &mut Builder) -> Result<(), WorkloadErro
         }
         b.jobs.push(JobSpec {
             id: JobId::default(),
-            name: src.job_id(&rec, name)?,
+            name: src.job_id(&rec, name)?.into(),
             submit: created,
             // Open-ended jobs hold their start here until the trace end is known.
             duration: deleted.map_or(SimTime::ZERO, |d| d - start),
