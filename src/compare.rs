@@ -66,6 +66,7 @@ use std::path::Path;
 
 use rayon::prelude::*;
 
+use crate::columnar::{self, TableFormat};
 use crate::engine::SimTime;
 use crate::metrics::{JobRecord, OutputLevel, Recording, SeriesResolution, Summary, UtilizationWindow};
 use crate::plots;
@@ -807,13 +808,25 @@ pub fn write_compare(
     c: &Comparison,
     finish: Option<&report::Finish>,
 ) -> Result<(), CompareError> {
+    write_compare_as(dir, force, c, TableFormat::Csv, finish)
+}
+
+/// [`write_compare`] with the tables in `format`: as Parquet, each CSV table is written
+/// as a `.parquet` file of the same stem and columns; `compare.json` stays JSON.
+pub fn write_compare_as(
+    dir: &Path,
+    force: bool,
+    c: &Comparison,
+    format: TableFormat,
+    finish: Option<&report::Finish>,
+) -> Result<(), CompareError> {
     let main = |w: &mut dyn Write| write_compare_csv(w, c);
     let tenants = |w: &mut dyn Write| write_tenants_csv(w, c);
     let quantiles = |w: &mut dyn Write| write_quantiles_csv(w, c);
     let meta = |w: &mut dyn Write| write_meta_json(w, c);
     let [m, t, q, j] = COMPARE_FILES;
     let files: [(&str, &FileWriter); 4] = [(m, &main), (t, &tenants), (q, &quantiles), (j, &meta)];
-    report::write_dir_then(dir, force, &files, &|_| {}, finish)?;
+    columnar::write_dir_as(dir, force, &files, format, &|_| {}, finish)?;
     Ok(())
 }
 

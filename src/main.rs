@@ -90,6 +90,10 @@ enum Command {
         /// Skip the figures and report.html.
         #[arg(long)]
         no_report: bool,
+        /// Write the tables as `csv` or as `parquet` (same columns; summary.json stays
+        /// JSON). Parquet budgets have no report (it draws from the CSV files).
+        #[arg(long, default_value = "csv", value_parser = TableFormat::from_str)]
+        format: TableFormat,
         #[command(flatten)]
         sets: Sets,
     },
@@ -319,6 +323,10 @@ struct CompareArgs {
     /// Skip the figures and report.html.
     #[arg(long)]
     no_report: bool,
+    /// Write the tables as `csv` or as `parquet` (same columns; compare.json stays
+    /// JSON). Parquet comparisons have no report (it draws from the CSV files).
+    #[arg(long, default_value = "csv", value_parser = TableFormat::from_str)]
+    format: TableFormat,
     #[command(flatten)]
     sets: Sets,
 }
@@ -432,8 +440,16 @@ fn dispatch(command: Command) -> Result<()> {
             seed,
             force,
             no_report,
+            format,
             sets,
-        } => budget_cmd(&sets.load(&scenario)?, months, output, seed, force, !no_report),
+        } => budget_cmd(
+            &sets.load(&scenario)?,
+            months,
+            output,
+            seed,
+            force,
+            (!no_report && format == TableFormat::Csv, format),
+        ),
         Command::Report { dir, png } => report_cmd(&dir, png),
         Command::Validate { scenario, sets } => validate(&scenario, &sets.load(&scenario)?),
         Command::Sweep(args) => sweep_cmd(args),
@@ -611,7 +627,7 @@ fn budget_cmd(
     output: Option<PathBuf>,
     seed: Option<u64>,
     force: bool,
-    with_report: bool,
+    (with_report, format): (bool, TableFormat),
 ) -> Result<()> {
     let t0 = Instant::now();
     let cfg = &scenario.config;
@@ -662,7 +678,7 @@ fn budget_cmd(
     let rows = budget::table::rows(&calendar, &out.jobs, &fleet, metric);
     let table = |w: &mut dyn std::io::Write| budget::table::write(w, &rows, bill.as_ref());
     let finish = |tmp: &Path| render_report(tmp, false);
-    report::write_run_with(
+    report::write_run_as(
         &dir,
         force,
         &info,
@@ -671,7 +687,7 @@ fn budget_cmd(
             out: &out,
             bill: bill.as_ref(),
         },
-        OutputLevel::Full,
+        (OutputLevel::Full, format),
         &[("budget.csv", &table)],
         &|_| {},
         with_report.then_some(&finish as &report::Finish),
@@ -877,11 +893,12 @@ fn compare_cmd(args: CompareArgs) -> Result<()> {
     let threads = pool.current_num_threads();
     let result = pool.install(|| compare::compare(&scenario, &config))?;
     let finish = |tmp: &Path| render_report(tmp, false);
-    compare::write_compare(
+    compare::write_compare_as(
         &dir,
         args.force,
         &result,
-        (!args.no_report).then_some(&finish as &report::Finish),
+        args.format,
+        (!args.no_report && args.format == TableFormat::Csv).then_some(&finish as &report::Finish),
     )?;
     print!("{}", compare::table(&result));
     let preemptions = result

@@ -23,8 +23,14 @@ fn dcsim(args: &[&str], threads: &str) -> std::process::Output {
 
 /// Runs `scenario` with `extra` arguments into `dir`, asserting success.
 fn run(scenario: &str, dir: &Path, extra: &[&str], threads: &str) {
+    run_command("run", scenario, dir, extra, threads);
+}
+
+/// Runs the dcsim subcommand `command` (`run`, `budget`, `compare`) on `scenario` with
+/// `extra` arguments into `dir`, asserting success.
+fn run_command(command: &str, scenario: &str, dir: &Path, extra: &[&str], threads: &str) {
     let path = format!("scenarios/{scenario}.toml");
-    let mut args = vec!["run", &path, "--output", dir.to_str().unwrap(), "--no-report"];
+    let mut args = vec![command, &path, "--output", dir.to_str().unwrap(), "--no-report"];
     args.extend_from_slice(extra);
     let out = dcsim(&args, threads);
     assert!(
@@ -108,16 +114,22 @@ fn assert_same_table(csv_path: &Path, pq_path: &Path) -> Vec<(String, String)> {
 /// Runs `scenario` as CSV and as Parquet (twice: 1 and 4 threads), checks every table
 /// holds the same values and the Parquet bytes do not change; returns the tables seen.
 fn check(scenario: &str, extra: &[&str]) -> Vec<String> {
+    check_command("run", scenario, extra)
+}
+
+/// [`check`] for the subcommand `command`; every `.json` file is the same in both
+/// formats.
+fn check_command(command: &str, scenario: &str, extra: &[&str]) -> Vec<String> {
     let tmp = tempfile::tempdir().unwrap();
     let (c, p1, p4) = (
         tmp.path().join("csv"),
         tmp.path().join("p1"),
         tmp.path().join("p4"),
     );
-    run(scenario, &c, extra, "4");
+    run_command(command, scenario, &c, extra, "4");
     let pq: Vec<&str> = extra.iter().copied().chain(["--format", "parquet"]).collect();
-    run(scenario, &p1, &pq, "1");
-    run(scenario, &p4, &pq, "4");
+    run_command(command, scenario, &p1, &pq, "1");
+    run_command(command, scenario, &p4, &pq, "4");
     let names = tables(&c);
     assert!(!names.is_empty());
     assert!(tables(&p1).is_empty(), "a Parquet run writes no CSV");
@@ -130,10 +142,19 @@ fn check(scenario: &str, extra: &[&str]) -> Vec<String> {
             "{scenario}: {file} differs between 1 and 4 threads"
         );
     }
-    assert_eq!(
-        fs::read(c.join("summary.json")).unwrap(),
-        fs::read(p1.join("summary.json")).unwrap()
-    );
+    let mut json = 0;
+    for e in fs::read_dir(&c).unwrap() {
+        let name = e.unwrap().file_name();
+        if name.to_string_lossy().ends_with(".json") {
+            json += 1;
+            assert_eq!(
+                fs::read(c.join(&name)).unwrap(),
+                fs::read(p1.join(&name)).unwrap(),
+                "{scenario}: {name:?} differs between the formats"
+            );
+        }
+    }
+    assert_eq!(json, 1, "{scenario}: one summary.json or compare.json");
     names
 }
 
@@ -313,4 +334,25 @@ duration = { dist = "exponential", mean_s = 600.0 }
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     assert_eq!(left, ["s.toml"], "a temporary or a partial run was left");
+}
+
+/// `budget` and `compare` write their own tables (budget.csv; compare.csv and its
+/// tenant and quantile tables) through the same columnar path as `run`.
+#[test]
+fn budget_and_compare_tables_match() {
+    let budget = check_command("budget", "budget-2026", &[]);
+    for t in ["budget", "jobs", "timeseries"] {
+        assert!(budget.iter().any(|n| n == t), "budget wrote {budget:?}");
+    }
+    let compare = check_command(
+        "compare",
+        "philly-slice",
+        &[
+            "--policies",
+            "fifo,fifo-skip",
+            "--placements",
+            "best-fit,first-fit",
+        ],
+    );
+    assert_eq!(compare, ["compare", "compare_quantiles", "compare_tenants"]);
 }
