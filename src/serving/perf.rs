@@ -273,7 +273,8 @@ impl ReplicaPerf {
     /// of the batch's total prompt tokens less that one-prompt iteration's fixed part
     /// (the source's own method: SplitwiseSim interpolates prompt time over a batch's
     /// tokens); beyond the longest measured prompt it grows in proportion to tokens.
-    fn prefill_part_ms(&self, b: &Batch) -> f64 {
+    /// Public for the fluid mode's closed-form capacity.
+    pub fn prefill_part_ms(&self, b: &Batch) -> f64 {
         let (_, attn, compute) = self.parts_ms(b);
         let Some(profile) = &self.prefill_profile else {
             return attn + compute;
