@@ -98,9 +98,9 @@ fn measured_profile_predicts_held_out_prompt_lengths() {
     // held-out ones (256, 1,024, 4,096) and compare with their measured times. Held-out
     // points sit midway in 4x gaps; the shipped model interpolates 2x gaps, so this
     // bounds its error between measured lengths from above.
-    // Figures reached: H100 worst 6.4% (1,024); A100 1,024 and 4,096 within 7.1%, A100
-    // 256 tokens 12.2% (the profile is flat to 256 tokens then rises 43% by 512: a knee
-    // that a 128-512 line misses). Within 10% except that one point.
+    // Figures reached: H100 worst 5.4% (256 and 1,024); A100 1,024 and 4,096 within
+    // 7.1%, A100 256 tokens 11.5% (the profile is flat to 256 tokens then rises 40% by
+    // 512: a knee that a 128-512 line misses). Within 10% except that one point.
     for hw in ["a100-80gb", "h100-80gb"] {
         let measured = single_prompt(hw);
         let fit: Vec<(f64, f64)> = measured
