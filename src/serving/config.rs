@@ -9,6 +9,7 @@ use super::error::ServingError;
 use super::fluid::{demand_of_rate, demand_of_trace, Demand};
 use super::generate::{apply_bursts, generate, Arrivals, Burst, Sizes};
 use super::perf::{efficiency_for, llm, ReplicaPerf, DECODE_POWER_SHARE, LLM_NAMES};
+use super::profile::builtin;
 use super::replicas::ServiceSettings;
 use super::report::Slo;
 use super::request::RequestTrace;
@@ -76,6 +77,18 @@ pub enum Mode {
     Fluid,
 }
 
+/// How a service's prefill time is modelled.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PrefillModel {
+    /// Follow a measured profile where one exists for the model, GPU and GPUs per
+    /// replica ([`super::profile::builtin`]), else the roofline.
+    #[default]
+    Measured,
+    /// The roofline formula of [`super::perf`] always.
+    Roofline,
+}
+
 /// One `[[services]]` table.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -126,6 +139,9 @@ pub struct ServiceConfig {
     /// `requests` (default) or `fluid`; the fluid interval is `interval_s`.
     #[serde(default)]
     pub mode: Mode,
+    /// `measured` (default: a measured prefill profile where one exists) or `roofline`.
+    #[serde(default)]
+    pub prefill_model: PrefillModel,
 }
 
 impl ServiceConfig {
@@ -271,7 +287,12 @@ impl ServiceConfig {
         let Some(m) = &self.model else { return Ok(None) };
         let spec = llm(m)
             .ok_or_else(|| ServingError::config(format!("{key}.model"), format!("unknown model `{m}`")))?;
-        ReplicaPerf::new(spec, gpu, self.gpus_per_replica, efficiency_for(gpu), key).map(Some)
+        let profile = match self.prefill_model {
+            PrefillModel::Measured => builtin(spec.name, &gpu.name, self.gpus_per_replica),
+            PrefillModel::Roofline => None,
+        };
+        ReplicaPerf::new(spec, gpu, self.gpus_per_replica, efficiency_for(gpu), key)
+            .map(|p| Some(p.with_prefill_profile(profile)))
     }
 
     /// The simulator settings on `gpu`.

@@ -42,7 +42,7 @@
 use super::autoscale::Observed;
 use super::error::ServingError;
 use super::generate::{Arrivals, Burst, Sizes};
-use super::perf::ReplicaPerf;
+use super::perf::{Batch, ReplicaPerf};
 use super::replicas::ServiceSettings;
 use super::report::{Drops, ServiceReport};
 use super::request::Request;
@@ -258,7 +258,20 @@ impl Capacity {
         let compute = 2.0 * l.params * mix.prompt / fl;
         let attn = m.eff.attn_passes * f64::from(l.layers) * f64::from(l.heads) * 2.0 * mix.prompt_sq;
         let a = l.weight_bytes() / bw;
-        let c = compute + attn / bw + seq;
+        // With a measured prefill profile, one prompt's prefill is the profile's
+        // (perf::ReplicaPerf::prefill_part_ms), its compute share kept for power.
+        let (compute, c) = if m.prefill_profile.is_some() && mix.prompt > 0.0 {
+            let one = Batch {
+                prefill_seqs: 1,
+                prefill_tokens: mix.prompt,
+                prefill_sq_tokens: mix.prompt_sq,
+                ..Batch::default()
+            };
+            let part = m.prefill_part_ms(&one) / 1e3 / s.speed;
+            (part * compute / (compute + attn / bw), part + seq)
+        } else {
+            (compute, compute + attn / bw + seq)
+        };
         let o = mix.output.max(1.0);
         let d = l.kv_bytes_per_token() * mix.decode_ctx / bw + seq * (o - 1.0);
         let by_slots = f64::from(s.max_batch) / o;

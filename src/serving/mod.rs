@@ -13,6 +13,7 @@ pub mod error;
 pub mod fluid;
 pub mod generate;
 pub mod perf;
+pub mod profile;
 pub mod replicas;
 pub mod report;
 pub mod request;

@@ -17,10 +17,19 @@
 //! attention passes a are fitted per GPU to a published measurement: SplitwiseSim's
 //! profile of Llama2-70B on DGX-A100 and DGX-H100 (Patel et al., ISCA 2024;
 //! `scenarios/data/splitwise_perf_llama2_70b_tp8.csv`); see `docs/validation.md`.
+//!
+//! Where a measured prefill profile exists for the model, GPU and width
+//! ([`super::profile`]), the prefill terms (compute and attention) are replaced by
+//! `T(Σp) − t₀`, with T the profile interpolated at the iteration's total prompt tokens
+//! and t₀ the weights read and overhead of a one-prompt iteration: one prompt alone takes
+//! exactly the interpolated measured time, and a batch of prompts what one prompt of as
+//! many tokens took (SplitwiseSim's own method). Beyond the longest measured prompt the
+//! term grows in proportion to tokens; below the shortest it is the shortest's.
 
 use serde::Serialize;
 
 use super::error::ServingError;
+use super::profile::PrefillProfile;
 use crate::hardware::GpuSpec;
 
 /// Shape of a decoder-only LLM.
@@ -182,6 +191,8 @@ pub struct ReplicaPerf {
     pub eff: Efficiency,
     /// Tokens of KV cache that fit beside the weights.
     pub kv_capacity_tokens: u64,
+    /// Measured prefill profile followed instead of the roofline's prefill terms, if any.
+    pub prefill_profile: Option<PrefillProfile>,
 }
 
 impl ReplicaPerf {
@@ -232,22 +243,64 @@ impl ReplicaPerf {
             llm,
             gpus,
             eff,
+            prefill_profile: None,
         })
     }
 
-    /// Time of one iteration, in ms (the module formula); 0 for an empty batch.
-    pub fn iteration_ms(&self, b: &Batch) -> f64 {
-        let seqs = b.prefill_seqs + b.decode_seqs;
-        if seqs == 0 {
+    /// The same replica with its prefill following `profile` (see the module docs), or
+    /// the roofline with `None`.
+    pub fn with_prefill_profile(mut self, profile: Option<PrefillProfile>) -> Self {
+        self.prefill_profile = profile;
+        self
+    }
+
+    /// The parts of an iteration in ms: (weights and KV-cache reads plus per-sequence
+    /// overhead, attention-score reads, prefill compute), before any profile scaling.
+    fn parts_ms(&self, b: &Batch) -> (f64, f64, f64) {
+        let l = &self.llm;
+        let bw = self.bytes_per_s * self.eff.bandwidth;
+        let fixed = (l.weight_bytes() + l.kv_bytes_per_token() * b.decode_ctx_tokens) / bw * 1e3
+            + self.eff.per_seq_ms * f64::from(b.prefill_seqs + b.decode_seqs);
+        let attn =
+            self.eff.attn_passes * f64::from(l.layers) * f64::from(l.heads) * 2.0 * b.prefill_sq_tokens / bw
+                * 1e3;
+        let compute = 2.0 * l.params * b.prefill_tokens / (self.flops * self.eff.compute) * 1e3;
+        (fixed, attn, compute)
+    }
+
+    /// Prefill time of the iteration in ms beyond the fixed part: the roofline's
+    /// attention and compute terms, or, with a profile, the measured time of one prompt
+    /// of the batch's total prompt tokens less that one-prompt iteration's fixed part
+    /// (the source's own method: SplitwiseSim interpolates prompt time over a batch's
+    /// tokens); beyond the longest measured prompt it grows in proportion to tokens.
+    /// Public for the fluid mode's closed-form capacity.
+    pub fn prefill_part_ms(&self, b: &Batch) -> f64 {
+        let (_, attn, compute) = self.parts_ms(b);
+        let Some(profile) = &self.prefill_profile else {
+            return attn + compute;
+        };
+        if b.prefill_seqs == 0 || b.prefill_tokens <= 0.0 {
             return 0.0;
         }
-        let l = &self.llm;
-        let attn =
-            self.eff.attn_passes * f64::from(l.layers) * f64::from(l.heads) * 2.0 * b.prefill_sq_tokens;
-        let bytes = l.weight_bytes() + l.kv_bytes_per_token() * b.decode_ctx_tokens + attn;
-        let read_s = bytes / (self.bytes_per_s * self.eff.bandwidth);
-        let compute_s = 2.0 * l.params * b.prefill_tokens / (self.flops * self.eff.compute);
-        (read_s + compute_s) * 1e3 + self.eff.per_seq_ms * f64::from(seqs)
+        let (p, measured_ms) = profile.at(b.prefill_tokens);
+        let (fixed, _, _) = self.parts_ms(&Batch {
+            prefill_seqs: 1,
+            prefill_tokens: p,
+            prefill_sq_tokens: p * p,
+            ..Batch::default()
+        });
+        let beyond = (b.prefill_tokens / p).max(1.0);
+        ((measured_ms - fixed) * beyond).max(0.0)
+    }
+
+    /// Time of one iteration, in ms (the module formula, prefill scaled to a measured
+    /// profile where one is set); 0 for an empty batch.
+    pub fn iteration_ms(&self, b: &Batch) -> f64 {
+        if b.prefill_seqs + b.decode_seqs == 0 {
+            return 0.0;
+        }
+        let (fixed, _, _) = self.parts_ms(b);
+        fixed + self.prefill_part_ms(b)
     }
 
     /// Share of an iteration's time spent on prefill compute: 1 prefill-only, near 0
@@ -257,8 +310,11 @@ impl ReplicaPerf {
         if t <= 0.0 {
             return 0.0;
         }
-        let compute_ms = 2.0 * self.llm.params * b.prefill_tokens / (self.flops * self.eff.compute) * 1e3;
-        compute_ms / t
+        let (_, attn, compute) = self.parts_ms(b);
+        if attn + compute <= 0.0 {
+            return 0.0;
+        }
+        self.prefill_part_ms(b) * compute / (attn + compute) / t
     }
 
     /// Time to prefill one prompt alone, in ms.
