@@ -1337,7 +1337,13 @@ mod tests {
     use super::*;
 
     fn grants(nodes: &[u32]) -> Vec<GpuGrant> {
-        nodes.iter().map(|&n| GpuGrant { node: NodeId(n), gpus: 0xff }).collect()
+        nodes
+            .iter()
+            .map(|&n| GpuGrant {
+                node: NodeId(n),
+                gpus: 0xff,
+            })
+            .collect()
     }
 
     /// The contract's one-grant-per-node check, pairwise and through the bitmap: a
@@ -1352,6 +1358,8 @@ mod tests {
         big.push(2047);
         assert!(!distinct_nodes(&grants(&big)));
         assert!(!distinct_nodes(&grants(&[64, 0, 1, 2, 3, 4, 5, 6, 7, 8, 64])));
-        assert!(distinct_nodes(&grants(&[64, 0, 1, 2, 3, 4, 5, 6, 7, 8, 63, 65, 100_000])));
+        assert!(distinct_nodes(&grants(&[
+            64, 0, 1, 2, 3, 4, 5, 6, 7, 8, 63, 65, 100_000
+        ])));
     }
 }

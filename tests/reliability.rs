@@ -779,7 +779,14 @@ fn two_stage_run(n: usize, shared_gbps: f64, fail_s: f64, cause: &str, keeps_loc
     let c = common::cluster(&[("H100", n as u32, 8)]);
     let w = common::workload((0..n).map(|_| common::job(0.0, 10_800.0, 8, 1000)).collect());
     let log = vec![node_failure(fail_s, 0, cause)];
-    run_two_stage(&c, &w, log, shared_gbps, keeps_local, registry::queue_policy("fifo").unwrap())
+    run_two_stage(
+        &c,
+        &w,
+        log,
+        shared_gbps,
+        keeps_local,
+        registry::queue_policy("fifo").unwrap(),
+    )
 }
 
 /// A failure of node `node` at `at_s` from `cause`, as a log row.
@@ -833,9 +840,15 @@ fn run_two_stage(
         &RngStreams::new(1),
     )
     .with_storage(Some(storage));
-    Simulation::new(c, w, queue, registry::placement("first-fit").unwrap(), SimConfig::default())
-        .with_models(vec![Box::new(model) as Box<dyn Model>])
-        .run(&mut |_| {})
+    Simulation::new(
+        c,
+        w,
+        queue,
+        registry::placement("first-fit").unwrap(),
+        SimConfig::default(),
+    )
+    .with_models(vec![Box::new(model) as Box<dyn Model>])
+    .run(&mut |_| {})
 }
 
 /// Two-stage checkpoints, hand-worked. The job pauses only for its SSD write, 1,000 GB
@@ -1000,7 +1013,14 @@ fn preemption_loses_an_undrained_copy() {
         let mut b = common::job(evict_s, 600.0, 8, 1000);
         b.priority = 1;
         let w = common::workload(vec![common::job(0.0, 10_800.0, 8, 1000), b]);
-        let out = run_two_stage(&c, &w, vec![], 100.0, &[], Box::new(EvictLowerPriority::default()));
+        let out = run_two_stage(
+            &c,
+            &w,
+            vec![],
+            100.0,
+            &[],
+            Box::new(EvictLowerPriority::default()),
+        );
         let a = &out.jobs[0];
         assert_eq!(a.preemptions, 1);
         assert_eq!(a.lost_work, SimTime::from_secs(lost_s), "evicted at {evict_s}");
@@ -1054,21 +1074,34 @@ fn checkpoint_size_from_the_trace() {
     )
     .unwrap();
     let w = read_trace(TraceFormat::Generic, &p).unwrap();
-    assert_eq!((w.jobs[0].checkpoint_gb, w.jobs[1].checkpoint_gb), (Some(500.0), None));
+    assert_eq!(
+        (w.jobs[0].checkpoint_gb, w.jobs[1].checkpoint_gb),
+        (Some(500.0), None)
+    );
     let mut out = Vec::new();
     write_generic(&w, &mut out).unwrap();
     let text = String::from_utf8(out).unwrap();
-    assert!(text.lines().next().unwrap().ends_with(",class,checkpoint_gb"), "{text}");
+    assert!(
+        text.lines().next().unwrap().ends_with(",class,checkpoint_gb"),
+        "{text}"
+    );
     let q = dir.path().join("back.csv");
     std::fs::write(&q, &text).unwrap();
     let back = read_trace(TraceFormat::Generic, &q).unwrap();
     assert_eq!(back.jobs[0].checkpoint_gb, Some(500.0));
     for bad in ["0", "-3", "big", "inf"] {
-        std::fs::write(&q, format!("id,submit_s,duration_s,gpus,checkpoint_gb\na,0,1,1,10\nb,0,1,1,{bad}\n")).unwrap();
+        std::fs::write(
+            &q,
+            format!("id,submit_s,duration_s,gpus,checkpoint_gb\na,0,1,1,10\nb,0,1,1,{bad}\n"),
+        )
+        .unwrap();
         match read_trace(TraceFormat::Generic, &q) {
             Err(dcsim::workload::WorkloadError::Row { line, message, .. }) => {
                 assert_eq!(line, 3);
-                assert!(message.contains("`checkpoint_gb`") && message.contains(bad), "{message}");
+                assert!(
+                    message.contains("`checkpoint_gb`") && message.contains(bad),
+                    "{message}"
+                );
             }
             other => panic!("expected a row error for {bad}, got {other:?}"),
         }
@@ -1109,8 +1142,16 @@ fn checkpoint_size_from_the_trace() {
     .with_models(vec![Box::new(model) as Box<dyn Model>])
     .run(&mut |_| {});
     let r = out.models.reliability.unwrap();
-    assert!((r.jobs[0].checkpoint_s - 5.0).abs() < 1e-9, "{}", r.jobs[0].checkpoint_s);
-    assert!((r.jobs[1].checkpoint_s - 10.0).abs() < 1e-9, "{}", r.jobs[1].checkpoint_s);
+    assert!(
+        (r.jobs[0].checkpoint_s - 5.0).abs() < 1e-9,
+        "{}",
+        r.jobs[0].checkpoint_s
+    );
+    assert!(
+        (r.jobs[1].checkpoint_s - 10.0).abs() < 1e-9,
+        "{}",
+        r.jobs[1].checkpoint_s
+    );
     assert_eq!(out.jobs[0].end, Some(SimTime::from_secs(5405)));
     assert_eq!(out.jobs[1].end, Some(SimTime::from_secs(5410)));
 }
@@ -1155,7 +1196,11 @@ fn a_rack_failure_stops_every_job_below_it() {
         assert_eq!(ends, vec![h(3), h(3), h(2)], "{kind:?}");
         let r = out.models.reliability.unwrap();
         let f = &r.failures[0];
-        assert_eq!((f.jobs_hit, f.gpus_idled, f.gpus_of_jobs_hit), (2, 16, 16), "{kind:?}");
+        assert_eq!(
+            (f.jobs_hit, f.gpus_idled, f.gpus_of_jobs_hit),
+            (2, 16, 16),
+            "{kind:?}"
+        );
         assert!((f.lost_gpu_h - 16.0).abs() < 1e-9, "{}", f.lost_gpu_h);
         assert_eq!(r.jobs[2].interruptions, 0);
     }

@@ -816,7 +816,10 @@ impl Model for ReliabilityModel {
         }
         if let Some(kind) = self.kind(gpus) {
             let other = &self.holding[1 - kind];
-            if grants.iter().any(|g| other.contains(&self.separation_unit(g.node))) {
+            if grants
+                .iter()
+                .any(|g| other.contains(&self.separation_unit(g.node)))
+            {
                 for &unit in other {
                     match iso.separate_per.unwrap_or_default() {
                         SeparatePer::Node => avoid.push(NodeId(unit)),
