@@ -1290,6 +1290,27 @@ fn attained_gpu_ms(busy_ms: u64, demand: GpuDemand) -> u64 {
     busy_ms * demand.total_milli() / u64::from(MILLI_PER_GPU)
 }
 
+/// Whether no node appears twice in `grants`, in time linear in their number: pairwise
+/// for a few grants, else a bitmap over node ids (a 16,384-GPU job has 2,048 grants,
+/// which pairwise would be about two million comparisons at every placement).
+fn distinct_nodes(grants: &[GpuGrant]) -> bool {
+    const PAIRWISE: usize = 8;
+    if grants.len() <= PAIRWISE {
+        return grants
+            .iter()
+            .enumerate()
+            .all(|(i, g)| grants[..i].iter().all(|h| h.node != g.node));
+    }
+    let top = grants.iter().map(|g| g.node.0 as usize).max().unwrap_or(0);
+    let mut seen = vec![0u64; top / 64 + 1];
+    grants.iter().all(|g| {
+        let (word, bit) = (g.node.0 as usize / 64, 1u64 << (g.node.0 % 64));
+        let fresh = seen[word] & bit == 0;
+        seen[word] |= bit;
+        fresh
+    })
+}
+
 /// The placement contract: exactly the GPUs asked for, one model, each with the share
 /// free, on nodes with the CPU and memory free for their part of the job.
 fn grants_valid(grants: &[GpuGrant], free: &FreeCapacity, job: &QueuedJob) -> bool {
@@ -1297,12 +1318,8 @@ fn grants_valid(grants: &[GpuGrant], free: &FreeCapacity, job: &QueuedJob) -> bo
     let host = job.request.host;
     let count: u32 = grants.iter().map(|g| g.gpus.count_ones()).sum();
     let model = grants.first().map(|g| free.node_model(g.node));
-    let distinct = grants
-        .iter()
-        .enumerate()
-        .all(|(i, g)| grants[..i].iter().all(|h| h.node != g.node));
     count == d.gpus
-        && distinct
+        && distinct_nodes(grants)
         && grants.iter().all(|g| {
             Some(free.node_model(g.node)) == model
                 && job.request.models.allows(free.node_model(g.node).0 as usize)
@@ -1313,4 +1330,36 @@ fn grants_valid(grants: &[GpuGrant], free: &FreeCapacity, job: &QueuedJob) -> bo
                     .enumerate()
                     .all(|(i, &f)| g.gpus >> i & 1 == 0 || u32::from(f) >= d.milli_per_gpu)
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn grants(nodes: &[u32]) -> Vec<GpuGrant> {
+        nodes
+            .iter()
+            .map(|&n| GpuGrant {
+                node: NodeId(n),
+                gpus: 0xff,
+            })
+            .collect()
+    }
+
+    /// The contract's one-grant-per-node check, pairwise and through the bitmap: a
+    /// repeat is caught wherever it sits, and 2,048 distinct nodes pass.
+    #[test]
+    fn distinct_nodes_catches_repeats_at_any_size() {
+        assert!(distinct_nodes(&grants(&[])));
+        assert!(distinct_nodes(&grants(&[3, 1, 2])));
+        assert!(!distinct_nodes(&grants(&[3, 1, 3])));
+        let mut big: Vec<u32> = (0..2048).rev().collect();
+        assert!(distinct_nodes(&grants(&big)));
+        big.push(2047);
+        assert!(!distinct_nodes(&grants(&big)));
+        assert!(!distinct_nodes(&grants(&[64, 0, 1, 2, 3, 4, 5, 6, 7, 8, 64])));
+        assert!(distinct_nodes(&grants(&[
+            64, 0, 1, 2, 3, 4, 5, 6, 7, 8, 63, 65, 100_000
+        ])));
+    }
 }

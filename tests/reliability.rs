@@ -678,6 +678,7 @@ fn isolation_keeps_large_jobs_off_noisy_nodes() {
         failures: 1,
         window_h: 24.0,
         separate: false,
+        separate_per: None,
     };
     assert_eq!(nodes_of(Some(iso)), vec![1, 0, 0]);
 }
@@ -689,45 +690,85 @@ fn isolation_keeps_large_jobs_off_noisy_nodes() {
 /// large one to end and runs 1–2 h.
 #[test]
 fn separate_keeps_small_jobs_off_nodes_of_large_ones() {
-    use dcsim::reliability::config::IsolationConfig;
     let c = common::cluster(&[("H100", 2, 8)]);
     let w = common::workload(vec![
         common::job(0.0, 3600.0, 12, 1000),
         common::job(0.0, 3600.0, 4, 1000),
     ]);
-    let end_of_small = |separate: bool| {
-        let iso = IsolationConfig {
-            large_job_gpus: 12,
-            failures: 1,
-            window_h: 24.0,
-            separate,
-        };
-        let model = ReliabilityModel::new(
-            &c,
-            &w,
-            &[node_cause(1.0, 0.0)],
-            Some(vec![]),
-            CheckpointConfig::default(),
-            None,
-            None,
-            0,
-            &RngStreams::new(1),
-        )
-        .with_isolation(Some(iso));
-        let out = Simulation::new(
-            &c,
-            &w,
-            registry::queue_policy("fifo").unwrap(),
-            registry::placement("first-fit").unwrap(),
-            SimConfig::default(),
-        )
-        .with_models(vec![Box::new(model) as Box<dyn Model>])
-        .run(&mut |_| {});
+    let small = |separate: bool| {
+        let out = run_separated(&c, &w, 12, separate, None);
         assert_eq!(out.jobs[0].end, Some(SimTime::from_secs(3600)));
         out.jobs[1].end
     };
-    assert_eq!(end_of_small(false), Some(SimTime::from_secs(3600)));
-    assert_eq!(end_of_small(true), Some(SimTime::from_secs(7200)));
+    assert_eq!(small(false), Some(SimTime::from_secs(3600)));
+    assert_eq!(small(true), Some(SimTime::from_secs(7200)));
+}
+
+/// `w` on `c` (first-fit, no failure) with `isolation.separate` for jobs of
+/// `large_job_gpus` and up, per `per`.
+fn run_separated(
+    c: &Cluster,
+    w: &Workload,
+    large_job_gpus: u32,
+    separate: bool,
+    per: Option<dcsim::reliability::config::SeparatePer>,
+) -> RunOutput {
+    use dcsim::reliability::config::IsolationConfig;
+    let iso = IsolationConfig {
+        large_job_gpus,
+        failures: 1,
+        window_h: 24.0,
+        separate,
+        separate_per: per,
+    };
+    let model = ReliabilityModel::new(
+        c,
+        w,
+        &[node_cause(1.0, 0.0)],
+        Some(vec![]),
+        CheckpointConfig::default(),
+        None,
+        None,
+        0,
+        &RngStreams::new(1),
+    )
+    .with_isolation(Some(iso));
+    Simulation::new(
+        c,
+        w,
+        registry::queue_policy("fifo").unwrap(),
+        registry::placement("first-fit").unwrap(),
+        SimConfig::default(),
+    )
+    .with_models(vec![Box::new(model) as Box<dyn Model>])
+    .run(&mut |_| {})
+}
+
+/// Separation per rack, hand-worked: rack 0 holds nodes 0 and 1, rack 1 node 2 (8 GPUs
+/// each); an 8-GPU job (large from 8) and a 4-GPU job of 1 h at t = 0. First-fit puts
+/// the large one on node 0. Per node, the small one goes to node 1, beside it in rack 0;
+/// per rack it goes to node 2. On one rack of 2 nodes it still runs at once on node 1
+/// per node, but per rack it waits for the large one and runs 1–2 h on node 0.
+#[test]
+fn separate_per_rack_keeps_racks_apart() {
+    use dcsim::reliability::config::SeparatePer;
+    let w = common::workload(vec![
+        common::job(0.0, 3600.0, 8, 1000),
+        common::job(0.0, 3600.0, 4, 1000),
+    ]);
+    let node_of_small = |c: &Cluster, per| {
+        let out = run_separated(c, &w, 8, true, per);
+        let seg = out.segments.iter().find(|s| s.job.0 == 1).unwrap();
+        (out.grants[seg.first_grant as usize].node.0, out.jobs[1].end)
+    };
+    let two_racks = common::cluster(&[("H100", 2, 8), ("H100", 1, 8)]);
+    let hour = |h: u64| Some(SimTime::from_secs(h * 3600));
+    assert_eq!(node_of_small(&two_racks, None), (1, hour(1)));
+    assert_eq!(node_of_small(&two_racks, Some(SeparatePer::Node)), (1, hour(1)));
+    assert_eq!(node_of_small(&two_racks, Some(SeparatePer::Rack)), (2, hour(1)));
+    let one_rack = common::cluster(&[("H100", 2, 8)]);
+    assert_eq!(node_of_small(&one_rack, Some(SeparatePer::Node)), (1, hour(1)));
+    assert_eq!(node_of_small(&one_rack, Some(SeparatePer::Rack)), (0, hour(2)));
 }
 
 /// `n` 8-GPU jobs of 3 h of work, one a node, checkpointing 1,000 GB every 60 min in two
@@ -735,9 +776,44 @@ fn separate_keeps_small_jobs_off_nodes_of_large_ones() {
 /// shared tier), with one failure of node 0 replayed at `fail_s` of `cause` (component
 /// `node`, repaired at once); `keeps_local` as in `[reliability.storage]`.
 fn two_stage_run(n: usize, shared_gbps: f64, fail_s: f64, cause: &str, keeps_local: &[&str]) -> RunOutput {
-    use dcsim::reliability::config::StorageConfig;
     let c = common::cluster(&[("H100", n as u32, 8)]);
     let w = common::workload((0..n).map(|_| common::job(0.0, 10_800.0, 8, 1000)).collect());
+    let log = vec![node_failure(fail_s, 0, cause)];
+    run_two_stage(
+        &c,
+        &w,
+        log,
+        shared_gbps,
+        keeps_local,
+        registry::queue_policy("fifo").unwrap(),
+    )
+}
+
+/// A failure of node `node` at `at_s` from `cause`, as a log row.
+fn node_failure(at_s: f64, node: u64, cause: &str) -> LoggedFailure {
+    LoggedFailure {
+        at: SimTime::try_from_secs_f64(at_s).unwrap(),
+        component: Component {
+            kind: ComponentKind::Node,
+            index: node,
+        },
+        cause: cause.into(),
+    }
+}
+
+/// `w` on `c` under `queue`, with the failures of `log` (causes `node` and
+/// `software-bug`, repaired at once) and 1,000 GB checkpoints every 60 min written in
+/// two stages: local SSD at 100 GB/s, then a drain at the node's 10 GB/s to a
+/// `shared_gbps` tier; `keeps_local` as in `[reliability.storage]`.
+fn run_two_stage(
+    c: &Cluster,
+    w: &Workload,
+    log: Vec<LoggedFailure>,
+    shared_gbps: f64,
+    keeps_local: &[&str],
+    queue: Box<dyn dcsim::scheduler::QueuePolicy>,
+) -> RunOutput {
+    use dcsim::reliability::config::StorageConfig;
     let ckpt = CheckpointConfig {
         size_gb: 1000.0,
         ..fixed(60.0, 0.0, 0.0)
@@ -746,14 +822,6 @@ fn two_stage_run(n: usize, shared_gbps: f64, fail_s: f64, cause: &str, keeps_loc
         name: "software-bug".into(),
         ..node_cause(1.0, 0.0)
     };
-    let log = vec![LoggedFailure {
-        at: SimTime::try_from_secs_f64(fail_s).unwrap(),
-        component: Component {
-            kind: ComponentKind::Node,
-            index: 0,
-        },
-        cause: cause.into(),
-    }];
     let storage = StorageConfig {
         node_gbps: 10.0,
         shared_gbps: Some(shared_gbps),
@@ -761,8 +829,8 @@ fn two_stage_run(n: usize, shared_gbps: f64, fail_s: f64, cause: &str, keeps_loc
         keeps_local: keeps_local.iter().map(|s| s.to_string()).collect(),
     };
     let model = ReliabilityModel::new(
-        &c,
-        &w,
+        c,
+        w,
         &[node_cause(1.0, 0.0), software],
         Some(log),
         ckpt,
@@ -773,9 +841,9 @@ fn two_stage_run(n: usize, shared_gbps: f64, fail_s: f64, cause: &str, keeps_loc
     )
     .with_storage(Some(storage));
     Simulation::new(
-        &c,
-        &w,
-        registry::queue_policy("fifo").unwrap(),
+        c,
+        w,
+        queue,
         registry::placement("first-fit").unwrap(),
         SimConfig::default(),
     )
@@ -927,4 +995,213 @@ fn drains_share_the_tier() {
         "{}",
         r.jobs[0].lost_gpu_h
     );
+}
+
+/// A preempted job's local copy that has not drained is lost, hand-worked: one 8-GPU
+/// node; A (3 h of work, priority 0) pauses 10 s for its SSD write at 1 h (3,600–3,610 s)
+/// and drains 1,000 GB at 10 GB/s (3,610–3,710 s); B (10 min, priority 1) arrives and
+/// evicts A.
+/// * At 3,660 s, 50 s into the drain: A's nodes go to B and its undrained copy with
+///   them, so A restores from its start: 3,650 s lost. B runs to 4,260 s; A reruns 3 h
+///   with two 10 s pauses and ends at 4,260 + 10,800 + 20 = 15,080 s.
+/// * At 3,720 s, after the drain: A restores from the drained copy, 110 s lost; B runs
+///   to 4,320 s and A ends at 4,320 + 7,200 + 10 = 11,530 s.
+#[test]
+fn preemption_loses_an_undrained_copy() {
+    let c = common::cluster(&[("H100", 1, 8)]);
+    for (evict_s, lost_s, end_s) in [(3660.0, 3650, 15_080), (3720.0, 110, 11_530)] {
+        let mut b = common::job(evict_s, 600.0, 8, 1000);
+        b.priority = 1;
+        let w = common::workload(vec![common::job(0.0, 10_800.0, 8, 1000), b]);
+        let out = run_two_stage(
+            &c,
+            &w,
+            vec![],
+            100.0,
+            &[],
+            Box::new(EvictLowerPriority::default()),
+        );
+        let a = &out.jobs[0];
+        assert_eq!(a.preemptions, 1);
+        assert_eq!(a.lost_work, SimTime::from_secs(lost_s), "evicted at {evict_s}");
+        assert_eq!(a.end, Some(SimTime::from_secs(end_s)), "evicted at {evict_s}");
+        let r = out.models.reliability.unwrap();
+        assert!(
+            (r.jobs[0].lost_gpu_h - lost_s as f64 * 8.0 / 3600.0).abs() < 1e-9,
+            "{}",
+            r.jobs[0].lost_gpu_h
+        );
+        assert_eq!(r.jobs[0].interruptions, 0);
+    }
+}
+
+/// A finished job's last checkpoint need not drain: its drain is dropped and its share
+/// of the tier goes to the others, hand-worked. Two one-node jobs on a 10 GB/s tier: X
+/// (1 h 50 s of work) and Y (3 h) write at 1 h (pause to 3,610 s) and drain 1,000 GB
+/// each at 5 GB/s. X ends at 3,660 s with 250 GB drained; Y, 250 GB drained too, drains
+/// its last 750 GB alone at 10 GB/s and is safe at 3,735 s (had X's drain gone on, both
+/// would end at 3,810 s). Y's node fails at 3,750 s: Y restores from the drained copy
+/// and loses 140 s (else 3,740 s), ending at 3,750 + 7,200 + 10 = 10,960 s.
+#[test]
+fn a_finished_jobs_drain_frees_the_tier() {
+    let c = common::cluster(&[("H100", 2, 8)]);
+    let w = common::workload(vec![
+        common::job(0.0, 3650.0, 8, 1000),
+        common::job(0.0, 10_800.0, 8, 1000),
+    ]);
+    let log = vec![node_failure(3750.0, 1, "node")];
+    let out = run_two_stage(&c, &w, log, 10.0, &[], registry::queue_policy("fifo").unwrap());
+    assert_eq!(out.jobs[0].end, Some(SimTime::from_secs(3660)));
+    assert_eq!(out.jobs[1].lost_work, SimTime::from_secs(140));
+    assert_eq!(out.jobs[1].end, Some(SimTime::from_secs(10_960)));
+}
+
+/// A job's own checkpoint size from the generic CSV (`checkpoint_gb`), hand-worked: read
+/// and written back; a bad cell is an error naming its line and column; and in a run it
+/// comes before the class's model size. Jobs of 90 min checkpoint at 60 min at 100 GB/s
+/// a node to a 1,000 GB/s tier: `a` (class `llama-70b`, 980 GB by model) gives 500 GB,
+/// 5 s, ending at 5,405 s; `b` (no size, no class) writes the configured 1,000 GB, 10 s,
+/// ending at 5,410 s.
+#[test]
+fn checkpoint_size_from_the_trace() {
+    use dcsim::reliability::config::{ModelSizeConfig, StorageConfig};
+    use dcsim::workload::adapters::{read_trace, write_generic, TraceFormat};
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("t.csv");
+    std::fs::write(
+        &p,
+        "id,submit_s,duration_s,gpus,class,checkpoint_gb\na,0,5400,8,llama-70b,500\nb,0,5400,8,,\n",
+    )
+    .unwrap();
+    let w = read_trace(TraceFormat::Generic, &p).unwrap();
+    assert_eq!(
+        (w.jobs[0].checkpoint_gb, w.jobs[1].checkpoint_gb),
+        (Some(500.0), None)
+    );
+    let mut out = Vec::new();
+    write_generic(&w, &mut out).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    assert!(
+        text.lines().next().unwrap().ends_with(",class,checkpoint_gb"),
+        "{text}"
+    );
+    let q = dir.path().join("back.csv");
+    std::fs::write(&q, &text).unwrap();
+    let back = read_trace(TraceFormat::Generic, &q).unwrap();
+    assert_eq!(back.jobs[0].checkpoint_gb, Some(500.0));
+    for bad in ["0", "-3", "big", "inf"] {
+        std::fs::write(
+            &q,
+            format!("id,submit_s,duration_s,gpus,checkpoint_gb\na,0,1,1,10\nb,0,1,1,{bad}\n"),
+        )
+        .unwrap();
+        match read_trace(TraceFormat::Generic, &q) {
+            Err(dcsim::workload::WorkloadError::Row { line, message, .. }) => {
+                assert_eq!(line, 3);
+                assert!(
+                    message.contains("`checkpoint_gb`") && message.contains(bad),
+                    "{message}"
+                );
+            }
+            other => panic!("expected a row error for {bad}, got {other:?}"),
+        }
+    }
+    let c = common::cluster(&[("H100", 2, 8)]);
+    let sizes = ModelSizeConfig {
+        bytes_per_param: 14.0,
+        params_b: [("llama-70b".to_string(), 70.0)].into_iter().collect(),
+    };
+    let model = ReliabilityModel::new(
+        &c,
+        &w,
+        &[node_cause(1.0, 0.0)],
+        Some(vec![]),
+        CheckpointConfig {
+            size_gb: 1000.0,
+            ..fixed(60.0, 0.0, 0.0)
+        },
+        None,
+        None,
+        0,
+        &RngStreams::new(1),
+    )
+    .with_storage(Some(StorageConfig {
+        node_gbps: 100.0,
+        shared_gbps: Some(1000.0),
+        ..StorageConfig::default()
+    }))
+    .with_model_sizes(&w, Some(&sizes))
+    .unwrap();
+    let out = Simulation::new(
+        &c,
+        &w,
+        registry::queue_policy("fifo").unwrap(),
+        registry::placement("first-fit").unwrap(),
+        SimConfig::default(),
+    )
+    .with_models(vec![Box::new(model) as Box<dyn Model>])
+    .run(&mut |_| {});
+    let r = out.models.reliability.unwrap();
+    assert!(
+        (r.jobs[0].checkpoint_s - 5.0).abs() < 1e-9,
+        "{}",
+        r.jobs[0].checkpoint_s
+    );
+    assert!(
+        (r.jobs[1].checkpoint_s - 10.0).abs() < 1e-9,
+        "{}",
+        r.jobs[1].checkpoint_s
+    );
+    assert_eq!(out.jobs[0].end, Some(SimTime::from_secs(5405)));
+    assert_eq!(out.jobs[1].end, Some(SimTime::from_secs(5410)));
+}
+
+/// A rack-level failure takes down everything below it, hand-worked: rack 0 holds nodes
+/// 0 and 1, rack 1 node 2; three 8-GPU jobs of 2 h from t = 0, one a node, no
+/// checkpoints. A failure of rack 0's PDU (or its leaf switch) at 1 h, repaired at once,
+/// stops the two jobs in rack 0: blast radius 2 jobs, 16 GPUs idled, 16 GPU-hours lost;
+/// both rerun 2 h and end at 3 h, while the job in rack 1 ends at 2 h untouched.
+#[test]
+fn a_rack_failure_stops_every_job_below_it() {
+    let c = common::cluster(&[("H100", 2, 8), ("H100", 1, 8)]);
+    let w = common::workload((0..3).map(|_| common::job(0.0, 7200.0, 8, 1000)).collect());
+    for kind in [ComponentKind::RackPdu, ComponentKind::LeafSwitch] {
+        let log = vec![LoggedFailure {
+            at: SimTime::from_secs(3600),
+            component: Component { kind, index: 0 },
+            cause: "rack".into(),
+        }];
+        let model = ReliabilityModel::new(
+            &c,
+            &w,
+            &[node_cause(1.0, 0.0)],
+            Some(log),
+            CheckpointConfig::default(),
+            None,
+            None,
+            0,
+            &RngStreams::new(1),
+        );
+        let out = Simulation::new(
+            &c,
+            &w,
+            registry::queue_policy("fifo").unwrap(),
+            registry::placement("first-fit").unwrap(),
+            SimConfig::default(),
+        )
+        .with_models(vec![Box::new(model) as Box<dyn Model>])
+        .run(&mut |_| {});
+        let ends: Vec<_> = out.jobs.iter().map(|j| j.end).collect();
+        let h = |n: u64| Some(SimTime::from_secs(n * 3600));
+        assert_eq!(ends, vec![h(3), h(3), h(2)], "{kind:?}");
+        let r = out.models.reliability.unwrap();
+        let f = &r.failures[0];
+        assert_eq!(
+            (f.jobs_hit, f.gpus_idled, f.gpus_of_jobs_hit),
+            (2, 16, 16),
+            "{kind:?}"
+        );
+        assert!((f.lost_gpu_h - 16.0).abs() < 1e-9, "{}", f.lost_gpu_h);
+        assert_eq!(r.jobs[2].interruptions, 0);
+    }
 }

@@ -69,6 +69,7 @@ fn source(pairs: &[(GpuDemand, u64)]) -> Workload {
             gpu_util: None,
             class: None,
             comm: None,
+            checkpoint_gb: None,
         });
     }
     w

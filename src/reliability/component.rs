@@ -125,6 +125,11 @@ impl BlastMap {
         self.node_rack[node.0 as usize]
     }
 
+    /// The nodes of rack `rack`.
+    pub fn rack_nodes(&self, rack: u32) -> &[NodeId] {
+        &self.rack_nodes[rack as usize]
+    }
+
     /// The nodes a failure of `c` takes down, appended to `out`.
     pub fn nodes_hit(&self, c: Component, out: &mut Vec<NodeId>) {
         match c.kind {

@@ -278,7 +278,8 @@ pub struct CordonConfig {
 /// and the job waits if it fits nowhere else. Kokolis et al. (HPCA 2025) report that
 /// keeping large jobs off such nodes cut their failure rate. With `separate`, small and
 /// large jobs never share a node either, so a node failure under a small job does not
-/// stop a large one.
+/// stop a large one; `separate_per = "rack"` keeps them in different racks, so a leaf
+/// switch or rack PDU failure under small jobs does not reach large ones either.
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct IsolationConfig {
@@ -293,6 +294,20 @@ pub struct IsolationConfig {
     /// fits only beside the other kind).
     #[serde(default)]
     pub separate: bool,
+    /// What `separate` keeps apart: nodes (absent) or racks.
+    #[serde(default)]
+    pub separate_per: Option<SeparatePer>,
+}
+
+/// The unit `isolation.separate` keeps small and large jobs apart in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SeparatePer {
+    /// No node holds both kinds.
+    #[default]
+    Node,
+    /// No rack holds both kinds.
+    Rack,
 }
 
 fn one() -> u32 {
@@ -454,6 +469,12 @@ impl ReliabilityConfig {
                 ));
             }
             positive("reliability.isolation.window_h", i.window_h, "window")?;
+            if i.separate_per.is_some() && !i.separate {
+                return Err(err(
+                    "reliability.isolation.separate_per",
+                    "only used with separate = true",
+                ));
+            }
         }
         if let Some(k) = &self.cordon {
             if k.failures == 0 {
@@ -590,6 +611,7 @@ mod tests {
             ("preset = \"llama3\"\n[checkpoint]\npolicy = \"daly\"\nsize_gb = 10.0\n[storage]\nnode_gbps = 1.0\nssd_gbps = 5.0", "reliability.storage.ssd_gbps"),
             ("preset = \"llama3\"\n[checkpoint]\npolicy = \"daly\"\nsize_gb = 10.0\n[storage]\nnode_gbps = 1.0\nshared_gbps = 10.0\nssd_gbps = 0.0", "reliability.storage.ssd_gbps"),
             ("preset = \"llama3\"\n[checkpoint]\npolicy = \"daly\"\nsize_gb = 10.0\n[storage]\nnode_gbps = 1.0\nshared_gbps = 10.0\nssd_gbps = 5.0\nkeeps_local = [\"toaster\"]", "reliability.storage.keeps_local"),
+            ("preset = \"llama3\"\n[isolation]\nlarge_job_gpus = 8\nwindow_h = 24.0\nseparate_per = \"rack\"", "reliability.isolation.separate_per"),
         ] {
             let e = parse(text).validate().unwrap_err();
             assert_eq!(e.key, key, "{text}: {e}");

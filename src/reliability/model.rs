@@ -10,7 +10,9 @@
 //! while it writes, and the work done when the write ends is safe. With two-stage
 //! writes the pause is the local SSD write; the copy then drains to the shared tier in
 //! the background, and a failure taking the node before the drain ends restores from
-//! the last drained checkpoint.
+//! the last drained checkpoint, as does a preemption (the victim's nodes go to another
+//! job at once). A drain still running when its job stops is dropped, its share of the
+//! tier going to the other writes.
 
 use std::collections::VecDeque;
 
@@ -21,7 +23,7 @@ use super::checkpoint::{daly_interval, young_interval, CheckpointPolicy};
 use super::component::{BlastMap, Component, ComponentKind};
 use super::config::{
     Cause, CheckpointConfig, CordonConfig, IsolationConfig, ModelSizeConfig, ReliabilityError, RepairDist,
-    SpareConfig, SparePer, StorageConfig,
+    SeparatePer, SpareConfig, SparePer, StorageConfig,
 };
 use super::output::{FailureRecord, JobReliability, ReliabilityOutput};
 use super::process::{FailureProcess, LoggedFailure};
@@ -121,6 +123,9 @@ struct JobState {
     /// A failure this instant took down a node holding its local copy: the stop
     /// restores from the last drained checkpoint.
     local_lost: bool,
+    /// A failure of this model is stopping the job this instant (else a stop is a
+    /// preemption or another model's doing).
+    failing: bool,
     /// Figures for the outputs.
     figures: JobReliability,
 }
@@ -163,14 +168,16 @@ pub struct ReliabilityModel {
     ssd_gbps: Option<f64>,
     /// Per cause: its failure leaves the node's local copy readable.
     keeps_local: Vec<bool>,
-    /// Per job: its checkpoint size (GB) from its model, where its class has one.
+    /// Per job: its checkpoint size (GB) from the trace, else from its model where its
+    /// class has one (empty: every job the configured size).
     job_size_gb: Vec<Option<f64>>,
     scratch_done: Vec<u32>,
     /// Fault isolation, and the nodes noisy now (in node order, for determinism).
     isolation: Option<IsolationConfig>,
     noisy: std::collections::BTreeSet<u32>,
-    /// With `isolation.separate`: per node, running small and large jobs on it, and the
-    /// nodes holding any small (0) or large (1) job.
+    /// With `isolation.separate`: per node (or rack, with `separate_per = "rack"`),
+    /// running small and large jobs on it, and the nodes (racks) holding any small (0)
+    /// or large (1) job.
     on_node: [Vec<u32>; 2],
     holding: [std::collections::BTreeSet<u32>; 2],
 }
@@ -264,11 +271,18 @@ impl ReliabilityModel {
             writes: None,
             ssd_gbps: None,
             keeps_local: Vec::new(),
-            job_size_gb: Vec::new(),
+            job_size_gb: if workload.jobs.iter().any(|j| j.checkpoint_gb.is_some()) {
+                workload.jobs.iter().map(|j| j.checkpoint_gb).collect()
+            } else {
+                Vec::new()
+            },
             scratch_done: Vec::new(),
             isolation: None,
             noisy: std::collections::BTreeSet::new(),
-            on_node: [vec![0; cluster.nodes.len()], vec![0; cluster.nodes.len()]],
+            on_node: {
+                let groups = cluster.nodes.len().max(cluster.racks.len());
+                [vec![0; groups], vec![0; groups]]
+            },
             holding: Default::default(),
         }
     }
@@ -299,6 +313,15 @@ impl ReliabilityModel {
             .map(|i| usize::from(gpus >= i.large_job_gpus))
     }
 
+    /// The unit `separate` keeps small and large jobs apart in that holds node `n`: the
+    /// node, or its rack.
+    fn separation_unit(&self, n: NodeId) -> u32 {
+        match self.isolation.and_then(|i| i.separate_per).unwrap_or_default() {
+            SeparatePer::Node => n.0,
+            SeparatePer::Rack => self.blast.rack_of(n),
+        }
+    }
+
     /// One failure of node `n` has left the isolation window.
     fn noise_expired(&mut self, n: u32) {
         let Some(iso) = self.isolation else { return };
@@ -323,7 +346,8 @@ impl ReliabilityModel {
     }
 
     /// Jobs of the workload classes `sizes` names write checkpoints of their model's
-    /// size; the others the configured size. Errs on a class the workload lacks.
+    /// size (unless the trace gives the job's own); the others the configured size.
+    /// Errs on a class the workload lacks.
     pub fn with_model_sizes(
         mut self,
         workload: &Workload,
@@ -335,15 +359,18 @@ impl ReliabilityModel {
                 .jobs
                 .iter()
                 .map(|j| {
-                    j.class
-                        .and_then(|c| per_class.get(c.0 as usize).copied().flatten())
+                    j.checkpoint_gb.or_else(|| {
+                        j.class
+                            .and_then(|c| per_class.get(c.0 as usize).copied().flatten())
+                    })
                 })
                 .collect();
         }
         Ok(self)
     }
 
-    /// Job `j`'s checkpoint size (GB) on `gpus` GPUs: its model's, else the configured.
+    /// Job `j`'s checkpoint size (GB) on `gpus` GPUs: the trace's, else its model's, else
+    /// the configured.
     fn size_gb(&self, j: u32, gpus: u32) -> f64 {
         self.job_size_gb
             .get(j as usize)
@@ -476,6 +503,7 @@ impl ReliabilityModel {
             && !self.keeps_local.get(due.cause).copied().unwrap_or(false);
         for &j in &hit {
             self.jobs[j as usize].local_lost |= local_lost;
+            self.jobs[j as usize].failing = true;
             // The job's own loss is charged when the core stops it (`stop_loss`), at
             // this same instant.
             let lost = self.lost_ms(j, ctx.work_done_in_run_ms(JobId(j)));
@@ -782,17 +810,24 @@ impl Model for ReliabilityModel {
         };
         let gpus = job.request.demand.gpus;
         let mut reroute = false;
-        let mut hide = |nodes: &std::collections::BTreeSet<u32>| {
-            if grants.iter().any(|g| nodes.contains(&g.node.0)) {
-                avoid.extend(nodes.iter().map(|&n| NodeId(n)));
-                reroute = true;
-            }
-        };
-        if gpus >= iso.large_job_gpus {
-            hide(&self.noisy);
+        if gpus >= iso.large_job_gpus && grants.iter().any(|g| self.noisy.contains(&g.node.0)) {
+            avoid.extend(self.noisy.iter().map(|&n| NodeId(n)));
+            reroute = true;
         }
         if let Some(kind) = self.kind(gpus) {
-            hide(&self.holding[1 - kind]);
+            let other = &self.holding[1 - kind];
+            if grants
+                .iter()
+                .any(|g| other.contains(&self.separation_unit(g.node)))
+            {
+                for &unit in other {
+                    match iso.separate_per.unwrap_or_default() {
+                        SeparatePer::Node => avoid.push(NodeId(unit)),
+                        SeparatePer::Rack => avoid.extend_from_slice(self.blast.rack_nodes(unit)),
+                    }
+                }
+                reroute = true;
+            }
         }
         if reroute {
             Admission::Reroute
@@ -823,6 +858,7 @@ impl Model for ReliabilityModel {
         s.draining = None;
         s.pending_drain = None;
         s.local_lost = false;
+        s.failing = false;
         s.rate = 1.0;
         s.probe = (now, 0.0);
         for g in grants {
@@ -830,9 +866,9 @@ impl Model for ReliabilityModel {
         }
         if let Some(kind) = self.kind(gpus) {
             for g in grants {
-                let n = g.node.0;
-                self.on_node[kind][n as usize] += 1;
-                self.holding[kind].insert(n);
+                let unit = self.separation_unit(g.node);
+                self.on_node[kind][unit as usize] += 1;
+                self.holding[kind].insert(unit);
             }
         }
         if interval > 0.0 {
@@ -840,7 +876,13 @@ impl Model for ReliabilityModel {
         }
     }
 
+    /// With two-stage writes a stop that is not a failure (a preemption) restores from
+    /// the last drained checkpoint: the job restarts wherever there is room, its nodes
+    /// go to other jobs at once, and a local copy not yet on the shared tier is lost.
     fn stop_loss(&mut self, job: JobId, done_ms: f64) -> Option<StopLoss> {
+        let two_stage = self.ssd_gbps.is_some();
+        let s = &mut self.jobs[job.0 as usize];
+        s.local_lost |= two_stage && !s.failing;
         let lost_ms = self.lost_ms(job.0, done_ms);
         let restore_ms = self.checkpoint.restart_s * 1000.0;
         let s = &mut self.jobs[job.0 as usize];
@@ -875,11 +917,12 @@ impl Model for ReliabilityModel {
             }
         }
         if let Some(kind) = self.kind(self.jobs[j as usize].gpus) {
-            for n in &self.jobs[j as usize].nodes {
-                let count = &mut self.on_node[kind][n.0 as usize];
+            for i in 0..self.jobs[j as usize].nodes.len() {
+                let unit = self.separation_unit(self.jobs[j as usize].nodes[i]);
+                let count = &mut self.on_node[kind][unit as usize];
                 *count -= 1;
                 if *count == 0 {
-                    self.holding[kind].remove(&n.0);
+                    self.holding[kind].remove(&unit);
                 }
             }
         }

@@ -12,6 +12,18 @@ use crate::engine::SimTime;
 use crate::metrics::JobRecord;
 use crate::workload::Workload;
 
+/// Formats `args` into `cell` (cleared first) and writes it as the next field.
+fn write_cell<W: Write>(
+    w: &mut csv::Writer<W>,
+    cell: &mut String,
+    args: std::fmt::Arguments<'_>,
+) -> csv::Result<()> {
+    use std::fmt::Write as _;
+    cell.clear();
+    cell.write_fmt(args).expect("formatting into a String");
+    w.write_field(cell.as_str())
+}
+
 /// One failure and its blast radius.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FailureRecord {
@@ -173,16 +185,17 @@ impl ReliabilityOutput {
             "restart_s",
             "allocated_gpu_h",
         ])?;
+        // One buffer for every cell: a row per job, so no allocation per cell.
+        let mut cell = String::new();
         for (j, spec) in self.jobs.iter().zip(&workload.jobs) {
-            w.write_record([
-                spec.name.to_string(),
-                j.interruptions.to_string(),
-                j.checkpoints.to_string(),
-                format!("{:.6}", j.lost_gpu_h),
-                format!("{:.3}", j.checkpoint_s),
-                format!("{:.3}", j.restart_s),
-                format!("{:.6}", j.allocated_gpu_h),
-            ])?;
+            w.write_field(spec.name.as_str())?;
+            write_cell(&mut w, &mut cell, format_args!("{}", j.interruptions))?;
+            write_cell(&mut w, &mut cell, format_args!("{}", j.checkpoints))?;
+            write_cell(&mut w, &mut cell, format_args!("{:.6}", j.lost_gpu_h))?;
+            write_cell(&mut w, &mut cell, format_args!("{:.3}", j.checkpoint_s))?;
+            write_cell(&mut w, &mut cell, format_args!("{:.3}", j.restart_s))?;
+            write_cell(&mut w, &mut cell, format_args!("{:.6}", j.allocated_gpu_h))?;
+            w.write_record(None::<&[u8]>)?;
         }
         w.flush()
     }

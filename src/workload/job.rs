@@ -257,6 +257,11 @@ pub struct JobSpec {
     /// network model falls back to its defaults for what is missing.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub comm: Option<Box<CommHints>>,
+    /// Size of the job's checkpoint, GB, where the trace gives one (generic CSV column
+    /// `checkpoint_gb`); with `[reliability.storage]` it sets the job's write time ahead
+    /// of its class's model size and the configured size.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checkpoint_gb: Option<f64>,
 }
 
 /// What a trace says about a job's communication: the network model's profile
@@ -315,6 +320,7 @@ impl JobSpec {
             gpu_util: None,
             class: None,
             comm: None,
+            checkpoint_gb: None,
         }
     }
 }

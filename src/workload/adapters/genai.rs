@@ -73,6 +73,7 @@ pub(crate) fn read(src: &mut Source, b: &mut Builder) -> Result<(), WorkloadErro
             gpu_util: None,
             class: None,
             comm: None,
+            checkpoint_gb: None,
         });
     }
     Ok(())

@@ -1,7 +1,7 @@
 //! dcsim's generic job CSV: the format `dcsim trace convert` writes and any tool can
 //! produce. The full spec is in `docs/trace-formats.md`; in short:
 //!
-//! `id,submit_s,duration_s,gpus,gpu_milli,gpu_types,tenant,user,priority,kind,recorded_start_s,open_ended[,cpu_milli,memory_mib][,gpu_util][,class][,gradient_gb,compute_ms,overlap,tp,pp]`
+//! `id,submit_s,duration_s,gpus,gpu_milli,gpu_types,tenant,user,priority,kind,recorded_start_s,open_ended[,cpu_milli,memory_mib][,gpu_util][,class][,gradient_gb,compute_ms,overlap,tp,pp][,checkpoint_gb]`
 //!
 //! - Required: `id`, `submit_s`, `duration_s`, `gpus` (at least 1). The other columns
 //!   may be missing, and an empty cell means the default: `gpu_milli` 1000, any GPU
@@ -12,7 +12,9 @@
 //!   `resnet50` that topologies' `speed_by_class` keys on), and no communication profile
 //!   (`gradient_gb`, `compute_ms`, `overlap` in [0, 1]: the network model's defaults;
 //!   `tp`, `pp`: tensor-parallel and pipeline degrees, 1, whose product must divide
-//!   `gpus`). The writer emits the optional columns only when some job has them.
+//!   `gpus`), and no checkpoint size of its own (`checkpoint_gb`, > 0: the size the
+//!   reliability model writes for the job, ahead of its class's model size). The writer
+//!   emits the optional columns only when some job has them.
 //! - Times are seconds, decimals allowed; they are rounded to the millisecond (the
 //!   writer emits at most 3 decimals, so writing and reading back is exact).
 //! - `gpu_types` lists allowed GPU type names separated by `|` (empty = any).
@@ -53,6 +55,7 @@ const COLUMNS: &[&str] = &[
     "overlap",
     "tp",
     "pp",
+    "checkpoint_gb",
 ];
 
 /// Columns the writer emits for every workload (the host-demand columns follow only
@@ -101,6 +104,7 @@ pub(crate) fn read(src: &mut Source, b: &mut Builder) -> Result<(), WorkloadErro
         src.optional_column("tp"),
         src.optional_column("pp"),
     ];
+    let checkpoint_gb = src.optional_column("checkpoint_gb");
 
     let mut rec = StringRecord::new();
     while src.next_row(&mut rec)? {
@@ -170,6 +174,16 @@ pub(crate) fn read(src: &mut Source, b: &mut Builder) -> Result<(), WorkloadErro
             memory_mib: amount(memory_mib)?,
         };
         let comm = comm_hints(src, &rec, comm_cols, n)?;
+        let checkpoint_gb = match checkpoint_gb {
+            Some(c) if !field(&rec, c).is_empty() => Some(
+                field(&rec, c)
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|v| v.is_finite() && *v > 0.0)
+                    .ok_or_else(|| src.bad(&rec, c, "a checkpoint size in GB, > 0"))?,
+            ),
+            _ => None,
+        };
         b.jobs.push(JobSpec {
             id: JobId::default(),
             name: src.job_id(&rec, id)?.into(),
@@ -187,6 +201,7 @@ pub(crate) fn read(src: &mut Source, b: &mut Builder) -> Result<(), WorkloadErro
             gpu_util,
             class,
             comm,
+            checkpoint_gb,
         });
     }
     Ok(())
@@ -252,7 +267,7 @@ fn opt(rec: &StringRecord, c: Option<Col>) -> &str {
 /// output of `dcsim trace convert`. Reading the result back with the generic adapter
 /// gives the same jobs (names, times to the millisecond, demand, GPU type names,
 /// tenant and user names, priority, kind, recorded start, open-endedness, CPU and
-/// memory demand, GPU utilization, class); the skip report and the source's row count are not
+/// memory demand, GPU utilization, class, communication profile, checkpoint size); the skip report and the source's row count are not
 /// carried.
 pub fn write_generic(workload: &Workload, out: impl Write) -> Result<(), std::io::Error> {
     let mut w = csv::Writer::from_writer(out);
@@ -260,6 +275,7 @@ pub fn write_generic(workload: &Workload, out: impl Write) -> Result<(), std::io
     let with_util = workload.jobs.iter().any(|j| j.gpu_util.is_some());
     let with_class = workload.jobs.iter().any(|j| j.class.is_some());
     let with_comm = workload.jobs.iter().any(|j| j.comm.is_some());
+    let with_ckpt = workload.jobs.iter().any(|j| j.checkpoint_gb.is_some());
     let mut columns = COLUMNS[..BASE_COLUMNS].to_vec();
     if with_host {
         columns.extend(["cpu_milli", "memory_mib"]);
@@ -272,6 +288,9 @@ pub fn write_generic(workload: &Workload, out: impl Write) -> Result<(), std::io
     }
     if with_comm {
         columns.extend(["gradient_gb", "compute_ms", "overlap", "tp", "pp"]);
+    }
+    if with_ckpt {
+        columns.push("checkpoint_gb");
     }
     w.write_record(&columns)?;
     let mut row: Vec<String> = Vec::with_capacity(COLUMNS.len());
@@ -332,6 +351,9 @@ pub fn write_generic(workload: &Workload, out: impl Write) -> Result<(), std::io
                 // No profile: every cell empty, read back as none.
                 None => row.extend(std::iter::repeat_n(String::new(), 5)),
             }
+        }
+        if with_ckpt {
+            row.push(j.checkpoint_gb.map_or(String::new(), |v| v.to_string()));
         }
         w.write_record(&row)?;
     }

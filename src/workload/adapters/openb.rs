@@ -181,6 +181,7 @@ pub(crate) fn read(src: &mut Source, b: &mut Builder) -> Result<(), WorkloadErro
             gpu_util: None,
             class: None,
             comm: None,
+            checkpoint_gb: None,
         });
     }
     super::close_open_ended(&mut b.jobs[first..], trace_end);
