@@ -12,6 +12,7 @@
 //!
 //! Per-request state lives in arrays sized once; the hot loop allocates nothing.
 
+use std::borrow::Cow;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 
@@ -104,7 +105,89 @@ pub fn simulate(
     horizon_s: Option<f64>,
 ) -> Result<ServiceReport, ServingError> {
     check(trace, perf, s)?;
-    Sim::new(trace, perf, s).run(horizon_s.map(us))
+    Sim::new(Cow::Borrowed(trace), perf.map(Cow::Borrowed), Cow::Borrowed(s)).run(horizon_s.map(us))
+}
+
+/// A service simulated step by step beside a cluster run, so that the cluster's power
+/// cap can slow it: the run advances it to each of its power steps, reads its mean
+/// draw, and sets the speed the cap leaves it ([`crate::serving::engine`]). Run with
+/// no throttle to the end it gives the same report as [`simulate`] (to float rounding:
+/// the clock stops at every step).
+pub struct Stepper {
+    sim: Sim<'static>,
+}
+
+impl std::fmt::Debug for Stepper {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stepper")
+            .field("now_us", &self.sim.now)
+            .field("requests", &self.sim.trace.len())
+            .finish()
+    }
+}
+
+impl Stepper {
+    /// A service at time 0 with its initial replicas; checks as [`simulate`] does.
+    pub fn new(trace: Vec<Request>, perf: Option<ReplicaPerf>, s: ServiceSettings) -> Result<Stepper, ServingError> {
+        check(&trace, perf.as_ref(), &s)?;
+        let mut sim = Sim::new(Cow::Owned(trace), perf.map(Cow::Owned), Cow::Owned(s));
+        sim.begin();
+        Ok(Stepper { sim })
+    }
+
+    /// Handles everything up to and including `t_s` seconds; while work is left the
+    /// clock then stands at `t_s`.
+    pub fn run_until(&mut self, t_s: f64) {
+        let t = us(t_s);
+        self.sim.step_until(Some(t));
+        if self.sim.work_left() && t > self.sim.now {
+            self.sim.advance(t);
+        }
+    }
+
+    /// Whether a request is still to arrive or to finish.
+    pub fn work_left(&self) -> bool {
+        self.sim.work_left()
+    }
+
+    /// Replicas held now (loading, serving or draining).
+    pub fn held_replicas(&self) -> u32 {
+        self.sim.replicas.iter().filter(|r| r.state != State::Gone).count() as u32
+    }
+
+    /// Mean draw of the service's GPUs from the last call (or time 0) to `t_s`, W;
+    /// after the last event the draw is what the GPUs held then draw.
+    pub fn take_mean_draw_w(&mut self, t_s: f64) -> f64 {
+        let t = us(t_s).max(self.sim.now);
+        let tail = (self.sim.idle_w + self.sim.busy_w) * (t - self.sim.now) as f64 / 1e6;
+        let span = (t - self.sim.chunk_start.min(t)) as f64 / 1e6;
+        let mean = if span > 0.0 {
+            (self.sim.chunk_j + tail) / span
+        } else {
+            self.sim.idle_w + self.sim.busy_w
+        };
+        // The clock stays at the last event once work is done, so the next window's
+        // energy from there on starts less what this one already counted.
+        self.sim.chunk_j = -tail;
+        self.sim.chunk_start = t;
+        mean
+    }
+
+    /// Iterations starting from now run at `speed` (0 < speed ≤ 1) of the settings'
+    /// speed and draw `busy_scale` of their busy power (above idle): what the cluster's
+    /// power cap leaves the service.
+    pub fn set_throttle(&mut self, speed: f64, busy_scale: f64) {
+        self.sim.speed = self.sim.s.speed * speed.clamp(f64::MIN_POSITIVE, 1.0);
+        self.sim.busy_scale = busy_scale.clamp(0.0, 1.0);
+    }
+
+    /// Runs what is left (at the last throttle) and reports.
+    pub fn finish(mut self) -> ServiceReport {
+        self.sim.step_until(None);
+        let end = self.sim.now;
+        self.sim.advance(end);
+        self.sim.report()
+    }
 }
 
 fn check(trace: &[Request], perf: Option<&ReplicaPerf>, s: &ServiceSettings) -> Result<(), ServingError> {
@@ -157,9 +240,17 @@ enum Ev {
 }
 
 struct Sim<'a> {
-    trace: &'a [Request],
-    perf: Option<&'a ReplicaPerf>,
-    s: &'a ServiceSettings,
+    trace: Cow<'a, [Request]>,
+    perf: Option<Cow<'a, ReplicaPerf>>,
+    s: Cow<'a, ServiceSettings>,
+    /// Speed factor of the iterations starting now: the settings' speed times the
+    /// cluster power cap's factor ([`Stepper::set_throttle`]).
+    speed: f64,
+    /// Share of an iteration's busy power (above idle) the cluster power cap leaves.
+    busy_scale: f64,
+    /// Draw integrated since the last [`Stepper::take_mean_draw_w`], J, and its start.
+    chunk_j: f64,
+    chunk_start: Us,
     now: Us,
     heap: BinaryHeap<Reverse<(Us, u64, Ev)>>,
     seq: u64,
@@ -198,9 +289,17 @@ struct Sim<'a> {
 }
 
 impl<'a> Sim<'a> {
-    fn new(trace: &'a [Request], perf: Option<&'a ReplicaPerf>, s: &'a ServiceSettings) -> Self {
+    fn new(
+        trace: Cow<'a, [Request]>,
+        perf: Option<Cow<'a, ReplicaPerf>>,
+        s: Cow<'a, ServiceSettings>,
+    ) -> Self {
         let n = trace.len();
         Sim {
+            speed: s.speed,
+            busy_scale: 1.0,
+            chunk_j: 0.0,
+            chunk_start: 0,
             trace,
             perf,
             s,
@@ -243,24 +342,42 @@ impl<'a> Sim<'a> {
     }
 
     fn run(mut self, horizon: Option<Us>) -> Result<ServiceReport, ServingError> {
+        self.begin();
+        self.step_until(horizon);
+        let end = horizon.map_or(self.now, |h| h.max(self.now));
+        self.advance(end);
+        Ok(self.report())
+    }
+
+    /// Places the initial replicas and the first autoscaling tick.
+    fn begin(&mut self) {
         let start = self.s.scaling.initial();
         for _ in 0..start {
             self.add_replica(true);
         }
         self.note_replicas();
         self.push(us(self.s.interval_s), Ev::Tick);
-        let end_of = |t: Us| horizon.is_some_and(|h| t > h);
+    }
+
+    /// Whether a request is still to arrive or to finish.
+    fn work_left(&self) -> bool {
+        self.next_arrival < self.trace.len() || self.in_system > 0
+    }
+
+    /// Handles every arrival and event at or before `limit` (all of them if `None`)
+    /// while work is left.
+    fn step_until(&mut self, limit: Option<Us>) {
+        let end_of = |t: Us| limit.is_some_and(|h| t > h);
         loop {
             let arrival = self.trace.get(self.next_arrival).map(|r| us(r.arrival_s));
             let event = self.heap.peek().map(|Reverse((t, _, _))| *t);
-            let work_left = self.next_arrival < self.trace.len() || self.in_system > 0;
             let t = match (arrival, event) {
                 (Some(a), Some(e)) if a <= e => a,
                 (Some(a), None) => a,
                 (_, Some(e)) => e,
                 (None, None) => break,
             };
-            if !work_left || end_of(t) {
+            if !self.work_left() || end_of(t) {
                 break;
             }
             self.advance(t);
@@ -275,9 +392,6 @@ impl<'a> Sim<'a> {
                 }
             }
         }
-        let end = horizon.map_or(self.now, |h| h.max(self.now));
-        self.advance(end);
-        Ok(self.report())
     }
 
     /// Moves the clock, integrating requests in the system, GPU-time and idle energy.
@@ -303,6 +417,7 @@ impl<'a> Sim<'a> {
             let end = (from / PEAK_WINDOW_US + 1) * PEAK_WINDOW_US;
             let to = end.min(t);
             self.window_j += watts * (to - from) as f64 / 1e6;
+            self.chunk_j += watts * (to - from) as f64 / 1e6;
             if to == end {
                 self.peak_w = self.peak_w.max(self.window_j / (PEAK_WINDOW_US as f64 / 1e6));
                 self.window_j = 0.0;
@@ -344,7 +459,7 @@ impl<'a> Sim<'a> {
         let i = self.next_arrival as u32;
         self.next_arrival += 1;
         let r = &self.trace[i as usize];
-        if let Some(p) = self.perf {
+        if let Some(p) = self.perf.as_deref() {
             if u64::from(r.prompt_tokens) + u64::from(r.output_tokens) > p.kv_capacity_tokens {
                 self.drops.exceeds_kv_cache += 1;
                 return;
@@ -372,6 +487,7 @@ impl<'a> Sim<'a> {
                 let need = u64::from(r.prompt_tokens) + u64::from(r.output_tokens);
                 let kv_ok = self
                     .perf
+                    .as_deref()
                     .is_none_or(|p| rep.kv_used + need <= p.kv_capacity_tokens);
                 let tokens_ok = admitted == 0
                     || prompt_tokens + u64::from(r.prompt_tokens) <= u64::from(self.s.max_batch_tokens);
@@ -397,7 +513,7 @@ impl<'a> Sim<'a> {
             }
             return;
         }
-        let (ms, share) = match self.perf {
+        let (ms, share) = match self.perf.as_deref() {
             None => (self.trace[rep.seqs[0] as usize].exec_s.unwrap_or(0.0) * 1e3, 1.0),
             Some(p) => {
                 let mut b = Batch::default();
@@ -417,9 +533,11 @@ impl<'a> Sim<'a> {
             }
         };
         let g = f64::from(self.s.gpus_per_replica);
-        let mut watts =
-            (self.s.gpu_tdp_w - self.s.gpu_idle_w) * power_share(share, self.s.decode_power_share);
+        let mut watts = (self.s.gpu_tdp_w - self.s.gpu_idle_w)
+            * power_share(share, self.s.decode_power_share)
+            * self.busy_scale;
         let mut stretch = 1.0;
+        let mut slowed = self.speed < self.s.speed;
         if let Some(cap) = self.s.power_cap_w {
             // Frequency capping: the busy power above idle scales with the clock f, the
             // compute-bound share of the iteration takes 1/f as long, the memory-bound
@@ -429,11 +547,14 @@ impl<'a> Sim<'a> {
                 let f = (room / watts).max(MIN_CLOCK);
                 watts *= f;
                 stretch = share / f + (1.0 - share);
-                self.throttled += 1;
+                slowed = true;
             }
         }
+        if slowed {
+            self.throttled += 1;
+        }
         self.iterations += 1;
-        let dur = us(ms * stretch / 1e3 / self.s.speed).max(1);
+        let dur = us(ms * stretch / 1e3 / self.speed).max(1);
         rep.iter_w = watts;
         self.busy_w += rep.iter_w * g;
         rep.running = true;
