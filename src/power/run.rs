@@ -1117,6 +1117,14 @@ impl PowerRun {
                 w.wait = w.wait + end.saturating_sub(since);
             }
         }
+        // Services' loads still drawing at the end (their nodes stay held): close them.
+        for k in self.n_jobs..self.acct.len() {
+            let slot = self.acct[k].slot;
+            if slot != NO_SLOT {
+                let j = &self.slots[slot as usize];
+                self.acct[k].energy_j += j.power_w * secs(end.saturating_sub(j.since));
+            }
+        }
         let n_jobs = self.n_jobs.min(self.acct.len());
         let jobs_j: f64 = self.acct[..n_jobs].iter().map(|j| j.energy_j).sum();
         let services_j: f64 = self.acct[n_jobs..].iter().map(|j| j.energy_j).sum();

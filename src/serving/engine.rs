@@ -267,6 +267,10 @@ impl ServingModel {
             rate = rate.min(f.rate);
             busy = busy.min(f.busy_scale);
         }
+        // Shares summed in different orders leave a cap that does not bind a hair
+        // below 1: within 1e-9 it is full speed and power.
+        let full = |f: f64| if f > 1.0 - 1e-9 { 1.0 } else { f };
+        let (rate, busy) = (full(rate), full(busy));
         c.stepper.run_until(t);
         let demand_w = c.stepper.take_mean_draw_w(t);
         c.stepper.set_throttle(rate, busy);
