@@ -635,10 +635,10 @@ impl Scenario {
                 seed,
                 loads.as_ref(),
             )
-                .map_err(|e| match e {
-                    crate::serving::ServingError::Config { key, msg } => self.invalid(&key, msg),
-                    other => self.invalid("services", other.to_string()),
-                })?;
+            .map_err(|e| match e {
+                crate::serving::ServingError::Config { key, msg } => self.invalid(&key, msg),
+                other => self.invalid("services", other.to_string()),
+            })?;
             models.push(Box::new(serving));
         }
         Ok(models)

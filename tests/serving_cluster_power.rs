@@ -37,11 +37,21 @@ fn settle(capping: Capping, feed_w: f64) -> (f64, LoadFactor, f64) {
         ..PowerConfig::default()
     };
     cfg.utilization.training = 1.0;
-    let mut p = power::setup(&cfg, &c, &topo, 1, Path::new("."), 0).unwrap().unwrap();
+    let mut p = power::setup(&cfg, &c, &topo, 1, Path::new("."), 0)
+        .unwrap()
+        .unwrap();
     let link = p.link_loads();
     let job = common::job(0.0, 1000.0, 8, 1000);
     let t = SimTime::ZERO;
-    p.start(t, 0, &[GpuGrant { node: NodeId(1), gpus: 0xff }], &job);
+    p.start(
+        t,
+        0,
+        &[GpuGrant {
+            node: NodeId(1),
+            gpus: 0xff,
+        }],
+        &job,
+    );
     link.push(LoadChange::Start {
         id: 0,
         node: NodeId(0),
@@ -84,8 +94,14 @@ fn priority_capping_throttles_training_before_a_service() {
     // Proportional capping, feed 4,000 W: both keep 2,400 / 3,400 of their throttleable
     // power, so the service slows too: (100 + 125 × 12/17) / 225.
     let (training, service, _) = settle(Capping::Proportional, 4000.0);
-    assert!(close(training, (100.0 + 300.0 * 12.0 / 17.0) / 400.0), "{training}");
-    assert!(close(service.rate, (100.0 + 125.0 * 12.0 / 17.0) / 225.0), "{service:?}");
+    assert!(
+        close(training, (100.0 + 300.0 * 12.0 / 17.0) / 400.0),
+        "{training}"
+    );
+    assert!(
+        close(service.rate, (100.0 + 125.0 * 12.0 / 17.0) / 225.0),
+        "{service:?}"
+    );
 
     // No cap: nothing is throttled, and the tree draws both in full.
     let (training, service, it) = settle(Capping::Priority, f64::INFINITY);
@@ -116,7 +132,9 @@ fn mixed(feed_kw: Option<f64>, capping: Option<&str>) -> RunOutput {
             repo("scenarios/data/azure_code_slice.csv").to_str().unwrap(),
         );
     if let Some(c) = capping {
-        text.push_str(&format!("\n[power]\nmode = \"oversubscription\"\ncapping = \"{c}\"\n"));
+        text.push_str(&format!(
+            "\n[power]\nmode = \"oversubscription\"\ncapping = \"{c}\"\n"
+        ));
     }
     let path = dir.path().join("s.toml");
     std::fs::write(&path, text).unwrap();
@@ -155,8 +173,13 @@ fn the_mixed_scenario_under_a_feed_cap_throttles_training_first() {
         if let Some(kw) = feed {
             assert!(p.peak_it_kw <= kw + 1e-6, "{what}: {}", p.peak_it_kw);
         }
-        let parts = p.jobs_energy_mwh + p.services_energy_mwh.unwrap() + p.idle_energy_mwh + p.overhead_energy_mwh;
-        assert!(rel(parts, p.it_energy_mwh) < 1e-9, "{what}: {parts} vs {}", p.it_energy_mwh);
+        let parts =
+            p.jobs_energy_mwh + p.services_energy_mwh.unwrap() + p.idle_energy_mwh + p.overhead_energy_mwh;
+        assert!(
+            rel(parts, p.it_energy_mwh) < 1e-9,
+            "{what}: {parts} vs {}",
+            p.it_energy_mwh
+        );
         match (feed, capping) {
             (None, _) => {
                 // Uncapped, the stepped service is the service simulated alone.
@@ -201,7 +224,10 @@ fn the_mixed_scenario_under_a_feed_cap_throttles_training_first() {
             p.services_energy_mwh.unwrap()
         );
     }
-    let (a, b) = (mixed(Some(27.0), Some("priority")), mixed(Some(27.0), Some("proportional")));
+    let (a, b) = (
+        mixed(Some(27.0), Some("priority")),
+        mixed(Some(27.0), Some("proportional")),
+    );
     assert!(service(&a).throttled_share < service(&b).throttled_share);
     assert!(service(&a).e2e_s.mean < service(&b).e2e_s.mean);
 }

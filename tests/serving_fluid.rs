@@ -186,7 +186,10 @@ fn fluid_p99_understates_the_request_level_tail_by_at_most_its_spread() {
             Some(&h100_70b()),
         );
         let (f, r) = (fluid.e2e_s.p99, req.e2e_s.p99);
-        eprintln!("{rate}/s: e2e p99 fluid {f:.3} s, requests {r:.3} s, mean {:.3} s", req.e2e_s.mean);
+        eprintln!(
+            "{rate}/s: e2e p99 fluid {f:.3} s, requests {r:.3} s, mean {:.3} s",
+            req.e2e_s.mean
+        );
         assert!(f >= 0.95 * req.e2e_s.mean && f <= r, "{rate}/s: {f} vs {r}");
         assert!(f >= 0.80 * r, "{rate}/s: {f} vs {r}");
     }
@@ -203,7 +206,10 @@ fn fluid_p99_understates_the_request_level_tail_by_at_most_its_spread() {
         &settings(2, 64),
         Some(&h100_70b()),
     );
-    eprintln!("burst: e2e p99 fluid {:.3} s, requests {:.3} s", fluid.e2e_s.p99, req.e2e_s.p99);
+    eprintln!(
+        "burst: e2e p99 fluid {:.3} s, requests {:.3} s",
+        fluid.e2e_s.p99, req.e2e_s.p99
+    );
     close("e2e p99 through a burst", fluid.e2e_s.p99, req.e2e_s.p99, 0.10);
 }
 

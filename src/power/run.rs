@@ -358,7 +358,12 @@ impl PowerRun {
         };
         for change in link.take_pending() {
             match change {
-                LoadChange::Start { id, node, gpus, share } => {
+                LoadChange::Start {
+                    id,
+                    node,
+                    gpus,
+                    share,
+                } => {
                     let job = self.load_job(id);
                     self.stop(now, job);
                     let n = node.0 as usize;
@@ -621,7 +626,15 @@ impl PowerRun {
 
     /// Puts running `job` (or a service's load) on non-empty `grants`, drawing `gp`
     /// per GPU share, in `class` for priority capping.
-    fn place(&mut self, now: SimTime, job: u32, grants: &[GpuGrant], milli_per_gpu: u32, class: (bool, i32), gp: JobGpuPower) {
+    fn place(
+        &mut self,
+        now: SimTime,
+        job: u32,
+        grants: &[GpuGrant],
+        milli_per_gpu: u32,
+        class: (bool, i32),
+        gp: JobGpuPower,
+    ) {
         {
             let first = grants[0];
             let slot = self.free_slots.pop().unwrap_or_else(|| {

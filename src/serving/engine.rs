@@ -309,12 +309,26 @@ impl ServingModel {
 
 /// Position of `node` among a service's candidate nodes (its load's index).
 fn load_index(candidates: &[NodeId], node: NodeId) -> u32 {
-    candidates.iter().position(|&n| n == node).expect("a held node is a candidate") as u32
+    candidates
+        .iter()
+        .position(|&n| n == node)
+        .expect("a held node is a candidate") as u32
 }
 
 impl Model for ServingModel {
     fn name(&self) -> &'static str {
         "serving"
+    }
+
+    /// A coupled service keeps the run going until its last request arrives (its steps
+    /// are what put its load under the caps); what it still serves after the run's end
+    /// runs at the last throttle.
+    fn horizon(&self) -> Option<SimTime> {
+        self.services
+            .iter()
+            .filter_map(|p| p.coupled.as_ref())
+            .map(|c| SimTime((c.stepper.last_arrival_s() * 1000.0).ceil() as u64))
+            .max()
     }
 
     fn after_batch(&mut self, ctx: &mut ModelCtx<'_>) {

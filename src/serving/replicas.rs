@@ -128,7 +128,11 @@ impl std::fmt::Debug for Stepper {
 
 impl Stepper {
     /// A service at time 0 with its initial replicas; checks as [`simulate`] does.
-    pub fn new(trace: Vec<Request>, perf: Option<ReplicaPerf>, s: ServiceSettings) -> Result<Stepper, ServingError> {
+    pub fn new(
+        trace: Vec<Request>,
+        perf: Option<ReplicaPerf>,
+        s: ServiceSettings,
+    ) -> Result<Stepper, ServingError> {
         check(&trace, perf.as_ref(), &s)?;
         let mut sim = Sim::new(Cow::Owned(trace), perf.map(Cow::Owned), Cow::Owned(s));
         sim.begin();
@@ -150,9 +154,18 @@ impl Stepper {
         self.sim.work_left()
     }
 
+    /// Arrival of the last request, s (0 without requests).
+    pub fn last_arrival_s(&self) -> f64 {
+        self.sim.trace.last().map_or(0.0, |r| r.arrival_s)
+    }
+
     /// Replicas held now (loading, serving or draining).
     pub fn held_replicas(&self) -> u32 {
-        self.sim.replicas.iter().filter(|r| r.state != State::Gone).count() as u32
+        self.sim
+            .replicas
+            .iter()
+            .filter(|r| r.state != State::Gone)
+            .count() as u32
     }
 
     /// Mean draw of the service's GPUs from the last call (or time 0) to `t_s`, W;
