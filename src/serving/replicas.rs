@@ -79,10 +79,33 @@ enum State {
     Gone,
 }
 
+/// Splitwise's phase split (Patel et al., ISCA 2024): a pool of replicas only prefills,
+/// the rest only decode; a prompt's KV cache moves from one to the other over the
+/// interconnect after its first token.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Split {
+    /// Replicas of the prefill pool (the first ones); the others decode.
+    pub prefill_replicas: u32,
+    /// Bandwidth of the KV-cache transfer from a prefill to a decode replica, bytes/s.
+    pub kv_link_bytes_per_s: f64,
+}
+
+/// What a replica's iterations do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    /// Prefill and decode batched together (continuous batching).
+    Mixed,
+    /// Prefill only, then hand the sequence to the decode pool.
+    Prefill,
+    /// Decode only, sequences handed over from the prefill pool.
+    Decode,
+}
+
 /// One replica: the sequences it holds and its iteration in progress.
 #[derive(Debug)]
 struct Replica {
     state: State,
+    role: Role,
     /// Indices of the requests in its batch.
     seqs: Vec<u32>,
     /// How many of `seqs` (a prefix) are prefilled in the running iteration.
@@ -106,6 +129,42 @@ pub fn simulate(
 ) -> Result<ServiceReport, ServingError> {
     check(trace, perf, s)?;
     Sim::new(Cow::Borrowed(trace), perf.map(Cow::Borrowed), Cow::Borrowed(s)).run(horizon_s.map(us))
+}
+
+/// As [`simulate`], with the replicas split into a prefill and a decode pool
+/// ([`Split`]). Needs a performance model and a fixed replica count that leaves both
+/// pools at least one replica.
+pub fn simulate_split(
+    trace: &[Request],
+    perf: &ReplicaPerf,
+    s: &ServiceSettings,
+    split: Split,
+) -> Result<ServiceReport, ServingError> {
+    check(trace, Some(perf), s)?;
+    let ScalePolicy::Fixed { replicas } = s.scaling else {
+        return Err(ServingError::config(
+            "scaling",
+            "a split service needs a fixed replica count",
+        ));
+    };
+    if split.prefill_replicas == 0 || split.prefill_replicas >= replicas {
+        return Err(ServingError::config(
+            "split.prefill_replicas",
+            format!(
+                "expected 1 to {} prefill replicas of {replicas}",
+                replicas.saturating_sub(1)
+            ),
+        ));
+    }
+    if !(split.kv_link_bytes_per_s.is_finite() && split.kv_link_bytes_per_s > 0.0) {
+        return Err(ServingError::config(
+            "split.kv_link_bytes_per_s",
+            "expected a bandwidth > 0",
+        ));
+    }
+    let mut sim = Sim::new(Cow::Borrowed(trace), Some(Cow::Borrowed(perf)), Cow::Borrowed(s));
+    sim.split = Some(split);
+    sim.run(None)
 }
 
 /// A service simulated step by step beside a cluster run, so that the cluster's power
@@ -248,6 +307,8 @@ enum Ev {
     IterEnd(u32),
     /// Replica finishes loading.
     Loaded(u32),
+    /// Split: a request's KV cache has reached the decode pool.
+    Handed(u32),
     /// Autoscaling decision.
     Tick,
 }
@@ -264,6 +325,11 @@ struct Sim<'a> {
     /// Draw integrated since the last [`Stepper::take_mean_draw_w`], J, and its start.
     chunk_j: f64,
     chunk_start: Us,
+    /// Prefill and decode pools, if split.
+    split: Option<Split>,
+    /// Split: prefilled requests waiting for a decode replica, and idle decode replicas.
+    decode_queue: VecDeque<u32>,
+    idle_decode: Vec<u32>,
     now: Us,
     heap: BinaryHeap<Reverse<(Us, u64, Ev)>>,
     seq: u64,
@@ -313,6 +379,9 @@ impl<'a> Sim<'a> {
             busy_scale: 1.0,
             chunk_j: 0.0,
             chunk_start: 0,
+            split: None,
+            decode_queue: VecDeque::new(),
+            idle_decode: Vec::new(),
             trace,
             perf,
             s,
@@ -401,6 +470,7 @@ impl<'a> Sim<'a> {
                 match ev {
                     Ev::IterEnd(r) => self.iteration_end(r),
                     Ev::Loaded(r) => self.loaded(r),
+                    Ev::Handed(q) => self.handed(q),
                     Ev::Tick => self.tick(),
                 }
             }
@@ -441,7 +511,13 @@ impl<'a> Sim<'a> {
 
     fn add_replica(&mut self, ready: bool) {
         let id = self.replicas.len() as u32;
+        let role = match self.split {
+            None => Role::Mixed,
+            Some(sp) if id < sp.prefill_replicas => Role::Prefill,
+            Some(_) => Role::Decode,
+        };
         self.replicas.push(Replica {
+            role,
             state: if ready { State::Serving } else { State::Loading },
             seqs: Vec::with_capacity(self.s.max_batch as usize),
             prefilling: 0,
@@ -452,7 +528,7 @@ impl<'a> Sim<'a> {
             iter_w: 0.0,
         });
         if ready {
-            self.idle.push(id);
+            self.park(id);
         } else {
             self.push(self.now + us(self.s.load_time_s), Ev::Loaded(id));
         }
@@ -489,26 +565,34 @@ impl<'a> Sim<'a> {
     fn start_iteration(&mut self, id: u32) {
         let rep = &mut self.replicas[id as usize];
         debug_assert!(!rep.running);
-        // Admit new prompts in front of the decoding sequences.
+        // Admit new prompts in front of the decoding sequences (a decode replica admits
+        // handed-over sequences, which decode at once).
         let mut admitted = 0usize;
         let mut prompt_tokens = 0u64;
+        let role = rep.role;
+        let queue = if role == Role::Decode {
+            &mut self.decode_queue
+        } else {
+            &mut self.queue
+        };
         if rep.state == State::Serving {
-            while let Some(&q) = self.queue.front() {
+            while let Some(&q) = queue.front() {
                 let r = &self.trace[q as usize];
                 let exec = r.exec_s.is_some() && self.perf.is_none();
                 let limit = if exec { 1 } else { self.s.max_batch as usize };
-                let need = u64::from(r.prompt_tokens) + u64::from(r.output_tokens);
+                let need = kv_need(role, r);
                 let kv_ok = self
                     .perf
                     .as_deref()
                     .is_none_or(|p| rep.kv_used + need <= p.kv_capacity_tokens);
-                let tokens_ok = admitted == 0
+                let tokens_ok = role == Role::Decode
+                    || admitted == 0
                     || prompt_tokens + u64::from(r.prompt_tokens) <= u64::from(self.s.max_batch_tokens);
                 if rep.seqs.len() >= limit || !kv_ok || !tokens_ok {
                     break;
                 }
                 prompt_tokens += u64::from(r.prompt_tokens);
-                self.queue.pop_front();
+                queue.pop_front();
                 rep.seqs.push(q);
                 let last = rep.seqs.len() - 1;
                 rep.seqs.swap(admitted, last);
@@ -516,16 +600,17 @@ impl<'a> Sim<'a> {
                 rep.kv_used += need;
             }
         }
-        rep.prefilling = admitted;
+        rep.prefilling = if role == Role::Decode { 0 } else { admitted };
         if rep.seqs.is_empty() {
             if rep.state == State::Draining {
                 rep.state = State::Gone;
                 self.note_replicas();
             } else if rep.state == State::Serving {
-                self.idle.push(id);
+                self.park(id);
             }
             return;
         }
+        let admitted = rep.prefilling;
         let (ms, share) = match self.perf.as_deref() {
             None => (self.trace[rep.seqs[0] as usize].exec_s.unwrap_or(0.0) * 1e3, 1.0),
             Some(p) => {
@@ -617,13 +702,45 @@ impl<'a> Sim<'a> {
                 self.served += 1;
                 self.tokens_served += f64::from(r.prompt_tokens) + f64::from(r.output_tokens);
                 self.in_system -= 1;
-                rep.kv_used -= u64::from(r.prompt_tokens) + u64::from(r.output_tokens);
+                rep.kv_used -= kv_need(rep.role, r);
                 rep.seqs.swap_remove(k);
             } else {
                 k += 1;
             }
         }
+        if rep.role == Role::Prefill {
+            // Prefilled: each sequence's KV cache (prompt and first token) leaves for
+            // the decode pool.
+            let per_token = self.perf.as_deref().map_or(0.0, |p| p.llm.kv_bytes_per_token());
+            let link = self.split.map_or(f64::INFINITY, |sp| sp.kv_link_bytes_per_s);
+            let mut seqs = std::mem::take(&mut self.replicas[id as usize].seqs);
+            for &q in &seqs {
+                let r = self.trace[q as usize];
+                self.replicas[id as usize].kv_used -= kv_need(Role::Prefill, &r);
+                let bytes = per_token * f64::from(r.prompt_tokens + 1);
+                self.push(now + us(bytes / link), Ev::Handed(q));
+            }
+            seqs.clear();
+            self.replicas[id as usize].seqs = seqs;
+        }
         self.start_iteration(id);
+    }
+
+    /// An idle serving replica waits for work in its pool.
+    fn park(&mut self, id: u32) {
+        if self.replicas[id as usize].role == Role::Decode {
+            self.idle_decode.push(id);
+        } else {
+            self.idle.push(id);
+        }
+    }
+
+    /// Split: request `q`'s KV cache reached the decode pool.
+    fn handed(&mut self, q: u32) {
+        self.decode_queue.push_back(q);
+        if let Some(id) = self.idle_decode.pop() {
+            self.start_iteration(id);
+        }
     }
 
     fn loaded(&mut self, id: u32) {
@@ -759,6 +876,15 @@ impl<'a> Sim<'a> {
             energy_kwh_per_1000: per_k(energy_kwh),
             replicas_over_time: self.replicas_over_time,
         }
+    }
+}
+
+/// KV-cache tokens a replica of `role` reserves for `r` on admission: a prefill
+/// replica holds only the prompt (the decode replica reserves the rest).
+fn kv_need(role: Role, r: &Request) -> u64 {
+    match role {
+        Role::Prefill => u64::from(r.prompt_tokens),
+        Role::Mixed | Role::Decode => u64::from(r.prompt_tokens) + u64::from(r.output_tokens),
     }
 }
 
