@@ -150,3 +150,59 @@ fn a_split_needs_both_pools_and_a_fixed_count() {
     let e = simulate_split(&t, &perf, &s, split(1)).unwrap_err();
     assert!(e.to_string().starts_with("scaling"), "{e}");
 }
+
+/// The mixed scenario with `from` replaced by `to`, prepared and run: the service's
+/// report, or the set-up error.
+fn mixed_with(from: &str, to: &str) -> Result<ServiceReport, String> {
+    use dcsim::scenario::Scenario;
+    use dcsim::sim::Simulation;
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(root.join("scenarios/mixed-training-inference.toml")).unwrap();
+    assert!(text.contains(from), "{from}");
+    let text = text
+        .replace(from, to)
+        .replace(
+            "../topologies/h100-64.toml",
+            root.join("topologies/h100-64.toml").to_str().unwrap(),
+        )
+        .replace(
+            "data/azure_code_slice.csv",
+            root.join("scenarios/data/azure_code_slice.csv").to_str().unwrap(),
+        );
+    let path = dir.path().join("s.toml");
+    std::fs::write(&path, text).unwrap();
+    let s = Scenario::load(&path).map_err(|e| e.to_string())?;
+    let p = s.prepare(s.config.seed).map_err(|e| e.to_string())?;
+    let mut sim = Simulation::new(&p.cluster, &p.workload, p.queue, p.placement, s.sim_config());
+    for m in p.models {
+        sim = sim.with_model(m);
+    }
+    let out = sim.run(&mut |_| {});
+    Ok(out.models.serving.unwrap()[0].report.clone())
+}
+
+#[test]
+fn a_scenario_service_can_be_split() {
+    let scaling = r#"scaling = { policy = "queue_length", per_replica = 16, min = 2, max = 4 }"#;
+    let r = mixed_with(
+        scaling,
+        r#"scaling = { policy = "fixed", replicas = 4 }
+split = { prefill_replicas = 3 }"#,
+    )
+    .unwrap();
+    assert_eq!((r.requests, r.served), (24_000, 24_000));
+    // Autoscaling is not split.
+    let e = mixed_with(scaling, &format!("{scaling}\nsplit = {{ prefill_replicas = 1 }}")).unwrap_err();
+    assert!(
+        e.contains("services[0].scaling") && e.contains("fixed replica count"),
+        "{e}"
+    );
+    let e = mixed_with(
+        scaling,
+        r#"scaling = { policy = "fixed", replicas = 4 }
+split = { prefill_replicas = 4, kv_link_gb_s = 100 }"#,
+    )
+    .unwrap_err();
+    assert!(e.contains("services[0].split.prefill_replicas"), "{e}");
+}

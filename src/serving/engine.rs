@@ -24,7 +24,7 @@ use serde::Serialize;
 use super::config::{Mode, ServiceConfig};
 use super::error::ServingError;
 use super::fluid::simulate_fluid;
-use super::replicas::{simulate, Stepper};
+use super::replicas::{simulate, simulate_split, Stepper};
 use super::report::ServiceReport;
 use crate::engine::SimTime;
 use crate::metrics::{JobRecord, Summary};
@@ -157,7 +157,8 @@ pub fn setup(
         if let (Some(link), Mode::Requests) = (power, c.mode) {
             let trace = c.requests(dir, seed, i)?;
             let settings = c.settings(gpu);
-            let stepper = Stepper::new(trace.requests, perf, settings).map_err(|e| prefix(e, &key))?;
+            let split = c.split.map(|sp| sp.split());
+            let stepper = Stepper::new(trace.requests, perf, settings, split).map_err(|e| prefix(e, &key))?;
             let first_load = next_load;
             next_load += candidates.len() as u32;
             services.push(Placed {
@@ -182,7 +183,14 @@ pub fn setup(
         let report = match c.mode {
             Mode::Requests => {
                 let trace = c.requests(dir, seed, i)?;
-                simulate(&trace.requests, perf.as_ref(), &c.settings(gpu), None)
+                match (c.split, perf.as_ref()) {
+                    (Some(sp), Some(p)) => simulate_split(&trace.requests, p, &c.settings(gpu), sp.split()),
+                    (Some(_), None) => Err(ServingError::config(
+                        "split",
+                        "a split service needs a model to time its phases",
+                    )),
+                    (None, p) => simulate(&trace.requests, p, &c.settings(gpu), None),
+                }
             }
             Mode::Fluid => {
                 let demand = c.demand(dir, seed, i, perf.as_ref())?;

@@ -141,27 +141,7 @@ pub fn simulate_split(
     split: Split,
 ) -> Result<ServiceReport, ServingError> {
     check(trace, Some(perf), s)?;
-    let ScalePolicy::Fixed { replicas } = s.scaling else {
-        return Err(ServingError::config(
-            "scaling",
-            "a split service needs a fixed replica count",
-        ));
-    };
-    if split.prefill_replicas == 0 || split.prefill_replicas >= replicas {
-        return Err(ServingError::config(
-            "split.prefill_replicas",
-            format!(
-                "expected 1 to {} prefill replicas of {replicas}",
-                replicas.saturating_sub(1)
-            ),
-        ));
-    }
-    if !(split.kv_link_bytes_per_s.is_finite() && split.kv_link_bytes_per_s > 0.0) {
-        return Err(ServingError::config(
-            "split.kv_link_bytes_per_s",
-            "expected a bandwidth > 0",
-        ));
-    }
+    check_split(Some(perf), s, split)?;
     let mut sim = Sim::new(Cow::Borrowed(trace), Some(Cow::Borrowed(perf)), Cow::Borrowed(s));
     sim.split = Some(split);
     sim.run(None)
@@ -186,14 +166,20 @@ impl std::fmt::Debug for Stepper {
 }
 
 impl Stepper {
-    /// A service at time 0 with its initial replicas; checks as [`simulate`] does.
+    /// A service at time 0 with its initial replicas, split into pools if `split`;
+    /// checks as [`simulate`] and [`simulate_split`] do.
     pub fn new(
         trace: Vec<Request>,
         perf: Option<ReplicaPerf>,
         s: ServiceSettings,
+        split: Option<Split>,
     ) -> Result<Stepper, ServingError> {
         check(&trace, perf.as_ref(), &s)?;
+        if let Some(sp) = split {
+            check_split(perf.as_ref(), &s, sp)?;
+        }
         let mut sim = Sim::new(Cow::Owned(trace), perf.map(Cow::Owned), Cow::Owned(s));
+        sim.split = split;
         sim.begin();
         Ok(Stepper { sim })
     }
@@ -260,6 +246,37 @@ impl Stepper {
         self.sim.advance(end);
         self.sim.report()
     }
+}
+
+fn check_split(perf: Option<&ReplicaPerf>, s: &ServiceSettings, split: Split) -> Result<(), ServingError> {
+    if perf.is_none() {
+        return Err(ServingError::config(
+            "split",
+            "a split service needs a model to time its phases",
+        ));
+    }
+    let ScalePolicy::Fixed { replicas } = s.scaling else {
+        return Err(ServingError::config(
+            "scaling",
+            "a split service needs a fixed replica count",
+        ));
+    };
+    if split.prefill_replicas == 0 || split.prefill_replicas >= replicas {
+        return Err(ServingError::config(
+            "split.prefill_replicas",
+            format!(
+                "expected 1 to {} prefill replicas of {replicas}",
+                replicas.saturating_sub(1)
+            ),
+        ));
+    }
+    if !(split.kv_link_bytes_per_s.is_finite() && split.kv_link_bytes_per_s > 0.0) {
+        return Err(ServingError::config(
+            "split.kv_link_gb_s",
+            "expected a bandwidth > 0",
+        ));
+    }
+    Ok(())
 }
 
 fn check(trace: &[Request], perf: Option<&ReplicaPerf>, s: &ServiceSettings) -> Result<(), ServingError> {
