@@ -206,3 +206,48 @@ split = { prefill_replicas = 4, kv_link_gb_s = 100 }"#,
     .unwrap_err();
     assert!(e.contains("services[0].split.prefill_replicas"), "{e}");
 }
+
+mod conservation {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(32))]
+        /// Split or not, every request is served or dropped with a reason (both run to
+        /// completion), and the same ones are dropped.
+        #[test]
+        fn split_requests_are_conserved(
+            seed in 0u64..1_000,
+            rate in 0.5f64..12.0,
+            replicas in 2u32..5,
+            prefill in 1u32..4,
+            max_batch in 1u32..32,
+            huge in 0u32..3,
+        ) {
+            let prefill = prefill.min(replicas - 1);
+            let mut rng = RngStreams::new(seed).stream("serving.arrivals", 0);
+            let mut t = generate(
+                &Arrivals::Poisson { rate_per_s: rate },
+                &[],
+                &Sizes::Fixed { prompt_tokens: 700, output_tokens: 40 },
+                120.0,
+                &mut rng,
+            );
+            for k in 0..huge {
+                t.requests.push(Request { arrival_s: f64::from(k) * 30.0, prompt_tokens: 3_000_000, output_tokens: 1, exec_s: None });
+            }
+            t.sort();
+            let mut s = settings();
+            s.scaling = ScalePolicy::Fixed { replicas };
+            s.max_batch = max_batch;
+            let split = Split { prefill_replicas: prefill, kv_link_bytes_per_s: LINK };
+            let perf = h100_70b();
+            let a = simulate_split(&t.requests, &perf, &s, split).unwrap();
+            let b = simulate(&t.requests, Some(&perf), &s, None).unwrap();
+            prop_assert_eq!(a.served + a.dropped.total(), a.requests);
+            prop_assert_eq!(a.in_system_at_end, 0);
+            prop_assert_eq!(a.dropped, b.dropped);
+            prop_assert!(a.ttft_s.max <= a.e2e_s.max);
+        }
+    }
+}
