@@ -594,7 +594,12 @@ impl Scenario {
         seed: u64,
     ) -> Result<Vec<Box<dyn Model>>, ScenarioError> {
         let mut models: Vec<Box<dyn Model>> = Vec::new();
-        if let Some(p) = self.power_run(&report.cluster, &report.power, workload.jobs.len(), seed)? {
+        // Services draw power under the caps beside the jobs (crate::power::loads).
+        let mut loads = None;
+        if let Some(mut p) = self.power_run(&report.cluster, &report.power, workload.jobs.len(), seed)? {
+            if !self.config.services.is_empty() {
+                loads = Some(p.link_loads());
+            }
             models.push(Box::new(p));
         }
         if let Some(r) = &self.config.reliability {
@@ -623,11 +628,17 @@ impl Scenario {
         }
         if !self.config.services.is_empty() {
             let dir = self.path.parent().unwrap_or(Path::new("."));
-            let serving = crate::serving::engine::setup(&self.config.services, &report.cluster, dir, seed)
-                .map_err(|e| match e {
-                    crate::serving::ServingError::Config { key, msg } => self.invalid(&key, msg),
-                    other => self.invalid("services", other.to_string()),
-                })?;
+            let serving = crate::serving::engine::setup(
+                &self.config.services,
+                &report.cluster,
+                dir,
+                seed,
+                loads.as_ref(),
+            )
+            .map_err(|e| match e {
+                crate::serving::ServingError::Config { key, msg } => self.invalid(&key, msg),
+                other => self.invalid("services", other.to_string()),
+            })?;
             models.push(Box::new(serving));
         }
         Ok(models)

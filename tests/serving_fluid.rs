@@ -166,6 +166,54 @@ fn fluid_agrees_with_requests_on_a_small_llm_service() {
 }
 
 #[test]
+fn fluid_p99_understates_the_request_level_tail_by_at_most_its_spread() {
+    // Fluid's percentiles are over per-interval means (weighted by requests): the spread
+    // within an interval (which prompts share an iteration, where in an iteration a
+    // request arrives) is missing. So at steady load its p99 lies between the
+    // request-level mean (a quantile of interval means is at least about their mean, and
+    // the means agree within 5%) and the request-level p99 (no spread added). The
+    // request-level p99 sits 12-29% above its mean here, so that bracket alone allows
+    // fluid up to 23% low; the interval means carry some of the spread (busier minutes),
+    // and fluid measures 9-15% low: asserted within 20%. Through a burst above capacity
+    // the tail is the backlog, which fluid's cumulative curves do model: within 10%.
+    for rate in [2.0, 6.0, 9.0] {
+        let (req, fluid) = both(
+            Arrivals::Poisson { rate_per_s: rate },
+            &[],
+            fixed(1_000, 100),
+            3_600.0,
+            &settings(2, 64),
+            Some(&h100_70b()),
+        );
+        let (f, r) = (fluid.e2e_s.p99, req.e2e_s.p99);
+        eprintln!(
+            "{rate}/s: e2e p99 fluid {f:.3} s, requests {r:.3} s, mean {:.3} s",
+            req.e2e_s.mean
+        );
+        assert!(f >= 0.95 * req.e2e_s.mean && f <= r, "{rate}/s: {f} vs {r}");
+        assert!(f >= 0.80 * r, "{rate}/s: {f} vs {r}");
+    }
+    let burst = [Burst {
+        factor: 4.0,
+        start_s: 600.0,
+        duration_s: 600.0,
+    }];
+    let (req, fluid) = both(
+        Arrivals::Poisson { rate_per_s: 4.0 },
+        &burst,
+        fixed(1_000, 100),
+        3_600.0,
+        &settings(2, 64),
+        Some(&h100_70b()),
+    );
+    eprintln!(
+        "burst: e2e p99 fluid {:.3} s, requests {:.3} s",
+        fluid.e2e_s.p99, req.e2e_s.p99
+    );
+    close("e2e p99 through a burst", fluid.e2e_s.p99, req.e2e_s.p99, 0.10);
+}
+
+#[test]
 fn fluid_backlog_of_a_burst_above_capacity_agrees_with_requests() {
     // × 4 for 10 minutes takes 4/s to 16/s, above the 2 replicas' capacity: a backlog
     // builds and drains after the burst. Fluid's cumulative curves against the queue.

@@ -51,3 +51,50 @@ fn a_replica_larger_than_any_node_is_a_clear_error() {
         "{e}"
     );
 }
+
+/// The mixed scenario with `from` replaced by `to` in its text, prepared: the error.
+fn prepare_error(from: &str, to: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(repo("scenarios/mixed-training-inference.toml")).unwrap();
+    assert!(text.contains(from), "{from}");
+    let text = text
+        .replace(from, to)
+        .replace(
+            "../topologies/h100-64.toml",
+            repo("topologies/h100-64.toml").to_str().unwrap(),
+        )
+        .replace(
+            "data/azure_code_slice.csv",
+            repo("scenarios/data/azure_code_slice.csv").to_str().unwrap(),
+        );
+    let path = dir.path().join("s.toml");
+    std::fs::write(&path, text).unwrap();
+    let s = Scenario::load(&path).unwrap();
+    s.prepare(s.config.seed).map(|_| ()).unwrap_err().to_string()
+}
+
+#[test]
+fn bad_services_name_the_key_and_what_was_expected() {
+    // Zero replicas with a non-empty trace: nothing could ever serve it.
+    let e = prepare_error(
+        r#"scaling = { policy = "queue_length", per_replica = 16, min = 2, max = 4 }"#,
+        r#"scaling = { policy = "fixed", replicas = 0 }"#,
+    );
+    assert!(
+        e.contains("services[0].scaling") && e.contains("can never have a replica"),
+        "{e}"
+    );
+    // A model whose weights fit no replica of the node's GPUs (Llama2-70B, 138 GB, on one
+    // 80 GB H100).
+    let e = prepare_error("gpus_per_replica = 8", "gpus_per_replica = 1");
+    assert!(
+        e.contains("services[0].gpus_per_replica") && e.contains("use more GPUs per replica"),
+        "{e}"
+    );
+    // A GPU model the cluster has no node of.
+    let e = prepare_error(r#"gpu = "H100-SXM5""#, r#"gpu = "B200""#);
+    assert!(
+        e.contains("services[0].gpu") && e.contains("no node of GPU model `B200`"),
+        "{e}"
+    );
+}

@@ -51,7 +51,15 @@ impl Model for PowerRun {
 
     fn after_batch(&mut self, ctx: &mut ModelCtx<'_>) {
         let mut changes = std::mem::take(&mut self.changes);
+        self.apply_loads(ctx.now());
         self.settle(ctx.now(), &mut changes);
+        if self.loads.is_some() {
+            // Services' loads are not the core's jobs: their speeds go back by the link.
+            let mut jobs = Vec::with_capacity(changes.len());
+            self.route_changes(&changes, &mut jobs);
+            changes.clear();
+            changes.extend_from_slice(&jobs);
+        }
         for &(job, factor) in &changes {
             ctx.set_factor(JobId(job), Factor::Power, factor);
         }

@@ -6,6 +6,7 @@
 //! - [`tree`]: the static power tree built from a cluster and its topology's power keys.
 //! - [`run`]: the state during a run: job power, caps, throttling, energy integrals.
 //! - [`levels`]: per-interval mean and peak power of every hall, row and rack.
+//! - [`loads`]: inference services' replicas, drawing power under the caps beside jobs.
 //! - [`output`]: the `power` section of `summary.json` and the `power.csv` series.
 //!
 //! Power is off unless a scenario has a `[power]` section with `mode` other than
@@ -21,6 +22,7 @@
 
 mod hooks;
 pub mod levels;
+pub mod loads;
 pub mod model;
 pub mod output;
 pub mod run;
@@ -34,6 +36,7 @@ use crate::facility::FacilityConfig;
 use crate::workload::JobKind;
 
 pub use levels::{LevelRow, PowerLevels};
+pub use loads::{LoadChange, LoadFactor, LoadLink};
 pub use model::Curve;
 pub use output::{PowerOutput, PowerSeries, PowerSummary, TenantEnergy};
 pub use run::PowerRun;

@@ -34,6 +34,11 @@ pub struct PowerSummary {
     pub losses_energy_mwh: f64,
     /// Energy attributed to jobs, MWh.
     pub jobs_energy_mwh: f64,
+    /// Energy of inference services' replicas (their nodes' base, idle and busy
+    /// power), MWh; present when the run has services. IT energy = jobs + services +
+    /// idle + overhead.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub services_energy_mwh: Option<f64>,
     /// Energy of GPUs and node bases no job held, MWh.
     pub idle_energy_mwh: f64,
     /// Energy of rack and row equipment, MWh.

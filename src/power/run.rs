@@ -24,6 +24,7 @@ use crate::scheduler::GpuGrant;
 use crate::workload::{JobKind, JobSpec, Workload, MILLI_PER_GPU};
 
 use super::levels::LevelStats;
+use super::loads::{LoadChange, LoadFactor, LoadLink};
 use super::output::{PowerOutput, PowerSeries, PowerSummary, TenantEnergy};
 use super::tree::{JobGpuPower, PowerTree};
 use super::{Capping, PowerConfig, PowerMode};
@@ -88,6 +89,8 @@ struct JobPower {
     throttled: bool,
     /// Class for `priority` capping: (inference, priority), higher keeps power longer.
     class: (bool, i32),
+    /// Idle power of one of its GPUs, W (for the busy share a load keeps).
+    idle_w: f64,
     running: bool,
     mark: u32,
     /// Started since the last settle: its rate and power are not yet settled.
@@ -114,6 +117,7 @@ impl Default for JobPower {
             slow: 0.0,
             throttled: false,
             class: (false, 0),
+            idle_w: 0.0,
             running: false,
             mark: 0,
             fresh: false,
@@ -192,7 +196,15 @@ pub struct PowerRun {
     pub(super) changes: Vec<(u32, f64)>,
     /// Scratch: the nodes under a level whose cap a proposal would exceed.
     pub(super) under: Vec<u32>,
+    /// Jobs of the workload; [`PowerRun::acct`] entries past them are services' loads.
+    n_jobs: usize,
+    /// Services' loads, when the run has services ([`PowerRun::link_loads`]).
+    pub(super) loads: Option<LoadLink>,
 }
+
+/// Class of a service's load under `priority` capping: above every job, inference
+/// included (a service's replicas are what the issue protects first).
+pub const SERVICE_CLASS: (bool, i32) = (true, i32::MAX);
 
 impl PowerRun {
     /// A run's power state for `jobs` jobs, with nothing running.
@@ -327,7 +339,95 @@ impl PowerRun {
             gp_table,
             changes: Vec::new(),
             under: Vec::new(),
+            n_jobs: jobs,
+            loads: None,
             tree,
+        }
+    }
+
+    /// A link through which services report their replicas' draw and read what the
+    /// caps leave them ([`super::loads`]); the same link on every call.
+    pub fn link_loads(&mut self) -> LoadLink {
+        self.loads.get_or_insert_with(LoadLink::new).clone()
+    }
+
+    /// Applies the services' load changes queued since the last settle.
+    pub fn apply_loads(&mut self, now: SimTime) {
+        let Some(link) = self.loads.clone() else {
+            return;
+        };
+        for change in link.take_pending() {
+            match change {
+                LoadChange::Start {
+                    id,
+                    node,
+                    gpus,
+                    share,
+                } => {
+                    let job = self.load_job(id);
+                    self.stop(now, job);
+                    let n = node.0 as usize;
+                    let m = &self.tree.models[self.tree.node_model[n] as usize];
+                    let gp = JobGpuPower::at_share(m, share);
+                    let mask = if gpus >= 64 { u64::MAX } else { (1u64 << gpus) - 1 };
+                    let grant = [GpuGrant { node, gpus: mask }];
+                    self.advance(now);
+                    self.place(now, job, &grant, MILLI_PER_GPU, SERVICE_CLASS, gp);
+                    link.set_factor(id, LoadFactor::FULL);
+                }
+                LoadChange::Stop { id } => {
+                    let job = self.load_job(id);
+                    self.stop(now, job);
+                    link.set_factor(id, LoadFactor::FULL);
+                }
+            }
+        }
+    }
+
+    /// The accounting index of load `id`, growing the accounts to hold it.
+    fn load_job(&mut self, id: u32) -> u32 {
+        let job = self.n_jobs + id as usize;
+        if self.acct.len() <= job {
+            self.acct.resize(
+                job + 1,
+                JobAcct {
+                    energy_j: 0.0,
+                    slot: NO_SLOT,
+                },
+            );
+        }
+        job as u32
+    }
+
+    /// Splits the (job, speed) changes of a settle: jobs' go to `jobs`, services'
+    /// loads' to the link with the busy share they keep.
+    pub fn route_changes(&self, changes: &[(u32, f64)], jobs: &mut Vec<(u32, f64)>) {
+        for &(job, rate) in changes {
+            if (job as usize) < self.n_jobs {
+                jobs.push((job, rate));
+            } else if let Some(link) = &self.loads {
+                let busy_scale = self.kept_busy_share(job);
+                link.set_factor(job - self.n_jobs as u32, LoadFactor { rate, busy_scale });
+            }
+        }
+    }
+
+    /// Share of its busy power (above idle) a running job keeps under the caps.
+    fn kept_busy_share(&self, job: u32) -> f64 {
+        let slot = self.acct[job as usize].slot;
+        if slot == NO_SLOT {
+            return 1.0;
+        }
+        let j = &self.slots[slot as usize];
+        let (mut kept, mut full) = (0.0, 0.0);
+        for e in &j.entries {
+            kept += e.dynmin_w + e.x * e.flex_w;
+            full += e.gpus * (j.gp.demand_w - j.idle_w);
+        }
+        if full > 0.0 {
+            (kept / full).clamp(0.0, 1.0)
+        } else {
+            1.0
         }
     }
 
@@ -507,14 +607,8 @@ impl PowerRun {
             }
         }
         if let Some(first) = grants.first() {
-            let slot = self.free_slots.pop().unwrap_or_else(|| {
-                self.slots.push(JobPower::default());
-                (self.slots.len() - 1) as u32
-            });
-            self.acct[job as usize].slot = slot;
             let model = self.tree.node_model[first.node.0 as usize] as usize;
             let m = &self.tree.models[model];
-            let (idle_w, tdp_w, alpha) = (m.idle_w, m.tdp_w, m.alpha);
             let kind_index = match kind {
                 JobKind::Training => 0,
                 JobKind::Inference => 1,
@@ -525,6 +619,32 @@ impl PowerRun {
                 Some(u) => JobGpuPower::new(&self.cfg, m, u),
                 None => self.gp_table[model][kind_index],
             };
+            let class = (kind == JobKind::Inference, priority);
+            self.place(now, job, grants, milli_per_gpu, class, gp);
+        }
+    }
+
+    /// Puts running `job` (or a service's load) on non-empty `grants`, drawing `gp`
+    /// per GPU share, in `class` for priority capping.
+    fn place(
+        &mut self,
+        now: SimTime,
+        job: u32,
+        grants: &[GpuGrant],
+        milli_per_gpu: u32,
+        class: (bool, i32),
+        gp: JobGpuPower,
+    ) {
+        {
+            let first = grants[0];
+            let slot = self.free_slots.pop().unwrap_or_else(|| {
+                self.slots.push(JobPower::default());
+                (self.slots.len() - 1) as u32
+            });
+            self.acct[job as usize].slot = slot;
+            let model = self.tree.node_model[first.node.0 as usize] as usize;
+            let m = &self.tree.models[model];
+            let (idle_w, tdp_w, alpha) = (m.idle_w, m.tdp_w, m.alpha);
             let share = f64::from(milli_per_gpu) / f64::from(MILLI_PER_GPU);
             // The slot is filled in place (moving it out and back showed in profiles).
             let j = &mut self.slots[slot as usize];
@@ -566,7 +686,8 @@ impl PowerRun {
             j.power_w = power_w;
             j.gpus = gpus;
             j.gpus_f = f64::from(gpus) * share;
-            j.class = (kind == JobKind::Inference, priority);
+            j.class = class;
+            j.idle_w = idle_w;
             j.running = true;
             j.since = now;
             // The engine starts a run with its power factor at 1 (see `Core::begin`); a
@@ -1009,7 +1130,17 @@ impl PowerRun {
                 w.wait = w.wait + end.saturating_sub(since);
             }
         }
-        let jobs_j: f64 = self.acct.iter().map(|j| j.energy_j).sum();
+        // Services' loads still drawing at the end (their nodes stay held): close them.
+        for k in self.n_jobs..self.acct.len() {
+            let slot = self.acct[k].slot;
+            if slot != NO_SLOT {
+                let j = &self.slots[slot as usize];
+                self.acct[k].energy_j += j.power_w * secs(end.saturating_sub(j.since));
+            }
+        }
+        let n_jobs = self.n_jobs.min(self.acct.len());
+        let jobs_j: f64 = self.acct[..n_jobs].iter().map(|j| j.energy_j).sum();
+        let services_j: f64 = self.acct[n_jobs..].iter().map(|j| j.energy_j).sum();
         let mut tenant_j = vec![0.0; workload.tenants.len()];
         for (spec, j) in workload.jobs.iter().zip(&self.acct) {
             if let Some(t) = tenant_j.get_mut(spec.tenant.0 as usize) {
@@ -1041,6 +1172,7 @@ impl PowerRun {
             cooling_energy_mwh: self.cooling_j / J_PER_MWH,
             losses_energy_mwh: self.losses_j / J_PER_MWH,
             jobs_energy_mwh: jobs_j / J_PER_MWH,
+            services_energy_mwh: self.loads.is_some().then_some(services_j / J_PER_MWH),
             idle_energy_mwh: self.idle_j / J_PER_MWH,
             overhead_energy_mwh: self.tree.overhead_w * span_s / J_PER_MWH,
             nameplate_it_kw: self.tree.nameplate_w[0] / 1000.0,
@@ -1069,7 +1201,7 @@ impl PowerRun {
         PowerOutput {
             summary,
             job_power_wait: self.waits.iter().map(|j| j.wait).collect(),
-            job_energy_j: self.acct.iter().map(|j| j.energy_j).collect(),
+            job_energy_j: self.acct[..n_jobs].iter().map(|j| j.energy_j).collect(),
             series: self.series,
             levels: self.levels.into_output(&self.tree),
             facility: self.facility,

@@ -322,6 +322,18 @@ impl JobGpuPower {
         }
     }
 
+    /// Figures for a GPU drawing `share` (0-1) of its idle-to-TDP range (a service's
+    /// replica, whose draw the service's own model gives), under `m`'s caps.
+    pub fn at_share(m: &ModelPower, share: f64) -> JobGpuPower {
+        let demand_w = m.idle_w + (m.tdp_w - m.idle_w) * share.clamp(0.0, 1.0);
+        let capped_w = demand_w.min(m.static_cap_w);
+        JobGpuPower {
+            demand_w,
+            capped_w,
+            min_w: capped_w.min(m.min_cap_w),
+        }
+    }
+
     /// Speed when its throttleable share (capped − min) is kept at fraction `x`.
     pub fn rate(&self, x: f64, alpha: f64) -> f64 {
         let cap = if x >= 1.0 {

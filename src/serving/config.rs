@@ -10,7 +10,7 @@ use super::fluid::{demand_of_rate, demand_of_trace, Demand};
 use super::generate::{apply_bursts, generate, Arrivals, Burst, Sizes};
 use super::perf::{efficiency_for, llm, ReplicaPerf, DECODE_POWER_SHARE, LLM_NAMES};
 use super::profile::builtin;
-use super::replicas::ServiceSettings;
+use super::replicas::{ServiceSettings, Split};
 use super::report::Slo;
 use super::request::RequestTrace;
 use super::traces::{read_azure, read_genai};
@@ -142,6 +142,36 @@ pub struct ServiceConfig {
     /// `measured` (default: a measured prefill profile where one exists) or `roofline`.
     #[serde(default)]
     pub prefill_model: PrefillModel,
+    /// Splitwise's phase split (request mode, `fixed` scaling): prefill and decode on
+    /// separate replicas.
+    #[serde(default)]
+    pub split: Option<SplitConfig>,
+}
+
+/// `split` of a `[[services]]` table.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SplitConfig {
+    /// Replicas that only prefill; the others only decode.
+    pub prefill_replicas: u32,
+    /// Bandwidth of the KV-cache hand-over, GB/s (default 400: a DGX H100's eight
+    /// 400 Gb/s ConnectX-7 ports, NVIDIA DGX H100 user guide).
+    #[serde(default = "default_kv_link_gb_s")]
+    pub kv_link_gb_s: f64,
+}
+
+fn default_kv_link_gb_s() -> f64 {
+    400.0
+}
+
+impl SplitConfig {
+    /// The simulator's form.
+    pub fn split(&self) -> Split {
+        Split {
+            prefill_replicas: self.prefill_replicas,
+            kv_link_bytes_per_s: self.kv_link_gb_s * 1e9,
+        }
+    }
 }
 
 impl ServiceConfig {
@@ -270,6 +300,12 @@ impl ServiceConfig {
                     "a service power cap is simulated request by request only; use mode = \"requests\"",
                 ));
             }
+        }
+        if self.split.is_some() && self.mode == Mode::Fluid {
+            return Err(ServingError::config(
+                format!("{key}.split"),
+                "a split service is simulated request by request only; use mode = \"requests\"",
+            ));
         }
         if let Some(m) = &self.model {
             if llm(m).is_none() {

@@ -8,6 +8,14 @@
 //! interrupted under the scenario's preemption rule) and given back when load drops
 //! ([`ModelCtx::bring_back`]). Nodes are taken freest first, so as few training jobs as
 //! possible are stopped.
+//!
+//! With the power model on, a request-mode service instead runs step by step beside
+//! the cluster ([`Stepper`], one step every [`POWER_STEP_S`]): at each step its
+//! replicas' mean demand over the last step goes into the power tree as loads on the
+//! nodes it holds ([`crate::power::loads`]), and the speed and busy power the caps left
+//! them at the last settle apply to its iterations until the next step. Under
+//! `priority` capping the loads rank above every job, so training is throttled to its
+//! lowest cap before a replica slows. Nodes then change at steps (at most a step late).
 
 use std::path::Path;
 
@@ -16,11 +24,12 @@ use serde::Serialize;
 use super::config::{Mode, ServiceConfig};
 use super::error::ServingError;
 use super::fluid::simulate_fluid;
-use super::replicas::simulate;
+use super::replicas::{simulate, simulate_split, Stepper};
 use super::report::ServiceReport;
 use crate::engine::SimTime;
 use crate::metrics::{JobRecord, Summary};
 use crate::model::{Model, ModelCtx, ModelOutputs, TakeOut};
+use crate::power::{LoadChange, LoadLink};
 use crate::topology::{Cluster, GpuModelId, NodeId};
 use crate::workload::Workload;
 
@@ -35,13 +44,42 @@ pub struct ServiceOutput {
     pub nodes_over_time: Vec<(f64, u32)>,
 }
 
+/// Seconds between the steps of a service coupled to the power model: its demand
+/// enters the tree, and the caps' factor reaches it, once a step. One second, the
+/// window of the service's peak (what a breaker or PDU meter averages over).
+pub const POWER_STEP_S: f64 = 1.0;
+
+/// Low half of the event token of a coupled service's step (node changes of an
+/// uncoupled service use their index there).
+const STEP: u64 = 0xffff_ffff;
+
+/// A service stepped beside the cluster, coupled to its power caps.
+#[derive(Debug)]
+struct Coupled {
+    stepper: Stepper,
+    link: LoadLink,
+    /// Id of the load of `candidates[0]`; candidate k is load `first_load + k`.
+    first_load: u32,
+    gpus_per_replica: u32,
+    gpu_idle_w: f64,
+    gpu_tdp_w: f64,
+}
+
 /// One service in the run.
 #[derive(Debug)]
 struct Placed {
-    out: ServiceOutput,
+    name: String,
+    /// Its figures; a coupled service's come at the end of the run.
+    report: Option<ServiceReport>,
+    /// Nodes held over time: (time s, nodes) at each change.
+    nodes_over_time: Vec<(f64, u32)>,
     model: GpuModelId,
     candidates: Vec<NodeId>,
     held: Vec<NodeId>,
+    /// Replicas a node holds.
+    per_node: u32,
+    /// Stepped beside the cluster (power on, request mode); its report comes at the end.
+    coupled: Option<Coupled>,
 }
 
 /// The serving model: every `[[services]]` table of a scenario.
@@ -52,14 +90,18 @@ pub struct ServingModel {
 }
 
 /// Simulates each service and prepares its node schedule on `cluster`; paths are
-/// relative to `dir`. Errors name the service (`services[i].key`).
+/// relative to `dir`. With `power` (the run's power model is on), request-mode
+/// services are instead stepped beside the run under its caps. Errors name the
+/// service (`services[i].key`).
 pub fn setup(
     configs: &[ServiceConfig],
     cluster: &Cluster,
     dir: &Path,
     seed: u64,
+    power: Option<&LoadLink>,
 ) -> Result<ServingModel, ServingError> {
     let mut services = Vec::with_capacity(configs.len());
+    let mut next_load = 0u32;
     for (i, c) in configs.iter().enumerate() {
         let key = format!("services[{i}]");
         c.validate(&key)?;
@@ -112,10 +154,43 @@ pub fn setup(
             ));
         }
         let perf = c.perf(gpu, &key)?;
+        if let (Some(link), Mode::Requests) = (power, c.mode) {
+            let trace = c.requests(dir, seed, i)?;
+            let settings = c.settings(gpu);
+            let split = c.split.map(|sp| sp.split());
+            let stepper = Stepper::new(trace.requests, perf, settings, split).map_err(|e| prefix(e, &key))?;
+            let first_load = next_load;
+            next_load += candidates.len() as u32;
+            services.push(Placed {
+                name: c.name.clone(),
+                report: None,
+                nodes_over_time: Vec::new(),
+                model,
+                candidates,
+                held: Vec::new(),
+                per_node,
+                coupled: Some(Coupled {
+                    stepper,
+                    link: link.clone(),
+                    first_load,
+                    gpus_per_replica: c.gpus_per_replica,
+                    gpu_idle_w: gpu.idle_w,
+                    gpu_tdp_w: gpu.tdp_w,
+                }),
+            });
+            continue;
+        }
         let report = match c.mode {
             Mode::Requests => {
                 let trace = c.requests(dir, seed, i)?;
-                simulate(&trace.requests, perf.as_ref(), &c.settings(gpu), None)
+                match (c.split, perf.as_ref()) {
+                    (Some(sp), Some(p)) => simulate_split(&trace.requests, p, &c.settings(gpu), sp.split()),
+                    (Some(_), None) => Err(ServingError::config(
+                        "split",
+                        "a split service needs a model to time its phases",
+                    )),
+                    (None, p) => simulate(&trace.requests, p, &c.settings(gpu), None),
+                }
             }
             Mode::Fluid => {
                 let demand = c.demand(dir, seed, i, perf.as_ref())?;
@@ -131,14 +206,14 @@ pub fn setup(
             }
         }
         services.push(Placed {
-            out: ServiceOutput {
-                name: c.name.clone(),
-                report,
-                nodes_over_time,
-            },
+            name: c.name.clone(),
+            report: Some(report),
+            nodes_over_time,
             model,
             candidates,
             held: Vec::new(),
+            per_node,
+            coupled: None,
         });
     }
     Ok(ServingModel {
@@ -163,6 +238,11 @@ impl ServingModel {
         let p = &mut self.services[s];
         while p.held.len() > want as usize {
             let node = p.held.pop().expect("held is longer than want");
+            if let Some(c) = &p.coupled {
+                c.link.push(LoadChange::Stop {
+                    id: c.first_load + load_index(&p.candidates, node),
+                });
+            }
             ctx.bring_back(node);
         }
         while p.held.len() < want as usize {
@@ -178,11 +258,85 @@ impl ServingModel {
             p.held.push(node);
         }
     }
+
+    /// One step of coupled service `s` at the current time: it runs up to now at the
+    /// throttle of the last settle, takes the nodes its replicas need, and reports its
+    /// demand over the step as loads on them; the next step is scheduled while it has
+    /// work.
+    fn step(&mut self, ctx: &mut ModelCtx<'_>, s: usize) {
+        let t = ctx.now().as_secs_f64();
+        let p = &mut self.services[s];
+        let c = p.coupled.as_mut().expect("a stepped service is coupled");
+        // What the caps left its loads at the last settle: a replica is as fast as the
+        // slowest node the service holds (one speed for the service).
+        let (mut rate, mut busy) = (1.0f64, 1.0f64);
+        for &node in &p.held {
+            let f = c.link.factor(c.first_load + load_index(&p.candidates, node));
+            rate = rate.min(f.rate);
+            busy = busy.min(f.busy_scale);
+        }
+        // Shares summed in different orders leave a cap that does not bind a hair
+        // below 1: within 1e-9 it is full speed and power.
+        let full = |f: f64| if f > 1.0 - 1e-9 { 1.0 } else { f };
+        let (rate, busy) = (full(rate), full(busy));
+        c.stepper.run_until(t);
+        let demand_w = c.stepper.take_mean_draw_w(t);
+        c.stepper.set_throttle(rate, busy);
+        let replicas = c.stepper.held_replicas();
+        let more = c.stepper.work_left();
+        let want = replicas.div_ceil(p.per_node);
+        if p.nodes_over_time.last().is_none_or(|l| l.1 != want) {
+            p.nodes_over_time.push((t, want));
+        }
+        self.hold(ctx, s, want);
+        let p = &self.services[s];
+        let c = p.coupled.as_ref().expect("a stepped service is coupled");
+        let gpus = f64::from(replicas * c.gpus_per_replica);
+        let share = if gpus > 0.0 {
+            (demand_w - gpus * c.gpu_idle_w) / (gpus * (c.gpu_tdp_w - c.gpu_idle_w))
+        } else {
+            0.0
+        };
+        let mut left = replicas;
+        for &node in &p.held {
+            let here = left.min(p.per_node);
+            left -= here;
+            c.link.push(LoadChange::Start {
+                id: c.first_load + load_index(&p.candidates, node),
+                node,
+                gpus: here * c.gpus_per_replica,
+                share: share.clamp(0.0, 1.0),
+            });
+        }
+        if more {
+            let next = ctx.now() + SimTime((POWER_STEP_S * 1000.0) as u64);
+            ctx.schedule(next, ((s as u64) << 32) | STEP);
+        }
+    }
+}
+
+/// Position of `node` among a service's candidate nodes (its load's index).
+fn load_index(candidates: &[NodeId], node: NodeId) -> u32 {
+    candidates
+        .iter()
+        .position(|&n| n == node)
+        .expect("a held node is a candidate") as u32
 }
 
 impl Model for ServingModel {
     fn name(&self) -> &'static str {
         "serving"
+    }
+
+    /// A coupled service keeps the run going until its last request arrives (its steps
+    /// are what put its load under the caps); what it still serves after the run's end
+    /// runs at the last throttle.
+    fn horizon(&self) -> Option<SimTime> {
+        self.services
+            .iter()
+            .filter_map(|p| p.coupled.as_ref())
+            .map(|c| SimTime((c.stepper.last_arrival_s() * 1000.0).ceil() as u64))
+            .max()
     }
 
     fn after_batch(&mut self, ctx: &mut ModelCtx<'_>) {
@@ -192,7 +346,11 @@ impl Model for ServingModel {
         self.scheduled = true;
         let now = ctx.now();
         for (s, p) in self.services.iter().enumerate() {
-            for (j, &(t, _)) in p.out.nodes_over_time.iter().enumerate() {
+            if p.coupled.is_some() {
+                ctx.schedule(now, ((s as u64) << 32) | STEP);
+                continue;
+            }
+            for (j, &(t, _)) in p.nodes_over_time.iter().enumerate() {
                 let at = SimTime((t * 1000.0).round() as u64).max(now);
                 ctx.schedule(at, ((s as u64) << 32) | j as u64);
             }
@@ -201,7 +359,11 @@ impl Model for ServingModel {
 
     fn on_event(&mut self, ctx: &mut ModelCtx<'_>, token: u64) {
         let (s, j) = ((token >> 32) as usize, (token & 0xffff_ffff) as usize);
-        let want = self.services[s].out.nodes_over_time[j].1;
+        if j as u64 == STEP {
+            self.step(ctx, s);
+            return;
+        }
+        let want = self.services[s].nodes_over_time[j].1;
         self.hold(ctx, s, want);
     }
 
@@ -213,6 +375,21 @@ impl Model for ServingModel {
         _summary: &mut Summary,
         out: &mut ModelOutputs,
     ) {
-        out.serving = Some(self.services.into_iter().map(|p| p.out).collect());
+        out.serving = Some(
+            self.services
+                .into_iter()
+                .filter_map(|p| {
+                    let report = match p.coupled {
+                        Some(c) => c.stepper.finish(),
+                        None => p.report?,
+                    };
+                    Some(ServiceOutput {
+                        name: p.name,
+                        report,
+                        nodes_over_time: p.nodes_over_time,
+                    })
+                })
+                .collect(),
+        );
     }
 }

@@ -12,6 +12,7 @@
 //!
 //! Per-request state lives in arrays sized once; the hot loop allocates nothing.
 
+use std::borrow::Cow;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 
@@ -78,10 +79,33 @@ enum State {
     Gone,
 }
 
+/// Splitwise's phase split (Patel et al., ISCA 2024): a pool of replicas only prefills,
+/// the rest only decode; a prompt's KV cache moves from one to the other over the
+/// interconnect after its first token.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Split {
+    /// Replicas of the prefill pool (the first ones); the others decode.
+    pub prefill_replicas: u32,
+    /// Bandwidth of the KV-cache transfer from a prefill to a decode replica, bytes/s.
+    pub kv_link_bytes_per_s: f64,
+}
+
+/// What a replica's iterations do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    /// Prefill and decode batched together (continuous batching).
+    Mixed,
+    /// Prefill only, then hand the sequence to the decode pool.
+    Prefill,
+    /// Decode only, sequences handed over from the prefill pool.
+    Decode,
+}
+
 /// One replica: the sequences it holds and its iteration in progress.
 #[derive(Debug)]
 struct Replica {
     state: State,
+    role: Role,
     /// Indices of the requests in its batch.
     seqs: Vec<u32>,
     /// How many of `seqs` (a prefix) are prefilled in the running iteration.
@@ -104,7 +128,155 @@ pub fn simulate(
     horizon_s: Option<f64>,
 ) -> Result<ServiceReport, ServingError> {
     check(trace, perf, s)?;
-    Sim::new(trace, perf, s).run(horizon_s.map(us))
+    Sim::new(Cow::Borrowed(trace), perf.map(Cow::Borrowed), Cow::Borrowed(s)).run(horizon_s.map(us))
+}
+
+/// As [`simulate`], with the replicas split into a prefill and a decode pool
+/// ([`Split`]). Needs a performance model and a fixed replica count that leaves both
+/// pools at least one replica.
+pub fn simulate_split(
+    trace: &[Request],
+    perf: &ReplicaPerf,
+    s: &ServiceSettings,
+    split: Split,
+) -> Result<ServiceReport, ServingError> {
+    check(trace, Some(perf), s)?;
+    check_split(Some(perf), s, split)?;
+    let mut sim = Sim::new(Cow::Borrowed(trace), Some(Cow::Borrowed(perf)), Cow::Borrowed(s));
+    sim.split = Some(split);
+    sim.run(None)
+}
+
+/// A service simulated step by step beside a cluster run, so that the cluster's power
+/// cap can slow it: the run advances it to each of its power steps, reads its mean
+/// draw, and sets the speed the cap leaves it ([`crate::serving::engine`]). Run with
+/// no throttle to the end it gives the same report as [`simulate`] (to float rounding:
+/// the clock stops at every step).
+pub struct Stepper {
+    sim: Sim<'static>,
+}
+
+impl std::fmt::Debug for Stepper {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stepper")
+            .field("now_us", &self.sim.now)
+            .field("requests", &self.sim.trace.len())
+            .finish()
+    }
+}
+
+impl Stepper {
+    /// A service at time 0 with its initial replicas, split into pools if `split`;
+    /// checks as [`simulate`] and [`simulate_split`] do.
+    pub fn new(
+        trace: Vec<Request>,
+        perf: Option<ReplicaPerf>,
+        s: ServiceSettings,
+        split: Option<Split>,
+    ) -> Result<Stepper, ServingError> {
+        check(&trace, perf.as_ref(), &s)?;
+        if let Some(sp) = split {
+            check_split(perf.as_ref(), &s, sp)?;
+        }
+        let mut sim = Sim::new(Cow::Owned(trace), perf.map(Cow::Owned), Cow::Owned(s));
+        sim.split = split;
+        sim.begin();
+        Ok(Stepper { sim })
+    }
+
+    /// Handles everything up to and including `t_s` seconds; while work is left the
+    /// clock then stands at `t_s`.
+    pub fn run_until(&mut self, t_s: f64) {
+        let t = us(t_s);
+        self.sim.step_until(Some(t));
+        if self.sim.work_left() && t > self.sim.now {
+            self.sim.advance(t);
+        }
+    }
+
+    /// Whether a request is still to arrive or to finish.
+    pub fn work_left(&self) -> bool {
+        self.sim.work_left()
+    }
+
+    /// Arrival of the last request, s (0 without requests).
+    pub fn last_arrival_s(&self) -> f64 {
+        self.sim.trace.last().map_or(0.0, |r| r.arrival_s)
+    }
+
+    /// Replicas held now (loading, serving or draining).
+    pub fn held_replicas(&self) -> u32 {
+        self.sim
+            .replicas
+            .iter()
+            .filter(|r| r.state != State::Gone)
+            .count() as u32
+    }
+
+    /// Mean draw of the service's GPUs from the last call (or time 0) to `t_s`, W;
+    /// after the last event the draw is what the GPUs held then draw.
+    pub fn take_mean_draw_w(&mut self, t_s: f64) -> f64 {
+        let t = us(t_s).max(self.sim.now);
+        let tail = (self.sim.idle_w + self.sim.busy_w) * (t - self.sim.now) as f64 / 1e6;
+        let span = (t - self.sim.chunk_start.min(t)) as f64 / 1e6;
+        let mean = if span > 0.0 {
+            (self.sim.chunk_j + tail) / span
+        } else {
+            self.sim.idle_w + self.sim.busy_w
+        };
+        // The clock stays at the last event once work is done, so the next window's
+        // energy from there on starts less what this one already counted.
+        self.sim.chunk_j = -tail;
+        self.sim.chunk_start = t;
+        mean
+    }
+
+    /// Iterations starting from now run at `speed` (0 < speed ≤ 1) of the settings'
+    /// speed and draw `busy_scale` of their busy power (above idle): what the cluster's
+    /// power cap leaves the service.
+    pub fn set_throttle(&mut self, speed: f64, busy_scale: f64) {
+        self.sim.speed = self.sim.s.speed * speed.clamp(f64::MIN_POSITIVE, 1.0);
+        self.sim.busy_scale = busy_scale.clamp(0.0, 1.0);
+    }
+
+    /// Runs what is left (at the last throttle) and reports.
+    pub fn finish(mut self) -> ServiceReport {
+        self.sim.step_until(None);
+        let end = self.sim.now;
+        self.sim.advance(end);
+        self.sim.report()
+    }
+}
+
+fn check_split(perf: Option<&ReplicaPerf>, s: &ServiceSettings, split: Split) -> Result<(), ServingError> {
+    if perf.is_none() {
+        return Err(ServingError::config(
+            "split",
+            "a split service needs a model to time its phases",
+        ));
+    }
+    let ScalePolicy::Fixed { replicas } = s.scaling else {
+        return Err(ServingError::config(
+            "scaling",
+            "a split service needs a fixed replica count",
+        ));
+    };
+    if split.prefill_replicas == 0 || split.prefill_replicas >= replicas {
+        return Err(ServingError::config(
+            "split.prefill_replicas",
+            format!(
+                "expected 1 to {} prefill replicas of {replicas}",
+                replicas.saturating_sub(1)
+            ),
+        ));
+    }
+    if !(split.kv_link_bytes_per_s.is_finite() && split.kv_link_bytes_per_s > 0.0) {
+        return Err(ServingError::config(
+            "split.kv_link_gb_s",
+            "expected a bandwidth > 0",
+        ));
+    }
+    Ok(())
 }
 
 fn check(trace: &[Request], perf: Option<&ReplicaPerf>, s: &ServiceSettings) -> Result<(), ServingError> {
@@ -152,14 +324,29 @@ enum Ev {
     IterEnd(u32),
     /// Replica finishes loading.
     Loaded(u32),
+    /// Split: a request's KV cache has reached the decode pool.
+    Handed(u32),
     /// Autoscaling decision.
     Tick,
 }
 
 struct Sim<'a> {
-    trace: &'a [Request],
-    perf: Option<&'a ReplicaPerf>,
-    s: &'a ServiceSettings,
+    trace: Cow<'a, [Request]>,
+    perf: Option<Cow<'a, ReplicaPerf>>,
+    s: Cow<'a, ServiceSettings>,
+    /// Speed factor of the iterations starting now: the settings' speed times the
+    /// cluster power cap's factor ([`Stepper::set_throttle`]).
+    speed: f64,
+    /// Share of an iteration's busy power (above idle) the cluster power cap leaves.
+    busy_scale: f64,
+    /// Draw integrated since the last [`Stepper::take_mean_draw_w`], J, and its start.
+    chunk_j: f64,
+    chunk_start: Us,
+    /// Prefill and decode pools, if split.
+    split: Option<Split>,
+    /// Split: prefilled requests waiting for a decode replica, and idle decode replicas.
+    decode_queue: VecDeque<u32>,
+    idle_decode: Vec<u32>,
     now: Us,
     heap: BinaryHeap<Reverse<(Us, u64, Ev)>>,
     seq: u64,
@@ -198,9 +385,20 @@ struct Sim<'a> {
 }
 
 impl<'a> Sim<'a> {
-    fn new(trace: &'a [Request], perf: Option<&'a ReplicaPerf>, s: &'a ServiceSettings) -> Self {
+    fn new(
+        trace: Cow<'a, [Request]>,
+        perf: Option<Cow<'a, ReplicaPerf>>,
+        s: Cow<'a, ServiceSettings>,
+    ) -> Self {
         let n = trace.len();
         Sim {
+            speed: s.speed,
+            busy_scale: 1.0,
+            chunk_j: 0.0,
+            chunk_start: 0,
+            split: None,
+            decode_queue: VecDeque::new(),
+            idle_decode: Vec::new(),
             trace,
             perf,
             s,
@@ -243,24 +441,42 @@ impl<'a> Sim<'a> {
     }
 
     fn run(mut self, horizon: Option<Us>) -> Result<ServiceReport, ServingError> {
+        self.begin();
+        self.step_until(horizon);
+        let end = horizon.map_or(self.now, |h| h.max(self.now));
+        self.advance(end);
+        Ok(self.report())
+    }
+
+    /// Places the initial replicas and the first autoscaling tick.
+    fn begin(&mut self) {
         let start = self.s.scaling.initial();
         for _ in 0..start {
             self.add_replica(true);
         }
         self.note_replicas();
         self.push(us(self.s.interval_s), Ev::Tick);
-        let end_of = |t: Us| horizon.is_some_and(|h| t > h);
+    }
+
+    /// Whether a request is still to arrive or to finish.
+    fn work_left(&self) -> bool {
+        self.next_arrival < self.trace.len() || self.in_system > 0
+    }
+
+    /// Handles every arrival and event at or before `limit` (all of them if `None`)
+    /// while work is left.
+    fn step_until(&mut self, limit: Option<Us>) {
+        let end_of = |t: Us| limit.is_some_and(|h| t > h);
         loop {
             let arrival = self.trace.get(self.next_arrival).map(|r| us(r.arrival_s));
             let event = self.heap.peek().map(|Reverse((t, _, _))| *t);
-            let work_left = self.next_arrival < self.trace.len() || self.in_system > 0;
             let t = match (arrival, event) {
                 (Some(a), Some(e)) if a <= e => a,
                 (Some(a), None) => a,
                 (_, Some(e)) => e,
                 (None, None) => break,
             };
-            if !work_left || end_of(t) {
+            if !self.work_left() || end_of(t) {
                 break;
             }
             self.advance(t);
@@ -271,13 +487,11 @@ impl<'a> Sim<'a> {
                 match ev {
                     Ev::IterEnd(r) => self.iteration_end(r),
                     Ev::Loaded(r) => self.loaded(r),
+                    Ev::Handed(q) => self.handed(q),
                     Ev::Tick => self.tick(),
                 }
             }
         }
-        let end = horizon.map_or(self.now, |h| h.max(self.now));
-        self.advance(end);
-        Ok(self.report())
     }
 
     /// Moves the clock, integrating requests in the system, GPU-time and idle energy.
@@ -303,6 +517,7 @@ impl<'a> Sim<'a> {
             let end = (from / PEAK_WINDOW_US + 1) * PEAK_WINDOW_US;
             let to = end.min(t);
             self.window_j += watts * (to - from) as f64 / 1e6;
+            self.chunk_j += watts * (to - from) as f64 / 1e6;
             if to == end {
                 self.peak_w = self.peak_w.max(self.window_j / (PEAK_WINDOW_US as f64 / 1e6));
                 self.window_j = 0.0;
@@ -313,7 +528,13 @@ impl<'a> Sim<'a> {
 
     fn add_replica(&mut self, ready: bool) {
         let id = self.replicas.len() as u32;
+        let role = match self.split {
+            None => Role::Mixed,
+            Some(sp) if id < sp.prefill_replicas => Role::Prefill,
+            Some(_) => Role::Decode,
+        };
         self.replicas.push(Replica {
+            role,
             state: if ready { State::Serving } else { State::Loading },
             seqs: Vec::with_capacity(self.s.max_batch as usize),
             prefilling: 0,
@@ -324,7 +545,7 @@ impl<'a> Sim<'a> {
             iter_w: 0.0,
         });
         if ready {
-            self.idle.push(id);
+            self.park(id);
         } else {
             self.push(self.now + us(self.s.load_time_s), Ev::Loaded(id));
         }
@@ -344,7 +565,7 @@ impl<'a> Sim<'a> {
         let i = self.next_arrival as u32;
         self.next_arrival += 1;
         let r = &self.trace[i as usize];
-        if let Some(p) = self.perf {
+        if let Some(p) = self.perf.as_deref() {
             if u64::from(r.prompt_tokens) + u64::from(r.output_tokens) > p.kv_capacity_tokens {
                 self.drops.exceeds_kv_cache += 1;
                 return;
@@ -361,25 +582,34 @@ impl<'a> Sim<'a> {
     fn start_iteration(&mut self, id: u32) {
         let rep = &mut self.replicas[id as usize];
         debug_assert!(!rep.running);
-        // Admit new prompts in front of the decoding sequences.
+        // Admit new prompts in front of the decoding sequences (a decode replica admits
+        // handed-over sequences, which decode at once).
         let mut admitted = 0usize;
         let mut prompt_tokens = 0u64;
+        let role = rep.role;
+        let queue = if role == Role::Decode {
+            &mut self.decode_queue
+        } else {
+            &mut self.queue
+        };
         if rep.state == State::Serving {
-            while let Some(&q) = self.queue.front() {
+            while let Some(&q) = queue.front() {
                 let r = &self.trace[q as usize];
                 let exec = r.exec_s.is_some() && self.perf.is_none();
                 let limit = if exec { 1 } else { self.s.max_batch as usize };
-                let need = u64::from(r.prompt_tokens) + u64::from(r.output_tokens);
+                let need = kv_need(role, r);
                 let kv_ok = self
                     .perf
+                    .as_deref()
                     .is_none_or(|p| rep.kv_used + need <= p.kv_capacity_tokens);
-                let tokens_ok = admitted == 0
+                let tokens_ok = role == Role::Decode
+                    || admitted == 0
                     || prompt_tokens + u64::from(r.prompt_tokens) <= u64::from(self.s.max_batch_tokens);
                 if rep.seqs.len() >= limit || !kv_ok || !tokens_ok {
                     break;
                 }
                 prompt_tokens += u64::from(r.prompt_tokens);
-                self.queue.pop_front();
+                queue.pop_front();
                 rep.seqs.push(q);
                 let last = rep.seqs.len() - 1;
                 rep.seqs.swap(admitted, last);
@@ -387,17 +617,18 @@ impl<'a> Sim<'a> {
                 rep.kv_used += need;
             }
         }
-        rep.prefilling = admitted;
+        rep.prefilling = if role == Role::Decode { 0 } else { admitted };
         if rep.seqs.is_empty() {
             if rep.state == State::Draining {
                 rep.state = State::Gone;
                 self.note_replicas();
             } else if rep.state == State::Serving {
-                self.idle.push(id);
+                self.park(id);
             }
             return;
         }
-        let (ms, share) = match self.perf {
+        let admitted = rep.prefilling;
+        let (ms, share) = match self.perf.as_deref() {
             None => (self.trace[rep.seqs[0] as usize].exec_s.unwrap_or(0.0) * 1e3, 1.0),
             Some(p) => {
                 let mut b = Batch::default();
@@ -417,9 +648,11 @@ impl<'a> Sim<'a> {
             }
         };
         let g = f64::from(self.s.gpus_per_replica);
-        let mut watts =
-            (self.s.gpu_tdp_w - self.s.gpu_idle_w) * power_share(share, self.s.decode_power_share);
+        let mut watts = (self.s.gpu_tdp_w - self.s.gpu_idle_w)
+            * power_share(share, self.s.decode_power_share)
+            * self.busy_scale;
         let mut stretch = 1.0;
+        let mut slowed = self.speed < self.s.speed;
         if let Some(cap) = self.s.power_cap_w {
             // Frequency capping: the busy power above idle scales with the clock f, the
             // compute-bound share of the iteration takes 1/f as long, the memory-bound
@@ -429,11 +662,14 @@ impl<'a> Sim<'a> {
                 let f = (room / watts).max(MIN_CLOCK);
                 watts *= f;
                 stretch = share / f + (1.0 - share);
-                self.throttled += 1;
+                slowed = true;
             }
         }
+        if slowed {
+            self.throttled += 1;
+        }
         self.iterations += 1;
-        let dur = us(ms * stretch / 1e3 / self.s.speed).max(1);
+        let dur = us(ms * stretch / 1e3 / self.speed).max(1);
         rep.iter_w = watts;
         self.busy_w += rep.iter_w * g;
         rep.running = true;
@@ -483,13 +719,45 @@ impl<'a> Sim<'a> {
                 self.served += 1;
                 self.tokens_served += f64::from(r.prompt_tokens) + f64::from(r.output_tokens);
                 self.in_system -= 1;
-                rep.kv_used -= u64::from(r.prompt_tokens) + u64::from(r.output_tokens);
+                rep.kv_used -= kv_need(rep.role, r);
                 rep.seqs.swap_remove(k);
             } else {
                 k += 1;
             }
         }
+        if rep.role == Role::Prefill {
+            // Prefilled: each sequence's KV cache (prompt and first token) leaves for
+            // the decode pool.
+            let per_token = self.perf.as_deref().map_or(0.0, |p| p.llm.kv_bytes_per_token());
+            let link = self.split.map_or(f64::INFINITY, |sp| sp.kv_link_bytes_per_s);
+            let mut seqs = std::mem::take(&mut self.replicas[id as usize].seqs);
+            for &q in &seqs {
+                let r = self.trace[q as usize];
+                self.replicas[id as usize].kv_used -= kv_need(Role::Prefill, &r);
+                let bytes = per_token * f64::from(r.prompt_tokens + 1);
+                self.push(now + us(bytes / link), Ev::Handed(q));
+            }
+            seqs.clear();
+            self.replicas[id as usize].seqs = seqs;
+        }
         self.start_iteration(id);
+    }
+
+    /// An idle serving replica waits for work in its pool.
+    fn park(&mut self, id: u32) {
+        if self.replicas[id as usize].role == Role::Decode {
+            self.idle_decode.push(id);
+        } else {
+            self.idle.push(id);
+        }
+    }
+
+    /// Split: request `q`'s KV cache reached the decode pool.
+    fn handed(&mut self, q: u32) {
+        self.decode_queue.push_back(q);
+        if let Some(id) = self.idle_decode.pop() {
+            self.start_iteration(id);
+        }
     }
 
     fn loaded(&mut self, id: u32) {
@@ -625,6 +893,15 @@ impl<'a> Sim<'a> {
             energy_kwh_per_1000: per_k(energy_kwh),
             replicas_over_time: self.replicas_over_time,
         }
+    }
+}
+
+/// KV-cache tokens a replica of `role` reserves for `r` on admission: a prefill
+/// replica holds only the prompt (the decode replica reserves the rest).
+fn kv_need(role: Role, r: &Request) -> u64 {
+    match role {
+        Role::Prefill => u64::from(r.prompt_tokens),
+        Role::Mixed | Role::Decode => u64::from(r.prompt_tokens) + u64::from(r.output_tokens),
     }
 }
 
