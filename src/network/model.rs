@@ -148,7 +148,7 @@ pub struct NetworkModel {
     node_rack: Vec<u32>,
     jobs: Vec<JobNetwork>,
     changed: Vec<(u32, f64)>,
-    nodes: Vec<(NodeId, u32)>,
+    nodes: Vec<(NodeId, u64)>,
     racks: Vec<u32>,
     links: LinkSeries,
     link_names: Vec<String>,
@@ -186,12 +186,19 @@ impl NetworkModel {
             fabric.set_spine_oversubscription(ratio);
         }
         let contention = Contention::new(fabric);
-        let tiers = (0..contention.links()).map(|l| contention.tier(l).0).collect();
+        let tiers = (0..contention.links()).map(|l| contention.link(l).tier).collect();
         let link_names = (0..contention.links())
-            .map(|l| match contention.tier(l) {
-                (Tier::Node, i) => cluster.nodes[i as usize].name.clone(),
-                (Tier::Leaf, i) => contention.fabric().leaf_name[i as usize].clone(),
-                (Tier::Pod, i) => format!("pod{i}"),
+            .map(|l| {
+                let link = contention.link(l);
+                let base = match link.tier {
+                    Tier::Node => cluster.nodes[link.owner as usize].name.clone(),
+                    Tier::Leaf => contention.fabric().leaf_name[link.owner as usize].clone(),
+                    Tier::Pod => format!("pod{}", link.owner),
+                };
+                match link.rail {
+                    Some(r) => format!("{base}/rail{r}"),
+                    None => base,
+                }
             })
             .collect();
         let bin = SimTime::try_from_secs_f64(cfg.link_bin_s.unwrap_or(DEFAULT_LINK_BIN_S))
@@ -230,8 +237,7 @@ impl Model for NetworkModel {
             return;
         }
         self.nodes.clear();
-        self.nodes
-            .extend(grants.iter().map(|g| (g.node, g.gpus.count_ones())));
+        self.nodes.extend(grants.iter().map(|g| (g.node, g.gpus)));
         self.racks.clear();
         self.racks
             .extend(grants.iter().map(|g| self.node_rack[g.node.0 as usize]));
@@ -248,12 +254,12 @@ impl Model for NetworkModel {
         let mut factor = 1.0;
         let mut crossed = false;
         if let Some(profile) = profile {
-            let mut traffic = self.contention.traffic(profile, &self.nodes);
+            let mut traffic = self.contention.traffic_on(profile, &self.nodes);
             // Each of the tp × pp data-parallel rings all-reduces its shard of the
             // gradient over the job's GPUs / (tp × pp) ranks.
             traffic.ranks /= group;
             factor = traffic.factor();
-            crossed = traffic.leaves > 1;
+            crossed = traffic.crosses_spine;
             if !traffic.links.is_empty() {
                 self.contention.start(job.0, traffic);
             }
@@ -263,7 +269,7 @@ impl Model for NetworkModel {
         j.leaves = leaves.len() as u32;
         j.racks = self.racks.len() as u32;
         j.crossed_spine |= crossed;
-        j.gpus = self.nodes.iter().map(|n| n.1).sum();
+        j.gpus = self.nodes.iter().map(|n| n.1.count_ones()).sum();
         j.factor = factor;
         j.since = now;
         ctx.set_factor(job, Factor::Network, factor);
