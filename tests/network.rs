@@ -41,6 +41,11 @@ fn packed(first: u32, n: u32) -> Vec<(NodeId, u32)> {
         .collect()
 }
 
+/// The GPU bitmasks of `packed` placements: a node's first GPUs.
+fn masks(nodes: &[(NodeId, u32)]) -> Vec<(NodeId, u64)> {
+    nodes.iter().map(|&(n, g)| (n, (1u64 << g) - 1)).collect()
+}
+
 const RAIL: &str = r#"
 layout = "rail-optimized"
 nodes_per_leaf = 32
@@ -52,6 +57,7 @@ const PROFILE: CommProfile = CommProfile {
     gradient_bytes: 2.6e9,
     compute_ms: 1000.0,
     overlap: 0.0,
+    activation_bytes: 0.0,
 };
 
 /// One job alone on an idle rail-optimized fabric (128 DGX-class nodes, 400 Gb/s per GPU
@@ -214,6 +220,7 @@ fn crux_co_located_jobs_slow_each_other_by_about_ten_percent() {
         gradient_bytes: 13.4e9,
         compute_ms: 1530.0,
         overlap: 0.0,
+        activation_bytes: 0.0,
     };
     let a = net.traffic(gpt, &[(NodeId(big[0][0]), 8), (NodeId(big[1][0]), 8)]);
     let b = net.traffic(gpt, &[(NodeId(big[0][1]), 8), (NodeId(big[1][1]), 8)]);
@@ -554,4 +561,65 @@ fn a_fabric_in_two_pieces_is_refused_naming_node_and_switch() {
     for part in ["fabric", "`h2`", "`G7`", "`G6`", "`h0`"] {
         assert!(e.contains(part), "{part} missing from: {e}");
     }
+}
+
+/// Pipeline stages, by hand. Leaf-spine, racks of 2 DGX-class nodes (400 GB/s of NICs
+/// each), spine 4:1 (a leaf's uplink 2 × 400 / 4 = 200 GB/s). A 32-GPU job on nodes 0-3
+/// with pp = 2: stage 0 is nodes 0-1 (rack 0), stage 1 nodes 2-3 (rack 1). Each stage's
+/// data-parallel ring (16 ranks, half the 2.6 GB gradient: 1.3 GB) stays in its rack:
+/// NIC usage 1, no uplink. Point to point: GPU k of stage 0 pairs with GPU k of stage 1,
+/// all 16 pairs across the racks; each node sends its 8 pairs at 1/8 of the bus
+/// bandwidth x each (NIC usage 1), each leaf's uplink carries 16 × 1/8 = 2 (forward out
+/// of rack 0, backward out of rack 1). With F = 1.6 GB per boundary and direction, each
+/// pair moves F/16 and a node sends 8 of them: P = F · 8/16 = 0.8 GB at x.
+/// Reference (non-blocking): x = 400 GB/s, comm = 2 · 15/16 · 1.3e9/x + 0.8e9/x =
+/// 6.09375 + 2 = 8.09375 ms. Here: x = 200/2 = 100 GB/s, comm = 24.375 + 8 = 32.375 ms.
+/// Factor (compute 1000 ms, no overlap) 1008.09375 / 1032.375.
+#[test]
+fn pipeline_stages_ring_locally_and_send_activations_across_by_hand() {
+    let mut net = contention(&topo(
+        4,
+        2,
+        "layout = \"leaf-spine\"\nnic_gbps = 400.0\nnics_per_node = 8\nnvlink_gbytes_per_s = 450.0\nspine_oversubscription = 4.0",
+    ));
+    let profile = CommProfile {
+        gradient_bytes: 1.3e9,
+        compute_ms: 1000.0,
+        overlap: 0.0,
+        activation_bytes: 1.6e9,
+    };
+    let mut t = net.traffic_staged(profile, &masks(&packed(0, 32)), 2);
+    t.ranks /= 2;
+    let usage: Vec<(Tier, u32, f64)> = t
+        .links
+        .iter()
+        .map(|&(l, a)| (net.link(l).tier, net.link(l).owner, a))
+        .collect();
+    assert_eq!(
+        usage,
+        vec![
+            (Tier::Node, 0, 1.0),
+            (Tier::Node, 1, 1.0),
+            (Tier::Node, 2, 1.0),
+            (Tier::Node, 3, 1.0),
+            (Tier::Leaf, 0, 2.0),
+            (Tier::Leaf, 1, 2.0),
+        ]
+    );
+    assert!((t.p2p_bytes - 0.8e9).abs() < 1e-3);
+    assert_eq!(t.reference_bps, 400e9);
+    assert_eq!(t.isolated_bps, 100e9);
+    let iso = profile.iteration_ms_with(16, t.reference_bps, t.p2p_bytes);
+    let now = profile.iteration_ms_with(16, t.isolated_bps, t.p2p_bytes);
+    assert!((iso - 1008.09375).abs() < 1e-9, "{iso}");
+    assert!((now - 1032.375).abs() < 1e-9, "{now}");
+    assert!((t.factor() - 1008.09375 / 1032.375).abs() < 1e-12);
+    // Stages inside one node each (pp = 2 on 16 GPUs of nodes 0 and 1, one rack): the
+    // rings stay on NVLink, the pairs cross between the two nodes of one leaf only.
+    let t = net.traffic_staged(profile, &masks(&packed(0, 16)), 2);
+    assert!(!t.crosses_spine);
+    assert!(t
+        .links
+        .iter()
+        .all(|&(l, a)| net.link(l).tier == Tier::Node && a == 1.0));
 }

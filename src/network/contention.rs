@@ -53,14 +53,21 @@ pub struct JobTraffic {
     /// Whether its traffic crosses a spine-side link (a leaf's, rail switch's or pod's
     /// uplink).
     pub crosses_spine: bool,
+    /// Bytes each sending domain moves between pipeline stages per iteration, sent at
+    /// the job's bus bandwidth (0: no pipeline traffic over the fabric).
+    pub p2p_bytes: f64,
 }
 
 impl JobTraffic {
     /// Iteration time at the reference bandwidth over iteration time now: the network's
     /// factor of the job's rate (1 on a non-blocking, idle fabric).
     pub fn factor(&self) -> f64 {
-        let iso = self.profile.iteration_ms(self.ranks, self.reference_bps);
-        let now = self.profile.iteration_ms(self.ranks, self.bps);
+        let iso = self
+            .profile
+            .iteration_ms_with(self.ranks, self.reference_bps, self.p2p_bytes);
+        let now = self
+            .profile
+            .iteration_ms_with(self.ranks, self.bps, self.p2p_bytes);
         if now.is_finite() && now > 0.0 {
             (iso / now).min(1.0)
         } else {
@@ -169,7 +176,13 @@ impl Contention {
     }
 
     /// The traffic a job with `profile` would have on `grants` ((node, GPU bitmask)
-    /// pairs), alone on the fabric.
+    /// pairs), alone on the fabric, with no pipeline stages.
+    pub fn traffic_on(&mut self, profile: CommProfile, grants: &[(NodeId, u64)]) -> JobTraffic {
+        self.traffic_staged(profile, grants, 1)
+    }
+
+    /// The traffic a job with `profile` would have on `grants` ((node, GPU bitmask)
+    /// pairs) split into `stages` pipeline stages, alone on the fabric.
     ///
     /// The ring visits the job's NVLink domains ordered by pod, leaf and domain, so it
     /// leaves each leaf and each pod once. Each hop's traffic is routed up the fabric
@@ -183,9 +196,21 @@ impl Contention {
     /// on one rail stay on that rail's switch inside a scalable unit and rings whose
     /// rails differ go through the spine (NCCL's PXN relay over NVLink, which can
     /// avoid that, is not modelled).
-    pub fn traffic_on(&mut self, profile: CommProfile, grants: &[(NodeId, u64)]) -> JobTraffic {
+    ///
+    /// With `stages` > 1 (dividing the job's GPUs) the GPUs, in ring order, form
+    /// `stages` consecutive blocks (Megatron-LM's rank order: pipeline outermost), each
+    /// running its own data-parallel ring, all at the job's bus bandwidth `x`. Between
+    /// consecutive stages, GPU `k` of one stage sends activations to GPU `k` of the next
+    /// and receives gradients back ([`super::pipeline`]); pairs inside one NVLink domain
+    /// use no link. The two phases (stage rings, point-to-point) take turns, so a link's
+    /// usage is the larger of its usage in either.
+    pub fn traffic_staged(
+        &mut self,
+        profile: CommProfile,
+        grants: &[(NodeId, u64)],
+        stages: u32,
+    ) -> JobTraffic {
         let f = &self.fabric;
-        let graph = &f.graph;
         let ranks: u32 = grants.iter().map(|&(_, m)| m.count_ones()).sum();
         // (pod, leaf, domain, node, GPU mask), in ring order.
         self.node_scratch.clear();
@@ -198,102 +223,32 @@ impl Contention {
         let nodes = &self.node_scratch;
         let mut links: Vec<(u32, f64)> = Vec::new();
         let mut bound = f.nvlink_bps;
-        let multi_domain = nodes
-            .first()
-            .is_some_and(|first| nodes.iter().any(|d| d.2 != first.2));
-        if multi_domain {
-            // Endpoints: runs of one domain; each endpoint's ports and their weights.
-            self.endpoints.clear();
-            self.ports.clear();
-            let rail = f.layout == FabricLayout::RailOptimized;
-            let mut common = u64::MAX;
-            let mut i = 0;
-            while i < nodes.len() {
-                let domain = nodes[i].2;
-                let j = i + nodes[i..].iter().take_while(|d| d.2 == domain).count();
-                let start = self.ports.len();
-                let mut domain_bps = 0.0;
-                let mut held = 0u64;
-                for &(_, _, _, node, mask) in &nodes[i..j] {
-                    let n = node as usize;
-                    let ports = graph.ports(node);
-                    if rail {
-                        let nics = u64::from(f.node_nics[n]);
-                        let gpus_here = u64::from(f.node_gpus[n].max(1));
-                        let mut rails = 0u64;
-                        let mut m = mask;
-                        while m != 0 {
-                            let g = u64::from(m.trailing_zeros());
-                            m &= m - 1;
-                            rails |= 1 << ((g * nics / gpus_here).min(63));
-                        }
-                        for p in ports.iter().filter(|p| rails >> p.rail & 1 == 1) {
-                            self.ports.push((*p, 1.0));
-                        }
-                        held |= rails;
-                    } else {
-                        let gpus = mask.count_ones();
-                        let gpus_here = f.node_gpus[n];
-                        let nics = f.node_nics[n];
-                        // NICs the job can use: its share of the node's GPUs, at least one.
-                        let usable = (u64::from(nics) * u64::from(gpus) / u64::from(gpus_here.max(1))).max(1);
-                        domain_bps += f.node_nic_bps[n] * usable as f64 / f64::from(nics.max(1));
-                        let k = (j - i) as f64;
-                        self.ports.push((ports[0], 1.0 / k));
-                    }
-                }
-                if rail {
-                    common &= held;
-                } else {
-                    bound = bound.min(domain_bps);
-                }
-                self.endpoints.push((start, self.ports.len()));
-                i = j;
+        let mut p2p_bytes = 0.0;
+        let staged = stages > 1 && ranks % stages == 0;
+        if !staged {
+            bound = ring(f, nodes, &mut self.endpoints, &mut self.ports, &mut links);
+        } else {
+            let per_stage = ranks / stages;
+            let stage_nodes = split_stages(nodes, per_stage);
+            for st in &stage_nodes {
+                let b = ring(f, st, &mut self.endpoints, &mut self.ports, &mut links);
+                bound = bound.min(b);
             }
-            let channels = if rail {
-                // Rails every domain holds first, then the others, each by rail then node.
-                for &(a, b) in &self.endpoints {
-                    self.ports[a..b].sort_by_key(|(p, _)| (common >> p.rail & 1 == 0, p.rail, p.link));
-                }
-                let c = self
-                    .endpoints
-                    .iter()
-                    .map(|&(a, b)| b - a)
-                    .min()
-                    .unwrap_or(1)
-                    .max(1);
-                bound = bound.min(c as f64 * f.nic_bps);
-                c
-            } else {
-                1
-            };
-            let share = 1.0 / channels as f64;
-            let e = self.endpoints.len();
-            for ch in 0..channels {
-                for k in 0..e {
-                    let (a, b) = self.endpoints[k];
-                    let (na, _) = self.endpoints[(k + 1) % e];
-                    let to = self.ports[na + if rail { ch } else { 0 }].0;
-                    let senders: &[(Port, f64)] = if rail {
-                        &self.ports[a + ch..a + ch + 1]
-                    } else {
-                        &self.ports[a..b]
-                    };
-                    for &(from, w) in senders {
-                        graph.route_up(from, to, w * share, &mut links);
-                    }
-                }
+            merge(&mut links);
+            let (p2p, gmax) = super::pipeline::p2p_links(f, &stage_nodes);
+            if !p2p.is_empty() {
+                p2p_bytes = profile.activation_bytes * f64::from(gmax) / f64::from(per_stage);
+                links = max_usage(&links, &p2p);
             }
-            links.sort_unstable_by_key(|&(l, _)| l);
-            links.dedup_by(|next, kept| {
-                if next.0 == kept.0 {
-                    kept.1 += next.1;
-                    true
-                } else {
-                    false
-                }
-            });
+            // Alone on a non-blocking fabric the job still cannot send faster than its
+            // nodes' NICs carry both phases.
+            bound = links
+                .iter()
+                .filter(|&&(l, _)| f.graph.links()[l as usize].tier == Tier::Node)
+                .map(|&(l, a)| self.capacity[l as usize] / a)
+                .fold(bound, f64::min);
         }
+        let nodes = &self.node_scratch;
         let mut leaves: Vec<u32> = nodes.iter().map(|d| d.1).collect();
         leaves.sort_unstable();
         leaves.dedup();
@@ -302,7 +257,7 @@ impl Contention {
         pods.dedup();
         let crosses_spine = links
             .iter()
-            .any(|&(l, _)| graph.links()[l as usize].tier != Tier::Node);
+            .any(|&(l, _)| f.graph.links()[l as usize].tier != Tier::Node);
         // Alone, the job gets its bound or the narrowest link it crosses.
         let isolated = links
             .iter()
@@ -318,6 +273,7 @@ impl Contention {
             leaves: leaves.len() as u32,
             pods: pods.len() as u32,
             crosses_spine,
+            p2p_bytes,
         }
     }
 
@@ -424,4 +380,177 @@ impl Contention {
         }
         self.job_mark.retain(|_, m| *m == generation);
     }
+}
+
+/// One job node in ring order: (pod, leaf, NVLink domain, node, GPU mask).
+pub(super) type RingNode = (u32, u32, u32, u32, u64);
+
+/// The links one data-parallel ring over `nodes` (in ring order) crosses, appended to
+/// `links` as (link, usage per unit of bus bandwidth), sorted by link; returns the
+/// ring's bound on its bus bandwidth (its domains' usable NICs, or NVLink inside one
+/// domain). See [`Contention::traffic_staged`] for the routing.
+fn ring(
+    f: &Fabric,
+    nodes: &[RingNode],
+    endpoints: &mut Vec<(usize, usize)>,
+    ports: &mut Vec<(Port, f64)>,
+    links: &mut Vec<(u32, f64)>,
+) -> f64 {
+    let graph = &f.graph;
+    let mut bound = f.nvlink_bps;
+    let multi_domain = nodes
+        .first()
+        .is_some_and(|first| nodes.iter().any(|d| d.2 != first.2));
+    if !multi_domain {
+        return bound;
+    }
+    // Endpoints: runs of one domain; each endpoint's ports and their weights.
+    endpoints.clear();
+    ports.clear();
+    let rail = f.layout == FabricLayout::RailOptimized;
+    let mut common = u64::MAX;
+    let mut i = 0;
+    while i < nodes.len() {
+        let domain = nodes[i].2;
+        let j = i + nodes[i..].iter().take_while(|d| d.2 == domain).count();
+        let start = ports.len();
+        let mut domain_bps = 0.0;
+        let mut held = 0u64;
+        for &(_, _, _, node, mask) in &nodes[i..j] {
+            let n = node as usize;
+            let node_ports = graph.ports(node);
+            if rail {
+                let rails = rails_of(f, node, mask);
+                for p in node_ports.iter().filter(|p| rails >> p.rail & 1 == 1) {
+                    ports.push((*p, 1.0));
+                }
+                held |= rails;
+            } else {
+                let gpus = mask.count_ones();
+                let gpus_here = f.node_gpus[n];
+                let nics = f.node_nics[n];
+                // NICs the job can use: its share of the node's GPUs, at least one.
+                let usable = (u64::from(nics) * u64::from(gpus) / u64::from(gpus_here.max(1))).max(1);
+                domain_bps += f.node_nic_bps[n] * usable as f64 / f64::from(nics.max(1));
+                let k = (j - i) as f64;
+                ports.push((node_ports[0], 1.0 / k));
+            }
+        }
+        if rail {
+            common &= held;
+        } else {
+            bound = bound.min(domain_bps);
+        }
+        endpoints.push((start, ports.len()));
+        i = j;
+    }
+    let channels = if rail {
+        // Rails every domain holds first, then the others, each by rail then node.
+        for &(a, b) in endpoints.iter() {
+            ports[a..b].sort_by_key(|(p, _)| (common >> p.rail & 1 == 0, p.rail, p.link));
+        }
+        let c = endpoints.iter().map(|&(a, b)| b - a).min().unwrap_or(1).max(1);
+        bound = bound.min(c as f64 * f.nic_bps);
+        c
+    } else {
+        1
+    };
+    let share = 1.0 / channels as f64;
+    let e = endpoints.len();
+    let first = links.len();
+    for ch in 0..channels {
+        for k in 0..e {
+            let (a, b) = endpoints[k];
+            let (na, _) = endpoints[(k + 1) % e];
+            let to = ports[na + if rail { ch } else { 0 }].0;
+            let senders: &[(Port, f64)] = if rail {
+                &ports[a + ch..a + ch + 1]
+            } else {
+                &ports[a..b]
+            };
+            for &(from, w) in senders {
+                graph.route_up(from, to, w * share, links);
+            }
+        }
+    }
+    let mut mine = links.split_off(first);
+    merge(&mut mine);
+    links.extend(mine);
+    bound
+}
+
+/// Rails (as a bit set) of the GPUs `mask` of node `node`: GPU `g` of a node with `k`
+/// NICs and `G` GPUs is on rail `g·k/G`.
+pub(super) fn rails_of(f: &Fabric, node: u32, mask: u64) -> u64 {
+    let n = node as usize;
+    let nics = u64::from(f.node_nics[n]);
+    let gpus_here = u64::from(f.node_gpus[n].max(1));
+    let mut rails = 0u64;
+    let mut m = mask;
+    while m != 0 {
+        let g = u64::from(m.trailing_zeros());
+        m &= m - 1;
+        rails |= 1 << (g * nics / gpus_here).min(63);
+    }
+    rails
+}
+
+/// Sorts `(link, usage)` pairs by link and sums the usages of each link.
+pub(super) fn merge(links: &mut Vec<(u32, f64)>) {
+    links.sort_unstable_by_key(|&(l, _)| l);
+    links.dedup_by(|next, kept| {
+        if next.0 == kept.0 {
+            kept.1 += next.1;
+            true
+        } else {
+            false
+        }
+    });
+}
+
+/// Per link of either (both sorted by link), the larger usage.
+fn max_usage(a: &[(u32, f64)], b: &[(u32, f64)]) -> Vec<(u32, f64)> {
+    let mut out: Vec<(u32, f64)> = a.iter().chain(b).copied().collect();
+    out.sort_unstable_by_key(|&(l, _)| l);
+    out.dedup_by(|next, kept| {
+        if next.0 == kept.0 {
+            kept.1 = kept.1.max(next.1);
+            true
+        } else {
+            false
+        }
+    });
+    out
+}
+
+/// Splits `nodes` (ring order) into consecutive stages of `per_stage` GPUs, GPUs of a
+/// node in index order; a node may straddle two stages.
+fn split_stages(nodes: &[RingNode], per_stage: u32) -> Vec<Vec<RingNode>> {
+    let mut stages: Vec<Vec<RingNode>> = vec![Vec::new()];
+    let mut room = per_stage;
+    for &(pod, leaf, domain, node, mask) in nodes {
+        let mut m = mask;
+        while m != 0 {
+            if room == 0 {
+                stages.push(Vec::new());
+                room = per_stage;
+            }
+            // The lowest `room` GPUs of what is left of this node.
+            let mut take = 0u64;
+            let mut rest = m;
+            let mut k = 0;
+            while rest != 0 && k < room {
+                let bit = rest & rest.wrapping_neg();
+                take |= bit;
+                rest &= rest - 1;
+                k += 1;
+            }
+            if let Some(st) = stages.last_mut() {
+                st.push((pod, leaf, domain, node, take));
+            }
+            room -= k;
+            m = rest;
+        }
+    }
+    stages
 }

@@ -36,6 +36,9 @@ pub struct NetworkConfig {
     pub overlap: Option<f64>,
     /// Width of the bins of `network_links.csv`, s (default 3600).
     pub link_bin_s: Option<f64>,
+    /// Bytes crossing each pipeline-stage boundary per iteration in each direction, GB
+    /// (default [`super::profile::DEFAULT_ACTIVATION_BYTES`]); only jobs with `pp` > 1.
+    pub activation_gb: Option<f64>,
 }
 
 impl NetworkConfig {
@@ -46,6 +49,7 @@ impl NetworkConfig {
             ("gradient_gb", self.gradient_gb),
             ("compute_ms", self.compute_ms),
             ("link_bin_s", self.link_bin_s),
+            ("activation_gb", self.activation_gb),
         ] {
             if v.is_some_and(|v| !(v.is_finite() && v > 0.0)) {
                 return Err((key.to_owned(), "must be a positive number".to_owned()));
@@ -63,11 +67,13 @@ impl NetworkConfig {
             gradient_bytes: super::profile::DEFAULT_GRADIENT_BYTES,
             compute_ms: super::profile::DEFAULT_COMPUTE_MS,
             overlap: super::profile::DEFAULT_OVERLAP,
+            activation_bytes: super::profile::DEFAULT_ACTIVATION_BYTES,
         });
         CommProfile {
             gradient_bytes: self.gradient_gb.map_or(d.gradient_bytes, |g| g * 1e9),
             compute_ms: self.compute_ms.unwrap_or(d.compute_ms),
             overlap: self.overlap.unwrap_or(d.overlap),
+            activation_bytes: self.activation_gb.map_or(d.activation_bytes, |g| g * 1e9),
         }
     }
 }
@@ -254,7 +260,9 @@ impl Model for NetworkModel {
         let mut factor = 1.0;
         let mut crossed = false;
         if let Some(profile) = profile {
-            let mut traffic = self.contention.traffic_on(profile, &self.nodes);
+            let mut traffic = self
+                .contention
+                .traffic_staged(profile, &self.nodes, hints.pp.max(1));
             // Each of the tp × pp data-parallel rings all-reduces its shard of the
             // gradient over the job's GPUs / (tp × pp) ranks.
             traffic.ranks /= group;

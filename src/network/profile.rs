@@ -22,6 +22,13 @@ pub const DEFAULT_COMPUTE_MS: f64 = 1000.0;
 /// thirds of compute; half is taken).
 pub const DEFAULT_OVERLAP: f64 = 0.5;
 
+/// Default bytes crossing one pipeline-stage boundary per iteration in each direction:
+/// `B·s·h` 16-bit values (Narayanan et al. SC'21 §3.2, [`super::pipeline`]) for the
+/// default model, GPT-3 XL (Brown et al. 2020, Table 2.1: hidden size 2048, batch of
+/// 1M tokens = 512 sequences of 2048): 512 · 2048 · 2048 · 2 bytes. Used only by jobs
+/// with pipeline stages.
+pub const DEFAULT_ACTIVATION_BYTES: f64 = 512.0 * 2048.0 * 2048.0 * 2.0;
+
 /// What a job communicates each iteration.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct CommProfile {
@@ -31,6 +38,9 @@ pub struct CommProfile {
     pub compute_ms: f64,
     /// Share of `compute_ms` that communication can hide behind, in [0, 1].
     pub overlap: f64,
+    /// Bytes crossing each pipeline-stage boundary per iteration in each direction
+    /// (activations forward, their gradients back), all replicas together.
+    pub activation_bytes: f64,
 }
 
 /// Time of a ring all-reduce of `bytes` over `n` ranks at bus bandwidth `bus_bps`
@@ -53,6 +63,7 @@ impl CommProfile {
                 gradient_bytes: DEFAULT_GRADIENT_BYTES,
                 compute_ms: DEFAULT_COMPUTE_MS,
                 overlap: DEFAULT_OVERLAP,
+                activation_bytes: DEFAULT_ACTIVATION_BYTES,
             }),
             JobKind::Inference | JobKind::Eval => None,
         }
@@ -67,6 +78,7 @@ impl CommProfile {
             gradient_bytes: hints.gradient_gb.map_or(self.gradient_bytes, |g| g * 1e9) / group,
             compute_ms: hints.compute_ms.unwrap_or(self.compute_ms),
             overlap: hints.overlap.unwrap_or(self.overlap),
+            activation_bytes: self.activation_bytes,
         }
     }
 
@@ -78,7 +90,16 @@ impl CommProfile {
     /// One iteration, ms: compute plus the communication that does not fit behind
     /// `overlap × compute`.
     pub fn iteration_ms(&self, n: u32, bus_bps: f64) -> f64 {
-        let comm = self.comm_ms(n, bus_bps);
+        self.iteration_ms_with(n, bus_bps, 0.0)
+    }
+
+    /// One iteration, ms, when `p2p_bytes` of pipeline traffic are also sent at
+    /// `bus_bps` (after the ring, in the same communication time).
+    pub fn iteration_ms_with(&self, n: u32, bus_bps: f64, p2p_bytes: f64) -> f64 {
+        let mut comm = self.comm_ms(n, bus_bps);
+        if p2p_bytes > 0.0 {
+            comm += p2p_bytes / bus_bps * 1000.0;
+        }
         self.compute_ms + (comm - self.overlap * self.compute_ms).max(0.0)
     }
 }
@@ -103,6 +124,7 @@ mod tests {
             gradient_bytes: 1e9,
             compute_ms: 1000.0,
             overlap: 0.5,
+            activation_bytes: 0.0,
         };
         // n = 2: comm = S/B; B = 1e9/0.3 → 300 ms; B = 1e9/0.8 → 800 ms.
         assert!((p.iteration_ms(2, 1e9 / 0.3) - 1000.0).abs() < 1e-9);
