@@ -16,7 +16,7 @@ use crate::workload::{JobId, Workload};
 
 use super::contention::{Contention, Tier};
 use super::links::{LinkRow, LinkSeries};
-use super::profile::CommProfile;
+use super::profile::{CommProfile, DefaultProfile, SizedModel};
 
 /// `[network]` of a scenario: turns the network model on (the topology must have a
 /// `[fabric]`) and may override the fabric's spine oversubscription and the default
@@ -39,6 +39,12 @@ pub struct NetworkConfig {
     /// Bytes crossing each pipeline-stage boundary per iteration in each direction, GB
     /// (default [`super::profile::DEFAULT_ACTIVATION_BYTES`]); only jobs with `pp` > 1.
     pub activation_gb: Option<f64>,
+    /// Where a training job's profile comes from when its trace gives none: `fixed`
+    /// (default: the keys above for every job) or `megatron-by-size` (gradient,
+    /// pipeline traffic, tp and pp by GPU count from Megatron-LM's weak-scaling table,
+    /// [`super::profile::MEGATRON_WEAK_SCALING`]; compute and overlap from the keys).
+    #[serde(default)]
+    pub default_profile: DefaultProfile,
 }
 
 impl NetworkConfig {
@@ -151,6 +157,9 @@ pub struct NetworkOutput {
 pub struct NetworkModel {
     contention: Contention,
     profile: CommProfile,
+    sizing: DefaultProfile,
+    /// GPUs of the largest NVLink domain (tensor-parallel groups must fit in one).
+    domain_gpus: u32,
     node_rack: Vec<u32>,
     jobs: Vec<JobNetwork>,
     changed: Vec<(u32, f64)>,
@@ -160,9 +169,8 @@ pub struct NetworkModel {
     link_names: Vec<String>,
 }
 
-/// Checks that every job's tensor-parallel group fits in one NVLink domain of `fabric`:
-/// the first job whose `tp` exceeds the largest domain's GPUs, as an error message.
-pub fn check_domains(fabric: &Fabric, workload: &Workload) -> Result<(), String> {
+/// GPUs of the largest NVLink domain of `fabric`.
+fn largest_domain(fabric: &Fabric) -> u32 {
     let mut domain_gpus: Vec<u32> = Vec::new();
     for (n, &d) in fabric.node_domain.iter().enumerate() {
         let d = d as usize;
@@ -171,7 +179,13 @@ pub fn check_domains(fabric: &Fabric, workload: &Workload) -> Result<(), String>
         }
         domain_gpus[d] += fabric.node_gpus[n];
     }
-    let largest = domain_gpus.iter().copied().max().unwrap_or(0);
+    domain_gpus.iter().copied().max().unwrap_or(0)
+}
+
+/// Checks that every job's tensor-parallel group fits in one NVLink domain of `fabric`:
+/// the first job whose `tp` exceeds the largest domain's GPUs, as an error message.
+pub fn check_domains(fabric: &Fabric, workload: &Workload) -> Result<(), String> {
+    let largest = largest_domain(fabric);
     for j in &workload.jobs {
         if let Some(h) = j.comm.as_deref() {
             if h.tp > largest {
@@ -191,6 +205,7 @@ impl NetworkModel {
         if let Some(ratio) = cfg.spine_oversubscription {
             fabric.set_spine_oversubscription(ratio);
         }
+        let domain_gpus = largest_domain(&fabric);
         let contention = Contention::new(fabric);
         let tiers = (0..contention.links()).map(|l| contention.link(l).tier).collect();
         let link_names = (0..contention.links())
@@ -214,6 +229,8 @@ impl NetworkModel {
             link_names,
             contention,
             profile: cfg.training_profile(),
+            sizing: cfg.default_profile,
+            domain_gpus,
             node_rack: cluster.nodes.iter().map(|n| n.rack.0).collect(),
             jobs: vec![JobNetwork::default(); jobs],
             changed: Vec::new(),
@@ -250,8 +267,24 @@ impl Model for NetworkModel {
         self.racks.sort_unstable();
         self.racks.dedup();
         let spec = &ctx.workload().jobs[job.0 as usize];
-        let hints = spec.comm.as_deref().copied().unwrap_or_default();
-        let profile = CommProfile::default_for(spec.kind).map(|_| self.profile.with_hints(&hints));
+        let given = spec.comm.as_deref().copied();
+        let (base, hints) = match (self.sizing, spec.kind) {
+            (DefaultProfile::MegatronBySize, crate::workload::JobKind::Training) => {
+                let gpus: u32 = self.nodes.iter().map(|n| n.1.count_ones()).sum();
+                let model = SizedModel::for_gpus(gpus);
+                let hints = given.unwrap_or_else(|| {
+                    let (tp, pp) = model.parallelism(gpus, self.domain_gpus);
+                    crate::workload::CommHints {
+                        tp,
+                        pp,
+                        ..Default::default()
+                    }
+                });
+                (model.profile(&self.profile), hints)
+            }
+            _ => (self.profile, given.unwrap_or_default()),
+        };
+        let profile = CommProfile::default_for(spec.kind).map(|_| base.with_hints(&hints));
         let group = (hints.tp * hints.pp).max(1);
         let fabric = self.contention.fabric();
         let mut leaves: Vec<u32> = grants.iter().map(|g| fabric.leaf(g.node).0).collect();
