@@ -371,7 +371,11 @@ impl Contention {
                 .iter()
                 .map(|job| {
                     let t = &self.jobs[job];
-                    let a: f64 = t.links.iter().filter(|x| x.0 == l).map(|x| x.1).sum();
+                    // A job's links are sorted and merged: one entry per link.
+                    let a = t
+                        .links
+                        .binary_search_by_key(&l, |x| x.0)
+                        .map_or(0.0, |i| t.links[i].1);
                     a * t.bps
                 })
                 .sum();
@@ -473,9 +477,13 @@ fn ring(
             }
         }
     }
-    let mut mine = links.split_off(first);
-    merge(&mut mine);
-    links.extend(mine);
+    if first == 0 {
+        merge(links);
+    } else {
+        let mut mine = links.split_off(first);
+        merge(&mut mine);
+        links.extend(mine);
+    }
     bound
 }
 
