@@ -114,7 +114,7 @@ impl FabricGraph {
         let mut links = Vec::new();
         let mut port_start = Vec::with_capacity(nodes + 1);
         let mut ports = Vec::new();
-        for n in 0..nodes {
+        for (n, &nv) in node_v.iter().enumerate() {
             port_start.push(ports.len() as u32);
             let leaf = fabric.node_leaf[n].0;
             let (count, bps) = if rail {
@@ -131,7 +131,7 @@ impl FabricGraph {
                     rail: rail.then_some(r),
                     capacity_bps: bps,
                 });
-                g.add_edge(node_v[n], switch, id);
+                g.add_edge(nv, switch, id);
                 ports.push(Port {
                     link: id,
                     rail: r,
@@ -147,8 +147,9 @@ impl FabricGraph {
                 rail_down[l] = vec![0.0; r as usize];
             }
             for (n, l) in fabric.node_leaf.iter().enumerate() {
-                for r in 0..fabric.node_nics[n] as usize {
-                    rail_down[l.0 as usize][r] += fabric.nic_bps;
+                let nics = fabric.node_nics[n] as usize;
+                for down in rail_down[l.0 as usize].iter_mut().take(nics) {
+                    *down += fabric.nic_bps;
                 }
             }
         }
