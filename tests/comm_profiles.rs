@@ -187,3 +187,79 @@ fn tensor_parallelism_shrinks_the_ring_as_worked_by_hand() {
         1.0 + run_s
     );
 }
+
+/// Through the engine, pipeline stages as worked in tests/network.rs
+/// (`pipeline_stages_ring_locally_and_send_activations_across_by_hand`): a 32-GPU job
+/// with pp = 2 on four 8-GPU nodes in two racks behind 4:1, gradient 2.6 GB (1.3 GB per
+/// stage), `network.activation_gb` = 1.6, compute 1000 ms, no overlap. Its factor is
+/// 1008.09375 / 1032.375, so 1000 s of work take 1000 × 1032.375 / 1008.09375 s.
+#[test]
+fn pipeline_stages_slow_a_job_as_worked_by_hand() {
+    let r = report(4, SPINE_4_TO_1);
+    let mut training = common::job(0.0, 1000.0, 32, 1000);
+    training.comm = Some(Box::new(CommHints {
+        gradient_gb: Some(2.6),
+        compute_ms: Some(1000.0),
+        overlap: Some(0.0),
+        tp: 1,
+        pp: 2,
+    }));
+    let w = common::workload(vec![training]);
+    let cfg = NetworkConfig {
+        activation_gb: Some(1.6),
+        ..NetworkConfig::default()
+    };
+    let model = NetworkModel::new(&r.cluster, r.fabric.clone().unwrap(), &cfg, w.jobs.len());
+    let out = Simulation::new(
+        &r.cluster,
+        &w,
+        registry::queue_policy("fifo").unwrap(),
+        registry::placement("first-fit").unwrap(),
+        SimConfig::default(),
+    )
+    .with_model(Box::new(model))
+    .run(&mut |_| {});
+    let run_s = 1000.0 * 1032.375 / 1008.09375;
+    let end = out.jobs[0].end.expect("finished").as_secs_f64();
+    assert!((end - run_s).abs() < 2e-3, "end {end}, expected {run_s}");
+}
+
+/// `default_profile = "megatron-by-size"`: a 32-GPU training job with no hints takes the
+/// 32-GPU row of Megatron-LM's weak-scaling table (1.7B: h 2304, 24 layers, tp 1, pp 1;
+/// its gradient 2 bytes per parameter, the parameters by the paper's formula, checked
+/// against the printed 1.7B in `network::profile`). On four nodes in two racks behind
+/// 4:1 (B = 200 GB/s, 400 GB/s non-blocking), compute 1000 ms, no overlap:
+/// comm = 2 · 31/32 · S / B, so 1000 s of work take 1000 × (1000 + c₂₀₀) / (1000 + c₄₀₀) s.
+#[test]
+fn megatron_by_size_gives_a_job_its_rows_gradient() {
+    use dcsim::network::profile::{DefaultProfile, SizedModel};
+    let r = report(4, SPINE_4_TO_1);
+    let w = common::workload(vec![common::job(0.0, 1000.0, 32, 1000)]);
+    let cfg = NetworkConfig {
+        compute_ms: Some(1000.0),
+        overlap: Some(0.0),
+        default_profile: DefaultProfile::MegatronBySize,
+        ..NetworkConfig::default()
+    };
+    let row = SizedModel::for_gpus(32);
+    assert_eq!((row.hidden, row.layers, row.tp, row.pp), (2304, 24, 1, 1));
+    let s = 2.0 * row.params();
+    let comm = |b: f64| 2.0 * 31.0 / 32.0 * s / b * 1000.0;
+    let run_s = 1000.0 * (1000.0 + comm(200e9)) / (1000.0 + comm(400e9));
+    let model = NetworkModel::new(&r.cluster, r.fabric.clone().unwrap(), &cfg, w.jobs.len());
+    let out = Simulation::new(
+        &r.cluster,
+        &w,
+        registry::queue_policy("fifo").unwrap(),
+        registry::placement("first-fit").unwrap(),
+        SimConfig::default(),
+    )
+    .with_model(Box::new(model))
+    .run(&mut |_| {});
+    let end = out.jobs[0].end.expect("finished").as_secs_f64();
+    assert!((end - run_s).abs() < 2e-3, "end {end}, expected {run_s}");
+    // The fixed default (2.6 GB) gives another end: the row's gradient was used.
+    let fixed = 1000.0 * (1000.0 + 2.0 * 31.0 / 32.0 * 2.6e9 / 200e9 * 1000.0)
+        / (1000.0 + 2.0 * 31.0 / 32.0 * 2.6e9 / 400e9 * 1000.0);
+    assert!((end - fixed).abs() > 0.5, "end {end}, fixed default {fixed}");
+}

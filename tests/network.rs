@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use dcsim::network::contention::Tier;
 use dcsim::network::{CommProfile, Contention};
 use dcsim::topology::{self, NodeId, TopologyError};
 
@@ -40,6 +41,11 @@ fn packed(first: u32, n: u32) -> Vec<(NodeId, u32)> {
         .collect()
 }
 
+/// The GPU bitmasks of `packed` placements: a node's first GPUs.
+fn masks(nodes: &[(NodeId, u32)]) -> Vec<(NodeId, u64)> {
+    nodes.iter().map(|&(n, g)| (n, (1u64 << g) - 1)).collect()
+}
+
 const RAIL: &str = r#"
 layout = "rail-optimized"
 nodes_per_leaf = 32
@@ -51,6 +57,7 @@ const PROFILE: CommProfile = CommProfile {
     gradient_bytes: 2.6e9,
     compute_ms: 1000.0,
     overlap: 0.0,
+    activation_bytes: 0.0,
 };
 
 /// One job alone on an idle rail-optimized fabric (128 DGX-class nodes, 400 Gb/s per GPU
@@ -79,8 +86,9 @@ fn idle_fabric_matches_the_ring_formula() {
     }
 }
 
-/// A job inside one node uses no link; a job inside one leaf crosses no spine link;
-/// one across two leaves does.
+/// A job inside one node uses no link; a job inside one leaf (a rail-optimized scalable
+/// unit) crosses no spine link; one across two units crosses each unit's eight rail
+/// uplinks (one ring per rail, each leaving its unit once).
 #[test]
 fn inside_one_leaf_sees_no_spine() {
     let mut net = contention(&topo(64, 4, RAIL));
@@ -88,15 +96,27 @@ fn inside_one_leaf_sees_no_spine() {
     assert!(one_node.links.is_empty());
     let one_leaf = net.traffic(PROFILE, &packed(0, 256));
     assert_eq!(one_leaf.leaves, 1);
-    let nodes = net.fabric().node_leaf.len() as u32;
+    assert!(!one_leaf.crosses_spine);
     assert!(
-        one_leaf.links.iter().all(|&(l, _)| l < nodes),
+        one_leaf
+            .links
+            .iter()
+            .all(|&(l, _)| net.link(l).tier == Tier::Node),
         "{:?}",
         one_leaf.links
     );
     let two_leaves = net.traffic(PROFILE, &packed(16, 256));
     assert_eq!(two_leaves.leaves, 2);
-    assert_eq!(two_leaves.links.iter().filter(|&&(l, _)| l >= nodes).count(), 2);
+    assert!(two_leaves.crosses_spine);
+    let up: Vec<(u32, f64)> = two_leaves
+        .links
+        .iter()
+        .filter(|&&(l, _)| net.link(l).tier == Tier::Leaf)
+        .copied()
+        .collect();
+    assert_eq!(up.len(), 16);
+    // Each of the 8 rings carries 1/8 of the job's bus bandwidth.
+    assert!(up.iter().all(|&(_, a)| a == 0.125), "{up:?}");
 }
 
 /// Leaf-spine, one leaf per rack of 2 DGX-class nodes (8 × 400 Gb/s NICs each),
@@ -200,6 +220,7 @@ fn crux_co_located_jobs_slow_each_other_by_about_ten_percent() {
         gradient_bytes: 13.4e9,
         compute_ms: 1530.0,
         overlap: 0.0,
+        activation_bytes: 0.0,
     };
     let a = net.traffic(gpt, &[(NodeId(big[0][0]), 8), (NodeId(big[1][0]), 8)]);
     let b = net.traffic(gpt, &[(NodeId(big[0][1]), 8), (NodeId(big[1][1]), 8)]);
@@ -434,4 +455,171 @@ spine_oversubscription = 4.0
             .is_some_and(|l| l.starts_with("0.000,leaf,leaf0,0.28")),
         "{csv}"
     );
+}
+
+/// Rail-optimized vs leaf-spine for the same job, by hand. Four DGX-class nodes (8 GPUs,
+/// eight 400 Gb/s = 50 GB/s NICs each), racks of 2, spine 4:1, one 32-GPU job on all
+/// four. Leaf-spine (a leaf per rack): each leaf's uplink is 2 × 400 / 4 = 200 GB/s, so
+/// B = 200 GB/s and comm = 2 · 31/32 · 2.6e9 / B = 25.1875 ms. Rail-optimized with the
+/// four nodes in one scalable unit (NIC r of every node on rail switch r, DGX SuperPOD
+/// reference architecture): every ring stays on its rail switch, no spine link is
+/// crossed, B = 8 × 50 = 400 GB/s and comm = 12.59375 ms.
+#[test]
+fn a_rail_optimized_unit_keeps_a_job_off_the_spine_leaf_spine_does_not() {
+    let job = packed(0, 32);
+    let mut leaf_spine = contention(&topo(
+        4,
+        2,
+        "layout = \"leaf-spine\"\nnic_gbps = 400.0\nnics_per_node = 8\nnvlink_gbytes_per_s = 450.0\nspine_oversubscription = 4.0",
+    ));
+    let t = leaf_spine.traffic(PROFILE, &job);
+    assert!(t.crosses_spine);
+    assert_eq!(t.isolated_bps, 200e9);
+    assert!((PROFILE.comm_ms(t.ranks, t.isolated_bps) - 25.1875).abs() < 1e-9);
+    let mut rail = contention(&topo(
+        4,
+        2,
+        "layout = \"rail-optimized\"\nnodes_per_leaf = 4\nnic_gbps = 400.0\nnvlink_gbytes_per_s = 450.0\nspine_oversubscription = 4.0",
+    ));
+    let t = rail.traffic(PROFILE, &job);
+    assert!(!t.crosses_spine);
+    // 4 nodes × 8 rails, each NIC carrying one of the 8 rings: 1/8 of the bus bandwidth.
+    assert_eq!(t.links.len(), 32);
+    assert!(t
+        .links
+        .iter()
+        .all(|&(l, a)| rail.link(l).tier == Tier::Node && a == 0.125));
+    assert_eq!(t.isolated_bps, 400e9);
+    assert!((PROFILE.comm_ms(t.ranks, t.isolated_bps) - 12.59375).abs() < 1e-9);
+}
+
+/// Rails must line up. Same 4-node unit, spine 8:1, so a rail switch's uplink is
+/// 4 × 50 / 8 = 25 GB/s. A job holding GPUs 0-3 of nodes 0 and 1 runs 4 rings on rails
+/// 0-3 of both: no spine, B = 4 NICs × 50 = 200 GB/s. Holding GPUs 0-3 of node 0 and
+/// 4-7 of node 1, ring i leaves node 0 on rail i and node 1 on rail 4 + i, so every hop
+/// climbs its rail switch's uplink: 8 uplinks each carrying 1/4 of the bus bandwidth,
+/// B = 4 × 25 = 100 GB/s, though the job spans one unit.
+#[test]
+fn rings_whose_rails_differ_cross_the_spine_by_hand() {
+    let mut rail = contention(&topo(
+        4,
+        2,
+        "layout = \"rail-optimized\"\nnodes_per_leaf = 4\nnic_gbps = 400.0\nnvlink_gbytes_per_s = 450.0\nspine_oversubscription = 8.0",
+    ));
+    let aligned = rail.traffic_on(PROFILE, &[(NodeId(0), 0x0f), (NodeId(1), 0x0f)]);
+    assert!(!aligned.crosses_spine);
+    assert_eq!(aligned.isolated_bps, 200e9);
+    let crossed = rail.traffic_on(PROFILE, &[(NodeId(0), 0x0f), (NodeId(1), 0xf0)]);
+    assert_eq!(crossed.leaves, 1);
+    assert!(crossed.crosses_spine);
+    let up: Vec<(u32, Option<u32>, f64)> = crossed
+        .links
+        .iter()
+        .filter(|&&(l, _)| rail.link(l).tier == Tier::Leaf)
+        .map(|&(l, a)| (rail.link(l).owner, rail.link(l).rail, a))
+        .collect();
+    assert_eq!(up, (0..8).map(|r| (0, Some(r), 0.25)).collect::<Vec<_>>());
+    assert_eq!(crossed.reference_bps, 200e9);
+    assert_eq!(crossed.isolated_bps, 100e9);
+}
+
+/// The shipped hall's rail switches: 32 systems × one 400 Gb/s NIC each on every rail
+/// switch, non-blocking: each rail uplink is 32 × 50 GB/s = 1.6 TB/s, 8 per unit.
+#[test]
+fn shipped_rail_switches_carry_their_rail() {
+    let report =
+        topology::load_report(&Path::new(env!("CARGO_MANIFEST_DIR")).join("topologies/h100-b200-hall.toml"))
+            .unwrap_or_else(|e| panic!("{e}"));
+    let fabric = report.fabric.expect("hall fabric");
+    let up: Vec<_> = fabric
+        .graph
+        .links()
+        .iter()
+        .filter(|l| l.tier == Tier::Leaf)
+        .collect();
+    assert_eq!(up.len(), 8 * 8);
+    assert!(up.iter().all(|l| l.capacity_bps == 1.6e12));
+}
+
+/// A node list whose pods hang off two core switches with nothing above them leaves the
+/// fabric in two pieces: refused, naming the `fabric` key, a node that cannot be reached
+/// and both core switches.
+#[test]
+fn a_fabric_in_two_pieces_is_refused_naming_node_and_switch() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("topo.csv"),
+        "ip,DSW,PSW,ASW\nh0,G6,P1,S1\nh1,G6,P2,S2\nh2,G7,P3,S3\n",
+    )
+    .expect("write");
+    let text = "name = \"t\"\nsource = \"test\"\n[layout]\nnodes_per_rack = 2\nracks_per_row = 2\nrows_per_hall = 2\n\
+         [[node_list]]\npath = \"topo.csv\"\nformat = \"lingjun-topo\"\ngpu = \"A100\"\ngpus = 8\n\
+         [fabric]\nlayout = \"leaf-spine\"\nnic_gbps = 200.0\nnvlink_gbytes_per_s = 300.0\n";
+    let e = topology::parse_report(text, &dir.path().join("t.toml"))
+        .expect_err("disconnected fabric")
+        .to_string();
+    for part in ["fabric", "`h2`", "`G7`", "`G6`", "`h0`"] {
+        assert!(e.contains(part), "{part} missing from: {e}");
+    }
+}
+
+/// Pipeline stages, by hand. Leaf-spine, racks of 2 DGX-class nodes (400 GB/s of NICs
+/// each), spine 4:1 (a leaf's uplink 2 × 400 / 4 = 200 GB/s). A 32-GPU job on nodes 0-3
+/// with pp = 2: stage 0 is nodes 0-1 (rack 0), stage 1 nodes 2-3 (rack 1). Each stage's
+/// data-parallel ring (16 ranks, half the 2.6 GB gradient: 1.3 GB) stays in its rack:
+/// NIC usage 1, no uplink. Point to point: GPU k of stage 0 pairs with GPU k of stage 1,
+/// all 16 pairs across the racks; each node sends its 8 pairs at 1/8 of the bus
+/// bandwidth x each (NIC usage 1), each leaf's uplink carries 16 × 1/8 = 2 (forward out
+/// of rack 0, backward out of rack 1). With F = 1.6 GB per boundary and direction, each
+/// pair moves F/16 and a node sends 8 of them: P = F · 8/16 = 0.8 GB at x.
+/// Reference (non-blocking): x = 400 GB/s, comm = 2 · 15/16 · 1.3e9/x + 0.8e9/x =
+/// 6.09375 + 2 = 8.09375 ms. Here: x = 200/2 = 100 GB/s, comm = 24.375 + 8 = 32.375 ms.
+/// Factor (compute 1000 ms, no overlap) 1008.09375 / 1032.375.
+#[test]
+fn pipeline_stages_ring_locally_and_send_activations_across_by_hand() {
+    let mut net = contention(&topo(
+        4,
+        2,
+        "layout = \"leaf-spine\"\nnic_gbps = 400.0\nnics_per_node = 8\nnvlink_gbytes_per_s = 450.0\nspine_oversubscription = 4.0",
+    ));
+    let profile = CommProfile {
+        gradient_bytes: 1.3e9,
+        compute_ms: 1000.0,
+        overlap: 0.0,
+        activation_bytes: 1.6e9,
+    };
+    let mut t = net.traffic_staged(profile, &masks(&packed(0, 32)), 2);
+    t.ranks /= 2;
+    let usage: Vec<(Tier, u32, f64)> = t
+        .links
+        .iter()
+        .map(|&(l, a)| (net.link(l).tier, net.link(l).owner, a))
+        .collect();
+    assert_eq!(
+        usage,
+        vec![
+            (Tier::Node, 0, 1.0),
+            (Tier::Node, 1, 1.0),
+            (Tier::Node, 2, 1.0),
+            (Tier::Node, 3, 1.0),
+            (Tier::Leaf, 0, 2.0),
+            (Tier::Leaf, 1, 2.0),
+        ]
+    );
+    assert!((t.p2p_bytes - 0.8e9).abs() < 1e-3);
+    assert_eq!(t.reference_bps, 400e9);
+    assert_eq!(t.isolated_bps, 100e9);
+    let iso = profile.iteration_ms_with(16, t.reference_bps, t.p2p_bytes);
+    let now = profile.iteration_ms_with(16, t.isolated_bps, t.p2p_bytes);
+    assert!((iso - 1008.09375).abs() < 1e-9, "{iso}");
+    assert!((now - 1032.375).abs() < 1e-9, "{now}");
+    assert!((t.factor() - 1008.09375 / 1032.375).abs() < 1e-12);
+    // Stages inside one node each (pp = 2 on 16 GPUs of nodes 0 and 1, one rack): the
+    // rings stay on NVLink, the pairs cross between the two nodes of one leaf only.
+    let t = net.traffic_staged(profile, &masks(&packed(0, 16)), 2);
+    assert!(!t.crosses_spine);
+    assert!(t
+        .links
+        .iter()
+        .all(|&(l, a)| net.link(l).tier == Tier::Node && a == 1.0));
 }

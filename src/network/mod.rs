@@ -5,11 +5,13 @@
 //! nodes it runs on; jobs sharing a link share it max-min fairly
 //! ([`crate::sharing`]); the bandwidth a job gets sets its iteration time, and the ratio
 //! of its isolated to its actual iteration time is the network's factor of its rate
-//! ([`contention`]).
+//! ([`contention`]). Pipeline-parallel jobs add point-to-point traffic between their
+//! stages ([`pipeline`]).
 
 pub mod contention;
 pub mod links;
 pub mod model;
+pub mod pipeline;
 pub mod profile;
 
 pub use contention::{Contention, JobTraffic};

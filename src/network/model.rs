@@ -16,7 +16,7 @@ use crate::workload::{JobId, Workload};
 
 use super::contention::{Contention, Tier};
 use super::links::{LinkRow, LinkSeries};
-use super::profile::CommProfile;
+use super::profile::{CommProfile, DefaultProfile, SizedModel};
 
 /// `[network]` of a scenario: turns the network model on (the topology must have a
 /// `[fabric]`) and may override the fabric's spine oversubscription and the default
@@ -36,6 +36,15 @@ pub struct NetworkConfig {
     pub overlap: Option<f64>,
     /// Width of the bins of `network_links.csv`, s (default 3600).
     pub link_bin_s: Option<f64>,
+    /// Bytes crossing each pipeline-stage boundary per iteration in each direction, GB
+    /// (default [`super::profile::DEFAULT_ACTIVATION_BYTES`]); only jobs with `pp` > 1.
+    pub activation_gb: Option<f64>,
+    /// Where a training job's profile comes from when its trace gives none: `fixed`
+    /// (default: the keys above for every job) or `megatron-by-size` (gradient,
+    /// pipeline traffic, tp and pp by GPU count from Megatron-LM's weak-scaling table,
+    /// [`super::profile::MEGATRON_WEAK_SCALING`]; compute and overlap from the keys).
+    #[serde(default)]
+    pub default_profile: DefaultProfile,
 }
 
 impl NetworkConfig {
@@ -46,6 +55,7 @@ impl NetworkConfig {
             ("gradient_gb", self.gradient_gb),
             ("compute_ms", self.compute_ms),
             ("link_bin_s", self.link_bin_s),
+            ("activation_gb", self.activation_gb),
         ] {
             if v.is_some_and(|v| !(v.is_finite() && v > 0.0)) {
                 return Err((key.to_owned(), "must be a positive number".to_owned()));
@@ -63,11 +73,13 @@ impl NetworkConfig {
             gradient_bytes: super::profile::DEFAULT_GRADIENT_BYTES,
             compute_ms: super::profile::DEFAULT_COMPUTE_MS,
             overlap: super::profile::DEFAULT_OVERLAP,
+            activation_bytes: super::profile::DEFAULT_ACTIVATION_BYTES,
         });
         CommProfile {
             gradient_bytes: self.gradient_gb.map_or(d.gradient_bytes, |g| g * 1e9),
             compute_ms: self.compute_ms.unwrap_or(d.compute_ms),
             overlap: self.overlap.unwrap_or(d.overlap),
+            activation_bytes: self.activation_gb.map_or(d.activation_bytes, |g| g * 1e9),
         }
     }
 }
@@ -145,18 +157,20 @@ pub struct NetworkOutput {
 pub struct NetworkModel {
     contention: Contention,
     profile: CommProfile,
+    sizing: DefaultProfile,
+    /// GPUs of the largest NVLink domain (tensor-parallel groups must fit in one).
+    domain_gpus: u32,
     node_rack: Vec<u32>,
     jobs: Vec<JobNetwork>,
     changed: Vec<(u32, f64)>,
-    nodes: Vec<(NodeId, u32)>,
+    nodes: Vec<(NodeId, u64)>,
     racks: Vec<u32>,
     links: LinkSeries,
     link_names: Vec<String>,
 }
 
-/// Checks that every job's tensor-parallel group fits in one NVLink domain of `fabric`:
-/// the first job whose `tp` exceeds the largest domain's GPUs, as an error message.
-pub fn check_domains(fabric: &Fabric, workload: &Workload) -> Result<(), String> {
+/// GPUs of the largest NVLink domain of `fabric`.
+fn largest_domain(fabric: &Fabric) -> u32 {
     let mut domain_gpus: Vec<u32> = Vec::new();
     for (n, &d) in fabric.node_domain.iter().enumerate() {
         let d = d as usize;
@@ -165,7 +179,13 @@ pub fn check_domains(fabric: &Fabric, workload: &Workload) -> Result<(), String>
         }
         domain_gpus[d] += fabric.node_gpus[n];
     }
-    let largest = domain_gpus.iter().copied().max().unwrap_or(0);
+    domain_gpus.iter().copied().max().unwrap_or(0)
+}
+
+/// Checks that every job's tensor-parallel group fits in one NVLink domain of `fabric`:
+/// the first job whose `tp` exceeds the largest domain's GPUs, as an error message.
+pub fn check_domains(fabric: &Fabric, workload: &Workload) -> Result<(), String> {
+    let largest = largest_domain(fabric);
     for j in &workload.jobs {
         if let Some(h) = j.comm.as_deref() {
             if h.tp > largest {
@@ -185,13 +205,21 @@ impl NetworkModel {
         if let Some(ratio) = cfg.spine_oversubscription {
             fabric.set_spine_oversubscription(ratio);
         }
+        let domain_gpus = largest_domain(&fabric);
         let contention = Contention::new(fabric);
-        let tiers = (0..contention.links()).map(|l| contention.tier(l).0).collect();
+        let tiers = (0..contention.links()).map(|l| contention.link(l).tier).collect();
         let link_names = (0..contention.links())
-            .map(|l| match contention.tier(l) {
-                (Tier::Node, i) => cluster.nodes[i as usize].name.clone(),
-                (Tier::Leaf, i) => contention.fabric().leaf_name[i as usize].clone(),
-                (Tier::Pod, i) => format!("pod{i}"),
+            .map(|l| {
+                let link = contention.link(l);
+                let base = match link.tier {
+                    Tier::Node => cluster.nodes[link.owner as usize].name.clone(),
+                    Tier::Leaf => contention.fabric().leaf_name[link.owner as usize].clone(),
+                    Tier::Pod => format!("pod{}", link.owner),
+                };
+                match link.rail {
+                    Some(r) => format!("{base}/rail{r}"),
+                    None => base,
+                }
             })
             .collect();
         let bin = SimTime::try_from_secs_f64(cfg.link_bin_s.unwrap_or(DEFAULT_LINK_BIN_S))
@@ -201,6 +229,8 @@ impl NetworkModel {
             link_names,
             contention,
             profile: cfg.training_profile(),
+            sizing: cfg.default_profile,
+            domain_gpus,
             node_rack: cluster.nodes.iter().map(|n| n.rack.0).collect(),
             jobs: vec![JobNetwork::default(); jobs],
             changed: Vec::new(),
@@ -230,16 +260,31 @@ impl Model for NetworkModel {
             return;
         }
         self.nodes.clear();
-        self.nodes
-            .extend(grants.iter().map(|g| (g.node, g.gpus.count_ones())));
+        self.nodes.extend(grants.iter().map(|g| (g.node, g.gpus)));
         self.racks.clear();
         self.racks
             .extend(grants.iter().map(|g| self.node_rack[g.node.0 as usize]));
         self.racks.sort_unstable();
         self.racks.dedup();
         let spec = &ctx.workload().jobs[job.0 as usize];
-        let hints = spec.comm.as_deref().copied().unwrap_or_default();
-        let profile = CommProfile::default_for(spec.kind).map(|_| self.profile.with_hints(&hints));
+        let given = spec.comm.as_deref().copied();
+        let (base, hints) = match (self.sizing, spec.kind) {
+            (DefaultProfile::MegatronBySize, crate::workload::JobKind::Training) => {
+                let gpus: u32 = self.nodes.iter().map(|n| n.1.count_ones()).sum();
+                let model = SizedModel::for_gpus(gpus);
+                let hints = given.unwrap_or_else(|| {
+                    let (tp, pp) = model.parallelism(gpus, self.domain_gpus);
+                    crate::workload::CommHints {
+                        tp,
+                        pp,
+                        ..Default::default()
+                    }
+                });
+                (model.profile(&self.profile), hints)
+            }
+            _ => (self.profile, given.unwrap_or_default()),
+        };
+        let profile = CommProfile::default_for(spec.kind).map(|_| base.with_hints(&hints));
         let group = (hints.tp * hints.pp).max(1);
         let fabric = self.contention.fabric();
         let mut leaves: Vec<u32> = grants.iter().map(|g| fabric.leaf(g.node).0).collect();
@@ -248,12 +293,14 @@ impl Model for NetworkModel {
         let mut factor = 1.0;
         let mut crossed = false;
         if let Some(profile) = profile {
-            let mut traffic = self.contention.traffic(profile, &self.nodes);
+            let mut traffic = self
+                .contention
+                .traffic_staged(profile, &self.nodes, hints.pp.max(1));
             // Each of the tp × pp data-parallel rings all-reduces its shard of the
             // gradient over the job's GPUs / (tp × pp) ranks.
             traffic.ranks /= group;
             factor = traffic.factor();
-            crossed = traffic.leaves > 1;
+            crossed = traffic.crosses_spine;
             if !traffic.links.is_empty() {
                 self.contention.start(job.0, traffic);
             }
@@ -263,7 +310,7 @@ impl Model for NetworkModel {
         j.leaves = leaves.len() as u32;
         j.racks = self.racks.len() as u32;
         j.crossed_spine |= crossed;
-        j.gpus = self.nodes.iter().map(|n| n.1).sum();
+        j.gpus = self.nodes.iter().map(|n| n.1.count_ones()).sum();
         j.factor = factor;
         j.since = now;
         ctx.set_factor(job, Factor::Network, factor);

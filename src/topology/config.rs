@@ -22,7 +22,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 use super::error::Issue;
-use super::fabric::{Fabric, FabricKeys};
+use super::fabric::{Fabric, FabricKeys, SwitchPath};
 use super::node_list::{self, ListedNode, NodeListFormat};
 use super::{Cluster, GpuModelId, Hall, HallId, Node, Rack, RackId, Row, RowId, TopologyError};
 use crate::hardware::{self, GpuSpec};
@@ -670,8 +670,8 @@ struct Builder<'a> {
     seg_base_w: Option<f64>,
     seg_rack_cap_kw: Option<f64>,
     seg_rack_cooling_kw: Option<f64>,
-    /// (pod, leaf) switch labels of each node placed so far, where its list names them.
-    switches: Vec<Option<(String, String)>>,
+    /// Switch labels of each node placed so far, where its list names them.
+    switches: Vec<Option<SwitchPath>>,
 }
 
 impl<'a> Builder<'a> {
@@ -933,11 +933,13 @@ impl<'a> Builder<'a> {
             rack_overhead_w: keys.rack_overhead_w,
             row_overhead_w: keys.row_overhead_w,
         };
-        let fabric = self
-            .file
-            .fabric
-            .as_ref()
-            .map(|keys| Fabric::build(&self.cluster, keys, &self.switches));
+        let fabric = match self.file.fabric.as_ref() {
+            Some(keys) => Some(
+                Fabric::build(&self.cluster, keys, &self.switches)
+                    .map_err(|e| self.invalid("fabric", &e.to_string()))?,
+            ),
+            None => None,
+        };
         Ok(LoadReport {
             cluster: self.cluster,
             cpu_only_nodes: self.cpu_only,

@@ -14,6 +14,7 @@
 use serde::Deserialize;
 
 use super::error::Issue;
+use super::graph::{Disconnected, FabricGraph};
 use super::{Cluster, NodeId};
 
 /// How the fabric is wired (sets what a leaf is by default).
@@ -111,6 +112,18 @@ impl FabricKeys {
     }
 }
 
+/// The switches a node list names above one node: its core, its pod (aggregation
+/// switch) and its leaf (ToR), as labels unique across the list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SwitchPath {
+    /// Core switch label.
+    pub core: String,
+    /// Pod (aggregation switch) label.
+    pub pod: String,
+    /// Leaf (ToR) label.
+    pub leaf: String,
+}
+
 /// Index of a leaf in [`Fabric`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct LeafId(pub u32);
@@ -147,6 +160,14 @@ pub struct Fabric {
     pub leaf_name: Vec<String>,
     /// The spine oversubscription the leaf uplinks were sized with.
     pub spine_oversubscription: f64,
+    /// Speed of one NIC, bytes/s.
+    pub nic_bps: f64,
+    /// Core switch of each pod (index into `core_name`).
+    pub pod_core: Vec<u32>,
+    /// Name of each core switch (a node list's label, or `core`).
+    pub core_name: Vec<String>,
+    /// The fabric as a graph: its links, ports and routes.
+    pub graph: FabricGraph,
 }
 
 /// Bytes per second in one gigabit per second.
@@ -154,28 +175,45 @@ const BYTES_PER_S_PER_GBPS: f64 = 1e9 / 8.0;
 
 impl Fabric {
     /// Builds the fabric of `cluster` from valid `keys`. `switches[n]`, where a node
-    /// list named them, is node `n`'s (pod, leaf) switch labels; other nodes get leaves
-    /// of `nodes_per_leaf` consecutive nodes (default: their rack) and pods of
-    /// `leaves_per_pod` leaves.
-    pub fn build(cluster: &Cluster, keys: &FabricKeys, switches: &[Option<(String, String)>]) -> Fabric {
+    /// list named them, is node `n`'s switches; other nodes get leaves of
+    /// `nodes_per_leaf` consecutive nodes (default: their rack) and pods of
+    /// `leaves_per_pod` leaves under one core. Fails when the named core switches leave
+    /// some nodes unable to reach the others.
+    pub fn build(
+        cluster: &Cluster,
+        keys: &FabricKeys,
+        switches: &[Option<SwitchPath>],
+    ) -> Result<Fabric, Disconnected> {
         let n = cluster.nodes.len();
         let mut node_leaf = Vec::with_capacity(n);
         let mut leaf_pod: Vec<PodId> = Vec::new();
         let mut leaf_name: Vec<String> = Vec::new();
         let mut named_leaf = std::collections::HashMap::new();
         let mut named_pod = std::collections::HashMap::new();
+        let mut core_name: Vec<String> = Vec::new();
+        let mut pod_core: Vec<u32> = Vec::new();
         // Generated leaves: (pod ordinal among generated pods), resolved after the named
         // pods are known so that the two kinds never share a pod number.
         let mut generated: Vec<(usize, u32)> = Vec::new();
         let mut last_group: Option<(u64, usize)> = None; // (group key, leaf index)
         for (i, node) in cluster.nodes.iter().enumerate() {
             let leaf = match switches.get(i).and_then(|s| s.as_ref()) {
-                Some((pod, leaf)) => {
+                Some(path) => {
                     let next_pod = named_pod.len() as u32;
-                    let pod = *named_pod.entry(pod.clone()).or_insert(PodId(next_pod));
-                    *named_leaf.entry(leaf.clone()).or_insert_with(|| {
+                    let pod = *named_pod.entry(path.pod.clone()).or_insert_with(|| {
+                        let core = match core_name.iter().position(|c| *c == path.core) {
+                            Some(c) => c,
+                            None => {
+                                core_name.push(path.core.clone());
+                                core_name.len() - 1
+                            }
+                        };
+                        pod_core.push(core as u32);
+                        PodId(next_pod)
+                    });
+                    *named_leaf.entry(path.leaf.clone()).or_insert_with(|| {
                         leaf_pod.push(pod);
-                        leaf_name.push(leaf.clone());
+                        leaf_name.push(path.leaf.clone());
                         leaf_pod.len() - 1
                     })
                 }
@@ -232,8 +270,14 @@ impl Fabric {
         } else {
             Vec::new()
         };
+        // Generated pods hang off the one named core, else off a core of their own.
+        if core_name.len() != 1 {
+            core_name.push("core".to_owned());
+        }
+        let generated_core = core_name.len() as u32 - 1;
+        pod_core.resize(pods.max(pod_core.len()), generated_core);
         let node_domain = (0..n as u32).map(|i| i / keys.nvlink_domain_nodes).collect();
-        Fabric {
+        let mut fabric = Fabric {
             layout: keys.layout,
             node_leaf,
             node_domain,
@@ -246,7 +290,14 @@ impl Fabric {
             nvlink_bps: keys.nvlink_gbytes_per_s * 1e9,
             leaf_name,
             spine_oversubscription: keys.spine_oversubscription,
-        }
+            nic_bps,
+            pod_core,
+            core_name,
+            graph: FabricGraph::default(),
+        };
+        let names: Vec<String> = cluster.nodes.iter().map(|nd| nd.name.clone()).collect();
+        fabric.graph = FabricGraph::build(&fabric, &names)?;
+        Ok(fabric)
     }
 
     /// Resizes the leaf uplinks (and the pod uplinks above them) for another spine
@@ -260,6 +311,7 @@ impl Fabric {
         {
             *c *= scale;
         }
+        self.graph.scale_uplinks(scale);
         self.spine_oversubscription = ratio;
     }
 

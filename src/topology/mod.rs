@@ -4,6 +4,7 @@ mod cluster;
 pub mod config;
 mod error;
 pub mod fabric;
+pub mod graph;
 pub mod node_list;
 
 pub use cluster::{Cluster, GpuModelId, Hall, HallId, Node, NodeId, Rack, RackId, Row, RowId};

@@ -8,6 +8,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+use super::fabric::SwitchPath;
 use super::TopologyError;
 
 /// The format of a node list file.
@@ -59,7 +60,7 @@ pub struct ListedNode {
     /// The (pod, leaf) switches the node hangs off, where the list names them: labels
     /// unique across the list (a ToR label repeats under different aggregation
     /// switches, so it is qualified by them).
-    pub switches: Option<(String, String)>,
+    pub switches: Option<SwitchPath>,
 }
 
 /// Reads a node list file.
@@ -154,7 +155,11 @@ pub fn read_from<R: std::io::Read>(
                     cpu_milli: 0,
                     memory_mib: 0,
                     line,
-                    switches: Some((format!("{core}/{agg}"), format!("{core}/{agg}/{tor}"))),
+                    switches: Some(SwitchPath {
+                        core: core.to_owned(),
+                        pod: format!("{core}/{agg}"),
+                        leaf: format!("{core}/{agg}/{tor}"),
+                    }),
                 }
             }
         };
