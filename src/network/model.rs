@@ -296,8 +296,8 @@ impl Model for NetworkModel {
             let mut traffic = self
                 .contention
                 .traffic_staged(profile, &self.nodes, hints.pp.max(1));
-            // Each of the tp × pp data-parallel rings all-reduces its shard of the
-            // gradient over the job's GPUs / (tp × pp) ranks.
+            // A stage's tp data-parallel rings share its NICs: together one ring of
+            // the stage's gradient over the job's GPUs / (tp × pp) ranks.
             traffic.ranks /= group;
             factor = traffic.factor();
             crossed = traffic.crosses_spine;

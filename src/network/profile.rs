@@ -70,12 +70,14 @@ impl CommProfile {
     }
 
     /// This profile with a trace's `hints` applied: its gradient, compute and overlap
-    /// where given, and the gradient split over the `tp × pp` model-parallel shards
-    /// (each data-parallel ring all-reduces one shard).
+    /// where given, and the gradient split over the `pp` pipeline stages. Each stage
+    /// runs `tp` data-parallel rings at once, one per tensor-parallel shard, over the
+    /// same NICs, so together they carry the stage's whole gradient: the stage's traffic
+    /// is one ring of `gradient / pp` over its `gpus / (tp × pp)` ranks.
     pub fn with_hints(&self, hints: &CommHints) -> CommProfile {
-        let group = f64::from((hints.tp * hints.pp).max(1));
+        let stages = f64::from(hints.pp.max(1));
         CommProfile {
-            gradient_bytes: hints.gradient_gb.map_or(self.gradient_bytes, |g| g * 1e9) / group,
+            gradient_bytes: hints.gradient_gb.map_or(self.gradient_bytes, |g| g * 1e9) / stages,
             compute_ms: hints.compute_ms.unwrap_or(self.compute_ms),
             overlap: hints.overlap.unwrap_or(self.overlap),
             activation_bytes: self.activation_bytes,
