@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::engine::{EventQueue, SimTime};
+use crate::engine::{EventQueue, SimTime, Slab};
 use crate::metrics::{
     BinnedSeries, JobRecord, Outcome, Recording, Segment, SeriesFigures, SeriesRecorder, Summary,
     SummaryBuilder, TimeSeries,
@@ -18,12 +18,12 @@ use crate::rate::{Factor, Rate};
 use crate::scheduler::placement::TaskMix;
 use crate::scheduler::whatif::{place_if_freed, Held};
 use crate::scheduler::{
-    FinishedJob, FreeCapacity, GpuGrant, ModelMask, Placement, PlacementRequest, QueuePolicy, QueuedJob,
+    FinishedJob, FreeCapacity, GpuGrant, GrantStore, ModelMask, Placement, PlacementRequest, QueuePolicy, QueuedJob,
     RunningJob, SchedContext,
 };
 use crate::speed::SpeedTable;
 use crate::topology::{Cluster, GpuModelId, NodeId};
-use crate::workload::{GpuDemand, HostDemand, JobId, Workload, MILLI_PER_GPU};
+use crate::workload::{ArrivalTime, Arrivals, GpuDemand, HostDemand, JobId, Workload, MILLI_PER_GPU};
 
 /// How jobs get their start times.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
@@ -141,13 +141,10 @@ struct JobState {
     status: Status,
     models: ModelMask,
     first_start: SimTime,
-    run_start: SimTime,
     /// Work left at `last_update`, in milliseconds at rate 1.0.
     remaining_ms: f64,
-    /// Work left when the current run started (to measure progress since then).
-    remaining_at_run_start: f64,
-    /// The rate of the current run: a product of factors, each owned by one model.
-    rate: Rate,
+    /// While running: the slot of its current run in [`Core::runs`].
+    run: u32,
     /// When work was last charged; for a finished job, its end.
     last_update: SimTime,
     generation: u32,
@@ -161,14 +158,27 @@ struct JobState {
     restore_ms: f64,
 }
 
+/// The state of a job's current run, held only while it runs ([`Core::runs`]): per-job
+/// state of every job in the workload stays small.
+#[derive(Debug, Clone, Copy)]
+struct Run {
+    /// When the run started.
+    start: SimTime,
+    /// Work left when the run started (to measure progress since then).
+    work_at_start: f64,
+    /// The run's rate: a product of factors, each owned by one model.
+    rate: Rate,
+}
+
 /// What a finished run produced.
 #[derive(Debug, Clone)]
 pub struct RunOutput {
     /// One record per job, in job-id order (empty unless the [`Recording`] keeps jobs).
     pub jobs: Vec<JobRecord>,
-    /// Every stretch of time a job held GPUs, in the order they ended.
+    /// Every stretch of time a job held GPUs, in the order they ended (empty unless the
+    /// [`Recording`] keeps segments).
     pub segments: Vec<Segment>,
-    /// The GPU grants the segments index (one per node).
+    /// The GPU grants the segments index (one per node; empty when the segments are).
     pub grants: Vec<GpuGrant>,
     /// The cluster state at every change point (empty unless the [`Recording`] keeps
     /// change points).
@@ -192,8 +202,12 @@ struct Core<'a> {
     free: FreeCapacity,
     placement: Box<dyn Placement>,
     jobs: Vec<JobState>,
-    grants: Vec<GpuGrant>,
+    /// The current run of each running job ([`JobState::run`]).
+    runs: Slab<Run>,
+    grants: GrantStore,
+    /// Ended runs, when the [`Recording`] keeps them (`keep_segments`).
     segments: Vec<Segment>,
+    keep_segments: bool,
     scratch: Vec<GpuGrant>,
     /// Victims of the eviction being weighed ([`SchedContext::start_preempting`]).
     held: Vec<Held>,
@@ -270,9 +284,9 @@ fn hide_node(free: &mut FreeCapacity, n: NodeId, hidden: &mut Vec<(GpuGrant, u32
 pub struct Simulation<'a> {
     core: Core<'a>,
     queue: Box<dyn QueuePolicy>,
-    /// (arrival time, job) in arrival order: submit order, or recorded start in
+    /// The jobs not skipped, in arrival order: submit order, or recorded start in
     /// as-recorded mode.
-    arrivals: Vec<(SimTime, u32)>,
+    arrivals: Arrivals,
     cluster_gpus: u64,
     /// What the run keeps (see [`Simulation::with_recording`]).
     recording: Recording,
@@ -337,10 +351,8 @@ impl<'a> Simulation<'a> {
                     status,
                     models,
                     first_start: SimTime::MAX,
-                    run_start: SimTime::ZERO,
                     remaining_ms: work,
-                    remaining_at_run_start: work,
-                    rate: Rate::NOMINAL,
+                    run: 0,
                     last_update: SimTime::ZERO,
                     generation: 0,
                     grant_offset: 0,
@@ -373,17 +385,11 @@ impl<'a> Simulation<'a> {
                     }),
             ));
         }
-        let mut arrivals: Vec<(SimTime, u32)> = workload
-            .jobs
-            .iter()
-            .zip(&jobs)
-            .filter(|(_, s)| s.status == Status::Pending)
-            .map(|(spec, _)| match config.mode {
-                Mode::Queue => (spec.submit, spec.id.0),
-                Mode::AsRecorded => (spec.recorded_start.unwrap_or(spec.submit), spec.id.0),
-            })
-            .collect();
-        arrivals.sort_by_key(|&(t, _)| t); // stable: ties keep submit order
+        let arrival_time: ArrivalTime = match config.mode {
+            Mode::Queue => |spec| spec.submit,
+            Mode::AsRecorded => |spec| spec.recorded_start.unwrap_or(spec.submit),
+        };
+        let arrivals = Arrivals::new(&workload.jobs, |i| jobs[i].status == Status::Pending, arrival_time);
         let models = cluster.models.len();
         Simulation {
             core: Core {
@@ -393,8 +399,11 @@ impl<'a> Simulation<'a> {
                 placement,
                 running_pos: vec![NOT_RUNNING; jobs.len()],
                 jobs,
-                grants: Vec::with_capacity(workload.jobs.len()),
-                segments: Vec::with_capacity(workload.jobs.len()),
+                runs: Slab::default(),
+                // Sized by `run`, once the recording says what is kept.
+                grants: GrantStore::new(true, 0),
+                segments: Vec::new(),
+                keep_segments: true,
                 scratch: Vec::new(),
                 held: Vec::new(),
                 events: EventQueue::new(),
@@ -476,10 +485,10 @@ impl<'a> Simulation<'a> {
     /// window utilization is measured over by default. With none, the first submission
     /// of any job (or 0), twice.
     fn arrival_window(&self) -> (SimTime, SimTime) {
-        let submits = self
-            .arrivals
-            .iter()
-            .map(|&(_, j)| self.core.workload.jobs[j as usize].submit);
+        let submits = (self.core.workload.jobs.iter())
+            .zip(&self.core.jobs)
+            .filter(|(_, s)| s.status == Status::Pending)
+            .map(|(spec, _)| spec.submit);
         let window = submits.fold(None, |w: Option<(SimTime, SimTime)>, t| {
             Some(w.map_or((t, t), |(a, b)| (a.min(t), b.max(t))))
         });
@@ -498,9 +507,13 @@ impl<'a> Simulation<'a> {
             self.core.free.tracks_fragmentation(),
             &self.recording,
             self.arrival_window(),
-            2 * self.arrivals.len() + 1,
+            2 * self.arrivals.count() + 1,
         );
-        let mut next_arrival = 0usize;
+        let keep_segments = self.recording.keeps_segments();
+        let expected = if keep_segments { self.arrivals.count() } else { 0 };
+        self.core.keep_segments = keep_segments;
+        self.core.grants = GrantStore::new(keep_segments, expected);
+        self.core.segments = Vec::with_capacity(expected);
         let mut events = 0u64;
         let mut last_progress = 0u64;
         let workload = self.core.workload;
@@ -511,7 +524,7 @@ impl<'a> Simulation<'a> {
             .max()
             .unwrap_or(SimTime::ZERO);
         loop {
-            let t_arrival = self.arrivals.get(next_arrival).map(|a| a.0);
+            let t_arrival = self.next_arrival().map(|a| a.0);
             let idle = t_arrival.is_none() && self.core.running.is_empty() && self.queue.is_empty();
             if idle && self.core.events.peek_time().is_none_or(|t| t > horizon) {
                 // Models' own timers (failures, repairs) keep a run alive only up to the
@@ -540,11 +553,11 @@ impl<'a> Simulation<'a> {
             }
             self.core.finished.clear();
             self.core.tell_rate_changes(&mut *self.queue);
-            while let Some(&(t, job)) = self.arrivals.get(next_arrival) {
+            while let Some((t, job)) = self.next_arrival() {
                 if t != now {
                     break;
                 }
-                next_arrival += 1;
+                self.arrivals.take();
                 events += 1;
                 match self.core.config.mode {
                     Mode::Queue => {
@@ -578,10 +591,10 @@ impl<'a> Simulation<'a> {
             );
             if events - last_progress >= 1 << 16 {
                 last_progress = events;
-                progress(next_arrival as u64);
+                progress(self.arrivals.position() as u64);
             }
         }
-        progress(next_arrival as u64);
+        progress(self.arrivals.position() as u64);
         let (figures, series, series_intervals) = series.finish();
         let n = workload.jobs.len();
         // Models read the records when they finish: kept whenever a model ran.
@@ -595,6 +608,9 @@ impl<'a> Simulation<'a> {
                 jobs.push(r);
             }
         }
+        // Per-job state is done with: freed before the summary's figures are expanded.
+        self.core.jobs = Vec::new();
+        self.core.running_pos = Vec::new();
         let mut summary = summary.finish(workload, &figures, self.cluster_gpus);
         // The last change point: stale finish events can pop later and change nothing.
         let end = figures.end.unwrap_or(self.core.now);
@@ -605,7 +621,7 @@ impl<'a> Simulation<'a> {
         RunOutput {
             jobs,
             segments: self.core.segments,
-            grants: self.core.grants,
+            grants: self.core.grants.into_history(),
             series,
             series_intervals,
             figures,
@@ -613,6 +629,12 @@ impl<'a> Simulation<'a> {
             events,
             models,
         }
+    }
+
+    /// The next job to arrive and its arrival time, if any.
+    fn next_arrival(&mut self) -> Option<(SimTime, u32)> {
+        let jobs = &self.core.jobs;
+        (self.arrivals).peek(&self.core.workload.jobs, |i| jobs[i].status == Status::Pending)
     }
 
     /// Applies the actions the models asked for and hands jobs they interrupted back to
@@ -694,7 +716,7 @@ impl Core<'_> {
         let now = self.now;
         let s = &mut self.jobs[job as usize];
         let elapsed = (now - s.last_update).as_ms() as f64;
-        s.remaining_ms = (s.remaining_ms - elapsed * s.rate.get()).max(0.0);
+        s.remaining_ms = (s.remaining_ms - elapsed * self.runs[s.run].rate.get()).max(0.0);
         s.last_update = now;
     }
 
@@ -703,7 +725,8 @@ impl Core<'_> {
     /// for the queue policy.
     fn set_factor(&mut self, job: u32, factor: Factor, value: f64) {
         self.charge(job);
-        if self.jobs[job as usize].rate.set(factor, value) {
+        let run = self.jobs[job as usize].run;
+        if self.runs[run].rate.set(factor, value) {
             self.schedule_finish(job);
             self.rate_changed.push(job);
         }
@@ -725,7 +748,7 @@ impl Core<'_> {
         let now = self.now;
         let s = &mut self.jobs[job as usize];
         s.generation += 1;
-        let rate = s.rate.get();
+        let rate = self.runs[s.run].rate.get();
         let end = if rate > 0.0 {
             let end = now + SimTime((s.remaining_ms / rate).ceil() as u64);
             self.events.push(
@@ -748,10 +771,9 @@ impl Core<'_> {
     /// Marks `job` running with the grants in `scratch` (may be empty: unplaced).
     fn begin(&mut self, job: u32) {
         let demand = self.workload.jobs[job as usize].demand;
-        let offset = self.grants.len() as u32;
         let model = self.scratch.first().map(|g| self.free.node_model(g.node));
         self.free.allocate_job(&self.scratch, &self.request(job));
-        self.grants.extend_from_slice(&self.scratch);
+        let offset = self.grants.push(&self.scratch);
         if let Some(m) = model {
             self.busy_by_model[m.0 as usize] += demand.total_milli();
         }
@@ -760,16 +782,19 @@ impl Core<'_> {
         let speed = model.map_or(1.0, |m| {
             self.speeds.factor(self.workload.jobs[job as usize].class, m)
         });
+        // Every run starts with all factors nominal but its GPU's speed (unplaced: 1);
+        // the models set their own factors (power: at the next settle).
+        let mut rate = Rate::NOMINAL;
+        rate.set(Factor::Speed, speed);
         let s = &mut self.jobs[job as usize];
         s.remaining_ms += std::mem::take(&mut s.restore_ms);
         s.status = Status::Running;
-        // Every run starts with all factors nominal but its GPU's speed (unplaced: 1);
-        // the models set their own factors (power: at the next settle).
-        s.rate = Rate::NOMINAL;
-        s.rate.set(Factor::Speed, speed);
         s.first_start = s.first_start.min(now);
-        s.run_start = now;
-        s.remaining_at_run_start = s.remaining_ms;
+        s.run = self.runs.insert(Run {
+            start: now,
+            work_at_start: s.remaining_ms,
+            rate,
+        });
         s.last_update = now;
         s.grant_offset = offset;
         s.grant_len = self.scratch.len() as u32;
@@ -803,29 +828,33 @@ impl Core<'_> {
         let demand = queued.request.demand;
         let now = self.now;
         let s = &mut self.jobs[job as usize];
-        let (offset, len, model) = (s.grant_offset as usize, s.grant_len as usize, s.model);
-        let held = (now - s.run_start).as_ms();
-        s.busy_ms += held;
+        let (offset, len, model) = (s.grant_offset, s.grant_len, s.model);
+        let start = self.runs[s.run].start;
+        self.runs.remove(s.run);
+        s.busy_ms += (now - start).as_ms();
         s.generation += 1;
-        self.segments.push(Segment {
-            job: JobId(job),
-            start: s.run_start,
-            end: now,
-            first_grant: offset as u32,
-            grants: len as u32,
-            milli_per_gpu: demand.milli_per_gpu,
-        });
+        if self.keep_segments {
+            self.segments.push(Segment {
+                job: JobId(job),
+                start,
+                end: now,
+                first_grant: offset,
+                grants: len,
+                milli_per_gpu: demand.milli_per_gpu,
+            });
+        }
         queued.remaining = SimTime(s.remaining_ms.ceil() as u64);
         queued.attained_gpu_ms = attained_gpu_ms(s.busy_ms, demand);
         queued.preemptions = s.preemptions;
         self.free
-            .release_job(&self.grants[offset..offset + len], &queued.request);
-        for g in &self.grants[offset..offset + len] {
+            .release_job(self.grants.get(offset, len), &queued.request);
+        for g in self.grants.get(offset, len) {
             let n = g.node.0 as usize;
             if self.out_of_service[n] {
                 hide_node(&mut self.free, g.node, &mut self.out_hidden[n]);
             }
         }
+        self.grants.release(offset, len);
         if let Some(m) = model {
             self.busy_by_model[m.0 as usize] -= demand.total_milli();
         }
@@ -1007,9 +1036,12 @@ impl Core<'_> {
     /// `job`, charges up to `lost_ms` of this run's work as lost (to be redone), notes
     /// `restore_ms` to add when it resumes, and returns the job as it now waits.
     fn requeue(&mut self, job: u32, lost_ms: f64, restore_ms: f64) -> QueuedJob {
+        // Progress is read while the run is held (`stop` charges again, adding nothing).
+        self.charge(job);
+        let s = &self.jobs[job as usize];
+        let progress = (self.runs[s.run].work_at_start - s.remaining_ms).max(0.0);
         self.stop(job);
         let s = &mut self.jobs[job as usize];
-        let progress = (s.remaining_at_run_start - s.remaining_ms).max(0.0);
         let lost = lost_ms.clamp(0.0, progress);
         s.remaining_ms += lost;
         s.lost_work_ms += lost;
@@ -1043,9 +1075,10 @@ impl Core<'_> {
         if s.status != Status::Running {
             return 0.0;
         }
+        let run = &self.runs[s.run];
         let elapsed = (self.now - s.last_update).as_ms() as f64;
-        let remaining = (s.remaining_ms - elapsed * s.rate.get()).max(0.0);
-        (s.remaining_at_run_start - remaining).max(0.0)
+        let remaining = (s.remaining_ms - elapsed * run.rate.get()).max(0.0);
+        (run.work_at_start - remaining).max(0.0)
     }
 
     /// Takes `node` out of service (see [`ModelCtx::take_out`]).
@@ -1087,10 +1120,7 @@ impl Core<'_> {
 
     fn view_grants(&self, job: u32) -> &[GpuGrant] {
         match self.jobs.get(job as usize) {
-            Some(s) if s.status == Status::Running => {
-                let start = s.grant_offset as usize;
-                &self.grants[start..start + s.grant_len as usize]
-            }
+            Some(s) if s.status == Status::Running => self.grants.get(s.grant_offset, s.grant_len),
             _ => &[],
         }
     }
@@ -1195,7 +1225,7 @@ impl EngineView for Core<'_> {
 
     fn run_work_ms(&self, job: JobId) -> f64 {
         match self.jobs.get(job.0 as usize) {
-            Some(s) if s.status == Status::Running => s.remaining_at_run_start,
+            Some(s) if s.status == Status::Running => self.runs[s.run].work_at_start,
             _ => 0.0,
         }
     }
@@ -1244,7 +1274,7 @@ impl SchedContext for Core<'_> {
         if !place_if_freed(
             placement,
             free,
-            &self.grants,
+            self.grants.all(),
             &job.request,
             &mut self.held,
             &mut self.scratch,

@@ -52,6 +52,7 @@ fn a_configured_window_is_measured_without_the_series() {
         level: OutputLevel::Summary,
         resolution: SeriesResolution::ChangePoints,
         utilization_window: Some(window),
+        keep_segments: false,
     });
     let full = run(level(OutputLevel::Full));
     let busy_gpu_s = full.series.busy_integral_between(window.0, window.1) as f64 / 1e6;

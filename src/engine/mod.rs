@@ -5,8 +5,10 @@
 
 mod queue;
 mod rng;
+mod slab;
 mod time;
 
 pub use queue::{EventQueue, Scheduled};
 pub use rng::RngStreams;
+pub use slab::Slab;
 pub use time::{SimTime, TimeError};
