@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::engine::{EventQueue, SimTime, Slab};
+use crate::engine::{EventQueue, IdWindow, SimTime, Slab};
 use crate::metrics::{
     BinnedSeries, JobRecord, Outcome, Recording, Segment, SeriesFigures, SeriesRecorder, Summary,
     SummaryBuilder, TimeSeries,
@@ -133,7 +133,7 @@ enum Status {
     Skipped(SkipReason),
 }
 
-/// Not running: the sentinel in [`Core::running_pos`].
+/// Not running: the sentinel in [`JobState::running_pos`].
 const NOT_RUNNING: u32 = u32::MAX;
 
 #[derive(Debug, Clone, Copy)]
@@ -156,6 +156,8 @@ struct JobState {
     lost_work_ms: f64,
     /// Restore time to add when the job next starts (after a preemption or interruption).
     restore_ms: f64,
+    /// While running: its index in [`Core::running`]; else [`NOT_RUNNING`].
+    running_pos: u32,
 }
 
 /// The state of a job's current run, held only while it runs ([`Core::runs`]): per-job
@@ -201,7 +203,15 @@ struct Core<'a> {
     config: SimConfig,
     free: FreeCapacity,
     placement: Box<dyn Placement>,
-    jobs: Vec<JobState>,
+    /// Each job's status before the run: pending, or skipped and why.
+    initial: Vec<Status>,
+    /// The cluster's GPU model of each of the workload's GPU types, and every model:
+    /// what a job's allowed models are resolved from.
+    model_of_type: Vec<Option<GpuModelId>>,
+    all_models: ModelMask,
+    /// The state of the jobs in flight: created as jobs arrive (in id order, with those
+    /// skipped before them), retired in id order once ended ([`Simulation::retire`]).
+    jobs: IdWindow<JobState>,
     /// The current run of each running job ([`JobState::run`]).
     runs: Slab<Run>,
     grants: GrantStore,
@@ -216,7 +226,6 @@ struct Core<'a> {
     busy_milli: u64,
     busy_by_model: Vec<u64>,
     running: Vec<RunningJob>,
-    running_pos: Vec<u32>,
     finished: Vec<QueuedJob>,
     wake: bool,
     /// The models beside the scheduler ([`Simulation::with_model`]).
@@ -321,7 +330,7 @@ impl<'a> Simulation<'a> {
             .map(|t| cluster.model_by_name(t))
             .collect();
         let all_models = ModelMask(free.models().fold(0, |m, id| m | 1 << id.0));
-        let jobs: Vec<JobState> = workload
+        let initial: Vec<Status> = workload
             .jobs
             .iter()
             .map(|spec| {
@@ -330,7 +339,7 @@ impl<'a> Simulation<'a> {
                     .models()
                     .filter(|m| models.allows(m.0 as usize))
                     .any(|m| free.capacity(m) >= u64::from(spec.demand.gpus));
-                let status = if models.0 == 0 {
+                if models.0 == 0 {
                     Status::Skipped(SkipReason::NoMatchingGpuModel)
                 } else if !fits_somewhere {
                     Status::Skipped(SkipReason::LargerThanCluster)
@@ -345,23 +354,6 @@ impl<'a> Simulation<'a> {
                     Status::Skipped(SkipReason::NoRecordedStart)
                 } else {
                     Status::Pending
-                };
-                let work = spec.duration.as_ms() as f64;
-                JobState {
-                    status,
-                    models,
-                    first_start: SimTime::MAX,
-                    remaining_ms: work,
-                    run: 0,
-                    last_update: SimTime::ZERO,
-                    generation: 0,
-                    grant_offset: 0,
-                    grant_len: 0,
-                    model: None,
-                    busy_ms: 0,
-                    preemptions: 0,
-                    lost_work_ms: 0.0,
-                    restore_ms: 0.0,
                 }
             })
             .collect();
@@ -375,12 +367,12 @@ impl<'a> Simulation<'a> {
                 workload
                     .jobs
                     .iter()
-                    .zip(&jobs)
-                    .filter(|(_, s)| s.status == Status::Pending)
-                    .map(|(spec, s)| PlacementRequest {
+                    .zip(&initial)
+                    .filter(|&(_, &s)| s == Status::Pending)
+                    .map(|(spec, _)| PlacementRequest {
                         tp: 1,
                         demand: spec.demand,
-                        models: s.models,
+                        models: ModelMask::resolve(spec.gpu_types, &model_of_type, all_models),
                         host: spec.host,
                     }),
             ));
@@ -389,7 +381,7 @@ impl<'a> Simulation<'a> {
             Mode::Queue => |spec| spec.submit,
             Mode::AsRecorded => |spec| spec.recorded_start.unwrap_or(spec.submit),
         };
-        let arrivals = Arrivals::new(&workload.jobs, |i| jobs[i].status == Status::Pending, arrival_time);
+        let arrivals = Arrivals::new(&workload.jobs, |i| initial[i] == Status::Pending, arrival_time);
         let models = cluster.models.len();
         Simulation {
             core: Core {
@@ -397,8 +389,10 @@ impl<'a> Simulation<'a> {
                 config,
                 free,
                 placement,
-                running_pos: vec![NOT_RUNNING; jobs.len()],
-                jobs,
+                initial,
+                model_of_type,
+                all_models,
+                jobs: IdWindow::default(),
                 runs: Slab::default(),
                 // Sized by `run`, once the recording says what is kept.
                 grants: GrantStore::new(true, 0),
@@ -436,8 +430,8 @@ impl<'a> Simulation<'a> {
     /// Jobs that cannot run on this cluster, counted by reason.
     pub fn unrunnable(&self) -> std::collections::BTreeMap<&'static str, u64> {
         let mut out = std::collections::BTreeMap::new();
-        for s in &self.core.jobs {
-            if let Status::Skipped(r) = s.status {
+        for s in &self.core.initial {
+            if let Status::Skipped(r) = s {
                 *out.entry(r.as_str()).or_insert(0) += 1;
             }
         }
@@ -486,8 +480,8 @@ impl<'a> Simulation<'a> {
     /// of any job (or 0), twice.
     fn arrival_window(&self) -> (SimTime, SimTime) {
         let submits = (self.core.workload.jobs.iter())
-            .zip(&self.core.jobs)
-            .filter(|(_, s)| s.status == Status::Pending)
+            .zip(&self.core.initial)
+            .filter(|&(_, &s)| s == Status::Pending)
             .map(|(spec, _)| spec.submit);
         let window = submits.fold(None, |w: Option<(SimTime, SimTime)>, t| {
             Some(w.map_or((t, t), |(a, b)| (a.min(t), b.max(t))))
@@ -517,6 +511,18 @@ impl<'a> Simulation<'a> {
         let mut events = 0u64;
         let mut last_progress = 0u64;
         let workload = self.core.workload;
+        let n = workload.jobs.len();
+        // Records go to the summary as jobs retire, in id order; models read them when
+        // they finish, so they are kept whenever a model runs.
+        let keep_jobs = self.recording.level.keeps_jobs() || !self.core.models.is_empty();
+        let mut jobs = Vec::with_capacity(if keep_jobs { n } else { 0 });
+        let mut summary = SummaryBuilder::new(workload.tenants.len(), n);
+        let mut sink = |r: JobRecord| {
+            summary.add(&r);
+            if keep_jobs {
+                jobs.push(r);
+            }
+        };
         self.core.notify(|m, ctx| m.on_begin(ctx));
         self.settle_actions();
         let horizon = (self.core.models.iter())
@@ -559,9 +565,10 @@ impl<'a> Simulation<'a> {
                 }
                 self.arrivals.take();
                 events += 1;
+                self.core.ensure(job);
                 match self.core.config.mode {
                     Mode::Queue => {
-                        self.core.jobs[job as usize].status = Status::Waiting;
+                        self.core.jobs[job].status = Status::Waiting;
                         self.queue.enqueue(self.core.queued(job));
                     }
                     Mode::AsRecorded => self.core.start_as_recorded(job),
@@ -589,6 +596,7 @@ impl<'a> Simulation<'a> {
                 running,
                 c.free.frag_micro() / 1000,
             );
+            self.retire(false, &mut sink);
             if events - last_progress >= 1 << 16 {
                 last_progress = events;
                 progress(self.arrivals.position() as u64);
@@ -596,21 +604,10 @@ impl<'a> Simulation<'a> {
         }
         progress(self.arrivals.position() as u64);
         let (figures, series, series_intervals) = series.finish();
-        let n = workload.jobs.len();
-        // Models read the records when they finish: kept whenever a model ran.
-        let keep_jobs = self.recording.level.keeps_jobs() || !self.core.models.is_empty();
-        let mut jobs = Vec::with_capacity(if keep_jobs { n } else { 0 });
-        let mut summary = SummaryBuilder::new(workload.tenants.len(), n);
-        for i in 0..n {
-            let r = self.core.record(i);
-            summary.add(&r);
-            if keep_jobs {
-                jobs.push(r);
-            }
+        if let Some(last) = (workload.jobs.len() as u32).checked_sub(1) {
+            self.core.ensure(last);
         }
-        // Per-job state is done with: freed before the summary's figures are expanded.
-        self.core.jobs = Vec::new();
-        self.core.running_pos = Vec::new();
+        self.retire(true, &mut sink);
         let mut summary = summary.finish(workload, &figures, self.cluster_gpus);
         // The last change point: stale finish events can pop later and change nothing.
         let end = figures.end.unwrap_or(self.core.now);
@@ -631,10 +628,25 @@ impl<'a> Simulation<'a> {
         }
     }
 
+    /// Hands the record of each job at the front of the window whose state is final
+    /// (ended, failed or skipped), or of every job created when `all`, to `sink` in id
+    /// order, and forgets its state: per-job state follows the jobs in flight.
+    fn retire(&mut self, all: bool, sink: &mut impl FnMut(JobRecord)) {
+        while let Some(s) = self.core.jobs.front() {
+            if !all && !matches!(s.status, Status::Done | Status::Failed | Status::Skipped(_)) {
+                break;
+            }
+            let id = self.core.jobs.base();
+            if let Some(s) = self.core.jobs.pop_front() {
+                sink(self.core.record(id, &s));
+            }
+        }
+    }
+
     /// The next job to arrive and its arrival time, if any.
     fn next_arrival(&mut self) -> Option<(SimTime, u32)> {
-        let jobs = &self.core.jobs;
-        (self.arrivals).peek(&self.core.workload.jobs, |i| jobs[i].status == Status::Pending)
+        let initial = &self.core.initial;
+        (self.arrivals).peek(&self.core.workload.jobs, |i| initial[i] == Status::Pending)
     }
 
     /// Applies the actions the models asked for and hands jobs they interrupted back to
@@ -648,20 +660,46 @@ impl<'a> Simulation<'a> {
 }
 
 impl Core<'_> {
+    /// Creates the state of each job up to `job` not yet created: jobs arrive in id
+    /// order (those skipped before them included), except as recorded.
+    fn ensure(&mut self, job: u32) {
+        while self.jobs.end() <= job {
+            let id = self.jobs.end() as usize;
+            let spec = &self.workload.jobs[id];
+            self.jobs.push(JobState {
+                status: self.initial[id],
+                models: ModelMask::resolve(spec.gpu_types, &self.model_of_type, self.all_models),
+                first_start: SimTime::MAX,
+                remaining_ms: spec.duration.as_ms() as f64,
+                run: 0,
+                last_update: SimTime::ZERO,
+                generation: 0,
+                grant_offset: 0,
+                grant_len: 0,
+                model: None,
+                busy_ms: 0,
+                preemptions: 0,
+                lost_work_ms: 0.0,
+                restore_ms: 0.0,
+                running_pos: NOT_RUNNING,
+            });
+        }
+    }
+
     /// What placement is asked for `job`.
     fn request(&self, job: u32) -> PlacementRequest {
         let spec = &self.workload.jobs[job as usize];
         PlacementRequest {
             tp: spec.comm.as_deref().map_or(1, |h| h.tp.max(1)),
             demand: spec.demand,
-            models: self.jobs[job as usize].models,
+            models: self.jobs[job].models,
             host: spec.host,
         }
     }
 
     fn queued(&self, job: u32) -> QueuedJob {
         let spec = &self.workload.jobs[job as usize];
-        let s = &self.jobs[job as usize];
+        let s = &self.jobs[job];
         QueuedJob {
             id: spec.id,
             submit: spec.submit,
@@ -680,12 +718,13 @@ impl Core<'_> {
     fn apply(&mut self, event: Event) -> bool {
         match event {
             Event::Finish { job, generation } => {
-                let s = &self.jobs[job as usize];
+                // A job retired has ended: its events are stale.
+                let Some(s) = self.jobs.get(job) else { return false };
                 if s.status != Status::Running || s.generation != generation {
                     return false;
                 }
                 let queued = self.stop(job);
-                self.jobs[job as usize].status = Status::Done;
+                self.jobs[job].status = Status::Done;
                 self.finished.push(queued);
                 true
             }
@@ -694,7 +733,7 @@ impl Core<'_> {
                 factor,
                 value_bits,
             } => {
-                if self.jobs[job as usize].status != Status::Running {
+                if self.jobs.get(job).map(|s| s.status) != Some(Status::Running) {
                     return false;
                 }
                 self.set_factor(job, factor, f64::from_bits(value_bits));
@@ -714,7 +753,7 @@ impl Core<'_> {
     /// Charges the work done since the last update at the current rate.
     fn charge(&mut self, job: u32) {
         let now = self.now;
-        let s = &mut self.jobs[job as usize];
+        let s = &mut self.jobs[job];
         let elapsed = (now - s.last_update).as_ms() as f64;
         s.remaining_ms = (s.remaining_ms - elapsed * self.runs[s.run].rate.get()).max(0.0);
         s.last_update = now;
@@ -725,7 +764,7 @@ impl Core<'_> {
     /// for the queue policy.
     fn set_factor(&mut self, job: u32, factor: Factor, value: f64) {
         self.charge(job);
-        let run = self.jobs[job as usize].run;
+        let run = self.jobs[job].run;
         if self.runs[run].rate.set(factor, value) {
             self.schedule_finish(job);
             self.rate_changed.push(job);
@@ -736,7 +775,7 @@ impl Core<'_> {
     /// since it was last told and that still runs.
     fn tell_rate_changes(&mut self, queue: &mut dyn QueuePolicy) {
         for &job in &self.rate_changed {
-            let pos = self.running_pos[job as usize];
+            let pos = self.jobs.get(job).map_or(NOT_RUNNING, |s| s.running_pos);
             if pos != NOT_RUNNING {
                 queue.on_rate_change(&self.running[pos as usize]);
             }
@@ -746,7 +785,7 @@ impl Core<'_> {
 
     fn schedule_finish(&mut self, job: u32) {
         let now = self.now;
-        let s = &mut self.jobs[job as usize];
+        let s = &mut self.jobs[job];
         s.generation += 1;
         let rate = self.runs[s.run].rate.get();
         let end = if rate > 0.0 {
@@ -762,7 +801,7 @@ impl Core<'_> {
         } else {
             SimTime::MAX
         };
-        let pos = self.running_pos[job as usize];
+        let pos = self.jobs[job].running_pos;
         if pos != NOT_RUNNING {
             self.running[pos as usize].expected_end = end;
         }
@@ -786,7 +825,7 @@ impl Core<'_> {
         // the models set their own factors (power: at the next settle).
         let mut rate = Rate::NOMINAL;
         rate.set(Factor::Speed, speed);
-        let s = &mut self.jobs[job as usize];
+        let s = &mut self.jobs[job];
         s.remaining_ms += std::mem::take(&mut s.restore_ms);
         s.status = Status::Running;
         s.first_start = s.first_start.min(now);
@@ -802,7 +841,7 @@ impl Core<'_> {
         let grants = std::mem::take(&mut self.scratch);
         self.notify(|m, ctx| m.on_start(ctx, JobId(job), &grants));
         self.scratch = grants;
-        self.running_pos[job as usize] = self.running.len() as u32;
+        self.jobs[job].running_pos = self.running.len() as u32;
         let snapshot = self.queued(job);
         self.running.push(RunningJob {
             job: snapshot,
@@ -820,14 +859,14 @@ impl Core<'_> {
     fn stop(&mut self, job: u32) -> QueuedJob {
         self.charge(job);
         self.notify(|m, ctx| m.on_stop(ctx, JobId(job)));
-        let pos = std::mem::replace(&mut self.running_pos[job as usize], NOT_RUNNING) as usize;
+        let pos = std::mem::replace(&mut self.jobs[job].running_pos, NOT_RUNNING) as usize;
         let mut queued = self.running.swap_remove(pos).job;
         if let Some(moved) = self.running.get(pos) {
-            self.running_pos[moved.job.id.0 as usize] = pos as u32;
+            self.jobs[moved.job.id.0].running_pos = pos as u32;
         }
         let demand = queued.request.demand;
         let now = self.now;
-        let s = &mut self.jobs[job as usize];
+        let s = &mut self.jobs[job];
         let (offset, len, model) = (s.grant_offset, s.grant_len, s.model);
         let start = self.runs[s.run].start;
         self.runs.remove(s.run);
@@ -924,9 +963,9 @@ impl Core<'_> {
         self.begin(job);
     }
 
-    /// Job `i`'s record, from its state at the end of the run.
-    fn record(&self, i: usize) -> JobRecord {
-        let (spec, s) = (&self.workload.jobs[i], &self.jobs[i]);
+    /// Job `id`'s record, from its final state `s`.
+    fn record(&self, id: u32, s: &JobState) -> JobRecord {
+        let spec = &self.workload.jobs[id as usize];
         let ran = matches!(s.status, Status::Done | Status::Failed);
         JobRecord {
             id: spec.id,
@@ -999,7 +1038,7 @@ impl Core<'_> {
             k += 1;
             match action {
                 Action::SetFactor { job, factor, value } => {
-                    if self.jobs.get(job.0 as usize).map(|s| s.status) == Some(Status::Running) {
+                    if self.jobs.get(job.0).map(|s| s.status) == Some(Status::Running) {
                         self.set_factor(job.0, factor, value);
                     }
                 }
@@ -1017,7 +1056,7 @@ impl Core<'_> {
     /// A failure stops running `job` (see [`ModelCtx::fail`]): requeued at the cost of
     /// [`Core::preemption_loss`], or ended as failed.
     fn fail(&mut self, job: u32, then: AfterFailure) {
-        if self.jobs.get(job as usize).map(|s| s.status) != Some(Status::Running) {
+        if self.jobs.get(job).map(|s| s.status) != Some(Status::Running) {
             return;
         }
         let (lost, restore) = self.preemption_loss(job);
@@ -1025,7 +1064,7 @@ impl Core<'_> {
         match then {
             AfterFailure::Requeue => self.requeued.push(queued),
             AfterFailure::GiveUp => {
-                self.jobs[job as usize].status = Status::Failed;
+                self.jobs[job].status = Status::Failed;
                 self.finished.push(queued);
             }
         }
@@ -1038,10 +1077,10 @@ impl Core<'_> {
     fn requeue(&mut self, job: u32, lost_ms: f64, restore_ms: f64) -> QueuedJob {
         // Progress is read while the run is held (`stop` charges again, adding nothing).
         self.charge(job);
-        let s = &self.jobs[job as usize];
+        let s = &self.jobs[job];
         let progress = (self.runs[s.run].work_at_start - s.remaining_ms).max(0.0);
         self.stop(job);
-        let s = &mut self.jobs[job as usize];
+        let s = &mut self.jobs[job];
         let lost = lost_ms.clamp(0.0, progress);
         s.remaining_ms += lost;
         s.lost_work_ms += lost;
@@ -1071,10 +1110,9 @@ impl Core<'_> {
 
     /// Work done in `job`'s current run, charged up to now.
     fn view_work_done(&self, job: u32) -> f64 {
-        let s = &self.jobs[job as usize];
-        if s.status != Status::Running {
+        let Some(s) = self.jobs.get(job).filter(|s| s.status == Status::Running) else {
             return 0.0;
-        }
+        };
         let run = &self.runs[s.run];
         let elapsed = (self.now - s.last_update).as_ms() as f64;
         let remaining = (s.remaining_ms - elapsed * run.rate.get()).max(0.0);
@@ -1119,7 +1157,7 @@ impl Core<'_> {
     }
 
     fn view_grants(&self, job: u32) -> &[GpuGrant] {
-        match self.jobs.get(job as usize) {
+        match self.jobs.get(job) {
             Some(s) if s.status == Status::Running => self.grants.get(s.grant_offset, s.grant_len),
             _ => &[],
         }
@@ -1216,15 +1254,11 @@ impl EngineView for Core<'_> {
     }
 
     fn work_done_in_run_ms(&self, job: JobId) -> f64 {
-        if (job.0 as usize) < self.jobs.len() {
-            self.view_work_done(job.0)
-        } else {
-            0.0
-        }
+        self.view_work_done(job.0)
     }
 
     fn run_work_ms(&self, job: JobId) -> f64 {
-        match self.jobs.get(job.0 as usize) {
+        match self.jobs.get(job.0) {
             Some(s) if s.status == Status::Running => self.runs[s.run].work_at_start,
             _ => 0.0,
         }
@@ -1249,19 +1283,19 @@ impl SchedContext for Core<'_> {
     }
 
     fn preempt(&mut self, job: JobId) -> Option<QueuedJob> {
-        if self.jobs.get(job.0 as usize)?.status != Status::Running {
+        if self.jobs.get(job.0)?.status != Status::Running {
             return None;
         }
         let (lost, restore) = self.preemption_loss(job.0);
-        self.jobs[job.0 as usize].preemptions += 1;
+        self.jobs[job.0].preemptions += 1;
         Some(self.requeue(job.0, lost, restore))
     }
 
     fn start_preempting(&mut self, job: &QueuedJob, victims: &[JobId], evicted: &mut Vec<QueuedJob>) -> bool {
         self.held.clear();
         for &v in victims {
-            if self.jobs.get(v.0 as usize).map(|s| s.status) == Some(Status::Running) {
-                let s = &self.jobs[v.0 as usize];
+            if self.jobs.get(v.0).map(|s| s.status) == Some(Status::Running) {
+                let s = &self.jobs[v.0];
                 self.held.push(Held {
                     id: v,
                     first_grant: s.grant_offset,
