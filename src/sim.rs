@@ -18,8 +18,8 @@ use crate::rate::{Factor, Rate};
 use crate::scheduler::placement::TaskMix;
 use crate::scheduler::whatif::{place_if_freed, Held};
 use crate::scheduler::{
-    FinishedJob, FreeCapacity, GpuGrant, GrantStore, ModelMask, Placement, PlacementRequest, QueuePolicy, QueuedJob,
-    RunningJob, SchedContext,
+    FinishedJob, FreeCapacity, GpuGrant, GrantStore, ModelMask, Placement, PlacementRequest, QueuePolicy,
+    QueuedJob, RunningJob, SchedContext,
 };
 use crate::speed::SpeedTable;
 use crate::topology::{Cluster, GpuModelId, NodeId};

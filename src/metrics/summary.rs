@@ -5,8 +5,8 @@ use serde::Serialize;
 use crate::engine::SimTime;
 use crate::workload::{SkipReport, TraceEpoch, Workload, MILLI_PER_GPU};
 
-use super::recorder::{SeriesFigures, WindowIntegral};
 use super::durations::Durations;
+use super::recorder::{SeriesFigures, WindowIntegral};
 use super::records::{JobRecord, Outcome};
 use super::stats::Distribution;
 
@@ -236,7 +236,8 @@ impl SummaryBuilder {
         let ran = self.completed + self.censored;
         // One figure's values expanded at a time, as the percentiles are taken.
         let wait_s = Distribution::of(&mut self.waits.secs());
-        let not_running_s = Distribution::of(&mut self.derived(|jct, run| jct.saturating_sub(run).as_secs_f64()));
+        let not_running_s =
+            Distribution::of(&mut self.derived(|jct, run| jct.saturating_sub(run).as_secs_f64()));
         let jct_s = Distribution::of(&mut self.jcts.secs());
         let bounded_slowdown = Distribution::of(&mut self.derived(slowdown));
         let mut summary = Summary {
@@ -378,5 +379,86 @@ impl TenantAcc {
             .collect();
         out.sort_by(|a, b| a.tenant.cmp(&b.tenant));
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workload::{GpuDemand, JobId, TenantId};
+
+    /// The builder keeps milliseconds and derives seconds at the end; its
+    /// distributions must be exactly those of the `f64` seconds taken record by record
+    /// in job-id order (what it kept before issue 17), means included, on
+    /// pseudo-random records with waits and JCTs on both sides of the 32-bit limit
+    /// (49.7 days) and preempted jobs whose run time is less than `end − start`.
+    #[test]
+    fn compact_durations_give_the_distributions_of_f64_seconds() {
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = |m: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % m
+        };
+        let records: Vec<JobRecord> = (0..20_000u32)
+            .map(|i| {
+                let submit = next(1 << 40);
+                let long = next(50) == 0;
+                let wait = if long { next(1 << 34) } else { next(100_000_000) };
+                let run = next(if long { 1 << 33 } else { 10_000_000 }) + 1;
+                let suspended = if next(4) == 0 { next(1_000_000) } else { 0 };
+                let start = submit + wait;
+                JobRecord {
+                    id: JobId(i),
+                    submit: SimTime(submit),
+                    start: Some(SimTime(start)),
+                    end: Some(SimTime(start + run + suspended)),
+                    demand: GpuDemand::whole(1 + next(8) as u32),
+                    busy: SimTime(run),
+                    nodes: 1,
+                    preemptions: u32::from(suspended > 0),
+                    lost_work: SimTime::ZERO,
+                    gpu_model: Some(0),
+                    tenant: TenantId(0),
+                    outcome: Outcome::Completed,
+                    skip_reason: None,
+                }
+            })
+            .collect();
+        let workload = Workload {
+            tenants: vec!["t".into()],
+            ..Workload::default()
+        };
+        let mut b = SummaryBuilder::new(1, records.len());
+        records.iter().for_each(|r| b.add(r));
+        assert!(matches!(b.waits, Durations::Wide(_)) && matches!(b.jcts, Durations::Wide(_)));
+        let series = SeriesFigures {
+            busy_integral: 0,
+            queued_integral: 0,
+            frag_integral: 0,
+            peak_busy_milli: 0,
+            frag_tracked: false,
+            end: None,
+            arrivals: WindowIntegral {
+                from: SimTime::ZERO,
+                to: SimTime::ZERO,
+                busy: 0,
+            },
+            configured: None,
+        };
+        let s = b.finish(&workload, &series, 8);
+        let of = |f: &dyn Fn(&JobRecord) -> f64| {
+            Distribution::of(&mut records.iter().map(f).collect::<Vec<f64>>())
+        };
+        let secs = |t: Option<SimTime>| t.map_or(f64::NAN, SimTime::as_secs_f64);
+        assert_eq!(s.wait_s, of(&|r| secs(r.wait())));
+        assert_eq!(s.not_running_s, of(&|r| secs(r.not_running())));
+        assert_eq!(s.jct_s, of(&|r| secs(r.jct())));
+        assert_eq!(
+            s.bounded_slowdown,
+            of(&|r| bounded_slowdown(r).unwrap_or(f64::NAN))
+        );
+        assert!(s.wait_s.max > f64::from(u32::MAX) / 1000.0);
     }
 }
