@@ -160,6 +160,9 @@ struct JobState {
     running_pos: u32,
 }
 
+// Every job in the window holds one: kept small (issue 17's memory per job in flight).
+const _: () = assert!(std::mem::size_of::<JobState>() <= 88);
+
 /// The state of a job's current run, held only while it runs ([`Core::runs`]): per-job
 /// state of every job in the workload stays small.
 #[derive(Debug, Clone, Copy)]
