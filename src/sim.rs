@@ -133,7 +133,7 @@ enum Status {
     Skipped(SkipReason),
 }
 
-/// Not running: the sentinel in [`JobState::running_pos`].
+/// Not running: the sentinel in [`Run::running_pos`].
 const NOT_RUNNING: u32 = u32::MAX;
 
 #[derive(Debug, Clone, Copy)]
@@ -148,20 +148,25 @@ struct JobState {
     /// When work was last charged; for a finished job, its end.
     last_update: SimTime,
     generation: u32,
-    grant_offset: u32,
+    /// Grants of its last run (0 if it never ran, or ran unplaced).
     grant_len: u32,
     model: Option<GpuModelId>,
     busy_ms: u64,
     preemptions: u32,
-    lost_work_ms: f64,
-    /// Restore time to add when the job next starts (after a preemption or interruption).
-    restore_ms: f64,
-    /// While running: its index in [`Core::running`]; else [`NOT_RUNNING`].
-    running_pos: u32,
 }
 
 // Every job in the window holds one: kept small (issue 17's memory per job in flight).
-const _: () = assert!(std::mem::size_of::<JobState>() <= 88);
+const _: () = assert!(std::mem::size_of::<JobState>() <= 64);
+
+/// What stopping early cost a job, kept only for jobs that were stopped early
+/// ([`Core::setbacks`]).
+#[derive(Debug, Clone, Copy, Default)]
+struct Setback {
+    /// Work lost so far (to be redone), in milliseconds at rate 1.0.
+    lost_work_ms: f64,
+    /// Restore time to add when the job next starts.
+    restore_ms: f64,
+}
 
 /// The state of a job's current run, held only while it runs ([`Core::runs`]): per-job
 /// state of every job in the workload stays small.
@@ -173,6 +178,10 @@ struct Run {
     work_at_start: f64,
     /// The run's rate: a product of factors, each owned by one model.
     rate: Rate,
+    /// Offset of its grants in [`Core::grants`].
+    grants: u32,
+    /// Its index in [`Core::running`] ([`NOT_RUNNING`] until it is listed there).
+    running_pos: u32,
 }
 
 /// What a finished run produced.
@@ -217,6 +226,8 @@ struct Core<'a> {
     jobs: IdWindow<JobState>,
     /// The current run of each running job ([`JobState::run`]).
     runs: Slab<Run>,
+    /// What stopping early cost each job in the window that was stopped early.
+    setbacks: BTreeMap<u32, Setback>,
     grants: GrantStore,
     /// Ended runs, when the [`Recording`] keeps them (`keep_segments`).
     segments: Vec<Segment>,
@@ -397,6 +408,7 @@ impl<'a> Simulation<'a> {
                 all_models,
                 jobs: IdWindow::default(),
                 runs: Slab::default(),
+                setbacks: BTreeMap::new(),
                 // Sized by `run`, once the recording says what is kept.
                 grants: GrantStore::new(true, 0),
                 segments: Vec::new(),
@@ -642,6 +654,7 @@ impl<'a> Simulation<'a> {
             let id = self.core.jobs.base();
             if let Some(s) = self.core.jobs.pop_front() {
                 sink(self.core.record(id, &s));
+                self.core.setbacks.remove(&id);
             }
         }
     }
@@ -677,14 +690,10 @@ impl Core<'_> {
                 run: 0,
                 last_update: SimTime::ZERO,
                 generation: 0,
-                grant_offset: 0,
                 grant_len: 0,
                 model: None,
                 busy_ms: 0,
                 preemptions: 0,
-                lost_work_ms: 0.0,
-                restore_ms: 0.0,
-                running_pos: NOT_RUNNING,
             });
         }
     }
@@ -778,7 +787,10 @@ impl Core<'_> {
     /// since it was last told and that still runs.
     fn tell_rate_changes(&mut self, queue: &mut dyn QueuePolicy) {
         for &job in &self.rate_changed {
-            let pos = self.jobs.get(job).map_or(NOT_RUNNING, |s| s.running_pos);
+            let pos = match self.jobs.get(job) {
+                Some(s) if s.status == Status::Running => self.runs[s.run].running_pos,
+                _ => NOT_RUNNING,
+            };
             if pos != NOT_RUNNING {
                 queue.on_rate_change(&self.running[pos as usize]);
             }
@@ -804,7 +816,7 @@ impl Core<'_> {
         } else {
             SimTime::MAX
         };
-        let pos = self.jobs[job].running_pos;
+        let pos = self.runs[self.jobs[job].run].running_pos;
         if pos != NOT_RUNNING {
             self.running[pos as usize].expected_end = end;
         }
@@ -828,23 +840,26 @@ impl Core<'_> {
         // the models set their own factors (power: at the next settle).
         let mut rate = Rate::NOMINAL;
         rate.set(Factor::Speed, speed);
+        let restore = (self.setbacks.get_mut(&job)).map_or(0.0, |b| std::mem::take(&mut b.restore_ms));
         let s = &mut self.jobs[job];
-        s.remaining_ms += std::mem::take(&mut s.restore_ms);
+        s.remaining_ms += restore;
         s.status = Status::Running;
         s.first_start = s.first_start.min(now);
         s.run = self.runs.insert(Run {
             start: now,
             work_at_start: s.remaining_ms,
             rate,
+            grants: offset,
+            running_pos: NOT_RUNNING,
         });
         s.last_update = now;
-        s.grant_offset = offset;
         s.grant_len = self.scratch.len() as u32;
         s.model = model;
         let grants = std::mem::take(&mut self.scratch);
         self.notify(|m, ctx| m.on_start(ctx, JobId(job), &grants));
         self.scratch = grants;
-        self.jobs[job].running_pos = self.running.len() as u32;
+        let run = self.jobs[job].run;
+        self.runs[run].running_pos = self.running.len() as u32;
         let snapshot = self.queued(job);
         self.running.push(RunningJob {
             job: snapshot,
@@ -862,16 +877,22 @@ impl Core<'_> {
     fn stop(&mut self, job: u32) -> QueuedJob {
         self.charge(job);
         self.notify(|m, ctx| m.on_stop(ctx, JobId(job)));
-        let pos = std::mem::replace(&mut self.jobs[job].running_pos, NOT_RUNNING) as usize;
+        let run = self.jobs[job].run;
+        let pos = std::mem::replace(&mut self.runs[run].running_pos, NOT_RUNNING) as usize;
         let mut queued = self.running.swap_remove(pos).job;
         if let Some(moved) = self.running.get(pos) {
-            self.jobs[moved.job.id.0].running_pos = pos as u32;
+            let moved_run = self.jobs[moved.job.id.0].run;
+            self.runs[moved_run].running_pos = pos as u32;
         }
         let demand = queued.request.demand;
         let now = self.now;
         let s = &mut self.jobs[job];
-        let (offset, len, model) = (s.grant_offset, s.grant_len, s.model);
-        let start = self.runs[s.run].start;
+        let Run {
+            start,
+            grants: offset,
+            ..
+        } = self.runs[s.run];
+        let (len, model) = (s.grant_len, s.model);
         self.runs.remove(s.run);
         s.busy_ms += (now - start).as_ms();
         s.generation += 1;
@@ -981,7 +1002,7 @@ impl Core<'_> {
             gpu_model: s.model.map(|m| m.0),
             tenant: spec.tenant,
             preemptions: s.preemptions,
-            lost_work: SimTime(s.lost_work_ms.round() as u64),
+            lost_work: SimTime(self.setbacks.get(&id).map_or(0.0, |b| b.lost_work_ms).round() as u64),
             outcome: match s.status {
                 Status::Skipped(_) => Outcome::Skipped,
                 Status::Done if spec.open_ended => Outcome::Censored,
@@ -1086,8 +1107,9 @@ impl Core<'_> {
         let s = &mut self.jobs[job];
         let lost = lost_ms.clamp(0.0, progress);
         s.remaining_ms += lost;
-        s.lost_work_ms += lost;
-        s.restore_ms = restore_ms.max(0.0);
+        let setback = self.setbacks.entry(job).or_default();
+        setback.lost_work_ms += lost;
+        setback.restore_ms = restore_ms.max(0.0);
         s.status = Status::Waiting;
         self.queued(job)
     }
@@ -1161,7 +1183,7 @@ impl Core<'_> {
 
     fn view_grants(&self, job: u32) -> &[GpuGrant] {
         match self.jobs.get(job) {
-            Some(s) if s.status == Status::Running => self.grants.get(s.grant_offset, s.grant_len),
+            Some(s) if s.status == Status::Running => self.grants.get(self.runs[s.run].grants, s.grant_len),
             _ => &[],
         }
     }
@@ -1301,7 +1323,7 @@ impl SchedContext for Core<'_> {
                 let s = &self.jobs[v.0];
                 self.held.push(Held {
                     id: v,
-                    first_grant: s.grant_offset,
+                    first_grant: self.runs[s.run].grants,
                     grants: s.grant_len,
                     request: self.request(v.0),
                 });
