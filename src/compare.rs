@@ -538,6 +538,7 @@ pub fn compare(scenario: &Scenario, config: &CompareConfig) -> Result<Comparison
                     level: OutputLevel::Jobs,
                     resolution: SeriesResolution::ChangePoints,
                     utilization_window: scenario.config.metrics.window(),
+                    keep_segments: econ.is_some(),
                 })
                 .run(&mut |_| {});
             if let Some(e) = &econ {

@@ -213,6 +213,8 @@ impl RecordArgs {
             level: self.outputs,
             resolution: self.series_interval.unwrap_or_default(),
             utilization_window: scenario.config.metrics.window(),
+            // The economics bill reads every run's segments.
+            keep_segments: scenario.config.economics.is_some(),
         }
     }
 }
@@ -657,6 +659,7 @@ fn budget_cmd(
         level: OutputLevel::Full,
         resolution: SeriesResolution::default(),
         utilization_window: cfg.metrics.window(),
+        keep_segments: true,
     };
     let mut out = sim.with_recording(recording).run(&mut |n| bar.set_position(n));
     bar.finish_and_clear();

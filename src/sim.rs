@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::engine::{EventQueue, SimTime};
+use crate::engine::{EventQueue, IdWindow, SimTime, Slab};
 use crate::metrics::{
     BinnedSeries, JobRecord, Outcome, Recording, Segment, SeriesFigures, SeriesRecorder, Summary,
     SummaryBuilder, TimeSeries,
@@ -18,12 +18,12 @@ use crate::rate::{Factor, Rate};
 use crate::scheduler::placement::TaskMix;
 use crate::scheduler::whatif::{place_if_freed, Held};
 use crate::scheduler::{
-    FinishedJob, FreeCapacity, GpuGrant, ModelMask, Placement, PlacementRequest, QueuePolicy, QueuedJob,
-    RunningJob, SchedContext,
+    FinishedJob, FreeCapacity, GpuGrant, GrantStore, ModelMask, Placement, PlacementRequest, QueuePolicy,
+    QueuedJob, RunningJob, SchedContext,
 };
 use crate::speed::SpeedTable;
 use crate::topology::{Cluster, GpuModelId, NodeId};
-use crate::workload::{GpuDemand, HostDemand, JobId, Workload, MILLI_PER_GPU};
+use crate::workload::{ArrivalTime, Arrivals, GpuDemand, HostDemand, JobId, Workload, MILLI_PER_GPU};
 
 /// How jobs get their start times.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
@@ -133,7 +133,7 @@ enum Status {
     Skipped(SkipReason),
 }
 
-/// Not running: the sentinel in [`Core::running_pos`].
+/// Not running: the sentinel in [`JobState::running_pos`].
 const NOT_RUNNING: u32 = u32::MAX;
 
 #[derive(Debug, Clone, Copy)]
@@ -141,24 +141,48 @@ struct JobState {
     status: Status,
     models: ModelMask,
     first_start: SimTime,
-    run_start: SimTime,
     /// Work left at `last_update`, in milliseconds at rate 1.0.
     remaining_ms: f64,
-    /// Work left when the current run started (to measure progress since then).
-    remaining_at_run_start: f64,
-    /// The rate of the current run: a product of factors, each owned by one model.
-    rate: Rate,
+    /// While running: the slot of its current run in [`Core::runs`].
+    run: u32,
     /// When work was last charged; for a finished job, its end.
     last_update: SimTime,
     generation: u32,
-    grant_offset: u32,
+    /// Grants of its last run (0 if it never ran, or ran unplaced).
     grant_len: u32,
     model: Option<GpuModelId>,
     busy_ms: u64,
     preemptions: u32,
+    /// While running: its index in [`Core::running`]; else [`NOT_RUNNING`]. Kept here,
+    /// not in its [`Run`], so that moving another job in `running` touches one record.
+    running_pos: u32,
+}
+
+// Every job in the window holds one: kept small (issue 17's memory per job in flight).
+const _: () = assert!(std::mem::size_of::<JobState>() <= 72);
+
+/// What stopping early cost a job, kept only for jobs that were stopped early
+/// ([`Core::setbacks`]).
+#[derive(Debug, Clone, Copy, Default)]
+struct Setback {
+    /// Work lost so far (to be redone), in milliseconds at rate 1.0.
     lost_work_ms: f64,
-    /// Restore time to add when the job next starts (after a preemption or interruption).
+    /// Restore time to add when the job next starts.
     restore_ms: f64,
+}
+
+/// The state of a job's current run, held only while it runs ([`Core::runs`]): per-job
+/// state of every job in the workload stays small.
+#[derive(Debug, Clone, Copy)]
+struct Run {
+    /// When the run started.
+    start: SimTime,
+    /// Work left when the run started (to measure progress since then).
+    work_at_start: f64,
+    /// The run's rate: a product of factors, each owned by one model.
+    rate: Rate,
+    /// Offset of its grants in [`Core::grants`].
+    grants: u32,
 }
 
 /// What a finished run produced.
@@ -166,9 +190,10 @@ struct JobState {
 pub struct RunOutput {
     /// One record per job, in job-id order (empty unless the [`Recording`] keeps jobs).
     pub jobs: Vec<JobRecord>,
-    /// Every stretch of time a job held GPUs, in the order they ended.
+    /// Every stretch of time a job held GPUs, in the order they ended (empty unless the
+    /// [`Recording`] keeps segments).
     pub segments: Vec<Segment>,
-    /// The GPU grants the segments index (one per node).
+    /// The GPU grants the segments index (one per node; empty when the segments are).
     pub grants: Vec<GpuGrant>,
     /// The cluster state at every change point (empty unless the [`Recording`] keeps
     /// change points).
@@ -191,9 +216,23 @@ struct Core<'a> {
     config: SimConfig,
     free: FreeCapacity,
     placement: Box<dyn Placement>,
-    jobs: Vec<JobState>,
-    grants: Vec<GpuGrant>,
+    /// Each job's status before the run: pending, or skipped and why.
+    initial: Vec<Status>,
+    /// The cluster's GPU model of each of the workload's GPU types, and every model:
+    /// what a job's allowed models are resolved from.
+    model_of_type: Vec<Option<GpuModelId>>,
+    all_models: ModelMask,
+    /// The state of the jobs in flight: created as jobs arrive (in id order, with those
+    /// skipped before them), retired in id order once ended ([`Simulation::retire`]).
+    jobs: IdWindow<JobState>,
+    /// The current run of each running job ([`JobState::run`]).
+    runs: Slab<Run>,
+    /// What stopping early cost each job in the window that was stopped early.
+    setbacks: BTreeMap<u32, Setback>,
+    grants: GrantStore,
+    /// Ended runs, when the [`Recording`] keeps them (`keep_segments`).
     segments: Vec<Segment>,
+    keep_segments: bool,
     scratch: Vec<GpuGrant>,
     /// Victims of the eviction being weighed ([`SchedContext::start_preempting`]).
     held: Vec<Held>,
@@ -202,7 +241,6 @@ struct Core<'a> {
     busy_milli: u64,
     busy_by_model: Vec<u64>,
     running: Vec<RunningJob>,
-    running_pos: Vec<u32>,
     finished: Vec<QueuedJob>,
     wake: bool,
     /// The models beside the scheduler ([`Simulation::with_model`]).
@@ -270,9 +308,9 @@ fn hide_node(free: &mut FreeCapacity, n: NodeId, hidden: &mut Vec<(GpuGrant, u32
 pub struct Simulation<'a> {
     core: Core<'a>,
     queue: Box<dyn QueuePolicy>,
-    /// (arrival time, job) in arrival order: submit order, or recorded start in
+    /// The jobs not skipped, in arrival order: submit order, or recorded start in
     /// as-recorded mode.
-    arrivals: Vec<(SimTime, u32)>,
+    arrivals: Arrivals,
     cluster_gpus: u64,
     /// What the run keeps (see [`Simulation::with_recording`]).
     recording: Recording,
@@ -307,7 +345,7 @@ impl<'a> Simulation<'a> {
             .map(|t| cluster.model_by_name(t))
             .collect();
         let all_models = ModelMask(free.models().fold(0, |m, id| m | 1 << id.0));
-        let jobs: Vec<JobState> = workload
+        let initial: Vec<Status> = workload
             .jobs
             .iter()
             .map(|spec| {
@@ -316,7 +354,7 @@ impl<'a> Simulation<'a> {
                     .models()
                     .filter(|m| models.allows(m.0 as usize))
                     .any(|m| free.capacity(m) >= u64::from(spec.demand.gpus));
-                let status = if models.0 == 0 {
+                if models.0 == 0 {
                     Status::Skipped(SkipReason::NoMatchingGpuModel)
                 } else if !fits_somewhere {
                     Status::Skipped(SkipReason::LargerThanCluster)
@@ -331,25 +369,6 @@ impl<'a> Simulation<'a> {
                     Status::Skipped(SkipReason::NoRecordedStart)
                 } else {
                     Status::Pending
-                };
-                let work = spec.duration.as_ms() as f64;
-                JobState {
-                    status,
-                    models,
-                    first_start: SimTime::MAX,
-                    run_start: SimTime::ZERO,
-                    remaining_ms: work,
-                    remaining_at_run_start: work,
-                    rate: Rate::NOMINAL,
-                    last_update: SimTime::ZERO,
-                    generation: 0,
-                    grant_offset: 0,
-                    grant_len: 0,
-                    model: None,
-                    busy_ms: 0,
-                    preemptions: 0,
-                    lost_work_ms: 0.0,
-                    restore_ms: 0.0,
                 }
             })
             .collect();
@@ -363,27 +382,21 @@ impl<'a> Simulation<'a> {
                 workload
                     .jobs
                     .iter()
-                    .zip(&jobs)
-                    .filter(|(_, s)| s.status == Status::Pending)
-                    .map(|(spec, s)| PlacementRequest {
+                    .zip(&initial)
+                    .filter(|&(_, &s)| s == Status::Pending)
+                    .map(|(spec, _)| PlacementRequest {
                         tp: 1,
                         demand: spec.demand,
-                        models: s.models,
+                        models: ModelMask::resolve(spec.gpu_types, &model_of_type, all_models),
                         host: spec.host,
                     }),
             ));
         }
-        let mut arrivals: Vec<(SimTime, u32)> = workload
-            .jobs
-            .iter()
-            .zip(&jobs)
-            .filter(|(_, s)| s.status == Status::Pending)
-            .map(|(spec, _)| match config.mode {
-                Mode::Queue => (spec.submit, spec.id.0),
-                Mode::AsRecorded => (spec.recorded_start.unwrap_or(spec.submit), spec.id.0),
-            })
-            .collect();
-        arrivals.sort_by_key(|&(t, _)| t); // stable: ties keep submit order
+        let arrival_time: ArrivalTime = match config.mode {
+            Mode::Queue => |spec| spec.submit,
+            Mode::AsRecorded => |spec| spec.recorded_start.unwrap_or(spec.submit),
+        };
+        let arrivals = Arrivals::new(&workload.jobs, |i| initial[i] == Status::Pending, arrival_time);
         let models = cluster.models.len();
         Simulation {
             core: Core {
@@ -391,10 +404,16 @@ impl<'a> Simulation<'a> {
                 config,
                 free,
                 placement,
-                running_pos: vec![NOT_RUNNING; jobs.len()],
-                jobs,
-                grants: Vec::with_capacity(workload.jobs.len()),
-                segments: Vec::with_capacity(workload.jobs.len()),
+                initial,
+                model_of_type,
+                all_models,
+                jobs: IdWindow::default(),
+                runs: Slab::default(),
+                setbacks: BTreeMap::new(),
+                // Sized by `run`, once the recording says what is kept.
+                grants: GrantStore::new(true, 0),
+                segments: Vec::new(),
+                keep_segments: true,
                 scratch: Vec::new(),
                 held: Vec::new(),
                 events: EventQueue::new(),
@@ -427,8 +446,8 @@ impl<'a> Simulation<'a> {
     /// Jobs that cannot run on this cluster, counted by reason.
     pub fn unrunnable(&self) -> std::collections::BTreeMap<&'static str, u64> {
         let mut out = std::collections::BTreeMap::new();
-        for s in &self.core.jobs {
-            if let Status::Skipped(r) = s.status {
+        for s in &self.core.initial {
+            if let Status::Skipped(r) = s {
                 *out.entry(r.as_str()).or_insert(0) += 1;
             }
         }
@@ -476,10 +495,10 @@ impl<'a> Simulation<'a> {
     /// window utilization is measured over by default. With none, the first submission
     /// of any job (or 0), twice.
     fn arrival_window(&self) -> (SimTime, SimTime) {
-        let submits = self
-            .arrivals
-            .iter()
-            .map(|&(_, j)| self.core.workload.jobs[j as usize].submit);
+        let submits = (self.core.workload.jobs.iter())
+            .zip(&self.core.initial)
+            .filter(|&(_, &s)| s == Status::Pending)
+            .map(|(spec, _)| spec.submit);
         let window = submits.fold(None, |w: Option<(SimTime, SimTime)>, t| {
             Some(w.map_or((t, t), |(a, b)| (a.min(t), b.max(t))))
         });
@@ -498,12 +517,28 @@ impl<'a> Simulation<'a> {
             self.core.free.tracks_fragmentation(),
             &self.recording,
             self.arrival_window(),
-            2 * self.arrivals.len() + 1,
+            2 * self.arrivals.count() + 1,
         );
-        let mut next_arrival = 0usize;
+        let keep_segments = self.recording.keeps_segments();
+        let expected = if keep_segments { self.arrivals.count() } else { 0 };
+        self.core.keep_segments = keep_segments;
+        self.core.grants = GrantStore::new(keep_segments, expected);
+        self.core.segments = Vec::with_capacity(expected);
         let mut events = 0u64;
         let mut last_progress = 0u64;
         let workload = self.core.workload;
+        let n = workload.jobs.len();
+        // Records go to the summary as jobs retire, in id order; models read them when
+        // they finish, so they are kept whenever a model runs.
+        let keep_jobs = self.recording.level.keeps_jobs() || !self.core.models.is_empty();
+        let mut jobs = Vec::with_capacity(if keep_jobs { n } else { 0 });
+        let mut summary = SummaryBuilder::new(workload.tenants.len(), n);
+        let mut sink = |r: JobRecord| {
+            summary.add(&r);
+            if keep_jobs {
+                jobs.push(r);
+            }
+        };
         self.core.notify(|m, ctx| m.on_begin(ctx));
         self.settle_actions();
         let horizon = (self.core.models.iter())
@@ -511,7 +546,7 @@ impl<'a> Simulation<'a> {
             .max()
             .unwrap_or(SimTime::ZERO);
         loop {
-            let t_arrival = self.arrivals.get(next_arrival).map(|a| a.0);
+            let t_arrival = self.next_arrival().map(|a| a.0);
             let idle = t_arrival.is_none() && self.core.running.is_empty() && self.queue.is_empty();
             if idle && self.core.events.peek_time().is_none_or(|t| t > horizon) {
                 // Models' own timers (failures, repairs) keep a run alive only up to the
@@ -540,15 +575,16 @@ impl<'a> Simulation<'a> {
             }
             self.core.finished.clear();
             self.core.tell_rate_changes(&mut *self.queue);
-            while let Some(&(t, job)) = self.arrivals.get(next_arrival) {
+            while let Some((t, job)) = self.next_arrival() {
                 if t != now {
                     break;
                 }
-                next_arrival += 1;
+                self.arrivals.take();
                 events += 1;
+                self.core.ensure(job);
                 match self.core.config.mode {
                     Mode::Queue => {
-                        self.core.jobs[job as usize].status = Status::Waiting;
+                        self.core.jobs[job].status = Status::Waiting;
                         self.queue.enqueue(self.core.queued(job));
                     }
                     Mode::AsRecorded => self.core.start_as_recorded(job),
@@ -576,25 +612,18 @@ impl<'a> Simulation<'a> {
                 running,
                 c.free.frag_micro() / 1000,
             );
+            self.retire(false, &mut sink);
             if events - last_progress >= 1 << 16 {
                 last_progress = events;
-                progress(next_arrival as u64);
+                progress(self.arrivals.position() as u64);
             }
         }
-        progress(next_arrival as u64);
+        progress(self.arrivals.position() as u64);
         let (figures, series, series_intervals) = series.finish();
-        let n = workload.jobs.len();
-        // Models read the records when they finish: kept whenever a model ran.
-        let keep_jobs = self.recording.level.keeps_jobs() || !self.core.models.is_empty();
-        let mut jobs = Vec::with_capacity(if keep_jobs { n } else { 0 });
-        let mut summary = SummaryBuilder::new(workload.tenants.len(), n);
-        for i in 0..n {
-            let r = self.core.record(i);
-            summary.add(&r);
-            if keep_jobs {
-                jobs.push(r);
-            }
+        if let Some(last) = (workload.jobs.len() as u32).checked_sub(1) {
+            self.core.ensure(last);
         }
+        self.retire(true, &mut sink);
         let mut summary = summary.finish(workload, &figures, self.cluster_gpus);
         // The last change point: stale finish events can pop later and change nothing.
         let end = figures.end.unwrap_or(self.core.now);
@@ -605,7 +634,7 @@ impl<'a> Simulation<'a> {
         RunOutput {
             jobs,
             segments: self.core.segments,
-            grants: self.core.grants,
+            grants: self.core.grants.into_history(),
             series,
             series_intervals,
             figures,
@@ -613,6 +642,28 @@ impl<'a> Simulation<'a> {
             events,
             models,
         }
+    }
+
+    /// Hands the record of each job at the front of the window whose state is final
+    /// (ended, failed or skipped), or of every job created when `all`, to `sink` in id
+    /// order, and forgets its state: per-job state follows the jobs in flight.
+    fn retire(&mut self, all: bool, sink: &mut impl FnMut(JobRecord)) {
+        while let Some(s) = self.core.jobs.front() {
+            if !all && !matches!(s.status, Status::Done | Status::Failed | Status::Skipped(_)) {
+                break;
+            }
+            let id = self.core.jobs.base();
+            if let Some(s) = self.core.jobs.pop_front() {
+                sink(self.core.record(id, &s));
+                self.core.setbacks.remove(&id);
+            }
+        }
+    }
+
+    /// The next job to arrive and its arrival time, if any.
+    fn next_arrival(&mut self) -> Option<(SimTime, u32)> {
+        let initial = &self.core.initial;
+        (self.arrivals).peek(&self.core.workload.jobs, |i| initial[i] == Status::Pending)
     }
 
     /// Applies the actions the models asked for and hands jobs they interrupted back to
@@ -626,20 +677,43 @@ impl<'a> Simulation<'a> {
 }
 
 impl Core<'_> {
+    /// Creates the state of each job up to `job` not yet created: jobs arrive in id
+    /// order (those skipped before them included), except as recorded.
+    fn ensure(&mut self, job: u32) {
+        while self.jobs.end() <= job {
+            let id = self.jobs.end() as usize;
+            let spec = &self.workload.jobs[id];
+            self.jobs.push(JobState {
+                status: self.initial[id],
+                models: ModelMask::resolve(spec.gpu_types, &self.model_of_type, self.all_models),
+                first_start: SimTime::MAX,
+                remaining_ms: spec.duration.as_ms() as f64,
+                run: 0,
+                last_update: SimTime::ZERO,
+                generation: 0,
+                grant_len: 0,
+                model: None,
+                busy_ms: 0,
+                preemptions: 0,
+                running_pos: NOT_RUNNING,
+            });
+        }
+    }
+
     /// What placement is asked for `job`.
     fn request(&self, job: u32) -> PlacementRequest {
         let spec = &self.workload.jobs[job as usize];
         PlacementRequest {
             tp: spec.comm.as_deref().map_or(1, |h| h.tp.max(1)),
             demand: spec.demand,
-            models: self.jobs[job as usize].models,
+            models: self.jobs[job].models,
             host: spec.host,
         }
     }
 
     fn queued(&self, job: u32) -> QueuedJob {
         let spec = &self.workload.jobs[job as usize];
-        let s = &self.jobs[job as usize];
+        let s = &self.jobs[job];
         QueuedJob {
             id: spec.id,
             submit: spec.submit,
@@ -658,12 +732,13 @@ impl Core<'_> {
     fn apply(&mut self, event: Event) -> bool {
         match event {
             Event::Finish { job, generation } => {
-                let s = &self.jobs[job as usize];
+                // A job retired has ended: its events are stale.
+                let Some(s) = self.jobs.get(job) else { return false };
                 if s.status != Status::Running || s.generation != generation {
                     return false;
                 }
                 let queued = self.stop(job);
-                self.jobs[job as usize].status = Status::Done;
+                self.jobs[job].status = Status::Done;
                 self.finished.push(queued);
                 true
             }
@@ -672,7 +747,7 @@ impl Core<'_> {
                 factor,
                 value_bits,
             } => {
-                if self.jobs[job as usize].status != Status::Running {
+                if self.jobs.get(job).map(|s| s.status) != Some(Status::Running) {
                     return false;
                 }
                 self.set_factor(job, factor, f64::from_bits(value_bits));
@@ -692,9 +767,9 @@ impl Core<'_> {
     /// Charges the work done since the last update at the current rate.
     fn charge(&mut self, job: u32) {
         let now = self.now;
-        let s = &mut self.jobs[job as usize];
+        let s = &mut self.jobs[job];
         let elapsed = (now - s.last_update).as_ms() as f64;
-        s.remaining_ms = (s.remaining_ms - elapsed * s.rate.get()).max(0.0);
+        s.remaining_ms = (s.remaining_ms - elapsed * self.runs[s.run].rate.get()).max(0.0);
         s.last_update = now;
     }
 
@@ -703,7 +778,8 @@ impl Core<'_> {
     /// for the queue policy.
     fn set_factor(&mut self, job: u32, factor: Factor, value: f64) {
         self.charge(job);
-        if self.jobs[job as usize].rate.set(factor, value) {
+        let run = self.jobs[job].run;
+        if self.runs[run].rate.set(factor, value) {
             self.schedule_finish(job);
             self.rate_changed.push(job);
         }
@@ -713,7 +789,7 @@ impl Core<'_> {
     /// since it was last told and that still runs.
     fn tell_rate_changes(&mut self, queue: &mut dyn QueuePolicy) {
         for &job in &self.rate_changed {
-            let pos = self.running_pos[job as usize];
+            let pos = self.jobs.get(job).map_or(NOT_RUNNING, |s| s.running_pos);
             if pos != NOT_RUNNING {
                 queue.on_rate_change(&self.running[pos as usize]);
             }
@@ -723,9 +799,9 @@ impl Core<'_> {
 
     fn schedule_finish(&mut self, job: u32) {
         let now = self.now;
-        let s = &mut self.jobs[job as usize];
+        let s = &mut self.jobs[job];
         s.generation += 1;
-        let rate = s.rate.get();
+        let rate = self.runs[s.run].rate.get();
         let end = if rate > 0.0 {
             let end = now + SimTime((s.remaining_ms / rate).ceil() as u64);
             self.events.push(
@@ -739,7 +815,7 @@ impl Core<'_> {
         } else {
             SimTime::MAX
         };
-        let pos = self.running_pos[job as usize];
+        let pos = self.jobs[job].running_pos;
         if pos != NOT_RUNNING {
             self.running[pos as usize].expected_end = end;
         }
@@ -748,10 +824,9 @@ impl Core<'_> {
     /// Marks `job` running with the grants in `scratch` (may be empty: unplaced).
     fn begin(&mut self, job: u32) {
         let demand = self.workload.jobs[job as usize].demand;
-        let offset = self.grants.len() as u32;
         let model = self.scratch.first().map(|g| self.free.node_model(g.node));
         self.free.allocate_job(&self.scratch, &self.request(job));
-        self.grants.extend_from_slice(&self.scratch);
+        let offset = self.grants.push(&self.scratch);
         if let Some(m) = model {
             self.busy_by_model[m.0 as usize] += demand.total_milli();
         }
@@ -760,24 +835,28 @@ impl Core<'_> {
         let speed = model.map_or(1.0, |m| {
             self.speeds.factor(self.workload.jobs[job as usize].class, m)
         });
-        let s = &mut self.jobs[job as usize];
-        s.remaining_ms += std::mem::take(&mut s.restore_ms);
-        s.status = Status::Running;
         // Every run starts with all factors nominal but its GPU's speed (unplaced: 1);
         // the models set their own factors (power: at the next settle).
-        s.rate = Rate::NOMINAL;
-        s.rate.set(Factor::Speed, speed);
+        let mut rate = Rate::NOMINAL;
+        rate.set(Factor::Speed, speed);
+        let restore = (self.setbacks.get_mut(&job)).map_or(0.0, |b| std::mem::take(&mut b.restore_ms));
+        let s = &mut self.jobs[job];
+        s.remaining_ms += restore;
+        s.status = Status::Running;
         s.first_start = s.first_start.min(now);
-        s.run_start = now;
-        s.remaining_at_run_start = s.remaining_ms;
+        s.run = self.runs.insert(Run {
+            start: now,
+            work_at_start: s.remaining_ms,
+            rate,
+            grants: offset,
+        });
         s.last_update = now;
-        s.grant_offset = offset;
         s.grant_len = self.scratch.len() as u32;
         s.model = model;
         let grants = std::mem::take(&mut self.scratch);
         self.notify(|m, ctx| m.on_start(ctx, JobId(job), &grants));
         self.scratch = grants;
-        self.running_pos[job as usize] = self.running.len() as u32;
+        self.jobs[job].running_pos = self.running.len() as u32;
         let snapshot = self.queued(job);
         self.running.push(RunningJob {
             job: snapshot,
@@ -795,37 +874,45 @@ impl Core<'_> {
     fn stop(&mut self, job: u32) -> QueuedJob {
         self.charge(job);
         self.notify(|m, ctx| m.on_stop(ctx, JobId(job)));
-        let pos = std::mem::replace(&mut self.running_pos[job as usize], NOT_RUNNING) as usize;
+        let pos = std::mem::replace(&mut self.jobs[job].running_pos, NOT_RUNNING) as usize;
         let mut queued = self.running.swap_remove(pos).job;
         if let Some(moved) = self.running.get(pos) {
-            self.running_pos[moved.job.id.0 as usize] = pos as u32;
+            self.jobs[moved.job.id.0].running_pos = pos as u32;
         }
         let demand = queued.request.demand;
         let now = self.now;
-        let s = &mut self.jobs[job as usize];
-        let (offset, len, model) = (s.grant_offset as usize, s.grant_len as usize, s.model);
-        let held = (now - s.run_start).as_ms();
-        s.busy_ms += held;
+        let s = &mut self.jobs[job];
+        let Run {
+            start,
+            grants: offset,
+            ..
+        } = self.runs[s.run];
+        let (len, model) = (s.grant_len, s.model);
+        self.runs.remove(s.run);
+        s.busy_ms += (now - start).as_ms();
         s.generation += 1;
-        self.segments.push(Segment {
-            job: JobId(job),
-            start: s.run_start,
-            end: now,
-            first_grant: offset as u32,
-            grants: len as u32,
-            milli_per_gpu: demand.milli_per_gpu,
-        });
+        if self.keep_segments {
+            self.segments.push(Segment {
+                job: JobId(job),
+                start,
+                end: now,
+                first_grant: offset,
+                grants: len,
+                milli_per_gpu: demand.milli_per_gpu,
+            });
+        }
         queued.remaining = SimTime(s.remaining_ms.ceil() as u64);
         queued.attained_gpu_ms = attained_gpu_ms(s.busy_ms, demand);
         queued.preemptions = s.preemptions;
         self.free
-            .release_job(&self.grants[offset..offset + len], &queued.request);
-        for g in &self.grants[offset..offset + len] {
+            .release_job(self.grants.get(offset, len), &queued.request);
+        for g in self.grants.get(offset, len) {
             let n = g.node.0 as usize;
             if self.out_of_service[n] {
                 hide_node(&mut self.free, g.node, &mut self.out_hidden[n]);
             }
         }
+        self.grants.release(offset, len);
         if let Some(m) = model {
             self.busy_by_model[m.0 as usize] -= demand.total_milli();
         }
@@ -895,9 +982,9 @@ impl Core<'_> {
         self.begin(job);
     }
 
-    /// Job `i`'s record, from its state at the end of the run.
-    fn record(&self, i: usize) -> JobRecord {
-        let (spec, s) = (&self.workload.jobs[i], &self.jobs[i]);
+    /// Job `id`'s record, from its final state `s`.
+    fn record(&self, id: u32, s: &JobState) -> JobRecord {
+        let spec = &self.workload.jobs[id as usize];
         let ran = matches!(s.status, Status::Done | Status::Failed);
         JobRecord {
             id: spec.id,
@@ -910,7 +997,7 @@ impl Core<'_> {
             gpu_model: s.model.map(|m| m.0),
             tenant: spec.tenant,
             preemptions: s.preemptions,
-            lost_work: SimTime(s.lost_work_ms.round() as u64),
+            lost_work: SimTime(self.setbacks.get(&id).map_or(0.0, |b| b.lost_work_ms).round() as u64),
             outcome: match s.status {
                 Status::Skipped(_) => Outcome::Skipped,
                 Status::Done if spec.open_ended => Outcome::Censored,
@@ -970,7 +1057,7 @@ impl Core<'_> {
             k += 1;
             match action {
                 Action::SetFactor { job, factor, value } => {
-                    if self.jobs.get(job.0 as usize).map(|s| s.status) == Some(Status::Running) {
+                    if self.jobs.get(job.0).map(|s| s.status) == Some(Status::Running) {
                         self.set_factor(job.0, factor, value);
                     }
                 }
@@ -988,7 +1075,7 @@ impl Core<'_> {
     /// A failure stops running `job` (see [`ModelCtx::fail`]): requeued at the cost of
     /// [`Core::preemption_loss`], or ended as failed.
     fn fail(&mut self, job: u32, then: AfterFailure) {
-        if self.jobs.get(job as usize).map(|s| s.status) != Some(Status::Running) {
+        if self.jobs.get(job).map(|s| s.status) != Some(Status::Running) {
             return;
         }
         let (lost, restore) = self.preemption_loss(job);
@@ -996,7 +1083,7 @@ impl Core<'_> {
         match then {
             AfterFailure::Requeue => self.requeued.push(queued),
             AfterFailure::GiveUp => {
-                self.jobs[job as usize].status = Status::Failed;
+                self.jobs[job].status = Status::Failed;
                 self.finished.push(queued);
             }
         }
@@ -1007,13 +1094,17 @@ impl Core<'_> {
     /// `job`, charges up to `lost_ms` of this run's work as lost (to be redone), notes
     /// `restore_ms` to add when it resumes, and returns the job as it now waits.
     fn requeue(&mut self, job: u32, lost_ms: f64, restore_ms: f64) -> QueuedJob {
+        // Progress is read while the run is held (`stop` charges again, adding nothing).
+        self.charge(job);
+        let s = &self.jobs[job];
+        let progress = (self.runs[s.run].work_at_start - s.remaining_ms).max(0.0);
         self.stop(job);
-        let s = &mut self.jobs[job as usize];
-        let progress = (s.remaining_at_run_start - s.remaining_ms).max(0.0);
+        let s = &mut self.jobs[job];
         let lost = lost_ms.clamp(0.0, progress);
         s.remaining_ms += lost;
-        s.lost_work_ms += lost;
-        s.restore_ms = restore_ms.max(0.0);
+        let setback = self.setbacks.entry(job).or_default();
+        setback.lost_work_ms += lost;
+        setback.restore_ms = restore_ms.max(0.0);
         s.status = Status::Waiting;
         self.queued(job)
     }
@@ -1039,13 +1130,13 @@ impl Core<'_> {
 
     /// Work done in `job`'s current run, charged up to now.
     fn view_work_done(&self, job: u32) -> f64 {
-        let s = &self.jobs[job as usize];
-        if s.status != Status::Running {
+        let Some(s) = self.jobs.get(job).filter(|s| s.status == Status::Running) else {
             return 0.0;
-        }
+        };
+        let run = &self.runs[s.run];
         let elapsed = (self.now - s.last_update).as_ms() as f64;
-        let remaining = (s.remaining_ms - elapsed * s.rate.get()).max(0.0);
-        (s.remaining_at_run_start - remaining).max(0.0)
+        let remaining = (s.remaining_ms - elapsed * run.rate.get()).max(0.0);
+        (run.work_at_start - remaining).max(0.0)
     }
 
     /// Takes `node` out of service (see [`ModelCtx::take_out`]).
@@ -1086,11 +1177,8 @@ impl Core<'_> {
     }
 
     fn view_grants(&self, job: u32) -> &[GpuGrant] {
-        match self.jobs.get(job as usize) {
-            Some(s) if s.status == Status::Running => {
-                let start = s.grant_offset as usize;
-                &self.grants[start..start + s.grant_len as usize]
-            }
+        match self.jobs.get(job) {
+            Some(s) if s.status == Status::Running => self.grants.get(self.runs[s.run].grants, s.grant_len),
             _ => &[],
         }
     }
@@ -1186,16 +1274,12 @@ impl EngineView for Core<'_> {
     }
 
     fn work_done_in_run_ms(&self, job: JobId) -> f64 {
-        if (job.0 as usize) < self.jobs.len() {
-            self.view_work_done(job.0)
-        } else {
-            0.0
-        }
+        self.view_work_done(job.0)
     }
 
     fn run_work_ms(&self, job: JobId) -> f64 {
-        match self.jobs.get(job.0 as usize) {
-            Some(s) if s.status == Status::Running => s.remaining_at_run_start,
+        match self.jobs.get(job.0) {
+            Some(s) if s.status == Status::Running => self.runs[s.run].work_at_start,
             _ => 0.0,
         }
     }
@@ -1219,22 +1303,22 @@ impl SchedContext for Core<'_> {
     }
 
     fn preempt(&mut self, job: JobId) -> Option<QueuedJob> {
-        if self.jobs.get(job.0 as usize)?.status != Status::Running {
+        if self.jobs.get(job.0)?.status != Status::Running {
             return None;
         }
         let (lost, restore) = self.preemption_loss(job.0);
-        self.jobs[job.0 as usize].preemptions += 1;
+        self.jobs[job.0].preemptions += 1;
         Some(self.requeue(job.0, lost, restore))
     }
 
     fn start_preempting(&mut self, job: &QueuedJob, victims: &[JobId], evicted: &mut Vec<QueuedJob>) -> bool {
         self.held.clear();
         for &v in victims {
-            if self.jobs.get(v.0 as usize).map(|s| s.status) == Some(Status::Running) {
-                let s = &self.jobs[v.0 as usize];
+            if self.jobs.get(v.0).map(|s| s.status) == Some(Status::Running) {
+                let s = &self.jobs[v.0];
                 self.held.push(Held {
                     id: v,
-                    first_grant: s.grant_offset,
+                    first_grant: self.runs[s.run].grants,
                     grants: s.grant_len,
                     request: self.request(v.0),
                 });
@@ -1244,7 +1328,7 @@ impl SchedContext for Core<'_> {
         if !place_if_freed(
             placement,
             free,
-            &self.grants,
+            self.grants.all(),
             &job.request,
             &mut self.held,
             &mut self.scratch,

@@ -52,6 +52,7 @@ fn a_configured_window_is_measured_without_the_series() {
         level: OutputLevel::Summary,
         resolution: SeriesResolution::ChangePoints,
         utilization_window: Some(window),
+        keep_segments: false,
     });
     let full = run(level(OutputLevel::Full));
     let busy_gpu_s = full.series.busy_integral_between(window.0, window.1) as f64 / 1e6;
@@ -135,5 +136,65 @@ fn the_cli_writes_the_asked_level_and_refuses_bad_values() {
             !o.status.success() && err.contains("expected a number of seconds > 0"),
             "{bad}: {err}"
         );
+    }
+}
+
+/// `scenario` under queue policy `queue` (the scenario's own when `None`), run with
+/// `recording`.
+fn run_scenario(scenario: &str, queue: Option<&str>, recording: Recording) -> RunOutput {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("scenarios")
+        .join(scenario);
+    let mut s = Scenario::load(&path).unwrap();
+    if let Some(q) = queue {
+        s.config.scheduler.queue = q.to_string();
+    }
+    let p = s.prepare(s.config.seed).unwrap();
+    Simulation::new(&p.cluster, &p.workload, p.queue, p.placement, s.sim_config())
+        .with_models(p.models)
+        .with_recording(recording)
+        .run(&mut |_| {})
+}
+
+/// A summary-only run keeps no segments and no grant history: the grants of ended runs
+/// are reused, so what it holds follows the jobs in flight (issue 17). Asked to keep
+/// them (the economics bill reads them), it keeps exactly the full run's.
+#[test]
+fn segments_are_kept_only_when_something_reads_them() {
+    let full = run(level(OutputLevel::Full));
+    let summary = run(level(OutputLevel::Summary));
+    assert!(!full.segments.is_empty() && !full.grants.is_empty());
+    assert!(summary.segments.is_empty() && summary.grants.is_empty());
+    let billed = run(Recording {
+        level: OutputLevel::Summary,
+        keep_segments: true,
+        ..Recording::default()
+    });
+    assert_eq!(billed.segments, full.segments);
+    assert_eq!(billed.grants, full.grants);
+    assert_eq!(billed.summary, full.summary);
+}
+
+/// Differential check of the bounded-memory paths (grant ranges reused, per-job state
+/// retired as jobs end, per-job figures kept as milliseconds) against the full run,
+/// which keeps every run's grants and every record: where jobs are preempted and
+/// resumed (SRTF on Philly ×6: tens of thousands of preemptions, long jobs holding
+/// back the retirement of later ones) and where failures stop, requeue and end jobs
+/// (`philly-10k-failures`, which runs a model), the summary is the same.
+#[test]
+fn bounded_memory_runs_agree_with_the_full_run_under_preemption_and_failures() {
+    for (scenario, queue) in [
+        ("philly-6x.toml", Some("srtf")),
+        ("philly-10k-failures.toml", None),
+    ] {
+        let full = run_scenario(scenario, queue, level(OutputLevel::Full));
+        let summary = run_scenario(scenario, queue, level(OutputLevel::Summary));
+        let s = &full.summary;
+        assert!(
+            s.preemptions > 0 || s.reliability.is_some(),
+            "{scenario}: the run must stop jobs early"
+        );
+        assert_eq!(summary.summary, full.summary, "{scenario}");
+        assert_eq!(summary.events, full.events, "{scenario}");
     }
 }

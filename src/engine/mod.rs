@@ -5,8 +5,12 @@
 
 mod queue;
 mod rng;
+mod slab;
 mod time;
+mod window;
 
 pub use queue::{EventQueue, Scheduled};
 pub use rng::RngStreams;
+pub use slab::Slab;
 pub use time::{SimTime, TimeError};
+pub use window::IdWindow;

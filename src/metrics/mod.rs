@@ -3,6 +3,7 @@
 
 mod binned;
 mod config;
+mod durations;
 mod recorder;
 mod records;
 mod series;
@@ -11,6 +12,7 @@ mod summary;
 
 pub use binned::{BinnedSeries, Stat, BASE_QUANTITIES};
 pub use config::MetricsConfig;
+pub use durations::Durations;
 pub use recorder::{
     OutputLevel, Recording, RecordingError, SeriesFigures, SeriesRecorder, SeriesResolution, WindowIntegral,
 };

@@ -114,6 +114,17 @@ pub struct Recording {
     /// `[metrics] utilization_window_s`: the utilization figure is taken over it instead
     /// of the arrival window.
     pub utilization_window: Option<(SimTime, SimTime)>,
+    /// Keep every run segment and its grants whatever the level (the economics bill
+    /// reads them). From [`OutputLevel::Jobs`] up they are kept anyway; a summary-only
+    /// run without this keeps only the grants of the runs in flight.
+    pub keep_segments: bool,
+}
+
+impl Recording {
+    /// Whether the run keeps its segments and their grants ([`Recording::keep_segments`]).
+    pub fn keeps_segments(&self) -> bool {
+        self.level.keeps_jobs() || self.keep_segments
+    }
 }
 
 /// ∫ busy dt over one window `[from, to)`, in milli-GPU·milliseconds.

@@ -5,6 +5,7 @@ use serde::Serialize;
 use crate::engine::SimTime;
 use crate::workload::{SkipReport, TraceEpoch, Workload, MILLI_PER_GPU};
 
+use super::durations::Durations;
 use super::recorder::{SeriesFigures, WindowIntegral};
 use super::records::{JobRecord, Outcome};
 use super::stats::Distribution;
@@ -140,13 +141,13 @@ pub struct Summary {
 }
 
 /// Builds a run's [`Summary`] from its job records one at a time, so a run need not
-/// keep the records: it keeps only the four per-job figures whose percentiles the
-/// summary reports (8 bytes each), and exact counts and sums.
+/// keep the records: it keeps, per job that ran, the three durations its percentiles
+/// are derived from (wait, JCT and run time, 4 bytes each in the common case:
+/// [`Durations`]), and exact counts and sums.
 pub struct SummaryBuilder {
-    waits: Vec<f64>,
-    not_running: Vec<f64>,
-    jcts: Vec<f64>,
-    slowdowns: Vec<f64>,
+    waits: Durations,
+    jcts: Durations,
+    run_times: Durations,
     jobs: u64,
     jobs_skipped: BTreeMap<String, u64>,
     tenants: TenantAcc,
@@ -167,10 +168,9 @@ impl SummaryBuilder {
     /// per-job figures once).
     pub fn new(tenants: usize, jobs: usize) -> Self {
         SummaryBuilder {
-            waits: Vec::with_capacity(jobs),
-            not_running: Vec::with_capacity(jobs),
-            jcts: Vec::with_capacity(jobs),
-            slowdowns: Vec::with_capacity(jobs),
+            waits: Durations::with_capacity(jobs),
+            jcts: Durations::with_capacity(jobs),
+            run_times: Durations::with_capacity(jobs),
             jobs: 0,
             jobs_skipped: BTreeMap::new(),
             tenants: TenantAcc::new(tenants),
@@ -190,7 +190,6 @@ impl SummaryBuilder {
     /// Takes one job's record (in job-id order, so sums add up in the same order on
     /// every run).
     pub fn add(&mut self, r: &JobRecord) {
-        let secs = |t: SimTime| t.as_secs_f64();
         self.jobs += 1;
         self.first_submit = Some(self.first_submit.map_or(r.submit, |f| f.min(r.submit)));
         self.preemptions += u64::from(r.preemptions);
@@ -207,10 +206,12 @@ impl SummaryBuilder {
                 if let Some(end) = r.end {
                     self.last_end = Some(self.last_end.map_or(end, |l| l.max(end)));
                 }
-                self.waits.extend(r.wait().map(secs));
-                self.not_running.extend(r.not_running().map(secs));
-                self.jcts.extend(r.jct().map(secs));
-                self.slowdowns.extend(bounded_slowdown(r));
+                // A job that ran has a start and an end, so all three figures.
+                if let (Some(wait), Some(jct), Some(run)) = (r.wait(), r.jct(), r.run_time()) {
+                    self.waits.push(wait);
+                    self.jcts.push(jct);
+                    self.run_times.push(run);
+                }
             }
             Outcome::Skipped => {
                 self.skipped += 1;
@@ -224,26 +225,21 @@ impl SummaryBuilder {
         }
     }
 
-    /// The waits (submission to first start, seconds) of the jobs that ran, in job-id
-    /// order: what a comparison's wait CDF is drawn from.
-    pub fn waits(&self) -> &[f64] {
-        &self.waits
-    }
-
-    /// The JCTs (seconds) of the jobs that ran, in job-id order.
-    pub fn jcts(&self) -> &[f64] {
-        &self.jcts
-    }
-
     /// The summary, from the records taken and the series' figures. The utilization
     /// window is `series.configured` when set, else the arrival window.
-    pub fn finish(mut self, workload: &Workload, series: &SeriesFigures, cluster_gpus: u64) -> Summary {
+    pub fn finish(self, workload: &Workload, series: &SeriesFigures, cluster_gpus: u64) -> Summary {
         let first_submit = self.first_submit.unwrap_or(SimTime::ZERO);
         let makespan = self.last_end.unwrap_or(first_submit) - first_submit;
         let span_s = makespan.as_secs_f64();
         let gpu_seconds = series.busy_integral as f64 / (f64::from(MILLI_PER_GPU) * 1000.0);
         let per_span = |x: f64| if span_s > 0.0 { x / span_s } else { 0.0 };
         let ran = self.completed + self.censored;
+        // One figure's values expanded at a time, as the percentiles are taken.
+        let wait_s = Distribution::of(&mut self.waits.secs());
+        let not_running_s =
+            Distribution::of(&mut self.derived(|jct, run| jct.saturating_sub(run).as_secs_f64()));
+        let jct_s = Distribution::of(&mut self.jcts.secs());
+        let bounded_slowdown = Distribution::of(&mut self.derived(slowdown));
         let mut summary = Summary {
             rows_read: workload.rows_read,
             rows_skipped: workload.skipped.clone(),
@@ -254,10 +250,10 @@ impl SummaryBuilder {
             jobs_failed: self.failed,
             jobs_skipped: self.jobs_skipped,
             unplaced: self.unplaced,
-            wait_s: Distribution::of(&mut self.waits),
-            not_running_s: Distribution::of(&mut self.not_running),
-            jct_s: Distribution::of(&mut self.jcts),
-            bounded_slowdown: Distribution::of(&mut self.slowdowns),
+            wait_s,
+            not_running_s,
+            jct_s,
+            bounded_slowdown,
             makespan_s: span_s,
             cluster_gpus,
             gpu_utilization: per_span(gpu_seconds) / cluster_gpus.max(1) as f64,
@@ -287,6 +283,15 @@ impl SummaryBuilder {
         }
         summary
     }
+
+    /// A figure of each job that ran from its JCT and run time, in job-id order (the
+    /// values a record-by-record pass gives: [`JobRecord::not_running`],
+    /// [`bounded_slowdown`]).
+    fn derived(&self, f: impl Fn(SimTime, SimTime) -> f64) -> Vec<f64> {
+        (0..self.jcts.len())
+            .map(|i| f(self.jcts.get(i), self.run_times.get(i)))
+            .collect()
+    }
 }
 
 impl Summary {
@@ -310,9 +315,12 @@ fn is_zero(n: &u64) -> bool {
 }
 
 fn bounded_slowdown(r: &JobRecord) -> Option<f64> {
-    let jct = r.jct()?.as_secs_f64();
-    let run = r.run_time()?.as_secs_f64();
-    Some((jct / run.max(BOUNDED_SLOWDOWN_TAU_S)).max(1.0))
+    Some(slowdown(r.jct()?, r.run_time()?))
+}
+
+/// Bounded slowdown max(1, JCT / max(run time, τ)) of a job with this JCT and run time.
+fn slowdown(jct: SimTime, run: SimTime) -> f64 {
+    (jct.as_secs_f64() / run.as_secs_f64().max(BOUNDED_SLOWDOWN_TAU_S)).max(1.0)
 }
 
 /// Per-tenant sums, gathered in the same pass as everything else.
@@ -371,5 +379,86 @@ impl TenantAcc {
             .collect();
         out.sort_by(|a, b| a.tenant.cmp(&b.tenant));
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workload::{GpuDemand, JobId, TenantId};
+
+    /// The builder keeps milliseconds and derives seconds at the end; its
+    /// distributions must be exactly those of the `f64` seconds taken record by record
+    /// in job-id order (what it kept before issue 17), means included, on
+    /// pseudo-random records with waits and JCTs on both sides of the 32-bit limit
+    /// (49.7 days) and preempted jobs whose run time is less than `end − start`.
+    #[test]
+    fn compact_durations_give_the_distributions_of_f64_seconds() {
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = |m: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % m
+        };
+        let records: Vec<JobRecord> = (0..20_000u32)
+            .map(|i| {
+                let submit = next(1 << 40);
+                let long = next(50) == 0;
+                let wait = if long { next(1 << 34) } else { next(100_000_000) };
+                let run = next(if long { 1 << 33 } else { 10_000_000 }) + 1;
+                let suspended = if next(4) == 0 { next(1_000_000) } else { 0 };
+                let start = submit + wait;
+                JobRecord {
+                    id: JobId(i),
+                    submit: SimTime(submit),
+                    start: Some(SimTime(start)),
+                    end: Some(SimTime(start + run + suspended)),
+                    demand: GpuDemand::whole(1 + next(8) as u32),
+                    busy: SimTime(run),
+                    nodes: 1,
+                    preemptions: u32::from(suspended > 0),
+                    lost_work: SimTime::ZERO,
+                    gpu_model: Some(0),
+                    tenant: TenantId(0),
+                    outcome: Outcome::Completed,
+                    skip_reason: None,
+                }
+            })
+            .collect();
+        let workload = Workload {
+            tenants: vec!["t".into()],
+            ..Workload::default()
+        };
+        let mut b = SummaryBuilder::new(1, records.len());
+        records.iter().for_each(|r| b.add(r));
+        assert!(matches!(b.waits, Durations::Wide(_)) && matches!(b.jcts, Durations::Wide(_)));
+        let series = SeriesFigures {
+            busy_integral: 0,
+            queued_integral: 0,
+            frag_integral: 0,
+            peak_busy_milli: 0,
+            frag_tracked: false,
+            end: None,
+            arrivals: WindowIntegral {
+                from: SimTime::ZERO,
+                to: SimTime::ZERO,
+                busy: 0,
+            },
+            configured: None,
+        };
+        let s = b.finish(&workload, &series, 8);
+        let of = |f: &dyn Fn(&JobRecord) -> f64| {
+            Distribution::of(&mut records.iter().map(f).collect::<Vec<f64>>())
+        };
+        let secs = |t: Option<SimTime>| t.map_or(f64::NAN, SimTime::as_secs_f64);
+        assert_eq!(s.wait_s, of(&|r| secs(r.wait())));
+        assert_eq!(s.not_running_s, of(&|r| secs(r.not_running())));
+        assert_eq!(s.jct_s, of(&|r| secs(r.jct())));
+        assert_eq!(
+            s.bounded_slowdown,
+            of(&|r| bounded_slowdown(r).unwrap_or(f64::NAN))
+        );
+        assert!(s.wait_s.max > f64::from(u32::MAX) / 1000.0);
     }
 }

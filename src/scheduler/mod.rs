@@ -2,6 +2,7 @@
 //! the free-capacity index placement queries.
 
 mod free;
+mod grants;
 mod idset;
 pub mod leaves;
 pub mod params;
@@ -13,6 +14,7 @@ mod traits;
 pub mod whatif;
 
 pub use free::{FreeCapacity, GpuGrant, HostRoom};
+pub use grants::GrantStore;
 pub use leaves::{LeafGroups, LeafIndex};
 pub use traits::{
     FinishedJob, ModelMask, Placement, PlacementRequest, QueuePolicy, QueuedJob, RunningJob, SchedContext,

@@ -292,6 +292,8 @@ impl Sweep {
         let recording = Recording {
             level: OutputLevel::Summary,
             utilization_window: scenario.config.metrics.window(),
+            // The economics bill reads every run's segments.
+            keep_segments: scenario.config.economics.is_some(),
             ..Recording::default()
         };
         let mut out = sim.with_recording(recording).run(&mut |_| {});

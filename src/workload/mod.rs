@@ -1,12 +1,14 @@
 //! Workloads: the [`JobSpec`] schema, trace adapters, generators and transforms.
 
 pub mod adapters;
+mod arrivals;
 mod error;
 mod job;
 pub mod stats;
 pub mod synthetic;
 pub mod transform;
 
+pub use arrivals::{ArrivalTime, Arrivals};
 pub use error::WorkloadError;
 pub(crate) use job::check_job_count;
 pub use job::{
