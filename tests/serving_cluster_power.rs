@@ -61,9 +61,8 @@ fn settle(capping: Capping, feed_w: f64) -> (f64, LoadFactor, f64) {
     p.apply_loads(t);
     let mut changes = Vec::new();
     p.settle(t, &mut changes);
-    let mut jobs = Vec::new();
-    p.route_changes(&changes, &mut jobs);
-    let training = jobs.iter().find(|j| j.0 == 0).map_or(1.0, |j| j.1);
+    p.route_loads(&mut changes);
+    let training = changes.iter().find(|j| j.0 == 0).map_or(1.0, |j| j.1);
     (training, link.factor(0), p.it_w())
 }
 

@@ -53,13 +53,8 @@ impl Model for PowerRun {
         let mut changes = std::mem::take(&mut self.changes);
         self.apply_loads(ctx.now());
         self.settle(ctx.now(), &mut changes);
-        if self.loads.is_some() {
-            // Services' loads are not the core's jobs: their speeds go back by the link.
-            let mut jobs = Vec::with_capacity(changes.len());
-            self.route_changes(&changes, &mut jobs);
-            changes.clear();
-            changes.extend_from_slice(&jobs);
-        }
+        // Services' loads are not the core's jobs: their speeds go back by the link.
+        self.route_loads(&mut changes);
         for &(job, factor) in &changes {
             ctx.set_factor(JobId(job), Factor::Power, factor);
         }

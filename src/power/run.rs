@@ -399,17 +399,20 @@ impl PowerRun {
         job as u32
     }
 
-    /// Splits the (job, speed) changes of a settle: jobs' go to `jobs`, services'
-    /// loads' to the link with the busy share they keep.
-    pub fn route_changes(&self, changes: &[(u32, f64)], jobs: &mut Vec<(u32, f64)>) {
-        for &(job, rate) in changes {
-            if (job as usize) < self.n_jobs {
-                jobs.push((job, rate));
-            } else if let Some(link) = &self.loads {
+    /// Hands the services' loads' (load, speed) changes of a settle to the link, with
+    /// the busy share they keep, and leaves only the jobs' in `changes`.
+    pub fn route_loads(&self, changes: &mut Vec<(u32, f64)>) {
+        let Some(link) = &self.loads else {
+            return;
+        };
+        changes.retain(|&(job, rate)| {
+            let is_job = (job as usize) < self.n_jobs;
+            if !is_job {
                 let busy_scale = self.kept_busy_share(job);
                 link.set_factor(job - self.n_jobs as u32, LoadFactor { rate, busy_scale });
             }
-        }
+            is_job
+        });
     }
 
     /// Share of its busy power (above idle) a running job keeps under the caps.

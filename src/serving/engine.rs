@@ -75,7 +75,9 @@ struct Placed {
     nodes_over_time: Vec<(f64, u32)>,
     model: GpuModelId,
     candidates: Vec<NodeId>,
-    held: Vec<NodeId>,
+    /// Nodes it holds, each with its position in `candidates` (its load's id past
+    /// the service's first), found once when the node is taken.
+    held: Vec<(NodeId, u32)>,
     /// Replicas a node holds.
     per_node: u32,
     /// Stepped beside the cluster (power on, request mode); its report comes at the end.
@@ -237,10 +239,10 @@ impl ServingModel {
     fn hold(&mut self, ctx: &mut ModelCtx<'_>, s: usize, want: u32) {
         let p = &mut self.services[s];
         while p.held.len() > want as usize {
-            let node = p.held.pop().expect("held is longer than want");
+            let (node, index) = p.held.pop().expect("held is longer than want");
             if let Some(c) = &p.coupled {
                 c.link.push(LoadChange::Stop {
-                    id: c.first_load + load_index(&p.candidates, node),
+                    id: c.first_load + index,
                 });
             }
             ctx.bring_back(node);
@@ -249,13 +251,14 @@ impl ServingModel {
             let freest = ctx
                 .free()
                 .nodes_by_free_desc(p.model)
-                .find(|n| p.candidates.contains(n) && !p.held.contains(n));
-            let Some(node) = freest.or_else(|| p.candidates.iter().copied().find(|n| !p.held.contains(n)))
+                .find(|n| p.candidates.contains(n) && !p.held.iter().any(|h| h.0 == *n));
+            let Some(node) =
+                freest.or_else(|| (p.candidates.iter().copied()).find(|&n| !p.held.iter().any(|h| h.0 == n)))
             else {
                 break;
             };
             ctx.take_out(node, TakeOut::Now);
-            p.held.push(node);
+            p.held.push((node, load_index(&p.candidates, node)));
         }
     }
 
@@ -270,8 +273,8 @@ impl ServingModel {
         // What the caps left its loads at the last settle: a replica is as fast as the
         // slowest node the service holds (one speed for the service).
         let (mut rate, mut busy) = (1.0f64, 1.0f64);
-        for &node in &p.held {
-            let f = c.link.factor(c.first_load + load_index(&p.candidates, node));
+        for &(_, index) in &p.held {
+            let f = c.link.factor(c.first_load + index);
             rate = rate.min(f.rate);
             busy = busy.min(f.busy_scale);
         }
@@ -298,11 +301,11 @@ impl ServingModel {
             0.0
         };
         let mut left = replicas;
-        for &node in &p.held {
+        for &(node, index) in &p.held {
             let here = left.min(p.per_node);
             left -= here;
             c.link.push(LoadChange::Start {
-                id: c.first_load + load_index(&p.candidates, node),
+                id: c.first_load + index,
                 node,
                 gpus: here * c.gpus_per_replica,
                 share: share.clamp(0.0, 1.0),
