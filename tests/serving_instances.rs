@@ -81,7 +81,9 @@ fn dlrm_services_reproduce_the_traces_gpu_hours_and_peaks() {
     // Reference: the raw file scanned above. The topology file's derivation
     // (topologies/dlrm-2025.toml) found 3,412 GPUs at the peak by its own sweep.
     let s = Scenario::load(&repo("scenarios/dlrm-services.toml")).unwrap();
-    let (per_app, total_peak) = scan(&repo("../shared/traces/alibaba-dlrm-2025/disaggregated_DLRM_trace.csv"));
+    let (per_app, total_peak) = scan(&repo(
+        "../shared/traces/alibaba-dlrm-2025/disaggregated_DLRM_trace.csv",
+    ));
     assert_eq!(per_app.len(), 156);
     assert_eq!(total_peak, 3412.0);
     let out = run(&s);
@@ -98,7 +100,10 @@ fn dlrm_services_reproduce_the_traces_gpu_hours_and_peaks() {
         assert!((r.gpu_hours / (gpu_s / 3600.0) - 1.0).abs() < 1e-9, "{app}");
         let most = r.replicas_over_time.iter().map(|x| x.1).max().unwrap();
         assert_eq!(most, peak, "{app}");
-        assert!((r.energy_kwh - r.gpu_hours * idle_kw).abs() < 1e-9 * r.energy_kwh.max(1.0), "{app}");
+        assert!(
+            (r.energy_kwh - r.gpu_hours * idle_kw).abs() < 1e-9 * r.energy_kwh.max(1.0),
+            "{app}"
+        );
         assert!(o.nodes_over_time.is_empty());
         gpu_h += r.gpu_hours;
     }
@@ -150,7 +155,11 @@ fn instances_follow_the_adapters_mapping_and_count_every_skip() {
     let skipped: Vec<(&str, u64)> = t.skipped.iter().map(|(k, v)| (*k, *v)).collect();
     assert_eq!(
         skipped,
-        [("cpu_only", 1), ("never_scheduled", 1), ("scheduled_before_creation", 1)]
+        [
+            ("cpu_only", 1),
+            ("never_scheduled", 1),
+            ("scheduled_before_creation", 1)
+        ]
     );
     // With CPU instances: i2 counts as a replica of b holding no GPU.
     let all = read_dlrm_instances(&path, true).unwrap();
@@ -170,5 +179,8 @@ fn bad_instance_rows_name_the_file_and_line() {
     let p = dir.path().join("h.csv");
     std::fs::write(&p, "instance_sn,role\ni0,HN\n").unwrap();
     let e = read_dlrm_instances(&p, false).unwrap_err().to_string();
-    assert!(e.contains("h.csv:1") && e.contains("missing column `app_name`"), "{e}");
+    assert!(
+        e.contains("h.csv:1") && e.contains("missing column `app_name`"),
+        "{e}"
+    );
 }

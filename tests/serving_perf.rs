@@ -134,13 +134,23 @@ fn measured_profile_in_sample_and_leave_one_out() {
         ("h100-80gb", [0.01, 0.03, 0.04, 0.02, 0.02, 0.05]),
     ];
     for ((hw, sb), (_, bb)) in single_bound.into_iter().zip(batch_bound) {
-        let gpu = if hw == "a100-80gb" { "A100-SXM4-80GB" } else { "H100-SXM5" };
+        let gpu = if hw == "a100-80gb" {
+            "A100-SXM4-80GB"
+        } else {
+            "H100-SXM5"
+        };
         let shipped = replica(hw).with_prefill_profile(builtin("llama2-70b", gpu, 8));
-        let singles: Vec<(f64, f64)> = single_prompt(hw).into_iter().map(|(p, t)| (f64::from(p), t)).collect();
+        let singles: Vec<(f64, f64)> = single_prompt(hw)
+            .into_iter()
+            .map(|(p, t)| (f64::from(p), t))
+            .collect();
         let batched = batches(hw);
         assert_eq!((singles.len(), batched.len()), (7, 6));
         for (i, &(p, t)) in singles.iter().enumerate() {
-            assert!((shipped.prefill_ms(p as u32) / t - 1.0).abs() < 1e-9, "{hw} {p} in sample");
+            assert!(
+                (shipped.prefill_ms(p as u32) / t - 1.0).abs() < 1e-9,
+                "{hw} {p} in sample"
+            );
             let mut rest = singles.clone();
             rest.remove(i);
             let loo = PrefillProfile::from_points(rest, "loo").and_then(|x| x.with_batches(batched.clone()));
@@ -149,7 +159,10 @@ fn measured_profile_in_sample_and_leave_one_out() {
         }
         for (i, &(n, tokens, t)) in batched.iter().enumerate() {
             let p = tokens / f64::from(n);
-            assert!((prefill_batch_ms(&shipped, n, p) / t - 1.0).abs() < 1e-9, "{hw} batch {n} in sample");
+            assert!(
+                (prefill_batch_ms(&shipped, n, p) / t - 1.0).abs() < 1e-9,
+                "{hw} batch {n} in sample"
+            );
             let mut rest = batched.clone();
             rest.remove(i);
             let loo = PrefillProfile::from_points(singles.clone(), "loo").and_then(|x| x.with_batches(rest));
@@ -211,13 +224,20 @@ fn batched_prefill_without_batch_rows_misses_a100_by_up_to_25_percent() {
     // +7.5 +12.2 % and A100 -7.2 -6.2 -14.8 -25.2 -13.7 -20.8 %: the A100 stack runs many
     // prompts slower than one long one. The shipped model (above) reproduces them.
     for hw in ["a100-80gb", "h100-80gb"] {
-        let singles = single_prompt(hw).into_iter().map(|(p, t)| (f64::from(p), t)).collect();
+        let singles = single_prompt(hw)
+            .into_iter()
+            .map(|(p, t)| (f64::from(p), t))
+            .collect();
         let r = replica(hw).with_prefill_profile(PrefillProfile::from_points(singles, "singles"));
         let worst = batches(hw)
             .into_iter()
             .map(|(n, tokens, t)| prefill_batch_ms(&r, n, tokens / f64::from(n)) / t - 1.0)
             .fold(0.0f64, |w, e| if e.abs() > w.abs() { e } else { w });
-        let (lo, hi) = if hw == "a100-80gb" { (-0.26, -0.25) } else { (0.12, 0.13) };
+        let (lo, hi) = if hw == "a100-80gb" {
+            (-0.26, -0.25)
+        } else {
+            (0.12, 0.13)
+        };
         assert!((lo..hi).contains(&worst), "{hw} worst {worst:+.3}");
     }
 }

@@ -192,7 +192,12 @@ pub fn setup(
         });
     }
     for (i, c) in instances.iter().enumerate() {
-        services.extend(place_instances(c, cluster, dir, &format!("instance_services[{i}]"))?);
+        services.extend(place_instances(
+            c,
+            cluster,
+            dir,
+            &format!("instance_services[{i}]"),
+        )?);
     }
     Ok(ServingModel {
         services,
@@ -254,7 +259,13 @@ fn place_instances(
 ) -> Result<Vec<Placed>, ServingError> {
     c.validate(key)?;
     let trace = read_dlrm_instances(&dir.join(&c.path), c.include_cpu)?;
-    let widest = trace.instances.iter().map(|i| i.gpus.ceil() as u32).max().unwrap_or(1).max(1);
+    let widest = trace
+        .instances
+        .iter()
+        .map(|i| i.gpus.ceil() as u32)
+        .max()
+        .unwrap_or(1)
+        .max(1);
     let (model, candidates) = gpu_nodes(cluster, &c.gpu, widest, key, "gpu")?;
     let gpu = &cluster.models[model.0 as usize];
     let gpu_w = gpu.idle_w + c.power_share * (gpu.tdp_w - gpu.idle_w);
@@ -270,6 +281,7 @@ fn place_instances(
         model,
         candidates: Vec::new(),
         held: Vec::new(),
+        // Read only by coupled services; an instance holds whole GPUs, so a node's GPUs.
         per_node: node_gpus,
         coupled: None,
     };
@@ -281,7 +293,13 @@ fn place_instances(
         .apps
         .iter()
         .zip(&by_app)
-        .map(|(app, xs)| placed(format!("{}/{app}", c.name), replay(xs.iter(), trace.end_s, gpu_w).report, Vec::new()))
+        .map(|(app, xs)| {
+            placed(
+                format!("{}/{app}", c.name),
+                replay(xs.iter(), trace.end_s, gpu_w).report,
+                Vec::new(),
+            )
+        })
         .collect();
     let total = replay(trace.instances.iter(), trace.end_s, gpu_w);
     let most = candidates.len() as u64 * u64::from(node_gpus);

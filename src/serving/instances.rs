@@ -149,7 +149,12 @@ pub fn read_dlrm_instances(path: &Path, include_cpu: bool) -> Result<InstanceTra
                     .ok()
                     .filter(|x| x.is_finite() && *x >= 0.0)
                     .map(Some)
-                    .ok_or_else(|| row(line, format!("{} `{s}`: expected seconds >= 0 or empty", names[i]))),
+                    .ok_or_else(|| {
+                        row(
+                            line,
+                            format!("{} `{s}`: expected seconds >= 0 or empty", names[i]),
+                        )
+                    }),
             }
         };
         let (created, sched, deleted) = (secs(3)?, secs(4)?, secs(5)?);
@@ -160,7 +165,12 @@ pub fn read_dlrm_instances(path: &Path, include_cpu: bool) -> Result<InstanceTra
             .parse::<f64>()
             .ok()
             .filter(|x| x.is_finite() && *x >= 0.0)
-            .ok_or_else(|| row(line, format!("gpu_request `{}`: expected a GPU count >= 0", get(2))))?;
+            .ok_or_else(|| {
+                row(
+                    line,
+                    format!("gpu_request `{}`: expected a GPU count >= 0", get(2)),
+                )
+            })?;
         let gpus = if get(0) == "CN" { 0.0 } else { gpus };
         let skip = if gpus == 0.0 && !include_cpu {
             Some("cpu_only")
@@ -303,8 +313,14 @@ mod tests {
             inst(0, 100.0, 200.0, 0.0),
         ];
         let r = replay(xs.iter(), 200.0, 1000.0);
-        assert_eq!(r.report.replicas_over_time, [(0.0, 1), (50.0, 2), (150.0, 1), (200.0, 0)]);
-        assert_eq!(r.gpus_over_time, [(0.0, 2.0), (50.0, 3.0), (100.0, 1.0), (150.0, 0.0)]);
+        assert_eq!(
+            r.report.replicas_over_time,
+            [(0.0, 1), (50.0, 2), (150.0, 1), (200.0, 0)]
+        );
+        assert_eq!(
+            r.gpus_over_time,
+            [(0.0, 2.0), (50.0, 3.0), (100.0, 1.0), (150.0, 0.0)]
+        );
         assert!((r.report.gpu_hours - 300.0 / 3600.0).abs() < 1e-12);
         assert!((r.report.energy_kwh - 300.0 / 3600.0).abs() < 1e-12);
         assert!((r.report.peak_kw - 3.0).abs() < 1e-12);

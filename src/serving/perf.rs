@@ -273,7 +273,10 @@ impl ReplicaPerf {
             let mut ratios = vec![(0.0, 1.0)];
             let mut k = 0.0;
             for &(n, tokens, ms) in p.batches() {
-                let (ln_n, r) = (f64::from(n).ln(), ms / (fixed + self.one_prompt_part_ms(p, tokens)));
+                let (ln_n, r) = (
+                    f64::from(n).ln(),
+                    ms / (fixed + self.one_prompt_part_ms(p, tokens)),
+                );
                 match ratios.last_mut() {
                     // The same batch size at another prompt length: a running mean.
                     Some(last) if last.0 == ln_n => {
@@ -420,7 +423,12 @@ mod tests {
         let r = ReplicaPerf::new(llm("llama2-70b").unwrap(), &gpu, 8, H100_EFFICIENCY, "t").unwrap();
         let one = |t: f64| 100.0 + t / 10.0;
         let profile = PrefillProfile::from_points(vec![(100.0, one(100.0)), (10_000.0, one(10_000.0))], "t")
-            .and_then(|p| p.with_batches(vec![(2, 1000.0, 1.2 * one(1000.0)), (8, 4000.0, 1.8 * one(4000.0))]));
+            .and_then(|p| {
+                p.with_batches(vec![
+                    (2, 1000.0, 1.2 * one(1000.0)),
+                    (8, 4000.0, 1.8 * one(4000.0)),
+                ])
+            });
         r.with_prefill_profile(profile)
     }
 

@@ -169,7 +169,10 @@ mod tests {
         let one = PrefillProfile::from_points(vec![(100.0, 10.0)], "t").unwrap();
         assert!(one.clone().with_batches(vec![(1, 100.0, 10.0)]).is_none());
         assert!(one.clone().with_batches(vec![(2, 200.0, f64::NAN)]).is_none());
-        assert!(one.clone().with_batches(vec![(2, 200.0, 9.0), (2, 200.0, 8.0)]).is_none());
+        assert!(one
+            .clone()
+            .with_batches(vec![(2, 200.0, 9.0), (2, 200.0, 8.0)])
+            .is_none());
         let b = one.with_batches(vec![(4, 400.0, 9.0), (2, 200.0, 8.0)]).unwrap();
         assert_eq!(b.batches(), [(2, 200.0, 8.0), (4, 400.0, 9.0)]);
     }
