@@ -184,3 +184,66 @@ fn bad_instance_rows_name_the_file_and_line() {
         "{e}"
     );
 }
+
+/// A scenario on the 8 × DGX H100 topology replaying `rows` as instance services with
+/// `extra` lines in the table, in a temporary folder: the loaded scenario.
+fn scenario(rows: &str, extra: &str) -> (tempfile::TempDir, tempfile::TempDir, Scenario) {
+    let (d, path) = trace(rows);
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "name = \"t\"\n[topology]\npath = \"{}\"\n[workload]\nformat = \"synthetic\"\n\
+         [workload.synthetic]\njobs = 2\narrival = {{ process = \"poisson\", offered_load = 0.3 }}\n\
+         gpus = {{ dist = \"constant\", value = 8 }}\nduration = {{ dist = \"exponential\", mean_s = 600.0 }}\n\
+         [[instance_services]]\nname = \"x\"\npath = \"{}\"\n{extra}\n",
+        repo("topologies/h100-64.toml").display(),
+        path.display()
+    );
+    let p = dir.path().join("s.toml");
+    std::fs::write(&p, text).unwrap();
+    let s = Scenario::load(&p).unwrap();
+    (d, dir, s)
+}
+
+#[test]
+fn instance_services_take_whole_nodes_and_bad_settings_name_their_key() {
+    // Hand-worked: app a holds 9 GPUs over [0, 100) (one 8-GPU and one 1-GPU instance),
+    // app b 1 GPU over [50, 200): 10 GPUs at most, 2 nodes, then 1 node from 100 s.
+    let rows = concat!(
+        "i0,HN,a,1,1,8,8,0,0,1,1,1,1,-1,,,100\n",
+        "i1,HN,a,1,1,1,1,0,0,1,1,1,1,-1,,,100\n",
+        "i2,HN,b,1,1,1,1,0,0,1,1,1,1,-1,40,50,200\n",
+    );
+    let (_a, _b, s) = scenario(rows, "gpu = \"H100\"\npower_share = 1.0");
+    let out = run(&s);
+    let serving = out.models.serving.as_ref().unwrap();
+    let names: Vec<&str> = serving.iter().map(|o| o.name.as_str()).collect();
+    assert_eq!(names, ["x/a", "x/b", "x"]);
+    let tdp_kw = dcsim::hardware::lookup("H100").unwrap().tdp_w / 1e3;
+    assert!((serving[0].report.gpu_hours - 900.0 / 3600.0).abs() < 1e-12);
+    assert!((serving[1].report.energy_kwh - 150.0 / 3600.0 * tdp_kw).abs() < 1e-12);
+    assert_eq!(
+        serving[2].report.replicas_over_time,
+        [(0.0, 2), (50.0, 3), (100.0, 1), (200.0, 0)]
+    );
+    assert!((serving[2].report.peak_kw - 10.0 * tdp_kw).abs() < 1e-12);
+    assert_eq!(serving[2].nodes_over_time, [(0.0, 2), (100.0, 1), (200.0, 0)]);
+
+    let err = |extra: &str| {
+        let (_a, _b, s) = scenario(rows, extra);
+        s.prepare(s.config.seed).map(|_| ()).unwrap_err().to_string()
+    };
+    let e = err("gpu = \"A10\"");
+    assert!(
+        e.contains("instance_services[0].gpu") && e.contains("no node of GPU model `A10`"),
+        "{e}"
+    );
+    let e = err("gpu = \"H100\"\npower_share = 2.0");
+    assert!(e.contains("instance_services[0].power_share"), "{e}");
+    // 80 instances of 1 GPU at once on 64 GPUs.
+    let many: String = (0..80)
+        .map(|i| format!("i{i},HN,a,1,1,1,1,0,0,1,1,1,1,-1,,,10\n"))
+        .collect();
+    let (_a, _b, s) = scenario(&many, "gpu = \"H100\"");
+    let e = s.prepare(s.config.seed).map(|_| ()).unwrap_err().to_string();
+    assert!(e.contains("up to 80 GPUs at once") && e.contains("64"), "{e}");
+}
