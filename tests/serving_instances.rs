@@ -110,6 +110,7 @@ fn dlrm_services_reproduce_the_traces_gpu_hours_and_peaks() {
     let total = &serving[156];
     assert_eq!(total.name, "dlrm");
     assert!((total.report.gpu_hours / gpu_h - 1.0).abs() < 1e-9);
+    assert_eq!(total.skipped_rows.get("cpu_only"), Some(&16_485));
     let scanned: f64 = per_app.values().map(|x| x.0).sum::<f64>() / 3600.0;
     assert!((total.report.gpu_hours / scanned - 1.0).abs() < 1e-9);
     assert!((total.report.peak_kw - total_peak * idle_kw).abs() < 1e-9);

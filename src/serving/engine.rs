@@ -17,6 +17,7 @@
 //! `priority` capping the loads rank above every job, so training is throttled to its
 //! lowest cap before a replica slows. Nodes then change at steps (at most a step late).
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::Serialize;
@@ -43,6 +44,10 @@ pub struct ServiceOutput {
     pub report: ServiceReport,
     /// Nodes held over time: (time s, nodes) at each change.
     pub nodes_over_time: Vec<(f64, u32)>,
+    /// Trace rows left out, by reason (the total of `[[instance_services]]` only;
+    /// omitted when empty).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub skipped_rows: BTreeMap<&'static str, u64>,
 }
 
 /// Seconds between the steps of a service coupled to the power model: its demand
@@ -72,6 +77,8 @@ struct Placed {
     name: String,
     /// Its figures; a coupled service's come at the end of the run.
     report: Option<ServiceReport>,
+    /// Trace rows left out, by reason (instance totals).
+    skipped_rows: BTreeMap<&'static str, u64>,
     /// Nodes held over time: (time s, nodes) at each change.
     nodes_over_time: Vec<(f64, u32)>,
     model: GpuModelId,
@@ -139,6 +146,7 @@ pub fn setup(
             services.push(Placed {
                 name: c.name.clone(),
                 report: None,
+                skipped_rows: BTreeMap::new(),
                 nodes_over_time: Vec::new(),
                 model,
                 candidates,
@@ -183,6 +191,7 @@ pub fn setup(
         services.push(Placed {
             name: c.name.clone(),
             report: Some(report),
+            skipped_rows: BTreeMap::new(),
             nodes_over_time,
             model,
             candidates,
@@ -277,6 +286,7 @@ fn place_instances(
     let placed = |name: String, report: ServiceReport, nodes_over_time: Vec<(f64, u32)>| Placed {
         name,
         report: Some(report),
+        skipped_rows: BTreeMap::new(),
         nodes_over_time,
         model,
         candidates: Vec::new(),
@@ -322,6 +332,7 @@ fn place_instances(
     }
     let mut whole = placed(c.name.clone(), total.report, nodes_over_time);
     whole.candidates = candidates;
+    whole.skipped_rows = trace.skipped;
     out.push(whole);
     Ok(out)
 }
@@ -492,6 +503,7 @@ impl Model for ServingModel {
                         name: p.name,
                         report,
                         nodes_over_time: p.nodes_over_time,
+                        skipped_rows: p.skipped_rows,
                     })
                 })
                 .collect(),
