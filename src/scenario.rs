@@ -134,6 +134,10 @@ pub struct ScenarioConfig {
     /// `[[services]]`: inference services beside the workload (see [`crate::serving`]).
     #[serde(default)]
     pub services: Vec<crate::serving::config::ServiceConfig>,
+    /// `[[instance_services]]`: services replayed from a trace of long-running
+    /// instances (see [`crate::serving::instances`]).
+    #[serde(default)]
+    pub instance_services: Vec<crate::serving::instances::InstanceServices>,
     /// `[budget]`: months, growth and fleet `dcsim budget` runs (ignored by `run`); see
     /// `docs/budget.md`.
     #[serde(default)]
@@ -626,10 +630,11 @@ impl Scenario {
                 workload.jobs.len(),
             )));
         }
-        if !self.config.services.is_empty() {
+        if !self.config.services.is_empty() || !self.config.instance_services.is_empty() {
             let dir = self.path.parent().unwrap_or(Path::new("."));
             let serving = crate::serving::engine::setup(
                 &self.config.services,
+                &self.config.instance_services,
                 &report.cluster,
                 dir,
                 seed,

@@ -92,32 +92,82 @@ fn single_prompt(hw: &str) -> BTreeMap<u32, f64> {
     acc.into_iter().map(|(p, (t, n))| (p, t / n)).collect()
 }
 
+/// Mean measured prefill (ms) of batches of several prompts: (prompts, total tokens, ms).
+fn batches(hw: &str) -> Vec<(u32, f64, f64)> {
+    profile()
+        .into_iter()
+        .filter(|((h, _, n, t), _)| h == hw && *n > 1 && *t == 128)
+        .map(|((_, p, n, _), (ms, _))| (n, f64::from(p * n), ms))
+        .collect()
+}
+
+/// The model's time of an iteration prefilling `n` prompts of `p` tokens each, in ms.
+fn prefill_batch_ms(r: &ReplicaPerf, n: u32, p: f64) -> f64 {
+    r.iteration_ms(&Batch {
+        prefill_seqs: n,
+        prefill_tokens: p * f64::from(n),
+        prefill_sq_tokens: p * p * f64::from(n),
+        ..Batch::default()
+    })
+}
+
 #[test]
-fn measured_profile_predicts_held_out_prompt_lengths() {
-    // Fit on every other measured length (128, 512, 2,048, 8,192 tokens), predict the
-    // held-out ones (256, 1,024, 4,096) and compare with their measured times. Held-out
-    // points sit midway in 4x gaps; the shipped model interpolates 2x gaps, so this
-    // bounds its error between measured lengths from above.
-    // Figures reached: H100 worst 5.4% (256 and 1,024); A100 1,024 and 4,096 within
-    // 7.1%, A100 256 tokens 11.5% (the profile is flat to 256 tokens then rises 40% by
-    // 512: a knee that a 128-512 line misses). Within 10% except that one point.
-    for hw in ["a100-80gb", "h100-80gb"] {
-        let measured = single_prompt(hw);
-        let fit: Vec<(f64, f64)> = measured
-            .iter()
-            .filter(|(p, _)| [128, 512, 2048, 8192].contains(*p))
-            .map(|(&p, &t)| (f64::from(p), t))
+fn measured_profile_in_sample_and_leave_one_out() {
+    // Source: every single-prompt length (128-8,192 tokens) and every batch (2-64 prompts
+    // of 512 tokens) of SplitwiseSim's profile, mean prompt_time per configuration.
+    // In sample (the shipped model, profile::builtin): every measured point is reproduced
+    // exactly, by construction (interpolation knots). Leave one out: the point is dropped
+    // from the profile and predicted from the rest (single lengths by the line between
+    // their neighbours, the ends clamped/proportional; batch sizes by r(n) interpolated in
+    // ln n, 64 held at 32's ratio). Reached (docs/validation.md):
+    //   A100 single 128..8,192: +3.0 +11.5 +2.4 -0.4 +16.8 +7.1 -18.5 %
+    //   H100 single 128..8,192: -5.1 +5.4 +10.1 +5.4 +30.6 -1.3 -14.3 %
+    //   A100 batch 2..64: -4.2 +5.6 +2.3 -12.7 +12.1 -8.2 %
+    //   H100 batch 2..64: -0.2 +2.2 -3.7 +1.5 -1.1 +4.4 %
+    // Bounds: the reached figure rounded up to the next percent.
+    let single_bound: [(&str, [f64; 7]); 2] = [
+        ("a100-80gb", [0.04, 0.12, 0.03, 0.01, 0.17, 0.08, 0.19]),
+        ("h100-80gb", [0.06, 0.06, 0.11, 0.06, 0.31, 0.02, 0.15]),
+    ];
+    let batch_bound: [(&str, [f64; 6]); 2] = [
+        ("a100-80gb", [0.05, 0.06, 0.03, 0.13, 0.13, 0.09]),
+        ("h100-80gb", [0.01, 0.03, 0.04, 0.02, 0.02, 0.05]),
+    ];
+    for ((hw, sb), (_, bb)) in single_bound.into_iter().zip(batch_bound) {
+        let gpu = if hw == "a100-80gb" {
+            "A100-SXM4-80GB"
+        } else {
+            "H100-SXM5"
+        };
+        let shipped = replica(hw).with_prefill_profile(builtin("llama2-70b", gpu, 8));
+        let singles: Vec<(f64, f64)> = single_prompt(hw)
+            .into_iter()
+            .map(|(p, t)| (f64::from(p), t))
             .collect();
-        assert_eq!(fit.len(), 4);
-        let r = replica(hw).with_prefill_profile(PrefillProfile::from_points(fit, "held-out fit"));
-        for held in [256u32, 1024, 4096] {
-            let err = (r.prefill_ms(held) / measured[&held] - 1.0).abs();
-            let bound = if hw == "a100-80gb" && held == 256 {
-                0.13
-            } else {
-                0.075
-            };
-            assert!(err < bound, "{hw} {held} tokens: {err:.3}");
+        let batched = batches(hw);
+        assert_eq!((singles.len(), batched.len()), (7, 6));
+        for (i, &(p, t)) in singles.iter().enumerate() {
+            assert!(
+                (shipped.prefill_ms(p as u32) / t - 1.0).abs() < 1e-9,
+                "{hw} {p} in sample"
+            );
+            let mut rest = singles.clone();
+            rest.remove(i);
+            let loo = PrefillProfile::from_points(rest, "loo").and_then(|x| x.with_batches(batched.clone()));
+            let err = replica(hw).with_prefill_profile(loo).prefill_ms(p as u32) / t - 1.0;
+            assert!(err.abs() < sb[i], "{hw} {p} tokens left out: {err:+.3}");
+        }
+        for (i, &(n, tokens, t)) in batched.iter().enumerate() {
+            let p = tokens / f64::from(n);
+            assert!(
+                (prefill_batch_ms(&shipped, n, p) / t - 1.0).abs() < 1e-9,
+                "{hw} batch {n} in sample"
+            );
+            let mut rest = batched.clone();
+            rest.remove(i);
+            let loo = PrefillProfile::from_points(singles.clone(), "loo").and_then(|x| x.with_batches(rest));
+            let err = prefill_batch_ms(&replica(hw).with_prefill_profile(loo), n, p) / t - 1.0;
+            assert!(err.abs() < bb[i], "{hw} batch {n} left out: {err:+.3}");
         }
     }
 }
@@ -167,37 +217,27 @@ fn weights_that_do_not_fit_are_a_clear_error() {
 }
 
 #[test]
-fn batched_prefill_predicted_from_single_prompts() {
-    // Batches of 2-64 prompts of 512 tokens, predicted from the single-prompt rows only
-    // (the batched rows are not used by the model): a batch costs what one prompt of its
-    // total tokens measured. Figures reached (measured vs ours):
-    // H100: within 6% up to 16 prompts (8,192 tokens, the longest measured prompt);
-    // 32 and 64 prompts, extrapolated in proportion to tokens, +7.5% and +12.3%.
-    // A100: within 7.1% up to 4 prompts; 8 and 16 prompts -14.5% and -24.9% (the A100
-    // stack runs many prompts slower than one long one); 32 and 64: -13.7%, -20.8%.
-    for (hw, gpu) in [("a100-80gb", "A100-SXM4-80GB"), ("h100-80gb", "H100-SXM5")] {
-        let r = replica(hw).with_prefill_profile(builtin("llama2-70b", gpu, 8));
-        for ((h, p, n, t), (prompt_ms, _)) in profile() {
-            if h != hw || p != 512 || t != 128 || n == 1 {
-                continue;
-            }
-            let ours = r.iteration_ms(&Batch {
-                prefill_seqs: n,
-                prefill_tokens: f64::from(512 * n),
-                prefill_sq_tokens: 512.0 * 512.0 * f64::from(n),
-                ..Batch::default()
-            });
-            let err = ours / prompt_ms - 1.0;
-            let ok = match (hw, n) {
-                ("h100-80gb", 2..=16) => err.abs() < 0.06,
-                ("h100-80gb", _) => err.abs() < 0.13,
-                ("a100-80gb", 2..=4) => err.abs() < 0.075,
-                _ => err.abs() < 0.26,
-            };
-            assert!(
-                ok,
-                "{hw} batch {n}: measured {prompt_ms:.1} ours {ours:.1} ({err:+.3})"
-            );
-        }
+fn batched_prefill_without_batch_rows_misses_a100_by_up_to_25_percent() {
+    // Why the batch rows are used: from the single-prompt rows alone (a batch costs what
+    // one prompt of its total tokens measured, SplitwiseSim's method) batches of 2-64
+    // prompts of 512 tokens come out (measured vs that model) H100 +1.3 +3.0 +0.3 +5.3
+    // +7.5 +12.2 % and A100 -7.2 -6.2 -14.8 -25.2 -13.7 -20.8 %: the A100 stack runs many
+    // prompts slower than one long one. The shipped model (above) reproduces them.
+    for hw in ["a100-80gb", "h100-80gb"] {
+        let singles = single_prompt(hw)
+            .into_iter()
+            .map(|(p, t)| (f64::from(p), t))
+            .collect();
+        let r = replica(hw).with_prefill_profile(PrefillProfile::from_points(singles, "singles"));
+        let worst = batches(hw)
+            .into_iter()
+            .map(|(n, tokens, t)| prefill_batch_ms(&r, n, tokens / f64::from(n)) / t - 1.0)
+            .fold(0.0f64, |w, e| if e.abs() > w.abs() { e } else { w });
+        let (lo, hi) = if hw == "a100-80gb" {
+            (-0.26, -0.25)
+        } else {
+            (0.12, 0.13)
+        };
+        assert!((lo..hi).contains(&worst), "{hw} worst {worst:+.3}");
     }
 }

@@ -17,6 +17,7 @@
 //! `priority` capping the loads rank above every job, so training is throttled to its
 //! lowest cap before a replica slows. Nodes then change at steps (at most a step late).
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::Serialize;
@@ -24,6 +25,7 @@ use serde::Serialize;
 use super::config::{Mode, ServiceConfig};
 use super::error::ServingError;
 use super::fluid::simulate_fluid;
+use super::instances::{read_dlrm_instances, replay, Instance, InstanceServices};
 use super::replicas::{simulate, simulate_split, Stepper};
 use super::report::ServiceReport;
 use crate::engine::SimTime;
@@ -42,6 +44,10 @@ pub struct ServiceOutput {
     pub report: ServiceReport,
     /// Nodes held over time: (time s, nodes) at each change.
     pub nodes_over_time: Vec<(f64, u32)>,
+    /// Trace rows left out, by reason (the total of `[[instance_services]]` only;
+    /// omitted when empty).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub skipped_rows: BTreeMap<&'static str, u64>,
 }
 
 /// Seconds between the steps of a service coupled to the power model: its demand
@@ -71,6 +77,8 @@ struct Placed {
     name: String,
     /// Its figures; a coupled service's come at the end of the run.
     report: Option<ServiceReport>,
+    /// Trace rows left out, by reason (instance totals).
+    skipped_rows: BTreeMap<&'static str, u64>,
     /// Nodes held over time: (time s, nodes) at each change.
     nodes_over_time: Vec<(f64, u32)>,
     model: GpuModelId,
@@ -84,7 +92,8 @@ struct Placed {
     coupled: Option<Coupled>,
 }
 
-/// The serving model: every `[[services]]` table of a scenario.
+/// The serving model: every `[[services]]` and `[[instance_services]]` table of a
+/// scenario.
 #[derive(Debug)]
 pub struct ServingModel {
     services: Vec<Placed>,
@@ -94,9 +103,11 @@ pub struct ServingModel {
 /// Simulates each service and prepares its node schedule on `cluster`; paths are
 /// relative to `dir`. With `power` (the run's power model is on), request-mode
 /// services are instead stepped beside the run under its caps. Errors name the
-/// service (`services[i].key`).
+/// service (`services[i].key`). Each `instances` table adds its services replayed from
+/// their trace ([`super::instances`]), after the request services.
 pub fn setup(
     configs: &[ServiceConfig],
+    instances: &[InstanceServices],
     cluster: &Cluster,
     dir: &Path,
     seed: u64,
@@ -107,39 +118,8 @@ pub fn setup(
     for (i, c) in configs.iter().enumerate() {
         let key = format!("services[{i}]");
         c.validate(&key)?;
-        let Some(m) = cluster.models.iter().position(|g| g.matches(&c.gpu)) else {
-            let known: Vec<&str> = cluster.models.iter().map(|g| g.name.as_str()).collect();
-            return Err(ServingError::config(
-                format!("{key}.gpu"),
-                format!(
-                    "no node of GPU model `{}` in the cluster; it has: {}",
-                    c.gpu,
-                    known.join(", ")
-                ),
-            ));
-        };
-        let model = GpuModelId(m as u16);
-        let gpu = &cluster.models[m];
-        let candidates: Vec<NodeId> = (0..cluster.nodes.len())
-            .filter(|&n| cluster.nodes[n].model == model && cluster.nodes[n].gpus >= c.gpus_per_replica)
-            .map(|n| NodeId(n as u32))
-            .collect();
-        let largest = cluster
-            .nodes
-            .iter()
-            .filter(|n| n.model == model)
-            .map(|n| n.gpus)
-            .max()
-            .unwrap_or(0);
-        if candidates.is_empty() || c.gpus_per_replica == 0 {
-            return Err(ServingError::config(
-                format!("{key}.gpus_per_replica"),
-                format!(
-                    "a replica of {} GPUs fits no node: the largest {} node has {largest}",
-                    c.gpus_per_replica, gpu.name
-                ),
-            ));
-        }
+        let (model, candidates) = gpu_nodes(cluster, &c.gpu, c.gpus_per_replica, &key, "gpus_per_replica")?;
+        let gpu = &cluster.models[model.0 as usize];
         let per_node = candidates
             .iter()
             .map(|n| cluster.nodes[n.0 as usize].gpus / c.gpus_per_replica)
@@ -166,6 +146,7 @@ pub fn setup(
             services.push(Placed {
                 name: c.name.clone(),
                 report: None,
+                skipped_rows: BTreeMap::new(),
                 nodes_over_time: Vec::new(),
                 model,
                 candidates,
@@ -210,6 +191,7 @@ pub fn setup(
         services.push(Placed {
             name: c.name.clone(),
             report: Some(report),
+            skipped_rows: BTreeMap::new(),
             nodes_over_time,
             model,
             candidates,
@@ -218,10 +200,141 @@ pub fn setup(
             coupled: None,
         });
     }
+    for (i, c) in instances.iter().enumerate() {
+        services.extend(place_instances(
+            c,
+            cluster,
+            dir,
+            &format!("instance_services[{i}]"),
+        )?);
+    }
     Ok(ServingModel {
         services,
         scheduled: false,
     })
+}
+
+/// The GPU model named `gpu` in `cluster` and its nodes with at least `gpus` GPUs (a
+/// replica fits), by id; errors name `key.gpu` or `key.{fit_key}`.
+fn gpu_nodes(
+    cluster: &Cluster,
+    gpu: &str,
+    gpus: u32,
+    key: &str,
+    fit_key: &str,
+) -> Result<(GpuModelId, Vec<NodeId>), ServingError> {
+    let Some(m) = cluster.models.iter().position(|g| g.matches(gpu)) else {
+        let known: Vec<&str> = cluster.models.iter().map(|g| g.name.as_str()).collect();
+        return Err(ServingError::config(
+            format!("{key}.gpu"),
+            format!(
+                "no node of GPU model `{gpu}` in the cluster; it has: {}",
+                known.join(", ")
+            ),
+        ));
+    };
+    let model = GpuModelId(m as u16);
+    let candidates: Vec<NodeId> = (0..cluster.nodes.len())
+        .filter(|&n| cluster.nodes[n].model == model && cluster.nodes[n].gpus >= gpus)
+        .map(|n| NodeId(n as u32))
+        .collect();
+    let largest = cluster
+        .nodes
+        .iter()
+        .filter(|n| n.model == model)
+        .map(|n| n.gpus)
+        .max()
+        .unwrap_or(0);
+    if candidates.is_empty() || gpus == 0 {
+        return Err(ServingError::config(
+            format!("{key}.{fit_key}"),
+            format!(
+                "a replica of {gpus} GPUs fits no node: the largest {} node has {largest}",
+                cluster.models[m].name
+            ),
+        ));
+    }
+    Ok((model, candidates))
+}
+
+/// The services of one `[[instance_services]]` table ([`super::instances`]): one
+/// output per service, holding no node of its own, then the total, which holds whole
+/// nodes of the GPU model while its live GPUs need them.
+fn place_instances(
+    c: &InstanceServices,
+    cluster: &Cluster,
+    dir: &Path,
+    key: &str,
+) -> Result<Vec<Placed>, ServingError> {
+    c.validate(key)?;
+    let trace = read_dlrm_instances(&dir.join(&c.path), c.include_cpu)?;
+    let widest = trace
+        .instances
+        .iter()
+        .map(|i| i.gpus.ceil() as u32)
+        .max()
+        .unwrap_or(1)
+        .max(1);
+    let (model, candidates) = gpu_nodes(cluster, &c.gpu, widest, key, "gpu")?;
+    let gpu = &cluster.models[model.0 as usize];
+    let gpu_w = gpu.idle_w + c.power_share * (gpu.tdp_w - gpu.idle_w);
+    let node_gpus = candidates
+        .iter()
+        .map(|n| cluster.nodes[n.0 as usize].gpus)
+        .min()
+        .unwrap_or(1);
+    let placed = |name: String, report: ServiceReport, nodes_over_time: Vec<(f64, u32)>| Placed {
+        name,
+        report: Some(report),
+        skipped_rows: BTreeMap::new(),
+        nodes_over_time,
+        model,
+        candidates: Vec::new(),
+        held: Vec::new(),
+        // Read only by coupled services; an instance holds whole GPUs, so a node's GPUs.
+        per_node: node_gpus,
+        coupled: None,
+    };
+    let mut by_app: Vec<Vec<Instance>> = vec![Vec::new(); trace.apps.len()];
+    for i in &trace.instances {
+        by_app[i.app as usize].push(*i);
+    }
+    let mut out: Vec<Placed> = trace
+        .apps
+        .iter()
+        .zip(&by_app)
+        .map(|(app, xs)| {
+            placed(
+                format!("{}/{app}", c.name),
+                replay(xs.iter(), trace.end_s, gpu_w).report,
+                Vec::new(),
+            )
+        })
+        .collect();
+    let total = replay(trace.instances.iter(), trace.end_s, gpu_w);
+    let most = candidates.len() as u64 * u64::from(node_gpus);
+    let peak = total.gpus_over_time.iter().map(|g| g.1).fold(0.0, f64::max);
+    if peak > most as f64 {
+        return Err(ServingError::config(
+            format!("{key}.gpu"),
+            format!(
+                "the trace's instances hold up to {peak} GPUs at once; the cluster has {most} {} GPUs",
+                gpu.name
+            ),
+        ));
+    }
+    let mut nodes_over_time: Vec<(f64, u32)> = Vec::new();
+    for &(t, g) in &total.gpus_over_time {
+        let n = (g / f64::from(node_gpus)).ceil() as u32;
+        if nodes_over_time.last().is_none_or(|l| l.1 != n) {
+            nodes_over_time.push((t, n));
+        }
+    }
+    let mut whole = placed(c.name.clone(), total.report, nodes_over_time);
+    whole.candidates = candidates;
+    whole.skipped_rows = trace.skipped;
+    out.push(whole);
+    Ok(out)
 }
 
 fn prefix(e: ServingError, key: &str) -> ServingError {
@@ -390,6 +503,7 @@ impl Model for ServingModel {
                         name: p.name,
                         report,
                         nodes_over_time: p.nodes_over_time,
+                        skipped_rows: p.skipped_rows,
                     })
                 })
                 .collect(),

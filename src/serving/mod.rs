@@ -3,7 +3,8 @@
 //!
 //! A service is a set of replicas of one model (e.g. a 70B model on 8 H100), each
 //! batching requests continuously; requests come from a real trace
-//! ([`traces`]) or a generator ([`generate`]).
+//! ([`traces`]) or a generator ([`generate`]). Long-running instances recorded in a
+//! trace replay as services' replicas over time ([`instances`]).
 
 pub mod autoscale;
 pub mod config;
@@ -12,6 +13,7 @@ pub mod engine;
 pub mod error;
 pub mod fluid;
 pub mod generate;
+pub mod instances;
 pub mod perf;
 pub mod profile;
 pub mod replicas;

@@ -19,12 +19,23 @@
 //! `scenarios/data/splitwise_perf_llama2_70b_tp8.csv`); see `docs/validation.md`.
 //!
 //! Where a measured prefill profile exists for the model, GPU and width
-//! ([`super::profile`]), the prefill terms (compute and attention) are replaced by
-//! `T(Σp) − t₀`, with T the profile interpolated at the iteration's total prompt tokens
-//! and t₀ the weights read and overhead of a one-prompt iteration: one prompt alone takes
-//! exactly the interpolated measured time, and a batch of prompts what one prompt of as
-//! many tokens took (SplitwiseSim's own method). Beyond the longest measured prompt the
-//! term grows in proportion to tokens; below the shortest it is the shortest's.
+//! ([`super::profile`]), the prefill terms (compute and attention) are replaced by the
+//! measured time: an iteration prefilling n prompts of Σp tokens in all takes
+//!
+//! ```text
+//! T(n, Σp) = T₁(Σp) · r(n)
+//! ```
+//!
+//! (less its weights read and per-sequence overhead, which the fixed part counts). T₁ is
+//! the profile's one-prompt time interpolated at Σp (SplitwiseSim's own method: a batch
+//! costs what one prompt of as many tokens costs; beyond the longest measured prompt the
+//! prefill term grows in proportion to tokens, below the shortest it is the shortest's).
+//! r(n) is the measured batch-n time over T₁ of the batch's tokens (1 for one prompt),
+//! interpolated linearly in ln n between the measured batch sizes and held beyond the
+//! largest: on DGX-A100 many prompts run up to 1.34× slower than one prompt as long as
+//! all of them, on DGX-H100 up to 11% faster. So one prompt alone and every measured batch
+//! take exactly their measured time; other lengths, batch sizes and mixed iterations
+//! follow the two interpolations. Decode terms never change.
 
 use serde::Serialize;
 
@@ -193,6 +204,9 @@ pub struct ReplicaPerf {
     pub kv_capacity_tokens: u64,
     /// Measured prefill profile followed instead of the roofline's prefill terms, if any.
     pub prefill_profile: Option<PrefillProfile>,
+    /// The profile's batch ratios r(n) as (ln n, r), from (0, 1) for one prompt, by n
+    /// (the module formula); empty without a profile.
+    pub prefill_batch_ratio: Vec<(f64, f64)>,
 }
 
 impl ReplicaPerf {
@@ -244,14 +258,79 @@ impl ReplicaPerf {
             gpus,
             eff,
             prefill_profile: None,
+            prefill_batch_ratio: Vec::new(),
         })
     }
 
     /// The same replica with its prefill following `profile` (see the module docs), or
-    /// the roofline with `None`.
+    /// the roofline with `None`. The batch ratios r(n) are found here, once: for each
+    /// measured batch size the mean over its measured batches of measured time over the
+    /// one-prompt time of as many tokens.
     pub fn with_prefill_profile(mut self, profile: Option<PrefillProfile>) -> Self {
+        self.prefill_batch_ratio.clear();
+        if let Some(p) = &profile {
+            let fixed = self.prefill_fixed_ms(1);
+            let mut ratios = vec![(0.0, 1.0)];
+            let mut k = 0.0;
+            for &(n, tokens, ms) in p.batches() {
+                let (ln_n, r) = (
+                    f64::from(n).ln(),
+                    ms / (fixed + self.one_prompt_part_ms(p, tokens)),
+                );
+                match ratios.last_mut() {
+                    // The same batch size at another prompt length: a running mean.
+                    Some(last) if last.0 == ln_n => {
+                        k += 1.0;
+                        last.1 += (r - last.1) / k;
+                    }
+                    _ => {
+                        k = 1.0;
+                        ratios.push((ln_n, r));
+                    }
+                }
+            }
+            self.prefill_batch_ratio = ratios;
+        }
         self.prefill_profile = profile;
         self
+    }
+
+    /// The fixed part (weights read, per-sequence overhead) of an iteration prefilling
+    /// `n` prompts and decoding nothing, in ms.
+    fn prefill_fixed_ms(&self, n: u32) -> f64 {
+        self.parts_ms(&Batch {
+            prefill_seqs: n,
+            ..Batch::default()
+        })
+        .0
+    }
+
+    /// T₁ less its fixed part: the measured prefill time of one prompt of `tokens` alone
+    /// beyond the weights read and overhead, in ms, from `profile` (beyond its longest
+    /// prompt growing in proportion to tokens).
+    fn one_prompt_part_ms(&self, profile: &PrefillProfile, tokens: f64) -> f64 {
+        let (p, measured_ms) = profile.at(tokens);
+        ((measured_ms - self.prefill_fixed_ms(1)) * (tokens / p).max(1.0)).max(0.0)
+    }
+
+    /// r(n): the measured batch ratio interpolated linearly in ln n, held beyond the
+    /// measured batch sizes; 1 without a profile or for one prompt.
+    fn batch_ratio(&self, n: u32) -> f64 {
+        let r = &self.prefill_batch_ratio;
+        let (Some(first), Some(last)) = (r.first(), r.last()) else {
+            return 1.0;
+        };
+        let x = f64::from(n.max(1)).ln();
+        if x <= first.0 {
+            return first.1;
+        }
+        if x >= last.0 {
+            return last.1;
+        }
+        let i = r.partition_point(|&(l, _)| l <= x);
+        let (x0, r0) = r[i - 1];
+        let (x1, r1) = r[i];
+        r0 + (r1 - r0) * (x - x0) / (x1 - x0)
     }
 
     /// The parts of an iteration in ms: (weights and KV-cache reads plus per-sequence
@@ -269,11 +348,9 @@ impl ReplicaPerf {
     }
 
     /// Prefill time of the iteration in ms beyond the fixed part: the roofline's
-    /// attention and compute terms, or, with a profile, the measured time of one prompt
-    /// of the batch's total prompt tokens less that one-prompt iteration's fixed part
-    /// (the source's own method: SplitwiseSim interpolates prompt time over a batch's
-    /// tokens); beyond the longest measured prompt it grows in proportion to tokens.
-    /// Public for the fluid mode's closed-form capacity.
+    /// attention and compute terms, or, with a profile, T₁(Σp) · r(n) (the module
+    /// formula) less the weights read and per-sequence overhead of an iteration
+    /// prefilling those n prompts alone. Public for the fluid mode's closed-form capacity.
     pub fn prefill_part_ms(&self, b: &Batch) -> f64 {
         let (_, attn, compute) = self.parts_ms(b);
         let Some(profile) = &self.prefill_profile else {
@@ -282,15 +359,11 @@ impl ReplicaPerf {
         if b.prefill_seqs == 0 || b.prefill_tokens <= 0.0 {
             return 0.0;
         }
-        let (p, measured_ms) = profile.at(b.prefill_tokens);
-        let (fixed, _, _) = self.parts_ms(&Batch {
-            prefill_seqs: 1,
-            prefill_tokens: p,
-            prefill_sq_tokens: p * p,
-            ..Batch::default()
-        });
-        let beyond = (b.prefill_tokens / p).max(1.0);
-        ((measured_ms - fixed) * beyond).max(0.0)
+        // T₁·r − fixed(n), written so that one prompt (r = 1) is T₁'s part exactly.
+        let r = self.batch_ratio(b.prefill_seqs);
+        let part = self.one_prompt_part_ms(profile, b.prefill_tokens) * r
+            + (self.prefill_fixed_ms(1) * r - self.prefill_fixed_ms(b.prefill_seqs));
+        part.max(0.0)
     }
 
     /// Time of one iteration, in ms (the module formula, prefill scaled to a measured
@@ -335,5 +408,58 @@ impl ReplicaPerf {
             decode_ctx_tokens: f64::from(batch) * ctx,
             ..Batch::default()
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hardware::lookup;
+
+    /// Llama2-70B on 8 H100 with a synthetic profile: one prompt of `tokens` takes
+    /// 100 ms + tokens/10 ms; 2 prompts 1.2×, 8 prompts 1.8× one prompt as long.
+    fn synthetic() -> ReplicaPerf {
+        let gpu = lookup("H100").unwrap();
+        let r = ReplicaPerf::new(llm("llama2-70b").unwrap(), &gpu, 8, H100_EFFICIENCY, "t").unwrap();
+        let one = |t: f64| 100.0 + t / 10.0;
+        let profile = PrefillProfile::from_points(vec![(100.0, one(100.0)), (10_000.0, one(10_000.0))], "t")
+            .and_then(|p| {
+                p.with_batches(vec![
+                    (2, 1000.0, 1.2 * one(1000.0)),
+                    (8, 4000.0, 1.8 * one(4000.0)),
+                ])
+            });
+        r.with_prefill_profile(profile)
+    }
+
+    #[test]
+    fn batch_ratio_interpolates_in_log_n_and_holds_at_the_ends() {
+        let r = synthetic();
+        assert_eq!(r.batch_ratio(1), 1.0);
+        assert!((r.batch_ratio(2) - 1.2).abs() < 1e-12);
+        // 4 is midway between 2 and 8 in ln n.
+        assert!((r.batch_ratio(4) - 1.5).abs() < 1e-12);
+        assert!((r.batch_ratio(64) - 1.8).abs() < 1e-12);
+        assert_eq!(r.clone().with_prefill_profile(None).batch_ratio(8), 1.0);
+    }
+
+    #[test]
+    fn batched_prefill_is_one_prompt_time_times_ratio_for_any_length() {
+        let r = synthetic();
+        let fixed = r.decode_ms(1, 0.0) - r.eff.per_seq_ms;
+        let prefill = |n: u32, p: f64| Batch {
+            prefill_seqs: n,
+            prefill_tokens: f64::from(n) * p,
+            prefill_sq_tokens: f64::from(n) * p * p,
+            ..Batch::default()
+        };
+        // 4 prompts of 700 tokens: T1(2,800) = 380 ms, r(4) = 1.5.
+        let t = r.iteration_ms(&prefill(4, 700.0));
+        assert!((t - 380.0 * 1.5).abs() < 1e-9, "{t} (fixed {fixed})");
+        // In a mixed iteration the decoding sequences add their own reads only.
+        let mut mixed = prefill(4, 700.0);
+        mixed.decode_seqs = 10;
+        mixed.decode_ctx_tokens = 5000.0;
+        assert!((r.iteration_ms(&mixed) - t - (r.decode_ms(10, 500.0) - fixed)).abs() < 1e-9);
     }
 }
