@@ -251,3 +251,42 @@ mod conservation {
         }
     }
 }
+
+/// KV hand-overs leaving one prefill replica share its link (processor sharing,
+/// `src/serving/kvlink.rs`). One prefill and one decode replica, requests of 1,000
+/// prompt tokens and 2 output tokens arriving at 0; each hand-over moves the KV cache of
+/// 1,001 tokens, S = 1,001 × 327,680 bytes (Llama2-70B: 2 × 80 layers × 8 KV heads × 128
+/// × 2 bytes per token), over B = 1 GB/s. One request: its end-to-end time is S / B
+/// longer than over a link too fast to matter. Two prefilled in the same iteration
+/// leave together and share the link: both arrive 2S / B later (each alone would be
+/// S / B later).
+#[test]
+fn kv_handovers_in_flight_share_the_link() {
+    let perf = h100_70b();
+    let mut s = settings();
+    s.scaling = ScalePolicy::Fixed { replicas: 2 };
+    let req = Request {
+        arrival_s: 0.0,
+        prompt_tokens: 1000,
+        output_tokens: 2,
+        exec_s: None,
+    };
+    let bytes = 1001.0 * perf.llm.kv_bytes_per_token();
+    assert_eq!(bytes, 1001.0 * 327_680.0);
+    let run = |n: usize, bw: f64| {
+        let split = Split {
+            prefill_replicas: 1,
+            kv_link_bytes_per_s: bw,
+        };
+        let r = simulate_split(&vec![req; n], &perf, &s, split).unwrap();
+        assert_eq!(r.served, n as u64);
+        r.e2e_s
+    };
+    let b = 1e9;
+    let one = run(1, b).mean - run(1, 1e18).mean;
+    assert!((one - bytes / b).abs() < 3e-6, "{one} vs {}", bytes / b);
+    let (slow, fast) = (run(2, b), run(2, 1e18));
+    let two = slow.mean - fast.mean;
+    assert!((two - 2.0 * bytes / b).abs() < 3e-6, "{two} vs {}", 2.0 * bytes / b);
+    assert!((slow.max - fast.max - 2.0 * bytes / b).abs() < 3e-6);
+}

@@ -12,6 +12,7 @@ pub mod engine;
 pub mod error;
 pub mod fluid;
 pub mod generate;
+pub mod kvlink;
 pub mod perf;
 pub mod profile;
 pub mod replicas;

@@ -18,6 +18,7 @@ use std::collections::{BinaryHeap, VecDeque};
 
 use super::autoscale::{Observed, ScalePolicy};
 use super::error::ServingError;
+use super::kvlink::PsLink;
 use super::perf::{power_share, Batch, ReplicaPerf};
 use super::report::{Drops, ServiceReport, Slo};
 use super::request::Request;
@@ -116,6 +117,8 @@ struct Replica {
     busy_us: u64,
     /// Power of the running iteration, W per GPU.
     iter_w: f64,
+    /// What it asks for: `iter_w` before the cluster cap's busy scale.
+    iter_demand_w: f64,
 }
 
 /// Runs `trace` (sorted by arrival) through the service until every request is done, or
@@ -143,7 +146,7 @@ pub fn simulate_split(
     check(trace, Some(perf), s)?;
     check_split(Some(perf), s, split)?;
     let mut sim = Sim::new(Cow::Borrowed(trace), Some(Cow::Borrowed(perf)), Cow::Borrowed(s));
-    sim.split = Some(split);
+    sim.set_split(Some(split));
     sim.run(None)
 }
 
@@ -179,7 +182,7 @@ impl Stepper {
             check_split(perf.as_ref(), &s, sp)?;
         }
         let mut sim = Sim::new(Cow::Owned(trace), perf.map(Cow::Owned), Cow::Owned(s));
-        sim.split = split;
+        sim.set_split(split);
         sim.begin();
         Ok(Stepper { sim })
     }
@@ -213,16 +216,19 @@ impl Stepper {
             .count() as u32
     }
 
-    /// Mean draw of the service's GPUs from the last call (or time 0) to `t_s`, W;
-    /// after the last event the draw is what the GPUs held then draw.
-    pub fn take_mean_draw_w(&mut self, t_s: f64) -> f64 {
+    /// Mean demand of the service's GPUs from the last call (or time 0) to `t_s`, W:
+    /// what they drew with their busy power (above idle) unscaled by the cluster cap
+    /// ([`Stepper::set_throttle`]), what the service asks of the power tree. After the
+    /// last event the demand is what the GPUs held then ask for.
+    pub fn take_mean_demand_w(&mut self, t_s: f64) -> f64 {
         let t = us(t_s).max(self.sim.now);
-        let tail = (self.sim.idle_w + self.sim.busy_w) * (t - self.sim.now) as f64 / 1e6;
+        let now_w = self.sim.idle_w + self.sim.busy_demand_w;
+        let tail = now_w * (t - self.sim.now) as f64 / 1e6;
         let span = (t - self.sim.chunk_start.min(t)) as f64 / 1e6;
         let mean = if span > 0.0 {
             (self.sim.chunk_j + tail) / span
         } else {
-            self.sim.idle_w + self.sim.busy_w
+            now_w
         };
         // The clock stays at the last event once work is done, so the next window's
         // energy from there on starts less what this one already counted.
@@ -324,8 +330,9 @@ enum Ev {
     IterEnd(u32),
     /// Replica finishes loading.
     Loaded(u32),
-    /// Split: a request's KV cache has reached the decode pool.
-    Handed(u32),
+    /// Split: the next KV-cache transfer over a prefill replica's link may be done
+    /// (link, generation: a stale one is skipped).
+    KvDone(u32, u32),
     /// Autoscaling decision.
     Tick,
 }
@@ -339,11 +346,14 @@ struct Sim<'a> {
     speed: f64,
     /// Share of an iteration's busy power (above idle) the cluster power cap leaves.
     busy_scale: f64,
-    /// Draw integrated since the last [`Stepper::take_mean_draw_w`], J, and its start.
+    /// Demand integrated since the last [`Stepper::take_mean_demand_w`], J, and its start.
     chunk_j: f64,
     chunk_start: Us,
     /// Prefill and decode pools, if split.
     split: Option<Split>,
+    /// Split: each prefill replica's link to the decode pool, shared by the transfers in
+    /// flight over it, and the generation of its scheduled [`Ev::KvDone`].
+    links: Vec<(PsLink, u32)>,
     /// Split: prefilled requests waiting for a decode replica, and idle decode replicas.
     decode_queue: VecDeque<u32>,
     idle_decode: Vec<u32>,
@@ -370,6 +380,8 @@ struct Sim<'a> {
     energy_j: f64,
     /// Excess over idle of the iterations running now, W.
     busy_w: f64,
+    /// The same before the cluster cap's busy scale (what they ask for), W.
+    busy_demand_w: f64,
     /// Idle draw of the GPUs held at the last event, W.
     idle_w: f64,
     /// Iterations started, and those slowed by the power cap.
@@ -397,6 +409,7 @@ impl<'a> Sim<'a> {
             chunk_j: 0.0,
             chunk_start: 0,
             split: None,
+            links: Vec::new(),
             decode_queue: VecDeque::new(),
             idle_decode: Vec::new(),
             trace,
@@ -424,6 +437,7 @@ impl<'a> Sim<'a> {
             gpu_seconds: 0.0,
             energy_j: 0.0,
             busy_w: 0.0,
+            busy_demand_w: 0.0,
             idle_w: 0.0,
             iterations: 0,
             throttled: 0,
@@ -487,7 +501,7 @@ impl<'a> Sim<'a> {
                 match ev {
                     Ev::IterEnd(r) => self.iteration_end(r),
                     Ev::Loaded(r) => self.loaded(r),
-                    Ev::Handed(q) => self.handed(q),
+                    Ev::KvDone(link, generation) => self.kv_done(link, generation),
                     Ev::Tick => self.tick(),
                 }
             }
@@ -504,20 +518,20 @@ impl<'a> Sim<'a> {
         // Idle power for every held GPU; busy iterations add their excess at their end.
         self.energy_j += held * g * self.s.gpu_idle_w * dt;
         self.idle_w = held * g * self.s.gpu_idle_w;
-        self.window(t, self.idle_w + self.busy_w);
+        self.window(t, self.idle_w + self.busy_w, self.idle_w + self.busy_demand_w);
         self.last_area = t;
         self.now = t;
     }
 
-    /// Adds a draw of `watts` from the last event to `t` to the one-second windows,
-    /// closing each full window into the peak.
-    fn window(&mut self, t: Us, watts: f64) {
+    /// Adds a draw of `watts` (a demand of `demand_w`) from the last event to `t` to the
+    /// one-second windows, closing each full window into the peak.
+    fn window(&mut self, t: Us, watts: f64, demand_w: f64) {
         let mut from = self.last_area;
         while from < t {
             let end = (from / PEAK_WINDOW_US + 1) * PEAK_WINDOW_US;
             let to = end.min(t);
             self.window_j += watts * (to - from) as f64 / 1e6;
-            self.chunk_j += watts * (to - from) as f64 / 1e6;
+            self.chunk_j += demand_w * (to - from) as f64 / 1e6;
             if to == end {
                 self.peak_w = self.peak_w.max(self.window_j / (PEAK_WINDOW_US as f64 / 1e6));
                 self.window_j = 0.0;
@@ -543,6 +557,7 @@ impl<'a> Sim<'a> {
             iter_start: 0,
             busy_us: 0,
             iter_w: 0.0,
+            iter_demand_w: 0.0,
         });
         if ready {
             self.park(id);
@@ -648,9 +663,8 @@ impl<'a> Sim<'a> {
             }
         };
         let g = f64::from(self.s.gpus_per_replica);
-        let mut watts = (self.s.gpu_tdp_w - self.s.gpu_idle_w)
-            * power_share(share, self.s.decode_power_share)
-            * self.busy_scale;
+        let mut demand = (self.s.gpu_tdp_w - self.s.gpu_idle_w) * power_share(share, self.s.decode_power_share);
+        let mut watts = demand * self.busy_scale;
         let mut stretch = 1.0;
         let mut slowed = self.speed < self.s.speed;
         if let Some(cap) = self.s.power_cap_w {
@@ -661,6 +675,7 @@ impl<'a> Sim<'a> {
             if watts > room {
                 let f = (room / watts).max(MIN_CLOCK);
                 watts *= f;
+                demand *= f;
                 stretch = share / f + (1.0 - share);
                 slowed = true;
             }
@@ -671,7 +686,9 @@ impl<'a> Sim<'a> {
         self.iterations += 1;
         let dur = us(ms * stretch / 1e3 / self.speed).max(1);
         rep.iter_w = watts;
+        rep.iter_demand_w = demand;
         self.busy_w += rep.iter_w * g;
+        self.busy_demand_w += rep.iter_demand_w * g;
         rep.running = true;
         rep.iter_start = self.now;
         let at = self.now + dur;
@@ -687,6 +704,7 @@ impl<'a> Sim<'a> {
         self.interval_busy_us += dur;
         self.energy_j += rep.iter_w * f64::from(self.s.gpus_per_replica) * dur as f64 / 1e6;
         self.busy_w -= rep.iter_w * f64::from(self.s.gpus_per_replica);
+        self.busy_demand_w -= rep.iter_demand_w * f64::from(self.s.gpus_per_replica);
         let decoding = (rep.seqs.len() - rep.prefilling) as u32;
         if decoding > 0 {
             self.tbt.push((dur as f64 / 1e6, decoding));
@@ -729,16 +747,18 @@ impl<'a> Sim<'a> {
             // Prefilled: each sequence's KV cache (prompt and first token) leaves for
             // the decode pool.
             let per_token = self.perf.as_deref().map_or(0.0, |p| p.llm.kv_bytes_per_token());
-            let link = self.split.map_or(f64::INFINITY, |sp| sp.kv_link_bytes_per_s);
+            // They share the replica's link with the transfers already in flight.
             let mut seqs = std::mem::take(&mut self.replicas[id as usize].seqs);
+            let now_s = now as f64 / 1e6;
             for &q in &seqs {
                 let r = self.trace[q as usize];
                 self.replicas[id as usize].kv_used -= kv_need(Role::Prefill, &r);
                 let bytes = per_token * f64::from(r.prompt_tokens + 1);
-                self.push(now + us(bytes / link), Ev::Handed(q));
+                self.links[id as usize].0.start(now_s, bytes, q);
             }
             seqs.clear();
             self.replicas[id as usize].seqs = seqs;
+            self.schedule_link(id);
         }
         self.start_iteration(id);
     }
@@ -750,6 +770,38 @@ impl<'a> Sim<'a> {
         } else {
             self.idle.push(id);
         }
+    }
+
+    /// Splits the replicas into pools (or not), each prefill replica with its link.
+    fn set_split(&mut self, split: Option<Split>) {
+        self.split = split;
+        self.links = split.map_or_else(Vec::new, |sp| {
+            vec![(PsLink::new(sp.kv_link_bytes_per_s), 0); sp.prefill_replicas as usize]
+        });
+    }
+
+    /// Schedules the next finish on prefill replica `link`'s link (the one scheduled
+    /// before, if any, goes stale).
+    fn schedule_link(&mut self, link: u32) {
+        let (l, generation) = &mut self.links[link as usize];
+        let Some(done_s) = l.next_done_s() else { return };
+        *generation += 1;
+        let ev = Ev::KvDone(link, *generation);
+        let at = ((done_s * 1e6).ceil().max(0.0) as Us).max(self.now);
+        self.push(at, ev);
+    }
+
+    /// Split: the transfers over `link` done by now hand their requests to the decode
+    /// pool.
+    fn kv_done(&mut self, link: u32, generation: u32) {
+        if self.links[link as usize].1 != generation {
+            return;
+        }
+        let now_s = self.now as f64 / 1e6;
+        while let Some(q) = self.links[link as usize].0.pop_done(now_s, 1e-6) {
+            self.handed(q);
+        }
+        self.schedule_link(link);
     }
 
     /// Split: request `q`'s KV cache reached the decode pool.
