@@ -82,17 +82,21 @@ enum State {
 
 /// Splitwise's phase split (Patel et al., ISCA 2024): a pool of replicas only prefills,
 /// the rest only decode; a prompt's KV cache moves from one to the other over the
-/// interconnect after its first token.
+/// interconnect after its first token, sharing its prefill replica's link with the
+/// hand-overs in flight ([`super::kvlink`]). Under autoscaling each pool keeps its share
+/// of the count (`prefill_replicas` of the initial count, rounded, at least one each).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Split {
-    /// Replicas of the prefill pool (the first ones); the others decode.
+    /// Replicas of the prefill pool among the initial ones (the first ones); the
+    /// others decode.
     pub prefill_replicas: u32,
-    /// Bandwidth of the KV-cache transfer from a prefill to a decode replica, bytes/s.
+    /// Bandwidth of a prefill replica's link to the decode pool, bytes/s.
     pub kv_link_bytes_per_s: f64,
 }
 
 /// What a replica's iterations do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
 enum Role {
     /// Prefill and decode batched together (continuous batching).
     Mixed,
@@ -135,8 +139,8 @@ pub fn simulate(
 }
 
 /// As [`simulate`], with the replicas split into a prefill and a decode pool
-/// ([`Split`]). Needs a performance model and a fixed replica count that leaves both
-/// pools at least one replica.
+/// ([`Split`]). Needs a performance model and a scaling policy that never goes below 2
+/// replicas, and 1 to initial − 1 prefill replicas.
 pub fn simulate_split(
     trace: &[Request],
     perf: &ReplicaPerf,
@@ -146,7 +150,7 @@ pub fn simulate_split(
     check(trace, Some(perf), s)?;
     check_split(Some(perf), s, split)?;
     let mut sim = Sim::new(Cow::Borrowed(trace), Some(Cow::Borrowed(perf)), Cow::Borrowed(s));
-    sim.set_split(Some(split));
+    sim.split = Some(split);
     sim.run(None)
 }
 
@@ -182,7 +186,7 @@ impl Stepper {
             check_split(perf.as_ref(), &s, sp)?;
         }
         let mut sim = Sim::new(Cow::Owned(trace), perf.map(Cow::Owned), Cow::Owned(s));
-        sim.set_split(split);
+        sim.split = split;
         sim.begin();
         Ok(Stepper { sim })
     }
@@ -261,12 +265,13 @@ fn check_split(perf: Option<&ReplicaPerf>, s: &ServiceSettings, split: Split) ->
             "a split service needs a model to time its phases",
         ));
     }
-    let ScalePolicy::Fixed { replicas } = s.scaling else {
+    if s.scaling.min() < 2 {
         return Err(ServingError::config(
             "scaling",
-            "a split service needs a fixed replica count",
+            "a split service needs at least 2 replicas at all times (one per pool)",
         ));
-    };
+    }
+    let replicas = s.scaling.initial();
     if split.prefill_replicas == 0 || split.prefill_replicas >= replicas {
         return Err(ServingError::config(
             "split.prefill_replicas",
@@ -351,8 +356,9 @@ struct Sim<'a> {
     chunk_start: Us,
     /// Prefill and decode pools, if split.
     split: Option<Split>,
-    /// Split: each prefill replica's link to the decode pool, shared by the transfers in
-    /// flight over it, and the generation of its scheduled [`Ev::KvDone`].
+    /// Split: each replica's link to the decode pool (a prefill replica's is used),
+    /// shared by the transfers in flight over it, and the generation of its scheduled
+    /// [`Ev::KvDone`].
     links: Vec<(PsLink, u32)>,
     /// Split: prefilled requests waiting for a decode replica, and idle decode replicas.
     decode_queue: VecDeque<u32>,
@@ -465,8 +471,14 @@ impl<'a> Sim<'a> {
     /// Places the initial replicas and the first autoscaling tick.
     fn begin(&mut self) {
         let start = self.s.scaling.initial();
-        for _ in 0..start {
-            self.add_replica(true);
+        let prefill = self.prefill_target(start);
+        for i in 0..start {
+            let role = match self.split {
+                None => Role::Mixed,
+                Some(_) if i < prefill => Role::Prefill,
+                Some(_) => Role::Decode,
+            };
+            self.add_replica(true, role);
         }
         self.note_replicas();
         self.push(us(self.s.interval_s), Ev::Tick);
@@ -540,13 +552,11 @@ impl<'a> Sim<'a> {
         }
     }
 
-    fn add_replica(&mut self, ready: bool) {
+    fn add_replica(&mut self, ready: bool, role: Role) {
         let id = self.replicas.len() as u32;
-        let role = match self.split {
-            None => Role::Mixed,
-            Some(sp) if id < sp.prefill_replicas => Role::Prefill,
-            Some(_) => Role::Decode,
-        };
+        if let Some(sp) = self.split {
+            self.links.push((PsLink::new(sp.kv_link_bytes_per_s), 0));
+        }
         self.replicas.push(Replica {
             role,
             state: if ready { State::Serving } else { State::Loading },
@@ -772,12 +782,12 @@ impl<'a> Sim<'a> {
         }
     }
 
-    /// Splits the replicas into pools (or not), each prefill replica with its link.
-    fn set_split(&mut self, split: Option<Split>) {
-        self.split = split;
-        self.links = split.map_or_else(Vec::new, |sp| {
-            vec![(PsLink::new(sp.kv_link_bytes_per_s), 0); sp.prefill_replicas as usize]
-        });
+    /// Split: replicas of the prefill pool when the service holds `total`: the share
+    /// `prefill_replicas` of the initial count, rounded, at least one in each pool
+    /// (with a fixed count, `prefill_replicas` itself). 0 unsplit.
+    fn prefill_target(&self, total: u32) -> u32 {
+        self.split
+            .map_or(0, |sp| prefill_pool(total, sp.prefill_replicas, self.s.scaling.initial()))
     }
 
     /// Schedules the next finish on prefill replica `link`'s link (the one scheduled
@@ -845,40 +855,55 @@ impl<'a> Sim<'a> {
             ttft_p90_s: p90,
         };
         let want = self.s.scaling.desired(&o);
-        let have = self
-            .replicas
-            .iter()
-            .filter(|r| matches!(r.state, State::Serving | State::Loading))
-            .count() as u32;
-        if want > have {
-            for _ in have..want {
-                self.add_replica(false);
-            }
-        } else {
-            // Drain the newest replicas first: loading ones go at once.
-            let mut excess = have - want;
-            for id in (0..self.replicas.len()).rev() {
-                if excess == 0 {
-                    break;
+        // Each pool (one unsplit) grows or shrinks to its share of the count wanted.
+        let prefill = self.prefill_target(want);
+        let pools = match self.split {
+            // Unsplit, the prefill pool is empty.
+            None => [(Role::Mixed, want), (Role::Prefill, 0)],
+            Some(_) => [(Role::Prefill, prefill), (Role::Decode, want.saturating_sub(prefill))],
+        };
+        let mut excess = [0u32; 3];
+        for (role, wanted) in pools {
+            let have = self
+                .replicas
+                .iter()
+                .filter(|r| r.role == role && matches!(r.state, State::Serving | State::Loading))
+                .count() as u32;
+            if wanted > have {
+                for _ in have..wanted {
+                    self.add_replica(false, role);
                 }
-                let rep = &mut self.replicas[id];
-                match rep.state {
-                    State::Loading => rep.state = State::Gone,
-                    State::Serving => {
-                        rep.state = State::Draining;
-                        if !rep.running {
-                            self.idle.retain(|&i| i as usize != id);
-                            self.replicas[id].state = if self.replicas[id].seqs.is_empty() {
-                                State::Gone
-                            } else {
-                                State::Draining
-                            };
-                        }
+            } else {
+                excess[role as usize] = have - wanted;
+            }
+        }
+        // Drain the newest replicas of each pool first: loading ones go at once.
+        for id in (0..self.replicas.len()).rev() {
+            if excess == [0; 3] {
+                break;
+            }
+            let rep = &mut self.replicas[id];
+            let role = rep.role as usize;
+            if excess[role] == 0 {
+                continue;
+            }
+            match rep.state {
+                State::Loading => rep.state = State::Gone,
+                State::Serving => {
+                    rep.state = State::Draining;
+                    if !rep.running {
+                        self.idle.retain(|&i| i as usize != id);
+                        self.idle_decode.retain(|&i| i as usize != id);
+                        self.replicas[id].state = if self.replicas[id].seqs.is_empty() {
+                            State::Gone
+                        } else {
+                            State::Draining
+                        };
                     }
-                    _ => continue,
                 }
-                excess -= 1;
+                _ => continue,
             }
+            excess[role] -= 1;
         }
         self.note_replicas();
         let more = self.next_arrival < self.trace.len() || self.in_system > 0;
@@ -973,4 +998,30 @@ fn weighted_percentile(v: &mut [(f64, u32)], q: f64) -> f64 {
         }
     }
     v[v.len() - 1].0
+}
+
+/// Prefill replicas of `total` when `prefill` of `initial` prefill: the share rounded
+/// half up, at least one in each pool.
+fn prefill_pool(total: u32, prefill: u32, initial: u32) -> u32 {
+    let initial = u64::from(initial.max(1));
+    let share = (2 * u64::from(total) * u64::from(prefill) + initial) / (2 * initial);
+    (share as u32).clamp(1, total.saturating_sub(1).max(1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::prefill_pool;
+
+    /// 3 of 4 prefilling: of 8, 6; of 5, 3.75 → 4; of 2, 1.5 → 2 but one must decode → 1;
+    /// 1 of 2: of 3, 1.5 → 2; of 7, 3.5 → 4. A fixed count keeps its own split.
+    #[test]
+    fn pools_keep_their_initial_share() {
+        assert_eq!(prefill_pool(4, 3, 4), 3);
+        assert_eq!(prefill_pool(8, 3, 4), 6);
+        assert_eq!(prefill_pool(5, 3, 4), 4);
+        assert_eq!(prefill_pool(2, 3, 4), 1);
+        assert_eq!(prefill_pool(3, 1, 2), 2);
+        assert_eq!(prefill_pool(7, 1, 2), 4);
+        assert_eq!(prefill_pool(6, 1, 6), 1);
+    }
 }
