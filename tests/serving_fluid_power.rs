@@ -82,8 +82,13 @@ const J_PER_MWH: f64 = 3.6e9;
 /// Every joule is somewhere: IT = jobs + services + idle + rack and row equipment.
 fn conserved(out: &RunOutput) {
     let p = &out.models.power.as_ref().unwrap().summary;
-    let parts = p.jobs_energy_mwh + p.services_energy_mwh.unwrap() + p.idle_energy_mwh + p.overhead_energy_mwh;
-    assert!(rel(parts, p.it_energy_mwh) < 1e-9, "{parts} vs {}", p.it_energy_mwh);
+    let parts =
+        p.jobs_energy_mwh + p.services_energy_mwh.unwrap() + p.idle_energy_mwh + p.overhead_energy_mwh;
+    assert!(
+        rel(parts, p.it_energy_mwh) < 1e-9,
+        "{parts} vs {}",
+        p.it_energy_mwh
+    );
 }
 
 /// The fluid service is busy λ·E[exec] / speed = 0.25 / r of the time at speed r, so
@@ -109,21 +114,40 @@ fn a_fluid_service_under_priority_capping_keeps_its_share_and_slows_by_the_caps(
     let p = &out.models.power.as_ref().unwrap().summary;
     let s = &service(&out).report;
     let hour = 3600.0;
-    assert!(rel(out.jobs[0].end.unwrap().as_secs_f64(), hour) < 1e-9, "{}", out.jobs[0].end.unwrap().as_secs_f64());
-    assert!(rel(p.it_energy_mwh * J_PER_MWH, 1800.0 * hour) < 1e-9, "{}", p.it_energy_mwh);
-    assert!(rel(p.jobs_energy_mwh * J_PER_MWH, 800.0 * hour) < 1e-9, "{}", p.jobs_energy_mwh);
+    assert!(
+        rel(out.jobs[0].end.unwrap().as_secs_f64(), hour) < 1e-9,
+        "{}",
+        out.jobs[0].end.unwrap().as_secs_f64()
+    );
+    assert!(
+        rel(p.it_energy_mwh * J_PER_MWH, 1800.0 * hour) < 1e-9,
+        "{}",
+        p.it_energy_mwh
+    );
+    assert!(
+        rel(p.jobs_energy_mwh * J_PER_MWH, 800.0 * hour) < 1e-9,
+        "{}",
+        p.jobs_energy_mwh
+    );
     let services_j = p.services_energy_mwh.unwrap() * J_PER_MWH;
     assert!(rel(services_j, 1000.0 * hour) < 1e-9, "{services_j}");
     assert!(p.idle_energy_mwh.abs() < 1e-12, "{}", p.idle_energy_mwh);
     // The service: every request served, every interval but the first (0.25 × 60
     // requests each) slowed, its time in system settling at M/M/1's 2 s.
     assert_eq!(s.in_system_at_end, 0);
-    assert!(rel(s.throttled_share, 59.0 / 60.0) < 1e-9, "{}", s.throttled_share);
+    assert!(
+        rel(s.throttled_share, 59.0 / 60.0) < 1e-9,
+        "{}",
+        s.throttled_share
+    );
     assert!(rel(s.e2e_s.max, 2.0) < 1e-3, "{:?}", s.e2e_s);
     // Its own energy lags the caps by an interval (the first runs unthrottled at 1,100
     // W): within 1% of the tree's.
     let own_j = s.energy_kwh * 3.6e6;
-    assert!(own_j > services_j && rel(own_j, services_j) < 0.01, "{own_j} vs {services_j}");
+    assert!(
+        own_j > services_j && rel(own_j, services_j) < 0.01,
+        "{own_j} vs {services_j}"
+    );
     eprintln!(
         "priority: service {:.0} J (own {own_j:.0} J), e2e mean {:.3} s max {:.4} s",
         services_j, s.e2e_s.mean, s.e2e_s.max
@@ -155,8 +179,15 @@ fn a_fluid_service_under_proportional_capping_slows_with_training() {
     let p = &out.models.power.as_ref().unwrap().summary;
     let end = out.jobs[0].end.unwrap().as_secs_f64();
     assert!(end > 3600.0);
-    assert!(rel(p.it_energy_mwh * J_PER_MWH, 1800.0 * end) < 1e-9, "{}", p.it_energy_mwh);
-    eprintln!("proportional: r* {r:.5}, e2e max {:.4} s vs {w:.4} s", s.e2e_s.max);
+    assert!(
+        rel(p.it_energy_mwh * J_PER_MWH, 1800.0 * end) < 1e-9,
+        "{}",
+        p.it_energy_mwh
+    );
+    eprintln!(
+        "proportional: r* {r:.5}, e2e max {:.4} s vs {w:.4} s",
+        s.e2e_s.max
+    );
 }
 
 /// Two nodes of 8 H100 (catalog: 700 W TDP, 105 W idle; lowest cap 175 W), one
@@ -193,7 +224,13 @@ fn h100_pair() -> Cluster {
 fn fluid_and_request_mode_agree_under_a_cap() {
     let c = h100_pair();
     // Uncapped, to size the feed: the service's own mean draw.
-    let free = run(&c, Capping::Priority, f64::INFINITY, 2.0 * 3600.0, &h100_service("requests", 1.0));
+    let free = run(
+        &c,
+        Capping::Priority,
+        f64::INFINITY,
+        2.0 * 3600.0,
+        &h100_service("requests", 1.0),
+    );
     let demand_w = service(&free).report.energy_kwh * 3.6e6 / 3600.0;
     // Training at its floor (8 × 175 W) and the service left 85% of its demand.
     let feed = 8.0 * 175.0 + 0.85 * demand_w;
@@ -205,7 +242,16 @@ fn fluid_and_request_mode_agree_under_a_cap() {
         );
         conserved(&req);
         conserved(&flu);
-        let tree = |o: &RunOutput| o.models.power.as_ref().unwrap().summary.services_energy_mwh.unwrap() * J_PER_MWH;
+        let tree = |o: &RunOutput| {
+            o.models
+                .power
+                .as_ref()
+                .unwrap()
+                .summary
+                .services_energy_mwh
+                .unwrap()
+                * J_PER_MWH
+        };
         let (a, b) = (service(&req).report.clone(), service(&flu).report.clone());
         eprintln!(
             "{capping:?}: tree J {:.0} / {:.0}, own kWh {:.3} / {:.3}, throttled {:.3} / {:.3}, e2e mean {:.3} / {:.3} s, TTFT mean {:.3} / {:.3} s",

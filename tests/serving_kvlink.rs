@@ -91,7 +91,13 @@ fn a_link_under_poisson_load_is_m_m_1_ps() {
             .map(|(_, x)| x / bw)
             .sum();
         let slowdown = sum / xs;
-        eprintln!("sizes {lo}-{hi} × S: {n} transfers, slowdown {slowdown:.3} (theory {:.3})", 1.0 / (1.0 - rho));
-        assert!((slowdown * (1.0 - rho) - 1.0).abs() < 0.05, "{lo}-{hi}: {slowdown}");
+        eprintln!(
+            "sizes {lo}-{hi} × S: {n} transfers, slowdown {slowdown:.3} (theory {:.3})",
+            1.0 / (1.0 - rho)
+        );
+        assert!(
+            (slowdown * (1.0 - rho) - 1.0).abs() < 0.05,
+            "{lo}-{hi}: {slowdown}"
+        );
     }
 }

@@ -301,7 +301,10 @@ fn kv_handovers_in_flight_share_the_link() {
     assert!(delta > 0.05 && delta < bytes / b, "{delta}");
     let expect = 2.0 * bytes / b - delta;
     let two = slow.e2e_s.mean - quick.e2e_s.mean;
-    eprintln!("S/B {:.6} s, δ {delta:.6} s: two shifted {two:.6} s, expected {expect:.6} s", bytes / b);
+    eprintln!(
+        "S/B {:.6} s, δ {delta:.6} s: two shifted {two:.6} s, expected {expect:.6} s",
+        bytes / b
+    );
     assert!((two - expect).abs() < 3e-6, "{two} vs {expect}");
     assert!((slow.e2e_s.max - quick.e2e_s.max - expect).abs() < 3e-6);
 }
@@ -354,5 +357,10 @@ fn split_pools_follow_an_autoscaler() {
     );
     assert_eq!(b.served + b.dropped.total(), b.requests);
     assert!(most > REPLICAS, "{most}");
-    assert!(b.ttft_p90_s < a.ttft_p90_s, "{} vs {}", b.ttft_p90_s, a.ttft_p90_s);
+    assert!(
+        b.ttft_p90_s < a.ttft_p90_s,
+        "{} vs {}",
+        b.ttft_p90_s,
+        a.ttft_p90_s
+    );
 }

@@ -61,9 +61,9 @@ const STEP: u64 = 0xffff_ffff;
 #[derive(Debug)]
 enum Stepped {
     /// Request by request, a step every [`POWER_STEP_S`].
-    Requests(Stepper),
+    Requests(Box<Stepper>),
     /// Fluid, a step every interval.
-    Fluid(FluidStepper),
+    Fluid(Box<FluidStepper>),
 }
 
 impl Stepped {
@@ -221,11 +221,12 @@ pub fn setup(
                 Mode::Requests => {
                     let trace = c.requests(dir, seed, i)?;
                     let split = c.split.map(|sp| sp.split());
-                    Stepper::new(trace.requests, perf, settings, split).map(Stepped::Requests)
+                    Stepper::new(trace.requests, perf, settings, split)
+                        .map(|st| Stepped::Requests(Box::new(st)))
                 }
                 Mode::Fluid => {
                     let demand = c.demand(dir, seed, i, perf.as_ref())?;
-                    FluidStepper::new(demand, perf, settings).map(Stepped::Fluid)
+                    FluidStepper::new(demand, perf, settings).map(|f| Stepped::Fluid(Box::new(f)))
                 }
             }
             .map_err(|e| prefix(e, &key))?;

@@ -484,11 +484,7 @@ struct Fluid<'a> {
 }
 
 impl<'a> Fluid<'a> {
-    fn new(
-        demand: Cow<'a, Demand>,
-        perf: Option<Cow<'a, ReplicaPerf>>,
-        s: Cow<'a, ServiceSettings>,
-    ) -> Self {
+    fn new(demand: Cow<'a, Demand>, perf: Option<Cow<'a, ReplicaPerf>>, s: Cow<'a, ServiceSettings>) -> Self {
         let give_up = demand.loads.len() + (7.0 * 86_400.0 / demand.interval_s).ceil() as usize;
         let mut f = Fluid {
             speed: s.speed,

@@ -673,7 +673,8 @@ impl<'a> Sim<'a> {
             }
         };
         let g = f64::from(self.s.gpus_per_replica);
-        let mut demand = (self.s.gpu_tdp_w - self.s.gpu_idle_w) * power_share(share, self.s.decode_power_share);
+        let mut demand =
+            (self.s.gpu_tdp_w - self.s.gpu_idle_w) * power_share(share, self.s.decode_power_share);
         let mut watts = demand * self.busy_scale;
         let mut stretch = 1.0;
         let mut slowed = self.speed < self.s.speed;
@@ -786,8 +787,9 @@ impl<'a> Sim<'a> {
     /// `prefill_replicas` of the initial count, rounded, at least one in each pool
     /// (with a fixed count, `prefill_replicas` itself). 0 unsplit.
     fn prefill_target(&self, total: u32) -> u32 {
-        self.split
-            .map_or(0, |sp| prefill_pool(total, sp.prefill_replicas, self.s.scaling.initial()))
+        self.split.map_or(0, |sp| {
+            prefill_pool(total, sp.prefill_replicas, self.s.scaling.initial())
+        })
     }
 
     /// Schedules the next finish on prefill replica `link`'s link (the one scheduled
@@ -860,7 +862,10 @@ impl<'a> Sim<'a> {
         let pools = match self.split {
             // Unsplit, the prefill pool is empty.
             None => [(Role::Mixed, want), (Role::Prefill, 0)],
-            Some(_) => [(Role::Prefill, prefill), (Role::Decode, want.saturating_sub(prefill))],
+            Some(_) => [
+                (Role::Prefill, prefill),
+                (Role::Decode, want.saturating_sub(prefill)),
+            ],
         };
         let mut excess = [0u32; 3];
         for (role, wanted) in pools {
