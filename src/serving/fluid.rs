@@ -38,6 +38,10 @@
 //! spread within an interval is not modelled, so fluid percentiles understate the
 //! request-level tail. Peak power is the highest interval mean. Replicas asked for by autoscaling count from the moment their
 //! load time ends; removed ones go at once. Cost grows with intervals, not requests.
+//!
+//! Beside a cluster with power on, [`FluidStepper`] runs one interval per step at the
+//! speed and busy-power share the cluster's caps leave it (capacity and iteration times
+//! scale with the speed) and reports the interval's demand to the power tree.
 
 use std::borrow::Cow;
 
