@@ -76,6 +76,17 @@ impl ScalePolicy {
         }
     }
 
+    /// Fewest replicas this policy can ask for.
+    pub fn min(&self) -> u32 {
+        match self {
+            ScalePolicy::Fixed { replicas } => *replicas,
+            ScalePolicy::TargetUtilization { min, .. }
+            | ScalePolicy::QueueLength { min, .. }
+            | ScalePolicy::LatencySlo { min, .. } => *min,
+            ScalePolicy::Scheduled { by_hour } => by_hour.iter().copied().min().unwrap_or(0),
+        }
+    }
+
     /// Most replicas this policy can ask for.
     pub fn max(&self) -> u32 {
         match self {

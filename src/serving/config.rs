@@ -142,8 +142,9 @@ pub struct ServiceConfig {
     /// `measured` (default: a measured prefill profile where one exists) or `roofline`.
     #[serde(default)]
     pub prefill_model: PrefillModel,
-    /// Splitwise's phase split (request mode, `fixed` scaling): prefill and decode on
-    /// separate replicas.
+    /// Splitwise's phase split (request mode; any scaling that keeps at least 2
+    /// replicas, each pool keeping its initial share): prefill and decode on separate
+    /// replicas.
     #[serde(default)]
     pub split: Option<SplitConfig>,
 }
@@ -152,7 +153,8 @@ pub struct ServiceConfig {
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SplitConfig {
-    /// Replicas that only prefill; the others only decode.
+    /// Replicas that only prefill, of the initial count (autoscaling keeps the share);
+    /// the others only decode.
     pub prefill_replicas: u32,
     /// Bandwidth of the KV-cache hand-over, GB/s (default 400: a DGX H100's eight
     /// 400 Gb/s ConnectX-7 ports, NVIDIA DGX H100 user guide).

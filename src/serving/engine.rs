@@ -9,13 +9,17 @@
 //! ([`ModelCtx::bring_back`]). Nodes are taken freest first, so as few training jobs as
 //! possible are stopped.
 //!
-//! With the power model on, a request-mode service instead runs step by step beside
-//! the cluster ([`Stepper`], one step every [`POWER_STEP_S`]): at each step its
-//! replicas' mean demand over the last step goes into the power tree as loads on the
-//! nodes it holds ([`crate::power::loads`]), and the speed and busy power the caps left
-//! them at the last settle apply to its iterations until the next step. Under
-//! `priority` capping the loads rank above every job, so training is throttled to its
-//! lowest cap before a replica slows. Nodes then change at steps (at most a step late).
+//! With the power model on, a service instead runs step by step beside the cluster,
+//! coupled to its caps the same way in both modes: a request-mode service
+//! ([`Stepper`]) steps every [`POWER_STEP_S`], a fluid one ([`FluidStepper`]) once an
+//! interval. At each step the speed and busy power the caps left its loads at the last
+//! settle apply to the service until the next step, and its replicas' demand (their
+//! draw with busy power unscaled by the caps) goes into the power tree as loads on the
+//! nodes it holds ([`crate::power::loads`]): a request-mode service reports its mean
+//! demand over the last step, a fluid one its demand over the interval it has just run.
+//! Under `priority` capping the loads rank above every job, so training is throttled to
+//! its lowest cap before a replica slows. Nodes then change at steps (at most a step
+//! late); once the service has no work left its nodes draw idle power.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -24,7 +28,7 @@ use serde::Serialize;
 
 use super::config::{Mode, ServiceConfig};
 use super::error::ServingError;
-use super::fluid::simulate_fluid;
+use super::fluid::{simulate_fluid, FluidStepper};
 use super::instances::{read_dlrm_instances, replay, Instance, InstanceServices};
 use super::replicas::{simulate, simulate_split, Stepper};
 use super::report::ServiceReport;
@@ -59,10 +63,65 @@ pub const POWER_STEP_S: f64 = 1.0;
 /// uncoupled service use their index there).
 const STEP: u64 = 0xffff_ffff;
 
+/// A service's simulator, run step by step.
+#[derive(Debug)]
+enum Stepped {
+    /// Request by request, a step every [`POWER_STEP_S`].
+    Requests(Box<Stepper>),
+    /// Fluid, a step every interval.
+    Fluid(Box<FluidStepper>),
+}
+
+impl Stepped {
+    /// Runs the service to `t_s` under the throttle (speed, busy scale) the caps left it;
+    /// returns the demand of its GPUs for the coming step, W, or `None` once it has no
+    /// work left.
+    fn step(&mut self, t_s: f64, rate: f64, busy: f64) -> Option<f64> {
+        match self {
+            Stepped::Requests(st) => {
+                st.run_until(t_s);
+                let demand = st.take_mean_demand_w(t_s);
+                st.set_throttle(rate, busy);
+                st.work_left().then_some(demand)
+            }
+            Stepped::Fluid(f) => f.step(rate, busy),
+        }
+    }
+
+    /// When the next step is due, after one at `now`.
+    fn next_step(&self, now: SimTime) -> SimTime {
+        match self {
+            Stepped::Requests(_) => now + SimTime((POWER_STEP_S * 1000.0) as u64),
+            Stepped::Fluid(f) => SimTime((f.now_s() * 1000.0).round() as u64).max(now),
+        }
+    }
+
+    fn held_replicas(&self) -> u32 {
+        match self {
+            Stepped::Requests(st) => st.held_replicas(),
+            Stepped::Fluid(f) => f.held_replicas(),
+        }
+    }
+
+    fn last_arrival_s(&self) -> f64 {
+        match self {
+            Stepped::Requests(st) => st.last_arrival_s(),
+            Stepped::Fluid(f) => f.last_arrival_s(),
+        }
+    }
+
+    fn finish(self) -> ServiceReport {
+        match self {
+            Stepped::Requests(st) => st.finish(),
+            Stepped::Fluid(f) => f.finish(),
+        }
+    }
+}
+
 /// A service stepped beside the cluster, coupled to its power caps.
 #[derive(Debug)]
 struct Coupled {
-    stepper: Stepper,
+    stepper: Stepped,
     link: LoadLink,
     /// Id of the load of `candidates[0]`; candidate k is load `first_load + k`.
     first_load: u32,
@@ -88,7 +147,7 @@ struct Placed {
     held: Vec<(NodeId, u32)>,
     /// Replicas a node holds.
     per_node: u32,
-    /// Stepped beside the cluster (power on, request mode); its report comes at the end.
+    /// Stepped beside the cluster (power on); its report comes at the end.
     coupled: Option<Coupled>,
 }
 
@@ -101,10 +160,10 @@ pub struct ServingModel {
 }
 
 /// Simulates each service and prepares its node schedule on `cluster`; paths are
-/// relative to `dir`. With `power` (the run's power model is on), request-mode
-/// services are instead stepped beside the run under its caps. Errors name the
-/// service (`services[i].key`). Each `instances` table adds its services replayed from
-/// their trace ([`super::instances`]), after the request services.
+/// relative to `dir`. With `power` (the run's power model is on), services are instead
+/// stepped beside the run under its caps. Errors name the service
+/// (`services[i].key`). Each `instances` table adds its services replayed from their
+/// trace ([`super::instances`]), after the request services.
 pub fn setup(
     configs: &[ServiceConfig],
     instances: &[InstanceServices],
@@ -136,11 +195,21 @@ pub fn setup(
             ));
         }
         let perf = c.perf(gpu, &key)?;
-        if let (Some(link), Mode::Requests) = (power, c.mode) {
-            let trace = c.requests(dir, seed, i)?;
+        if let Some(link) = power {
             let settings = c.settings(gpu);
-            let split = c.split.map(|sp| sp.split());
-            let stepper = Stepper::new(trace.requests, perf, settings, split).map_err(|e| prefix(e, &key))?;
+            let stepper = match c.mode {
+                Mode::Requests => {
+                    let trace = c.requests(dir, seed, i)?;
+                    let split = c.split.map(|sp| sp.split());
+                    Stepper::new(trace.requests, perf, settings, split)
+                        .map(|st| Stepped::Requests(Box::new(st)))
+                }
+                Mode::Fluid => {
+                    let demand = c.demand(dir, seed, i, perf.as_ref())?;
+                    FluidStepper::new(demand, perf, settings).map(|f| Stepped::Fluid(Box::new(f)))
+                }
+            }
+            .map_err(|e| prefix(e, &key))?;
             let first_load = next_load;
             next_load += candidates.len() as u32;
             services.push(Placed {
@@ -375,10 +444,10 @@ impl ServingModel {
         }
     }
 
-    /// One step of coupled service `s` at the current time: it runs up to now at the
-    /// throttle of the last settle, takes the nodes its replicas need, and reports its
-    /// demand over the step as loads on them; the next step is scheduled while it has
-    /// work.
+    /// One step of coupled service `s` at the current time: it runs up to now (or, fluid,
+    /// over its next interval) at the throttle of the last settle, takes the nodes its
+    /// replicas need, and reports their demand as loads on them; the next step is
+    /// scheduled while it has work.
     fn step(&mut self, ctx: &mut ModelCtx<'_>, s: usize) {
         let t = ctx.now().as_secs_f64();
         let p = &mut self.services[s];
@@ -394,12 +463,8 @@ impl ServingModel {
         // Shares summed in different orders leave a cap that does not bind a hair
         // below 1: within 1e-9 it is full speed and power.
         let full = |f: f64| if f > 1.0 - 1e-9 { 1.0 } else { f };
-        let (rate, busy) = (full(rate), full(busy));
-        c.stepper.run_until(t);
-        let demand_w = c.stepper.take_mean_draw_w(t);
-        c.stepper.set_throttle(rate, busy);
+        let demand_w = c.stepper.step(t, full(rate), full(busy));
         let replicas = c.stepper.held_replicas();
-        let more = c.stepper.work_left();
         let want = replicas.div_ceil(p.per_node);
         if p.nodes_over_time.last().is_none_or(|l| l.1 != want) {
             p.nodes_over_time.push((t, want));
@@ -408,10 +473,10 @@ impl ServingModel {
         let p = &self.services[s];
         let c = p.coupled.as_ref().expect("a stepped service is coupled");
         let gpus = f64::from(replicas * c.gpus_per_replica);
-        let share = if gpus > 0.0 {
-            (demand_w - gpus * c.gpu_idle_w) / (gpus * (c.gpu_tdp_w - c.gpu_idle_w))
-        } else {
-            0.0
+        // With no work left the replicas idle.
+        let share = match demand_w {
+            Some(w) if gpus > 0.0 => (w - gpus * c.gpu_idle_w) / (gpus * (c.gpu_tdp_w - c.gpu_idle_w)),
+            _ => 0.0,
         };
         let mut left = replicas;
         for &(node, index) in &p.held {
@@ -424,8 +489,8 @@ impl ServingModel {
                 share: share.clamp(0.0, 1.0),
             });
         }
-        if more {
-            let next = ctx.now() + SimTime((POWER_STEP_S * 1000.0) as u64);
+        if demand_w.is_some() {
+            let next = c.stepper.next_step(ctx.now());
             ctx.schedule(next, ((s as u64) << 32) | STEP);
         }
     }

@@ -38,6 +38,12 @@
 //! spread within an interval is not modelled, so fluid percentiles understate the
 //! request-level tail. Peak power is the highest interval mean. Replicas asked for by autoscaling count from the moment their
 //! load time ends; removed ones go at once. Cost grows with intervals, not requests.
+//!
+//! Beside a cluster with power on, [`FluidStepper`] runs one interval per step at the
+//! speed and busy-power share the cluster's caps leave it (capacity and iteration times
+//! scale with the speed) and reports the interval's demand to the power tree.
+
+use std::borrow::Cow;
 
 use super::autoscale::Observed;
 use super::error::ServingError;
@@ -237,9 +243,9 @@ struct Capacity {
 }
 
 impl Capacity {
-    fn new(mix: &Load, perf: Option<&ReplicaPerf>, s: &ServiceSettings) -> Self {
+    fn new(mix: &Load, perf: Option<&ReplicaPerf>, s: &ServiceSettings, speed: f64) -> Self {
         let Some(m) = perf else {
-            let exec = mix.exec_s / s.speed;
+            let exec = mix.exec_s / speed;
             return Capacity {
                 a: 0.0,
                 c: 0.0,
@@ -252,9 +258,9 @@ impl Capacity {
             };
         };
         let l = &m.llm;
-        let bw = m.bytes_per_s * m.eff.bandwidth * s.speed;
-        let fl = m.flops * m.eff.compute * s.speed;
-        let seq = m.eff.per_seq_ms / 1e3 / s.speed;
+        let bw = m.bytes_per_s * m.eff.bandwidth * speed;
+        let fl = m.flops * m.eff.compute * speed;
+        let seq = m.eff.per_seq_ms / 1e3 / speed;
         let compute = 2.0 * l.params * mix.prompt / fl;
         let attn = m.eff.attn_passes * f64::from(l.layers) * f64::from(l.heads) * 2.0 * mix.prompt_sq;
         let a = l.weight_bytes() / bw;
@@ -267,7 +273,7 @@ impl Capacity {
                 prefill_sq_tokens: mix.prompt_sq,
                 ..Batch::default()
             };
-            let part = m.prefill_part_ms(&one) / 1e3 / s.speed;
+            let part = m.prefill_part_ms(&one) / 1e3 / speed;
             (part * compute / (compute + attn / bw), part + seq)
         } else {
             (compute, compute + attn / bw + seq)
@@ -331,6 +337,8 @@ struct Step {
     iteration: f64,
     prefill: f64,
     busy: f64,
+    /// Speed of the interval (the settings' times the cluster cap's factor).
+    speed: f64,
 }
 
 /// Runs `demand` through the service until every request is served (or a week past
@@ -340,6 +348,15 @@ pub fn simulate_fluid(
     perf: Option<&ReplicaPerf>,
     s: &ServiceSettings,
 ) -> Result<ServiceReport, ServingError> {
+    check(demand, perf, s)?;
+    let mut f = Fluid::new(Cow::Borrowed(demand), perf.map(Cow::Borrowed), Cow::Borrowed(s));
+    while f.work_left() {
+        f.interval();
+    }
+    Ok(f.report())
+}
+
+fn check(demand: &Demand, perf: Option<&ReplicaPerf>, s: &ServiceSettings) -> Result<(), ServingError> {
     let arrived: f64 = demand.loads.iter().map(|l| l.requests).sum();
     if arrived > 0.0 && s.scaling.max() == 0 {
         return Err(ServingError::config(
@@ -362,13 +379,101 @@ pub fn simulate_fluid(
             "requests have no recorded execution time and the service names no model to time them",
         ));
     }
-    Fluid::new(demand, perf, s).run()
+    Ok(())
+}
+
+/// A fluid service run one interval at a time beside a cluster run, so that the
+/// cluster's power caps can slow it ([`crate::serving::engine`]): each
+/// [`FluidStepper::step`] runs the next interval at the speed and busy power the caps
+/// leave it and returns the draw it asks for. Run with no throttle to the end it gives
+/// exactly the report of [`simulate_fluid`].
+pub struct FluidStepper {
+    fluid: Fluid<'static>,
+}
+
+impl std::fmt::Debug for FluidStepper {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FluidStepper")
+            .field("interval", &self.fluid.k)
+            .field("intervals", &self.fluid.demand.loads.len())
+            .finish()
+    }
+}
+
+impl FluidStepper {
+    /// A service at time 0 with its initial replicas; checks as [`simulate_fluid`] does.
+    pub fn new(demand: Demand, perf: Option<ReplicaPerf>, s: ServiceSettings) -> Result<Self, ServingError> {
+        check(&demand, perf.as_ref(), &s)?;
+        Ok(FluidStepper {
+            fluid: Fluid::new(Cow::Owned(demand), perf.map(Cow::Owned), Cow::Owned(s)),
+        })
+    }
+
+    /// Length of an interval (a step), s.
+    pub fn interval_s(&self) -> f64 {
+        self.fluid.demand.interval_s
+    }
+
+    /// Start of the next interval, s.
+    pub fn now_s(&self) -> f64 {
+        self.fluid.k as f64 * self.fluid.demand.interval_s
+    }
+
+    /// End of the last interval with arrivals, s.
+    pub fn last_arrival_s(&self) -> f64 {
+        self.fluid.demand.loads.len() as f64 * self.fluid.demand.interval_s
+    }
+
+    /// Whether an interval is left to run (arrivals to come or a backlog to drain).
+    pub fn work_left(&self) -> bool {
+        self.fluid.work_left()
+    }
+
+    /// Replicas held (serving or loading) in the interval run last (after the last
+    /// interval: those autoscaling asked for at its end).
+    pub fn held_replicas(&self) -> u32 {
+        self.fluid.replicas.len() as u32
+    }
+
+    /// Runs the next interval at `speed` (0 < speed ≤ 1) of the settings' speed, its
+    /// busy power (above idle) scaled by `busy_scale`; returns the mean draw of its GPUs
+    /// over the interval before that scale (what it asks of the power tree), W. `None`
+    /// when no interval is left: the replicas autoscaling last asked for are then held
+    /// ([`FluidStepper::held_replicas`]) and idle.
+    pub fn step(&mut self, speed: f64, busy_scale: f64) -> Option<f64> {
+        if !self.fluid.work_left() {
+            self.fluid.apply_pending();
+            return None;
+        }
+        self.fluid.speed = self.fluid.s.speed * speed.clamp(f64::MIN_POSITIVE, 1.0);
+        self.fluid.busy_scale = busy_scale.clamp(0.0, 1.0);
+        Some(self.fluid.interval())
+    }
+
+    /// Reports (nothing is left to run, or the backlog is given up).
+    pub fn finish(self) -> ServiceReport {
+        self.fluid.report()
+    }
 }
 
 struct Fluid<'a> {
-    demand: &'a Demand,
-    perf: Option<&'a ReplicaPerf>,
-    s: &'a ServiceSettings,
+    demand: Cow<'a, Demand>,
+    perf: Option<Cow<'a, ReplicaPerf>>,
+    s: Cow<'a, ServiceSettings>,
+    /// Speed factor of the next interval: the settings' speed times the cluster power
+    /// cap's factor ([`FluidStepper::step`]).
+    speed: f64,
+    /// Share of its busy power (above idle) the cluster power cap leaves the next interval.
+    busy_scale: f64,
+    /// Next interval to run.
+    k: usize,
+    /// The last interval run after the demand's while a backlog is left.
+    give_up: usize,
+    /// Replicas autoscaling asked for at the end of the last interval, from when.
+    pending: Option<(f64, u32)>,
+    /// Iterations run, and those slowed by the cluster's power cap.
+    iterations: f64,
+    throttled: f64,
     /// Ready times of replicas held (serving or loading), seconds.
     replicas: Vec<f64>,
     backlog: f64,
@@ -383,11 +488,16 @@ struct Fluid<'a> {
 }
 
 impl<'a> Fluid<'a> {
-    fn new(demand: &'a Demand, perf: Option<&'a ReplicaPerf>, s: &'a ServiceSettings) -> Self {
-        Fluid {
-            demand,
-            perf,
-            s,
+    fn new(demand: Cow<'a, Demand>, perf: Option<Cow<'a, ReplicaPerf>>, s: Cow<'a, ServiceSettings>) -> Self {
+        let give_up = demand.loads.len() + (7.0 * 86_400.0 / demand.interval_s).ceil() as usize;
+        let mut f = Fluid {
+            speed: s.speed,
+            busy_scale: 1.0,
+            k: 0,
+            give_up,
+            pending: None,
+            iterations: 0.0,
+            throttled: 0.0,
             replicas: vec![0.0; s.scaling.initial() as usize],
             backlog: 0.0,
             entries: vec![(0.0, 0.0)],
@@ -401,7 +511,12 @@ impl<'a> Fluid<'a> {
             energy_j: 0.0,
             peak_w: 0.0,
             replicas_over_time: Vec::new(),
-        }
+            demand,
+            perf,
+            s,
+        };
+        f.note_replicas(0.0);
+        f
     }
 
     fn note_replicas(&mut self, t: f64) {
@@ -413,26 +528,38 @@ impl<'a> Fluid<'a> {
         }
     }
 
-    fn run(mut self) -> Result<ServiceReport, ServingError> {
-        let dt = self.demand.interval_s;
-        let last = self.demand.loads.len();
-        let give_up = last + (7.0 * 86_400.0 / dt).ceil() as usize;
-        self.note_replicas(0.0);
-        let mut k = 0;
-        while k < last || (self.backlog > 1e-9 && k < give_up) {
-            let load = self.demand.loads.get(k).copied().unwrap_or_default();
-            let t0 = k as f64 * dt;
-            let o = self.interval(t0, dt, &load);
-            let want = self.s.scaling.desired(&o);
-            self.scale(t0 + dt, want);
-            self.note_replicas(t0 + dt);
-            k += 1;
-        }
-        Ok(self.report(k as f64 * dt))
+    /// Whether an interval is left: arrivals to come, or a backlog to drain (for at
+    /// most a week past the last arrival).
+    fn work_left(&self) -> bool {
+        self.k < self.demand.loads.len() || (self.backlog > 1e-9 && self.k < self.give_up)
     }
 
-    /// Runs `[t0, t0 + dt)`; returns what autoscaling observes at its end.
-    fn interval(&mut self, t0: f64, dt: f64, load: &Load) -> Observed {
+    /// Applies autoscaling's last decision at the end of the interval it watched.
+    fn apply_pending(&mut self) {
+        if let Some((t, want)) = self.pending.take() {
+            self.scale(t, want);
+            self.note_replicas(t);
+        }
+    }
+
+    /// Runs the next interval with the replicas autoscaling left it and takes the next
+    /// decision (applied when the following interval starts); returns the interval's
+    /// mean GPU draw before the cluster cap's busy scale, W.
+    fn interval(&mut self) -> f64 {
+        self.apply_pending();
+        let dt = self.demand.interval_s;
+        let load = self.demand.loads.get(self.k).copied().unwrap_or_default();
+        let t0 = self.k as f64 * dt;
+        let (o, demand_w) = self.run_interval(t0, dt, &load);
+        let want = self.s.scaling.desired(&o);
+        self.pending = Some((t0 + dt, want));
+        self.k += 1;
+        demand_w
+    }
+
+    /// Runs `[t0, t0 + dt)`; returns what autoscaling observes at its end and the
+    /// interval's mean GPU draw before the busy scale, W.
+    fn run_interval(&mut self, t0: f64, dt: f64, load: &Load) -> (Observed, f64) {
         let t1 = t0 + dt;
         let serving: f64 = self
             .replicas
@@ -443,7 +570,7 @@ impl<'a> Fluid<'a> {
         if let Some(m) = load.mean() {
             self.last_mix = m;
         }
-        let cap = Capacity::new(&self.last_mix, self.perf, self.s);
+        let cap = Capacity::new(&self.last_mix, self.perf.as_deref(), &self.s, self.speed);
         let mu = cap.mu * serving;
         let lambda = load.requests / dt;
         // Newell's fluid queue over the interval: saturated until the backlog clears.
@@ -485,9 +612,19 @@ impl<'a> Fluid<'a> {
         self.gpu_seconds += held * g * dt;
         let prefill_share = (rate * cap.compute).min(busy);
         let share = prefill_share + (busy - prefill_share) * self.s.decode_power_share;
-        let watts =
-            held * g * self.s.gpu_idle_w + serving * g * (self.s.gpu_tdp_w - self.s.gpu_idle_w) * share;
+        let busy_w = serving * g * (self.s.gpu_tdp_w - self.s.gpu_idle_w) * share;
+        let watts = held * g * self.s.gpu_idle_w + busy_w * self.busy_scale;
+        let demand_w = held * g * self.s.gpu_idle_w + busy_w;
         self.energy_j += watts * dt;
+        // Iterations of the interval (one per request without a model).
+        let step_s = if self.perf.is_some() { iteration } else { cap.exec };
+        if busy > 0.0 && step_s > 0.0 {
+            let n = busy * serving * dt / step_s;
+            self.iterations += n;
+            if self.speed < self.s.speed {
+                self.throttled += n;
+            }
+        }
         self.peak_w = self.peak_w.max(watts);
         self.steps.push(Step {
             arrived: load.requests,
@@ -496,15 +633,17 @@ impl<'a> Fluid<'a> {
             iteration,
             prefill: cap.c,
             busy,
+            speed: self.speed,
         });
         let ttft_now = self.backlog / mu.max(f64::MIN_POSITIVE) + erlang_wait + iteration + cap.c;
-        Observed {
+        let observed = Observed {
             now_s: t1,
             replicas: self.replicas.iter().filter(|&&r| r <= t1).count() as u32,
             utilization: busy,
             outstanding: (self.backlog + rate * serving * iteration * cap.o).round() as u64,
             ttft_p90_s: if load.requests > 0.0 { ttft_now } else { 0.0 },
-        }
+        };
+        (observed, demand_w)
     }
 
     /// Holds `want` replicas from `t`: new ones ready after the load time; the newest
@@ -545,8 +684,10 @@ impl<'a> Fluid<'a> {
         sum / (x1 - x0)
     }
 
-    fn report(mut self, end_s: f64) -> ServiceReport {
+    fn report(mut self) -> ServiceReport {
+        self.apply_pending();
         let dt = self.demand.interval_s;
+        let end_s = self.k as f64 * dt;
         let mut from = 0;
         let mut cum = 0.0;
         let mut ttft = Vec::with_capacity(self.steps.len());
@@ -574,7 +715,7 @@ impl<'a> Fluid<'a> {
                     sv.iteration,
                 )
             } else {
-                (st.erlang_wait + st.mix.exec_s / self.s.speed, 0.0)
+                (st.erlang_wait + st.mix.exec_s / sv.speed, 0.0)
             };
             let t = fluid_wait + first;
             let decode = if self.perf.is_some() {
@@ -637,7 +778,11 @@ impl<'a> Fluid<'a> {
             energy_kwh,
             peak_kw: self.peak_w / 1e3,
             tokens_served: tokens,
-            throttled_share: 0.0,
+            throttled_share: if self.iterations > 0.0 {
+                self.throttled / self.iterations
+            } else {
+                0.0
+            },
             gpu_hours_per_1000: per_k(gpu_hours),
             energy_kwh_per_1000: per_k(energy_kwh),
             replicas_over_time: std::mem::take(&mut self.replicas_over_time),

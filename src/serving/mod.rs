@@ -14,6 +14,7 @@ pub mod error;
 pub mod fluid;
 pub mod generate;
 pub mod instances;
+pub mod kvlink;
 pub mod perf;
 pub mod profile;
 pub mod replicas;

@@ -18,6 +18,7 @@ use std::collections::{BinaryHeap, VecDeque};
 
 use super::autoscale::{Observed, ScalePolicy};
 use super::error::ServingError;
+use super::kvlink::PsLink;
 use super::perf::{power_share, Batch, ReplicaPerf};
 use super::report::{Drops, ServiceReport, Slo};
 use super::request::Request;
@@ -81,17 +82,21 @@ enum State {
 
 /// Splitwise's phase split (Patel et al., ISCA 2024): a pool of replicas only prefills,
 /// the rest only decode; a prompt's KV cache moves from one to the other over the
-/// interconnect after its first token.
+/// interconnect after its first token, sharing its prefill replica's link with the
+/// hand-overs in flight ([`super::kvlink`]). Under autoscaling each pool keeps its share
+/// of the count (`prefill_replicas` of the initial count, rounded, at least one each).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Split {
-    /// Replicas of the prefill pool (the first ones); the others decode.
+    /// Replicas of the prefill pool among the initial ones (the first ones); the
+    /// others decode.
     pub prefill_replicas: u32,
-    /// Bandwidth of the KV-cache transfer from a prefill to a decode replica, bytes/s.
+    /// Bandwidth of a prefill replica's link to the decode pool, bytes/s.
     pub kv_link_bytes_per_s: f64,
 }
 
 /// What a replica's iterations do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
 enum Role {
     /// Prefill and decode batched together (continuous batching).
     Mixed,
@@ -116,6 +121,8 @@ struct Replica {
     busy_us: u64,
     /// Power of the running iteration, W per GPU.
     iter_w: f64,
+    /// What it asks for: `iter_w` before the cluster cap's busy scale.
+    iter_demand_w: f64,
 }
 
 /// Runs `trace` (sorted by arrival) through the service until every request is done, or
@@ -132,8 +139,8 @@ pub fn simulate(
 }
 
 /// As [`simulate`], with the replicas split into a prefill and a decode pool
-/// ([`Split`]). Needs a performance model and a fixed replica count that leaves both
-/// pools at least one replica.
+/// ([`Split`]). Needs a performance model and a scaling policy that never goes below 2
+/// replicas, and 1 to initial − 1 prefill replicas.
 pub fn simulate_split(
     trace: &[Request],
     perf: &ReplicaPerf,
@@ -213,16 +220,19 @@ impl Stepper {
             .count() as u32
     }
 
-    /// Mean draw of the service's GPUs from the last call (or time 0) to `t_s`, W;
-    /// after the last event the draw is what the GPUs held then draw.
-    pub fn take_mean_draw_w(&mut self, t_s: f64) -> f64 {
+    /// Mean demand of the service's GPUs from the last call (or time 0) to `t_s`, W:
+    /// what they drew with their busy power (above idle) unscaled by the cluster cap
+    /// ([`Stepper::set_throttle`]), what the service asks of the power tree. After the
+    /// last event the demand is what the GPUs held then ask for.
+    pub fn take_mean_demand_w(&mut self, t_s: f64) -> f64 {
         let t = us(t_s).max(self.sim.now);
-        let tail = (self.sim.idle_w + self.sim.busy_w) * (t - self.sim.now) as f64 / 1e6;
+        let now_w = self.sim.idle_w + self.sim.busy_demand_w;
+        let tail = now_w * (t - self.sim.now) as f64 / 1e6;
         let span = (t - self.sim.chunk_start.min(t)) as f64 / 1e6;
         let mean = if span > 0.0 {
             (self.sim.chunk_j + tail) / span
         } else {
-            self.sim.idle_w + self.sim.busy_w
+            now_w
         };
         // The clock stays at the last event once work is done, so the next window's
         // energy from there on starts less what this one already counted.
@@ -255,12 +265,13 @@ fn check_split(perf: Option<&ReplicaPerf>, s: &ServiceSettings, split: Split) ->
             "a split service needs a model to time its phases",
         ));
     }
-    let ScalePolicy::Fixed { replicas } = s.scaling else {
+    if s.scaling.min() < 2 {
         return Err(ServingError::config(
             "scaling",
-            "a split service needs a fixed replica count",
+            "a split service needs at least 2 replicas at all times (one per pool)",
         ));
-    };
+    }
+    let replicas = s.scaling.initial();
     if split.prefill_replicas == 0 || split.prefill_replicas >= replicas {
         return Err(ServingError::config(
             "split.prefill_replicas",
@@ -324,8 +335,9 @@ enum Ev {
     IterEnd(u32),
     /// Replica finishes loading.
     Loaded(u32),
-    /// Split: a request's KV cache has reached the decode pool.
-    Handed(u32),
+    /// Split: the next KV-cache transfer over a prefill replica's link may be done
+    /// (link, generation: a stale one is skipped).
+    KvDone(u32, u32),
     /// Autoscaling decision.
     Tick,
 }
@@ -339,11 +351,15 @@ struct Sim<'a> {
     speed: f64,
     /// Share of an iteration's busy power (above idle) the cluster power cap leaves.
     busy_scale: f64,
-    /// Draw integrated since the last [`Stepper::take_mean_draw_w`], J, and its start.
+    /// Demand integrated since the last [`Stepper::take_mean_demand_w`], J, and its start.
     chunk_j: f64,
     chunk_start: Us,
     /// Prefill and decode pools, if split.
     split: Option<Split>,
+    /// Split: each replica's link to the decode pool (a prefill replica's is used),
+    /// shared by the transfers in flight over it, and the generation of its scheduled
+    /// [`Ev::KvDone`].
+    links: Vec<(PsLink, u32)>,
     /// Split: prefilled requests waiting for a decode replica, and idle decode replicas.
     decode_queue: VecDeque<u32>,
     idle_decode: Vec<u32>,
@@ -370,6 +386,8 @@ struct Sim<'a> {
     energy_j: f64,
     /// Excess over idle of the iterations running now, W.
     busy_w: f64,
+    /// The same before the cluster cap's busy scale (what they ask for), W.
+    busy_demand_w: f64,
     /// Idle draw of the GPUs held at the last event, W.
     idle_w: f64,
     /// Iterations started, and those slowed by the power cap.
@@ -397,6 +415,7 @@ impl<'a> Sim<'a> {
             chunk_j: 0.0,
             chunk_start: 0,
             split: None,
+            links: Vec::new(),
             decode_queue: VecDeque::new(),
             idle_decode: Vec::new(),
             trace,
@@ -424,6 +443,7 @@ impl<'a> Sim<'a> {
             gpu_seconds: 0.0,
             energy_j: 0.0,
             busy_w: 0.0,
+            busy_demand_w: 0.0,
             idle_w: 0.0,
             iterations: 0,
             throttled: 0,
@@ -451,8 +471,14 @@ impl<'a> Sim<'a> {
     /// Places the initial replicas and the first autoscaling tick.
     fn begin(&mut self) {
         let start = self.s.scaling.initial();
-        for _ in 0..start {
-            self.add_replica(true);
+        let prefill = self.prefill_target(start);
+        for i in 0..start {
+            let role = match self.split {
+                None => Role::Mixed,
+                Some(_) if i < prefill => Role::Prefill,
+                Some(_) => Role::Decode,
+            };
+            self.add_replica(true, role);
         }
         self.note_replicas();
         self.push(us(self.s.interval_s), Ev::Tick);
@@ -487,7 +513,7 @@ impl<'a> Sim<'a> {
                 match ev {
                     Ev::IterEnd(r) => self.iteration_end(r),
                     Ev::Loaded(r) => self.loaded(r),
-                    Ev::Handed(q) => self.handed(q),
+                    Ev::KvDone(link, generation) => self.kv_done(link, generation),
                     Ev::Tick => self.tick(),
                 }
             }
@@ -504,20 +530,20 @@ impl<'a> Sim<'a> {
         // Idle power for every held GPU; busy iterations add their excess at their end.
         self.energy_j += held * g * self.s.gpu_idle_w * dt;
         self.idle_w = held * g * self.s.gpu_idle_w;
-        self.window(t, self.idle_w + self.busy_w);
+        self.window(t, self.idle_w + self.busy_w, self.idle_w + self.busy_demand_w);
         self.last_area = t;
         self.now = t;
     }
 
-    /// Adds a draw of `watts` from the last event to `t` to the one-second windows,
-    /// closing each full window into the peak.
-    fn window(&mut self, t: Us, watts: f64) {
+    /// Adds a draw of `watts` (a demand of `demand_w`) from the last event to `t` to the
+    /// one-second windows, closing each full window into the peak.
+    fn window(&mut self, t: Us, watts: f64, demand_w: f64) {
         let mut from = self.last_area;
         while from < t {
             let end = (from / PEAK_WINDOW_US + 1) * PEAK_WINDOW_US;
             let to = end.min(t);
             self.window_j += watts * (to - from) as f64 / 1e6;
-            self.chunk_j += watts * (to - from) as f64 / 1e6;
+            self.chunk_j += demand_w * (to - from) as f64 / 1e6;
             if to == end {
                 self.peak_w = self.peak_w.max(self.window_j / (PEAK_WINDOW_US as f64 / 1e6));
                 self.window_j = 0.0;
@@ -526,13 +552,11 @@ impl<'a> Sim<'a> {
         }
     }
 
-    fn add_replica(&mut self, ready: bool) {
+    fn add_replica(&mut self, ready: bool, role: Role) {
         let id = self.replicas.len() as u32;
-        let role = match self.split {
-            None => Role::Mixed,
-            Some(sp) if id < sp.prefill_replicas => Role::Prefill,
-            Some(_) => Role::Decode,
-        };
+        if let Some(sp) = self.split {
+            self.links.push((PsLink::new(sp.kv_link_bytes_per_s), 0));
+        }
         self.replicas.push(Replica {
             role,
             state: if ready { State::Serving } else { State::Loading },
@@ -543,6 +567,7 @@ impl<'a> Sim<'a> {
             iter_start: 0,
             busy_us: 0,
             iter_w: 0.0,
+            iter_demand_w: 0.0,
         });
         if ready {
             self.park(id);
@@ -648,9 +673,9 @@ impl<'a> Sim<'a> {
             }
         };
         let g = f64::from(self.s.gpus_per_replica);
-        let mut watts = (self.s.gpu_tdp_w - self.s.gpu_idle_w)
-            * power_share(share, self.s.decode_power_share)
-            * self.busy_scale;
+        let mut demand =
+            (self.s.gpu_tdp_w - self.s.gpu_idle_w) * power_share(share, self.s.decode_power_share);
+        let mut watts = demand * self.busy_scale;
         let mut stretch = 1.0;
         let mut slowed = self.speed < self.s.speed;
         if let Some(cap) = self.s.power_cap_w {
@@ -661,6 +686,7 @@ impl<'a> Sim<'a> {
             if watts > room {
                 let f = (room / watts).max(MIN_CLOCK);
                 watts *= f;
+                demand *= f;
                 stretch = share / f + (1.0 - share);
                 slowed = true;
             }
@@ -671,7 +697,9 @@ impl<'a> Sim<'a> {
         self.iterations += 1;
         let dur = us(ms * stretch / 1e3 / self.speed).max(1);
         rep.iter_w = watts;
+        rep.iter_demand_w = demand;
         self.busy_w += rep.iter_w * g;
+        self.busy_demand_w += rep.iter_demand_w * g;
         rep.running = true;
         rep.iter_start = self.now;
         let at = self.now + dur;
@@ -687,6 +715,7 @@ impl<'a> Sim<'a> {
         self.interval_busy_us += dur;
         self.energy_j += rep.iter_w * f64::from(self.s.gpus_per_replica) * dur as f64 / 1e6;
         self.busy_w -= rep.iter_w * f64::from(self.s.gpus_per_replica);
+        self.busy_demand_w -= rep.iter_demand_w * f64::from(self.s.gpus_per_replica);
         let decoding = (rep.seqs.len() - rep.prefilling) as u32;
         if decoding > 0 {
             self.tbt.push((dur as f64 / 1e6, decoding));
@@ -729,16 +758,18 @@ impl<'a> Sim<'a> {
             // Prefilled: each sequence's KV cache (prompt and first token) leaves for
             // the decode pool.
             let per_token = self.perf.as_deref().map_or(0.0, |p| p.llm.kv_bytes_per_token());
-            let link = self.split.map_or(f64::INFINITY, |sp| sp.kv_link_bytes_per_s);
+            // They share the replica's link with the transfers already in flight.
             let mut seqs = std::mem::take(&mut self.replicas[id as usize].seqs);
+            let now_s = now as f64 / 1e6;
             for &q in &seqs {
                 let r = self.trace[q as usize];
                 self.replicas[id as usize].kv_used -= kv_need(Role::Prefill, &r);
                 let bytes = per_token * f64::from(r.prompt_tokens + 1);
-                self.push(now + us(bytes / link), Ev::Handed(q));
+                self.links[id as usize].0.start(now_s, bytes, q);
             }
             seqs.clear();
             self.replicas[id as usize].seqs = seqs;
+            self.schedule_link(id);
         }
         self.start_iteration(id);
     }
@@ -750,6 +781,39 @@ impl<'a> Sim<'a> {
         } else {
             self.idle.push(id);
         }
+    }
+
+    /// Split: replicas of the prefill pool when the service holds `total`: the share
+    /// `prefill_replicas` of the initial count, rounded, at least one in each pool
+    /// (with a fixed count, `prefill_replicas` itself). 0 unsplit.
+    fn prefill_target(&self, total: u32) -> u32 {
+        self.split.map_or(0, |sp| {
+            prefill_pool(total, sp.prefill_replicas, self.s.scaling.initial())
+        })
+    }
+
+    /// Schedules the next finish on prefill replica `link`'s link (the one scheduled
+    /// before, if any, goes stale).
+    fn schedule_link(&mut self, link: u32) {
+        let (l, generation) = &mut self.links[link as usize];
+        let Some(done_s) = l.next_done_s() else { return };
+        *generation += 1;
+        let ev = Ev::KvDone(link, *generation);
+        let at = ((done_s * 1e6).ceil().max(0.0) as Us).max(self.now);
+        self.push(at, ev);
+    }
+
+    /// Split: the transfers over `link` done by now hand their requests to the decode
+    /// pool.
+    fn kv_done(&mut self, link: u32, generation: u32) {
+        if self.links[link as usize].1 != generation {
+            return;
+        }
+        let now_s = self.now as f64 / 1e6;
+        while let Some(q) = self.links[link as usize].0.pop_done(now_s, 1e-6) {
+            self.handed(q);
+        }
+        self.schedule_link(link);
     }
 
     /// Split: request `q`'s KV cache reached the decode pool.
@@ -793,40 +857,58 @@ impl<'a> Sim<'a> {
             ttft_p90_s: p90,
         };
         let want = self.s.scaling.desired(&o);
-        let have = self
-            .replicas
-            .iter()
-            .filter(|r| matches!(r.state, State::Serving | State::Loading))
-            .count() as u32;
-        if want > have {
-            for _ in have..want {
-                self.add_replica(false);
-            }
-        } else {
-            // Drain the newest replicas first: loading ones go at once.
-            let mut excess = have - want;
-            for id in (0..self.replicas.len()).rev() {
-                if excess == 0 {
-                    break;
+        // Each pool (one unsplit) grows or shrinks to its share of the count wanted.
+        let prefill = self.prefill_target(want);
+        let pools = match self.split {
+            // Unsplit, the prefill pool is empty.
+            None => [(Role::Mixed, want), (Role::Prefill, 0)],
+            Some(_) => [
+                (Role::Prefill, prefill),
+                (Role::Decode, want.saturating_sub(prefill)),
+            ],
+        };
+        let mut excess = [0u32; 3];
+        for (role, wanted) in pools {
+            let have = self
+                .replicas
+                .iter()
+                .filter(|r| r.role == role && matches!(r.state, State::Serving | State::Loading))
+                .count() as u32;
+            if wanted > have {
+                for _ in have..wanted {
+                    self.add_replica(false, role);
                 }
-                let rep = &mut self.replicas[id];
-                match rep.state {
-                    State::Loading => rep.state = State::Gone,
-                    State::Serving => {
-                        rep.state = State::Draining;
-                        if !rep.running {
-                            self.idle.retain(|&i| i as usize != id);
-                            self.replicas[id].state = if self.replicas[id].seqs.is_empty() {
-                                State::Gone
-                            } else {
-                                State::Draining
-                            };
-                        }
+            } else {
+                excess[role as usize] = have - wanted;
+            }
+        }
+        // Drain the newest replicas of each pool first: loading ones go at once.
+        for id in (0..self.replicas.len()).rev() {
+            if excess == [0; 3] {
+                break;
+            }
+            let rep = &mut self.replicas[id];
+            let role = rep.role as usize;
+            if excess[role] == 0 {
+                continue;
+            }
+            match rep.state {
+                State::Loading => rep.state = State::Gone,
+                State::Serving => {
+                    rep.state = State::Draining;
+                    if !rep.running {
+                        self.idle.retain(|&i| i as usize != id);
+                        self.idle_decode.retain(|&i| i as usize != id);
+                        self.replicas[id].state = if self.replicas[id].seqs.is_empty() {
+                            State::Gone
+                        } else {
+                            State::Draining
+                        };
                     }
-                    _ => continue,
                 }
-                excess -= 1;
+                _ => continue,
             }
+            excess[role] -= 1;
         }
         self.note_replicas();
         let more = self.next_arrival < self.trace.len() || self.in_system > 0;
@@ -921,4 +1003,30 @@ fn weighted_percentile(v: &mut [(f64, u32)], q: f64) -> f64 {
         }
     }
     v[v.len() - 1].0
+}
+
+/// Prefill replicas of `total` when `prefill` of `initial` prefill: the share rounded
+/// half up, at least one in each pool.
+fn prefill_pool(total: u32, prefill: u32, initial: u32) -> u32 {
+    let initial = u64::from(initial.max(1));
+    let share = (2 * u64::from(total) * u64::from(prefill) + initial) / (2 * initial);
+    (share as u32).clamp(1, total.saturating_sub(1).max(1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::prefill_pool;
+
+    /// 3 of 4 prefilling: of 8, 6; of 5, 3.75 → 4; of 2, 1.5 → 2 but one must decode → 1;
+    /// 1 of 2: of 3, 1.5 → 2; of 7, 3.5 → 4. A fixed count keeps its own split.
+    #[test]
+    fn pools_keep_their_initial_share() {
+        assert_eq!(prefill_pool(4, 3, 4), 3);
+        assert_eq!(prefill_pool(8, 3, 4), 6);
+        assert_eq!(prefill_pool(5, 3, 4), 4);
+        assert_eq!(prefill_pool(2, 3, 4), 1);
+        assert_eq!(prefill_pool(3, 1, 2), 2);
+        assert_eq!(prefill_pool(7, 1, 2), 4);
+        assert_eq!(prefill_pool(6, 1, 6), 1);
+    }
 }
