@@ -410,7 +410,16 @@ values = ["fifo", "fifo-skip"]
     ok(&["sweep", s, "-o", &dir("csv"), "--no-report"], "4");
     for (name, jobs) in [("p1", "1"), ("p4", "4")] {
         ok(
-            &["sweep", s, "-o", &dir(name), "--jobs", jobs, "--format", "parquet"],
+            &[
+                "sweep",
+                s,
+                "-o",
+                &dir(name),
+                "--jobs",
+                jobs,
+                "--format",
+                "parquet",
+            ],
             jobs,
         );
     }
@@ -420,7 +429,15 @@ values = ["fifo", "fifo-skip"]
     }
     let m = dir("merged");
     ok(
-        &["merge", &dir("shard0"), &dir("shard1"), "-o", &m, "--format", "parquet"],
+        &[
+            "merge",
+            &dir("shard0"),
+            &dir("shard1"),
+            "-o",
+            &m,
+            "--format",
+            "parquet",
+        ],
         "2",
     );
     for table in ["sweep", "sweep_summary"] {

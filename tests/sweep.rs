@@ -202,11 +202,19 @@ fn sweep_files_are_identical_for_any_thread_count_shards_and_resume() {
         assert_eq!((r.runs, r.wrote_files), (4, false));
     }
     let merged = tmp.path().join("merged");
-    assert_eq!(sweep::merge(&shard_dirs, &merged, false, Default::default()).unwrap(), 12);
+    assert_eq!(
+        sweep::merge(&shard_dirs, &merged, false, Default::default()).unwrap(),
+        12
+    );
     assert_eq!(files(&merged), (runs.clone(), summary.clone()), "shards + merge");
-    let e = sweep::merge(&shard_dirs[..2], &tmp.path().join("m2"), false, Default::default())
-        .unwrap_err()
-        .to_string();
+    let e = sweep::merge(
+        &shard_dirs[..2],
+        &tmp.path().join("m2"),
+        false,
+        Default::default(),
+    )
+    .unwrap_err()
+    .to_string();
     assert!(e.contains("shard 2/3 is missing"), "{e}");
 
     // Interrupt: keep the header, 5 finished runs and half a line.
