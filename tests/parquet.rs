@@ -461,6 +461,33 @@ values = ["fifo", "fifo-skip"]
         assert!(!t.join("p1").join(format!("{table}.csv")).exists());
     }
 
+    // The Slurm scripts' merge job writes CSV: asking for Parquet there is refused with
+    // the way to get it; an unknown format is refused before anything runs.
+    for (args, says) in [
+        (
+            vec![
+                "sweep",
+                s,
+                "-o",
+                &dir("emit"),
+                "--emit",
+                "slurm",
+                "--format",
+                "parquet",
+            ],
+            "merge --format parquet",
+        ),
+        (
+            vec!["sweep", s, "-o", &dir("bad"), "--format", "xml"],
+            "unknown table format `xml`",
+        ),
+    ] {
+        let out = dcsim(&args, "1");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && err.contains(says), "{args:?}: {err}");
+    }
+    assert!(!t.join("bad").exists());
+
     let plan = |name: &str, extra: &[&str]| {
         let d = dir(name);
         let mut args = vec![
