@@ -392,7 +392,11 @@ pub fn write_jobs(
     for r in jobs {
         let spec = &workload.jobs[r.id.0 as usize];
         push_int(&mut out, r.id.0);
-        for text in [spec.name.as_str(), workload.tenant_name(r.tenant), spec.kind.as_str()] {
+        for text in [
+            spec.name.as_str(),
+            workload.tenant_name(r.tenant),
+            spec.kind.as_str(),
+        ] {
             out.push(',');
             push_text(&mut out, text);
         }
@@ -426,7 +430,10 @@ pub fn write_jobs(
             out.push(',');
             push_fixed(&mut out, kwh, 6);
             out.push(',');
-            push_secs(&mut out, p.job_power_wait.get(i).copied().unwrap_or(SimTime::ZERO));
+            push_secs(
+                &mut out,
+                p.job_power_wait.get(i).copied().unwrap_or(SimTime::ZERO),
+            );
         }
         out.push('\n');
         if out.len() >= ROW_BLOCK {
@@ -696,7 +703,37 @@ pub fn write_series_intervals(w: &mut dyn Write, info: &RunInfo, b: &BinnedSerie
 
 #[cfg(test)]
 mod tests {
-    use super::push_fixed;
+    use super::{push_fixed, push_text};
+
+    /// Text cells come out as the `csv` crate writes them (the writer `jobs.csv` used
+    /// before, and what every reader of the file expects): plain, or quoted with quotes
+    /// doubled when a comma, quote or line break is inside.
+    #[test]
+    fn text_cells_are_quoted_as_the_csv_crate_quotes_them() {
+        let cells = [
+            "job-1",
+            "",
+            "a,b",
+            "say \"hi\"",
+            "two\nlines",
+            "cr\rhere",
+            "é,ü\"",
+            "#x",
+            " lead",
+        ];
+        let mut csv = csv::Writer::from_writer(Vec::new());
+        csv.write_record(cells).unwrap();
+        let want = String::from_utf8(csv.into_inner().unwrap()).unwrap();
+        let mut ours = String::new();
+        for (i, c) in cells.iter().enumerate() {
+            if i > 0 {
+                ours.push(',');
+            }
+            push_text(&mut ours, c);
+        }
+        ours.push('\n');
+        assert_eq!(ours, want);
+    }
 
     /// The fast path writes what `format!("{v:.d$}")` writes, for the decimals outputs use
     /// (kW with 3, PUE with 4, kWh with 6) over a deterministic spread of magnitudes up to
