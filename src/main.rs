@@ -161,6 +161,9 @@ enum Command {
         /// Replace existing files.
         #[arg(long)]
         force: bool,
+        /// Write the tables as `csv` or as `parquet` (as `dcsim sweep --format`).
+        #[arg(long, default_value = "csv", value_parser = TableFormat::from_str)]
+        format: TableFormat,
     },
 }
 
@@ -253,6 +256,10 @@ struct SweepArgs {
     /// `--sbatch=--partition=batch`.
     #[arg(long, allow_hyphen_values = true)]
     sbatch: Vec<String>,
+    /// Write sweep.csv and sweep_summary.csv as `csv` or as `parquet` (sweep.parquet,
+    /// sweep_summary.parquet: same columns, typed). Parquet sweeps have no report.
+    #[arg(long, default_value = "csv", value_parser = TableFormat::from_str)]
+    format: TableFormat,
 }
 
 /// `dcsim plan`.
@@ -293,6 +300,10 @@ struct PlanArgs {
     /// Worker threads [default: one per core]; results do not depend on it.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     jobs: Option<u32>,
+    /// Write the curve as `csv` (plan.csv) or as `parquet` (plan.parquet: same columns,
+    /// typed). Parquet plans have no report.
+    #[arg(long, default_value = "csv", value_parser = TableFormat::from_str)]
+    format: TableFormat,
 }
 
 /// `dcsim compare`: every (queue policy × placement) pair on the same workload, in
@@ -456,13 +467,19 @@ fn dispatch(command: Command) -> Result<()> {
         Command::Validate { scenario, sets } => validate(&scenario, &sets.load(&scenario)?),
         Command::Sweep(args) => sweep_cmd(args),
         Command::Plan(args) => plan_cmd(args),
-        Command::Merge { dirs, output, force } => {
-            let runs = sweep::merge(&dirs, &output, force)?;
+        Command::Merge {
+            dirs,
+            output,
+            force,
+            format,
+        } => {
+            let runs = sweep::merge(&dirs, &output, force, format)?;
+            let [runs_file, summary_file] = sweep::output::file_names(format);
             println!(
                 "{runs} runs from {} shards merged into {} and {}",
                 dirs.len(),
-                output.join(sweep::output::RUNS_FILE).display(),
-                output.join(sweep::output::SUMMARY_FILE).display()
+                output.join(runs_file).display(),
+                output.join(summary_file).display()
             );
             Ok(())
         }
@@ -1143,6 +1160,12 @@ fn sweep_cmd(args: SweepArgs) -> Result<()> {
         if shard.is_some() {
             bail!("--emit slurm writes the scripts for every shard; drop --shard");
         }
+        if args.format != TableFormat::Csv {
+            bail!(
+                "--emit slurm's merge job writes CSV; drop --format, and run `dcsim merge \
+                 --format parquet` on the shard directories for Parquet"
+            );
+        }
         let abs = |p: &Path| std::path::absolute(p).with_context(|| format!("resolving {}", p.display()));
         std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
         let job = slurm::SlurmJob {
@@ -1175,6 +1198,7 @@ fn sweep_cmd(args: SweepArgs) -> Result<()> {
         dir: dir.clone(),
         shard,
         force: args.force,
+        format: args.format,
     };
     let report = pool.install(|| sweep.run(&opts, &|d, t| progress.update(d, t)));
     progress.finish();
@@ -1199,7 +1223,7 @@ fn sweep_cmd(args: SweepArgs) -> Result<()> {
     );
     if !report.wrote_files {
         println!("merge the shards with: dcsim merge <shard dirs...> --output <dir>");
-    } else if !args.no_report {
+    } else if !args.no_report && args.format == TableFormat::Csv {
         render_report(&dir, false).with_context(|| format!("drawing the report in {}", dir.display()))?;
     }
     Ok(())
@@ -1218,7 +1242,10 @@ fn plan_cmd(args: PlanArgs) -> Result<()> {
     let dir = args
         .output
         .unwrap_or_else(|| Path::new("output").join(format!("{name}-plan")));
-    let file = dir.join("plan.csv");
+    let file = dir.join(match args.format {
+        TableFormat::Csv => "plan.csv",
+        TableFormat::Parquet => "plan.parquet",
+    });
     if file.exists() && !args.force {
         bail!(
             "{} already exists; pass --force to replace it, or choose another --output",
@@ -1252,8 +1279,12 @@ fn plan_cmd(args: PlanArgs) -> Result<()> {
     };
     let result = pool.install(|| plan::search(&sweep, &args.vary, &range, &targets, replications, &show))?;
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    plan::write_csv(&result, &file).with_context(|| format!("writing {}", file.display()))?;
-    if !args.no_report {
+    match args.format {
+        TableFormat::Csv => plan::write_csv(&result, &file),
+        TableFormat::Parquet => plan::write_parquet(&result, &file),
+    }
+    .with_context(|| format!("writing {}", file.display()))?;
+    if !args.no_report && args.format == TableFormat::Csv {
         render_report(&dir, false).with_context(|| format!("drawing the report in {}", dir.display()))?;
     }
     let wanted: Vec<String> = targets.iter().map(|t| t.to_string()).collect();

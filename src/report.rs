@@ -362,7 +362,6 @@ pub fn write_jobs(
     jobs: &[JobRecord],
     power: Option<&PowerOutput>,
 ) -> io::Result<()> {
-    let mut csv = csv::Writer::from_writer(w);
     let skips = jobs.iter().any(|r| r.skip_reason.is_some());
     let columns = if skips {
         &JOB_COLUMNS[..]
@@ -374,58 +373,95 @@ pub fn write_jobs(
     } else {
         &[]
     };
-    csv.write_record(columns.iter().chain(power_columns))?;
-    let mut buf = String::with_capacity(32);
+    // Rows are formatted straight into one buffer, written out in blocks: numbers never
+    // need quoting, and text cells are quoted as the `csv` crate quotes them.
+    let mut out = String::with_capacity(ROW_BLOCK + 512);
+    for (i, c) in columns.iter().chain(power_columns).enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        push_text(&mut out, c);
+    }
+    out.push('\n');
+    let opt = |out: &mut String, t: Option<SimTime>| {
+        out.push(',');
+        if let Some(t) = t {
+            push_secs(out, t);
+        }
+    };
     for r in jobs {
         let spec = &workload.jobs[r.id.0 as usize];
-        let mut num = |csv: &mut csv::Writer<&mut dyn Write>, f: &dyn Fn(&mut String)| {
-            buf.clear();
-            f(&mut buf);
-            csv.write_field(&buf)
-        };
-        let opt = |t: Option<SimTime>| {
-            move |b: &mut String| {
-                if let Some(t) = t {
-                    push_secs(b, t)
-                }
-            }
-        };
-        num(&mut csv, &|b| push_int(b, r.id.0))?;
-        csv.write_field(&spec.name)?;
-        csv.write_field(workload.tenant_name(r.tenant))?;
-        csv.write_field(spec.kind.as_str())?;
-        num(&mut csv, &|b| push_secs(b, r.submit))?;
-        num(&mut csv, &opt(r.start))?;
-        num(&mut csv, &opt(r.end))?;
-        num(&mut csv, &opt(r.wait()))?;
-        num(&mut csv, &opt(r.jct()))?;
-        num(&mut csv, &opt(r.run_time()))?;
-        num(&mut csv, &opt(r.not_running()))?;
-        num(&mut csv, &|b| push_int(b, r.demand.gpus))?;
-        num(&mut csv, &|b| push_int(b, r.demand.milli_per_gpu))?;
-        num(&mut csv, &|b| push_int(b, r.nodes))?;
-        num(&mut csv, &|b| push_int(b, r.preemptions))?;
-        num(&mut csv, &|b| push_secs(b, r.lost_work))?;
-        csv.write_field(
+        push_int(&mut out, r.id.0);
+        for text in [
+            spec.name.as_str(),
+            workload.tenant_name(r.tenant),
+            spec.kind.as_str(),
+        ] {
+            out.push(',');
+            push_text(&mut out, text);
+        }
+        out.push(',');
+        push_secs(&mut out, r.submit);
+        for t in [r.start, r.end, r.wait(), r.jct(), r.run_time(), r.not_running()] {
+            opt(&mut out, t);
+        }
+        for v in [r.demand.gpus, r.demand.milli_per_gpu, r.nodes, r.preemptions] {
+            out.push(',');
+            push_int(&mut out, v);
+        }
+        out.push(',');
+        push_secs(&mut out, r.lost_work);
+        out.push(',');
+        push_text(
+            &mut out,
             r.gpu_model
                 .map(|m| info.gpu_models[m as usize].as_str())
                 .unwrap_or(""),
-        )?;
-        csv.write_field(r.outcome.as_str())?;
+        );
+        out.push(',');
+        push_text(&mut out, r.outcome.as_str());
         if skips {
-            csv.write_field(r.skip_reason.unwrap_or(""))?;
+            out.push(',');
+            push_text(&mut out, r.skip_reason.unwrap_or(""));
         }
         if let Some(p) = power {
             let i = r.id.0 as usize;
             let kwh = p.job_energy_j.get(i).copied().unwrap_or(0.0) / 3.6e6;
-            num(&mut csv, &|b| push_fixed(b, kwh, 6))?;
-            num(&mut csv, &|b| {
-                push_secs(b, p.job_power_wait.get(i).copied().unwrap_or(SimTime::ZERO))
-            })?;
+            out.push(',');
+            push_fixed(&mut out, kwh, 6);
+            out.push(',');
+            push_secs(
+                &mut out,
+                p.job_power_wait.get(i).copied().unwrap_or(SimTime::ZERO),
+            );
         }
-        csv.write_record(None::<&[u8]>)?;
+        out.push('\n');
+        if out.len() >= ROW_BLOCK {
+            w.write_all(out.as_bytes())?;
+            out.clear();
+        }
     }
-    csv.flush()
+    w.write_all(out.as_bytes())
+}
+
+/// Bytes of formatted rows [`write_jobs`] collects before writing them.
+const ROW_BLOCK: usize = 1 << 15;
+
+/// Appends a text cell as the `csv` crate writes it: in double quotes, each quote
+/// doubled, when it holds a comma, a quote or a line break; as it is otherwise.
+fn push_text(out: &mut String, s: &str) {
+    if s.contains([',', '"', '\n', '\r']) {
+        out.push('"');
+        for c in s.chars() {
+            if c == '"' {
+                out.push('"');
+            }
+            out.push(c);
+        }
+        out.push('"');
+    } else {
+        out.push_str(s);
+    }
 }
 
 /// Column names of `jobs.csv` (documented in `docs/outputs.md`); `skip_reason`, last,
@@ -667,7 +703,37 @@ pub fn write_series_intervals(w: &mut dyn Write, info: &RunInfo, b: &BinnedSerie
 
 #[cfg(test)]
 mod tests {
-    use super::push_fixed;
+    use super::{push_fixed, push_text};
+
+    /// Text cells come out as the `csv` crate writes them (the writer `jobs.csv` used
+    /// before, and what every reader of the file expects): plain, or quoted with quotes
+    /// doubled when a comma, quote or line break is inside.
+    #[test]
+    fn text_cells_are_quoted_as_the_csv_crate_quotes_them() {
+        let cells = [
+            "job-1",
+            "",
+            "a,b",
+            "say \"hi\"",
+            "two\nlines",
+            "cr\rhere",
+            "é,ü\"",
+            "#x",
+            " lead",
+        ];
+        let mut csv = csv::Writer::from_writer(Vec::new());
+        csv.write_record(cells).unwrap();
+        let want = String::from_utf8(csv.into_inner().unwrap()).unwrap();
+        let mut ours = String::new();
+        for (i, c) in cells.iter().enumerate() {
+            if i > 0 {
+                ours.push(',');
+            }
+            push_text(&mut ours, c);
+        }
+        ours.push('\n');
+        assert_eq!(ours, want);
+    }
 
     /// The fast path writes what `format!("{v:.d$}")` writes, for the decimals outputs use
     /// (kW with 3, PUE with 4, kWh with 6) over a deterministic spread of magnitudes up to

@@ -16,7 +16,7 @@ use crate::metrics::{
 use crate::model::{Action, Admission, AfterFailure, EngineView, Model, ModelCtx, ModelOutputs, TakeOut};
 use crate::rate::{Factor, Rate};
 use crate::scheduler::placement::TaskMix;
-use crate::scheduler::whatif::{place_if_freed, Held};
+use crate::scheduler::whatif::{Held, WhatIf};
 use crate::scheduler::{
     FinishedJob, FreeCapacity, GpuGrant, GrantStore, ModelMask, Placement, PlacementRequest, QueuePolicy,
     QueuedJob, RunningJob, SchedContext,
@@ -236,6 +236,9 @@ struct Core<'a> {
     scratch: Vec<GpuGrant>,
     /// Victims of the eviction being weighed ([`SchedContext::start_preempting`]).
     held: Vec<Held>,
+    /// Victims released for the asks about one waiting job, until the policy ends them
+    /// ([`SchedContext::end_preempting`]).
+    whatif: WhatIf,
     events: EventQueue<Event>,
     now: SimTime,
     busy_milli: u64,
@@ -416,6 +419,7 @@ impl<'a> Simulation<'a> {
                 keep_segments: true,
                 scratch: Vec::new(),
                 held: Vec::new(),
+                whatif: WhatIf::default(),
                 events: EventQueue::new(),
                 now: SimTime::ZERO,
                 busy_milli: 0,
@@ -1291,6 +1295,7 @@ impl SchedContext for Core<'_> {
     }
 
     fn try_start(&mut self, job: &QueuedJob) -> bool {
+        self.end_preempting();
         if !self.place(job.id.0, &job.request) {
             return false;
         }
@@ -1303,6 +1308,7 @@ impl SchedContext for Core<'_> {
     }
 
     fn preempt(&mut self, job: JobId) -> Option<QueuedJob> {
+        self.end_preempting();
         if self.jobs.get(job.0)?.status != Status::Running {
             return None;
         }
@@ -1312,20 +1318,21 @@ impl SchedContext for Core<'_> {
     }
 
     fn start_preempting(&mut self, job: &QueuedJob, victims: &[JobId], evicted: &mut Vec<QueuedJob>) -> bool {
-        self.held.clear();
-        for &v in victims {
+        let done = self.whatif.reuse(victims, &mut self.free, self.grants.all());
+        for &v in &victims[done..] {
             if self.jobs.get(v.0).map(|s| s.status) == Some(Status::Running) {
                 let s = &self.jobs[v.0];
-                self.held.push(Held {
+                let held = Held {
                     id: v,
                     first_grant: self.runs[s.run].grants,
                     grants: s.grant_len,
                     request: self.request(v.0),
-                });
+                };
+                self.whatif.release(held, &mut self.free, self.grants.all());
             }
         }
         let (placement, free) = (&mut *self.placement, &mut self.free);
-        if !place_if_freed(
+        if !self.whatif.place(
             placement,
             free,
             self.grants.all(),
@@ -1353,6 +1360,10 @@ impl SchedContext for Core<'_> {
         self.check_contract(job);
         self.begin(job.id.0);
         true
+    }
+
+    fn end_preempting(&mut self) {
+        self.whatif.restore(&mut self.free, self.grants.all());
     }
 
     fn running(&self) -> &[RunningJob] {

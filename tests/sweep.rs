@@ -90,6 +90,7 @@ fn run_sweep(
         dir: dir.to_path_buf(),
         shard,
         force: false,
+        format: Default::default(),
     };
     pool.install(|| s.run(&opts, &|_, _| {}))
 }
@@ -201,11 +202,19 @@ fn sweep_files_are_identical_for_any_thread_count_shards_and_resume() {
         assert_eq!((r.runs, r.wrote_files), (4, false));
     }
     let merged = tmp.path().join("merged");
-    assert_eq!(sweep::merge(&shard_dirs, &merged, false).unwrap(), 12);
+    assert_eq!(
+        sweep::merge(&shard_dirs, &merged, false, Default::default()).unwrap(),
+        12
+    );
     assert_eq!(files(&merged), (runs.clone(), summary.clone()), "shards + merge");
-    let e = sweep::merge(&shard_dirs[..2], &tmp.path().join("m2"), false)
-        .unwrap_err()
-        .to_string();
+    let e = sweep::merge(
+        &shard_dirs[..2],
+        &tmp.path().join("m2"),
+        false,
+        Default::default(),
+    )
+    .unwrap_err()
+    .to_string();
     assert!(e.contains("shard 2/3 is missing"), "{e}");
 
     // Interrupt: keep the header, 5 finished runs and half a line.
@@ -243,6 +252,7 @@ fn sweep_files_are_identical_for_any_thread_count_shards_and_resume() {
                 dir: one.clone(),
                 shard: None,
                 force: false,
+                format: Default::default(),
             },
             &|_, _| {},
         )
@@ -255,12 +265,13 @@ fn sweep_files_are_identical_for_any_thread_count_shards_and_resume() {
                 dir: other.clone(),
                 shard: Some(Shard { index: 0, count: 3 }),
                 force: false,
+                format: Default::default(),
             },
             &|_, _| {},
         )
         .unwrap();
     let mixed = [other, shard_dirs[1].clone(), shard_dirs[2].clone()];
-    let e = sweep::merge(&mixed, &tmp.path().join("m3"), false)
+    let e = sweep::merge(&mixed, &tmp.path().join("m3"), false, Default::default())
         .unwrap_err()
         .to_string();
     assert!(e.contains("another sweep"), "{e}");
@@ -504,6 +515,7 @@ fn resume_after_an_input_changed_is_refused_naming_the_file() {
         dir: out.clone(),
         shard: None,
         force: false,
+        format: Default::default(),
     };
     let s = Sweep::load(&path, &[]).unwrap();
     let files: Vec<&str> = s.inputs.iter().map(|f| f.path.as_str()).collect();

@@ -191,6 +191,9 @@ pub struct FreeCapacity {
     node_model: Vec<GpuModelId>,
     node_pos: Vec<u32>,
     node_gpus: Vec<u8>,
+    /// Fully free GPUs per node, kept with `gpu_free` (read on every placement query
+    /// and update, so never recounted).
+    node_whole: Vec<u8>,
     gpu_base: Vec<u32>,
     /// Free thousandths per GPU, flattened; node `n`'s GPUs start at `gpu_base[n]`.
     gpu_free: Vec<u16>,
@@ -291,6 +294,7 @@ impl FreeCapacity {
             pools,
             node_model: cluster.nodes.iter().map(|n| n.model).collect(),
             node_pos,
+            node_whole: node_gpus.clone(),
             node_gpus,
             gpu_base,
             gpu_free: vec![MILLI_PER_GPU as u16; total as usize],
@@ -339,10 +343,7 @@ impl FreeCapacity {
 
     /// Fully free GPUs on a node.
     pub fn node_free_whole(&self, node: NodeId) -> u32 {
-        self.node_gpu_free(node)
-            .iter()
-            .filter(|&&f| f == MILLI_PER_GPU as u16)
-            .count() as u32
+        u32::from(self.node_whole[node.0 as usize])
     }
 
     /// Lowest-id node of `model` with at least `k` fully free GPUs and room for `host`.
@@ -695,13 +696,19 @@ impl FreeCapacity {
         let model = self.node_model[n].0 as usize;
         let base = self.gpu_base[n] as usize;
         let count = self.node_gpus[n] as usize;
-        let old_whole = self.node_free_whole(grant.node);
+        let old_whole = u32::from(self.node_whole[n]);
+        let mut new_whole = old_whole;
         let pool = &mut self.pools[model];
         let full = MILLI_PER_GPU as u16;
-        for i in 0..count {
-            if grant.gpus >> i & 1 == 0 {
-                continue;
-            }
+        // The granted GPUs only, lowest first (a grant's bits lie below the node's count).
+        let mut bits = if count == 0 {
+            0
+        } else {
+            grant.gpus & (u64::MAX >> (64 - count))
+        };
+        while bits != 0 {
+            let i = bits.trailing_zeros() as usize;
+            bits &= bits - 1;
             let old = self.gpu_free[base + i];
             let new = i32::from(old) - delta;
             assert!(
@@ -715,12 +722,12 @@ impl FreeCapacity {
             if new > 0 && new < full {
                 pool.partial.insert((new, grant.node, i as u8));
             }
+            new_whole = new_whole + u32::from(new == full) - u32::from(old == full);
             self.gpu_free[base + i] = new;
             pool.free_milli = (pool.free_milli as i64 - i64::from(delta)) as u64;
         }
+        self.node_whole[n] = new_whole as u8;
         let gpus = &self.gpu_free[base..base + count];
-        let new_whole = gpus.iter().filter(|&&f| f == full).count() as u32;
-        let max_share = gpus.iter().copied().max().unwrap_or(0);
         let pos = self.node_pos[n] as usize;
         if new_whole != old_whole {
             pool.buckets[old_whole as usize].remove(pos);
@@ -736,7 +743,7 @@ impl FreeCapacity {
             }
         }
         if let Some(tree) = &mut pool.share_tree {
-            tree.set(pos, max_share);
+            tree.set(pos, gpus.iter().copied().max().unwrap_or(0));
         }
         if let Some(f) = &mut self.frag {
             let room = self.host.as_ref().map_or(HostRoom::UNLIMITED, |h| h.room[n]);

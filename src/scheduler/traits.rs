@@ -167,7 +167,18 @@ pub trait SchedContext {
     /// [`SchedContext::preempt`] returns them, for the policy to queue again. Returns
     /// false, preempting nothing, when `job` fits nowhere even with every victim
     /// stopped (or, with power admission, when the grants found would exceed a cap).
+    ///
+    /// Consecutive calls for one waiting job whose victim lists each extend the last
+    /// keep the victims of a failed call released in [`SchedContext::free`], so each is
+    /// released once (see [`crate::scheduler::whatif::WhatIf`]); the policy calls
+    /// [`SchedContext::end_preempting`] when done with the job, before reading free
+    /// capacity for another.
     fn start_preempting(&mut self, job: &QueuedJob, victims: &[JobId], evicted: &mut Vec<QueuedJob>) -> bool;
+
+    /// Puts back the capacity [`SchedContext::start_preempting`] left released after a
+    /// failed call: free capacity is again what the running jobs leave. Starting or
+    /// preempting a job does this first.
+    fn end_preempting(&mut self);
 
     /// Running jobs, in a deterministic order.
     fn running(&self) -> &[RunningJob];

@@ -31,6 +31,7 @@ pub use overrides::{Override, OverrideError};
 pub use runner::{Shard, Sweep, SweepOptions, SweepReport};
 pub use spec::{Grid, SweepSpec};
 
+use crate::columnar::TableFormat;
 use crate::scenario::ScenarioError;
 
 /// Why a sweep, plan or merge failed.
@@ -119,25 +120,30 @@ impl From<ScenarioError> for SweepError {
 }
 
 /// Combines the journals in `dirs` (one per shard) into `sweep.csv` and
-/// `sweep_summary.csv` in `out`: the same bytes a sweep on one machine writes. Refuses
-/// journals of different sweeps, a missing or repeated shard, and an `out` that already
-/// holds results unless `force`.
-pub fn merge(dirs: &[PathBuf], out: &std::path::Path, force: bool) -> Result<u64, SweepError> {
+/// `sweep_summary.csv` in `out` (as Parquet with [`TableFormat::Parquet`]): the same bytes
+/// a sweep on one machine writes. Refuses journals of different sweeps, a missing or
+/// repeated shard, and an `out` that already holds results unless `force`.
+pub fn merge(
+    dirs: &[PathBuf],
+    out: &std::path::Path,
+    force: bool,
+    format: TableFormat,
+) -> Result<u64, SweepError> {
     let journals = dirs
         .iter()
         .map(|d| journal::Index::read(&d.join(journal::FILE)))
         .collect::<Result<Vec<_>, _>>()?;
     let assembled = output::Assembled::new(journals)?;
-    if !force && out.join(output::RUNS_FILE).exists() {
+    if !force && output::has_results(out) {
         return Err(SweepError::Invalid(format!(
-            "{} already exists; pass --force to replace it",
-            out.join(output::RUNS_FILE).display()
+            "{} already holds a sweep's results; pass --force to replace them",
+            out.display()
         )));
     }
     std::fs::create_dir_all(out).map_err(|source| SweepError::Io {
         path: out.to_path_buf(),
         source,
     })?;
-    assembled.write(out)?;
+    assembled.write(out, format)?;
     Ok(assembled.header.points * u64::from(assembled.header.replications))
 }

@@ -1,6 +1,7 @@
 //! `sweep.csv` and `sweep_summary.csv`, written from one or more journals (one for a
 //! sweep on one machine, one per shard for `dcsim merge`), so both ways give the same
-//! bytes.
+//! bytes. With `--format parquet` the same two tables are written as `sweep.parquet` and
+//! `sweep_summary.parquet` ([`crate::columnar`]: the CSV's columns and values, typed).
 //!
 //! Rows are written in run order whatever order the runs finished in: a first pass
 //! indexes the journals (16 bytes per run, plus the figure names), a second reads each
@@ -14,12 +15,14 @@
 //!   `<figure>_ci95` (half-width of the 95% Student-t interval, as in `dcsim compare`),
 //!   each empty where undefined (no value, or fewer than two runs).
 
+use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
+use crate::columnar::{self, TableFormat};
 use crate::compare::Estimate;
 
 use super::journal::{Header, Index, JournalError, Row};
@@ -29,6 +32,26 @@ use super::SweepError;
 pub const RUNS_FILE: &str = "sweep.csv";
 /// The per-point file.
 pub const SUMMARY_FILE: &str = "sweep_summary.csv";
+/// The per-run file as Parquet.
+pub const RUNS_PARQUET: &str = "sweep.parquet";
+/// The per-point file as Parquet.
+pub const SUMMARY_PARQUET: &str = "sweep_summary.parquet";
+
+/// The per-run and per-point file names in `format`.
+pub fn file_names(format: TableFormat) -> [&'static str; 2] {
+    match format {
+        TableFormat::Csv => [RUNS_FILE, SUMMARY_FILE],
+        TableFormat::Parquet => [RUNS_PARQUET, SUMMARY_PARQUET],
+    }
+}
+
+/// Whether `dir` holds a sweep's result files, in either format.
+pub fn has_results(dir: &Path) -> bool {
+    [TableFormat::Csv, TableFormat::Parquet]
+        .iter()
+        .flat_map(|&f| file_names(f))
+        .any(|n| dir.join(n).exists())
+}
 
 /// Quotes a CSV field when it holds a comma, quote or line break (RFC 4180).
 pub fn field(s: &str) -> String {
@@ -158,32 +181,73 @@ impl Assembled {
         })
     }
 
-    /// Writes `sweep.csv` and `sweep_summary.csv` into `dir`, each under a temporary name
-    /// renamed into place.
-    pub fn write(&self, dir: &Path) -> Result<(), SweepError> {
-        let runs_tmp = dir.join(format!("{RUNS_FILE}.tmp"));
-        let sum_tmp = dir.join(format!("{SUMMARY_FILE}.tmp"));
+    /// Writes `sweep.csv` and `sweep_summary.csv` (or their Parquet forms) into `dir`,
+    /// each under a temporary name renamed into place once both are written; then
+    /// removes the other format's files, so `dir` never holds tables of two sweeps.
+    pub fn write(&self, dir: &Path, format: TableFormat) -> Result<(), SweepError> {
+        let names = file_names(format);
+        let tmps = names.map(|n| dir.join(format!("{n}.tmp")));
         let io = |p: &Path| {
             let p = p.to_path_buf();
             move |source: io::Error| SweepError::Io { path: p, source }
         };
-        let mut runs_w = BufWriter::new(File::create(&runs_tmp).map_err(io(&runs_tmp))?);
-        let mut sum_w = BufWriter::new(File::create(&sum_tmp).map_err(io(&sum_tmp))?);
-        self.write_to(&mut runs_w, &mut sum_w).map_err(|e| match e {
+        let mut runs_w = BufWriter::new(File::create(&tmps[0]).map_err(io(&tmps[0]))?);
+        let mut sum_w = BufWriter::new(File::create(&tmps[1]).map_err(io(&tmps[1]))?);
+        let written = match format {
+            TableFormat::Csv => self.write_to(&mut runs_w, &mut sum_w),
+            TableFormat::Parquet => self
+                .parquet(&mut runs_w, |s, w| s.write_to(w, &mut io::sink()))
+                .and_then(|()| self.parquet(&mut sum_w, |s, w| s.write_to(&mut io::sink(), w))),
+        };
+        written.map_err(|e| match e {
             WriteError::Io(source) => SweepError::Io {
                 path: dir.to_path_buf(),
                 source,
             },
             WriteError::Journal(j) => SweepError::Journal(j),
         })?;
-        runs_w.flush().map_err(io(&runs_tmp))?;
-        sum_w.flush().map_err(io(&sum_tmp))?;
+        runs_w.flush().map_err(io(&tmps[0]))?;
+        sum_w.flush().map_err(io(&tmps[1]))?;
         drop((runs_w, sum_w));
-        for (tmp, name) in [(runs_tmp, RUNS_FILE), (sum_tmp, SUMMARY_FILE)] {
+        for (tmp, name) in tmps.into_iter().zip(names) {
             let to: PathBuf = dir.join(name);
             std::fs::rename(&tmp, &to).map_err(io(&to))?;
         }
+        let other = match format {
+            TableFormat::Csv => TableFormat::Parquet,
+            TableFormat::Parquet => TableFormat::Csv,
+        };
+        for name in file_names(other) {
+            let stale = dir.join(name);
+            if stale.exists() {
+                std::fs::remove_file(&stale).map_err(io(&stale))?;
+            }
+        }
         Ok(())
+    }
+
+    /// Writes one table, as `table` writes it in CSV, as Parquet into `w`. A journal that
+    /// fails to read mid-table comes back as [`WriteError::Journal`].
+    fn parquet(
+        &self,
+        w: &mut dyn Write,
+        table: impl Fn(&Self, &mut dyn Write) -> Result<(), WriteError>,
+    ) -> Result<(), WriteError> {
+        let failed: Cell<Option<JournalError>> = Cell::new(None);
+        let csv = |w: &mut dyn Write| {
+            table(self, w).map_err(|e| match e {
+                WriteError::Io(e) => e,
+                WriteError::Journal(j) => {
+                    let message = j.to_string();
+                    failed.set(Some(j));
+                    io::Error::other(message)
+                }
+            })
+        };
+        columnar::write_parquet(&csv, w).map_err(|e| match failed.take() {
+            Some(j) => WriteError::Journal(j),
+            None => WriteError::Io(e),
+        })
     }
 
     fn write_to(&self, runs_w: &mut dyn Write, sum_w: &mut dyn Write) -> Result<(), WriteError> {

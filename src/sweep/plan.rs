@@ -343,6 +343,25 @@ fn monotone_violation(probes: &[Probe], targets: &[Target]) -> Option<String> {
 /// `<figure>_target` (the bound), `meets` (1 or 0) and `answer` (1 on the answer's row),
 /// the columns the report reads (docs/reports.md).
 pub fn write_csv(plan: &Plan, path: &Path) -> std::io::Result<()> {
+    let mut text = Vec::new();
+    write_table(plan, &mut text)?;
+    let tmp = path.with_extension("csv.tmp");
+    std::fs::write(&tmp, text)?;
+    std::fs::rename(&tmp, path)
+}
+
+/// Writes `plan.parquet`: `plan.csv`'s columns and values as Parquet
+/// ([`crate::columnar`]).
+pub fn write_parquet(plan: &Plan, path: &Path) -> std::io::Result<()> {
+    let mut bytes = Vec::new();
+    crate::columnar::write_parquet(&|w: &mut dyn std::io::Write| write_table(plan, w), &mut bytes)?;
+    let tmp = path.with_extension("parquet.tmp");
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path)
+}
+
+/// `plan.csv`'s bytes (see [`write_csv`]).
+fn write_table(plan: &Plan, w: &mut dyn std::io::Write) -> std::io::Result<()> {
     let mut text = format!("{},probe,runs", plan.key);
     for t in &plan.targets {
         let _ = write!(text, ",{0}_mean,{0}_ci95,{0}_target", t.figure);
@@ -370,9 +389,7 @@ pub fn write_csv(plan: &Plan, path: &Path) -> std::io::Result<()> {
             u8::from(answer == Some(&p.value))
         );
     }
-    let tmp = path.with_extension("csv.tmp");
-    std::fs::write(&tmp, text)?;
-    std::fs::rename(&tmp, path)
+    w.write_all(text.as_bytes())
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
 
+use crate::columnar::TableFormat;
 use crate::metrics::{OutputLevel, Recording, Summary};
 use crate::scenario::{Policies, Scenario, ScenarioError};
 use crate::sim::Simulation;
@@ -87,10 +88,12 @@ pub struct Sweep {
 pub struct SweepOptions {
     /// Output directory.
     pub dir: PathBuf,
-    /// Run only this shard's points (no CSV files then: `dcsim merge` writes them).
+    /// Run only this shard's points (no result files then: `dcsim merge` writes them).
     pub shard: Option<Shard>,
     /// Start over when the directory holds another sweep's journal or results.
     pub force: bool,
+    /// Write `sweep.csv` and `sweep_summary.csv` as CSV or as Parquet (`--format`).
+    pub format: TableFormat,
 }
 
 /// What a sweep call did.
@@ -354,7 +357,7 @@ impl Sweep {
                 })
             }
             Some(_) if !opts.force => return Err(SweepError::Changed { dir: dir.clone() }),
-            None if !opts.force && dir.join(output::RUNS_FILE).exists() => {
+            None if !opts.force && output::has_results(dir) => {
                 return Err(SweepError::Changed { dir: dir.clone() })
             }
             _ => (Writer::create(&path, &header)?, Vec::new()),
@@ -397,7 +400,7 @@ impl Sweep {
         drop(writer);
         let wrote_files = opts.shard.is_none();
         if wrote_files {
-            Assembled::new(vec![Index::read(&path)?])?.write(dir)?;
+            Assembled::new(vec![Index::read(&path)?])?.write(dir, opts.format)?;
         }
         Ok(SweepReport {
             runs: total,

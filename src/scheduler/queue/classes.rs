@@ -2,7 +2,7 @@
 //! grouped by request class and ordered by a policy key, pooled capacity counts per GPU
 //! model, and the running-job index preemptive policies choose victims from.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 
 use super::classed::{self, Offer};
 use super::victims::Candidate;
@@ -110,15 +110,17 @@ pub(crate) fn fits_pooled(free: &FreeCapacity, req: &PlacementRequest) -> bool {
 /// policies' scenarios so far) is not seen until the job's next start.
 #[derive(Debug)]
 pub(crate) struct RunningIndex<K> {
-    order: BTreeSet<(K, JobId)>,
-    /// Per job id: its key, model and demand while indexed.
-    info: Vec<Option<(K, GpuModelId, GpuDemand)>>,
+    /// In eviction order, each job's model and demand beside its key, so a walk reads
+    /// the candidates in place (no look-up by job id per candidate).
+    order: BTreeMap<(K, JobId), (GpuModelId, GpuDemand)>,
+    /// Per job id: its key while indexed.
+    info: Vec<Option<K>>,
 }
 
 impl<K> Default for RunningIndex<K> {
     fn default() -> Self {
         RunningIndex {
-            order: BTreeSet::new(),
+            order: BTreeMap::new(),
             info: Vec::new(),
         }
     }
@@ -134,20 +136,20 @@ impl<K: Ord + Copy> RunningIndex<K> {
         if i >= self.info.len() {
             self.info.resize(i + 1, None);
         }
-        self.info[i] = Some((k, model, r.job.request.demand));
-        self.order.insert((k, id));
+        self.info[i] = Some(k);
+        self.order.insert((k, id), (model, r.job.request.demand));
     }
 
     /// Drops a job that ended or was evicted.
     pub(crate) fn remove(&mut self, id: JobId) {
-        if let Some((k, _, _)) = self.info.get_mut(id.0 as usize).and_then(Option::take) {
+        if let Some(k) = self.info.get_mut(id.0 as usize).and_then(Option::take) {
             self.order.remove(&(k, id));
         }
     }
 
     /// The most evictable job's key.
     pub(crate) fn first(&self) -> Option<K> {
-        self.order.first().map(|&(k, _)| k)
+        self.order.first_key_value().map(|(&(k, _), _)| k)
     }
 
     /// The running jobs in eviction order while `eligible(key)` holds, less those for
@@ -159,8 +161,8 @@ impl<K: Ord + Copy> RunningIndex<K> {
     ) -> impl Iterator<Item = Candidate> + 'a {
         self.order
             .iter()
-            .take_while(move |(k, _)| eligible(k))
-            .filter(move |(k, _)| !skip(k))
-            .filter_map(|&(_, id)| self.info[id.0 as usize].map(|(_, m, d)| (id, m, d)))
+            .take_while(move |((k, _), _)| eligible(k))
+            .filter(move |((k, _), _)| !skip(k))
+            .map(|(&(_, id), &(m, d))| (id, m, d))
     }
 }

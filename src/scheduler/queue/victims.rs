@@ -96,6 +96,7 @@ impl Victims {
             if room >= need && n >= 2 * self.asked[i] {
                 self.asked[i] = n;
                 if ctx.start_preempting(job, &self.gathered[i], evicted) {
+                    ctx.end_preempting();
                     return true;
                 }
             }
@@ -104,9 +105,11 @@ impl Victims {
             let n = self.gathered[i].len();
             let enough = self.room[i].is_some_and(|r| r != u64::MAX && r >= need);
             if enough && self.asked[i] < n && ctx.start_preempting(job, &self.gathered[i], evicted) {
+                ctx.end_preempting();
                 return true;
             }
         }
+        ctx.end_preempting();
         false
     }
 }
