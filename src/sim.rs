@@ -488,9 +488,10 @@ impl<'a> Simulation<'a> {
     ///
     /// The facts set-up needs of the whole workload (whether any job shares a GPU or asks
     /// for CPU and memory, which jobs the cluster can host, the arrival window, the task
-    /// mix) come from one pass over a clone of the generator before the run, which keeps
-    /// a count per distinct kind of request, not per job; that pass also finds any error
-    /// a job would raise (a submission past the horizon), before anything runs.
+    /// mix) come from one pass over a clone of the generator before the run
+    /// ([`Generator::survey`]: submissions and demands only), which keeps a count per
+    /// distinct kind of request, not per job; that pass also finds any error a job would
+    /// raise (a submission past the horizon), before anything runs.
     ///
     /// Models read the whole workload, so a streamed run has none; queue mode only
     /// (generated jobs have no recorded start, so as recorded none would run).
@@ -508,15 +509,14 @@ impl<'a> Simulation<'a> {
     ) -> Result<Self, WorkloadError> {
         assert_eq!(config.mode, Mode::Queue, "a streamed run arrives in id order: queue mode only");
         let mut kinds: BTreeMap<SurveyKey, (u64, SimTime, SimTime)> = BTreeMap::new();
-        for job in jobs.clone() {
-            let spec = job?;
-            let (n, first, last) = kinds
-                .entry(survey_key(&spec))
-                .or_insert((0, spec.submit, spec.submit));
+        jobs.clone().survey(|submit, demand| {
+            // A generated job's other fields of its key are the same for all.
+            let key = (GpuTypeSet::ANY.0, demand, HostDemand::NONE, false);
+            let (n, first, last) = kinds.entry(key).or_insert((0, submit, submit));
             *n += 1;
-            *first = (*first).min(spec.submit);
-            *last = (*last).max(spec.submit);
-        }
+            *first = (*first).min(submit);
+            *last = (*last).max(submit);
+        })?;
         queue.bind_tenants(&frame.tenants);
         let speeds = SpeedTable::new(cluster, frame).unwrap_or_else(|e| panic!("{e}"));
         let mut free = FreeCapacity::new(cluster, kinds.keys().any(|k| !k.1.is_whole()));

@@ -25,10 +25,10 @@ pub struct Stream<'a> {
 }
 
 impl<'a> JobFeed<'a> {
-    /// A feed that generates its jobs as they are reached. The generator must already
-    /// have been read to its end once without error (a clone of it), as
-    /// `Simulation::streamed` does: the jobs are drawn again identically, so no error
-    /// can occur the second time.
+    /// A feed that generates its jobs as they are reached. A clone of the generator
+    /// must already have been surveyed to its end without error
+    /// ([`Generator::survey`]), as `Simulation::streamed` does: the jobs are drawn
+    /// again from the same streams, so no error can occur the second time.
     pub fn stream(generator: Generator<'a>) -> Self {
         let len = generator.jobs() as usize;
         JobFeed::Stream(Box::new(Stream {
@@ -66,7 +66,7 @@ impl<'a> JobFeed<'a> {
                     match s.generator.next() {
                         Some(job) => s
                             .held
-                            .push(job.expect("the generator was read once without error and draws the same jobs")),
+                            .push(job.expect("the generator was surveyed without error and draws the same jobs")),
                         None => return false,
                     }
                 }

@@ -612,39 +612,83 @@ impl<'a> Generator<'a> {
             let j = &src[uniform_index(&mut self.pair_rng, src.len())];
             (j.demand, j.duration.max(SimTime(1)))
         } else {
-            let demand = match &self.gpu_sampler {
-                GpuSampler::Constant(d) => *d,
-                GpuSampler::Choice(values, index) => GpuDemand::whole(values[index.sample(&mut self.gpu_rng)]),
-                GpuSampler::Empirical(src) => src[uniform_index(&mut self.gpu_rng, src.len())].demand,
-            };
-            let duration = match &self.duration_sampler {
-                DurationSampler::Constant(d) => *d,
-                DurationSampler::Exponential(mean) => {
-                    let e: f64 = self.duration_rng.sample(Exp1);
-                    duration_of(e * mean)?
-                }
-                DurationSampler::LogNormal(dist) => duration_of(dist.sample(&mut self.duration_rng))?,
-                DurationSampler::Empirical(src) => src[uniform_index(&mut self.duration_rng, src.len())]
-                    .duration
-                    .max(SimTime(1)),
-            };
-            (demand, duration)
+            let demand = self.draw_demand();
+            (demand, self.draw_duration()?)
         };
         let tenant = match self.cfg.tenant_assignment {
             TenantAssignment::RoundRobin => (i % u64::from(self.cfg.tenants)) as u32,
             TenantAssignment::Uniform => self.tenant_rng.gen_range(0..self.cfg.tenants),
         };
-        let t = self.t;
-        let submit = SimTime::try_from_secs_f64(t).map_err(|e| {
-            invalid(
-                "jobs",
-                format!("job {i} would be submitted at {t} s, past the horizon ({e}); ask for fewer jobs or a higher rate"),
-            )
-        })?;
+        let submit = self.submit_of(i)?;
         Ok(JobSpec {
             id: JobId(i as u32),
             ..JobSpec::new(job_name(i as usize), submit, duration, demand, TenantId(tenant))
         })
+    }
+
+    /// The next GPU demand of independent draws.
+    fn draw_demand(&mut self) -> GpuDemand {
+        match &self.gpu_sampler {
+            GpuSampler::Constant(d) => *d,
+            GpuSampler::Choice(values, index) => GpuDemand::whole(values[index.sample(&mut self.gpu_rng)]),
+            GpuSampler::Empirical(src) => src[uniform_index(&mut self.gpu_rng, src.len())].demand,
+        }
+    }
+
+    /// The next duration of independent draws.
+    fn draw_duration(&mut self) -> Result<SimTime, WorkloadError> {
+        Ok(match &self.duration_sampler {
+            DurationSampler::Constant(d) => *d,
+            DurationSampler::Exponential(mean) => {
+                let e: f64 = self.duration_rng.sample(Exp1);
+                duration_of(e * mean)?
+            }
+            DurationSampler::LogNormal(dist) => duration_of(dist.sample(&mut self.duration_rng))?,
+            DurationSampler::Empirical(src) => src[uniform_index(&mut self.duration_rng, src.len())]
+                .duration
+                .max(SimTime(1)),
+        })
+    }
+
+    /// Job `i`'s submission: the last arrival, or an error past the horizon.
+    fn submit_of(&self, i: u64) -> Result<SimTime, WorkloadError> {
+        let t = self.t;
+        SimTime::try_from_secs_f64(t).map_err(|e| {
+            invalid(
+                "jobs",
+                format!("job {i} would be submitted at {t} s, past the horizon ({e}); ask for fewer jobs or a higher rate"),
+            )
+        })
+    }
+
+    /// Reads the jobs not yet read for what a run's set-up needs of them: calls `each`
+    /// with every job's submission and GPU demand, in id order. They are drawn from the
+    /// same streams as [`Iterator::next`] draws them (each stream is its own sequence,
+    /// so the values are the same), skipping what set-up does not need (names, tenants,
+    /// and durations that cannot fail); the first error a job would raise is returned,
+    /// as reading the jobs would return it. Every generated job takes any GPU model, asks
+    /// for no CPU or memory and has no recorded start ([`JobSpec::new`]).
+    pub fn survey(mut self, mut each: impl FnMut(SimTime, GpuDemand)) -> Result<(), WorkloadError> {
+        let durations_can_fail = matches!(
+            self.duration_sampler,
+            DurationSampler::Exponential(_) | DurationSampler::LogNormal(_)
+        );
+        while self.next < self.cfg.jobs {
+            let i = self.next;
+            self.next += 1;
+            self.t = self.arrivals.next(self.t, &mut self.arrival_rng);
+            let demand = if let Some(src) = self.joint {
+                src[uniform_index(&mut self.pair_rng, src.len())].demand
+            } else {
+                let demand = self.draw_demand();
+                if durations_can_fail {
+                    self.draw_duration()?;
+                }
+                demand
+            };
+            each(self.submit_of(i)?, demand);
+        }
+        Ok(())
     }
 }
 
