@@ -226,8 +226,9 @@ struct Core<'a> {
     /// Each job's status before the run: pending, or skipped and why (empty for a
     /// streamed run, which looks it up in `screened` as each job is created).
     initial: Vec<Status>,
-    /// A streamed run's status before the run of each kind of job.
-    screened: BTreeMap<SurveyKey, Status>,
+    /// A streamed run's status before the run of generated jobs, by demand (the only
+    /// field of their [`SurveyKey`] that varies).
+    screened: BTreeMap<GpuDemand, Status>,
     /// The cluster's GPU model of each of the workload's GPU types, and every model:
     /// what a job's allowed models are resolved from.
     model_of_type: Vec<Option<GpuModelId>>,
@@ -378,7 +379,7 @@ struct Parts<'a, 'c> {
     free: FreeCapacity,
     speeds: SpeedTable,
     initial: Vec<Status>,
-    screened: BTreeMap<SurveyKey, Status>,
+    screened: BTreeMap<GpuDemand, Status>,
     model_of_type: Vec<Option<GpuModelId>>,
     all_models: ModelMask,
     arrivals: Arrivals,
@@ -580,7 +581,7 @@ impl<'a> Simulation<'a> {
             free,
             speeds,
             initial: Vec::new(),
-            screened,
+            screened: screened.iter().map(|(k, s)| (k.1, *s)).collect(),
             model_of_type,
             all_models,
             arrivals: Arrivals::in_id_order(arriving),
@@ -875,9 +876,9 @@ impl<'a> Simulation<'a> {
                 if !core.feed.reach(id) {
                     return None;
                 }
-                let spec = core.feed.spec(id);
-                if core.screened[&survey_key(spec)] == Status::Pending {
-                    return Some((spec.submit, id));
+                let job = core.feed.view(id);
+                if core.screened[&job.demand] == Status::Pending {
+                    return Some((job.submit, id));
                 }
                 self.arrivals.take();
             },
@@ -901,10 +902,10 @@ impl Core<'_> {
         while self.jobs.end() <= job {
             let id = self.jobs.end();
             self.feed.reach(id);
-            let spec = self.feed.spec(id);
+            let spec = self.feed.view(id);
             let status = match self.feed {
                 JobFeed::Whole(_) => self.initial[id as usize],
-                JobFeed::Stream(_) => self.screened[&survey_key(spec)],
+                JobFeed::Stream(_) => self.screened[&spec.demand],
             };
             self.jobs.push(JobState {
                 status,
@@ -925,9 +926,9 @@ impl Core<'_> {
 
     /// What placement is asked for `job`.
     fn request(&self, job: u32) -> PlacementRequest {
-        let spec = &self.feed.spec(job);
+        let spec = self.feed.view(job);
         PlacementRequest {
-            tp: spec.comm.as_deref().map_or(1, |h| h.tp.max(1)),
+            tp: spec.tp,
             demand: spec.demand,
             models: self.jobs[job].models,
             host: spec.host,
@@ -935,7 +936,7 @@ impl Core<'_> {
     }
 
     fn queued(&self, job: u32) -> QueuedJob {
-        let spec = &self.feed.spec(job);
+        let spec = self.feed.view(job);
         let s = &self.jobs[job];
         QueuedJob {
             id: spec.id,
@@ -1046,7 +1047,7 @@ impl Core<'_> {
 
     /// Marks `job` running with the grants in `scratch` (may be empty: unplaced).
     fn begin(&mut self, job: u32) {
-        let demand = self.feed.spec(job).demand;
+        let demand = self.feed.view(job).demand;
         let model = self.scratch.first().map(|g| self.free.node_model(g.node));
         self.free.allocate_job(&self.scratch, &self.request(job));
         let offset = self.grants.push(&self.scratch);
@@ -1056,7 +1057,7 @@ impl Core<'_> {
         self.busy_milli += demand.total_milli();
         let now = self.now;
         let speed = model.map_or(1.0, |m| {
-            self.speeds.factor(self.feed.spec(job).class, m)
+            self.speeds.factor(self.feed.view(job).class, m)
         });
         // Every run starts with all factors nominal but its GPU's speed (unplaced: 1);
         // the models set their own factors (power: at the next settle).
@@ -1147,7 +1148,7 @@ impl Core<'_> {
     /// hidden) on the model [`ModelChoice`] picks; the grants land in `scratch`.
     fn place(&mut self, job: u32, req: &PlacementRequest) -> bool {
         self.scratch.clear();
-        let waited = self.now.saturating_sub(self.feed.spec(job).submit);
+        let waited = self.now.saturating_sub(self.feed.view(job).submit);
         let mut retry = None;
         let placed = self.place_on_model(job, req, waited, &mut retry);
         if let Some(after) = retry.filter(|_| !placed) {
@@ -1175,7 +1176,7 @@ impl Core<'_> {
                     .place_waited(req, waited, &self.free, &mut self.scratch, retry)
             }
             ModelChoice::Fastest => {
-                let class = self.feed.spec(job).class;
+                let class = self.feed.view(job).class;
                 for &m in self.speeds.fastest_first(class) {
                     if !req.models.allows(usize::from(m.0)) || self.free.capacity(m) == 0 {
                         continue;
@@ -1207,7 +1208,7 @@ impl Core<'_> {
 
     /// Job `id`'s record, from its final state `s`.
     fn record(&self, id: u32, s: &JobState) -> JobRecord {
-        let spec = &self.feed.spec(id);
+        let spec = self.feed.view(id);
         let ran = matches!(s.status, Status::Done | Status::Failed);
         JobRecord {
             id: spec.id,

@@ -11,7 +11,7 @@ pub mod transform;
 
 pub use arrivals::{ArrivalTime, Arrivals};
 pub use error::WorkloadError;
-pub use feed::{JobFeed, Stream};
+pub use feed::{JobFeed, JobView, Stream};
 pub(crate) use job::check_job_count;
 pub use job::{
     ClassId, CommHints, GpuDemand, GpuTypeSet, HostDemand, Interner, JobId, JobKind, JobName, JobSpec,

@@ -478,6 +478,30 @@ enum DurationSampler<'a> {
     Empirical(&'a [JobSpec]),
 }
 
+/// What varies between generated jobs; the rest of a generated job's spec is the same
+/// for all ([`JobSpec::new`]'s defaults) but its name, `s{id}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Drawn {
+    /// When the job is submitted.
+    pub submit: SimTime,
+    /// Its work at nominal speed.
+    pub duration: SimTime,
+    /// GPUs it asks for.
+    pub demand: GpuDemand,
+    /// Its tenant.
+    pub tenant: TenantId,
+}
+
+impl Drawn {
+    /// The whole spec of generated job `id`.
+    pub fn spec(self, id: u64) -> JobSpec {
+        JobSpec {
+            id: JobId(id as u32),
+            ..JobSpec::new(job_name(id as usize), self.submit, self.duration, self.demand, self.tenant)
+        }
+    }
+}
+
 /// The jobs of a synthetic workload one at a time, in submit (= id) order: what
 /// [`generate`] collects, and what a run reads as jobs arrive when it need not hold the
 /// whole workload (issue 17). A clone continues the same sequence from the same point,
@@ -604,7 +628,7 @@ impl<'a> Generator<'a> {
     }
 
     /// Job `self.next`, drawn.
-    fn draw(&mut self) -> Result<JobSpec, WorkloadError> {
+    fn draw(&mut self) -> Result<Drawn, WorkloadError> {
         let i = self.next;
         self.next += 1;
         self.t = self.arrivals.next(self.t, &mut self.arrival_rng);
@@ -619,11 +643,19 @@ impl<'a> Generator<'a> {
             TenantAssignment::RoundRobin => (i % u64::from(self.cfg.tenants)) as u32,
             TenantAssignment::Uniform => self.tenant_rng.gen_range(0..self.cfg.tenants),
         };
-        let submit = self.submit_of(i)?;
-        Ok(JobSpec {
-            id: JobId(i as u32),
-            ..JobSpec::new(job_name(i as usize), submit, duration, demand, TenantId(tenant))
+        Ok(Drawn {
+            submit: self.submit_of(i)?,
+            duration,
+            demand,
+            tenant: TenantId(tenant),
         })
+    }
+
+    /// The next job's varying part ([`Drawn`]), without building its spec: what a
+    /// streamed run holds of a job in flight. [`Iterator::next`] gives the same job
+    /// whole ([`Drawn::spec`]).
+    pub fn next_drawn(&mut self) -> Option<Result<Drawn, WorkloadError>> {
+        (self.next < self.cfg.jobs).then(|| self.draw())
     }
 
     /// The next GPU demand of independent draws.
@@ -696,7 +728,8 @@ impl Iterator for Generator<'_> {
     type Item = Result<JobSpec, WorkloadError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        (self.next < self.cfg.jobs).then(|| self.draw())
+        let id = self.next;
+        self.next_drawn().map(|d| d.map(|d| d.spec(id)))
     }
 }
 
