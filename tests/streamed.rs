@@ -87,7 +87,7 @@ placement = "fgd"
 }
 
 /// Gangs too large for the cluster (skipped, counted by reason, outside the arrival
-/// window), diurnal arrivals, uniform tenants, a preemptive policy.
+/// window), diurnal arrivals, uniform tenants, a preemptive policy (SRTF).
 #[test]
 fn skipped_jobs_and_preemption_run_alike() {
     let (run, unrunnable) = {
@@ -105,7 +105,7 @@ duration = { dist = "lognormal", mu = 7.0, sigma = 1.5 }
 tenants = 4
 tenant_assignment = "uniform"
 [scheduler]
-queue = "tiresias"
+queue = "srtf"
 placement = "best-fit"
 "#;
         assert_same_run(text);
