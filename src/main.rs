@@ -553,7 +553,11 @@ fn run(
     };
     let loaded = t0.elapsed();
     let info = run_info(&scenario, seed, &prepared);
-    let bar = progress_bar(streamed.as_ref().map_or(prepared.workload.jobs.len() as u64, |j| j.len()));
+    let bar = progress_bar(
+        streamed
+            .as_ref()
+            .map_or(prepared.workload.jobs.len() as u64, |j| j.len()),
+    );
     let sim = match &streamed {
         None => Simulation::new(
             &prepared.cluster,

@@ -625,7 +625,10 @@ impl Scenario {
         let report = self.load_topology()?;
         let w = &self.config.workload;
         let jobs = SyntheticJobs {
-            cfg: w.synthetic.clone().unwrap_or_else(|| unreachable!("checked by streams_jobs")),
+            cfg: w
+                .synthetic
+                .clone()
+                .unwrap_or_else(|| unreachable!("checked by streams_jobs")),
             empirical: self.empirical()?,
             seed,
             capacity_gpus: report.cluster.total_gpus(),

@@ -25,8 +25,8 @@ use crate::speed::SpeedTable;
 use crate::topology::{Cluster, GpuModelId, NodeId};
 use crate::workload::synthetic::Generator;
 use crate::workload::{
-    ArrivalTime, Arrivals, GpuDemand, GpuTypeSet, HostDemand, JobFeed, JobId, JobSpec, Workload, WorkloadError,
-    MILLI_PER_GPU,
+    ArrivalTime, Arrivals, GpuDemand, GpuTypeSet, HostDemand, JobFeed, JobId, JobSpec, Workload,
+    WorkloadError, MILLI_PER_GPU,
 };
 
 /// How jobs get their start times.
@@ -322,7 +322,12 @@ type SurveyKey = (u64, GpuDemand, HostDemand, bool);
 
 /// The [`SurveyKey`] of a job.
 fn survey_key(spec: &JobSpec) -> SurveyKey {
-    (spec.gpu_types.0, spec.demand, spec.host, spec.recorded_start.is_some())
+    (
+        spec.gpu_types.0,
+        spec.demand,
+        spec.host,
+        spec.recorded_start.is_some(),
+    )
 }
 
 /// A job's status before the run, from its [`SurveyKey`] and allowed `models`: pending,
@@ -508,7 +513,11 @@ impl<'a> Simulation<'a> {
         placement: Box<dyn Placement>,
         config: SimConfig,
     ) -> Result<Self, WorkloadError> {
-        assert_eq!(config.mode, Mode::Queue, "a streamed run arrives in id order: queue mode only");
+        assert_eq!(
+            config.mode,
+            Mode::Queue,
+            "a streamed run arrives in id order: queue mode only"
+        );
         let mut kinds: BTreeMap<SurveyKey, (u64, SimTime, SimTime)> = BTreeMap::new();
         jobs.clone().survey(|submit, demand| {
             // A generated job's other fields of its key are the same for all.
@@ -526,11 +535,8 @@ impl<'a> Simulation<'a> {
         }
         placement.prepare(&mut free);
         let mut hostable: BTreeMap<(u64, u32, HostDemand), bool> = BTreeMap::new();
-        let model_of_type: Vec<Option<GpuModelId>> = frame
-            .gpu_types
-            .iter()
-            .map(|t| cluster.model_by_name(t))
-            .collect();
+        let model_of_type: Vec<Option<GpuModelId>> =
+            frame.gpu_types.iter().map(|t| cluster.model_by_name(t)).collect();
         let all_models = ModelMask(free.models().fold(0, |m, id| m | 1 << id.0));
         let models_of = |k: &SurveyKey| ModelMask::resolve(GpuTypeSet(k.0), &model_of_type, all_models);
         let screened: BTreeMap<SurveyKey, Status> = kinds
@@ -549,7 +555,11 @@ impl<'a> Simulation<'a> {
                 Status::Skipped(r) => *facts.skipped.entry(r.as_str()).or_insert(0) += n,
                 _ => {
                     arriving += n as usize;
-                    facts.window = Some(facts.window.map_or((first, last), |(a, b)| (first.min(a), last.max(b))));
+                    facts.window = Some(
+                        facts
+                            .window
+                            .map_or((first, last), |(a, b)| (first.min(a), last.max(b))),
+                    );
                 }
             }
         }
@@ -1056,9 +1066,7 @@ impl Core<'_> {
         }
         self.busy_milli += demand.total_milli();
         let now = self.now;
-        let speed = model.map_or(1.0, |m| {
-            self.speeds.factor(self.feed.view(job).class, m)
-        });
+        let speed = model.map_or(1.0, |m| self.speeds.factor(self.feed.view(job).class, m));
         // Every run starts with all factors nominal but its GPU's speed (unplaced: 1);
         // the models set their own factors (power: at the next settle).
         let mut rate = Rate::NOMINAL;

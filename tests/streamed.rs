@@ -111,7 +111,11 @@ placement = "best-fit"
         assert_same_run(text);
         streamed(&scenario(text))
     };
-    assert!(run.summary.preemptions > 0, "the policy preempted: {}", run.summary.preemptions);
+    assert!(
+        run.summary.preemptions > 0,
+        "the policy preempted: {}",
+        run.summary.preemptions
+    );
     assert_eq!(unrunnable.len(), 1, "{unrunnable:?}");
     assert!(unrunnable[0].1 > 50, "{unrunnable:?}");
 }

@@ -188,7 +188,11 @@ mod tests {
                 let id = w.base();
                 assert_eq!(w.pop_front(), Some(u64::from(id) * 7));
             }
-            assert!(w.slots() <= 3 * CHUNK, "round {round}: {} slots for 3 values", w.slots());
+            assert!(
+                w.slots() <= 3 * CHUNK,
+                "round {round}: {} slots for 3 values",
+                w.slots()
+            );
         }
         while w.pop_front().is_some() {}
         assert!(w.is_empty() && w.front().is_none());

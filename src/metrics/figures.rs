@@ -127,9 +127,13 @@ impl JobFigures {
                 run_times.push(run);
             }
             JobFigures::Exact {
-                waits, jcts, run_times, ..
+                waits,
+                jcts,
+                run_times,
+                ..
             } => {
-                let mut streamed = Box::new([Streamed::new(), Streamed::new(), Streamed::new(), Streamed::new()]);
+                let mut streamed =
+                    Box::new([Streamed::new(), Streamed::new(), Streamed::new(), Streamed::new()]);
                 for i in 0..waits.len() {
                     add_job(&mut streamed, waits.get(i), jcts.get(i), run_times.get(i));
                 }
@@ -145,10 +149,15 @@ impl JobFigures {
     pub fn distributions(&self) -> FigureDistributions {
         match self {
             JobFigures::Exact {
-                waits, jcts, run_times, ..
+                waits,
+                jcts,
+                run_times,
+                ..
             } => {
                 let derived = |f: &dyn Fn(SimTime, SimTime) -> f64| -> Vec<f64> {
-                    (0..jcts.len()).map(|i| f(jcts.get(i), run_times.get(i))).collect()
+                    (0..jcts.len())
+                        .map(|i| f(jcts.get(i), run_times.get(i)))
+                        .collect()
                 };
                 // One figure's values expanded at a time, as the percentiles are taken.
                 FigureDistributions {
@@ -225,7 +234,10 @@ mod tests {
             assert_eq!((e.count, e.max), (s.count, s.max));
             assert!((e.mean - s.mean).abs() <= 1e-9 * e.mean, "{e:?} vs {s:?}");
             for (ev, sv) in [(e.p50, s.p50), (e.p95, s.p95), (e.p99, s.p99)] {
-                assert!((ev - sv).abs() <= RELATIVE_ERROR * ev * (1.0 + 1e-9), "{e:?} vs {s:?}");
+                assert!(
+                    (ev - sv).abs() <= RELATIVE_ERROR * ev * (1.0 + 1e-9),
+                    "{e:?} vs {s:?}"
+                );
             }
         }
     }

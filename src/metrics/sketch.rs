@@ -40,7 +40,10 @@ pub struct LogSketch {
 impl LogSketch {
     /// An empty sketch with relative accuracy `alpha` (0 < α < 1).
     pub fn new(alpha: f64) -> Self {
-        assert!(alpha > 0.0 && alpha < 1.0, "relative accuracy must be in (0, 1), got {alpha}");
+        assert!(
+            alpha > 0.0 && alpha < 1.0,
+            "relative accuracy must be in (0, 1), got {alpha}"
+        );
         let gamma = (1.0 + alpha) / (1.0 - alpha);
         LogSketch {
             ln_gamma: gamma.ln(),
@@ -126,7 +129,12 @@ mod tests {
                     0 => 0.0,
                     1 => 60.0,
                     // Log-uniform over 1 ms .. 10⁶ s, in whole milliseconds.
-                    _ => ((next() % 1_000_000) as f64 / 1e6 * 9.0 * std::f64::consts::LN_10).exp().round() / 1000.0,
+                    _ => {
+                        ((next() % 1_000_000) as f64 / 1e6 * 9.0 * std::f64::consts::LN_10)
+                            .exp()
+                            .round()
+                            / 1000.0
+                    }
                 })
                 .collect();
             let mut s = LogSketch::new(alpha);

@@ -418,7 +418,11 @@ mod tests {
         records.iter().for_each(|r| b.add(r));
         assert!(matches!(
             &b.figures,
-            JobFigures::Exact { waits: Durations::Wide(_), jcts: Durations::Wide(_), .. }
+            JobFigures::Exact {
+                waits: Durations::Wide(_),
+                jcts: Durations::Wide(_),
+                ..
+            }
         ));
         let series = SeriesFigures {
             busy_integral: 0,

@@ -126,9 +126,9 @@ impl<'a> JobFeed<'a> {
             JobFeed::Stream(s) => {
                 while s.held.end() <= id {
                     match s.generator.next_drawn() {
-                        Some(job) => s
-                            .held
-                            .push(job.expect("the generator was surveyed without error and draws the same jobs")),
+                        Some(job) => s.held.push(
+                            job.expect("the generator was surveyed without error and draws the same jobs"),
+                        ),
                         None => return false,
                     }
                 }

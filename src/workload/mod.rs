@@ -15,5 +15,6 @@ pub use feed::{JobFeed, JobView, Stream};
 pub(crate) use job::check_job_count;
 pub use job::{
     ClassId, CommHints, GpuDemand, GpuTypeSet, HostDemand, Interner, JobId, JobKind, JobName, JobSpec,
-    SkipCount, SkipReport, TenantId, TraceEpoch, UserId, Workload, EPOCH_FORMAT, MAX_HELD_JOBS, MAX_JOBS, MILLI_PER_GPU,
+    SkipCount, SkipReport, TenantId, TraceEpoch, UserId, Workload, EPOCH_FORMAT, MAX_HELD_JOBS, MAX_JOBS,
+    MILLI_PER_GPU,
 };

@@ -286,8 +286,7 @@ fn validate_scalars(cfg: &SyntheticConfig) -> Result<(), WorkloadError> {
             "jobs",
             format!(
                 "{} jobs exceeds the limit of {} (job ids are 32-bit)",
-                cfg.jobs,
-                MAX_JOBS
+                cfg.jobs, MAX_JOBS
             ),
         ));
     }
@@ -497,7 +496,13 @@ impl Drawn {
     pub fn spec(self, id: u64) -> JobSpec {
         JobSpec {
             id: JobId(id as u32),
-            ..JobSpec::new(job_name(id as usize), self.submit, self.duration, self.demand, self.tenant)
+            ..JobSpec::new(
+                job_name(id as usize),
+                self.submit,
+                self.duration,
+                self.demand,
+                self.tenant,
+            )
         }
     }
 }
