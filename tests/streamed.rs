@@ -99,7 +99,7 @@ path = "../topologies/openb.toml"
 format = "synthetic"
 [workload.synthetic]
 jobs = 15000
-arrival = { process = "diurnal", rate_per_hour = 3000.0, peak_to_trough = 3.0 }
+arrival = { process = "diurnal", rate_per_hour = 8000.0, peak_to_trough = 3.0 }
 gpus = { dist = "choice", values = [1, 2, 8, 100000], weights = [50, 30, 19, 1] }
 duration = { dist = "lognormal", mu = 7.0, sigma = 1.5 }
 tenants = 4
@@ -107,6 +107,9 @@ tenant_assignment = "uniform"
 [scheduler]
 queue = "srtf"
 placement = "best-fit"
+[scheduler.preemption]
+checkpoint_interval_s = 600.0
+restore_s = 30.0
 "#;
         assert_same_run(text);
         streamed(&scenario(text))
