@@ -400,6 +400,8 @@ pub struct Simulation<'a> {
     arrivals: Arrivals,
     /// The whole workload's facts, for a streamed run.
     facts: Option<Facts>,
+    /// A streamed run's next arrival, as last found (valid while the cursor is there).
+    peeked: Option<(SimTime, u32)>,
     cluster_gpus: u64,
     /// What the run keeps (see [`Simulation::with_recording`]).
     recording: Recording,
@@ -645,6 +647,7 @@ impl<'a> Simulation<'a> {
             queue: p.queue,
             arrivals: p.arrivals,
             facts: p.facts,
+            peeked: None,
             cluster_gpus: p.cluster.total_gpus(),
             recording: Recording::default(),
         }
@@ -880,18 +883,25 @@ impl<'a> Simulation<'a> {
         let core = &mut self.core;
         match &core.feed {
             JobFeed::Whole(jobs) => (self.arrivals).peek(jobs, |i| core.initial[i] == Status::Pending),
-            // Streamed: queue mode, so jobs arrive in id order at their submission.
-            JobFeed::Stream(_) => loop {
-                let id = self.arrivals.position() as u32;
-                if !core.feed.reach(id) {
-                    return None;
+            // Streamed: queue mode, so jobs arrive in id order at their submission. The
+            // answer is kept until the cursor moves: the loop asks several times an event.
+            JobFeed::Stream(_) => {
+                if let Some(p) = self.peeked.filter(|p| p.1 as usize == self.arrivals.position()) {
+                    return Some(p);
                 }
-                let job = core.feed.view(id);
-                if core.screened[&job.demand] == Status::Pending {
-                    return Some((job.submit, id));
+                loop {
+                    let id = self.arrivals.position() as u32;
+                    if !core.feed.reach(id) {
+                        return None;
+                    }
+                    let job = core.feed.view(id);
+                    if core.screened[&job.demand] == Status::Pending {
+                        self.peeked = Some((job.submit, id));
+                        return self.peeked;
+                    }
+                    self.arrivals.take();
                 }
-                self.arrivals.take();
-            },
+            }
         }
     }
 
