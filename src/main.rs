@@ -559,19 +559,41 @@ fn run(
     let dir = output.unwrap_or_else(|| Path::new("output").join(&cfg.name));
     output::check_target(&dir, Kind::Dir(&report::RUN_FILES), force)?;
     let seed = seed.unwrap_or(cfg.seed);
-    let prepared = scenario.prepare(seed)?;
+    let recording = record.recording(&scenario);
+    // A run that keeps no job records generates its synthetic jobs as it reads them
+    // when nothing else needs them all (issue 17): same outputs, memory by jobs in flight.
+    let (prepared, streamed) = if !recording.keeps_segments() && scenario.streams_jobs() {
+        let (prepared, jobs) = scenario.prepare_streamed(seed)?;
+        (prepared, Some(jobs))
+    } else {
+        (scenario.prepare(seed)?, None)
+    };
     let loaded = t0.elapsed();
     let info = run_info(&scenario, seed, &prepared);
-    let bar = progress_bar(prepared.workload.jobs.len() as u64);
-    let sim = Simulation::new(
-        &prepared.cluster,
-        &prepared.workload,
-        prepared.queue,
-        prepared.placement,
-        scenario.sim_config(),
-    )
+    let bar = progress_bar(
+        streamed
+            .as_ref()
+            .map_or(prepared.workload.jobs.len() as u64, |j| j.len()),
+    );
+    let sim = match &streamed {
+        None => Simulation::new(
+            &prepared.cluster,
+            &prepared.workload,
+            prepared.queue,
+            prepared.placement,
+            scenario.sim_config(),
+        ),
+        Some(jobs) => Simulation::streamed(
+            &prepared.cluster,
+            &prepared.workload,
+            jobs.generator().map_err(|e| scenario.workload_err(e))?,
+            prepared.queue,
+            prepared.placement,
+            scenario.sim_config(),
+        )
+        .map_err(|e| scenario.workload_err(e))?,
+    }
     .with_models(prepared.models);
-    let recording = record.recording(&scenario);
     let mut out = sim.with_recording(recording).run(&mut |n| bar.set_position(n));
     bar.finish_and_clear();
     let bill = match &prepared.economics {
@@ -968,7 +990,15 @@ fn report_cmd(dir: &Path, png: bool) -> Result<()> {
 }
 
 fn validate(path: &Path, scenario: &Scenario) -> Result<()> {
-    let prepared = scenario.prepare(scenario.config.seed)?;
+    let seed = scenario.config.seed;
+    // A synthetic workload that a run would generate as it goes is checked the same
+    // way, job by job, without holding it.
+    let (prepared, streamed) = if scenario.streams_jobs() {
+        let (prepared, jobs) = scenario.prepare_streamed(seed)?;
+        (prepared, Some(jobs))
+    } else {
+        (scenario.prepare(seed)?, None)
+    };
     let c = &prepared.cluster;
     let w = &prepared.workload;
     println!("scenario  {}: ok", path.display());
@@ -988,7 +1018,7 @@ fn validate(path: &Path, scenario: &Scenario) -> Result<()> {
     println!(
         "workload  {} rows read, {} jobs, {} rows skipped",
         w.rows_read,
-        w.jobs.len(),
+        streamed.as_ref().map_or(w.jobs.len() as u64, |j| j.len()),
         w.skipped.total()
     );
     for (reason, n) in &w.skipped.reasons {
@@ -997,7 +1027,18 @@ fn validate(path: &Path, scenario: &Scenario) -> Result<()> {
             n.count, n.first
         );
     }
-    let sim = Simulation::new(c, w, prepared.queue, prepared.placement, scenario.sim_config());
+    let sim = match &streamed {
+        None => Simulation::new(c, w, prepared.queue, prepared.placement, scenario.sim_config()),
+        Some(jobs) => Simulation::streamed(
+            c,
+            w,
+            jobs.generator().map_err(|e| scenario.workload_err(e))?,
+            prepared.queue,
+            prepared.placement,
+            scenario.sim_config(),
+        )
+        .map_err(|e| scenario.workload_err(e))?,
+    };
     for (reason, n) in sim.unrunnable() {
         println!("          {n} jobs cannot run on this cluster: {reason}");
     }

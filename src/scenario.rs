@@ -29,7 +29,7 @@ use crate::sweep::overrides::{self, Override, OverrideError, Target};
 use crate::sweep::SweepSpec;
 use crate::topology::{self, Cluster, LoadReport, TopologyError};
 use crate::workload::adapters::{self, TraceFormat};
-use crate::workload::synthetic::{self, SyntheticConfig};
+use crate::workload::synthetic::{self, Generator, SyntheticConfig};
 use crate::workload::transform::{self, TransformConfig};
 use crate::workload::{Workload, WorkloadError};
 
@@ -273,6 +273,40 @@ pub struct Prepared {
     pub economics: Option<Economics>,
 }
 
+/// A synthetic workload that a run generates as it reads it instead of holding it whole
+/// ([`crate::sim::Simulation::streamed`], issue 17): the generator's settings and its
+/// empirical source.
+pub struct SyntheticJobs {
+    cfg: SyntheticConfig,
+    empirical: Option<Workload>,
+    seed: u64,
+    capacity_gpus: u64,
+}
+
+impl SyntheticJobs {
+    /// A generator of the jobs, from the first. Its settings were checked when this
+    /// was made ([`Scenario::prepare_streamed`]), so this fails only if they were not.
+    pub fn generator(&self) -> Result<Generator<'_>, WorkloadError> {
+        Generator::new(
+            &self.cfg,
+            &RngStreams::new(self.seed),
+            0,
+            self.empirical.as_ref(),
+            self.capacity_gpus,
+        )
+    }
+
+    /// Jobs generated in all.
+    pub fn len(&self) -> u64 {
+        self.cfg.jobs
+    }
+
+    /// Whether no job is generated (never: a synthetic workload has at least one).
+    pub fn is_empty(&self) -> bool {
+        self.cfg.jobs == 0
+    }
+}
+
 impl Scenario {
     /// Reads and parses a scenario file.
     pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
@@ -404,7 +438,7 @@ impl Scenario {
 
     /// A generator or transform error (keyed relative to `[workload]`) named by its
     /// scenario key and line; other workload errors pass through.
-    fn workload_err(&self, e: WorkloadError) -> ScenarioError {
+    pub fn workload_err(&self, e: WorkloadError) -> ScenarioError {
         match e {
             WorkloadError::Invalid { key, message } => self.invalid(&format!("workload.{key}"), message),
             other => ScenarioError::Workload(other),
@@ -562,6 +596,63 @@ impl Scenario {
             queue,
             placement,
         })
+    }
+
+    /// Whether a run of this scenario that keeps no job records can generate its jobs
+    /// as it reads them ([`Scenario::prepare_streamed`]): a synthetic workload without
+    /// transforms, in queue mode, with nothing that reads the whole workload (power,
+    /// reliability, network, services, economics).
+    pub fn streams_jobs(&self) -> bool {
+        let c = &self.config;
+        c.workload.synthetic.is_some()
+            && c.workload.transform == TransformConfig::default()
+            && c.mode == Mode::Queue
+            && c.power.is_none()
+            && c.reliability.is_none()
+            && c.network.is_none()
+            && c.services.is_empty()
+            && c.economics.is_none()
+    }
+
+    /// [`Scenario::prepare`] for a run that generates its jobs as it reads them: the
+    /// prepared workload is the generator's frame (tenants, rows read; no jobs) and the
+    /// jobs come from the [`SyntheticJobs`] returned. Only for a scenario that
+    /// [`Scenario::streams_jobs`] (an error names `workload.synthetic` otherwise).
+    pub fn prepare_streamed(&self, seed: u64) -> Result<(Prepared, SyntheticJobs), ScenarioError> {
+        if !self.streams_jobs() {
+            return Err(self.invalid(
+                "workload.synthetic",
+                "only a synthetic workload without transforms, power, reliability, network, services \
+                 or economics, in queue mode, is generated as the run reads it",
+            ));
+        }
+        let report = self.load_topology()?;
+        let w = &self.config.workload;
+        let jobs = SyntheticJobs {
+            cfg: w
+                .synthetic
+                .clone()
+                .unwrap_or_else(|| unreachable!("checked by streams_jobs")),
+            empirical: self.empirical()?,
+            seed,
+            capacity_gpus: report.cluster.total_gpus(),
+        };
+        let mut workload = jobs.generator().map_err(|e| self.workload_err(e))?.frame();
+        workload.measured_on = w.measured_on.clone();
+        let Policies {
+            queue,
+            placement,
+            models,
+        } = self.policies(&report, &workload, seed)?;
+        let prepared = Prepared {
+            models,
+            economics: None,
+            cluster: report.cluster,
+            workload,
+            queue,
+            placement,
+        };
+        Ok((prepared, jobs))
     }
 
     /// Fresh policies and models for one run on a loaded cluster and workload
@@ -826,6 +917,18 @@ impl Scenario {
         self.read_workload(seed, capacity_gpus, true)
     }
 
+    /// The empirical source trace of a synthetic workload, when it names one.
+    fn empirical(&self) -> Result<Option<Workload>, ScenarioError> {
+        match &self.config.workload.empirical {
+            Some(src) => {
+                let f = self.format(&src.format, "workload.empirical.format")?;
+                let path = self.input_file("workload.empirical.path", &src.path)?;
+                Ok(Some(adapters::read_trace(f, &path)?))
+            }
+            None => Ok(None),
+        }
+    }
+
     fn read_workload(
         &self,
         seed: u64,
@@ -835,14 +938,7 @@ impl Scenario {
         let w = &self.config.workload;
         let raw = match &w.synthetic {
             Some(cfg) => {
-                let empirical = match &w.empirical {
-                    Some(src) => {
-                        let f = self.format(&src.format, "workload.empirical.format")?;
-                        let path = self.input_file("workload.empirical.path", &src.path)?;
-                        Some(adapters::read_trace(f, &path)?)
-                    }
-                    None => None,
-                };
+                let empirical = self.empirical()?;
                 synthetic::generate(cfg, &RngStreams::new(seed), 0, empirical.as_ref(), capacity_gpus)
                     .map_err(|e| self.workload_err(e))?
             }

@@ -23,7 +23,11 @@ use crate::scheduler::{
 };
 use crate::speed::SpeedTable;
 use crate::topology::{Cluster, GpuModelId, NodeId};
-use crate::workload::{ArrivalTime, Arrivals, GpuDemand, HostDemand, JobId, Workload, MILLI_PER_GPU};
+use crate::workload::synthetic::Generator;
+use crate::workload::{
+    ArrivalTime, Arrivals, GpuDemand, GpuTypeSet, HostDemand, JobFeed, JobId, JobSpec, Workload,
+    WorkloadError, MILLI_PER_GPU,
+};
 
 /// How jobs get their start times.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
@@ -212,12 +216,19 @@ pub struct RunOutput {
 
 /// Everything the scheduling pass touches, apart from the queue policy itself.
 struct Core<'a> {
+    /// The workload (for a streamed run, its frame: tenants and names, no jobs).
     workload: &'a Workload,
+    /// The jobs' specs by id.
+    feed: JobFeed<'a>,
     config: SimConfig,
     free: FreeCapacity,
     placement: Box<dyn Placement>,
-    /// Each job's status before the run: pending, or skipped and why.
+    /// Each job's status before the run: pending, or skipped and why (empty for a
+    /// streamed run, which looks it up in `screened` as each job is created).
     initial: Vec<Status>,
+    /// A streamed run's status before the run of generated jobs, by demand (the only
+    /// field of their [`SurveyKey`] that varies).
+    screened: BTreeMap<GpuDemand, Status>,
     /// The cluster's GPU model of each of the workload's GPU types, and every model:
     /// what a job's allowed models are resolved from.
     model_of_type: Vec<Option<GpuModelId>>,
@@ -307,6 +318,82 @@ fn hide_node(free: &mut FreeCapacity, n: NodeId, hidden: &mut Vec<(GpuGrant, u32
     }
 }
 
+/// What decides whether the cluster can host a job, and so its status before the
+/// run: its allowed GPU types (bits), demand, CPU and memory, and whether it has a
+/// recorded start. Jobs alike in these are alike to set-up.
+type SurveyKey = (u64, GpuDemand, HostDemand, bool);
+
+/// The [`SurveyKey`] of a job.
+fn survey_key(spec: &JobSpec) -> SurveyKey {
+    (
+        spec.gpu_types.0,
+        spec.demand,
+        spec.host,
+        spec.recorded_start.is_some(),
+    )
+}
+
+/// A job's status before the run, from its [`SurveyKey`] and allowed `models`: pending,
+/// or skipped and why. Depends on the cluster as installed (capacity, nodes, CPU and
+/// memory), not on what is allocated; `hostable` caches [`FreeCapacity::could_host`].
+fn screen(
+    &(_, demand, host, recorded): &SurveyKey,
+    models: ModelMask,
+    free: &FreeCapacity,
+    mode: Mode,
+    hostable: &mut BTreeMap<(u64, u32, HostDemand), bool>,
+) -> Status {
+    let fits_somewhere = free
+        .models()
+        .filter(|m| models.allows(m.0 as usize))
+        .any(|m| free.capacity(m) >= u64::from(demand.gpus));
+    if models.0 == 0 {
+        Status::Skipped(SkipReason::NoMatchingGpuModel)
+    } else if !fits_somewhere {
+        Status::Skipped(SkipReason::LargerThanCluster)
+    } else if mode == Mode::Queue
+        && free.tracks_host()
+        && !*hostable
+            .entry((models.0, demand.gpus, host))
+            .or_insert_with(|| free.could_host(models, demand.gpus, host))
+    {
+        Status::Skipped(SkipReason::LargerThanNodes)
+    } else if mode == Mode::AsRecorded && !recorded {
+        Status::Skipped(SkipReason::NoRecordedStart)
+    } else {
+        Status::Pending
+    }
+}
+
+/// Facts of a streamed run's whole workload, found before it runs
+/// ([`Simulation::streamed`]); a run of a workload held whole reads them off its jobs.
+struct Facts {
+    /// Jobs the cluster cannot host, by reason.
+    skipped: BTreeMap<&'static str, u64>,
+    /// First and last submission of the jobs that run, if any.
+    window: Option<(SimTime, SimTime)>,
+    /// First submission of any job.
+    first_submit: Option<SimTime>,
+}
+
+/// What [`Simulation::assemble`] puts together.
+struct Parts<'a, 'c> {
+    cluster: &'c Cluster,
+    workload: &'a Workload,
+    feed: JobFeed<'a>,
+    queue: Box<dyn QueuePolicy>,
+    placement: Box<dyn Placement>,
+    config: SimConfig,
+    free: FreeCapacity,
+    speeds: SpeedTable,
+    initial: Vec<Status>,
+    screened: BTreeMap<GpuDemand, Status>,
+    model_of_type: Vec<Option<GpuModelId>>,
+    all_models: ModelMask,
+    arrivals: Arrivals,
+    facts: Option<Facts>,
+}
+
 /// One simulation run of a workload on a cluster under a queue and a placement policy.
 pub struct Simulation<'a> {
     core: Core<'a>,
@@ -314,6 +401,10 @@ pub struct Simulation<'a> {
     /// The jobs not skipped, in arrival order: submit order, or recorded start in
     /// as-recorded mode.
     arrivals: Arrivals,
+    /// The whole workload's facts, for a streamed run.
+    facts: Option<Facts>,
+    /// A streamed run's next arrival, as last found (valid while the cursor is there).
+    peeked: Option<(SimTime, u32)>,
     cluster_gpus: u64,
     /// What the run keeps (see [`Simulation::with_recording`]).
     recording: Recording,
@@ -353,26 +444,7 @@ impl<'a> Simulation<'a> {
             .iter()
             .map(|spec| {
                 let models = ModelMask::resolve(spec.gpu_types, &model_of_type, all_models);
-                let fits_somewhere = free
-                    .models()
-                    .filter(|m| models.allows(m.0 as usize))
-                    .any(|m| free.capacity(m) >= u64::from(spec.demand.gpus));
-                if models.0 == 0 {
-                    Status::Skipped(SkipReason::NoMatchingGpuModel)
-                } else if !fits_somewhere {
-                    Status::Skipped(SkipReason::LargerThanCluster)
-                } else if config.mode == Mode::Queue
-                    && free.tracks_host()
-                    && !*hostable
-                        .entry((models.0, spec.demand.gpus, spec.host))
-                        .or_insert_with(|| free.could_host(models, spec.demand.gpus, spec.host))
-                {
-                    Status::Skipped(SkipReason::LargerThanNodes)
-                } else if config.mode == Mode::AsRecorded && spec.recorded_start.is_none() {
-                    Status::Skipped(SkipReason::NoRecordedStart)
-                } else {
-                    Status::Pending
-                }
+                screen(&survey_key(spec), models, &free, config.mode, &mut hostable)
             })
             .collect();
         // Fragmentation (FGD's measure) is kept for GPU-sharing workloads, where it is
@@ -400,16 +472,152 @@ impl<'a> Simulation<'a> {
             Mode::AsRecorded => |spec| spec.recorded_start.unwrap_or(spec.submit),
         };
         let arrivals = Arrivals::new(&workload.jobs, |i| initial[i] == Status::Pending, arrival_time);
-        let models = cluster.models.len();
+        Simulation::assemble(Parts {
+            cluster,
+            workload,
+            feed: JobFeed::Whole(&workload.jobs),
+            queue,
+            placement,
+            config,
+            free,
+            speeds,
+            initial,
+            screened: BTreeMap::new(),
+            model_of_type,
+            all_models,
+            arrivals,
+            facts: None,
+        })
+    }
+
+    /// Prepares a run whose jobs are generated as they arrive and dropped once they
+    /// end, so that what it holds follows the jobs in flight, not the workload's
+    /// length (issue 17). `frame` is the workload around the jobs (tenants, rows read;
+    /// no jobs: [`Generator::frame`]). The run is the one [`Simulation::new`] makes of
+    /// the workload [`crate::workload::synthetic::generate`] would build from the same
+    /// generator, and its outputs are the same.
+    ///
+    /// The facts set-up needs of the whole workload (whether any job shares a GPU or asks
+    /// for CPU and memory, which jobs the cluster can host, the arrival window, the task
+    /// mix) come from one pass over a clone of the generator before the run
+    /// ([`Generator::survey`]: submissions and demands only), which keeps a count per
+    /// distinct kind of request, not per job; that pass also finds any error a job would
+    /// raise (a submission past the horizon), before anything runs.
+    ///
+    /// Models read the whole workload, so a streamed run has none; queue mode only
+    /// (generated jobs have no recorded start, so as recorded none would run).
+    ///
+    /// # Panics
+    ///
+    /// As [`Simulation::new`]; and in as-recorded mode.
+    pub fn streamed(
+        cluster: &Cluster,
+        frame: &'a Workload,
+        jobs: Generator<'a>,
+        mut queue: Box<dyn QueuePolicy>,
+        placement: Box<dyn Placement>,
+        config: SimConfig,
+    ) -> Result<Self, WorkloadError> {
+        assert_eq!(
+            config.mode,
+            Mode::Queue,
+            "a streamed run arrives in id order: queue mode only"
+        );
+        let mut kinds: BTreeMap<SurveyKey, (u64, SimTime, SimTime)> = BTreeMap::new();
+        jobs.clone().survey(|submit, demand| {
+            // A generated job's other fields of its key are the same for all.
+            let key = (GpuTypeSet::ANY.0, demand, HostDemand::NONE, false);
+            let (n, first, last) = kinds.entry(key).or_insert((0, submit, submit));
+            *n += 1;
+            *first = (*first).min(submit);
+            *last = (*last).max(submit);
+        })?;
+        queue.bind_tenants(&frame.tenants);
+        let speeds = SpeedTable::new(cluster, frame).unwrap_or_else(|e| panic!("{e}"));
+        let mut free = FreeCapacity::new(cluster, kinds.keys().any(|k| !k.1.is_whole()));
+        if kinds.keys().any(|k| !k.2.is_none()) {
+            free.track_host(cluster);
+        }
+        placement.prepare(&mut free);
+        let mut hostable: BTreeMap<(u64, u32, HostDemand), bool> = BTreeMap::new();
+        let model_of_type: Vec<Option<GpuModelId>> =
+            frame.gpu_types.iter().map(|t| cluster.model_by_name(t)).collect();
+        let all_models = ModelMask(free.models().fold(0, |m, id| m | 1 << id.0));
+        let models_of = |k: &SurveyKey| ModelMask::resolve(GpuTypeSet(k.0), &model_of_type, all_models);
+        let screened: BTreeMap<SurveyKey, Status> = kinds
+            .keys()
+            .map(|k| (*k, screen(k, models_of(k), &free, config.mode, &mut hostable)))
+            .collect();
+        let mut facts = Facts {
+            skipped: BTreeMap::new(),
+            window: None,
+            first_submit: None,
+        };
+        let mut arriving = 0usize;
+        for (k, &(n, first, last)) in &kinds {
+            facts.first_submit = Some(facts.first_submit.map_or(first, |f: SimTime| f.min(first)));
+            match screened[k] {
+                Status::Skipped(r) => *facts.skipped.entry(r.as_str()).or_insert(0) += n,
+                _ => {
+                    arriving += n as usize;
+                    facts.window = Some(
+                        facts
+                            .window
+                            .map_or((first, last), |(a, b)| (first.min(a), last.max(b))),
+                    );
+                }
+            }
+        }
+        let track_frag = kinds.keys().any(|k| !k.1.is_whole()) || placement.uses_task_mix();
+        if track_frag {
+            free.track_fragmentation(TaskMix::from_counts(
+                cluster.models.len(),
+                kinds
+                    .iter()
+                    .filter(|(k, _)| screened[*k] == Status::Pending)
+                    .map(|(k, &(n, _, _))| {
+                        let request = PlacementRequest {
+                            tp: 1,
+                            demand: k.1,
+                            models: models_of(k),
+                            host: k.2,
+                        };
+                        (request, n)
+                    }),
+            ));
+        }
+        Ok(Simulation::assemble(Parts {
+            cluster,
+            workload: frame,
+            feed: JobFeed::stream(jobs),
+            queue,
+            placement,
+            config,
+            free,
+            speeds,
+            initial: Vec::new(),
+            screened: screened.iter().map(|(k, s)| (k.1, *s)).collect(),
+            model_of_type,
+            all_models,
+            arrivals: Arrivals::in_id_order(arriving),
+            facts: Some(facts),
+        }))
+    }
+
+    /// The simulation of a run whose set-up is done.
+    fn assemble(p: Parts<'a, '_>) -> Self {
+        let models = p.cluster.models.len();
         Simulation {
             core: Core {
-                workload,
-                config,
-                free,
-                placement,
-                initial,
-                model_of_type,
-                all_models,
+                workload: p.workload,
+                feed: p.feed,
+                config: p.config,
+                free: p.free,
+                placement: p.placement,
+                initial: p.initial,
+                screened: p.screened,
+                model_of_type: p.model_of_type,
+                all_models: p.all_models,
                 jobs: IdWindow::default(),
                 runs: Slab::default(),
                 setbacks: BTreeMap::new(),
@@ -433,22 +641,27 @@ impl<'a> Simulation<'a> {
                 asked: Vec::new(),
                 requeued: Vec::new(),
                 reshaped: false,
-                out_of_service: vec![false; cluster.nodes.len()],
-                out_hidden: vec![Vec::new(); cluster.nodes.len()],
+                out_of_service: vec![false; p.cluster.nodes.len()],
+                out_hidden: vec![Vec::new(); p.cluster.nodes.len()],
                 rate_changed: Vec::new(),
-                speeds,
+                speeds: p.speeds,
                 hidden: Vec::new(),
                 avoid: Vec::new(),
             },
-            queue,
-            arrivals,
-            cluster_gpus: cluster.total_gpus(),
+            queue: p.queue,
+            arrivals: p.arrivals,
+            facts: p.facts,
+            peeked: None,
+            cluster_gpus: p.cluster.total_gpus(),
             recording: Recording::default(),
         }
     }
 
     /// Jobs that cannot run on this cluster, counted by reason.
     pub fn unrunnable(&self) -> std::collections::BTreeMap<&'static str, u64> {
+        if let Some(f) = &self.facts {
+            return f.skipped.clone();
+        }
         let mut out = std::collections::BTreeMap::new();
         for s in &self.core.initial {
             if let Status::Skipped(r) = s {
@@ -499,6 +712,10 @@ impl<'a> Simulation<'a> {
     /// window utilization is measured over by default. With none, the first submission
     /// of any job (or 0), twice.
     fn arrival_window(&self) -> (SimTime, SimTime) {
+        if let Some(f) = &self.facts {
+            let first = f.first_submit.unwrap_or(SimTime::ZERO);
+            return f.window.unwrap_or((first, first));
+        }
         let submits = (self.core.workload.jobs.iter())
             .zip(&self.core.initial)
             .filter(|&(_, &s)| s == Status::Pending)
@@ -531,7 +748,7 @@ impl<'a> Simulation<'a> {
         let mut events = 0u64;
         let mut last_progress = 0u64;
         let workload = self.core.workload;
-        let n = workload.jobs.len();
+        let n = self.core.feed.len();
         // Records go to the summary as jobs retire, in id order; models read them when
         // they finish, so they are kept whenever a model runs.
         let keep_jobs = self.recording.level.keeps_jobs() || !self.core.models.is_empty();
@@ -624,7 +841,7 @@ impl<'a> Simulation<'a> {
         }
         progress(self.arrivals.position() as u64);
         let (figures, series, series_intervals) = series.finish();
-        if let Some(last) = (workload.jobs.len() as u32).checked_sub(1) {
+        if let Some(last) = (n as u32).checked_sub(1) {
             self.core.ensure(last);
         }
         self.retire(true, &mut sink);
@@ -660,14 +877,36 @@ impl<'a> Simulation<'a> {
             if let Some(s) = self.core.jobs.pop_front() {
                 sink(self.core.record(id, &s));
                 self.core.setbacks.remove(&id);
+                self.core.feed.release(id);
             }
         }
     }
 
     /// The next job to arrive and its arrival time, if any.
     fn next_arrival(&mut self) -> Option<(SimTime, u32)> {
-        let initial = &self.core.initial;
-        (self.arrivals).peek(&self.core.workload.jobs, |i| initial[i] == Status::Pending)
+        let core = &mut self.core;
+        match &core.feed {
+            JobFeed::Whole(jobs) => (self.arrivals).peek(jobs, |i| core.initial[i] == Status::Pending),
+            // Streamed: queue mode, so jobs arrive in id order at their submission. The
+            // answer is kept until the cursor moves: the loop asks several times an event.
+            JobFeed::Stream(_) => {
+                if let Some(p) = self.peeked.filter(|p| p.1 as usize == self.arrivals.position()) {
+                    return Some(p);
+                }
+                loop {
+                    let id = self.arrivals.position() as u32;
+                    if !core.feed.reach(id) {
+                        return None;
+                    }
+                    let job = core.feed.view(id);
+                    if core.screened[&job.demand] == Status::Pending {
+                        self.peeked = Some((job.submit, id));
+                        return self.peeked;
+                    }
+                    self.arrivals.take();
+                }
+            }
+        }
     }
 
     /// Applies the actions the models asked for and hands jobs they interrupted back to
@@ -685,10 +924,15 @@ impl Core<'_> {
     /// order (those skipped before them included), except as recorded.
     fn ensure(&mut self, job: u32) {
         while self.jobs.end() <= job {
-            let id = self.jobs.end() as usize;
-            let spec = &self.workload.jobs[id];
+            let id = self.jobs.end();
+            self.feed.reach(id);
+            let spec = self.feed.view(id);
+            let status = match self.feed {
+                JobFeed::Whole(_) => self.initial[id as usize],
+                JobFeed::Stream(_) => self.screened[&spec.demand],
+            };
             self.jobs.push(JobState {
-                status: self.initial[id],
+                status,
                 models: ModelMask::resolve(spec.gpu_types, &self.model_of_type, self.all_models),
                 first_start: SimTime::MAX,
                 remaining_ms: spec.duration.as_ms() as f64,
@@ -706,9 +950,9 @@ impl Core<'_> {
 
     /// What placement is asked for `job`.
     fn request(&self, job: u32) -> PlacementRequest {
-        let spec = &self.workload.jobs[job as usize];
+        let spec = self.feed.view(job);
         PlacementRequest {
-            tp: spec.comm.as_deref().map_or(1, |h| h.tp.max(1)),
+            tp: spec.tp,
             demand: spec.demand,
             models: self.jobs[job].models,
             host: spec.host,
@@ -716,7 +960,7 @@ impl Core<'_> {
     }
 
     fn queued(&self, job: u32) -> QueuedJob {
-        let spec = &self.workload.jobs[job as usize];
+        let spec = self.feed.view(job);
         let s = &self.jobs[job];
         QueuedJob {
             id: spec.id,
@@ -827,7 +1071,7 @@ impl Core<'_> {
 
     /// Marks `job` running with the grants in `scratch` (may be empty: unplaced).
     fn begin(&mut self, job: u32) {
-        let demand = self.workload.jobs[job as usize].demand;
+        let demand = self.feed.view(job).demand;
         let model = self.scratch.first().map(|g| self.free.node_model(g.node));
         self.free.allocate_job(&self.scratch, &self.request(job));
         let offset = self.grants.push(&self.scratch);
@@ -836,9 +1080,7 @@ impl Core<'_> {
         }
         self.busy_milli += demand.total_milli();
         let now = self.now;
-        let speed = model.map_or(1.0, |m| {
-            self.speeds.factor(self.workload.jobs[job as usize].class, m)
-        });
+        let speed = model.map_or(1.0, |m| self.speeds.factor(self.feed.view(job).class, m));
         // Every run starts with all factors nominal but its GPU's speed (unplaced: 1);
         // the models set their own factors (power: at the next settle).
         let mut rate = Rate::NOMINAL;
@@ -928,7 +1170,7 @@ impl Core<'_> {
     /// hidden) on the model [`ModelChoice`] picks; the grants land in `scratch`.
     fn place(&mut self, job: u32, req: &PlacementRequest) -> bool {
         self.scratch.clear();
-        let waited = self.now.saturating_sub(self.workload.jobs[job as usize].submit);
+        let waited = self.now.saturating_sub(self.feed.view(job).submit);
         let mut retry = None;
         let placed = self.place_on_model(job, req, waited, &mut retry);
         if let Some(after) = retry.filter(|_| !placed) {
@@ -956,7 +1198,7 @@ impl Core<'_> {
                     .place_waited(req, waited, &self.free, &mut self.scratch, retry)
             }
             ModelChoice::Fastest => {
-                let class = self.workload.jobs[job as usize].class;
+                let class = self.feed.view(job).class;
                 for &m in self.speeds.fastest_first(class) {
                     if !req.models.allows(usize::from(m.0)) || self.free.capacity(m) == 0 {
                         continue;
@@ -988,7 +1230,7 @@ impl Core<'_> {
 
     /// Job `id`'s record, from its final state `s`.
     fn record(&self, id: u32, s: &JobState) -> JobRecord {
-        let spec = &self.workload.jobs[id as usize];
+        let spec = self.feed.view(id);
         let ran = matches!(s.status, Status::Done | Status::Failed);
         JobRecord {
             id: spec.id,

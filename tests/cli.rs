@@ -335,3 +335,57 @@ fn validate_rejects_overflowing_times_and_sizes_with_their_keys() {
         assert!(!o.status.success() && e.contains(needle), "{transform}: {e}");
     }
 }
+
+/// Job counts (issue 17): a synthetic workload may have up to 2³² − 1 jobs (32-bit ids)
+/// when generated as the run reads it; a run that holds the workload whole (here, one
+/// that writes `jobs.csv`) refuses more than 50 million before generating any, naming
+/// the key and the way to run it streamed. `validate` checks a large streamed workload
+/// job by job without holding it.
+#[test]
+fn job_counts_past_the_limits_are_refused_with_their_keys() {
+    let tmp = tempfile::tempdir().unwrap();
+    let synthetic = |jobs: u64| {
+        format!(
+            r#"name = "t"
+[topology]
+path = "@REPO@/topologies/tiny.toml"
+[workload]
+format = "synthetic"
+[workload.synthetic]
+jobs = {jobs}
+arrival = {{ process = "poisson", rate_per_hour = 3600000.0 }}
+duration = {{ dist = "constant", value_s = 1.0 }}
+"#
+        )
+    };
+    let s = scenario_file(&tmp, &synthetic(5_000_000_000));
+    let e = stderr(&dcsim(&["validate", s.to_str().unwrap()]));
+    assert!(
+        e.contains("workload.synthetic.jobs") && e.contains("job ids are 32-bit"),
+        "{e}"
+    );
+    let s = scenario_file(&tmp, &synthetic(60_000_000));
+    let out = tmp.path().join("out");
+    let o = dcsim(&[
+        "run",
+        s.to_str().unwrap(),
+        "--outputs",
+        "jobs",
+        "--no-report",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    let e = stderr(&o);
+    assert!(
+        !o.status.success() && e.contains("held whole") && e.contains("--outputs summary"),
+        "{e}"
+    );
+    let s = scenario_file(&tmp, &synthetic(2_000_000));
+    let o = dcsim(&["validate", s.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(
+        o.status.success() && text.contains("2000000 jobs"),
+        "{text}{}",
+        stderr(&o)
+    );
+}

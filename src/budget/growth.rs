@@ -149,7 +149,7 @@ fn for_each_arrival(jobs: &[JobSpec], end: SimTime, mut f: impl FnMut(Arrival)) 
 /// Applies growth: tiles `workload` over `[0, bounds[M])` and scales month `m`'s
 /// arrivals by `mult[m]` (see the module docs). `bounds` holds the `M + 1` month bounds.
 /// Returns the grown workload, sorted with dense ids. Errors when the result would hold
-/// more than [`MAX_JOBS`](crate::workload::MAX_JOBS) jobs (checked before allocating).
+/// more than [`MAX_HELD_JOBS`](crate::workload::MAX_HELD_JOBS) jobs (checked before allocating).
 pub fn apply(mut workload: Workload, mult: &[f64], bounds: &[SimTime]) -> Result<Workload, BudgetError> {
     assert_eq!(bounds.len(), mult.len() + 1, "one multiplier per month");
     workload.finish();

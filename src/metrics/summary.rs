@@ -5,7 +5,7 @@ use serde::Serialize;
 use crate::engine::SimTime;
 use crate::workload::{SkipReport, TraceEpoch, Workload, MILLI_PER_GPU};
 
-use super::durations::Durations;
+use super::figures::{slowdown, JobFigures};
 use super::recorder::{SeriesFigures, WindowIntegral};
 use super::records::{JobRecord, Outcome};
 use super::stats::Distribution;
@@ -87,6 +87,12 @@ pub struct Summary {
     pub jct_s: Distribution,
     /// Bounded slowdown max(1, JCT / max(run time, τ)) with τ = 10 s.
     pub bounded_slowdown: Distribution,
+    /// The bound on the relative error of the four distributions' percentiles when more
+    /// jobs ran than the summary keeps exactly ([`crate::metrics::EXACT_JOBS`]): they
+    /// come from a streaming sketch (counts, means and maxima stay exact). Absent when
+    /// every percentile is exact.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub percentile_relative_error: Option<f64>,
     /// First submission to last end.
     pub makespan_s: f64,
     /// GPUs in the cluster.
@@ -142,12 +148,11 @@ pub struct Summary {
 
 /// Builds a run's [`Summary`] from its job records one at a time, so a run need not
 /// keep the records: it keeps, per job that ran, the three durations its percentiles
-/// are derived from (wait, JCT and run time, 4 bytes each in the common case:
-/// [`Durations`]), and exact counts and sums.
+/// are derived from (wait, JCT and run time, 4 bytes each in the common case), up to
+/// [`crate::metrics::EXACT_JOBS`] jobs and streaming figures past that
+/// ([`JobFigures`]), and exact counts and sums.
 pub struct SummaryBuilder {
-    waits: Durations,
-    jcts: Durations,
-    run_times: Durations,
+    figures: JobFigures,
     jobs: u64,
     jobs_skipped: BTreeMap<String, u64>,
     tenants: TenantAcc,
@@ -168,9 +173,7 @@ impl SummaryBuilder {
     /// per-job figures once).
     pub fn new(tenants: usize, jobs: usize) -> Self {
         SummaryBuilder {
-            waits: Durations::with_capacity(jobs),
-            jcts: Durations::with_capacity(jobs),
-            run_times: Durations::with_capacity(jobs),
+            figures: JobFigures::new(jobs),
             jobs: 0,
             jobs_skipped: BTreeMap::new(),
             tenants: TenantAcc::new(tenants),
@@ -208,9 +211,7 @@ impl SummaryBuilder {
                 }
                 // A job that ran has a start and an end, so all three figures.
                 if let (Some(wait), Some(jct), Some(run)) = (r.wait(), r.jct(), r.run_time()) {
-                    self.waits.push(wait);
-                    self.jcts.push(jct);
-                    self.run_times.push(run);
+                    self.figures.push(wait, jct, run);
                 }
             }
             Outcome::Skipped => {
@@ -234,12 +235,7 @@ impl SummaryBuilder {
         let gpu_seconds = series.busy_integral as f64 / (f64::from(MILLI_PER_GPU) * 1000.0);
         let per_span = |x: f64| if span_s > 0.0 { x / span_s } else { 0.0 };
         let ran = self.completed + self.censored;
-        // One figure's values expanded at a time, as the percentiles are taken.
-        let wait_s = Distribution::of(&mut self.waits.secs());
-        let not_running_s =
-            Distribution::of(&mut self.derived(|jct, run| jct.saturating_sub(run).as_secs_f64()));
-        let jct_s = Distribution::of(&mut self.jcts.secs());
-        let bounded_slowdown = Distribution::of(&mut self.derived(slowdown));
+        let d = self.figures.distributions();
         let mut summary = Summary {
             rows_read: workload.rows_read,
             rows_skipped: workload.skipped.clone(),
@@ -250,10 +246,11 @@ impl SummaryBuilder {
             jobs_failed: self.failed,
             jobs_skipped: self.jobs_skipped,
             unplaced: self.unplaced,
-            wait_s,
-            not_running_s,
-            jct_s,
-            bounded_slowdown,
+            wait_s: d.wait_s,
+            not_running_s: d.not_running_s,
+            jct_s: d.jct_s,
+            bounded_slowdown: d.bounded_slowdown,
+            percentile_relative_error: d.relative_error,
             makespan_s: span_s,
             cluster_gpus,
             gpu_utilization: per_span(gpu_seconds) / cluster_gpus.max(1) as f64,
@@ -283,15 +280,6 @@ impl SummaryBuilder {
         }
         summary
     }
-
-    /// A figure of each job that ran from its JCT and run time, in job-id order (the
-    /// values a record-by-record pass gives: [`JobRecord::not_running`],
-    /// [`bounded_slowdown`]).
-    fn derived(&self, f: impl Fn(SimTime, SimTime) -> f64) -> Vec<f64> {
-        (0..self.jcts.len())
-            .map(|i| f(self.jcts.get(i), self.run_times.get(i)))
-            .collect()
-    }
 }
 
 impl Summary {
@@ -316,11 +304,6 @@ fn is_zero(n: &u64) -> bool {
 
 fn bounded_slowdown(r: &JobRecord) -> Option<f64> {
     Some(slowdown(r.jct()?, r.run_time()?))
-}
-
-/// Bounded slowdown max(1, JCT / max(run time, τ)) of a job with this JCT and run time.
-fn slowdown(jct: SimTime, run: SimTime) -> f64 {
-    (jct.as_secs_f64() / run.as_secs_f64().max(BOUNDED_SLOWDOWN_TAU_S)).max(1.0)
 }
 
 /// Per-tenant sums, gathered in the same pass as everything else.
@@ -385,6 +368,7 @@ impl TenantAcc {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::metrics::Durations;
     use crate::workload::{GpuDemand, JobId, TenantId};
 
     /// The builder keeps milliseconds and derives seconds at the end; its
@@ -432,7 +416,14 @@ mod tests {
         };
         let mut b = SummaryBuilder::new(1, records.len());
         records.iter().for_each(|r| b.add(r));
-        assert!(matches!(b.waits, Durations::Wide(_)) && matches!(b.jcts, Durations::Wide(_)));
+        assert!(matches!(
+            &b.figures,
+            JobFigures::Exact {
+                waits: Durations::Wide(_),
+                jcts: Durations::Wide(_),
+                ..
+            }
+        ));
         let series = SeriesFigures {
             busy_integral: 0,
             queued_integral: 0,

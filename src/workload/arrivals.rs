@@ -46,6 +46,19 @@ impl Arrivals {
         }
     }
 
+    /// A cursor over `count` jobs known to arrive in id order (a streamed run's:
+    /// [`crate::sim::Simulation::streamed`]), whose caller reads times and passes over
+    /// jobs that do not arrive itself, through [`Arrivals::position`] and
+    /// [`Arrivals::take`].
+    pub fn in_id_order(count: usize) -> Self {
+        Arrivals {
+            time_of: |spec| spec.submit,
+            listed: None,
+            next: 0,
+            count,
+        }
+    }
+
     /// The next job to arrive and its time, if any; `arrives` must say what it said to
     /// [`Arrivals::new`] for the jobs not yet taken.
     pub fn peek(&mut self, jobs: &[JobSpec], arrives: impl Fn(usize) -> bool) -> Option<(SimTime, u32)> {

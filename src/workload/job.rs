@@ -64,26 +64,37 @@ impl JobKind {
     }
 }
 
-/// The most jobs one workload may hold after generation and transforms: 50 million.
+/// The most jobs one run may have: job ids are 32-bit ([`JobId`]), so 2³² − 1.
 ///
-/// A [`JobSpec`] takes about 130 bytes plus its name, and a run keeps several more
-/// per-job records, so 50 million jobs already need well over 10 GB; the public traces
-/// dcsim reads hold at most a few hundred thousand jobs. Checking the count up front
-/// turns a request like `tile = 1000000000` into an error naming the key and the
-/// product instead of an allocation failure that aborts the process.
-pub const MAX_JOBS: u64 = 50_000_000;
+/// Only a workload generated as the run reads it ([`crate::workload::synthetic::Generator`])
+/// comes near this; a workload held whole is limited to [`MAX_HELD_JOBS`].
+pub const MAX_JOBS: u64 = u32::MAX as u64;
 
-/// Checks that a workload of `count` jobs, described by `what` (e.g. "tile × jobs =
-/// 1000000000 × 4"), is within [`MAX_JOBS`]; the error names `key`.
+/// The most jobs a workload held whole (`Vec<JobSpec>`: read from traces, transformed,
+/// or generated for a run that needs every job at once) may have: 50 million.
+///
+/// A [`JobSpec`] takes about 135 bytes, so 50 million jobs already need about 7 GB; the
+/// public traces dcsim reads hold at most a few hundred thousand jobs. Checking the count
+/// up front turns a request like `tile = 1000000000` into an error naming the key and the
+/// product instead of an allocation failure that aborts the process. Larger synthetic
+/// workloads run at `--outputs summary` without models, which generate jobs as they
+/// arrive and keep only those in flight (up to [`MAX_JOBS`]).
+pub const MAX_HELD_JOBS: u64 = 50_000_000;
+
+/// Checks that a workload held whole of `count` jobs, described by `what` (e.g. "tile ×
+/// jobs = 1000000000 × 4"), is within [`MAX_HELD_JOBS`]; the error names `key`.
 pub(crate) fn check_job_count(
     key: &str,
     count: u128,
     what: impl FnOnce() -> String,
 ) -> Result<(), crate::workload::WorkloadError> {
-    if count > u128::from(MAX_JOBS) {
+    if count > u128::from(MAX_HELD_JOBS) {
         return Err(crate::workload::WorkloadError::Invalid {
             key: key.to_string(),
-            message: format!("{} = {count} jobs exceeds the limit of {MAX_JOBS} jobs", what()),
+            message: format!(
+                "{} = {count} jobs exceeds the limit of {MAX_HELD_JOBS} jobs for a workload held whole",
+                what()
+            ),
         });
     }
     Ok(())

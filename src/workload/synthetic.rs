@@ -46,7 +46,9 @@ use rand_distr::{Distribution, Exp1, LogNormal, WeightedIndex};
 use serde::Deserialize;
 
 use crate::engine::{RngStreams, SimTime};
-use crate::workload::{GpuDemand, JobId, JobName, JobSpec, TenantId, Workload, WorkloadError};
+use crate::workload::{
+    GpuDemand, JobId, JobName, JobSpec, TenantId, Workload, WorkloadError, MAX_HELD_JOBS, MAX_JOBS,
+};
 
 /// Seconds in one hour.
 const S_PER_HOUR: f64 = 3600.0;
@@ -279,7 +281,15 @@ fn validate_scalars(cfg: &SyntheticConfig) -> Result<(), WorkloadError> {
     if cfg.jobs == 0 {
         return Err(invalid("jobs", "must be ≥ 1"));
     }
-    crate::workload::check_job_count("synthetic.jobs", u128::from(cfg.jobs), || "jobs".into())?;
+    if cfg.jobs > MAX_JOBS {
+        return Err(invalid(
+            "jobs",
+            format!(
+                "{} jobs exceeds the limit of {} (job ids are 32-bit)",
+                cfg.jobs, MAX_JOBS
+            ),
+        ));
+    }
     if cfg.tenants == 0 {
         return Err(invalid("tenants", "must be ≥ 1"));
     }
@@ -409,6 +419,7 @@ fn job_name(i: usize) -> JobName {
 }
 
 /// Arrival-time generator state.
+#[derive(Debug, Clone)]
 enum Arrivals {
     /// Poisson with mean gap `mean_gap_s`.
     Poisson { mean_gap_s: f64 },
@@ -450,6 +461,7 @@ impl Arrivals {
 }
 
 /// GPU-demand sampler for independent draws.
+#[derive(Debug, Clone)]
 enum GpuSampler<'a> {
     Constant(GpuDemand),
     Choice(&'a [u32], WeightedIndex<f64>),
@@ -457,11 +469,273 @@ enum GpuSampler<'a> {
 }
 
 /// Duration sampler (seconds) for independent draws.
+#[derive(Debug, Clone)]
 enum DurationSampler<'a> {
     Constant(SimTime),
     Exponential(f64),
     LogNormal(LogNormal<f64>),
     Empirical(&'a [JobSpec]),
+}
+
+/// What varies between generated jobs; the rest of a generated job's spec is the same
+/// for all ([`JobSpec::new`]'s defaults) but its name, `s{id}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Drawn {
+    /// When the job is submitted.
+    pub submit: SimTime,
+    /// Its work at nominal speed.
+    pub duration: SimTime,
+    /// GPUs it asks for.
+    pub demand: GpuDemand,
+    /// Its tenant.
+    pub tenant: TenantId,
+}
+
+impl Drawn {
+    /// The whole spec of generated job `id`.
+    pub fn spec(self, id: u64) -> JobSpec {
+        JobSpec {
+            id: JobId(id as u32),
+            ..JobSpec::new(
+                job_name(id as usize),
+                self.submit,
+                self.duration,
+                self.demand,
+                self.tenant,
+            )
+        }
+    }
+}
+
+/// The jobs of a synthetic workload one at a time, in submit (= id) order: what
+/// [`generate`] collects, and what a run reads as jobs arrive when it need not hold the
+/// whole workload (issue 17). A clone continues the same sequence from the same point,
+/// so a run can read the jobs ahead (to learn facts of the whole workload) and again.
+///
+/// Each call to [`Iterator::next`] draws exactly what one job of [`generate`] draws, from
+/// the same streams, so the `i`-th job is the same whichever way it is read.
+#[derive(Debug, Clone)]
+pub struct Generator<'a> {
+    cfg: &'a SyntheticConfig,
+    arrivals: Arrivals,
+    joint: Option<&'a [JobSpec]>,
+    gpu_sampler: GpuSampler<'a>,
+    duration_sampler: DurationSampler<'a>,
+    arrival_rng: ChaCha12Rng,
+    gpu_rng: ChaCha12Rng,
+    duration_rng: ChaCha12Rng,
+    pair_rng: ChaCha12Rng,
+    tenant_rng: ChaCha12Rng,
+    /// The last arrival, seconds.
+    t: f64,
+    /// Id of the next job.
+    next: u64,
+}
+
+impl<'a> Generator<'a> {
+    /// A generator of `cfg.jobs` jobs. Arguments and errors as for [`generate`], except
+    /// that no count limit for workloads held whole applies (ids still fit in 32 bits:
+    /// [`MAX_JOBS`]); errors found in a job (a duration or
+    /// submission past the horizon) come with that job.
+    pub fn new(
+        cfg: &'a SyntheticConfig,
+        streams: &RngStreams,
+        rep: u64,
+        empirical: Option<&'a Workload>,
+        capacity_gpus: u64,
+    ) -> Result<Self, WorkloadError> {
+        validate_scalars(cfg)?;
+        let rate = mean_rate_per_s(cfg, empirical, capacity_gpus)?;
+        let arrivals = match &cfg.arrival {
+            ArrivalConfig::Poisson { .. } => Arrivals::Poisson {
+                mean_gap_s: 1.0 / rate,
+            },
+            ArrivalConfig::Diurnal {
+                peak_to_trough,
+                peak_hour,
+                ..
+            } => {
+                let r = *peak_to_trough;
+                if !(r.is_finite() && r >= 1.0) {
+                    return Err(invalid(
+                        "arrival.peak_to_trough",
+                        format!("must be finite and ≥ 1, got {r}"),
+                    ));
+                }
+                if !(peak_hour.is_finite() && (0.0..HOURS_PER_DAY).contains(peak_hour)) {
+                    return Err(invalid(
+                        "arrival.peak_hour",
+                        format!("must be in [0, 24), got {peak_hour}"),
+                    ));
+                }
+                let amplitude = (r - 1.0) / (r + 1.0);
+                Arrivals::Diurnal {
+                    mean_gap_max_s: 1.0 / (rate * (1.0 + amplitude)),
+                    amplitude,
+                    peak_hour: *peak_hour,
+                }
+            }
+        };
+
+        let joint = match (&cfg.gpus, &cfg.duration) {
+            (GpuDist::Empirical, DurationDist::Empirical) => Some(source(empirical, "gpus")?),
+            _ => None,
+        };
+        let gpu_sampler = match &cfg.gpus {
+            GpuDist::Constant { value: 0 } => return Err(invalid("gpus.value", "must be ≥ 1")),
+            GpuDist::Constant { value } => GpuSampler::Constant(GpuDemand::whole(*value)),
+            GpuDist::Choice { values, weights } => {
+                let w = choice_weights(values, weights.as_deref())?;
+                let index = WeightedIndex::new(w).map_err(|e| invalid("gpus.weights", e.to_string()))?;
+                GpuSampler::Choice(values, index)
+            }
+            GpuDist::Empirical => GpuSampler::Empirical(source(empirical, "gpus")?),
+        };
+        let duration_sampler = match &cfg.duration {
+            DurationDist::Exponential { mean_s } => {
+                DurationSampler::Exponential(positive("duration.mean_s", *mean_s)?)
+            }
+            DurationDist::Constant { value_s } => {
+                DurationSampler::Constant(duration_of(positive("duration.value_s", *value_s)?)?)
+            }
+            DurationDist::LogNormal { mu, sigma } => DurationSampler::LogNormal(lognormal(*mu, *sigma)?.0),
+            DurationDist::Empirical => DurationSampler::Empirical(source(empirical, "duration")?),
+        };
+
+        Ok(Generator {
+            cfg,
+            arrivals,
+            joint,
+            gpu_sampler,
+            duration_sampler,
+            arrival_rng: streams.stream("synthetic.arrivals", rep),
+            gpu_rng: streams.stream("synthetic.gpus", rep),
+            duration_rng: streams.stream("synthetic.durations", rep),
+            pair_rng: streams.stream("synthetic.pairs", rep),
+            tenant_rng: streams.stream("synthetic.tenants", rep),
+            t: 0.0,
+            next: 0,
+        })
+    }
+
+    /// Jobs the generator yields in all.
+    pub fn jobs(&self) -> u64 {
+        self.cfg.jobs
+    }
+
+    /// The workload around the jobs: tenant names and row count, no jobs.
+    pub fn frame(&self) -> Workload {
+        Workload {
+            tenants: (0..self.cfg.tenants).map(|k| format!("tenant-{k}")).collect(),
+            rows_read: self.cfg.jobs,
+            ..Default::default()
+        }
+    }
+
+    /// Job `self.next`, drawn.
+    fn draw(&mut self) -> Result<Drawn, WorkloadError> {
+        let i = self.next;
+        self.next += 1;
+        self.t = self.arrivals.next(self.t, &mut self.arrival_rng);
+        let (demand, duration) = if let Some(src) = self.joint {
+            let j = &src[uniform_index(&mut self.pair_rng, src.len())];
+            (j.demand, j.duration.max(SimTime(1)))
+        } else {
+            let demand = self.draw_demand();
+            (demand, self.draw_duration()?)
+        };
+        let tenant = match self.cfg.tenant_assignment {
+            TenantAssignment::RoundRobin => (i % u64::from(self.cfg.tenants)) as u32,
+            TenantAssignment::Uniform => self.tenant_rng.gen_range(0..self.cfg.tenants),
+        };
+        Ok(Drawn {
+            submit: self.submit_of(i)?,
+            duration,
+            demand,
+            tenant: TenantId(tenant),
+        })
+    }
+
+    /// The next job's varying part ([`Drawn`]), without building its spec: what a
+    /// streamed run holds of a job in flight. [`Iterator::next`] gives the same job
+    /// whole ([`Drawn::spec`]).
+    pub fn next_drawn(&mut self) -> Option<Result<Drawn, WorkloadError>> {
+        (self.next < self.cfg.jobs).then(|| self.draw())
+    }
+
+    /// The next GPU demand of independent draws.
+    fn draw_demand(&mut self) -> GpuDemand {
+        match &self.gpu_sampler {
+            GpuSampler::Constant(d) => *d,
+            GpuSampler::Choice(values, index) => GpuDemand::whole(values[index.sample(&mut self.gpu_rng)]),
+            GpuSampler::Empirical(src) => src[uniform_index(&mut self.gpu_rng, src.len())].demand,
+        }
+    }
+
+    /// The next duration of independent draws.
+    fn draw_duration(&mut self) -> Result<SimTime, WorkloadError> {
+        Ok(match &self.duration_sampler {
+            DurationSampler::Constant(d) => *d,
+            DurationSampler::Exponential(mean) => {
+                let e: f64 = self.duration_rng.sample(Exp1);
+                duration_of(e * mean)?
+            }
+            DurationSampler::LogNormal(dist) => duration_of(dist.sample(&mut self.duration_rng))?,
+            DurationSampler::Empirical(src) => src[uniform_index(&mut self.duration_rng, src.len())]
+                .duration
+                .max(SimTime(1)),
+        })
+    }
+
+    /// Job `i`'s submission: the last arrival, or an error past the horizon.
+    fn submit_of(&self, i: u64) -> Result<SimTime, WorkloadError> {
+        let t = self.t;
+        SimTime::try_from_secs_f64(t).map_err(|e| {
+            invalid(
+                "jobs",
+                format!("job {i} would be submitted at {t} s, past the horizon ({e}); ask for fewer jobs or a higher rate"),
+            )
+        })
+    }
+
+    /// Reads the jobs not yet read for what a run's set-up needs of them: calls `each`
+    /// with every job's submission and GPU demand, in id order. They are drawn from the
+    /// same streams as [`Iterator::next`] draws them (each stream is its own sequence,
+    /// so the values are the same), skipping what set-up does not need (names, tenants,
+    /// and durations that cannot fail); the first error a job would raise is returned,
+    /// as reading the jobs would return it. Every generated job takes any GPU model, asks
+    /// for no CPU or memory and has no recorded start ([`JobSpec::new`]).
+    pub fn survey(mut self, mut each: impl FnMut(SimTime, GpuDemand)) -> Result<(), WorkloadError> {
+        let durations_can_fail = matches!(
+            self.duration_sampler,
+            DurationSampler::Exponential(_) | DurationSampler::LogNormal(_)
+        );
+        while self.next < self.cfg.jobs {
+            let i = self.next;
+            self.next += 1;
+            self.t = self.arrivals.next(self.t, &mut self.arrival_rng);
+            let demand = if let Some(src) = self.joint {
+                src[uniform_index(&mut self.pair_rng, src.len())].demand
+            } else {
+                let demand = self.draw_demand();
+                if durations_can_fail {
+                    self.draw_duration()?;
+                }
+                demand
+            };
+            each(self.submit_of(i)?, demand);
+        }
+        Ok(())
+    }
+}
+
+impl Iterator for Generator<'_> {
+    type Item = Result<JobSpec, WorkloadError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let id = self.next;
+        self.next_drawn().map(|d| d.map(|d| d.spec(id)))
+    }
 }
 
 /// Generates `cfg.jobs` jobs, sorted by submit time with dense ids.
@@ -472,8 +746,9 @@ enum DurationSampler<'a> {
 /// any GPU model, have priority 0 and kind training. `rows_read` is the job count.
 ///
 /// Errors ([`WorkloadError::Invalid`], naming the `synthetic.*` key) on out-of-range
-/// parameters, an `empirical` distribution without a (non-empty) source, or an
-/// `offered_load` with zero capacity.
+/// parameters, more jobs than a workload held whole may have
+/// ([`MAX_HELD_JOBS`](crate::workload::MAX_HELD_JOBS)), an `empirical` distribution
+/// without a (non-empty) source, or an `offered_load` with zero capacity.
 pub fn generate(
     cfg: &SyntheticConfig,
     streams: &RngStreams,
@@ -481,124 +756,27 @@ pub fn generate(
     empirical: Option<&Workload>,
     capacity_gpus: u64,
 ) -> Result<Workload, WorkloadError> {
-    validate_scalars(cfg)?;
-    let rate = mean_rate_per_s(cfg, empirical, capacity_gpus)?;
-    let arrivals = match &cfg.arrival {
-        ArrivalConfig::Poisson { .. } => Arrivals::Poisson {
-            mean_gap_s: 1.0 / rate,
-        },
-        ArrivalConfig::Diurnal {
-            peak_to_trough,
-            peak_hour,
-            ..
-        } => {
-            let r = *peak_to_trough;
-            if !(r.is_finite() && r >= 1.0) {
-                return Err(invalid(
-                    "arrival.peak_to_trough",
-                    format!("must be finite and ≥ 1, got {r}"),
-                ));
-            }
-            if !(peak_hour.is_finite() && (0.0..HOURS_PER_DAY).contains(peak_hour)) {
-                return Err(invalid(
-                    "arrival.peak_hour",
-                    format!("must be in [0, 24), got {peak_hour}"),
-                ));
-            }
-            let amplitude = (r - 1.0) / (r + 1.0);
-            Arrivals::Diurnal {
-                mean_gap_max_s: 1.0 / (rate * (1.0 + amplitude)),
-                amplitude,
-                peak_hour: *peak_hour,
-            }
-        }
-    };
-
-    let joint = match (&cfg.gpus, &cfg.duration) {
-        (GpuDist::Empirical, DurationDist::Empirical) => Some(source(empirical, "gpus")?),
-        _ => None,
-    };
-    let gpu_sampler = match &cfg.gpus {
-        GpuDist::Constant { value: 0 } => return Err(invalid("gpus.value", "must be ≥ 1")),
-        GpuDist::Constant { value } => GpuSampler::Constant(GpuDemand::whole(*value)),
-        GpuDist::Choice { values, weights } => {
-            let w = choice_weights(values, weights.as_deref())?;
-            let index = WeightedIndex::new(w).map_err(|e| invalid("gpus.weights", e.to_string()))?;
-            GpuSampler::Choice(values, index)
-        }
-        GpuDist::Empirical => GpuSampler::Empirical(source(empirical, "gpus")?),
-    };
-    let duration_sampler = match &cfg.duration {
-        DurationDist::Exponential { mean_s } => {
-            DurationSampler::Exponential(positive("duration.mean_s", *mean_s)?)
-        }
-        DurationDist::Constant { value_s } => {
-            DurationSampler::Constant(duration_of(positive("duration.value_s", *value_s)?)?)
-        }
-        DurationDist::LogNormal { mu, sigma } => DurationSampler::LogNormal(lognormal(*mu, *sigma)?.0),
-        DurationDist::Empirical => DurationSampler::Empirical(source(empirical, "duration")?),
-    };
-
-    let mut arrival_rng = streams.stream("synthetic.arrivals", rep);
-    let mut gpu_rng = streams.stream("synthetic.gpus", rep);
-    let mut duration_rng = streams.stream("synthetic.durations", rep);
-    let mut pair_rng = streams.stream("synthetic.pairs", rep);
-    let mut tenant_rng = streams.stream("synthetic.tenants", rep);
-
-    let n = cfg.jobs as usize;
-    let mut jobs = Vec::new();
-    jobs.try_reserve_exact(n)
-        .map_err(|e| invalid("jobs", format!("cannot allocate {n} jobs: {e}")))?;
-    let mut t = 0.0;
-    for i in 0..n {
-        t = arrivals.next(t, &mut arrival_rng);
-        let (demand, duration) = if let Some(src) = joint {
-            let j = &src[uniform_index(&mut pair_rng, src.len())];
-            (j.demand, j.duration.max(SimTime(1)))
-        } else {
-            let demand = match &gpu_sampler {
-                GpuSampler::Constant(d) => *d,
-                GpuSampler::Choice(values, index) => GpuDemand::whole(values[index.sample(&mut gpu_rng)]),
-                GpuSampler::Empirical(src) => src[uniform_index(&mut gpu_rng, src.len())].demand,
-            };
-            let duration = match &duration_sampler {
-                DurationSampler::Constant(d) => *d,
-                DurationSampler::Exponential(mean) => {
-                    let e: f64 = duration_rng.sample(Exp1);
-                    duration_of(e * mean)?
-                }
-                DurationSampler::LogNormal(dist) => duration_of(dist.sample(&mut duration_rng))?,
-                DurationSampler::Empirical(src) => src[uniform_index(&mut duration_rng, src.len())]
-                    .duration
-                    .max(SimTime(1)),
-            };
-            (demand, duration)
-        };
-        let tenant = match cfg.tenant_assignment {
-            TenantAssignment::RoundRobin => (i % cfg.tenants as usize) as u32,
-            TenantAssignment::Uniform => tenant_rng.gen_range(0..cfg.tenants),
-        };
-        let submit = SimTime::try_from_secs_f64(t).map_err(|e| {
-            invalid(
-                "jobs",
-                format!("job {i} would be submitted at {t} s, past the horizon ({e}); ask for fewer jobs or a higher rate"),
-            )
-        })?;
-        jobs.push(JobSpec {
-            id: JobId(i as u32),
-            ..JobSpec::new(job_name(i), submit, duration, demand, TenantId(tenant))
-        });
+    let generator = Generator::new(cfg, streams, rep, empirical, capacity_gpus)?;
+    if cfg.jobs > MAX_HELD_JOBS {
+        return Err(invalid(
+            "jobs",
+            format!(
+                "{} jobs exceeds the limit of {MAX_HELD_JOBS} jobs for a workload held whole; a run \
+                 at --outputs summary without power, reliability, network, services, economics or \
+                 transforms generates its jobs as they arrive and allows up to {MAX_JOBS}",
+                cfg.jobs
+            ),
+        ));
     }
-
-    let mut workload = Workload {
-        jobs,
-        tenants: (0..cfg.tenants).map(|k| format!("tenant-{k}")).collect(),
-        users: Vec::new(),
-        gpu_types: Vec::new(),
-        rows_read: cfg.jobs,
-        skipped: Default::default(),
-        ..Default::default()
-    };
+    let n = cfg.jobs as usize;
+    let mut workload = generator.frame();
+    workload
+        .jobs
+        .try_reserve_exact(n)
+        .map_err(|e| invalid("jobs", format!("cannot allocate {n} jobs: {e}")))?;
+    for job in generator {
+        workload.jobs.push(job?);
+    }
     workload.finish();
     Ok(workload)
 }

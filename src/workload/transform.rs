@@ -178,7 +178,7 @@ pub(crate) fn tile_span(first: SimTime, last: SimTime, m: usize) -> u128 {
 /// Errors ([`WorkloadError::Invalid`], naming the `transform.*` key) on out-of-range
 /// values, tenant names not in the trace, a time that would pass
 /// [`SimTime::MAX_HORIZON`] (`start_s`, `end_s`, `load_scale`, `tile`), a tiled
-/// workload over [`MAX_JOBS`](crate::workload::MAX_JOBS) (checked before allocating),
+/// workload over [`MAX_HELD_JOBS`](crate::workload::MAX_HELD_JOBS) (checked before allocating),
 /// or when the transforms leave no job at all.
 pub fn apply(mut workload: Workload, cfg: &TransformConfig) -> Result<Workload, WorkloadError> {
     cfg.validate()?;
@@ -543,7 +543,8 @@ mod tests {
         let m = invalid_message(w.clone(), "tile = 1000000000", "transform.tile");
         assert_eq!(
             m,
-            "tile × jobs = 1000000000 × 4 = 4000000000 jobs exceeds the limit of 50000000 jobs"
+            "tile × jobs = 1000000000 × 4 = 4000000000 jobs exceeds the limit of 50000000 jobs \
+             for a workload held whole"
         );
         // 12,500,000 × 4 = 50,000,000: exactly the limit, accepted by the check (not run
         // here, it would build 50 million jobs); one more copy is over it.

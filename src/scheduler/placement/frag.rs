@@ -177,9 +177,15 @@ impl TaskMix {
 
     /// The mix of `requests`, each counted once (popularity = share of the list).
     pub fn from_requests(models: usize, requests: impl IntoIterator<Item = PlacementRequest>) -> Self {
+        TaskMix::from_counts(models, requests.into_iter().map(|r| (r, 1)))
+    }
+
+    /// The mix of requests given with how often each occurs: the same mix as
+    /// [`TaskMix::from_requests`] over a list holding each request that many times.
+    pub fn from_counts(models: usize, requests: impl IntoIterator<Item = (PlacementRequest, u64)>) -> Self {
         let mut counts: BTreeMap<(GpuDemand, u64, HostDemand), u64> = BTreeMap::new();
-        for r in requests {
-            *counts.entry((r.demand, r.models.0, r.host)).or_insert(0) += 1;
+        for (r, n) in requests {
+            *counts.entry((r.demand, r.models.0, r.host)).or_insert(0) += n;
         }
         let mut mix = TaskMix::new(models);
         for ((demand, mask, host), n) in counts {
