@@ -39,7 +39,8 @@ fn run(cluster: &Cluster, capping: Capping, feed_w: f64, train_s: f64, service: 
         .unwrap();
     let link = p.link_loads();
     let svc: ServiceConfig = toml::from_str(service).unwrap();
-    let serving = dcsim::serving::engine::setup(&[svc], &[], cluster, Path::new("."), 3, Some(&link)).unwrap();
+    let serving =
+        dcsim::serving::engine::setup(&[svc], &[], cluster, Path::new("."), 3, Some(&link)).unwrap();
     Simulation::new(
         cluster,
         &w,
