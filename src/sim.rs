@@ -813,6 +813,9 @@ impl<'a> Simulation<'a> {
             }
             if !self.queue.is_empty() || std::mem::take(&mut self.core.wake) {
                 self.queue.schedule(&mut self.core);
+                // A policy that left an eviction's victims released (it never called
+                // end_preempting) cannot carry them past its pass.
+                self.core.end_preempting();
                 self.settle_actions();
             }
             if events != events_before && !self.core.models.is_empty() {

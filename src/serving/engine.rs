@@ -51,7 +51,7 @@ pub struct ServiceOutput {
     /// Trace rows left out, by reason (the total of `[[instance_services]]` only;
     /// omitted when empty).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub skipped_rows: BTreeMap<&'static str, u64>,
+    pub skipped_rows: BTreeMap<String, u64>,
 }
 
 /// Seconds between the steps of a service coupled to the power model: its demand
@@ -137,7 +137,7 @@ struct Placed {
     /// Its figures; a coupled service's come at the end of the run.
     report: Option<ServiceReport>,
     /// Trace rows left out, by reason (instance totals).
-    skipped_rows: BTreeMap<&'static str, u64>,
+    skipped_rows: BTreeMap<String, u64>,
     /// Nodes held over time: (time s, nodes) at each change.
     nodes_over_time: Vec<(f64, u32)>,
     model: GpuModelId,
@@ -336,7 +336,7 @@ fn place_instances(
     key: &str,
 ) -> Result<Vec<Placed>, ServingError> {
     c.validate(key)?;
-    let trace = read_dlrm_instances(&dir.join(&c.path), c.include_cpu)?;
+    let trace = read_dlrm_instances(&dir.join(&c.path))?;
     let widest = trace
         .instances
         .iter()

@@ -27,6 +27,9 @@ pub enum ServingError {
         /// What was expected.
         msg: String,
     },
+    /// An instance trace read through a workload adapter is bad (file, line, column).
+    #[error(transparent)]
+    Trace(#[from] crate::workload::WorkloadError),
     /// A service setting is invalid; `key` is the dotted path of the setting.
     #[error("{key}: {msg}")]
     Config {

@@ -5,17 +5,12 @@
 //!
 //! The trace records no requests, only which instances were alive when, so a service
 //! here is its replicas: no request is simulated and latency figures stay empty
-//! (`requests` 0, `slo_met` false: nothing was measured). Mapping, as the job adapter
-//! ([`crate::workload`]'s `dlrm` format) reads the same rows:
-//! - an instance is alive from `scheduled_time` (empty: from before the trace, so 0) to
-//!   `deletion_time` (empty: past the trace's end, so to the end, the largest time
-//!   anywhere in the file); ends come before starts at equal times;
-//! - rows created but never scheduled never ran (`never_scheduled`), rows scheduled
-//!   before created (`scheduled_before_creation`) or deleted before scheduled
-//!   (`negative_duration`) are skipped; CPU-node instances (`role` CN or
-//!   `gpu_request` 0) are skipped as `cpu_only` unless `include_cpu` is set, when they
-//!   count among the replicas holding no GPU. Every skip is counted in the outputs;
-//! - an instance holds `gpu_request` GPUs (1 on every GPU row of the published file).
+//! (`requests` 0, `slo_met` false: nothing was measured). The rows are read by the
+//! workload's `dlrm` adapter ([`crate::workload::adapters`]), so rows map, are skipped
+//! and fail exactly as a `dlrm` job trace does: an instance is alive from its recorded
+//! start (`scheduled_time`) for its duration (to the trace's end when it outlived it),
+//! holds its GPU demand, and belongs to the service its tenant (`app_name`) names;
+//! CPU-node rows and rows that never ran are counted by reason, not kept.
 //!
 //! Per service: replicas over time (live instances at each change), GPU-hours (the
 //! integral of live GPUs), energy (GPU-hours at idle plus `power_share` of the
@@ -33,6 +28,8 @@ use serde::Deserialize;
 use super::error::ServingError;
 use super::report::{Drops, ServiceReport, Slo};
 use crate::metrics::Distribution;
+use crate::workload::adapters::{read_trace, TraceFormat};
+use crate::workload::MILLI_PER_GPU;
 
 /// One `[[instance_services]]` table: a trace of instances replayed as services.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -44,9 +41,6 @@ pub struct InstanceServices {
     pub path: PathBuf,
     /// GPU model of the GPU instances (catalog or topology name).
     pub gpu: String,
-    /// Count CPU-node instances among the replicas (holding no GPU); default false.
-    #[serde(default)]
-    pub include_cpu: bool,
     /// Share of the idle-to-TDP power range a GPU instance draws (default 0: idle; the
     /// trace records no load, so any other figure is the scenario's assumption).
     #[serde(default)]
@@ -66,7 +60,7 @@ impl InstanceServices {
     }
 }
 
-/// One instance: alive over [start, end) seconds, holding `gpus` GPUs (0: CPU node).
+/// One instance: alive over [start, end) seconds, holding `gpus` GPUs.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Instance {
     /// Index of its service in [`InstanceTrace::apps`].
@@ -86,125 +80,38 @@ pub struct InstanceTrace {
     pub apps: Vec<String>,
     /// The instances kept.
     pub instances: Vec<Instance>,
-    /// End of the trace: the largest time anywhere in the file, seconds.
+    /// End of the replay: the latest instance end, seconds (instances that outlived
+    /// the trace end at its last recorded time).
     pub end_s: f64,
     /// Rows skipped, by reason.
-    pub skipped: BTreeMap<&'static str, u64>,
+    pub skipped: BTreeMap<String, u64>,
 }
 
-/// Reads a DLRM instance trace; CPU-node instances kept (0 GPUs) with `include_cpu`.
-pub fn read_dlrm_instances(path: &Path, include_cpu: bool) -> Result<InstanceTrace, ServingError> {
-    let file = std::fs::File::open(path).map_err(|source| ServingError::Io {
-        path: path.to_owned(),
-        source,
-    })?;
-    let mut rdr = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(file);
-    let names = [
-        "role",
-        "app_name",
-        "gpu_request",
-        "creation_time",
-        "scheduled_time",
-        "deletion_time",
-    ];
-    let row = |line: u64, msg: String| ServingError::Row {
-        path: path.to_owned(),
-        line,
-        msg,
-    };
-    let header = rdr
-        .headers()
-        .map_err(|e| row(1, format!("malformed CSV: {e}")))?
-        .clone();
-    let mut cols = [0usize; 6];
-    for (c, n) in cols.iter_mut().zip(names) {
-        *c = header.iter().position(|h| h == n).ok_or_else(|| {
-            row(
-                1,
-                format!("missing column `{n}` (expected columns: {})", names.join(", ")),
-            )
-        })?;
-    }
-    let mut trace = InstanceTrace::default();
-    let mut app_ids: BTreeMap<String, u32> = BTreeMap::new();
-    let mut rec = csv::StringRecord::new();
-    // Open-ended instances get the trace end once the whole file is read.
-    let mut open: Vec<usize> = Vec::new();
-    loop {
-        match rdr.read_record(&mut rec) {
-            Ok(true) => {}
-            Ok(false) => break,
-            Err(e) => {
-                let line = e.position().map_or(0, |p| p.line());
-                return Err(row(line, format!("malformed CSV: {e}")));
+/// Reads a DLRM instance trace through the workload's `dlrm` adapter: one instance per
+/// job, its service the job's tenant.
+pub fn read_dlrm_instances(path: &Path) -> Result<InstanceTrace, ServingError> {
+    let w = read_trace(TraceFormat::Dlrm, path)?;
+    let instances: Vec<Instance> = w
+        .jobs
+        .iter()
+        .map(|j| {
+            let start = j.recorded_start.unwrap_or(j.submit);
+            Instance {
+                app: j.tenant.0,
+                start_s: start.as_secs_f64(),
+                end_s: (start + j.duration).as_secs_f64(),
+                gpus: j.demand.total_milli() as f64 / f64::from(MILLI_PER_GPU),
             }
-        }
-        let line = rec.position().map_or(0, |p| p.line());
-        let get = |i: usize| rec.get(cols[i]).unwrap_or("");
-        let secs = |i: usize| -> Result<Option<f64>, ServingError> {
-            match get(i) {
-                "" => Ok(None),
-                s => s
-                    .parse::<f64>()
-                    .ok()
-                    .filter(|x| x.is_finite() && *x >= 0.0)
-                    .map(Some)
-                    .ok_or_else(|| {
-                        row(
-                            line,
-                            format!("{} `{s}`: expected seconds >= 0 or empty", names[i]),
-                        )
-                    }),
-            }
-        };
-        let (created, sched, deleted) = (secs(3)?, secs(4)?, secs(5)?);
-        for t in [created, sched, deleted].into_iter().flatten() {
-            trace.end_s = trace.end_s.max(t);
-        }
-        let gpus = get(2)
-            .parse::<f64>()
-            .ok()
-            .filter(|x| x.is_finite() && *x >= 0.0)
-            .ok_or_else(|| {
-                row(
-                    line,
-                    format!("gpu_request `{}`: expected a GPU count >= 0", get(2)),
-                )
-            })?;
-        let gpus = if get(0) == "CN" { 0.0 } else { gpus };
-        let skip = if gpus == 0.0 && !include_cpu {
-            Some("cpu_only")
-        } else {
-            match (created, sched, deleted) {
-                (Some(_), None, _) => Some("never_scheduled"),
-                (Some(c), Some(s), _) if s < c => Some("scheduled_before_creation"),
-                (_, s, Some(d)) if d < s.unwrap_or(0.0) => Some("negative_duration"),
-                _ => None,
-            }
-        };
-        if let Some(reason) = skip {
-            *trace.skipped.entry(reason).or_default() += 1;
-            continue;
-        }
-        let next = app_ids.len() as u32;
-        let app = *app_ids.entry(get(1).to_owned()).or_insert_with(|| {
-            trace.apps.push(get(1).to_owned());
-            next
-        });
-        if deleted.is_none() {
-            open.push(trace.instances.len());
-        }
-        trace.instances.push(Instance {
-            app,
-            start_s: sched.unwrap_or(0.0),
-            end_s: deleted.unwrap_or(0.0),
-            gpus,
-        });
-    }
-    for i in open {
-        trace.instances[i].end_s = trace.end_s;
-    }
-    Ok(trace)
+        })
+        .collect();
+    Ok(InstanceTrace {
+        end_s: instances.iter().map(|i| i.end_s).fold(0.0, f64::max),
+        apps: w.tenants,
+        instances,
+        skipped: (w.skipped.reasons.into_iter())
+            .map(|(reason, c)| (reason, c.count))
+            .collect(),
+    })
 }
 
 /// Replicas, GPUs and energy of one group of instances over a trace.
