@@ -21,7 +21,7 @@ use parquet::file::properties::WriterProperties;
 use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::types::{ColumnPath, Type};
 
-use crate::output::{self, FileWriter, Finish, OnBytes, OutputError};
+use crate::output::{self, FileWriter, Finish, OnBytes, OutputError, Staged};
 
 /// Rows per Parquet row group (a fixed number, so the file does not depend on how the
 /// CSV writer cut its buffers).
@@ -507,21 +507,68 @@ pub fn write_dir_as(
     if format == TableFormat::Csv {
         return output::write_dir_then(dir, force, files, on_bytes, finish);
     }
-    let converted: Vec<(String, Box<FileWriter>)> = files
-        .iter()
-        .map(|&(name, f)| match name.strip_suffix(".csv") {
-            Some(stem) => {
-                let w: Box<FileWriter> = Box::new(move |w: &mut dyn Write| write_parquet(f, w));
-                (format!("{stem}.parquet"), w)
-            }
-            None => {
-                let w: Box<FileWriter> = Box::new(move |w: &mut dyn Write| f(w));
-                (name.to_string(), w)
-            }
-        })
-        .collect();
+    let mut names: Vec<String> = files.iter().map(|&(n, _)| as_format(n, format)).collect();
+    if finish.is_some() {
+        names.extend(["report.html", "plots"].map(String::from));
+    }
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    commit_as(
+        Staged::open(dir, &names, force)?,
+        files,
+        &[],
+        format,
+        on_bytes,
+        finish,
+    )
+}
+
+/// The name table file `name` has in `format` (`jobs.csv` as Parquet: `jobs.parquet`).
+pub fn as_format(name: &str, format: TableFormat) -> String {
+    match (format, name.strip_suffix(".csv")) {
+        (TableFormat::Parquet, Some(stem)) => format!("{stem}.parquet"),
+        _ => name.to_string(),
+    }
+}
+
+/// Commits `staged` ([`Staged::commit`]) with `files` written in `format`, and the CSV
+/// tables named in `streamed`, already streamed into it, converted to `format`: as
+/// Parquet, each is read back from its CSV, written as `.parquet`, and the CSV removed.
+pub fn commit_as(
+    staged: Staged,
+    files: &[(&str, &FileWriter)],
+    streamed: &[&str],
+    format: TableFormat,
+    on_bytes: &OnBytes,
+    finish: Option<&Finish>,
+) -> Result<(), OutputError> {
+    if format == TableFormat::Csv {
+        return staged.commit(files, on_bytes, finish);
+    }
+    let dir = staged.path().to_path_buf();
+    let read_back = |name: &str| -> Box<FileWriter> {
+        let path = dir.join(name);
+        Box::new(move |w: &mut dyn Write| io::copy(&mut std::fs::File::open(&path)?, w).map(drop))
+    };
+    let streamed_tables: Vec<(&str, Box<FileWriter>)> = streamed.iter().map(|&n| (n, read_back(n))).collect();
+    let converted: Vec<(String, Box<FileWriter>)> =
+        (files.iter().map(|&(n, f)| (n, Box::new(f) as Box<FileWriter>)))
+            .chain(streamed_tables)
+            .map(|(name, f)| match name.strip_suffix(".csv") {
+                Some(_) => {
+                    let w: Box<FileWriter> = Box::new(move |w: &mut dyn Write| write_parquet(&*f, w));
+                    (as_format(name, format), w)
+                }
+                None => (name.to_string(), f),
+            })
+            .collect();
     let files: Vec<(&str, &FileWriter)> = converted.iter().map(|(n, f)| (n.as_str(), f.as_ref())).collect();
-    output::write_dir_then(dir, force, &files, on_bytes, finish)
+    let tidy = |folder: &Path| {
+        for n in streamed {
+            std::fs::remove_file(folder.join(n))?;
+        }
+        finish.map_or(Ok(()), |f| f(folder))
+    };
+    staged.commit(&files, on_bytes, Some(&tidy))
 }
 
 #[cfg(test)]

@@ -560,9 +560,9 @@ fn run(
     output::check_target(&dir, Kind::Dir(&report::RUN_FILES), force)?;
     let seed = seed.unwrap_or(cfg.seed);
     let recording = record.recording(&scenario);
-    // A run that keeps no job records generates its synthetic jobs as it reads them
-    // when nothing else needs them all (issue 17): same outputs, memory by jobs in flight.
-    let (prepared, streamed) = if !recording.keeps_segments() && scenario.streams_jobs() {
+    // A synthetic workload is generated as the run reads it when nothing needs its jobs
+    // all at once (issue 17): same outputs, memory by jobs in flight.
+    let (prepared, streamed) = if !recording.keep_segments && scenario.streams_jobs() {
         let (prepared, jobs) = scenario.prepare_streamed(seed)?;
         (prepared, Some(jobs))
     } else {
@@ -592,9 +592,41 @@ fn run(
             scenario.sim_config(),
         )
         .map_err(|e| scenario.workload_err(e))?,
-    }
-    .with_models(prepared.models);
-    let mut out = sim.with_recording(recording).run(&mut |n| bar.set_position(n));
+    };
+    // Unless a model or the bill reads the records at the end, the folder is staged
+    // before the run and jobs.csv and the change points stream into it as they are
+    // produced; otherwise it is written after the run (an interrupt then stops at once).
+    let stream = prepared.models.is_empty() && prepared.economics.is_none();
+    let streamed_bytes = std::sync::atomic::AtomicU64::new(0);
+    let on_streamed = |n| {
+        streamed_bytes.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+    };
+    let sim = sim.with_models(prepared.models).with_recording(recording);
+    let mut streamed_files = Vec::new();
+    let (staged, mut out) = if stream {
+        let staged = report::stage_run(&dir, force, record.format, &[])?;
+        let mut open = |file: &'static str, wanted: bool| -> Result<_, report::ReportError> {
+            if !wanted {
+                return Ok(None);
+            }
+            streamed_files.push(file);
+            staged.stream(file, &on_streamed).map(Some)
+        };
+        let jobs_file = open("jobs.csv", recording.level.keeps_jobs())?;
+        let series_file = open(
+            "timeseries.csv",
+            recording.level.keeps_series() && recording.resolution == SeriesResolution::ChangePoints,
+        )?;
+        let skips = !sim.unrunnable().is_empty();
+        let mut tables =
+            report::StreamedTables::new(&info, &prepared.workload, skips, jobs_file, series_file);
+        let out = (sim.run_into(&mut |n| bar.set_position(n), Some(&mut tables)))
+            .and_then(|out| tables.finish().map(|()| out))
+            .map_err(|e| staged.error(e))?;
+        (Some(staged), out)
+    } else {
+        (None, sim.run(&mut |n| bar.set_position(n)))
+    };
     bar.finish_and_clear();
     let bill = match &prepared.economics {
         Some(e) => Some(economics::bill(e, &out, &prepared.workload, &prepared.cluster)?),
@@ -605,11 +637,17 @@ fn run(
     // The report draws from jobs.csv and the series: with the summary alone there is
     // nothing to draw.
     let with_report = with_report && recording.level.keeps_jobs() && record.format == TableFormat::Csv;
-    let bar = write_progress();
     let finish = |tmp: &Path| render_report(tmp, false);
-    let written = report::write_run_as(
-        &dir,
-        force,
+    let staged = match staged {
+        Some(s) => s,
+        None => report::stage_run(&dir, force, record.format, &[])?,
+    };
+    let write_bar = write_progress();
+    write_bar.inc(streamed_bytes.into_inner());
+    let on_bytes = |n| write_bar.inc(n);
+    let written = report::commit_run(
+        staged,
+        &streamed_files,
         &info,
         report::RunData {
             workload: &prepared.workload,
@@ -618,10 +656,10 @@ fn run(
         },
         (recording.level, record.format),
         &[],
-        &|n| bar.inc(n),
+        &on_bytes,
         with_report.then_some(&finish as &report::Finish),
     );
-    bar.finish_and_clear();
+    write_bar.finish_and_clear();
     written?;
     print_summary(&info, &out.summary, out.events);
     warn_if_preemption_free(out.summary.preemptions, &cfg.scheduler.preemption);

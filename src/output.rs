@@ -343,18 +343,86 @@ pub fn write_dir_then(
     if finish.is_some() {
         names.extend(FINISH_NAMES);
     }
-    let (target, parent, name, temp) = prepare(dir, Kind::Dir(&names), force)?;
-    fs::create_dir(&temp.path).map_err(io_err(&temp.path))?;
-    // One file per task: each is formatted and written independently, so the bytes
-    // do not depend on the thread count; the first failure in file order is reported.
-    files
-        .par_iter()
-        .map(|&(file, f)| write_one(&temp.path.join(file), &target, f, on_bytes))
-        .collect::<Result<Vec<()>, OutputError>>()?;
-    if let Some(f) = finish {
-        f(&temp.path).map_err(io_err(&target))?;
+    Staged::open(dir, &names, force)?.commit(files, on_bytes, finish)
+}
+
+/// A folder output whose temporary exists before its contents are complete, so that a
+/// run can stream tables into it as it produces them ([`Staged::stream`]). It is
+/// renamed into place by [`Staged::commit`]; dropped uncommitted (an error, an
+/// interrupt), its temporary is removed.
+pub struct Staged {
+    target: PathBuf,
+    parent: PathBuf,
+    name: String,
+    temp: Temp,
+}
+
+impl Staged {
+    /// Checks `dir` as a folder holding files named `names` ([`check_target`]) and makes
+    /// its temporary.
+    pub fn open(dir: &Path, names: &[&str], force: bool) -> Result<Staged, OutputError> {
+        let (target, parent, name, temp) = prepare(dir, Kind::Dir(names), force)?;
+        fs::create_dir(&temp.path).map_err(io_err(&temp.path))?;
+        Ok(Staged {
+            target,
+            parent,
+            name,
+            temp,
+        })
     }
-    replace(&temp, &target, &parent, &name)
+
+    /// The temporary folder, where the files are until the commit.
+    pub fn path(&self) -> &Path {
+        &self.temp.path
+    }
+
+    /// A buffered, interruptible writer of the file `file` in the temporary folder;
+    /// `on_bytes` hears of every buffer written. An error it returns is turned into the
+    /// folder's by [`Staged::error`] (name the file in it).
+    pub fn stream<'b>(&self, file: &str, on_bytes: &'b OnBytes<'b>) -> Result<impl Write + 'b, OutputError> {
+        let path = self.temp.path.join(file);
+        let file = fs::File::create(&path).map_err(io_err(&path))?;
+        Ok(BufWriter::with_capacity(
+            1 << 16,
+            Watched {
+                inner: file,
+                on_bytes,
+            },
+        ))
+    }
+
+    /// What `source`, an error writing a streamed file, means for the folder: an
+    /// interrupt, or that error.
+    pub fn error(&self, source: io::Error) -> OutputError {
+        if interrupted() {
+            OutputError::Interrupted(self.target.clone())
+        } else {
+            OutputError::Io {
+                path: self.target.clone(),
+                source,
+            }
+        }
+    }
+
+    /// Writes `files` (name, writer) beside what was streamed, runs `finish` on the
+    /// folder, and renames it into place (an earlier folder at the target is replaced).
+    pub fn commit(
+        self,
+        files: &[(&str, &FileWriter)],
+        on_bytes: &OnBytes,
+        finish: Option<&Finish>,
+    ) -> Result<(), OutputError> {
+        // One file per task: each is formatted and written independently, so the bytes
+        // do not depend on the thread count; the first failure in file order is reported.
+        files
+            .par_iter()
+            .map(|&(file, f)| write_one(&self.temp.path.join(file), &self.target, f, on_bytes))
+            .collect::<Result<Vec<()>, OutputError>>()?;
+        if let Some(f) = finish {
+            f(&self.temp.path).map_err(io_err(&self.target))?;
+        }
+        replace(&self.temp, &self.target, &self.parent, &self.name)
+    }
 }
 
 /// Writes one file at `path` atomically (a temporary sibling renamed into place).

@@ -11,18 +11,20 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use crate::columnar::TableFormat;
+use crate::columnar::{self, TableFormat};
 use crate::economics::{self, Bill};
 use crate::engine::SimTime;
 use crate::facility::FacilityPower;
-use crate::metrics::{BinnedSeries, JobRecord, OutputLevel, Summary, TimeSeries, BASE_QUANTITIES};
+use crate::metrics::{BinnedSeries, JobRecord, OutputLevel, Summary, TableSink, TimeSeries, BASE_QUANTITIES};
 use crate::power::{PowerLevels, PowerOutput};
 use crate::sim::RunOutput;
-use crate::workload::{Workload, MILLI_PER_GPU};
+use crate::workload::{JobSpec, Workload, MILLI_PER_GPU};
 
 /// Outputs are written by [`crate::output`]; its error and writer types, and
 /// [`write_dir`], are re-exported here under the names the run and compare writers use.
-pub use crate::output::{write_dir, write_dir_then, FileWriter, Finish, OnBytes, OutputError as ReportError};
+pub use crate::output::{
+    write_dir, write_dir_then, FileWriter, Finish, OnBytes, OutputError as ReportError, Staged,
+};
 
 /// What the run was, written at the top of `summary.json`.
 #[derive(Debug, Clone, Serialize)]
@@ -154,6 +156,39 @@ pub fn write_run_as(
     on_bytes: &OnBytes,
     finish: Option<&Finish>,
 ) -> Result<(), ReportError> {
+    let staged = stage_run(dir, force, format, extra)?;
+    commit_run(staged, &[], info, data, (level, format), extra, on_bytes, finish)
+}
+
+/// Opens the staged folder of a run at `dir` ([`Staged::open`]): one that may replace an
+/// earlier run's folder (with `force`) written as CSV or as `format`, with `extra`.
+pub fn stage_run(
+    dir: &Path,
+    force: bool,
+    format: TableFormat,
+    extra: &[(&str, &FileWriter)],
+) -> Result<Staged, ReportError> {
+    let mut names: Vec<String> = RUN_FILES.iter().map(|n| n.to_string()).collect();
+    names.extend(RUN_FILES.iter().map(|n| columnar::as_format(n, format)));
+    names.extend(extra.iter().map(|&(n, _)| n.to_string()));
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    Staged::open(dir, &names, force)
+}
+
+/// Writes a run into `staged` and commits it ([`columnar::commit_as`]): the tables named
+/// in `streamed` were streamed into it as the run went ([`StreamedTables`]), as CSV;
+/// the rest are written now, in `format`.
+#[allow(clippy::too_many_arguments)]
+pub fn commit_run(
+    staged: Staged,
+    streamed: &[&str],
+    info: &RunInfo,
+    data: RunData<'_>,
+    (level, format): (OutputLevel, TableFormat),
+    extra: &[(&str, &FileWriter)],
+    on_bytes: &OnBytes,
+    finish: Option<&Finish>,
+) -> Result<(), ReportError> {
     let RunData { workload, out, bill } = data;
     let jobs = |w: &mut dyn Write| write_jobs(w, info, workload, &out.jobs, out.models.power.as_ref());
     let series = |w: &mut dyn Write| write_series(w, info, &out.series);
@@ -242,7 +277,8 @@ pub fn write_run_as(
     }
     files.push((s, &summary));
     files.extend_from_slice(extra);
-    crate::columnar::write_dir_as(dir, force, &files, format, on_bytes, finish)
+    files.retain(|(name, _)| !streamed.contains(name));
+    columnar::commit_as(staged, &files, streamed, format, on_bytes, finish)
 }
 
 /// Writes `network_jobs.csv`: one row per job that ran with the fabric on: leaves and
@@ -363,85 +399,185 @@ pub fn write_jobs(
     power: Option<&PowerOutput>,
 ) -> io::Result<()> {
     let skips = jobs.iter().any(|r| r.skip_reason.is_some());
-    let columns = if skips {
-        &JOB_COLUMNS[..]
-    } else {
-        &JOB_COLUMNS[..JOB_COLUMNS.len() - 1]
-    };
-    let power_columns = if power.is_some() {
-        &POWER_JOB_COLUMNS[..]
-    } else {
-        &[]
-    };
-    // Rows are formatted straight into one buffer, written out in blocks: numbers never
-    // need quoting, and text cells are quoted as the `csv` crate quotes them.
-    let mut out = String::with_capacity(ROW_BLOCK + 512);
-    for (i, c) in columns.iter().chain(power_columns).enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        push_text(&mut out, c);
-    }
-    out.push('\n');
-    let opt = |out: &mut String, t: Option<SimTime>| {
-        out.push(',');
-        if let Some(t) = t {
-            push_secs(out, t);
-        }
-    };
+    let mut rows = JobRows::new(info, workload, skips, power);
     for r in jobs {
-        let spec = &workload.jobs[r.id.0 as usize];
-        push_int(&mut out, r.id.0);
+        rows.push(r, &workload.jobs[r.id.0 as usize], w)?;
+    }
+    rows.end(w)
+}
+
+/// `jobs.csv` formatted a row at a time, straight into one buffer written out in blocks
+/// (numbers never need quoting, and text cells are quoted as the `csv` crate quotes
+/// them): [`write_jobs`] writes kept records through it, and [`StreamedTables`] the
+/// records of a run as its jobs end.
+struct JobRows<'a> {
+    info: &'a RunInfo,
+    workload: &'a Workload,
+    skips: bool,
+    power: Option<&'a PowerOutput>,
+    out: String,
+}
+
+impl<'a> JobRows<'a> {
+    /// The header, with `skip_reason` when `skips` and the power columns with `power`.
+    fn new(info: &'a RunInfo, workload: &'a Workload, skips: bool, power: Option<&'a PowerOutput>) -> Self {
+        let columns = if skips {
+            &JOB_COLUMNS[..]
+        } else {
+            &JOB_COLUMNS[..JOB_COLUMNS.len() - 1]
+        };
+        let power_columns = if power.is_some() {
+            &POWER_JOB_COLUMNS[..]
+        } else {
+            &[]
+        };
+        let mut out = String::with_capacity(ROW_BLOCK + 512);
+        for (i, c) in columns.iter().chain(power_columns).enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            push_text(&mut out, c);
+        }
+        out.push('\n');
+        JobRows {
+            info,
+            workload,
+            skips,
+            power,
+            out,
+        }
+    }
+
+    /// Formats the row of record `r` of job `spec`, writing the buffer to `w` once it
+    /// holds a block.
+    fn push<W: Write + ?Sized>(&mut self, r: &JobRecord, spec: &JobSpec, w: &mut W) -> io::Result<()> {
+        let out = &mut self.out;
+        let opt = |out: &mut String, t: Option<SimTime>| {
+            out.push(',');
+            if let Some(t) = t {
+                push_secs(out, t);
+            }
+        };
+        push_int(out, r.id.0);
         for text in [
             spec.name.as_str(),
-            workload.tenant_name(r.tenant),
+            self.workload.tenant_name(r.tenant),
             spec.kind.as_str(),
         ] {
             out.push(',');
-            push_text(&mut out, text);
+            push_text(out, text);
         }
         out.push(',');
-        push_secs(&mut out, r.submit);
+        push_secs(out, r.submit);
         for t in [r.start, r.end, r.wait(), r.jct(), r.run_time(), r.not_running()] {
-            opt(&mut out, t);
+            opt(out, t);
         }
         for v in [r.demand.gpus, r.demand.milli_per_gpu, r.nodes, r.preemptions] {
             out.push(',');
-            push_int(&mut out, v);
+            push_int(out, v);
         }
         out.push(',');
-        push_secs(&mut out, r.lost_work);
+        push_secs(out, r.lost_work);
         out.push(',');
         push_text(
-            &mut out,
+            out,
             r.gpu_model
-                .map(|m| info.gpu_models[m as usize].as_str())
+                .map(|m| self.info.gpu_models[m as usize].as_str())
                 .unwrap_or(""),
         );
         out.push(',');
-        push_text(&mut out, r.outcome.as_str());
-        if skips {
+        push_text(out, r.outcome.as_str());
+        if self.skips {
             out.push(',');
-            push_text(&mut out, r.skip_reason.unwrap_or(""));
+            push_text(out, r.skip_reason.unwrap_or(""));
         }
-        if let Some(p) = power {
+        if let Some(p) = self.power {
             let i = r.id.0 as usize;
             let kwh = p.job_energy_j.get(i).copied().unwrap_or(0.0) / 3.6e6;
             out.push(',');
-            push_fixed(&mut out, kwh, 6);
+            push_fixed(out, kwh, 6);
             out.push(',');
-            push_secs(
-                &mut out,
-                p.job_power_wait.get(i).copied().unwrap_or(SimTime::ZERO),
-            );
+            push_secs(out, p.job_power_wait.get(i).copied().unwrap_or(SimTime::ZERO));
         }
         out.push('\n');
         if out.len() >= ROW_BLOCK {
             w.write_all(out.as_bytes())?;
             out.clear();
         }
+        Ok(())
     }
-    w.write_all(out.as_bytes())
+
+    /// Writes what is left in the buffer.
+    fn end<W: Write + ?Sized>(&mut self, w: &mut W) -> io::Result<()> {
+        w.write_all(self.out.as_bytes())?;
+        self.out.clear();
+        Ok(())
+    }
+}
+
+/// A run's `jobs.csv` and `timeseries.csv`, written as the run produces them
+/// ([`Simulation::run_into`](crate::sim::Simulation::run_into)) into writers of a staged
+/// run folder, so a long run's tables never sit in memory.
+pub struct StreamedTables<'a, W: Write> {
+    jobs: Option<(JobRows<'a>, W)>,
+    series: Option<(SeriesRows<'a>, W)>,
+}
+
+impl<'a, W: Write> StreamedTables<'a, W> {
+    /// Writers for the job records (`jobs`, with `skip_reason` when `skips`: known
+    /// before the run, as [`Simulation::unrunnable`](crate::sim::Simulation::unrunnable))
+    /// and the change-point rows (`series`), each when given.
+    pub fn new(
+        info: &'a RunInfo,
+        workload: &'a Workload,
+        skips: bool,
+        jobs: Option<W>,
+        series: Option<W>,
+    ) -> Self {
+        StreamedTables {
+            jobs: jobs.map(|w| (JobRows::new(info, workload, skips, None), w)),
+            series: series.map(|w| (SeriesRows::new(info), w)),
+        }
+    }
+
+    /// Writes what is buffered and flushes the writers.
+    pub fn finish(self) -> io::Result<()> {
+        if let Some((mut rows, mut w)) = self.jobs {
+            (rows.end(&mut w).and_then(|()| w.flush())).map_err(|e| named("jobs.csv", e))?;
+        }
+        if let Some((_, mut w)) = self.series {
+            w.flush().map_err(|e| named("timeseries.csv", e))?;
+        }
+        Ok(())
+    }
+}
+
+/// `e`, saying it came from writing `file`.
+fn named(file: &str, e: io::Error) -> io::Error {
+    io::Error::new(e.kind(), format!("{file}: {e}"))
+}
+
+impl<W: Write> TableSink for StreamedTables<'_, W> {
+    fn job(&mut self, record: &JobRecord, spec: &JobSpec) -> io::Result<()> {
+        match &mut self.jobs {
+            Some((rows, w)) => rows.push(record, spec, w).map_err(|e| named("jobs.csv", e)),
+            None => Ok(()),
+        }
+    }
+
+    fn series(&mut self, rows: &TimeSeries, count: usize) -> io::Result<()> {
+        match &mut self.series {
+            Some((f, w)) => f.write(w, rows, count).map_err(|e| named("timeseries.csv", e)),
+            None => Ok(()),
+        }
+    }
+
+    fn check(&mut self) -> io::Result<()> {
+        if crate::output::interrupted() {
+            return Err(io::Error::other("interrupted"));
+        }
+        Ok(())
+    }
 }
 
 /// Bytes of formatted rows [`write_jobs`] collects before writing them.
@@ -602,47 +738,72 @@ pub fn write_power_levels(w: &mut dyn Write, l: &PowerLevels) -> io::Result<()> 
 /// Writes `timeseries.csv`: one row per change point, holding until the next row. The
 /// `frag_gpus` column is written only when the run measured fragmentation.
 pub fn write_series(w: &mut dyn Write, info: &RunInfo, s: &TimeSeries) -> io::Result<()> {
-    write!(w, "time_s,busy_gpus,free_gpus,queued_jobs,running_jobs")?;
-    for m in &info.gpu_models {
-        write!(w, ",busy_gpus_{m}")?;
-    }
-    for m in &info.gpu_models {
-        write!(w, ",free_gpus_{m}")?;
-    }
-    if s.frag_tracked {
-        write!(w, ",frag_gpus")?;
-    }
-    writeln!(w)?;
-    let capacity_milli = info.gpu_model_counts.iter().sum::<u64>() * u64::from(MILLI_PER_GPU);
-    let mut line = String::with_capacity(128);
-    for i in 0..s.len() {
-        line.clear();
-        push_secs(&mut line, s.time[i]);
-        line.push(',');
-        push_thousandths(&mut line, s.busy_milli[i]);
-        line.push(',');
-        push_thousandths(&mut line, capacity_milli.saturating_sub(s.busy_milli[i]));
-        line.push(',');
-        push_int(&mut line, s.queued[i]);
-        line.push(',');
-        push_int(&mut line, s.running[i]);
-        let by_model = &s.busy_milli_by_model[i * s.models..(i + 1) * s.models];
-        for &b in by_model {
-            line.push(',');
-            push_thousandths(&mut line, b);
+    SeriesRows::new(info).write(w, s, s.len())
+}
+
+/// `timeseries.csv` formatted a block of rows at a time: the header before the first.
+struct SeriesRows<'a> {
+    info: &'a RunInfo,
+    header: bool,
+    line: String,
+}
+
+impl<'a> SeriesRows<'a> {
+    fn new(info: &'a RunInfo) -> Self {
+        SeriesRows {
+            info,
+            header: false,
+            line: String::with_capacity(128),
         }
-        for (&b, &gpus) in by_model.iter().zip(&info.gpu_model_counts) {
-            line.push(',');
-            push_thousandths(&mut line, (gpus * u64::from(MILLI_PER_GPU)).saturating_sub(b));
-        }
-        if s.frag_tracked {
-            line.push(',');
-            push_thousandths(&mut line, s.frag_milli[i]);
-        }
-        line.push('\n');
-        w.write_all(line.as_bytes())?;
     }
-    Ok(())
+
+    /// Writes the first `count` rows of `s` (and the header, the first time).
+    fn write<W: Write + ?Sized>(&mut self, w: &mut W, s: &TimeSeries, count: usize) -> io::Result<()> {
+        let info = self.info;
+        if !std::mem::replace(&mut self.header, true) {
+            write!(w, "time_s,busy_gpus,free_gpus,queued_jobs,running_jobs")?;
+            for m in &info.gpu_models {
+                write!(w, ",busy_gpus_{m}")?;
+            }
+            for m in &info.gpu_models {
+                write!(w, ",free_gpus_{m}")?;
+            }
+            if s.frag_tracked {
+                write!(w, ",frag_gpus")?;
+            }
+            writeln!(w)?;
+        }
+        let capacity_milli = info.gpu_model_counts.iter().sum::<u64>() * u64::from(MILLI_PER_GPU);
+        let line = &mut self.line;
+        for i in 0..count {
+            line.clear();
+            push_secs(line, s.time[i]);
+            line.push(',');
+            push_thousandths(line, s.busy_milli[i]);
+            line.push(',');
+            push_thousandths(line, capacity_milli.saturating_sub(s.busy_milli[i]));
+            line.push(',');
+            push_int(line, s.queued[i]);
+            line.push(',');
+            push_int(line, s.running[i]);
+            let by_model = &s.busy_milli_by_model[i * s.models..(i + 1) * s.models];
+            for &b in by_model {
+                line.push(',');
+                push_thousandths(line, b);
+            }
+            for (&b, &gpus) in by_model.iter().zip(&info.gpu_model_counts) {
+                line.push(',');
+                push_thousandths(line, (gpus * u64::from(MILLI_PER_GPU)).saturating_sub(b));
+            }
+            if s.frag_tracked {
+                line.push(',');
+                push_thousandths(line, s.frag_milli[i]);
+            }
+            line.push('\n');
+            w.write_all(line.as_bytes())?;
+        }
+        Ok(())
+    }
 }
 
 /// Writes `timeseries_intervals.csv`: one row per fixed interval, `[start_s, end_s)`

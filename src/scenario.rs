@@ -598,10 +598,10 @@ impl Scenario {
         })
     }
 
-    /// Whether a run of this scenario that keeps no job records can generate its jobs
-    /// as it reads them ([`Scenario::prepare_streamed`]): a synthetic workload without
-    /// transforms, in queue mode, with nothing that reads the whole workload (power,
-    /// reliability, network, services, economics).
+    /// Whether a run of this scenario can generate its jobs as it reads them
+    /// ([`Scenario::prepare_streamed`]): a synthetic workload without transforms, in
+    /// queue mode, with nothing that reads the whole workload or the job records at the
+    /// end (power, reliability, network, services, instance services, economics).
     pub fn streams_jobs(&self) -> bool {
         let c = &self.config;
         c.workload.synthetic.is_some()
@@ -611,6 +611,7 @@ impl Scenario {
             && c.reliability.is_none()
             && c.network.is_none()
             && c.services.is_empty()
+            && c.instance_services.is_empty()
             && c.economics.is_none()
     }
 
@@ -622,8 +623,8 @@ impl Scenario {
         if !self.streams_jobs() {
             return Err(self.invalid(
                 "workload.synthetic",
-                "only a synthetic workload without transforms, power, reliability, network, services \
-                 or economics, in queue mode, is generated as the run reads it",
+                "only a synthetic workload without transforms, power, reliability, network, services, \
+                 instance services or economics, in queue mode, is generated as the run reads it",
             ));
         }
         let report = self.load_topology()?;

@@ -5,13 +5,14 @@
 //! queue policy makes one scheduling pass, then the recorder notes the change point.
 
 use std::collections::BTreeMap;
+use std::io;
 
 use serde::Serialize;
 
 use crate::engine::{EventQueue, IdWindow, SimTime, Slab};
 use crate::metrics::{
     BinnedSeries, JobRecord, Outcome, Recording, Segment, SeriesFigures, SeriesRecorder, Summary,
-    SummaryBuilder, TimeSeries,
+    SummaryBuilder, TableSink, TimeSeries,
 };
 use crate::model::{Action, Admission, AfterFailure, EngineView, Model, ModelCtx, ModelOutputs, TakeOut};
 use crate::rate::{Factor, Rate};
@@ -285,6 +286,36 @@ struct Core<'a> {
     /// locality relaxes then), so that one pending wake-up serves every such job.
     placement_wake: SimTime,
 }
+
+/// Where retired jobs' records go: the summary always, the table sink when the level
+/// writes them, and the run's output when kept ([`Simulation::run_into`]).
+struct Retired {
+    summary: SummaryBuilder,
+    jobs: Vec<JobRecord>,
+    keep_jobs: bool,
+    write_jobs: bool,
+}
+
+impl Retired {
+    fn take(
+        &mut self,
+        r: JobRecord,
+        feed: &JobFeed,
+        tables: Option<&mut (dyn TableSink + '_)>,
+    ) -> io::Result<()> {
+        self.summary.add(&r);
+        if let Some(t) = tables.filter(|_| self.write_jobs) {
+            t.job(&r, &feed.spec(r.id.0))?;
+        }
+        if self.keep_jobs {
+            self.jobs.push(r);
+        }
+        Ok(())
+    }
+}
+
+/// Final change-point rows a run streaming its tables holds before handing them over.
+const SERIES_BLOCK: usize = 4096;
 
 /// How many times admission asks placement again, each time hiding the nodes a model
 /// asked to avoid (power: the part of the tree whose cap the last proposal would
@@ -732,7 +763,23 @@ impl<'a> Simulation<'a> {
 
     /// Runs to the end: until every job has finished. `progress` is called now and then
     /// with the number of jobs that have arrived.
-    pub fn run(mut self, progress: &mut dyn FnMut(u64)) -> RunOutput {
+    pub fn run(self, progress: &mut dyn FnMut(u64)) -> RunOutput {
+        match self.run_into(progress, None) {
+            Ok(out) => out,
+            Err(e) => unreachable!("a run without a table sink writes nothing: {e}"),
+        }
+    }
+
+    /// [`Simulation::run`], handing the job records and change-point rows the
+    /// [`Recording`] keeps to `tables` as they become final instead of keeping them in
+    /// the [`RunOutput`] (whose `jobs` and `series` are then empty), so memory follows the
+    /// jobs in flight. Records a model reads at its finish are kept all the same. The
+    /// first error `tables` returns stops the run and is returned.
+    pub fn run_into(
+        mut self,
+        progress: &mut dyn FnMut(u64),
+        mut tables: Option<&mut dyn TableSink>,
+    ) -> io::Result<RunOutput> {
         let mut series = SeriesRecorder::new(
             self.core.busy_by_model.len(),
             self.core.free.tracks_fragmentation(),
@@ -740,7 +787,7 @@ impl<'a> Simulation<'a> {
             self.arrival_window(),
             2 * self.arrivals.count() + 1,
         );
-        let keep_segments = self.recording.keeps_segments();
+        let keep_segments = self.recording.keep_segments;
         let expected = if keep_segments { self.arrivals.count() } else { 0 };
         self.core.keep_segments = keep_segments;
         self.core.grants = GrantStore::new(keep_segments, expected);
@@ -749,16 +796,16 @@ impl<'a> Simulation<'a> {
         let mut last_progress = 0u64;
         let workload = self.core.workload;
         let n = self.core.feed.len();
-        // Records go to the summary as jobs retire, in id order; models read them when
-        // they finish, so they are kept whenever a model runs.
-        let keep_jobs = self.recording.level.keeps_jobs() || !self.core.models.is_empty();
-        let mut jobs = Vec::with_capacity(if keep_jobs { n } else { 0 });
-        let mut summary = SummaryBuilder::new(workload.tenants.len(), n);
-        let mut sink = |r: JobRecord| {
-            summary.add(&r);
-            if keep_jobs {
-                jobs.push(r);
-            }
+        // Records go to the summary as jobs retire, in id order, and to the table sink
+        // when the level writes them; models read them when they finish, so they are
+        // kept whenever a model runs.
+        let write_jobs = self.recording.level.keeps_jobs();
+        let keep_jobs = (write_jobs && tables.is_none()) || !self.core.models.is_empty();
+        let mut sink = Retired {
+            summary: SummaryBuilder::new(workload.tenants.len(), n),
+            jobs: Vec::with_capacity(if keep_jobs { n } else { 0 }),
+            keep_jobs,
+            write_jobs,
         };
         self.core.notify(|m, ctx| m.on_begin(ctx));
         self.settle_actions();
@@ -836,8 +883,14 @@ impl<'a> Simulation<'a> {
                 running,
                 c.free.frag_micro() / 1000,
             );
-            self.retire(false, &mut sink);
+            self.retire(false, &mut sink, tables.as_deref_mut())?;
+            if let Some(t) = tables.as_deref_mut() {
+                series.hand_over(SERIES_BLOCK, |rows, n| t.series(rows, n))?;
+            }
             if events - last_progress >= 1 << 16 {
+                if let Some(t) = tables.as_deref_mut() {
+                    t.check()?;
+                }
                 last_progress = events;
                 progress(self.arrivals.position() as u64);
             }
@@ -847,7 +900,15 @@ impl<'a> Simulation<'a> {
         if let Some(last) = (n as u32).checked_sub(1) {
             self.core.ensure(last);
         }
-        self.retire(true, &mut sink);
+        self.retire(true, &mut sink, tables.as_deref_mut())?;
+        let series = match tables {
+            Some(t) if self.recording.level.keeps_series() => {
+                t.series(&series, series.len())?;
+                TimeSeries::new(series.models, series.frag_tracked)
+            }
+            _ => series,
+        };
+        let Retired { summary, jobs, .. } = sink;
         let mut summary = summary.finish(workload, &figures, self.cluster_gpus);
         // The last change point: stale finish events can pop later and change nothing.
         let end = figures.end.unwrap_or(self.core.now);
@@ -855,7 +916,7 @@ impl<'a> Simulation<'a> {
         for m in std::mem::take(&mut self.core.models) {
             m.finish(end, workload, &jobs, &mut summary, &mut models);
         }
-        RunOutput {
+        Ok(RunOutput {
             jobs,
             segments: self.core.segments,
             grants: self.core.grants.into_history(),
@@ -865,24 +926,30 @@ impl<'a> Simulation<'a> {
             summary,
             events,
             models,
-        }
+        })
     }
 
     /// Hands the record of each job at the front of the window whose state is final
     /// (ended, failed or skipped), or of every job created when `all`, to `sink` in id
     /// order, and forgets its state: per-job state follows the jobs in flight.
-    fn retire(&mut self, all: bool, sink: &mut impl FnMut(JobRecord)) {
+    fn retire(
+        &mut self,
+        all: bool,
+        sink: &mut Retired,
+        mut tables: Option<&mut (dyn TableSink + '_)>,
+    ) -> io::Result<()> {
         while let Some(s) = self.core.jobs.front() {
             if !all && !matches!(s.status, Status::Done | Status::Failed | Status::Skipped(_)) {
                 break;
             }
             let id = self.core.jobs.base();
             if let Some(s) = self.core.jobs.pop_front() {
-                sink(self.core.record(id, &s));
+                sink.take(self.core.record(id, &s), &self.core.feed, tables.as_deref_mut())?;
                 self.core.setbacks.remove(&id);
                 self.core.feed.release(id);
             }
         }
+        Ok(())
     }
 
     /// The next job to arrive and its arrival time, if any.

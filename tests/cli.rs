@@ -338,8 +338,8 @@ fn validate_rejects_overflowing_times_and_sizes_with_their_keys() {
 
 /// Job counts (issue 17): a synthetic workload may have up to 2³² − 1 jobs (32-bit ids)
 /// when generated as the run reads it; a run that holds the workload whole (here, one
-/// that writes `jobs.csv`) refuses more than 50 million before generating any, naming
-/// the key and the way to run it streamed. `validate` checks a large streamed workload
+/// with a transform) refuses more than 50 million before generating any, naming the key
+/// and the way to run it streamed. `validate` checks a large streamed workload
 /// job by job without holding it.
 #[test]
 fn job_counts_past_the_limits_are_refused_with_their_keys() {
@@ -364,20 +364,22 @@ duration = {{ dist = "constant", value_s = 1.0 }}
         e.contains("workload.synthetic.jobs") && e.contains("job ids are 32-bit"),
         "{e}"
     );
-    let s = scenario_file(&tmp, &synthetic(60_000_000));
+    let held = format!("{}[workload.transform]\nmax_gpus = 8\n", synthetic(60_000_000));
+    let s = scenario_file(&tmp, &held);
     let out = tmp.path().join("out");
     let o = dcsim(&[
         "run",
         s.to_str().unwrap(),
-        "--outputs",
-        "jobs",
         "--no-report",
         "-o",
         out.to_str().unwrap(),
     ]);
     let e = stderr(&o);
     assert!(
-        !o.status.success() && e.contains("held whole") && e.contains("--outputs summary"),
+        !o.status.success()
+            && e.contains("workload.synthetic.jobs")
+            && e.contains("held whole")
+            && e.contains("without power, reliability, network, services, economics or transforms"),
         "{e}"
     );
     let s = scenario_file(&tmp, &synthetic(2_000_000));

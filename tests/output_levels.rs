@@ -156,15 +156,23 @@ fn run_scenario(scenario: &str, queue: Option<&str>, recording: Recording) -> Ru
         .run(&mut |_| {})
 }
 
-/// A summary-only run keeps no segments and no grant history: the grants of ended runs
-/// are reused, so what it holds follows the jobs in flight (issue 17). Asked to keep
-/// them (the economics bill reads them), it keeps exactly the full run's.
+/// A run not asked to keep segments keeps none and no grant history, at any level: the
+/// grants of ended runs are reused, so what it holds follows the jobs in flight (issue
+/// 17). Asked to keep them (the economics bill reads them), it keeps exactly the full
+/// run's.
 #[test]
 fn segments_are_kept_only_when_something_reads_them() {
     let full = run(level(OutputLevel::Full));
-    let summary = run(level(OutputLevel::Summary));
     assert!(!full.segments.is_empty() && !full.grants.is_empty());
-    assert!(summary.segments.is_empty() && summary.grants.is_empty());
+    for level in [OutputLevel::Summary, OutputLevel::Jobs, OutputLevel::Full] {
+        let bare = run(Recording {
+            level,
+            keep_segments: false,
+            ..Recording::default()
+        });
+        assert!(bare.segments.is_empty() && bare.grants.is_empty(), "{level:?}");
+        assert_eq!(bare.summary, full.summary);
+    }
     let billed = run(Recording {
         level: OutputLevel::Summary,
         keep_segments: true,

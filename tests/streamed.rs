@@ -146,3 +146,103 @@ duration = { dist = "constant", value_s = 60.0 }
     let replay = scenario(&format!("mode = \"as-recorded\"\n{base}"));
     assert!(!replay.streams_jobs());
 }
+
+/// A run's `jobs.csv` and `timeseries.csv` written as it goes (`run_into` with
+/// `StreamedTables`, change points handed over in blocks) are byte for byte the tables
+/// written afterwards from the kept records and rows (`write_jobs`, `write_series`), for
+/// the workload held whole and generated as it is read. The scenario has skipped jobs
+/// (the `skip_reason` column, decided before the run) and preemptions under SRTF, so
+/// long jobs hold back the retirement of later ones; its series is several blocks long.
+#[test]
+fn tables_streamed_during_the_run_equal_the_tables_written_after_it() {
+    use dcsim::report::{write_jobs, write_series, RunInfo, StreamedTables};
+    use dcsim::topology::GpuModelId;
+
+    let s = scenario(
+        r#"name = "t"
+seed = 11
+[topology]
+path = "../topologies/openb.toml"
+[workload]
+format = "synthetic"
+[workload.synthetic]
+jobs = 15000
+arrival = { process = "diurnal", rate_per_hour = 8000.0, peak_to_trough = 3.0 }
+gpus = { dist = "choice", values = [1, 2, 8, 100000], weights = [50, 30, 19, 1] }
+duration = { dist = "lognormal", mu = 7.0, sigma = 1.5 }
+tenants = 4
+tenant_assignment = "uniform"
+[scheduler]
+queue = "srtf"
+placement = "best-fit"
+[scheduler.preemption]
+checkpoint_interval_s = 600.0
+restore_s = 30.0
+"#,
+    );
+    let full = Recording {
+        level: OutputLevel::Full,
+        keep_segments: false,
+        ..Recording::default()
+    };
+    let p = s.prepare(s.config.seed).unwrap();
+    let info = RunInfo {
+        scenario: "t".into(),
+        seed: 11,
+        mode: "queue".into(),
+        queue_policy: "srtf".into(),
+        placement: "best-fit".into(),
+        description: String::new(),
+        topology: p.cluster.name.clone(),
+        workload: "synthetic".into(),
+        gpu_models: p.cluster.models.iter().map(|m| m.name.clone()).collect(),
+        gpu_model_counts: (0..p.cluster.models.len())
+            .map(|i| p.cluster.gpus_of(GpuModelId(i as u16)))
+            .collect(),
+        dcsim_version: String::new(),
+    };
+    let sim = Simulation::new(&p.cluster, &p.workload, p.queue, p.placement, s.sim_config());
+    assert!(!sim.unrunnable().is_empty(), "the scenario skips some jobs");
+    let kept = sim.with_recording(full).run(&mut |_| {});
+    assert!(
+        kept.summary.preemptions > 0 && kept.series.len() > 3 * 4096,
+        "{} preemptions, {} rows",
+        kept.summary.preemptions,
+        kept.series.len()
+    );
+    let (mut jobs_csv, mut series_csv) = (Vec::new(), Vec::new());
+    write_jobs(&mut jobs_csv, &info, &p.workload, &kept.jobs, None).unwrap();
+    write_series(&mut series_csv, &info, &kept.series).unwrap();
+
+    let wp = s.prepare(s.config.seed).unwrap();
+    let whole = Simulation::new(&wp.cluster, &wp.workload, wp.queue, wp.placement, s.sim_config());
+    let (sp, generated) = s.prepare_streamed(s.config.seed).unwrap();
+    let from_generator = Simulation::streamed(
+        &sp.cluster,
+        &sp.workload,
+        generated.generator().unwrap(),
+        sp.queue,
+        sp.placement,
+        s.sim_config(),
+    )
+    .unwrap();
+    for (what, sim, workload) in [
+        ("held whole", whole, &wp.workload),
+        ("generated", from_generator, &sp.workload),
+    ] {
+        let (mut jobs, mut series) = (Vec::new(), Vec::new());
+        let mut tables = StreamedTables::new(&info, workload, true, Some(&mut jobs), Some(&mut series));
+        let out = sim
+            .with_recording(full)
+            .run_into(&mut |_| {}, Some(&mut tables))
+            .unwrap();
+        tables.finish().unwrap();
+        assert!(
+            out.jobs.is_empty() && out.series.is_empty(),
+            "{what}: nothing kept"
+        );
+        assert_eq!(out.summary, kept.summary, "{what}");
+        assert!(jobs == jobs_csv, "{what}: jobs.csv differs");
+        assert!(series == series_csv, "{what}: timeseries.csv differs");
+    }
+}

@@ -8,6 +8,7 @@ mod figures;
 mod recorder;
 mod records;
 mod series;
+mod sink;
 mod sketch;
 mod stats;
 mod summary;
@@ -21,6 +22,7 @@ pub use recorder::{
 };
 pub use records::{JobRecord, Outcome, Segment};
 pub use series::TimeSeries;
+pub use sink::TableSink;
 pub use sketch::{LogSketch, RELATIVE_ERROR};
 pub use stats::{percentile, Distribution};
 pub use summary::{Summary, SummaryBuilder, TenantSummary, UtilizationWindow};

@@ -105,7 +105,7 @@ impl SeriesResolution {
 }
 
 /// What a run keeps, and the one window of time it must measure beyond its arrivals.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Recording {
     /// Which tables are kept.
     pub level: OutputLevel,
@@ -114,16 +114,20 @@ pub struct Recording {
     /// `[metrics] utilization_window_s`: the utilization figure is taken over it instead
     /// of the arrival window.
     pub utilization_window: Option<(SimTime, SimTime)>,
-    /// Keep every run segment and its grants whatever the level (the economics bill
-    /// reads them). From [`OutputLevel::Jobs`] up they are kept anyway; a summary-only
-    /// run without this keeps only the grants of the runs in flight.
+    /// Keep every run segment and its grants (the economics bill reads them); without
+    /// it a run keeps only the grants of the runs in flight.
     pub keep_segments: bool,
 }
 
-impl Recording {
-    /// Whether the run keeps its segments and their grants ([`Recording::keep_segments`]).
-    pub fn keeps_segments(&self) -> bool {
-        self.level.keeps_jobs() || self.keep_segments
+impl Default for Recording {
+    /// Everything: every table, change points, and the segments.
+    fn default() -> Self {
+        Recording {
+            level: OutputLevel::default(),
+            resolution: SeriesResolution::default(),
+            utilization_window: None,
+            keep_segments: true,
+        }
     }
 }
 
@@ -324,6 +328,26 @@ impl SeriesRecorder {
                 &self.last_by_model,
             );
         }
+    }
+
+    /// When at least `block` kept rows are final (all but the last, which a row at its
+    /// time may still replace), hands them to `sink` and forgets them, so a run that
+    /// streams its rows keeps at most `block` of them.
+    pub fn hand_over<E>(
+        &mut self,
+        block: usize,
+        sink: impl FnOnce(&TimeSeries, usize) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let Some(rows) = self.rows.as_mut() else {
+            return Ok(());
+        };
+        let done = rows.len().saturating_sub(1);
+        if done < block.max(1) {
+            return Ok(());
+        }
+        sink(rows, done)?;
+        rows.forget_first(done);
+        Ok(())
     }
 
     /// Ends the series: its figures, its change-point rows (empty unless kept) and its

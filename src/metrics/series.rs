@@ -55,6 +55,16 @@ impl TimeSeries {
         self.time.is_empty()
     }
 
+    /// Forgets the first `n` rows (a run has handed them to its writer).
+    pub fn forget_first(&mut self, n: usize) {
+        self.time.drain(..n);
+        self.busy_milli.drain(..n);
+        self.busy_milli_by_model.drain(..n * self.models);
+        self.queued.drain(..n);
+        self.running.drain(..n);
+        self.frag_milli.drain(..n);
+    }
+
     /// Appends a row if any value differs from the last row (a change point); a row at
     /// the same time as the last replaces it.
     pub fn record(

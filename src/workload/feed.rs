@@ -3,6 +3,8 @@
 //! flight (issue 17: a 100M-job workload held whole is ~15 GB; in flight, a generated
 //! job's [`Drawn`] is 32 bytes).
 
+use std::borrow::Cow;
+
 use crate::engine::{IdWindow, SimTime};
 
 use super::synthetic::{Drawn, Generator};
@@ -147,6 +149,15 @@ impl<'a> JobFeed<'a> {
         match self {
             JobFeed::Whole(jobs) => JobView::of(&jobs[id as usize]),
             JobFeed::Stream(s) => JobView::generated(id, s.held[id]),
+        }
+    }
+
+    /// Job `id`'s whole spec (a streamed job's is rebuilt from what is held), for the
+    /// writer of its record. Same conditions as [`JobFeed::view`].
+    pub fn spec(&self, id: u32) -> Cow<'a, JobSpec> {
+        match self {
+            JobFeed::Whole(jobs) => Cow::Borrowed(&jobs[id as usize]),
+            JobFeed::Stream(s) => Cow::Owned(s.held[id].spec(u64::from(id))),
         }
     }
 

@@ -77,7 +77,7 @@ pub const MAX_JOBS: u64 = u32::MAX as u64;
 /// public traces dcsim reads hold at most a few hundred thousand jobs. Checking the count
 /// up front turns a request like `tile = 1000000000` into an error naming the key and the
 /// product instead of an allocation failure that aborts the process. Larger synthetic
-/// workloads run at `--outputs summary` without models, which generate jobs as they
+/// workloads run without models or economics, which generate jobs as they
 /// arrive and keep only those in flight (up to [`MAX_JOBS`]).
 pub const MAX_HELD_JOBS: u64 = 50_000_000;
 

@@ -762,8 +762,8 @@ pub fn generate(
             "jobs",
             format!(
                 "{} jobs exceeds the limit of {MAX_HELD_JOBS} jobs for a workload held whole; a run \
-                 at --outputs summary without power, reliability, network, services, economics or \
-                 transforms generates its jobs as they arrive and allows up to {MAX_JOBS}",
+                 without power, reliability, network, services, economics or transforms generates \
+                 its jobs as they arrive and allows up to {MAX_JOBS}",
                 cfg.jobs
             ),
         ));
