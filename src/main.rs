@@ -597,10 +597,6 @@ fn run(
     // before the run and jobs.csv and the change points stream into it as they are
     // produced; otherwise it is written after the run (an interrupt then stops at once).
     let stream = prepared.models.is_empty() && prepared.economics.is_none();
-    let streamed_bytes = std::sync::atomic::AtomicU64::new(0);
-    let on_streamed = |n| {
-        streamed_bytes.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
-    };
     let sim = sim.with_models(prepared.models).with_recording(recording);
     let mut streamed_files = Vec::new();
     let (staged, mut out) = if stream {
@@ -610,7 +606,7 @@ fn run(
                 return Ok(None);
             }
             streamed_files.push(file);
-            staged.stream(file, &on_streamed).map(Some)
+            staged.stream(file).map(Some)
         };
         let jobs_file = open("jobs.csv", recording.level.keeps_jobs())?;
         let series_file = open(
@@ -643,7 +639,6 @@ fn run(
         None => report::stage_run(&dir, force, record.format, &[])?,
     };
     let write_bar = write_progress();
-    write_bar.inc(streamed_bytes.into_inner());
     let on_bytes = |n| write_bar.inc(n);
     let written = report::commit_run(
         staged,

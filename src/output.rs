@@ -376,17 +376,19 @@ impl Staged {
         &self.temp.path
     }
 
-    /// A buffered, interruptible writer of the file `file` in the temporary folder;
-    /// `on_bytes` hears of every buffer written. An error it returns is turned into the
-    /// folder's by [`Staged::error`] (name the file in it).
-    pub fn stream<'b>(&self, file: &str, on_bytes: &'b OnBytes<'b>) -> Result<impl Write + 'b, OutputError> {
+    /// A buffered, interruptible writer of the file `file` in the temporary folder, to
+    /// be written while the run goes (by a thread of its own, so it owns its file). An
+    /// error it returns is turned into the folder's by [`Staged::error`] (name the file
+    /// in it).
+    pub fn stream(&self, file: &str) -> Result<impl Write + Send + 'static, OutputError> {
+        static UNCOUNTED: &OnBytes = &|_| {};
         let path = self.temp.path.join(file);
         let file = fs::File::create(&path).map_err(io_err(&path))?;
         Ok(BufWriter::with_capacity(
             1 << 16,
             Watched {
                 inner: file,
-                on_bytes,
+                on_bytes: UNCOUNTED,
             },
         ))
     }

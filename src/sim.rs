@@ -885,7 +885,7 @@ impl<'a> Simulation<'a> {
             );
             self.retire(false, &mut sink, tables.as_deref_mut())?;
             if let Some(t) = tables.as_deref_mut() {
-                series.hand_over(SERIES_BLOCK, |rows, n| t.series(rows, n))?;
+                series.hand_over(SERIES_BLOCK, |rows| t.series(rows))?;
             }
             if events - last_progress >= 1 << 16 {
                 if let Some(t) = tables.as_deref_mut() {
@@ -903,8 +903,9 @@ impl<'a> Simulation<'a> {
         self.retire(true, &mut sink, tables.as_deref_mut())?;
         let series = match tables {
             Some(t) if self.recording.level.keeps_series() => {
-                t.series(&series, series.len())?;
-                TimeSeries::new(series.models, series.frag_tracked)
+                let empty = TimeSeries::new(series.models, series.frag_tracked);
+                t.series(series)?;
+                empty
             }
             _ => series,
         };

@@ -230,8 +230,8 @@ restore_s = 30.0
         ("held whole", whole, &wp.workload),
         ("generated", from_generator, &sp.workload),
     ] {
-        let (mut jobs, mut series) = (Vec::new(), Vec::new());
-        let mut tables = StreamedTables::new(&info, workload, true, Some(&mut jobs), Some(&mut series));
+        let (jobs, series) = (Shared::default(), Shared::default());
+        let mut tables = StreamedTables::new(&info, workload, true, Some(jobs.clone()), Some(series.clone()));
         let out = sim
             .with_recording(full)
             .run_into(&mut |_| {}, Some(&mut tables))
@@ -242,7 +242,25 @@ restore_s = 30.0
             "{what}: nothing kept"
         );
         assert_eq!(out.summary, kept.summary, "{what}");
-        assert!(jobs == jobs_csv, "{what}: jobs.csv differs");
-        assert!(series == series_csv, "{what}: timeseries.csv differs");
+        assert!(*jobs.0.lock().unwrap() == jobs_csv, "{what}: jobs.csv differs");
+        assert!(
+            *series.0.lock().unwrap() == series_csv,
+            "{what}: timeseries.csv differs"
+        );
+    }
+}
+
+/// A byte buffer the table writer's thread fills and the test reads.
+#[derive(Clone, Default)]
+struct Shared(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Shared {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }

@@ -331,23 +331,17 @@ impl SeriesRecorder {
     }
 
     /// When at least `block` kept rows are final (all but the last, which a row at its
-    /// time may still replace), hands them to `sink` and forgets them, so a run that
-    /// streams its rows keeps at most `block` of them.
+    /// time may still replace), hands them to `sink`, so a run that streams its rows
+    /// keeps at most `block` of them.
     pub fn hand_over<E>(
         &mut self,
         block: usize,
-        sink: impl FnOnce(&TimeSeries, usize) -> Result<(), E>,
+        sink: impl FnOnce(TimeSeries) -> Result<(), E>,
     ) -> Result<(), E> {
-        let Some(rows) = self.rows.as_mut() else {
-            return Ok(());
-        };
-        let done = rows.len().saturating_sub(1);
-        if done < block.max(1) {
-            return Ok(());
+        match self.rows.as_mut() {
+            Some(rows) if rows.len() > block.max(1) => sink(rows.split_final(block)),
+            _ => Ok(()),
         }
-        sink(rows, done)?;
-        rows.forget_first(done);
-        Ok(())
     }
 
     /// Ends the series: its figures, its change-point rows (empty unless kept) and its

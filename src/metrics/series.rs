@@ -55,14 +55,27 @@ impl TimeSeries {
         self.time.is_empty()
     }
 
-    /// Forgets the first `n` rows (a run has handed them to its writer).
-    pub fn forget_first(&mut self, n: usize) {
-        self.time.drain(..n);
-        self.busy_milli.drain(..n);
-        self.busy_milli_by_model.drain(..n * self.models);
-        self.queued.drain(..n);
-        self.running.drain(..n);
-        self.frag_milli.drain(..n);
+    /// Takes every row but the last out of the series, which keeps its last row and
+    /// room for `room` more (a run hands the rows taken to its writer).
+    pub fn split_final(&mut self, room: usize) -> TimeSeries {
+        fn split<T: Copy>(v: &mut Vec<T>, keep: usize, room: usize) -> Vec<T> {
+            let mut rest = Vec::with_capacity(room + keep);
+            rest.extend_from_slice(&v[v.len() - keep..]);
+            v.truncate(v.len() - keep);
+            std::mem::replace(v, rest)
+        }
+        let keep = usize::from(!self.is_empty());
+        let m = self.models;
+        TimeSeries {
+            models: m,
+            time: split(&mut self.time, keep, room),
+            busy_milli: split(&mut self.busy_milli, keep, room),
+            busy_milli_by_model: split(&mut self.busy_milli_by_model, keep * m, room * m),
+            queued: split(&mut self.queued, keep, room),
+            running: split(&mut self.running, keep, room),
+            frag_milli: split(&mut self.frag_milli, keep, room),
+            frag_tracked: self.frag_tracked,
+        }
     }
 
     /// Appends a row if any value differs from the last row (a change point); a row at

@@ -15,10 +15,14 @@ use crate::columnar::{self, TableFormat};
 use crate::economics::{self, Bill};
 use crate::engine::SimTime;
 use crate::facility::FacilityPower;
-use crate::metrics::{BinnedSeries, JobRecord, OutputLevel, Summary, TableSink, TimeSeries, BASE_QUANTITIES};
+use crate::metrics::{BinnedSeries, JobRecord, OutputLevel, Summary, TimeSeries, BASE_QUANTITIES};
 use crate::power::{PowerLevels, PowerOutput};
 use crate::sim::RunOutput;
-use crate::workload::{JobSpec, Workload, MILLI_PER_GPU};
+use crate::workload::{JobKind, Workload, MILLI_PER_GPU};
+
+mod stream;
+
+pub use stream::StreamedTables;
 
 /// Outputs are written by [`crate::output`]; its error and writer types, and
 /// [`write_dir`], are re-exported here under the names the run and compare writers use.
@@ -399,9 +403,10 @@ pub fn write_jobs(
     power: Option<&PowerOutput>,
 ) -> io::Result<()> {
     let skips = jobs.iter().any(|r| r.skip_reason.is_some());
-    let mut rows = JobRows::new(info, workload, skips, power);
+    let mut rows = JobRows::new(info, &workload.tenants, skips, power);
     for r in jobs {
-        rows.push(r, &workload.jobs[r.id.0 as usize], w)?;
+        let spec = &workload.jobs[r.id.0 as usize];
+        rows.push(r, &spec.name, spec.kind, w)?;
     }
     rows.end(w)
 }
@@ -412,7 +417,8 @@ pub fn write_jobs(
 /// records of a run as its jobs end.
 struct JobRows<'a> {
     info: &'a RunInfo,
-    workload: &'a Workload,
+    /// Tenant names by id.
+    tenants: &'a [String],
     skips: bool,
     power: Option<&'a PowerOutput>,
     out: String,
@@ -420,7 +426,7 @@ struct JobRows<'a> {
 
 impl<'a> JobRows<'a> {
     /// The header, with `skip_reason` when `skips` and the power columns with `power`.
-    fn new(info: &'a RunInfo, workload: &'a Workload, skips: bool, power: Option<&'a PowerOutput>) -> Self {
+    fn new(info: &'a RunInfo, tenants: &'a [String], skips: bool, power: Option<&'a PowerOutput>) -> Self {
         let columns = if skips {
             &JOB_COLUMNS[..]
         } else {
@@ -441,16 +447,22 @@ impl<'a> JobRows<'a> {
         out.push('\n');
         JobRows {
             info,
-            workload,
+            tenants,
             skips,
             power,
             out,
         }
     }
 
-    /// Formats the row of record `r` of job `spec`, writing the buffer to `w` once it
-    /// holds a block.
-    fn push<W: Write + ?Sized>(&mut self, r: &JobRecord, spec: &JobSpec, w: &mut W) -> io::Result<()> {
+    /// Formats the row of record `r` of the job named `name`, writing the buffer to `w`
+    /// once it holds a block.
+    fn push<W: Write + ?Sized>(
+        &mut self,
+        r: &JobRecord,
+        name: &str,
+        kind: JobKind,
+        w: &mut W,
+    ) -> io::Result<()> {
         let out = &mut self.out;
         let opt = |out: &mut String, t: Option<SimTime>| {
             out.push(',');
@@ -459,11 +471,7 @@ impl<'a> JobRows<'a> {
             }
         };
         push_int(out, r.id.0);
-        for text in [
-            spec.name.as_str(),
-            self.workload.tenant_name(r.tenant),
-            spec.kind.as_str(),
-        ] {
+        for text in [name, &self.tenants[r.tenant.0 as usize], kind.as_str()] {
             out.push(',');
             push_text(out, text);
         }
@@ -511,71 +519,6 @@ impl<'a> JobRows<'a> {
     fn end<W: Write + ?Sized>(&mut self, w: &mut W) -> io::Result<()> {
         w.write_all(self.out.as_bytes())?;
         self.out.clear();
-        Ok(())
-    }
-}
-
-/// A run's `jobs.csv` and `timeseries.csv`, written as the run produces them
-/// ([`Simulation::run_into`](crate::sim::Simulation::run_into)) into writers of a staged
-/// run folder, so a long run's tables never sit in memory.
-pub struct StreamedTables<'a, W: Write> {
-    jobs: Option<(JobRows<'a>, W)>,
-    series: Option<(SeriesRows<'a>, W)>,
-}
-
-impl<'a, W: Write> StreamedTables<'a, W> {
-    /// Writers for the job records (`jobs`, with `skip_reason` when `skips`: known
-    /// before the run, as [`Simulation::unrunnable`](crate::sim::Simulation::unrunnable))
-    /// and the change-point rows (`series`), each when given.
-    pub fn new(
-        info: &'a RunInfo,
-        workload: &'a Workload,
-        skips: bool,
-        jobs: Option<W>,
-        series: Option<W>,
-    ) -> Self {
-        StreamedTables {
-            jobs: jobs.map(|w| (JobRows::new(info, workload, skips, None), w)),
-            series: series.map(|w| (SeriesRows::new(info), w)),
-        }
-    }
-
-    /// Writes what is buffered and flushes the writers.
-    pub fn finish(self) -> io::Result<()> {
-        if let Some((mut rows, mut w)) = self.jobs {
-            (rows.end(&mut w).and_then(|()| w.flush())).map_err(|e| named("jobs.csv", e))?;
-        }
-        if let Some((_, mut w)) = self.series {
-            w.flush().map_err(|e| named("timeseries.csv", e))?;
-        }
-        Ok(())
-    }
-}
-
-/// `e`, saying it came from writing `file`.
-fn named(file: &str, e: io::Error) -> io::Error {
-    io::Error::new(e.kind(), format!("{file}: {e}"))
-}
-
-impl<W: Write> TableSink for StreamedTables<'_, W> {
-    fn job(&mut self, record: &JobRecord, spec: &JobSpec) -> io::Result<()> {
-        match &mut self.jobs {
-            Some((rows, w)) => rows.push(record, spec, w).map_err(|e| named("jobs.csv", e)),
-            None => Ok(()),
-        }
-    }
-
-    fn series(&mut self, rows: &TimeSeries, count: usize) -> io::Result<()> {
-        match &mut self.series {
-            Some((f, w)) => f.write(w, rows, count).map_err(|e| named("timeseries.csv", e)),
-            None => Ok(()),
-        }
-    }
-
-    fn check(&mut self) -> io::Result<()> {
-        if crate::output::interrupted() {
-            return Err(io::Error::other("interrupted"));
-        }
         Ok(())
     }
 }
