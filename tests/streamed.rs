@@ -86,12 +86,9 @@ placement = "fgd"
     );
 }
 
-/// Gangs too large for the cluster (skipped, counted by reason, outside the arrival
-/// window), diurnal arrivals, uniform tenants, a preemptive policy (SRTF).
-#[test]
-fn skipped_jobs_and_preemption_run_alike() {
-    let (run, unrunnable) = {
-        let text = r#"name = "t"
+/// Gangs too large for the cluster (skipped), diurnal arrivals, uniform tenants, SRTF
+/// with preemption.
+const SKIPS_AND_PREEMPTION: &str = r#"name = "t"
 seed = 11
 [topology]
 path = "../topologies/openb.toml"
@@ -111,8 +108,14 @@ placement = "best-fit"
 checkpoint_interval_s = 600.0
 restore_s = 30.0
 "#;
-        assert_same_run(text);
-        streamed(&scenario(text))
+
+/// Gangs too large for the cluster (skipped, counted by reason, outside the arrival
+/// window), diurnal arrivals, uniform tenants, a preemptive policy (SRTF).
+#[test]
+fn skipped_jobs_and_preemption_run_alike() {
+    let (run, unrunnable) = {
+        assert_same_run(SKIPS_AND_PREEMPTION);
+        streamed(&scenario(SKIPS_AND_PREEMPTION))
     };
     assert!(
         run.summary.preemptions > 0,
@@ -158,28 +161,7 @@ fn tables_streamed_during_the_run_equal_the_tables_written_after_it() {
     use dcsim::report::{write_jobs, write_series, RunInfo, StreamedTables};
     use dcsim::topology::GpuModelId;
 
-    let s = scenario(
-        r#"name = "t"
-seed = 11
-[topology]
-path = "../topologies/openb.toml"
-[workload]
-format = "synthetic"
-[workload.synthetic]
-jobs = 15000
-arrival = { process = "diurnal", rate_per_hour = 8000.0, peak_to_trough = 3.0 }
-gpus = { dist = "choice", values = [1, 2, 8, 100000], weights = [50, 30, 19, 1] }
-duration = { dist = "lognormal", mu = 7.0, sigma = 1.5 }
-tenants = 4
-tenant_assignment = "uniform"
-[scheduler]
-queue = "srtf"
-placement = "best-fit"
-[scheduler.preemption]
-checkpoint_interval_s = 600.0
-restore_s = 30.0
-"#,
-    );
+    let s = scenario(SKIPS_AND_PREEMPTION);
     let full = Recording {
         level: OutputLevel::Full,
         keep_segments: false,
