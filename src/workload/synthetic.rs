@@ -488,6 +488,47 @@ fn column<T>(src: &[JobSpec], field: impl Fn(&JobSpec) -> T) -> Arc<[T]> {
     src.iter().map(field).collect()
 }
 
+/// Source pairs read ahead per refill of [`Pairs`].
+const PAIRS_AHEAD: usize = 32;
+
+/// Joint empirical draws: the source jobs' (demand, duration ≥ 1 ms) pairs, copied out
+/// of the source in its order, and the `synthetic.pairs` stream that picks one per job.
+///
+/// Pairs are drawn [`PAIRS_AHEAD`] at a time, so that their reads of the table (which
+/// outgrows the core's cache) overlap rather than each stalling one job; the stream's
+/// numbers are the same, drawn in the same order, so the jobs are the same.
+#[derive(Debug, Clone)]
+struct Pairs {
+    table: Arc<[(GpuDemand, SimTime)]>,
+    rng: ChaCha12Rng,
+    ahead: [(GpuDemand, SimTime); PAIRS_AHEAD],
+    /// The next of `ahead` to hand out; [`PAIRS_AHEAD`] when all are handed out.
+    next: usize,
+}
+
+impl Pairs {
+    fn new(src: &[JobSpec], rng: ChaCha12Rng) -> Self {
+        Pairs {
+            table: column(src, |j| (j.demand, j.duration.max(SimTime(1)))),
+            rng,
+            ahead: [(GpuDemand::whole(1), SimTime(1)); PAIRS_AHEAD],
+            next: PAIRS_AHEAD,
+        }
+    }
+
+    /// The next job's pair.
+    fn draw(&mut self) -> (GpuDemand, SimTime) {
+        if self.next == PAIRS_AHEAD {
+            for slot in &mut self.ahead {
+                *slot = self.table[uniform_index(&mut self.rng, self.table.len())];
+            }
+            self.next = 0;
+        }
+        self.next += 1;
+        self.ahead[self.next - 1]
+    }
+}
+
 /// What varies between generated jobs; the rest of a generated job's spec is the same
 /// for all ([`JobSpec::new`]'s defaults) but its name, `s{id}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -529,14 +570,13 @@ impl Drawn {
 pub struct Generator<'a> {
     cfg: &'a SyntheticConfig,
     arrivals: Arrivals,
-    /// Both empirical: the source jobs' (demand, duration ≥ 1 ms) pairs.
-    joint: Option<Arc<[(GpuDemand, SimTime)]>>,
+    /// Both empirical: the pairs drawn jointly.
+    joint: Option<Pairs>,
     gpu_sampler: GpuSampler<'a>,
     duration_sampler: DurationSampler,
     arrival_rng: ChaCha12Rng,
     gpu_rng: ChaCha12Rng,
     duration_rng: ChaCha12Rng,
-    pair_rng: ChaCha12Rng,
     tenant_rng: ChaCha12Rng,
     /// The last arrival, seconds.
     t: f64,
@@ -590,9 +630,10 @@ impl<'a> Generator<'a> {
         };
 
         let joint = match (&cfg.gpus, &cfg.duration) {
-            (GpuDist::Empirical, DurationDist::Empirical) => Some(column(source(empirical, "gpus")?, |j| {
-                (j.demand, j.duration.max(SimTime(1)))
-            })),
+            (GpuDist::Empirical, DurationDist::Empirical) => Some(Pairs::new(
+                source(empirical, "gpus")?,
+                streams.stream("synthetic.pairs", rep),
+            )),
             _ => None,
         };
         let gpu_sampler = match &cfg.gpus {
@@ -629,7 +670,6 @@ impl<'a> Generator<'a> {
             arrival_rng: streams.stream("synthetic.arrivals", rep),
             gpu_rng: streams.stream("synthetic.gpus", rep),
             duration_rng: streams.stream("synthetic.durations", rep),
-            pair_rng: streams.stream("synthetic.pairs", rep),
             tenant_rng: streams.stream("synthetic.tenants", rep),
             t: 0.0,
             next: 0,
@@ -655,8 +695,8 @@ impl<'a> Generator<'a> {
         let i = self.next;
         self.next += 1;
         self.t = self.arrivals.next(self.t, &mut self.arrival_rng);
-        let (demand, duration) = if let Some(src) = &self.joint {
-            src[uniform_index(&mut self.pair_rng, src.len())]
+        let (demand, duration) = if let Some(pairs) = &mut self.joint {
+            pairs.draw()
         } else {
             let demand = self.draw_demand();
             (demand, self.draw_duration()?)
@@ -729,8 +769,8 @@ impl<'a> Generator<'a> {
             let i = self.next;
             self.next += 1;
             self.t = self.arrivals.next(self.t, &mut self.arrival_rng);
-            let demand = if let Some(src) = &self.joint {
-                src[uniform_index(&mut self.pair_rng, src.len())].0
+            let demand = if let Some(pairs) = &mut self.joint {
+                pairs.draw().0
             } else {
                 let demand = self.draw_demand();
                 if durations_can_fail {
