@@ -29,6 +29,9 @@ pub struct Scheduled<E> {
 /// bit `b` (times equal to `last` are held apart, in insertion order).
 const BUCKETS: usize = 64;
 
+/// The most events [`EventQueue::peek_soon`] scans for the next.
+const PEEK_SCAN: usize = 8;
+
 /// A min-queue of future events ordered by `(time, seq)`.
 ///
 /// Simultaneous events pop in insertion order, so a run is deterministic. Cancellation
@@ -122,6 +125,24 @@ impl<E> EventQueue<E> {
             return Some(SimTime(self.last));
         }
         (self.nonempty != 0).then(|| SimTime(self.bucket_min[self.nonempty.trailing_zeros() as usize]))
+    }
+
+    /// The event [`EventQueue::pop`] returns next, where that is known without moving
+    /// events between buckets (the next at the current time, or the earliest of a lowest
+    /// bucket of at most [`PEEK_SCAN`] events); `None` otherwise. A hint, so that the
+    /// caller can fetch what the next event will touch before it pops it.
+    pub fn peek_soon(&self) -> Option<&E> {
+        if let Some(s) = self.now.front() {
+            return Some(&s.event);
+        }
+        if self.nonempty == 0 {
+            return None;
+        }
+        let bucket = &self.buckets[self.nonempty.trailing_zeros() as usize];
+        if bucket.len() > PEEK_SCAN {
+            return None;
+        }
+        bucket.iter().min_by_key(|s| (s.time, s.seq)).map(|s| &s.event)
     }
 
     /// Removes and returns the earliest event.

@@ -812,6 +812,11 @@ impl Core<'_> {
     fn apply(&mut self, event: Event) -> bool {
         match event {
             Event::Finish { job, generation } => {
+                // The next finish's job state is most likely far back in the window and
+                // cold: fetched while this one is handled.
+                if let Some(&Event::Finish { job: next, .. }) = self.events.peek_soon() {
+                    self.jobs.prefetch(next);
+                }
                 // A job retired has ended: its events are stale.
                 let Some(s) = self.jobs.get(job) else { return false };
                 if s.status != Status::Running || s.generation != generation {
