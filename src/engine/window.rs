@@ -6,6 +6,8 @@
 use std::collections::VecDeque;
 use std::ops::{Index, IndexMut};
 
+use super::prefetch;
+
 /// Values per chunk of storage.
 const CHUNK: usize = 4096;
 
@@ -82,27 +84,13 @@ impl<T: Copy> IdWindow<T> {
         Some(&mut self.chunks[j / CHUNK][j % CHUNK])
     }
 
-    /// Asks the CPU to bring the value of `id` (if held) into cache without waiting for
-    /// it, so that a later read of it, once a value far out in a large window, does not
-    /// stall (a run's finish events reach jobs that started long ago). A hint only: no
-    /// effect on values, and none on targets other than x86-64.
+    /// Asks the CPU to bring the value of `id` (if held) into cache without waiting
+    /// ([`prefetch`]): a value far back in a large window is cold (a run's finish events
+    /// reach jobs that started long ago).
     pub fn prefetch(&self, id: u32) {
-        #[cfg(target_arch = "x86_64")]
         if let Some(v) = self.get(id) {
-            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-            let first = (v as *const T).cast::<i8>();
-            let last = first.wrapping_add(std::mem::size_of::<T>().saturating_sub(1));
-            // SAFETY: a prefetch reads nothing and faults on no address; both addresses
-            // lie within the value. (Safe to call as of Rust 1.87; unsafe for the
-            // crate's minimum, 1.85.)
-            #[allow(unused_unsafe)]
-            unsafe {
-                _mm_prefetch::<_MM_HINT_T0>(first);
-                _mm_prefetch::<_MM_HINT_T0>(last);
-            }
+            prefetch(v);
         }
-        #[cfg(not(target_arch = "x86_64"))]
-        let _ = id;
     }
 
     /// The value of the first id held.

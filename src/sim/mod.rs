@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::engine::{EventQueue, IdWindow, SimTime, Slab};
+use crate::engine::{prefetch, EventQueue, IdWindow, SimTime, Slab};
 use crate::metrics::{
     BinnedSeries, JobRecord, Outcome, Recording, Segment, SeriesFigures, SeriesRecorder, Summary,
     SummaryBuilder, TimeSeries,
@@ -822,6 +822,9 @@ impl Core<'_> {
                 if s.status != Status::Running || s.generation != generation {
                     return false;
                 }
+                // What stopping reads next, fetched together rather than one after another.
+                prefetch(&self.runs[s.run]);
+                prefetch(&self.running[s.running_pos as usize]);
                 let queued = self.stop(job);
                 self.jobs[job].status = Status::Done;
                 self.finished.push(queued);
