@@ -26,7 +26,7 @@ use crate::scheduler::{
 use crate::speed::SpeedTable;
 use crate::topology::{Cluster, GpuModelId, NodeId};
 use crate::workload::{
-    ArrivalTime, Arrivals, GpuDemand, HostDemand, JobFeed, JobId, Workload, MILLI_PER_GPU,
+    ArrivalTime, Arrivals, GpuDemand, HostDemand, JobFeed, JobId, JobView, Workload, MILLI_PER_GPU,
 };
 use streamed::{screen, survey_key, Facts};
 
@@ -782,7 +782,11 @@ impl Core<'_> {
 
     /// What placement is asked for `job`.
     fn request(&self, job: u32) -> PlacementRequest {
-        let spec = self.feed.view(job);
+        self.request_of(job, &self.feed.view(job))
+    }
+
+    /// [`Core::request`], given `job`'s spec.
+    fn request_of(&self, job: u32, spec: &JobView) -> PlacementRequest {
         PlacementRequest {
             tp: spec.tp,
             demand: spec.demand,
@@ -792,12 +796,16 @@ impl Core<'_> {
     }
 
     fn queued(&self, job: u32) -> QueuedJob {
-        let spec = self.feed.view(job);
+        self.queued_of(job, &self.feed.view(job))
+    }
+
+    /// [`Core::queued`], given `job`'s spec.
+    fn queued_of(&self, job: u32, spec: &JobView) -> QueuedJob {
         let s = &self.jobs[job];
         QueuedJob {
             id: spec.id,
             submit: spec.submit,
-            request: self.request(job),
+            request: self.request_of(job, spec),
             tenant: spec.tenant,
             user: spec.user,
             priority: spec.priority,
@@ -911,16 +919,18 @@ impl Core<'_> {
 
     /// Marks `job` running with the grants in `scratch` (may be empty: unplaced).
     fn begin(&mut self, job: u32) {
-        let demand = self.feed.view(job).demand;
+        let spec = self.feed.view(job);
+        let demand = spec.demand;
         let model = self.scratch.first().map(|g| self.free.node_model(g.node));
-        self.free.allocate_job(&self.scratch, &self.request(job));
+        self.free
+            .allocate_job(&self.scratch, &self.request_of(job, &spec));
         let offset = self.grants.push(&self.scratch);
         if let Some(m) = model {
             self.busy_by_model[m.0 as usize] += demand.total_milli();
         }
         self.busy_milli += demand.total_milli();
         let now = self.now;
-        let speed = model.map_or(1.0, |m| self.speeds.factor(self.feed.view(job).class, m));
+        let speed = model.map_or(1.0, |m| self.speeds.factor(spec.class, m));
         // Every run starts with all factors nominal but its GPU's speed (unplaced: 1);
         // the models set their own factors (power: at the next settle).
         let mut rate = Rate::NOMINAL;
@@ -943,7 +953,7 @@ impl Core<'_> {
         self.notify(|m, ctx| m.on_start(ctx, JobId(job), &grants));
         self.scratch = grants;
         self.jobs[job].running_pos = self.running.len() as u32;
-        let snapshot = self.queued(job);
+        let snapshot = self.queued_of(job, &spec);
         self.running.push(RunningJob {
             job: snapshot,
             started: now,
