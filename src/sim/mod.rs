@@ -141,7 +141,28 @@ enum Status {
 /// Not running: the sentinel in [`JobState::running_pos`].
 const NOT_RUNNING: u32 = u32::MAX;
 
+/// A job's GPU model in two bytes: [`GpuModelId`], or none ([`LastModel::NONE`]; a
+/// cluster has at most 64 models, [`ModelMask`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct LastModel(u16);
+
+impl LastModel {
+    /// No model: the job never ran, or ran unplaced.
+    const NONE: LastModel = LastModel(u16::MAX);
+
+    fn of(model: Option<GpuModelId>) -> Self {
+        model.map_or(LastModel::NONE, |m| LastModel(m.0))
+    }
+
+    fn get(self) -> Option<GpuModelId> {
+        (self != LastModel::NONE).then_some(GpuModelId(self.0))
+    }
+}
+
+/// Aligned to a cache line, which it fills: a finish reads one line of a job's state,
+/// not two (the window of jobs is far larger than the cache, so each is a miss).
 #[derive(Debug, Clone, Copy)]
+#[repr(align(64))]
 struct JobState {
     status: Status,
     models: ModelMask,
@@ -155,7 +176,7 @@ struct JobState {
     generation: u32,
     /// Grants of its last run (0 if it never ran, or ran unplaced).
     grant_len: u32,
-    model: Option<GpuModelId>,
+    model: LastModel,
     busy_ms: u64,
     preemptions: u32,
     /// While running: its index in [`Core::running`]; else [`NOT_RUNNING`]. Kept here,
@@ -164,7 +185,7 @@ struct JobState {
 }
 
 // Every job in the window holds one: kept small (issue 17's memory per job in flight).
-const _: () = assert!(std::mem::size_of::<JobState>() <= 72);
+const _: () = assert!(std::mem::size_of::<JobState>() == 64);
 
 /// What stopping early cost a job, kept only for jobs that were stopped early
 /// ([`Core::setbacks`]).
@@ -772,7 +793,7 @@ impl Core<'_> {
                 last_update: SimTime::ZERO,
                 generation: 0,
                 grant_len: 0,
-                model: None,
+                model: LastModel::NONE,
                 busy_ms: 0,
                 preemptions: 0,
                 running_pos: NOT_RUNNING,
@@ -948,7 +969,7 @@ impl Core<'_> {
         });
         s.last_update = now;
         s.grant_len = self.scratch.len() as u32;
-        s.model = model;
+        s.model = LastModel::of(model);
         let grants = std::mem::take(&mut self.scratch);
         self.notify(|m, ctx| m.on_start(ctx, JobId(job), &grants));
         self.scratch = grants;
@@ -983,7 +1004,7 @@ impl Core<'_> {
             grants: offset,
             ..
         } = self.runs[s.run];
-        let (len, model) = (s.grant_len, s.model);
+        let (len, model) = (s.grant_len, s.model.get());
         self.runs.remove(s.run);
         s.busy_ms += (now - start).as_ms();
         s.generation += 1;
@@ -1090,7 +1111,7 @@ impl Core<'_> {
             busy: SimTime(s.busy_ms),
             demand: spec.demand,
             nodes: s.grant_len,
-            gpu_model: s.model.map(|m| m.0),
+            gpu_model: s.model.get().map(|m| m.0),
             tenant: spec.tenant,
             preemptions: s.preemptions,
             lost_work: SimTime(self.setbacks.get(&id).map_or(0.0, |b| b.lost_work_ms).round() as u64),
