@@ -519,8 +519,14 @@ impl Pairs {
     /// The next job's pair.
     fn draw(&mut self) -> (GpuDemand, SimTime) {
         if self.next == PAIRS_AHEAD {
-            for slot in &mut self.ahead {
-                *slot = self.table[uniform_index(&mut self.rng, self.table.len())];
+            // The indices first, then the reads: with nothing between them, the reads
+            // are all in flight at once.
+            let mut at = [0usize; PAIRS_AHEAD];
+            for i in &mut at {
+                *i = uniform_index(&mut self.rng, self.table.len());
+            }
+            for (slot, &i) in self.ahead.iter_mut().zip(&at) {
+                *slot = self.table[i];
             }
             self.next = 0;
         }
