@@ -129,7 +129,7 @@ impl<E> EventQueue<E> {
 
     /// The event [`EventQueue::pop`] returns next, where that is known without moving
     /// events between buckets (the next at the current time, or the earliest of a lowest
-    /// bucket of at most [`PEEK_SCAN`] events); `None` otherwise. A hint, so that the
+    /// bucket of a few events, `PEEK_SCAN`); `None` otherwise. A hint, so that the
     /// caller can fetch what the next event will touch before it pops it.
     pub fn peek_soon(&self) -> Option<&E> {
         if let Some(s) = self.now.front() {
