@@ -201,7 +201,8 @@ mod tests {
     proptest! {
         /// Differential test against a binary heap ordered by `(time, seq)`, the
         /// obvious model: pushes at or after the last pop (some at exactly it, some far
-        /// ahead), now and then one before it, interleaved with pops and peeks.
+        /// ahead), now and then one before it, interleaved with pops and peeks; and
+        /// [`EventQueue::peek_soon`], where it answers, names the next pop.
         #[test]
         fn pops_as_a_binary_heap_does(ops in prop::collection::vec((0u8..10, 0u64..1 << 40, 0u64..4), 0..600)) {
             let mut ours = EventQueue::new();
@@ -237,6 +238,10 @@ mod tests {
                     }
                 }
                 prop_assert_eq!(ours.peek_time().map(|t| t.0), model.peek().map(|Reverse(k)| k.0));
+                // When the hint answers, it names the event popped next (its payload is its seq).
+                if let Some(&e) = ours.peek_soon() {
+                    prop_assert_eq!(Some(e), model.peek().map(|Reverse(k)| k.1));
+                }
                 prop_assert_eq!(ours.len(), model.len());
             }
         }
