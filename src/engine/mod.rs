@@ -3,12 +3,14 @@
 //! This module imports nothing else from the crate; every model above it sees time
 //! only as [`SimTime`] and randomness only through [`RngStreams`].
 
+mod prefetch;
 mod queue;
 mod rng;
 mod slab;
 mod time;
 mod window;
 
+pub use prefetch::prefetch;
 pub use queue::{EventQueue, Scheduled};
 pub use rng::RngStreams;
 pub use slab::Slab;

@@ -29,6 +29,9 @@ pub struct Scheduled<E> {
 /// bit `b` (times equal to `last` are held apart, in insertion order).
 const BUCKETS: usize = 64;
 
+/// The most events [`EventQueue::peek_soon`] scans for the next.
+const PEEK_SCAN: usize = 8;
+
 /// A min-queue of future events ordered by `(time, seq)`.
 ///
 /// Simultaneous events pop in insertion order, so a run is deterministic. Cancellation
@@ -124,6 +127,24 @@ impl<E> EventQueue<E> {
         (self.nonempty != 0).then(|| SimTime(self.bucket_min[self.nonempty.trailing_zeros() as usize]))
     }
 
+    /// The event [`EventQueue::pop`] returns next, where that is known without moving
+    /// events between buckets (the next at the current time, or the earliest of a lowest
+    /// bucket of a few events, `PEEK_SCAN`); `None` otherwise. A hint, so that the
+    /// caller can fetch what the next event will touch before it pops it.
+    pub fn peek_soon(&self) -> Option<&E> {
+        if let Some(s) = self.now.front() {
+            return Some(&s.event);
+        }
+        if self.nonempty == 0 {
+            return None;
+        }
+        let bucket = &self.buckets[self.nonempty.trailing_zeros() as usize];
+        if bucket.len() > PEEK_SCAN {
+            return None;
+        }
+        bucket.iter().min_by_key(|s| (s.time, s.seq)).map(|s| &s.event)
+    }
+
     /// Removes and returns the earliest event.
     pub fn pop(&mut self) -> Option<Scheduled<E>> {
         if self.now.is_empty() {
@@ -180,7 +201,8 @@ mod tests {
     proptest! {
         /// Differential test against a binary heap ordered by `(time, seq)`, the
         /// obvious model: pushes at or after the last pop (some at exactly it, some far
-        /// ahead), now and then one before it, interleaved with pops and peeks.
+        /// ahead), now and then one before it, interleaved with pops and peeks; and
+        /// [`EventQueue::peek_soon`], where it answers, names the next pop.
         #[test]
         fn pops_as_a_binary_heap_does(ops in prop::collection::vec((0u8..10, 0u64..1 << 40, 0u64..4), 0..600)) {
             let mut ours = EventQueue::new();
@@ -216,6 +238,10 @@ mod tests {
                     }
                 }
                 prop_assert_eq!(ours.peek_time().map(|t| t.0), model.peek().map(|Reverse(k)| k.0));
+                // When the hint answers, it names the event popped next (its payload is its seq).
+                if let Some(&e) = ours.peek_soon() {
+                    prop_assert_eq!(Some(e), model.peek().map(|Reverse(k)| k.1));
+                }
                 prop_assert_eq!(ours.len(), model.len());
             }
         }

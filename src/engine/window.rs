@@ -6,6 +6,8 @@
 use std::collections::VecDeque;
 use std::ops::{Index, IndexMut};
 
+use super::prefetch;
+
 /// Values per chunk of storage.
 const CHUNK: usize = 4096;
 
@@ -80,6 +82,15 @@ impl<T: Copy> IdWindow<T> {
         }
         let j = self.head + i;
         Some(&mut self.chunks[j / CHUNK][j % CHUNK])
+    }
+
+    /// Asks the CPU to bring the value of `id` (if held) into cache without waiting
+    /// ([`prefetch`]): a value far back in a large window is cold (a run's finish events
+    /// reach jobs that started long ago).
+    pub fn prefetch(&self, id: u32) {
+        if let Some(v) = self.get(id) {
+            prefetch(v);
+        }
     }
 
     /// The value of the first id held.

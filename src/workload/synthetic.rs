@@ -40,6 +40,8 @@
 //! where two round differently, output differs only if some value falls within an ulp of
 //! a millisecond rounding or of a sampler's accept/reject threshold.
 
+use std::sync::Arc;
+
 use rand::Rng;
 use rand_chacha::ChaCha12Rng;
 use rand_distr::{Distribution, Exp1, LogNormal, WeightedIndex};
@@ -465,16 +467,72 @@ impl Arrivals {
 enum GpuSampler<'a> {
     Constant(GpuDemand),
     Choice(&'a [u32], WeightedIndex<f64>),
-    Empirical(&'a [JobSpec]),
+    /// The source jobs' demands, in source order.
+    Empirical(Arc<[GpuDemand]>),
 }
 
 /// Duration sampler (seconds) for independent draws.
 #[derive(Debug, Clone)]
-enum DurationSampler<'a> {
+enum DurationSampler {
     Constant(SimTime),
     Exponential(f64),
     LogNormal(LogNormal<f64>),
-    Empirical(&'a [JobSpec]),
+    /// The source jobs' durations (at least 1 ms), in source order.
+    Empirical(Arc<[SimTime]>),
+}
+
+/// The one field of each source job an empirical draw reads, copied out of the source
+/// in its order: a draw then reads a small dense table rather than a whole job spec,
+/// whose random reads missed the cache on every generated job.
+fn column<T>(src: &[JobSpec], field: impl Fn(&JobSpec) -> T) -> Arc<[T]> {
+    src.iter().map(field).collect()
+}
+
+/// Source pairs read ahead per refill of [`Pairs`].
+const PAIRS_AHEAD: usize = 32;
+
+/// Joint empirical draws: the source jobs' (demand, duration ≥ 1 ms) pairs, copied out
+/// of the source in its order, and the `synthetic.pairs` stream that picks one per job.
+///
+/// Pairs are drawn [`PAIRS_AHEAD`] at a time, so that their reads of the table (which
+/// outgrows the core's cache) overlap rather than each stalling one job; the stream's
+/// numbers are the same, drawn in the same order, so the jobs are the same.
+#[derive(Debug, Clone)]
+struct Pairs {
+    table: Arc<[(GpuDemand, SimTime)]>,
+    rng: ChaCha12Rng,
+    ahead: [(GpuDemand, SimTime); PAIRS_AHEAD],
+    /// The next of `ahead` to hand out; [`PAIRS_AHEAD`] when all are handed out.
+    next: usize,
+}
+
+impl Pairs {
+    fn new(src: &[JobSpec], rng: ChaCha12Rng) -> Self {
+        Pairs {
+            table: column(src, |j| (j.demand, j.duration.max(SimTime(1)))),
+            rng,
+            ahead: [(GpuDemand::whole(1), SimTime(1)); PAIRS_AHEAD],
+            next: PAIRS_AHEAD,
+        }
+    }
+
+    /// The next job's pair.
+    fn draw(&mut self) -> (GpuDemand, SimTime) {
+        if self.next == PAIRS_AHEAD {
+            // The indices first, then the reads: with nothing between them, the reads
+            // are all in flight at once.
+            let mut at = [0usize; PAIRS_AHEAD];
+            for i in &mut at {
+                *i = uniform_index(&mut self.rng, self.table.len());
+            }
+            for (slot, &i) in self.ahead.iter_mut().zip(&at) {
+                *slot = self.table[i];
+            }
+            self.next = 0;
+        }
+        self.next += 1;
+        self.ahead[self.next - 1]
+    }
 }
 
 /// What varies between generated jobs; the rest of a generated job's spec is the same
@@ -518,13 +576,13 @@ impl Drawn {
 pub struct Generator<'a> {
     cfg: &'a SyntheticConfig,
     arrivals: Arrivals,
-    joint: Option<&'a [JobSpec]>,
+    /// Both empirical: the pairs drawn jointly.
+    joint: Option<Pairs>,
     gpu_sampler: GpuSampler<'a>,
-    duration_sampler: DurationSampler<'a>,
+    duration_sampler: DurationSampler,
     arrival_rng: ChaCha12Rng,
     gpu_rng: ChaCha12Rng,
     duration_rng: ChaCha12Rng,
-    pair_rng: ChaCha12Rng,
     tenant_rng: ChaCha12Rng,
     /// The last arrival, seconds.
     t: f64,
@@ -578,7 +636,10 @@ impl<'a> Generator<'a> {
         };
 
         let joint = match (&cfg.gpus, &cfg.duration) {
-            (GpuDist::Empirical, DurationDist::Empirical) => Some(source(empirical, "gpus")?),
+            (GpuDist::Empirical, DurationDist::Empirical) => Some(Pairs::new(
+                source(empirical, "gpus")?,
+                streams.stream("synthetic.pairs", rep),
+            )),
             _ => None,
         };
         let gpu_sampler = match &cfg.gpus {
@@ -589,7 +650,7 @@ impl<'a> Generator<'a> {
                 let index = WeightedIndex::new(w).map_err(|e| invalid("gpus.weights", e.to_string()))?;
                 GpuSampler::Choice(values, index)
             }
-            GpuDist::Empirical => GpuSampler::Empirical(source(empirical, "gpus")?),
+            GpuDist::Empirical => GpuSampler::Empirical(column(source(empirical, "gpus")?, |j| j.demand)),
         };
         let duration_sampler = match &cfg.duration {
             DurationDist::Exponential { mean_s } => {
@@ -599,7 +660,11 @@ impl<'a> Generator<'a> {
                 DurationSampler::Constant(duration_of(positive("duration.value_s", *value_s)?)?)
             }
             DurationDist::LogNormal { mu, sigma } => DurationSampler::LogNormal(lognormal(*mu, *sigma)?.0),
-            DurationDist::Empirical => DurationSampler::Empirical(source(empirical, "duration")?),
+            DurationDist::Empirical => {
+                DurationSampler::Empirical(column(source(empirical, "duration")?, |j| {
+                    j.duration.max(SimTime(1))
+                }))
+            }
         };
 
         Ok(Generator {
@@ -611,7 +676,6 @@ impl<'a> Generator<'a> {
             arrival_rng: streams.stream("synthetic.arrivals", rep),
             gpu_rng: streams.stream("synthetic.gpus", rep),
             duration_rng: streams.stream("synthetic.durations", rep),
-            pair_rng: streams.stream("synthetic.pairs", rep),
             tenant_rng: streams.stream("synthetic.tenants", rep),
             t: 0.0,
             next: 0,
@@ -637,9 +701,8 @@ impl<'a> Generator<'a> {
         let i = self.next;
         self.next += 1;
         self.t = self.arrivals.next(self.t, &mut self.arrival_rng);
-        let (demand, duration) = if let Some(src) = self.joint {
-            let j = &src[uniform_index(&mut self.pair_rng, src.len())];
-            (j.demand, j.duration.max(SimTime(1)))
+        let (demand, duration) = if let Some(pairs) = &mut self.joint {
+            pairs.draw()
         } else {
             let demand = self.draw_demand();
             (demand, self.draw_duration()?)
@@ -668,7 +731,7 @@ impl<'a> Generator<'a> {
         match &self.gpu_sampler {
             GpuSampler::Constant(d) => *d,
             GpuSampler::Choice(values, index) => GpuDemand::whole(values[index.sample(&mut self.gpu_rng)]),
-            GpuSampler::Empirical(src) => src[uniform_index(&mut self.gpu_rng, src.len())].demand,
+            GpuSampler::Empirical(src) => src[uniform_index(&mut self.gpu_rng, src.len())],
         }
     }
 
@@ -681,9 +744,7 @@ impl<'a> Generator<'a> {
                 duration_of(e * mean)?
             }
             DurationSampler::LogNormal(dist) => duration_of(dist.sample(&mut self.duration_rng))?,
-            DurationSampler::Empirical(src) => src[uniform_index(&mut self.duration_rng, src.len())]
-                .duration
-                .max(SimTime(1)),
+            DurationSampler::Empirical(src) => src[uniform_index(&mut self.duration_rng, src.len())],
         })
     }
 
@@ -714,8 +775,8 @@ impl<'a> Generator<'a> {
             let i = self.next;
             self.next += 1;
             self.t = self.arrivals.next(self.t, &mut self.arrival_rng);
-            let demand = if let Some(src) = self.joint {
-                src[uniform_index(&mut self.pair_rng, src.len())].demand
+            let demand = if let Some(pairs) = &mut self.joint {
+                pairs.draw().0
             } else {
                 let demand = self.draw_demand();
                 if durations_can_fail {

@@ -4,12 +4,14 @@
 //! holds only finishes, rate changes and policy wake-ups. All events at one instant are applied, then the
 //! queue policy makes one scheduling pass, then the recorder notes the change point.
 
+mod streamed;
+
 use std::collections::BTreeMap;
 use std::io;
 
 use serde::Serialize;
 
-use crate::engine::{EventQueue, IdWindow, SimTime, Slab};
+use crate::engine::{prefetch, EventQueue, IdWindow, SimTime, Slab};
 use crate::metrics::{
     BinnedSeries, JobRecord, Outcome, Recording, Segment, SeriesFigures, SeriesRecorder, Summary,
     SummaryBuilder, TableSink, TimeSeries,
@@ -24,11 +26,10 @@ use crate::scheduler::{
 };
 use crate::speed::SpeedTable;
 use crate::topology::{Cluster, GpuModelId, NodeId};
-use crate::workload::synthetic::Generator;
 use crate::workload::{
-    ArrivalTime, Arrivals, GpuDemand, GpuTypeSet, HostDemand, JobFeed, JobId, JobSpec, Workload,
-    WorkloadError, MILLI_PER_GPU,
+    ArrivalTime, Arrivals, GpuDemand, HostDemand, JobFeed, JobId, JobView, Workload, MILLI_PER_GPU,
 };
+use streamed::{screen, survey_key, Facts};
 
 /// How jobs get their start times.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
@@ -141,7 +142,28 @@ enum Status {
 /// Not running: the sentinel in [`JobState::running_pos`].
 const NOT_RUNNING: u32 = u32::MAX;
 
+/// A job's GPU model in two bytes: [`GpuModelId`], or none ([`LastModel::NONE`]; a
+/// cluster has at most 64 models, [`ModelMask`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct LastModel(u16);
+
+impl LastModel {
+    /// No model: the job never ran, or ran unplaced.
+    const NONE: LastModel = LastModel(u16::MAX);
+
+    fn of(model: Option<GpuModelId>) -> Self {
+        model.map_or(LastModel::NONE, |m| LastModel(m.0))
+    }
+
+    fn get(self) -> Option<GpuModelId> {
+        (self != LastModel::NONE).then_some(GpuModelId(self.0))
+    }
+}
+
+/// Aligned to a cache line, which it fills: a finish reads one line of a job's state,
+/// not two (the window of jobs is far larger than the cache, so each is a miss).
 #[derive(Debug, Clone, Copy)]
+#[repr(align(64))]
 struct JobState {
     status: Status,
     models: ModelMask,
@@ -155,7 +177,7 @@ struct JobState {
     generation: u32,
     /// Grants of its last run (0 if it never ran, or ran unplaced).
     grant_len: u32,
-    model: Option<GpuModelId>,
+    model: LastModel,
     busy_ms: u64,
     preemptions: u32,
     /// While running: its index in [`Core::running`]; else [`NOT_RUNNING`]. Kept here,
@@ -164,7 +186,7 @@ struct JobState {
 }
 
 // Every job in the window holds one: kept small (issue 17's memory per job in flight).
-const _: () = assert!(std::mem::size_of::<JobState>() <= 72);
+const _: () = assert!(std::mem::size_of::<JobState>() == 64);
 
 /// What stopping early cost a job, kept only for jobs that were stopped early
 /// ([`Core::setbacks`]).
@@ -177,8 +199,10 @@ struct Setback {
 }
 
 /// The state of a job's current run, held only while it runs ([`Core::runs`]): per-job
-/// state of every job in the workload stays small.
+/// state of every job in the workload stays small. Aligned to a cache line, which it
+/// fits: a finish reads one line of its run.
 #[derive(Debug, Clone, Copy)]
+#[repr(align(64))]
 struct Run {
     /// When the run started.
     start: SimTime,
@@ -189,6 +213,8 @@ struct Run {
     /// Offset of its grants in [`Core::grants`].
     grants: u32,
 }
+
+const _: () = assert!(std::mem::size_of::<Run>() == 64);
 
 /// What a finished run produced.
 #[derive(Debug, Clone)]
@@ -349,64 +375,6 @@ fn hide_node(free: &mut FreeCapacity, n: NodeId, hidden: &mut Vec<(GpuGrant, u32
     }
 }
 
-/// What decides whether the cluster can host a job, and so its status before the
-/// run: its allowed GPU types (bits), demand, CPU and memory, and whether it has a
-/// recorded start. Jobs alike in these are alike to set-up.
-type SurveyKey = (u64, GpuDemand, HostDemand, bool);
-
-/// The [`SurveyKey`] of a job.
-fn survey_key(spec: &JobSpec) -> SurveyKey {
-    (
-        spec.gpu_types.0,
-        spec.demand,
-        spec.host,
-        spec.recorded_start.is_some(),
-    )
-}
-
-/// A job's status before the run, from its [`SurveyKey`] and allowed `models`: pending,
-/// or skipped and why. Depends on the cluster as installed (capacity, nodes, CPU and
-/// memory), not on what is allocated; `hostable` caches [`FreeCapacity::could_host`].
-fn screen(
-    &(_, demand, host, recorded): &SurveyKey,
-    models: ModelMask,
-    free: &FreeCapacity,
-    mode: Mode,
-    hostable: &mut BTreeMap<(u64, u32, HostDemand), bool>,
-) -> Status {
-    let fits_somewhere = free
-        .models()
-        .filter(|m| models.allows(m.0 as usize))
-        .any(|m| free.capacity(m) >= u64::from(demand.gpus));
-    if models.0 == 0 {
-        Status::Skipped(SkipReason::NoMatchingGpuModel)
-    } else if !fits_somewhere {
-        Status::Skipped(SkipReason::LargerThanCluster)
-    } else if mode == Mode::Queue
-        && free.tracks_host()
-        && !*hostable
-            .entry((models.0, demand.gpus, host))
-            .or_insert_with(|| free.could_host(models, demand.gpus, host))
-    {
-        Status::Skipped(SkipReason::LargerThanNodes)
-    } else if mode == Mode::AsRecorded && !recorded {
-        Status::Skipped(SkipReason::NoRecordedStart)
-    } else {
-        Status::Pending
-    }
-}
-
-/// Facts of a streamed run's whole workload, found before it runs
-/// ([`Simulation::streamed`]); a run of a workload held whole reads them off its jobs.
-struct Facts {
-    /// Jobs the cluster cannot host, by reason.
-    skipped: BTreeMap<&'static str, u64>,
-    /// First and last submission of the jobs that run, if any.
-    window: Option<(SimTime, SimTime)>,
-    /// First submission of any job.
-    first_submit: Option<SimTime>,
-}
-
 /// What [`Simulation::assemble`] puts together.
 struct Parts<'a, 'c> {
     cluster: &'c Cluster,
@@ -519,120 +487,6 @@ impl<'a> Simulation<'a> {
             arrivals,
             facts: None,
         })
-    }
-
-    /// Prepares a run whose jobs are generated as they arrive and dropped once they
-    /// end, so that what it holds follows the jobs in flight, not the workload's
-    /// length (issue 17). `frame` is the workload around the jobs (tenants, rows read;
-    /// no jobs: [`Generator::frame`]). The run is the one [`Simulation::new`] makes of
-    /// the workload [`crate::workload::synthetic::generate`] would build from the same
-    /// generator, and its outputs are the same.
-    ///
-    /// The facts set-up needs of the whole workload (whether any job shares a GPU or asks
-    /// for CPU and memory, which jobs the cluster can host, the arrival window, the task
-    /// mix) come from one pass over a clone of the generator before the run
-    /// ([`Generator::survey`]: submissions and demands only), which keeps a count per
-    /// distinct kind of request, not per job; that pass also finds any error a job would
-    /// raise (a submission past the horizon), before anything runs.
-    ///
-    /// Models read the whole workload, so a streamed run has none; queue mode only
-    /// (generated jobs have no recorded start, so as recorded none would run).
-    ///
-    /// # Panics
-    ///
-    /// As [`Simulation::new`]; and in as-recorded mode.
-    pub fn streamed(
-        cluster: &Cluster,
-        frame: &'a Workload,
-        jobs: Generator<'a>,
-        mut queue: Box<dyn QueuePolicy>,
-        placement: Box<dyn Placement>,
-        config: SimConfig,
-    ) -> Result<Self, WorkloadError> {
-        assert_eq!(
-            config.mode,
-            Mode::Queue,
-            "a streamed run arrives in id order: queue mode only"
-        );
-        let mut kinds: BTreeMap<SurveyKey, (u64, SimTime, SimTime)> = BTreeMap::new();
-        jobs.clone().survey(|submit, demand| {
-            // A generated job's other fields of its key are the same for all.
-            let key = (GpuTypeSet::ANY.0, demand, HostDemand::NONE, false);
-            let (n, first, last) = kinds.entry(key).or_insert((0, submit, submit));
-            *n += 1;
-            *first = (*first).min(submit);
-            *last = (*last).max(submit);
-        })?;
-        queue.bind_tenants(&frame.tenants);
-        let speeds = SpeedTable::new(cluster, frame).unwrap_or_else(|e| panic!("{e}"));
-        let mut free = FreeCapacity::new(cluster, kinds.keys().any(|k| !k.1.is_whole()));
-        if kinds.keys().any(|k| !k.2.is_none()) {
-            free.track_host(cluster);
-        }
-        placement.prepare(&mut free);
-        let mut hostable: BTreeMap<(u64, u32, HostDemand), bool> = BTreeMap::new();
-        let model_of_type: Vec<Option<GpuModelId>> =
-            frame.gpu_types.iter().map(|t| cluster.model_by_name(t)).collect();
-        let all_models = ModelMask(free.models().fold(0, |m, id| m | 1 << id.0));
-        let models_of = |k: &SurveyKey| ModelMask::resolve(GpuTypeSet(k.0), &model_of_type, all_models);
-        let screened: BTreeMap<SurveyKey, Status> = kinds
-            .keys()
-            .map(|k| (*k, screen(k, models_of(k), &free, config.mode, &mut hostable)))
-            .collect();
-        let mut facts = Facts {
-            skipped: BTreeMap::new(),
-            window: None,
-            first_submit: None,
-        };
-        let mut arriving = 0usize;
-        for (k, &(n, first, last)) in &kinds {
-            facts.first_submit = Some(facts.first_submit.map_or(first, |f: SimTime| f.min(first)));
-            match screened[k] {
-                Status::Skipped(r) => *facts.skipped.entry(r.as_str()).or_insert(0) += n,
-                _ => {
-                    arriving += n as usize;
-                    facts.window = Some(
-                        facts
-                            .window
-                            .map_or((first, last), |(a, b)| (first.min(a), last.max(b))),
-                    );
-                }
-            }
-        }
-        let track_frag = kinds.keys().any(|k| !k.1.is_whole()) || placement.uses_task_mix();
-        if track_frag {
-            free.track_fragmentation(TaskMix::from_counts(
-                cluster.models.len(),
-                kinds
-                    .iter()
-                    .filter(|(k, _)| screened[*k] == Status::Pending)
-                    .map(|(k, &(n, _, _))| {
-                        let request = PlacementRequest {
-                            tp: 1,
-                            demand: k.1,
-                            models: models_of(k),
-                            host: k.2,
-                        };
-                        (request, n)
-                    }),
-            ));
-        }
-        Ok(Simulation::assemble(Parts {
-            cluster,
-            workload: frame,
-            feed: JobFeed::stream(jobs),
-            queue,
-            placement,
-            config,
-            free,
-            speeds,
-            initial: Vec::new(),
-            screened: screened.iter().map(|(k, s)| (k.1, *s)).collect(),
-            model_of_type,
-            all_models,
-            arrivals: Arrivals::in_id_order(arriving),
-            facts: Some(facts),
-        }))
     }
 
     /// The simulation of a run whose set-up is done.
@@ -1011,7 +865,7 @@ impl Core<'_> {
                 last_update: SimTime::ZERO,
                 generation: 0,
                 grant_len: 0,
-                model: None,
+                model: LastModel::NONE,
                 busy_ms: 0,
                 preemptions: 0,
                 running_pos: NOT_RUNNING,
@@ -1021,7 +875,11 @@ impl Core<'_> {
 
     /// What placement is asked for `job`.
     fn request(&self, job: u32) -> PlacementRequest {
-        let spec = self.feed.view(job);
+        self.request_of(job, &self.feed.view(job))
+    }
+
+    /// [`Core::request`], given `job`'s spec.
+    fn request_of(&self, job: u32, spec: &JobView) -> PlacementRequest {
         PlacementRequest {
             tp: spec.tp,
             demand: spec.demand,
@@ -1031,12 +889,16 @@ impl Core<'_> {
     }
 
     fn queued(&self, job: u32) -> QueuedJob {
-        let spec = self.feed.view(job);
+        self.queued_of(job, &self.feed.view(job))
+    }
+
+    /// [`Core::queued`], given `job`'s spec.
+    fn queued_of(&self, job: u32, spec: &JobView) -> QueuedJob {
         let s = &self.jobs[job];
         QueuedJob {
             id: spec.id,
             submit: spec.submit,
-            request: self.request(job),
+            request: self.request_of(job, spec),
             tenant: spec.tenant,
             user: spec.user,
             priority: spec.priority,
@@ -1051,11 +913,19 @@ impl Core<'_> {
     fn apply(&mut self, event: Event) -> bool {
         match event {
             Event::Finish { job, generation } => {
+                // The next finish's job state is most likely far back in the window and
+                // cold: fetched while this one is handled.
+                if let Some(&Event::Finish { job: next, .. }) = self.events.peek_soon() {
+                    self.jobs.prefetch(next);
+                }
                 // A job retired has ended: its events are stale.
                 let Some(s) = self.jobs.get(job) else { return false };
                 if s.status != Status::Running || s.generation != generation {
                     return false;
                 }
+                // What stopping reads next, fetched together rather than one after another.
+                prefetch(&self.runs[s.run]);
+                prefetch(&self.running[s.running_pos as usize]);
                 let queued = self.stop(job);
                 self.jobs[job].status = Status::Done;
                 self.finished.push(queued);
@@ -1142,16 +1012,18 @@ impl Core<'_> {
 
     /// Marks `job` running with the grants in `scratch` (may be empty: unplaced).
     fn begin(&mut self, job: u32) {
-        let demand = self.feed.view(job).demand;
+        let spec = self.feed.view(job);
+        let demand = spec.demand;
         let model = self.scratch.first().map(|g| self.free.node_model(g.node));
-        self.free.allocate_job(&self.scratch, &self.request(job));
+        self.free
+            .allocate_job(&self.scratch, &self.request_of(job, &spec));
         let offset = self.grants.push(&self.scratch);
         if let Some(m) = model {
             self.busy_by_model[m.0 as usize] += demand.total_milli();
         }
         self.busy_milli += demand.total_milli();
         let now = self.now;
-        let speed = model.map_or(1.0, |m| self.speeds.factor(self.feed.view(job).class, m));
+        let speed = model.map_or(1.0, |m| self.speeds.factor(spec.class, m));
         // Every run starts with all factors nominal but its GPU's speed (unplaced: 1);
         // the models set their own factors (power: at the next settle).
         let mut rate = Rate::NOMINAL;
@@ -1169,12 +1041,12 @@ impl Core<'_> {
         });
         s.last_update = now;
         s.grant_len = self.scratch.len() as u32;
-        s.model = model;
+        s.model = LastModel::of(model);
         let grants = std::mem::take(&mut self.scratch);
         self.notify(|m, ctx| m.on_start(ctx, JobId(job), &grants));
         self.scratch = grants;
         self.jobs[job].running_pos = self.running.len() as u32;
-        let snapshot = self.queued(job);
+        let snapshot = self.queued_of(job, &spec);
         self.running.push(RunningJob {
             job: snapshot,
             started: now,
@@ -1204,7 +1076,7 @@ impl Core<'_> {
             grants: offset,
             ..
         } = self.runs[s.run];
-        let (len, model) = (s.grant_len, s.model);
+        let (len, model) = (s.grant_len, s.model.get());
         self.runs.remove(s.run);
         s.busy_ms += (now - start).as_ms();
         s.generation += 1;
@@ -1311,7 +1183,7 @@ impl Core<'_> {
             busy: SimTime(s.busy_ms),
             demand: spec.demand,
             nodes: s.grant_len,
-            gpu_model: s.model.map(|m| m.0),
+            gpu_model: s.model.get().map(|m| m.0),
             tenant: spec.tenant,
             preemptions: s.preemptions,
             lost_work: SimTime(self.setbacks.get(&id).map_or(0.0, |b| b.lost_work_ms).round() as u64),
