@@ -13,6 +13,8 @@ mod window;
 pub use prefetch::prefetch;
 pub use queue::{EventQueue, Scheduled};
 pub use rng::RngStreams;
+#[cfg(test)]
+pub(crate) use rng::XorShift;
 pub use slab::Slab;
 pub use time::{SimTime, TimeError};
 pub use window::IdWindow;

@@ -42,6 +42,28 @@ fn fnv1a(bytes: &[u8]) -> u64 {
     h
 }
 
+/// Xorshift64 (Marsaglia, 2003) for unit tests' pseudo-random cases: tiny, fixed, and
+/// independent of any crate's version. Never zero-seeded.
+#[cfg(test)]
+pub(crate) struct XorShift(pub u64);
+
+#[cfg(test)]
+impl XorShift {
+    /// The next value.
+    pub(crate) fn next_u64(&mut self) -> u64 {
+        let x = &mut self.0;
+        *x ^= *x << 13;
+        *x ^= *x >> 7;
+        *x ^= *x << 17;
+        *x
+    }
+
+    /// The next value modulo `m`.
+    pub(crate) fn below(&mut self, m: u64) -> u64 {
+        self.next_u64() % m
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

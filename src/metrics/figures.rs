@@ -200,13 +200,8 @@ mod tests {
     /// 30,000 pseudo-random jobs against the same jobs kept exactly.
     #[test]
     fn sketched_figures_agree_with_exact_within_the_bound() {
-        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-        let mut next = |m: u64| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x % m
-        };
+        let mut rng = crate::engine::XorShift(0x9E37_79B9_7F4A_7C15);
+        let mut next = |m: u64| rng.below(m);
         let jobs: Vec<(SimTime, SimTime, SimTime)> = (0..30_000)
             .map(|_| {
                 let wait = if next(3) == 0 { 0 } else { next(100_000_000) };

@@ -386,13 +386,8 @@ mod tests {
     /// post-hoc formulas in `series.rs`).
     #[test]
     fn streaming_figures_equal_the_stored_series() {
-        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
-        let mut next = |m: u64| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x % m
-        };
+        let mut rng = crate::engine::XorShift(0x2545_F491_4F6C_DD1D);
+        let mut next = |m: u64| rng.below(m);
         let arrivals = (SimTime(5_000), SimTime(400_000));
         let configured = Some((SimTime(100_000), SimTime(2_000_000)));
         let rec = Recording {

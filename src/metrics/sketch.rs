@@ -116,13 +116,8 @@ mod tests {
     /// within the proven bound α·v (plus a few ulps of rounding).
     #[test]
     fn percentiles_are_within_the_relative_error_bound() {
-        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
-        let mut next = || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut rng = crate::engine::XorShift(0x2545_F491_4F6C_DD1D);
+        let mut next = || rng.next_u64();
         for alpha in [0.005, 0.01, 0.05] {
             let mut values: Vec<f64> = (0..50_000)
                 .map(|_| match next() % 10 {

@@ -378,13 +378,8 @@ mod tests {
     /// (49.7 days) and preempted jobs whose run time is less than `end − start`.
     #[test]
     fn compact_durations_give_the_distributions_of_f64_seconds() {
-        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-        let mut next = |m: u64| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x % m
-        };
+        let mut rng = crate::engine::XorShift(0x9E37_79B9_7F4A_7C15);
+        let mut next = |m: u64| rng.below(m);
         let records: Vec<JobRecord> = (0..20_000u32)
             .map(|i| {
                 let submit = next(1 << 40);

@@ -209,11 +209,9 @@ mod tests {
     /// the outputs' (3 and 4 decimals) over many magnitudes, and falls back for others.
     #[test]
     fn decimals_parse_like_the_standard_parser() {
-        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+        let mut rng = crate::engine::XorShift(0x2545_F491_4F6C_DD1D);
         for _ in 0..50_000 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
+            let x = rng.next_u64();
             for digits in [0usize, 3, 4, 6] {
                 let v = (x % 10_000_000_000) as f64 / 10f64.powi(digits as i32);
                 let s = format!("{v:.digits$}");
